@@ -1,0 +1,286 @@
+package migrations_test
+
+import (
+	"database/sql"
+	"io/fs"
+	"os"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"entgo.io/ent/dialect"
+	entsql "entgo.io/ent/dialect/sql"
+
+	"github.com/progressive-overload/po/ent/account"
+	"github.com/progressive-overload/po/ent/account/migrate"
+	"github.com/progressive-overload/po/ent/account/migrations"
+	"github.com/progressive-overload/po/ent/account/refreshtoken"
+	"github.com/progressive-overload/po/ent/account/user"
+	"github.com/progressive-overload/po/ent/internal/migcheck"
+	"github.com/progressive-overload/po/services/kit/dbmigrate"
+	"github.com/progressive-overload/po/services/kit/mysqldb"
+	"github.com/progressive-overload/po/services/kit/mysqldb/mysqltest"
+)
+
+// migrated returns a pool on a fresh database with every migration applied.
+func migrated(t *testing.T) *sql.DB {
+	t.Helper()
+	ctx := t.Context()
+	dsn := mysqltest.NewDatabase(t)
+	ups, err := fs.Glob(migrations.FS, "*.up.sql")
+	if err != nil || len(ups) == 0 {
+		t.Fatalf("no up migrations embedded (err %v)", err)
+	}
+	n, err := dbmigrate.Up(ctx, dsn, migrations.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != len(ups) {
+		t.Fatalf("first Up applied %d migrations, want %d", n, len(ups))
+	}
+	db, err := mysqldb.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	return db
+}
+
+func TestUpTwiceIsNoop(t *testing.T) {
+	ctx := t.Context()
+	dsn := mysqltest.NewDatabase(t)
+	first, err := dbmigrate.Up(ctx, dsn, migrations.FS)
+	if err != nil || first == 0 {
+		t.Fatalf("first Up: applied %d, err %v", first, err)
+	}
+	again, err := dbmigrate.Up(ctx, dsn, migrations.FS)
+	if err != nil || again != 0 {
+		t.Fatalf("second Up: applied %d, err %v; want 0, nil", again, err)
+	}
+	v, dirty, err := dbmigrate.Version(ctx, dsn)
+	if err != nil || dirty || v == 0 {
+		t.Fatalf("Version = %d, dirty %v, err %v", v, dirty, err)
+	}
+}
+
+func TestMigrationsMatchSchema(t *testing.T) {
+	migcheck.CheckInSync(t, migrate.Tables, os.DirFS("."))
+}
+
+func TestTablesAndIndexes(t *testing.T) {
+	db := migrated(t)
+
+	want := []string{"inbox_messages", "outbox_events", "refresh_tokens", dbmigrate.Table, "users"}
+	if got := migcheck.Tables(t, db); !slices.Equal(got, want) {
+		t.Fatalf("tables = %v, want %v", got, want)
+	}
+
+	idx := func(unique bool, cols ...string) migcheck.Index { return migcheck.Index{Unique: unique, Columns: cols} }
+	for table, want := range map[string]map[string]migcheck.Index{
+		"users": {
+			"PRIMARY": idx(true, "id"),
+			"email":   idx(true, "email"),
+		},
+		"refresh_tokens": {
+			"PRIMARY":                idx(true, "id"),
+			"token_hash":             idx(true, "token_hash"),
+			"refreshtoken_family_id": idx(false, "family_id"),
+			"refreshtoken_user_id":   idx(false, "user_id"),
+		},
+		"outbox_events": {
+			"PRIMARY":                     idx(true, "id"),
+			"event_id":                    idx(true, "event_id"),
+			"outboxevent_published_at_id": idx(false, "published_at", "id"),
+		},
+		"inbox_messages": {
+			"PRIMARY":                          idx(true, "id"),
+			"inboxmessage_consumer_message_id": idx(true, "consumer", "message_id"),
+		},
+	} {
+		if got := migcheck.Indexes(t, db, table); !reflect.DeepEqual(got, want) {
+			t.Errorf("indexes of %s:\n got %v\nwant %v", table, got, want)
+		}
+	}
+	if rule := migcheck.DeleteRule(t, db, "refresh_tokens", "user_id"); rule != "CASCADE" {
+		t.Errorf("refresh_tokens.user_id ON DELETE %s, want CASCADE", rule)
+	}
+
+	// The outbox and inbox layouts are a contract (docs/conventions.md).
+	for table, want := range map[string]map[string]string{
+		"outbox_events": {
+			"id": "bigint", "event_id": "varchar(36)", "event_type": "varchar(64)",
+			"payload": "longblob", "created_at": "datetime(6)", "published_at": "datetime(6) NULL",
+			"attempts": "int DEFAULT 0",
+		},
+		"inbox_messages": {
+			"id": "bigint", "consumer": "varchar(64)", "message_id": "varchar(64)",
+			"processed_at": "datetime(6)",
+		},
+		"users": {
+			"id": "bigint", "email": "varchar(254)", "password_hash": "varchar(255)",
+			"display_name": "varchar(100)", "role": "enum('user','admin') DEFAULT user",
+			"status":     "enum('active','suspended','deleted') DEFAULT active",
+			"created_at": "datetime(6)", "updated_at": "datetime(6)",
+		},
+	} {
+		if got := migcheck.ColumnTypes(t, db, table); !reflect.DeepEqual(got, want) {
+			t.Errorf("columns of %s:\n got %v\nwant %v", table, got, want)
+		}
+	}
+}
+
+func TestClientRoundTrip(t *testing.T) {
+	ctx := t.Context()
+	db := migrated(t)
+	client := account.NewClient(account.Driver(entsql.OpenDB(dialect.MySQL, db)))
+
+	ann, err := client.User.Create().
+		SetEmail(strings.ToLower("Ann@Example.com")).
+		SetPasswordHash("$argon2id$v=19$m=65536,t=3,p=2$c2FsdA$aGFzaA").
+		SetDisplayName("Ann Über").
+		Save(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := client.User.Query().Where(user.Email("ann@example.com")).Only(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ID != ann.ID || got.DisplayName != "Ann Über" || got.Role != user.RoleUser || got.Status != user.StatusActive {
+		t.Fatalf("read back %+v, want the created user with defaults", got)
+	}
+	if !got.CreatedAt.Equal(ann.CreatedAt) || got.CreatedAt.Location() != time.UTC {
+		t.Errorf("created_at read back %v, saved %v: want equal and UTC", got.CreatedAt, ann.CreatedAt)
+	}
+
+	t.Run("email differing only by case is a duplicate", func(t *testing.T) {
+		_, err := client.User.Create().
+			SetEmail(strings.ToLower("ANN@example.COM")).
+			SetPasswordHash("x").SetDisplayName("Impostor").
+			Save(ctx)
+		if !account.IsConstraintError(err) || !mysqldb.IsDuplicateKey(err) {
+			t.Fatalf("err = %v, want a duplicate-key constraint error", err)
+		}
+	})
+
+	t.Run("email not lower-cased is refused", func(t *testing.T) {
+		_, err := client.User.Create().
+			SetEmail("Bob@example.com").SetPasswordHash("x").SetDisplayName("Bob").
+			Save(ctx)
+		if !account.IsValidationError(err) {
+			t.Fatalf("err = %v, want a validation error", err)
+		}
+	})
+
+	t.Run("updated_at moves on update", func(t *testing.T) {
+		before := got.UpdatedAt
+		// The clock must visibly advance at microsecond precision.
+		for !schemaNow().After(before) {
+			time.Sleep(time.Microsecond)
+		}
+		upd, err := got.Update().SetStatus(user.StatusSuspended).Save(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !upd.UpdatedAt.After(before) || !upd.CreatedAt.Equal(ann.CreatedAt) {
+			t.Fatalf("after update created_at %v updated_at %v, was %v/%v", upd.CreatedAt, upd.UpdatedAt, ann.CreatedAt, before)
+		}
+	})
+
+	t.Run("refresh tokens follow their user on delete", func(t *testing.T) {
+		family := "0190a6a4-7d1b-7c1e-9a7b-4f7a2b3c4d5e"
+		tok, err := client.RefreshToken.Create().
+			SetUserID(ann.ID).
+			SetFamilyID(family).
+			SetTokenHash(strings.Repeat("ab", 32)).
+			SetExpiresAt(time.Now().Add(time.Hour)).
+			Save(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tok.UsedAt != nil || tok.RevokedAt != nil {
+			t.Fatalf("new token has used_at %v revoked_at %v", tok.UsedAt, tok.RevokedAt)
+		}
+		_, err = client.RefreshToken.Create().
+			SetUserID(ann.ID).SetFamilyID(family).
+			SetTokenHash(strings.Repeat("ab", 32)).
+			SetExpiresAt(time.Now().Add(time.Hour)).
+			Save(ctx)
+		if !mysqldb.IsDuplicateKey(err) {
+			t.Fatalf("second token with the same hash: err = %v, want duplicate key", err)
+		}
+		n, err := client.User.QueryRefreshTokens(ann).Where(refreshtoken.FamilyID(family)).Count(ctx)
+		if err != nil || n != 1 {
+			t.Fatalf("tokens of family = %d, err %v; want 1", n, err)
+		}
+
+		if err := client.User.DeleteOneID(ann.ID).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := client.RefreshToken.Query().Count(ctx); err != nil || n != 0 {
+			t.Fatalf("tokens after deleting the user = %d, err %v; want 0", n, err)
+		}
+	})
+}
+
+func TestOutboxAndInbox(t *testing.T) {
+	ctx := t.Context()
+	db := migrated(t)
+	client := account.NewClient(account.Driver(entsql.OpenDB(dialect.MySQL, db)))
+
+	tx, err := client.Tx(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload := []byte(`{"id":"0190a6a4-7d1b-7c1e-9a7b-4f7a2b3c4d5e","type":"user.deleted","data":{"userId":"1"}}`)
+	ev, err := tx.OutboxEvent.Create().
+		SetEventID("0190a6a4-7d1b-7c1e-9a7b-4f7a2b3c4d5e").
+		SetEventType("user.deleted").
+		SetPayload(payload).
+		Save(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The relay's hand-written SQL runs on the same transaction (sql/execquery).
+	var pending int
+	rows, err := tx.QueryContext(ctx, "SELECT COUNT(*) FROM outbox_events WHERE published_at IS NULL")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		if err := rows.Scan(&pending); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = rows.Close()
+	if pending != 1 {
+		t.Fatalf("pending inside the tx = %d, want 1", pending)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+
+	got, err := client.OutboxEvent.Get(ctx, ev.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got.Payload) != string(payload) || got.PublishedAt != nil || got.Attempts != 0 {
+		t.Fatalf("outbox row read back %+v", got)
+	}
+
+	if _, err := client.InboxMessage.Create().SetConsumer("account").SetMessageID("m1").Save(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, err = client.InboxMessage.Create().SetConsumer("account").SetMessageID("m1").Save(ctx)
+	if !mysqldb.IsDuplicateKey(err) {
+		t.Fatalf("same message twice for one consumer: err = %v, want duplicate key", err)
+	}
+	if _, err := client.InboxMessage.Create().SetConsumer("other").SetMessageID("m1").Save(ctx); err != nil {
+		t.Fatalf("same message for another consumer: %v", err)
+	}
+}
+
+// schemaNow is the clock the schema defaults use, at their precision.
+func schemaNow() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
