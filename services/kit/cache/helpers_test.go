@@ -1,0 +1,355 @@
+package cache_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/redis/go-redis/v9"
+	"go.uber.org/goleak"
+
+	"github.com/progressive-overload/po/services/kit/cache"
+)
+
+const redisAddr = "127.0.0.1:6379"
+
+func TestMain(m *testing.M) {
+	// The outage tests make go-redis log every failed dial; the assertions say more.
+	redis.SetLogger(quietLogger{})
+	goleak.VerifyTestMain(m,
+		// go-redis probes a refused address once a second until its pool is closed,
+		// and only notices the close after the sleep in progress.
+		goleak.IgnoreAnyFunction("github.com/redis/go-redis/v9/internal/pool.(*ConnPool).tryDial"),
+	)
+}
+
+type quietLogger struct{}
+
+func (quietLogger) Printf(context.Context, string, ...any) {}
+
+// newClient is configured as services must configure theirs: without
+// ContextTimeoutEnabled the cache's Timeout could not bound a call.
+func newClient(t testing.TB, addr string) *redis.Client {
+	t.Helper()
+	rdb := redis.NewClient(&redis.Options{Addr: addr, ContextTimeoutEnabled: true})
+	t.Cleanup(func() { _ = rdb.Close() })
+	return rdb
+}
+
+// testPrefix gives the test its own key space and removes it afterwards.
+func testPrefix(t testing.TB) string {
+	t.Helper()
+	var b [6]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		t.Fatal(err)
+	}
+	prefix := "t:" + hex.EncodeToString(b[:]) + ":"
+	t.Cleanup(func() {
+		rdb := redis.NewClient(&redis.Options{Addr: redisAddr})
+		defer rdb.Close()
+		ctx := context.Background()
+		iter := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+		var keys []string
+		for iter.Next(ctx) {
+			keys = append(keys, iter.Val())
+		}
+		if err := iter.Err(); err != nil {
+			t.Errorf("scan %s: %v", prefix, err)
+			return
+		}
+		if len(keys) > 0 {
+			if err := rdb.Del(ctx, keys...).Err(); err != nil {
+				t.Errorf("del: %v", err)
+			}
+		}
+	})
+	return prefix
+}
+
+type fixture struct {
+	rdb    *redis.Client // talks to the real Redis directly, for assertions
+	reg    *prometheus.Registry
+	cache  *cache.Cache
+	prefix string
+}
+
+// newFixture builds a Cache whose client reaches Redis at addr (the real one, a
+// proxy to it, or nothing at all).
+func newFixture(t testing.TB, addr string, opts cache.Options) *fixture {
+	t.Helper()
+	f := &fixture{
+		rdb:    newClient(t, redisAddr),
+		reg:    prometheus.NewRegistry(),
+		prefix: testPrefix(t),
+	}
+	opts.Service = "svc"
+	if opts.Timeout == 0 {
+		// The machine running the tests is shared and the race detector is slow: a
+		// 50ms budget would turn some hits into errors and the counts would flake.
+		// Tests about timeouts set their own.
+		opts.Timeout = 5 * time.Second
+	}
+	opts.Logger = slog.New(slog.NewTextHandler(t.Output(), nil))
+	opts.KeyPrefix = f.prefix
+	opts.Registerer = f.reg
+	f.cache = cache.New(newClient(t, addr), opts)
+	t.Cleanup(f.cache.Close)
+	return f
+}
+
+func (f *fixture) valueKey(name, key string) string { return f.prefix + name + ":{" + key + "}" }
+
+// assertCounts compares the whole cache_requests_total family for one cache name,
+// so an unexpected series or label fails too.
+func (f *fixture) assertCounts(t testing.TB, name string, hit, miss, errs int) {
+	t.Helper()
+	want := fmt.Sprintf(`
+# HELP cache_requests_total Cache reads by cache name and result (hit, miss, error: Redis failed or was skipped and the read went to the source).
+# TYPE cache_requests_total counter
+cache_requests_total{cache=%[1]q,result="error",service="svc"} %[4]d
+cache_requests_total{cache=%[1]q,result="hit",service="svc"} %[2]d
+cache_requests_total{cache=%[1]q,result="miss",service="svc"} %[3]d
+`, name, hit, miss, errs)
+	if err := testutil.GatherAndCompare(f.reg, strings.NewReader(want), "cache_requests_total"); err != nil {
+		t.Error(err)
+	}
+}
+
+// count reads one series, for tests that poll.
+func (f *fixture) count(t testing.TB, name, result string) int {
+	t.Helper()
+	mfs, err := f.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "cache_requests_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			var c, r string
+			for _, l := range m.GetLabel() {
+				switch l.GetName() {
+				case "cache":
+					c = l.GetValue()
+				case "result":
+					r = l.GetValue()
+				}
+			}
+			if c == name && r == result {
+				return int(m.GetCounter().GetValue())
+			}
+		}
+	}
+	return 0
+}
+
+// countingLoader returns body and counts its calls.
+type countingLoader struct {
+	mu    sync.Mutex
+	calls int
+	body  []byte
+	err   error
+}
+
+func (l *countingLoader) load(context.Context) ([]byte, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.calls++
+	return l.body, l.err
+}
+
+func (l *countingLoader) n() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.calls
+}
+
+// closedAddr is an address nothing listens on.
+func closedAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	if err := ln.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return addr
+}
+
+// proxy forwards TCP to Redis and can be taken down and brought back on the same
+// address, which is what a network outage looks like to the client.
+type proxy struct {
+	t      testing.TB
+	addr   string
+	target string
+	mu     sync.Mutex
+	ln     net.Listener
+	conns  map[net.Conn]struct{}
+	wg     sync.WaitGroup
+}
+
+func startProxy(t testing.TB, target string) *proxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proxy{t: t, addr: ln.Addr().String(), target: target, conns: map[net.Conn]struct{}{}}
+	p.serve(ln)
+	t.Cleanup(p.down)
+	return p
+}
+
+func (p *proxy) serve(ln net.Listener) {
+	p.mu.Lock()
+	p.ln = ln
+	p.mu.Unlock()
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("tcp", p.target)
+			if err != nil {
+				_ = c.Close()
+				continue
+			}
+			if !p.track(c, up) {
+				return
+			}
+			p.wg.Add(2)
+			go p.pipe(c, up)
+			go p.pipe(up, c)
+		}
+	}()
+}
+
+// track registers a connection pair unless the proxy went down meanwhile.
+func (p *proxy) track(cs ...net.Conn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ln == nil {
+		for _, c := range cs {
+			_ = c.Close()
+		}
+		return false
+	}
+	for _, c := range cs {
+		p.conns[c] = struct{}{}
+	}
+	return true
+}
+
+// pipe copies one direction; either side ending ends both.
+func (p *proxy) pipe(dst, src net.Conn) {
+	defer p.wg.Done()
+	_, _ = io.Copy(dst, src)
+	_ = dst.Close()
+	_ = src.Close()
+}
+
+// down closes the listener and every connection, and waits for its goroutines.
+func (p *proxy) down() {
+	p.mu.Lock()
+	if p.ln != nil {
+		_ = p.ln.Close()
+		p.ln = nil
+	}
+	for c := range p.conns {
+		_ = c.Close()
+		delete(p.conns, c)
+	}
+	p.mu.Unlock()
+	p.wg.Wait()
+}
+
+// up listens again on the same address.
+func (p *proxy) up() {
+	p.t.Helper()
+	var ln net.Listener
+	var err error
+	// The port was ours a moment ago; a brief retry covers the kernel releasing it.
+	for i := 0; i < 50; i++ {
+		if ln, err = net.Listen("tcp", p.addr); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
+		p.t.Fatalf("relisten %s: %v", p.addr, err)
+	}
+	p.serve(ln)
+}
+
+// blackhole accepts connections and never answers: a Redis that is up but stuck.
+func blackhole(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu    sync.Mutex
+		conns []net.Conn
+		wg    sync.WaitGroup
+	)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, _ = io.Copy(io.Discard, c)
+			}()
+		}
+	}()
+	t.Cleanup(func() {
+		_ = ln.Close()
+		mu.Lock()
+		for _, c := range conns {
+			_ = c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
+	return ln.Addr().String()
+}
+
+// eventually polls cond; outage recovery has no event to wait on.
+func eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting: %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+var errBoom = errors.New("boom")
