@@ -1,0 +1,32 @@
+// Package domain holds the challenge service's rules: progressive-overload
+// plans, challenges and their life cycle, workout logs and the progress derived
+// from them. It is pure Go with no I/O, so every rule is testable without a
+// database, and every constructor refuses invalid state: a Plan, Challenge or
+// WorkoutLog that exists is valid.
+//
+// Decisions the rest of the service relies on:
+//
+//   - A session is a calendar day (UTC) with at least one log, not a log.
+//     Logging each set separately, or correcting a log, must not advance the
+//     plan; the day's best value is the session's value. UTC because plan
+//     dates are UTC and the service knows no user time zone.
+//   - Sessions are numbered in the order they were done, and the k-th session
+//     done is held to Target(k): progression follows the sessions performed,
+//     not the calendar, so a missed week delays the plan instead of skipping
+//     increments. Sessions after the last planned one are held to the peak.
+//   - Values carry the unit's precision: hundredths for kg, lb, seconds and
+//     meters, whole numbers for reps. Finer input is refused rather than
+//     rounded, so a target is exact and Target(1) equals the start value.
+//   - For load units (kg, lb) a log is sets × reps at value. For reps,
+//     seconds and meters the value is the measured quantity of a set and reps
+//     must be 1, so "3 sets of 12 reps" has one reading: sets 3, value 12.
+//   - Status life cycle: pending → active | rejected | archived;
+//     active → completed | archived; completed → archived. Rejected and
+//     archived are terminal: a rejection keeps its reason instead of being
+//     hidden by an archive, and an archived challenge (its user is gone, or
+//     they put it away) never comes back.
+//
+// Errors: *ValidationError lists every invalid field by its API JSON name
+// (HTTP 422); ErrInvalidTransition, ErrChallengeClosed and
+// ErrChallengeNotComplete are conflicts with the current state (HTTP 409).
+package domain

@@ -1,0 +1,107 @@
+package domain
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Field names as the API spells them, so a ValidationError maps onto a 422
+// response without translation.
+const (
+	FieldTitle           = "title"
+	FieldExercise        = "exercise"
+	FieldUnit            = "unit"
+	FieldStartValue      = "startValue"
+	FieldIncrement       = "increment"
+	FieldIncrementEvery  = "incrementEvery"
+	FieldSessionsPerWeek = "sessionsPerWeek"
+	FieldWeeks           = "weeks"
+	FieldStartDate       = "startDate"
+	FieldPerformedAt     = "performedAt"
+	FieldSets            = "sets"
+	FieldReps            = "reps"
+	FieldValue           = "value"
+	FieldNote            = "note"
+)
+
+// Conflicts with a challenge's current state; the HTTP layer answers 409.
+var (
+	// ErrInvalidTransition: the status change is not allowed from the
+	// current status. Returned as a *TransitionError.
+	ErrInvalidTransition = errors.New("invalid status transition")
+	// ErrChallengeClosed: the challenge no longer takes logs or edits.
+	ErrChallengeClosed = errors.New("challenge is closed")
+	// ErrChallengeNotComplete: Complete was asked before the plan was done.
+	ErrChallengeNotComplete = errors.New("challenge is not complete")
+)
+
+// TransitionError says which status change was refused; it matches
+// ErrInvalidTransition with errors.Is.
+type TransitionError struct {
+	From, To Status
+}
+
+func (e *TransitionError) Error() string {
+	return fmt.Sprintf("%s: a %s challenge cannot become %s", ErrInvalidTransition, e.From, e.To)
+}
+
+// Is makes errors.Is(err, ErrInvalidTransition) hold.
+func (e *TransitionError) Is(target error) bool { return target == ErrInvalidTransition }
+
+// FieldError names one invalid input field (its API JSON name) and why.
+type FieldError struct {
+	Field   string
+	Message string
+}
+
+// ValidationError carries every invalid field of one input, in a stable
+// order, so a client fixes them all in one round trip.
+type ValidationError struct {
+	Errors []FieldError
+}
+
+func (e *ValidationError) Error() string {
+	var b strings.Builder
+	b.WriteString("invalid input: ")
+	for i, f := range e.Errors {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(f.Field)
+		b.WriteString(" ")
+		b.WriteString(f.Message)
+	}
+	return b.String()
+}
+
+// Field returns the message for field, if that field is invalid.
+func (e *ValidationError) Field(name string) (string, bool) {
+	for _, f := range e.Errors {
+		if f.Field == name {
+			return f.Message, true
+		}
+	}
+	return "", false
+}
+
+// fieldErrors collects messages; err returns an untyped nil when empty so
+// callers can compare the result with nil.
+type fieldErrors []FieldError
+
+func (f *fieldErrors) add(field, message string) {
+	*f = append(*f, FieldError{Field: field, Message: message})
+}
+
+func (f *fieldErrors) addIf(field, message string) {
+	if message != "" {
+		f.add(field, message)
+	}
+}
+
+func (f fieldErrors) err() error {
+	if len(f) == 0 {
+		return nil
+	}
+	return &ValidationError{Errors: f}
+}
