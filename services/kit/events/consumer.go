@@ -1,0 +1,469 @@
+package events
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+	amqp "github.com/rabbitmq/amqp091-go"
+)
+
+// Handler applies one event. tx is the transaction that also records the
+// message in inbox_messages: write through it and the writes commit exactly
+// once per event (an ent client can run on it through
+// entsql.NewDriver(dialect.MySQL, entsql.Conn{ExecQuerier: tx})). An error
+// rolls everything back and sends the message down the retry path; wrap it
+// with Permanent to skip the retries.
+type Handler func(ctx context.Context, tx *sql.Tx, evt Event) error
+
+// ConsumerOptions configure a Consumer. URL and Service are required.
+type ConsumerOptions struct {
+	URL      string // AMQP_URL
+	Exchange string // AMQP_EXCHANGE; DefaultExchange when empty
+	Service  string // queue prefix and metrics label
+
+	Prefetch    int // unacknowledged deliveries per subscription (QoS); default 16
+	Concurrency int // handlers running at once per subscription; default 4, at most Prefetch
+
+	// MaxAttempts is how many times a handler may fail on one message; the
+	// last failure sends it to the dead-letter queue. Default 5.
+	MaxAttempts    int
+	RetryBackoff   Backoff       // delay before each retry; default 1s..1m
+	Reconnect      Backoff       // default 100ms..10s
+	HandlerTimeout time.Duration // per delivery, including the commit; default 30s
+
+	Metrics *Metrics     // nil: metrics are kept but not exported
+	Logger  *slog.Logger // nil: slog.Default()
+}
+
+// Consumer runs handlers for subscribed event types: one queue per
+// subscription, manual acks after the handler's transaction commits, bounded
+// retries with backoff, then the dead-letter queue. It reconnects and
+// re-declares its topology by itself.
+type Consumer struct {
+	db      *sql.DB
+	opts    ConsumerOptions
+	log     *slog.Logger
+	metrics *Metrics
+
+	mu      sync.Mutex
+	subs    []*subscription
+	started bool
+	closed  bool
+
+	ready     chan struct{} // closed once the first session consumes
+	readyOnce sync.Once
+	closing   chan struct{}
+	done      chan struct{}
+}
+
+type subscription struct {
+	queue   string
+	keys    []string
+	handler Handler
+}
+
+// session is one connection's worth of state; a new one is built after every
+// reconnect.
+type session struct {
+	pubCh    *amqp.Channel // confirm mode, for retry copies
+	lost     chan struct{}
+	lostOnce sync.Once
+}
+
+func (s *session) markLost() { s.lostOnce.Do(func() { close(s.lost) }) }
+
+// NewConsumer validates opts; add subscriptions, then Start.
+func NewConsumer(db *sql.DB, opts ConsumerOptions) (*Consumer, error) {
+	if _, err := amqp.ParseURI(opts.URL); err != nil {
+		return nil, fmt.Errorf("events: AMQP URL: %w", err)
+	}
+	if opts.Service == "" {
+		return nil, errors.New("events: consumer needs a service name")
+	}
+	if opts.Exchange == "" {
+		opts.Exchange = DefaultExchange
+	}
+	if opts.Prefetch <= 0 {
+		opts.Prefetch = 16
+	}
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = 4
+	}
+	opts.Concurrency = min(opts.Concurrency, opts.Prefetch)
+	if opts.MaxAttempts <= 0 {
+		opts.MaxAttempts = 5
+	}
+	opts.RetryBackoff = opts.RetryBackoff.orDefault(Backoff{Min: time.Second, Max: time.Minute})
+	opts.Reconnect = opts.Reconnect.orDefault(Backoff{Min: 100 * time.Millisecond, Max: 10 * time.Second})
+	if opts.HandlerTimeout <= 0 {
+		opts.HandlerTimeout = 30 * time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	return &Consumer{
+		db:      db,
+		opts:    opts,
+		log:     opts.Logger.With("component", "events.consumer"),
+		metrics: metricsOrNew(opts.Metrics),
+		ready:   make(chan struct{}),
+		closing: make(chan struct{}),
+		done:    make(chan struct{}),
+	}, nil
+}
+
+// Subscribe routes the events whose type matches one of routingKeys (topic
+// patterns: "user.*" works) to h through the queue "<service>.<name>". The
+// queue name is also the inbox's consumer column, so renaming a subscription
+// forgets which messages it has handled. Subscribe before Start.
+func (c *Consumer) Subscribe(name string, routingKeys []string, h Handler) error {
+	queue := c.opts.Service + "." + name
+	switch {
+	case name == "" || strings.ContainsAny(name, " \t\n"):
+		return fmt.Errorf("events: invalid subscription name %q", name)
+	case len(queue) > maxConsumerLen:
+		return fmt.Errorf("events: queue name %q longer than %d", queue, maxConsumerLen)
+	case len(routingKeys) == 0:
+		return fmt.Errorf("events: subscription %s without routing keys", name)
+	case h == nil:
+		return fmt.Errorf("events: subscription %s without handler", name)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.started || c.closed {
+		return fmt.Errorf("events: subscribe %s after Start", name)
+	}
+	for _, s := range c.subs {
+		if s.queue == queue {
+			return fmt.Errorf("events: duplicate subscription %s", name)
+		}
+	}
+	c.subs = append(c.subs, &subscription{queue: queue, keys: append([]string(nil), routingKeys...), handler: h})
+	return nil
+}
+
+// Start connects and begins consuming in the background. It returns once the
+// topology is declared and every subscription consumes, or with ctx's error
+// if that has not happened when ctx ends; either way the consumer keeps
+// (re)connecting until Close.
+func (c *Consumer) Start(ctx context.Context) error {
+	c.mu.Lock()
+	switch {
+	case c.closed:
+		c.mu.Unlock()
+		return ErrClosed
+	case len(c.subs) == 0:
+		c.mu.Unlock()
+		return errors.New("events: Start without subscriptions")
+	case !c.started:
+		c.started = true
+		go c.run()
+	}
+	c.mu.Unlock()
+	select {
+	case <-c.ready:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-c.closing:
+		return ErrClosed
+	}
+}
+
+// Close stops taking deliveries, waits for the handlers in flight to finish
+// and settle their messages, and closes the connection. Deliveries prefetched
+// but not started return to the queue.
+func (c *Consumer) Close() error {
+	c.mu.Lock()
+	wasClosed, started := c.closed, c.started
+	c.closed = true
+	c.mu.Unlock()
+	if !wasClosed {
+		close(c.closing)
+	}
+	if started {
+		<-c.done
+	}
+	return nil
+}
+
+func (c *Consumer) run() {
+	defer close(c.done)
+	for failures := 0; ; {
+		established, err := c.session()
+		select {
+		case <-c.closing:
+			return
+		default:
+		}
+		if established {
+			failures = 0
+		}
+		c.log.Warn("consumer session ended; reconnecting", "error", err, "attempt", failures+1)
+		if !sleep(c.closing, c.opts.Reconnect.Delay(failures)) {
+			return
+		}
+		failures++
+	}
+}
+
+// session runs one connection until it is lost or the consumer closes. It
+// reports whether it got as far as consuming.
+func (c *Consumer) session() (established bool, err error) {
+	conn, err := dial(c.opts.URL, c.opts.Service+" consumer")
+	if err != nil {
+		return false, err
+	}
+	var wg sync.WaitGroup
+	defer func() {
+		// Closing first ends every deliveries channel, which is what lets
+		// the workers of a broken session return.
+		_ = conn.Close()
+		wg.Wait()
+	}()
+	connClosed := conn.NotifyClose(make(chan *amqp.Error, 1))
+	pubCh, err := conn.Channel()
+	if err != nil {
+		return false, err
+	}
+	pubClosed := pubCh.NotifyClose(make(chan *amqp.Error, 1))
+	if err := pubCh.Confirm(false); err != nil {
+		return false, err
+	}
+	s := &session{pubCh: pubCh, lost: make(chan struct{})}
+	for _, sub := range c.subs {
+		if err := declareConsumerTopology(pubCh, c.opts.Exchange, sub.queue, sub.keys); err != nil {
+			return false, err
+		}
+	}
+	for _, sub := range c.subs {
+		ch, err := conn.Channel()
+		if err != nil {
+			return false, err
+		}
+		if err := ch.Qos(c.opts.Prefetch, 0, false); err != nil {
+			return false, err
+		}
+		deliveries, err := ch.Consume(sub.queue, "", false, false, false, false, nil)
+		if err != nil {
+			return false, fmt.Errorf("events: consume %s: %w", sub.queue, err)
+		}
+		for range c.opts.Concurrency {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				c.worker(s, sub, deliveries)
+			}()
+		}
+	}
+	c.readyOnce.Do(func() { close(c.ready) })
+	c.log.Info("consuming", "subscriptions", len(c.subs))
+
+	select {
+	case <-c.closing:
+		// Workers see closing too and return after their current message;
+		// waiting before the deferred Close lets them still ack it.
+		wg.Wait()
+		return true, nil
+	case e := <-connClosed:
+		return true, fmt.Errorf("connection lost: %v", e)
+	case e := <-pubClosed:
+		return true, fmt.Errorf("retry channel lost: %v", e)
+	case <-s.lost:
+		return true, errors.New("a consumer channel was closed")
+	}
+}
+
+func (c *Consumer) worker(s *session, sub *subscription, deliveries <-chan amqp.Delivery) {
+	for {
+		select {
+		case <-c.closing:
+			return
+		case d, ok := <-deliveries:
+			if !ok {
+				s.markLost()
+				return
+			}
+			select {
+			case <-c.closing:
+				// Left unacknowledged: it returns to the queue when the
+				// channel closes.
+				return
+			default:
+			}
+			c.handle(s, sub, d)
+		}
+	}
+}
+
+func (c *Consumer) handle(s *session, sub *subscription, d amqp.Delivery) {
+	evt, err := decodeEvent(d.Body)
+	if err != nil {
+		// Decoding is deterministic: retrying a poison message cannot help.
+		c.log.Error("poison message dead-lettered", "queue", sub.queue, "message_id", d.MessageId, "error", err)
+		c.settle(sub, typeLabel(d.Type), ResultDead, d.Nack(false, false))
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), c.opts.HandlerTimeout)
+	defer cancel()
+	duplicate, err := c.apply(ctx, sub, evt)
+	switch {
+	case err != nil:
+		c.retry(s, sub, d, evt, err)
+	case duplicate:
+		c.settle(sub, evt.Type, ResultDuplicate, d.Ack(false))
+	default:
+		c.settle(sub, evt.Type, ResultOK, d.Ack(false))
+	}
+}
+
+// apply runs the handler in a transaction that first claims the message id in
+// the inbox. A concurrent delivery of the same id blocks on that row until
+// this transaction ends, so two deliveries can never both run the handler.
+func (c *Consumer) apply(ctx context.Context, sub *subscription, evt Event) (duplicate bool, err error) {
+	tx, err := c.db.BeginTx(ctx, nil)
+	if err != nil {
+		return false, err
+	}
+	defer func() { _ = tx.Rollback() }()
+	_, err = tx.ExecContext(ctx, "INSERT INTO inbox_messages (consumer, message_id, processed_at) VALUES (?, ?, UTC_TIMESTAMP(6))", sub.queue, evt.ID)
+	if isDuplicateKey(err) {
+		return true, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("events: inbox insert: %w", err)
+	}
+	if err := callHandler(ctx, sub.handler, tx, evt); err != nil {
+		return false, err
+	}
+	if err := tx.Commit(); err != nil {
+		return false, fmt.Errorf("events: commit: %w", err)
+	}
+	return false, nil
+}
+
+// callHandler turns a panic into an error so one bad event cannot take the
+// process down, and so it takes the retry path to the DLQ like any failure.
+func callHandler(ctx context.Context, h Handler, tx *sql.Tx, evt Event) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("events: handler panic: %v", r)
+		}
+	}()
+	return h(ctx, tx, evt)
+}
+
+// retry schedules another attempt by publishing a copy to the retry queue,
+// whose per-message TTL is the backoff, and acking the original only once the
+// copy is confirmed. A crash in between leaves both, and the inbox absorbs the
+// extra run. RabbitMQ expires messages only at the head of a queue, so a
+// short delay queued behind a longer one waits for it: delays stretch, never
+// shrink.
+func (c *Consumer) retry(s *session, sub *subscription, d amqp.Delivery, evt Event, cause error) {
+	attempt := retriesOf(d.Headers) + 1
+	if IsPermanent(cause) || attempt >= c.opts.MaxAttempts {
+		c.log.Error("event dead-lettered", "queue", sub.queue, "event_id", evt.ID, "type", evt.Type,
+			"attempts", attempt, "error", cause)
+		c.settle(sub, evt.Type, ResultDead, d.Nack(false, false))
+		return
+	}
+	delay := c.opts.RetryBackoff.Delay(attempt - 1)
+	c.log.Warn("event failed; will retry", "queue", sub.queue, "event_id", evt.ID, "type", evt.Type,
+		"attempt", attempt, "retry_in", delay, "error", cause)
+	headers := amqp.Table{}
+	for k, v := range d.Headers {
+		headers[k] = v
+	}
+	headers[RetriesHeader] = int32(attempt)
+	msg := amqp.Publishing{
+		Headers:         headers,
+		ContentType:     d.ContentType,
+		ContentEncoding: d.ContentEncoding,
+		DeliveryMode:    amqp.Persistent,
+		Priority:        d.Priority,
+		CorrelationId:   d.CorrelationId,
+		ReplyTo:         d.ReplyTo,
+		Expiration:      strconv.FormatInt(max(1, delay.Milliseconds()), 10),
+		MessageId:       d.MessageId,
+		Timestamp:       d.Timestamp,
+		Type:            d.Type,
+		AppId:           d.AppId,
+		Body:            d.Body,
+	}
+	// A fresh context: the handler's may be the very thing that expired.
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := republish(ctx, s.pubCh, retryQueue(sub.queue), msg); err != nil {
+		c.log.Warn("scheduling retry failed; requeueing", "queue", sub.queue, "event_id", evt.ID, "error", err)
+		_ = d.Nack(false, true)
+		return
+	}
+	c.settle(sub, evt.Type, ResultRetry, d.Ack(false))
+}
+
+func republish(ctx context.Context, ch *amqp.Channel, queue string, msg amqp.Publishing) error {
+	dc, err := ch.PublishWithDeferredConfirmWithContext(ctx, "", queue, false, false, msg)
+	if err != nil {
+		return err
+	}
+	ack, err := dc.WaitContext(ctx)
+	if err != nil {
+		return err
+	}
+	if !ack {
+		return ErrNacked
+	}
+	return nil
+}
+
+// settle counts a delivery once its ack or nack went out. When that fails the
+// channel is gone, the broker redelivers the message, and it is counted then.
+func (c *Consumer) settle(sub *subscription, typ, result string, err error) {
+	if err != nil {
+		c.log.Warn("settling delivery failed; it will be redelivered", "queue", sub.queue, "result", result, "error", err)
+		return
+	}
+	c.metrics.Consumed.WithLabelValues(c.opts.Service, typ, result).Inc()
+}
+
+func typeLabel(t string) string {
+	if t == "" || len(t) > maxEventTypeLen {
+		return "unknown"
+	}
+	return t
+}
+
+func retriesOf(h amqp.Table) int {
+	switch v := h[RetriesHeader].(type) {
+	case int8:
+		return int(v)
+	case int16:
+		return int(v)
+	case int32:
+		return int(v)
+	case int64:
+		return int(v)
+	case int:
+		return v
+	case uint8:
+		return int(v)
+	case uint16:
+		return int(v)
+	case uint32:
+		return int(v)
+	}
+	return 0
+}
+
+func isDuplicateKey(err error) bool {
+	var me *mysql.MySQLError
+	return errors.As(err, &me) && me.Number == 1062
+}

@@ -1,0 +1,461 @@
+package events_test
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	_ "github.com/go-sql-driver/mysql"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/progressive-overload/po/services/kit/events"
+)
+
+const (
+	brokerAddr = "127.0.0.1:5672"
+	mysqlRoot  = "root@tcp(127.0.0.1:3306)/"
+	service    = "svc"
+	// waitLimit only stops a broken test from hanging; nothing asserts speed.
+	waitLimit = 2 * time.Minute
+)
+
+// The two tables exactly as docs/conventions.md defines them; the services get
+// them from their ent migrations.
+var schema = []string{
+	`CREATE TABLE outbox_events (
+		id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+		event_id VARCHAR(36) NOT NULL UNIQUE,
+		event_type VARCHAR(64) NOT NULL,
+		payload LONGBLOB NOT NULL,
+		created_at DATETIME(6) NOT NULL,
+		published_at DATETIME(6) NULL,
+		attempts INT NOT NULL DEFAULT 0,
+		INDEX outboxevent_published_at_id (published_at, id))`,
+	`CREATE TABLE inbox_messages (
+		id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+		consumer VARCHAR(64) NOT NULL,
+		message_id VARCHAR(64) NOT NULL,
+		processed_at DATETIME(6) NOT NULL,
+		UNIQUE INDEX inboxmessage_consumer_message_id (consumer, message_id))`,
+	// Handlers' side effects: no unique key, so a second application shows up
+	// as a second row instead of failing.
+	`CREATE TABLE applied (
+		id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+		consumer VARCHAR(64) NOT NULL,
+		event_id VARCHAR(36) NOT NULL)`,
+	// Stands in for the business row an enqueue commits with.
+	`CREATE TABLE things (
+		id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+		name VARCHAR(64) NOT NULL)`,
+}
+
+func randomName() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return "t_" + hex.EncodeToString(b)
+}
+
+// env is one test's private broker vhost and database.
+type env struct {
+	tb      testing.TB
+	url     string // the vhost, reached directly
+	vhost   string
+	db      *sql.DB
+	metrics *events.Metrics
+}
+
+func newEnv(tb testing.TB) *env {
+	tb.Helper()
+	e := &env{tb: tb, vhost: randomName(), metrics: events.NewMetrics(prometheus.NewRegistry())}
+	rabbitmqctl(tb, "add_vhost", e.vhost)
+	tb.Cleanup(func() { rabbitmqctl(tb, "delete_vhost", e.vhost) })
+	rabbitmqctl(tb, "set_permissions", "-p", e.vhost, "guest", ".*", ".*", ".*")
+	e.url = amqpURL(brokerAddr, e.vhost)
+	e.db = newDatabase(tb)
+	return e
+}
+
+func amqpURL(addr, vhost string) string {
+	return "amqp://guest:guest@" + addr + "/" + vhost
+}
+
+func rabbitmqctl(tb testing.TB, args ...string) {
+	tb.Helper()
+	out, err := exec.Command("rabbitmqctl", append([]string{"-q"}, args...)...).CombinedOutput()
+	if err != nil {
+		tb.Fatalf("rabbitmqctl %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+}
+
+func newDatabase(tb testing.TB) *sql.DB {
+	tb.Helper()
+	name := randomName()
+	adminExec(tb, "CREATE DATABASE "+name)
+	tb.Cleanup(func() { adminExec(tb, "DROP DATABASE "+name) })
+	db, err := sql.Open("mysql", mysqlRoot+name+"?parseTime=true&loc=UTC")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	// The server is shared with other test runs; stay well under max_connections.
+	db.SetMaxOpenConns(24)
+	db.SetMaxIdleConns(24)
+	tb.Cleanup(func() { _ = db.Close() })
+	for _, ddl := range schema {
+		if _, err := db.Exec(ddl); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return db
+}
+
+// adminExec runs one statement on a short-lived pool, so no server-level
+// connection outlives the statement (goleak would see it).
+func adminExec(tb testing.TB, stmt string) {
+	tb.Helper()
+	admin, err := sql.Open("mysql", mysqlRoot)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer admin.Close()
+	if _, err := admin.Exec(stmt); err != nil {
+		tb.Errorf("%s: %v", stmt, err)
+	}
+}
+
+func (e *env) publisher(url string) *events.Publisher {
+	e.tb.Helper()
+	p, err := events.NewPublisher(events.PublisherOptions{
+		URL: url, Service: service, Metrics: e.metrics,
+		Reconnect: events.Backoff{Min: 20 * time.Millisecond, Max: 200 * time.Millisecond},
+	})
+	if err != nil {
+		e.tb.Fatal(err)
+	}
+	e.tb.Cleanup(func() { _ = p.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+	defer cancel()
+	if err := p.WaitConnected(ctx); err != nil {
+		e.tb.Fatal(err)
+	}
+	return p
+}
+
+// startRelay runs a relay until the returned stop is called (or the test ends).
+func (e *env) startRelay(pub *events.Publisher, opts events.RelayOptions, setup ...func(*events.Relay)) (*events.Relay, func()) {
+	if opts.PollInterval == 0 {
+		opts.PollInterval = 100 * time.Millisecond
+	}
+	if opts.StatsInterval == 0 {
+		opts.StatsInterval = 50 * time.Millisecond
+	}
+	if opts.ErrorBackoff == (events.Backoff{}) {
+		opts.ErrorBackoff = events.Backoff{Min: 20 * time.Millisecond, Max: 200 * time.Millisecond}
+	}
+	r := events.NewRelay(e.db, pub, opts)
+	for _, f := range setup {
+		f(r)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				e.tb.Errorf("relay Run: %v", err)
+			}
+		})
+	}
+	e.tb.Cleanup(stop)
+	return r, stop
+}
+
+func (e *env) consumerOptions(url string) events.ConsumerOptions {
+	return events.ConsumerOptions{
+		URL: url, Service: service, Metrics: e.metrics,
+		Prefetch: 16, Concurrency: 4,
+		RetryBackoff: events.Backoff{Min: 10 * time.Millisecond, Max: 40 * time.Millisecond},
+		Reconnect:    events.Backoff{Min: 20 * time.Millisecond, Max: 200 * time.Millisecond},
+	}
+}
+
+// startConsumer subscribes, starts and registers Close for cleanup.
+func (e *env) startConsumer(opts events.ConsumerOptions, subscribe func(*events.Consumer)) *events.Consumer {
+	e.tb.Helper()
+	c, err := events.NewConsumer(e.db, opts)
+	if err != nil {
+		e.tb.Fatal(err)
+	}
+	subscribe(c)
+	e.tb.Cleanup(func() { _ = c.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+	defer cancel()
+	if err := c.Start(ctx); err != nil {
+		e.tb.Fatal(err)
+	}
+	return c
+}
+
+// recordApplied is a handler whose only effect is a row in applied, written in
+// the consumer's transaction.
+func recordApplied(consumer string) events.Handler {
+	return func(ctx context.Context, tx *sql.Tx, evt events.Event) error {
+		_, err := tx.ExecContext(ctx, "INSERT INTO applied (consumer, event_id) VALUES (?, ?)", consumer, evt.ID)
+		return err
+	}
+}
+
+// appliedCounts maps event id to how many times a handler applied it.
+func (e *env) appliedCounts(consumer string) map[string]int {
+	e.tb.Helper()
+	rows, err := e.db.Query("SELECT event_id, COUNT(*) FROM applied WHERE consumer = ? GROUP BY event_id", consumer)
+	if err != nil {
+		e.tb.Fatal(err)
+	}
+	defer rows.Close()
+	m := map[string]int{}
+	for rows.Next() {
+		var id string
+		var n int
+		if err := rows.Scan(&id, &n); err != nil {
+			e.tb.Fatal(err)
+		}
+		m[id] = n
+	}
+	if err := rows.Err(); err != nil {
+		e.tb.Fatal(err)
+	}
+	return m
+}
+
+func (e *env) count(query string, args ...any) int {
+	e.tb.Helper()
+	var n int
+	if err := e.db.QueryRow(query, args...).Scan(&n); err != nil {
+		e.tb.Fatal(err)
+	}
+	return n
+}
+
+func (e *env) consumed(typ, result string) int {
+	return int(testutil.ToFloat64(e.metrics.Consumed.WithLabelValues(service, typ, result)))
+}
+
+// enqueueCommitted stores each event with a business row in its own
+// transaction, as a service's command would.
+func (e *env) enqueueCommitted(evts ...events.Event) {
+	e.tb.Helper()
+	for _, evt := range evts {
+		tx, err := e.db.Begin()
+		if err != nil {
+			e.tb.Fatal(err)
+		}
+		if _, err := tx.Exec("INSERT INTO things (name) VALUES (?)", evt.ID); err != nil {
+			e.tb.Fatal(err)
+		}
+		if err := events.Enqueue(context.Background(), tx, evt); err != nil {
+			e.tb.Fatal(err)
+		}
+		if err := tx.Commit(); err != nil {
+			e.tb.Fatal(err)
+		}
+	}
+}
+
+func newEvents(tb testing.TB, typ string, n int) []events.Event {
+	tb.Helper()
+	out := make([]events.Event, n)
+	for i := range out {
+		evt, err := events.NewEvent(service, typ, map[string]int{"n": i})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		out[i] = evt
+	}
+	return out
+}
+
+// waitFor polls cond until it holds; describe says what was being waited for
+// when it never does.
+func waitFor(tb testing.TB, cond func() bool, describe func() string) {
+	tb.Helper()
+	deadline := time.Now().Add(waitLimit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("gave up waiting: %s", describe())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// rawChannel is a plain channel on the test's vhost for inspecting queues
+// behind the package's back.
+func rawChannel(tb testing.TB, url string) *amqp.Channel {
+	tb.Helper()
+	conn, err := amqp.Dial(url)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = conn.Close() })
+	ch, err := conn.Channel()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return ch
+}
+
+// tapQueue binds a queue to every routing key, so it holds one copy of each
+// message the exchange received.
+func tapQueue(tb testing.TB, ch *amqp.Channel) string {
+	tb.Helper()
+	if err := ch.ExchangeDeclare(events.DefaultExchange, amqp.ExchangeTopic, true, false, false, false, nil); err != nil {
+		tb.Fatal(err)
+	}
+	q, err := ch.QueueDeclare("tap", true, false, false, false, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := ch.QueueBind(q.Name, "#", events.DefaultExchange, false, nil); err != nil {
+		tb.Fatal(err)
+	}
+	return q.Name
+}
+
+func queueDepth(tb testing.TB, ch *amqp.Channel, queue string) int {
+	tb.Helper()
+	q, err := ch.QueueDeclarePassive(queue, true, false, false, false, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return q.Messages
+}
+
+// drainIDs takes every message out of queue and counts them by message id.
+func drainIDs(tb testing.TB, ch *amqp.Channel, queue string) map[string]int {
+	tb.Helper()
+	ids := map[string]int{}
+	for {
+		d, ok, err := ch.Get(queue, true)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if !ok {
+			return ids
+		}
+		ids[d.MessageId]++
+	}
+}
+
+// proxy is a TCP relay in front of the broker that a test can take down and
+// bring back on the same address, cutting every connection through it.
+type proxy struct {
+	target string
+	addr   string
+
+	mu    sync.Mutex
+	ln    net.Listener
+	conns map[net.Conn]struct{}
+	wg    sync.WaitGroup
+}
+
+func startProxy(tb testing.TB, target string) *proxy {
+	tb.Helper()
+	p := &proxy{target: target, addr: "127.0.0.1:0", conns: map[net.Conn]struct{}{}}
+	if err := p.open(); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(p.close)
+	return p
+}
+
+func (p *proxy) open() error {
+	ln, err := net.Listen("tcp", p.addr)
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	p.ln = ln
+	p.addr = ln.Addr().String()
+	p.mu.Unlock()
+	p.wg.Add(1)
+	go p.accept(ln)
+	return nil
+}
+
+func (p *proxy) accept(ln net.Listener) {
+	defer p.wg.Done()
+	for {
+		client, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		server, err := net.Dial("tcp", p.target)
+		if err != nil {
+			_ = client.Close()
+			continue
+		}
+		p.mu.Lock()
+		if p.ln != ln {
+			// Closed while this one was being accepted.
+			p.mu.Unlock()
+			_ = client.Close()
+			_ = server.Close()
+			return
+		}
+		p.conns[client] = struct{}{}
+		p.conns[server] = struct{}{}
+		p.mu.Unlock()
+		p.wg.Add(2)
+		go p.pipe(client, server)
+		go p.pipe(server, client)
+	}
+}
+
+func (p *proxy) pipe(dst, src net.Conn) {
+	defer p.wg.Done()
+	_, _ = io.Copy(dst, src)
+	_ = dst.Close()
+	_ = src.Close()
+	p.mu.Lock()
+	delete(p.conns, dst)
+	delete(p.conns, src)
+	p.mu.Unlock()
+}
+
+// close refuses new connections and cuts the open ones, as a broker outage would.
+func (p *proxy) close() {
+	p.mu.Lock()
+	if p.ln != nil {
+		_ = p.ln.Close()
+		p.ln = nil
+	}
+	for c := range p.conns {
+		_ = c.Close()
+	}
+	p.mu.Unlock()
+	p.wg.Wait()
+}
+
+func (p *proxy) url(vhost string) string { return amqpURL(p.addr, vhost) }
+
+func describeCounts(got map[string]int, want int) string {
+	dup := 0
+	for _, n := range got {
+		if n > 1 {
+			dup++
+		}
+	}
+	return fmt.Sprintf("%d distinct ids applied (want %d), %d more than once", len(got), want, dup)
+}

@@ -1,0 +1,303 @@
+package events
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+)
+
+// RelayOptions configure a Relay. Zero values take the defaults shown.
+type RelayOptions struct {
+	Service       string        // metrics label; default the publisher's
+	BatchSize     int           // rows per transaction; default 100
+	PollInterval  time.Duration // fallback when nobody calls Notify; default 1s
+	StatsInterval time.Duration // how often the outbox gauges are refreshed; default 5s
+	// Retention, when positive, deletes rows published longer ago than this
+	// (checked every StatsInterval). Zero keeps them forever.
+	Retention    time.Duration
+	ErrorBackoff Backoff      // after a failed batch; default 200ms..10s
+	Metrics      *Metrics     // default: the publisher's
+	Logger       *slog.Logger // default: slog.Default()
+}
+
+// Relay moves committed outbox rows to the broker. Any number of relays (one
+// per replica) may run on one table: each batch locks its rows with
+// FOR UPDATE SKIP LOCKED, so a row is published by one relay at a time, and it
+// is marked published only after the broker confirmed it.
+//
+// A relay that dies between the confirm and its commit leaves the rows
+// unmarked and they are published again: delivery is at least once, and
+// consumers drop the duplicate through their inbox.
+type Relay struct {
+	db      *sql.DB
+	pub     *Publisher
+	opts    RelayOptions
+	log     *slog.Logger
+	metrics *Metrics
+	notify  chan struct{}
+
+	// beforeMark runs after the broker confirmed a batch and before the rows
+	// are marked; an error rolls the marking back. Tests use it to stand in
+	// for a crash at the worst moment.
+	beforeMark func() error
+}
+
+// relayBatchTimeout bounds one batch. A batch is not cut short by Run's
+// context: stopping between the broker's confirm and the commit would only
+// turn a clean shutdown into duplicates.
+const relayBatchTimeout = time.Minute
+
+// NewRelay returns a relay publishing db's outbox_events through pub.
+func NewRelay(db *sql.DB, pub *Publisher, opts RelayOptions) *Relay {
+	if opts.Service == "" {
+		opts.Service = pub.opts.Service
+	}
+	if opts.BatchSize <= 0 {
+		opts.BatchSize = 100
+	}
+	if opts.PollInterval <= 0 {
+		opts.PollInterval = time.Second
+	}
+	if opts.StatsInterval <= 0 {
+		opts.StatsInterval = 5 * time.Second
+	}
+	opts.ErrorBackoff = opts.ErrorBackoff.orDefault(Backoff{Min: 200 * time.Millisecond, Max: 10 * time.Second})
+	if opts.Metrics == nil {
+		opts.Metrics = pub.metrics
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	return &Relay{
+		db:      db,
+		pub:     pub,
+		opts:    opts,
+		log:     opts.Logger.With("component", "events.relay"),
+		metrics: opts.Metrics,
+		notify:  make(chan struct{}, 1),
+	}
+}
+
+// Notify wakes the relay now instead of at the next poll. Call it after
+// committing a transaction that enqueued events; it never blocks.
+func (r *Relay) Notify() {
+	select {
+	case r.notify <- struct{}{}:
+	default:
+	}
+}
+
+// Run relays until ctx ends, then returns nil. It drains the backlog batch by
+// batch, then sleeps until Notify or the poll interval; after a failure it
+// backs off (waking early when the publisher reconnects).
+func (r *Relay) Run(ctx context.Context) error {
+	statsDone := make(chan struct{})
+	go func() {
+		defer close(statsDone)
+		r.statsLoop(ctx)
+	}()
+	defer func() { <-statsDone }()
+
+	// Go 1.23+ timers: Reset drops a pending tick, so no draining is needed.
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for failures := 0; ; {
+		n, err := r.relayBatch(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		var wait time.Duration
+		var wake, reconnected <-chan struct{}
+		switch {
+		case err != nil:
+			if !errors.Is(err, ErrNotConnected) || failures == 0 {
+				r.log.Warn("relaying outbox failed", "error", err, "published", n)
+			}
+			wait = r.opts.ErrorBackoff.Delay(failures)
+			failures++
+			if !r.pub.Connected() {
+				reconnected = r.pub.stateChanged()
+			}
+		case n == r.opts.BatchSize:
+			failures = 0
+			continue
+		default:
+			failures = 0
+			wait = r.opts.PollInterval
+			wake = r.notify
+		}
+		timer.Reset(wait)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-timer.C:
+		case <-wake:
+		case <-reconnected:
+		}
+	}
+}
+
+type outboxRow struct {
+	id      int64
+	eventID string
+	typ     string
+	payload []byte
+}
+
+// relayBatch publishes one batch and reports how many rows it marked.
+func (r *Relay) relayBatch(ctx context.Context) (int, error) {
+	if !r.pub.Connected() {
+		return 0, ErrNotConnected
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), relayBatchTimeout)
+	defer cancel()
+	// READ COMMITTED: under REPEATABLE READ the locking read would also take
+	// gap locks past the last pending row and block every Enqueue until this
+	// batch commits.
+	tx, err := r.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
+	if err != nil {
+		return 0, fmt.Errorf("events: relay begin: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+
+	rows, err := r.lockPending(ctx, tx)
+	if err != nil || len(rows) == 0 {
+		return 0, err
+	}
+	msgs := make([]outgoing, len(rows))
+	for i, row := range rows {
+		// The properties come from the payload when it parses; when it does
+		// not, the row still goes out so it cannot stall the relay, and
+		// consumers dead-letter it.
+		var env struct {
+			Source string    `json:"source"`
+			Time   time.Time `json:"time"`
+		}
+		_ = json.Unmarshal(row.payload, &env)
+		msgs[i] = outgoing{id: row.eventID, typ: row.typ, source: env.Source, time: env.Time, body: row.payload}
+	}
+	errs := r.pub.publish(ctx, msgs)
+	var done, failed []int64
+	var firstErr error
+	for i, err := range errs {
+		if err != nil {
+			failed = append(failed, rows[i].id)
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
+		}
+		done = append(done, rows[i].id)
+	}
+	if r.beforeMark != nil {
+		if err := r.beforeMark(); err != nil {
+			return 0, err
+		}
+	}
+	if err := markRows(ctx, tx, "published_at = UTC_TIMESTAMP(6), attempts = attempts + 1", done); err != nil {
+		return 0, err
+	}
+	if err := markRows(ctx, tx, "attempts = attempts + 1", failed); err != nil {
+		return 0, err
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("events: relay commit: %w", err)
+	}
+	return len(done), firstErr
+}
+
+func (r *Relay) lockPending(ctx context.Context, tx *sql.Tx) ([]outboxRow, error) {
+	rs, err := tx.QueryContext(ctx, `SELECT id, event_id, event_type, payload FROM outbox_events
+		WHERE published_at IS NULL ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED`, r.opts.BatchSize)
+	if err != nil {
+		return nil, fmt.Errorf("events: relay select: %w", err)
+	}
+	defer rs.Close()
+	var rows []outboxRow
+	for rs.Next() {
+		var row outboxRow
+		if err := rs.Scan(&row.id, &row.eventID, &row.typ, &row.payload); err != nil {
+			return nil, fmt.Errorf("events: relay scan: %w", err)
+		}
+		rows = append(rows, row)
+	}
+	if err := rs.Err(); err != nil {
+		return nil, fmt.Errorf("events: relay select: %w", err)
+	}
+	return rows, nil
+}
+
+func markRows(ctx context.Context, tx *sql.Tx, set string, ids []int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	q := "UPDATE outbox_events SET " + set + " WHERE id IN (?" + strings.Repeat(", ?", len(ids)-1) + ")"
+	if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+		return fmt.Errorf("events: relay mark: %w", err)
+	}
+	return nil
+}
+
+func (r *Relay) statsLoop(ctx context.Context) {
+	t := time.NewTicker(r.opts.StatsInterval)
+	defer t.Stop()
+	for {
+		if err := r.refreshStats(ctx); err != nil && ctx.Err() == nil {
+			r.log.Warn("outbox stats failed", "error", err)
+		}
+		if r.opts.Retention > 0 {
+			if err := r.prune(ctx); err != nil && ctx.Err() == nil {
+				r.log.Warn("outbox prune failed", "error", err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// refreshStats reads only the (published_at, id) index range of pending rows
+// plus the first such row, so it stays cheap while the outbox is healthy.
+// The oldest row is taken by id rather than MIN(created_at), which would
+// read every pending row.
+func (r *Relay) refreshStats(ctx context.Context) error {
+	var pending, ageMicros int64
+	err := r.db.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE((
+			SELECT TIMESTAMPDIFF(MICROSECOND, created_at, UTC_TIMESTAMP(6)) FROM outbox_events
+			WHERE published_at IS NULL ORDER BY id LIMIT 1), 0)
+		FROM outbox_events WHERE published_at IS NULL`).Scan(&pending, &ageMicros)
+	if err != nil {
+		return err
+	}
+	r.metrics.OutboxPending.WithLabelValues(r.opts.Service).Set(float64(pending))
+	r.metrics.OutboxOldestAge.WithLabelValues(r.opts.Service).Set(max(0, float64(ageMicros)/1e6))
+	return nil
+}
+
+// prune deletes in small chunks so it never holds many locks at once.
+func (r *Relay) prune(ctx context.Context) error {
+	const chunk, maxChunks = 1000, 20
+	for range maxChunks {
+		res, err := r.db.ExecContext(ctx, `DELETE FROM outbox_events
+			WHERE published_at < DATE_SUB(UTC_TIMESTAMP(6), INTERVAL ? MICROSECOND)
+			ORDER BY published_at LIMIT ?`, r.opts.Retention.Microseconds(), chunk)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n < chunk {
+			return err
+		}
+	}
+	return nil
+}
