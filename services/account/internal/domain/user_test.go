@@ -1,0 +1,107 @@
+package domain_test
+
+import (
+	"errors"
+	"reflect"
+	"testing"
+
+	"github.com/progressive-overload/po/services/account/internal/domain"
+)
+
+func newUser(t *testing.T) domain.User {
+	t.Helper()
+	name, err := domain.NewDisplayName("Ada")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := domain.NewUser(domain.MustEmail("ada@example.com"), name, "$argon2id$hash", domain.RoleUser)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.ID = 7
+	return u
+}
+
+func TestNewUser(t *testing.T) {
+	u := newUser(t)
+	if !u.Active() || u.IsAdmin() || u.Email != "ada@example.com" || u.DisplayName != "Ada" {
+		t.Fatalf("%+v", u)
+	}
+	if !u.CanAccess(7) || u.CanAccess(8) {
+		t.Fatal("a user may access only their own account")
+	}
+	u.Role = domain.RoleAdmin
+	if !u.CanAccess(8) {
+		t.Fatal("an admin may access every account")
+	}
+	if _, err := domain.NewUser(domain.Email{}, domain.DisplayName{}, "", domain.RoleUser); err == nil {
+		t.Fatal("incomplete user accepted")
+	}
+}
+
+func TestDelete(t *testing.T) {
+	u := newUser(t)
+	evts, err := u.Delete()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(evts, []domain.Event{domain.UserDeleted{UserID: 7}}) || evts[0].EventType() != "user.deleted" {
+		t.Fatalf("events %#v", evts)
+	}
+	if u.Status != domain.StatusDeleted || u.Email != "deleted-7@deleted.invalid" ||
+		u.PasswordHash != domain.DeletedPasswordHash || u.DisplayName != domain.DeletedDisplayName {
+		t.Fatalf("personal data left: %+v", u)
+	}
+	if _, err := domain.NewEmail(u.Email); err != nil {
+		t.Fatalf("placeholder email %q is not an email: %v", u.Email, err)
+	}
+	if _, err := u.Delete(); !errors.Is(err, domain.ErrUserDeleted) {
+		t.Fatalf("second delete: %v", err)
+	}
+	if _, err := u.SetStatus(domain.StatusActive); !errors.Is(err, domain.ErrUserDeleted) {
+		t.Fatalf("reactivating a deleted account: %v", err)
+	}
+	if err := u.Rename(domain.DisplayName{}); !errors.Is(err, domain.ErrUserDeleted) {
+		t.Fatalf("renaming a deleted account: %v", err)
+	}
+}
+
+func TestSetStatus(t *testing.T) {
+	u := newUser(t)
+	evts, err := u.SetStatus(domain.StatusSuspended)
+	if err != nil || !reflect.DeepEqual(evts, []domain.Event{domain.UserSuspended{UserID: 7}}) || u.Active() {
+		t.Fatalf("suspend: %v %#v %+v", err, evts, u)
+	}
+	if evts[0].EventType() != "user.suspended" {
+		t.Fatal(evts[0].EventType())
+	}
+	if evts, err := u.SetStatus(domain.StatusSuspended); err != nil || len(evts) != 0 {
+		t.Fatalf("suspending again: %v %v", evts, err)
+	}
+	if evts, err := u.SetStatus(domain.StatusActive); err != nil || len(evts) != 0 || !u.Active() {
+		t.Fatalf("reactivate: %v %v", evts, err)
+	}
+	var ve *domain.ValidationError
+	if _, err := u.SetStatus(domain.StatusDeleted); !errors.As(err, &ve) || ve.Fields[0].Field != "status" {
+		t.Fatalf("status deleted through SetStatus: %v", err)
+	}
+}
+
+func TestValidator(t *testing.T) {
+	var v domain.Validator
+	if v.Err() != nil {
+		t.Fatal("empty validator failed")
+	}
+	v.Check("a", nil)
+	v.Check("b", errors.New("is bad"))
+	v.Check("c", domain.Invalid("other", "is worse"))
+	v.Add("d", "is missing")
+	var ve *domain.ValidationError
+	if !errors.As(v.Err(), &ve) {
+		t.Fatal(v.Err())
+	}
+	want := []domain.FieldError{{"b", "is bad"}, {"c", "is worse"}, {"d", "is missing"}}
+	if !reflect.DeepEqual(ve.Fields, want) {
+		t.Fatalf("%+v", ve.Fields)
+	}
+}

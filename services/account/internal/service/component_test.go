@@ -1,0 +1,615 @@
+package service_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/progressive-overload/po/services/kit/auth"
+)
+
+// TestWalkthrough is the README's curl walk-through and the rest of a
+// account's life: sign up, sign in, read and change the account, change the
+// password, delete it.
+func TestWalkthrough(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+
+	r := h.request(t, "POST", "/auth/signup", "", map[string]string{
+		"email": "  Ada.Lovelace@Example.COM ", "password": "correct horse battery", "displayName": " Ada ",
+	})
+	h.expect(t, r, http.StatusCreated)
+	var created userJSON
+	r.decode(t, &created)
+	if created.Email != "ada.lovelace@example.com" || created.DisplayName != "Ada" || created.Role != "user" || created.Status != "active" || created.ID <= 0 {
+		t.Fatalf("signup returned %+v", created)
+	}
+
+	// Any letter case of the email signs in.
+	r = h.login(t, "ADA.LOVELACE@example.com", "correct horse battery")
+	h.expect(t, r, http.StatusOK)
+	var tok tokenPair
+	r.decode(t, &tok)
+	if tok.TokenType != "Bearer" || tok.ExpiresIn != 900 || tok.AccessToken == "" || tok.RefreshToken == "" {
+		t.Fatalf("login returned %+v", tok)
+	}
+
+	r = h.request(t, "GET", "/users/me", tok.AccessToken, nil)
+	h.expect(t, r, http.StatusOK)
+	var me userJSON
+	r.decode(t, &me)
+	if me != created {
+		t.Fatalf("/users/me = %+v, want %+v", me, created)
+	}
+	r = h.request(t, "GET", "/users/"+strconv.FormatInt(me.ID, 10), tok.AccessToken, nil)
+	h.expect(t, r, http.StatusOK)
+
+	r = h.request(t, "PATCH", "/users/me", tok.AccessToken, map[string]string{"displayName": "Countess"})
+	h.expect(t, r, http.StatusOK)
+	r.decode(t, &me)
+	if me.DisplayName != "Countess" || me.UpdatedAt.Before(created.UpdatedAt) {
+		t.Fatalf("after rename: %+v", me)
+	}
+	// An empty patch changes nothing.
+	h.expect(t, h.request(t, "PATCH", "/users/me", tok.AccessToken, map[string]string{}), http.StatusOK)
+
+	// A password change needs the right current password.
+	r = h.request(t, "PATCH", "/users/me", tok.AccessToken, map[string]string{"password": "new password 2"})
+	h.expect(t, r, http.StatusUnprocessableEntity)
+	if f := r.fields(t); !slices.Equal(f, []string{"currentPassword"}) {
+		t.Fatalf("fields %v", f)
+	}
+	r = h.request(t, "PATCH", "/users/me", tok.AccessToken, map[string]string{"password": "new password 2", "currentPassword": "wrong password"})
+	h.expect(t, r, http.StatusUnprocessableEntity)
+	if f := r.fields(t); !slices.Equal(f, []string{"currentPassword"}) {
+		t.Fatalf("fields %v", f)
+	}
+	r = h.request(t, "PATCH", "/users/me", tok.AccessToken, map[string]string{"password": "new password 2", "currentPassword": "correct horse battery"})
+	h.expect(t, r, http.StatusOK)
+	// ...which signs out every session: the refresh token is revoked.
+	h.expect(t, h.request(t, "POST", "/auth/refresh", "", map[string]string{"refreshToken": tok.RefreshToken}), http.StatusUnauthorized)
+	h.expect(t, h.login(t, created.Email, "correct horse battery"), http.StatusUnauthorized)
+	r = h.login(t, created.Email, "new password 2")
+	h.expect(t, r, http.StatusOK)
+	r.decode(t, &tok)
+
+	// Delete: the tokens stop working at once, the email is free again.
+	h.expect(t, h.request(t, "DELETE", "/users/me", tok.AccessToken, nil), http.StatusNoContent)
+	r = h.request(t, "GET", "/users/me", tok.AccessToken, nil)
+	h.expect(t, r, http.StatusUnauthorized)
+	if got := r.Header.Get("WWW-Authenticate"); !strings.HasPrefix(got, "Bearer") {
+		t.Errorf("WWW-Authenticate %q", got)
+	}
+	h.expect(t, h.request(t, "POST", "/auth/refresh", "", map[string]string{"refreshToken": tok.RefreshToken}), http.StatusUnauthorized)
+	h.expect(t, h.login(t, created.Email, "new password 2"), http.StatusUnauthorized)
+
+	admin := h.adminTokens(t)
+	r = h.request(t, "GET", "/users/"+strconv.FormatInt(created.ID, 10), admin.AccessToken, nil)
+	h.expect(t, r, http.StatusOK)
+	var deleted userJSON
+	r.decode(t, &deleted)
+	if deleted.Status != "deleted" || strings.Contains(deleted.Email, "ada") || deleted.DisplayName == "Countess" {
+		t.Fatalf("deleted account still shows personal data: %+v", deleted)
+	}
+	if n := h.outboxCount(t, "user.deleted", created.ID); n != 1 {
+		t.Fatalf("%d user.deleted events in the outbox, want 1", n)
+	}
+	r = h.request(t, "POST", "/auth/signup", "", map[string]string{
+		"email": "ada.lovelace@example.com", "password": "another password", "displayName": "Ada again",
+	})
+	h.expect(t, r, http.StatusCreated)
+}
+
+// outboxCount counts outbox rows of typ whose data names userID.
+func (h *harness) outboxCount(t testing.TB, typ string, userID int64) int {
+	t.Helper()
+	var n int
+	err := h.db.QueryRowContext(context.Background(),
+		"SELECT COUNT(*) FROM outbox_events WHERE event_type = ? AND JSON_EXTRACT(payload, '$.data.userId') = ?",
+		typ, userID).Scan(&n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestSignupValidation(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	u := h.signup(t, "taken")
+
+	for _, tc := range []struct {
+		name   string
+		body   any
+		status int
+		fields []string
+	}{
+		{"malformed JSON", `{"email":`, 400, nil},
+		{"not an object", `["a"]`, 400, nil},
+		{"empty body", ``, 400, nil},
+		{"null", `null`, 400, nil},
+		{"trailing garbage", `{"email":"a@b.c","password":"12345678","displayName":"x"} x`, 400, nil},
+		{"all missing", `{}`, 422, []string{"displayName", "email", "password"}},
+		{"wrong types", `{"email":1,"password":true,"displayName":[]}`, 422, []string{"displayName", "email", "password"}},
+		{"bad values", map[string]string{"email": "not-an-email", "password": "short", "displayName": "ok"}, 422, []string{"password"}},
+		{"bad email", map[string]string{"email": "not-an-email", "password": "long enough", "displayName": "ok"}, 422, []string{"email"}},
+		{"display-name email", map[string]string{"email": "Ada <ada@example.com>", "password": "long enough", "displayName": "ok"}, 422, []string{"email"}},
+		{"whitespace password", map[string]string{"email": "ws@example.com", "password": "          ", "displayName": "   "}, 422, []string{"password", "displayName"}},
+		{"too long", map[string]string{"email": "x@example.com", "password": strings.Repeat("p", 129), "displayName": strings.Repeat("n", 101)}, 422, []string{"displayName", "password"}},
+		{"control character", map[string]string{"email": "c@example.com", "password": "long enough", "displayName": "a\u0007b"}, 422, []string{"displayName"}},
+		{"duplicate", map[string]string{"email": u.Email, "password": "long enough", "displayName": "x"}, 409, nil},
+		{"duplicate other case", map[string]string{"email": strings.ToUpper(u.Email), "password": "long enough", "displayName": "x"}, 409, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := h.request(t, "POST", "/auth/signup", "", tc.body)
+			h.expect(t, r, tc.status)
+			if tc.fields != nil {
+				if got := r.fields(t); !slices.Equal(got, tc.fields) {
+					t.Fatalf("invalid fields %v, want %v", got, tc.fields)
+				}
+			}
+		})
+	}
+	t.Run("not JSON", func(t *testing.T) {
+		r := h.request(t, "POST", "/auth/signup", "", "email=a", "Content-Type", "application/x-www-form-urlencoded")
+		h.expect(t, r, http.StatusUnsupportedMediaType)
+	})
+	t.Run("body too large", func(t *testing.T) {
+		// Announce a body over HTTP_BODY_LIMIT without sending it: the server
+		// answers from the headers, and a client still writing would see
+		// the connection close under it.
+		conn, err := net.Dial("tcp", strings.TrimPrefix(h.base, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		_, err = fmt.Fprintf(conn, "POST /auth/signup HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", 2<<20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		if res.StatusCode != http.StatusRequestEntityTooLarge || !strings.HasPrefix(res.Header.Get("Content-Type"), "application/problem+json") {
+			t.Fatalf("got %d %s", res.StatusCode, res.Header.Get("Content-Type"))
+		}
+	})
+}
+
+// TestLoginFailures: a wrong password and an unknown email get the same
+// answer.
+func TestLoginFailures(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	u := h.signup(t, "login")
+
+	wrongPassword := h.login(t, u.Email, "not the password")
+	unknownEmail := h.login(t, "nobody-"+randomHex(4)+"@example.com", u.Password)
+	h.expect(t, wrongPassword, http.StatusUnauthorized)
+	h.expect(t, unknownEmail, http.StatusUnauthorized)
+	if string(wrongPassword.Body) != string(unknownEmail.Body) {
+		t.Fatalf("answers differ:\n%s\n%s", wrongPassword.Body, unknownEmail.Body)
+	}
+	r := h.request(t, "POST", "/auth/login", "", map[string]string{"email": "", "password": ""})
+	h.expect(t, r, http.StatusUnprocessableEntity)
+	if got := r.fields(t); !slices.Equal(got, []string{"email", "password"}) {
+		t.Fatalf("fields %v", got)
+	}
+	h.expect(t, h.request(t, "POST", "/auth/login", "", `{"email":"a@b.c"`), http.StatusBadRequest)
+	h.expect(t, h.login(t, u.Email, u.Password), http.StatusOK)
+}
+
+// TestLockout: after LOGIN_MAX_FAILURES failures attempts get 429 with
+// Retry-After, even with the right password, until the window ends.
+func TestLockout(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, withLogin(3, 2*time.Second))
+	lockoutAndExpiry(t, h)
+}
+
+// TestLockoutWithoutRedis: with Redis unreachable the throttle counts in
+// memory, and sign-in keeps working.
+func TestLockoutWithoutRedis(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, withLogin(3, 2*time.Second), withRedisURL("redis://127.0.0.1:1/0"))
+	lockoutAndExpiry(t, h)
+}
+
+func lockoutAndExpiry(t *testing.T, h *harness) {
+	u := h.signup(t, "lock")
+	for range 3 {
+		h.expect(t, h.login(t, u.Email, "wrong password"), http.StatusUnauthorized)
+	}
+	r := h.login(t, u.Email, u.Password)
+	h.expect(t, r, http.StatusTooManyRequests)
+	if s, err := strconv.Atoi(r.Header.Get("Retry-After")); err != nil || s < 1 || s > 2 {
+		t.Fatalf("Retry-After %q", r.Header.Get("Retry-After"))
+	}
+	if p := r.problem(t); p.Type != "urn:progressive-overload:problem:rate-limited" {
+		t.Fatalf("problem type %q", p.Type)
+	}
+	// The window ends: the right password works again (failures no longer
+	// count while locked, so polling does not extend it).
+	var last response
+	eventually(t, "the lockout to expire", func() bool {
+		last = h.login(t, u.Email, u.Password)
+		if last.Status != http.StatusTooManyRequests && last.Status != http.StatusOK {
+			t.Fatalf("while waiting: %s", last)
+		}
+		return last.Status == http.StatusOK
+	})
+
+	// Per client address: failures for several emails add up.
+	other := h.signup(t, "lock2")
+	for i := range 3 {
+		h.expect(t, h.login(t, "nobody"+strconv.Itoa(i)+"@example.com", "x"), http.StatusUnauthorized)
+	}
+	h.expect(t, h.login(t, other.Email, other.Password), http.StatusTooManyRequests)
+}
+
+// TestRefresh covers rotation, reuse detection, expiry and logout.
+func TestRefresh(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	u := h.signup(t, "refresh")
+	refresh := func(token string) response {
+		return h.request(t, "POST", "/auth/refresh", "", map[string]string{"refreshToken": token})
+	}
+
+	first := h.tokens(t, u)
+	r := refresh(first.RefreshToken)
+	h.expect(t, r, http.StatusOK)
+	var second tokenPair
+	r.decode(t, &second)
+	if second.RefreshToken == first.RefreshToken || second.AccessToken == "" || second.TokenType != "Bearer" {
+		t.Fatalf("refresh returned %+v", second)
+	}
+	h.expect(t, h.request(t, "GET", "/users/me", second.AccessToken, nil), http.StatusOK)
+	r = refresh(second.RefreshToken)
+	h.expect(t, r, http.StatusOK)
+	var third tokenPair
+	r.decode(t, &third)
+
+	// Replaying a spent token revokes the whole family, the newest token too.
+	r = refresh(first.RefreshToken)
+	h.expect(t, r, http.StatusUnauthorized)
+	if !strings.Contains(r.problem(t).Detail, "revoked") {
+		t.Fatalf("detail %q", r.problem(t).Detail)
+	}
+	h.expect(t, refresh(third.RefreshToken), http.StatusUnauthorized)
+
+	// Another sign-in is another family, untouched by that.
+	other := h.tokens(t, u)
+	h.expect(t, refresh(other.RefreshToken), http.StatusOK)
+
+	// Logout revokes; unknown and repeated logouts are 204 as well.
+	fresh := h.tokens(t, u)
+	h.expect(t, h.request(t, "POST", "/auth/logout", "", map[string]string{"refreshToken": fresh.RefreshToken}), http.StatusNoContent)
+	h.expect(t, h.request(t, "POST", "/auth/logout", "", map[string]string{"refreshToken": fresh.RefreshToken}), http.StatusNoContent)
+	h.expect(t, refresh(fresh.RefreshToken), http.StatusUnauthorized)
+	h.expect(t, h.request(t, "POST", "/auth/logout", "", map[string]string{"refreshToken": "unknown"}), http.StatusNoContent)
+	h.expect(t, h.request(t, "POST", "/auth/logout", "", map[string]string{"refreshToken": strings.Repeat("A", 43)}), http.StatusNoContent)
+	h.expect(t, h.request(t, "POST", "/auth/logout", "", `{"refreshToken":`), http.StatusBadRequest)
+	h.expect(t, h.request(t, "POST", "/auth/logout", "", `{}`), http.StatusUnprocessableEntity)
+
+	// Unknown and malformed tokens.
+	h.expect(t, refresh(strings.Repeat("A", 43)), http.StatusUnauthorized)
+	h.expect(t, refresh("not a token"), http.StatusUnauthorized)
+	r = h.request(t, "POST", "/auth/refresh", "", `{"refreshToken":""}`)
+	h.expect(t, r, http.StatusUnprocessableEntity)
+	if got := r.fields(t); !slices.Equal(got, []string{"refreshToken"}) {
+		t.Fatalf("fields %v", got)
+	}
+
+	// Expiry (REFRESH_TOKEN_TTL, 720h here).
+	late := h.tokens(t, u)
+	h.clock.Advance(721 * time.Hour)
+	h.expect(t, refresh(late.RefreshToken), http.StatusUnauthorized)
+}
+
+// TestProtectedRoutes drives every route that needs a token with each kind
+// of credential.
+func TestProtectedRoutes(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	owner := h.signup(t, "owner")
+	ownerTok := h.tokens(t, owner).AccessToken
+	ownerID := strconv.FormatInt(owner.ID, 10)
+	keys := testKeys()
+
+	type route struct {
+		method, path string
+		body         any
+	}
+	routes := []route{
+		{"GET", "/users/me", nil},
+		{"PATCH", "/users/me", map[string]string{"displayName": "Renamed"}},
+		{"GET", "/users/" + ownerID, nil},
+		{"GET", "/users", nil},
+		{"PATCH", "/users/" + ownerID + "/status", map[string]string{"status": "active"}},
+		{"DELETE", "/users/me", nil}, // last: it ends the caller's account
+	}
+	// freshAdmin is an admin whose account DELETE /users/me may end.
+	freshAdmin := func(t *testing.T) string {
+		u := h.signup(t, "admin2")
+		if _, err := h.db.ExecContext(context.Background(), "UPDATE users SET role = 'admin' WHERE id = ?", u.ID); err != nil {
+			t.Fatal(err)
+		}
+		return h.tokens(t, u).AccessToken
+	}
+	for _, tc := range []struct {
+		name  string
+		token func(t *testing.T) string
+		want  []int // per route
+	}{
+		{"no token", func(*testing.T) string { return "" }, []int{401, 401, 401, 401, 401, 401}},
+		{"malformed", func(*testing.T) string { return "not.a.jwt" }, []int{401, 401, 401, 401, 401, 401}},
+		{"expired", func(*testing.T) string {
+			return sign(t, keys[0], owner.ID, auth.RoleUser, time.Now().Add(-2*time.Hour))
+		}, []int{401, 401, 401, 401, 401, 401}},
+		{"unknown key", func(*testing.T) string {
+			return sign(t, keys[1], owner.ID, auth.RoleAdmin, time.Now())
+		}, []int{401, 401, 401, 401, 401, 401}},
+		{"unknown user", func(*testing.T) string {
+			return sign(t, keys[0], 1<<40, auth.RoleAdmin, time.Now())
+		}, []int{401, 401, 401, 401, 401, 401}},
+		{"another user's", func(t *testing.T) string {
+			return h.tokens(t, h.signup(t, "other")).AccessToken
+		}, []int{200, 200, 403, 403, 403, 204}},
+		{"owner's", func(*testing.T) string { return ownerTok }, []int{200, 200, 200, 403, 403}},
+		{"admin's", freshAdmin, []int{200, 200, 200, 200, 200, 204}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tok := tc.token(t)
+			for i, want := range tc.want {
+				rt := routes[i]
+				r := h.request(t, rt.method, rt.path, tok, rt.body)
+				if r.Status != want {
+					t.Errorf("%s %s: got %s, want %d", rt.method, rt.path, r, want)
+				}
+				if want == 401 && r.Header.Get("WWW-Authenticate") == "" {
+					t.Errorf("%s %s: 401 without WWW-Authenticate", rt.method, rt.path)
+				}
+			}
+		})
+	}
+	// A token whose role claim says admin does not make a user an admin:
+	// the account's current role decides.
+	forged := sign(t, keys[0], owner.ID, auth.RoleAdmin, time.Now())
+	h.expect(t, h.request(t, "GET", "/users", forged, nil), http.StatusForbidden)
+}
+
+// TestSpecSecurityMatchesRoutes: every operation the spec protects is under
+// the prefix the auth middleware guards, and no other one is.
+func TestSpecSecurityMatchesRoutes(t *testing.T) {
+	t.Parallel()
+	specRouter(t) // validates the document
+	doc := loadDoc(t)
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			protected := op.Security != nil && len(*op.Security) > 0
+			under := path == "/users" || strings.HasPrefix(path, "/users/")
+			if protected != under {
+				t.Errorf("%s %s: security %v but under /users %v", method, path, protected, under)
+			}
+		}
+	}
+}
+
+// TestAdmin covers listing and status changes.
+func TestAdmin(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	admin := h.adminTokens(t).AccessToken
+	var ids []int64
+	for i := range 5 {
+		ids = append(ids, h.signup(t, "member"+strconv.Itoa(i)).ID)
+	}
+
+	// Walk all pages of two.
+	var seen []int64
+	cursor := ""
+	for pages := 0; ; pages++ {
+		if pages > 10 {
+			t.Fatal("pagination does not end")
+		}
+		path := "/users?limit=2"
+		if cursor != "" {
+			path += "&cursor=" + cursor
+		}
+		r := h.request(t, "GET", path, admin, nil)
+		h.expect(t, r, http.StatusOK)
+		var page struct {
+			Items      []userJSON `json:"items"`
+			NextCursor *string    `json:"nextCursor"`
+		}
+		r.decode(t, &page)
+		if len(page.Items) > 2 {
+			t.Fatalf("page of %d", len(page.Items))
+		}
+		for _, u := range page.Items {
+			seen = append(seen, u.ID)
+		}
+		if page.NextCursor == nil {
+			break
+		}
+		cursor = *page.NextCursor
+	}
+	if len(seen) != 6 || !slices.IsSorted(seen) || !slices.Contains(seen, ids[4]) { // admin + 5
+		t.Fatalf("listed %v", seen)
+	}
+	r := h.request(t, "GET", "/users", admin, nil)
+	h.expect(t, r, http.StatusOK)
+
+	for _, q := range []struct{ query, field string }{
+		{"limit=0", "limit"}, {"limit=101", "limit"}, {"limit=abc", "limit"}, {"limit=-1", "limit"},
+		{"cursor=!!!", "cursor"}, {"cursor=" + "MA", "cursor"}, {"cursor=", "cursor"}, {"cursor=" + strings.Repeat("A", 65), "cursor"},
+	} {
+		r := h.request(t, "GET", "/users?"+q.query, admin, nil)
+		h.expect(t, r, http.StatusUnprocessableEntity)
+		if got := r.fields(t); !slices.Equal(got, []string{q.field}) {
+			t.Errorf("?%s: fields %v, want [%s]", q.query, got, q.field)
+		}
+	}
+
+	// Suspend: tokens stop working, sign-in says suspended, the refresh
+	// token is revoked, and user.suspended is in the outbox.
+	victim := h.signup(t, "victim")
+	vt := h.tokens(t, victim)
+	status := func(id int64, s string) response {
+		return h.request(t, "PATCH", "/users/"+strconv.FormatInt(id, 10)+"/status", admin, map[string]string{"status": s})
+	}
+	r = status(victim.ID, "suspended")
+	h.expect(t, r, http.StatusOK)
+	var got userJSON
+	r.decode(t, &got)
+	if got.Status != "suspended" {
+		t.Fatalf("status %q", got.Status)
+	}
+	h.expect(t, status(victim.ID, "suspended"), http.StatusOK) // idempotent: no second event
+	h.expect(t, h.request(t, "GET", "/users/me", vt.AccessToken, nil), http.StatusUnauthorized)
+	h.expect(t, h.request(t, "POST", "/auth/refresh", "", map[string]string{"refreshToken": vt.RefreshToken}), http.StatusUnauthorized)
+	h.expect(t, h.login(t, victim.Email, victim.Password), http.StatusForbidden)
+	h.expect(t, h.login(t, victim.Email, "wrong password"), http.StatusUnauthorized)
+	if n := h.outboxCount(t, "user.suspended", victim.ID); n != 1 {
+		t.Fatalf("%d user.suspended events, want 1", n)
+	}
+	h.expect(t, status(victim.ID, "active"), http.StatusOK)
+	h.expect(t, h.request(t, "GET", "/users/me", h.tokens(t, victim).AccessToken, nil), http.StatusOK)
+
+	// What cannot be done.
+	r = status(victim.ID, "deleted")
+	h.expect(t, r, http.StatusUnprocessableEntity)
+	if got := r.fields(t); !slices.Equal(got, []string{"status"}) {
+		t.Fatalf("fields %v", got)
+	}
+	h.expect(t, status(1<<40, "suspended"), http.StatusNotFound)
+	h.expect(t, h.request(t, "GET", "/users/1099511627776", admin, nil), http.StatusNotFound)
+	h.expect(t, h.request(t, "GET", "/users/0", admin, nil), http.StatusUnprocessableEntity)
+	h.expect(t, h.request(t, "GET", "/users/abc", admin, nil), http.StatusUnprocessableEntity)
+	var adminID int64
+	h.request(t, "GET", "/users/me", admin, nil).decode(t, &struct {
+		ID *int64 `json:"id"`
+	}{&adminID})
+	h.expect(t, status(adminID, "suspended"), http.StatusConflict)
+	gone := h.signup(t, "gone")
+	h.expect(t, h.request(t, "DELETE", "/users/me", h.tokens(t, gone).AccessToken, nil), http.StatusNoContent)
+	h.expect(t, status(gone.ID, "active"), http.StatusConflict)
+}
+
+// TestAdminBootstrapIsIdempotent: starting again with the same ADMIN_* does
+// not create a second admin or change the first.
+func TestAdminBootstrapIsIdempotent(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ctx := context.Background()
+	cfg := h.cfg
+	cfg.AdminPassword = "a different password"
+	svc, err := newService(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc.Close()
+	var n int
+	if err := h.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM users WHERE role = 'admin'").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 {
+		t.Fatalf("%d admins", n)
+	}
+	h.adminTokens(t) // the original password still works
+}
+
+// TestPlatformEndpoints: JWKS, probes, metrics and API docs.
+func TestPlatformEndpoints(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	r := h.request(t, "GET", "/.well-known/jwks.json", "", nil)
+	h.expect(t, r, http.StatusOK)
+	var set struct {
+		Keys []struct {
+			Kid string `json:"kid"`
+		} `json:"keys"`
+	}
+	r.decode(t, &set)
+	if len(set.Keys) != 1 || set.Keys[0].Kid != auth.Thumbprint(&testKeys()[0].PublicKey) {
+		t.Fatalf("JWKS %s", r.Body)
+	}
+	h.expect(t, h.request(t, "GET", "/healthz", "", nil), http.StatusOK)
+	h.expect(t, h.request(t, "GET", "/readyz", "", nil), http.StatusOK)
+	h.expect(t, h.request(t, "GET", "/api-docs/openapi.yaml", "", nil), http.StatusOK)
+	h.expect(t, h.request(t, "GET", "/no/such/route", "", nil), http.StatusNotFound)
+	h.signup(t, "metrics")
+	// The outbox gauges appear with the relay's first statistics pass.
+	eventually(t, "the metrics", func() bool {
+		r := h.request(t, "GET", "/metrics", "", nil)
+		h.expect(t, r, http.StatusOK)
+		for _, want := range []string{
+			`http_requests_total{code="201",method="POST",route="/auth/signup",service="account"}`,
+			`http_request_duration_seconds_bucket{method="POST",route="/auth/signup",service="account"`,
+			`outbox_pending{service="account"}`,
+		} {
+			if !strings.Contains(string(r.Body), want) {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// TestKeyRotation: tokens signed with a previous key (JWT_PREVIOUS_KEY_FILES)
+// are still accepted, and the JWKS publishes both keys, the signing key first.
+func TestKeyRotation(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, withPreviousKey(t))
+	u := h.signup(t, "rotated")
+	keys := testKeys()
+	old := sign(t, keys[1], u.ID, auth.RoleUser, time.Now())
+	h.expect(t, h.request(t, "GET", "/users/me", old, nil), http.StatusOK)
+	r := h.request(t, "GET", "/.well-known/jwks.json", "", nil)
+	var set struct {
+		Keys []struct {
+			Kid string `json:"kid"`
+		} `json:"keys"`
+	}
+	r.decode(t, &set)
+	if len(set.Keys) != 2 || set.Keys[0].Kid != auth.Thumbprint(&keys[0].PublicKey) || set.Keys[1].Kid != auth.Thumbprint(&keys[1].PublicKey) {
+		t.Fatalf("JWKS %s", r.Body)
+	}
+}
+
+// TestConcurrentRefresh: the same refresh token presented twice at once is
+// spent once; the other request sees a spent token, which revokes the family.
+func TestConcurrentRefresh(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	u := h.signup(t, "race")
+	for range 3 {
+		tok := h.tokens(t, u)
+		results := make(chan response, 2)
+		for range 2 {
+			go func() {
+				results <- h.request(t, "POST", "/auth/refresh", "", map[string]string{"refreshToken": tok.RefreshToken})
+			}()
+		}
+		a, b := <-results, <-results
+		if a.Status > b.Status {
+			a, b = b, a
+		}
+		if a.Status != http.StatusOK || b.Status != http.StatusUnauthorized {
+			t.Fatalf("concurrent refreshes: %s and %s, want one 200 and one 401", a, b)
+		}
+		var won tokenPair
+		a.decode(t, &won)
+		h.expect(t, h.request(t, "POST", "/auth/refresh", "", map[string]string{"refreshToken": won.RefreshToken}), http.StatusUnauthorized)
+	}
+}

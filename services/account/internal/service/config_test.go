@@ -1,0 +1,91 @@
+package service_test
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/progressive-overload/po/services/kit/config"
+
+	"github.com/progressive-overload/po/services/account/internal/adapters"
+	"github.com/progressive-overload/po/services/account/internal/service"
+)
+
+func TestConfigDefaults(t *testing.T) {
+	t.Parallel()
+	c, err := service.LoadConfig(config.FromMap(map[string]string{"JWT_SIGNING_KEY_FILE": "/keys/signing.pem"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := service.Config{
+		HTTPAddr:          ":3000",
+		DatabaseURL:       "root@tcp(127.0.0.1:3306)/po_account",
+		LogLevel:          "info",
+		LogFormat:         "json",
+		BodyLimit:         1 << 20,
+		ShutdownTimeout:   15 * time.Second,
+		RedisURL:          "redis://127.0.0.1:6379/0",
+		RedisKeyPrefix:    "po:account:",
+		AMQPURL:           "amqp://guest:guest@127.0.0.1:5672/",
+		AMQPExchange:      "po.events",
+		JWTIssuer:         "progressive-overload",
+		JWTAudience:       "progressive-overload",
+		JWTSigningKeyFile: "/keys/signing.pem",
+		AccessTokenTTL:    15 * time.Minute,
+		RefreshTokenTTL:   720 * time.Hour,
+		LoginMaxFailures:  5,
+		LoginLockout:      15 * time.Minute,
+		Argon2:            adapters.DefaultArgon2Params,
+	}
+	if !reflect.DeepEqual(c, want) {
+		t.Fatalf("defaults\n got %+v\nwant %+v", c, want)
+	}
+}
+
+func TestConfigReportsEveryProblem(t *testing.T) {
+	t.Parallel()
+	_, err := service.LoadConfig(config.FromMap(map[string]string{
+		"ACCESS_TOKEN_TTL":   "forever",
+		"LOGIN_MAX_FAILURES": "0",
+		"REDIS_URL":          "http://x",
+		"ADMIN_EMAIL":        "admin@example.com",
+		"LOG_FORMAT":         "xml",
+	}))
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, name := range []string{"JWT_SIGNING_KEY_FILE", "ACCESS_TOKEN_TTL", "LOGIN_MAX_FAILURES", "REDIS_URL", "ADMIN_PASSWORD", "LOG_FORMAT"} {
+		if !strings.Contains(err.Error(), name) {
+			t.Errorf("error does not name %s:\n%v", name, err)
+		}
+	}
+}
+
+func TestMigrateConfigNeedsNoKey(t *testing.T) {
+	t.Parallel()
+	c, err := service.LoadMigrateConfig(config.FromMap(map[string]string{"DATABASE_URL": "u@tcp(db:3306)/x"}))
+	if err != nil || c.DatabaseURL != "u@tcp(db:3306)/x" {
+		t.Fatalf("%+v %v", c, err)
+	}
+}
+
+func TestConfigLists(t *testing.T) {
+	t.Parallel()
+	c, err := service.LoadConfig(config.FromMap(map[string]string{
+		"JWT_SIGNING_KEY_FILE":      "/k/new.pem",
+		"JWT_PREVIOUS_KEY_FILES":    " /k/old1.pem, ,/k/old2.pem ",
+		"PASSWORD_HASH_MEMORY_KIB":  "65536",
+		"PASSWORD_HASH_ITERATIONS":  "3",
+		"PASSWORD_HASH_PARALLELISM": "2",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(c.JWTPreviousKeyFiles, "|") != "/k/old1.pem|/k/old2.pem" {
+		t.Errorf("previous keys %q", c.JWTPreviousKeyFiles)
+	}
+	if c.Argon2 != (adapters.Argon2Params{MemoryKiB: 65536, Iterations: 3, Parallelism: 2}) {
+		t.Errorf("argon2 %+v", c.Argon2)
+	}
+}

@@ -1,0 +1,82 @@
+package service_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	amqp "github.com/rabbitmq/amqp091-go"
+)
+
+// TestEventsReachTheBroker: deleting and suspending accounts publish
+// user.deleted and user.suspended through the outbox relay to the exchange.
+func TestEventsReachTheBroker(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+
+	conn, err := amqp.Dial(amqpURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ch, err := conn.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ch.Close()
+	// Same arguments as kit/events declares, so the declarations agree.
+	if err := ch.ExchangeDeclare(h.cfg.AMQPExchange, amqp.ExchangeTopic, true, false, false, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	q, err := ch.QueueDeclare("", false, true, true, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ch.QueueBind(q.Name, "user.*", h.cfg.AMQPExchange, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	deliveries, err := ch.Consume(q.Name, "", true, true, false, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	leaving := h.signup(t, "leaving")
+	h.expect(t, h.request(t, "DELETE", "/users/me", h.tokens(t, leaving).AccessToken, nil), http.StatusNoContent)
+	suspended := h.signup(t, "suspended")
+	admin := h.adminTokens(t).AccessToken
+	h.expect(t, h.request(t, "PATCH", "/users/"+strconv.FormatInt(suspended.ID, 10)+"/status", admin,
+		map[string]string{"status": "suspended"}), http.StatusOK)
+
+	want := map[string]int64{"user.deleted": leaving.ID, "user.suspended": suspended.ID}
+	timeout := time.After(30 * time.Second)
+	for len(want) > 0 {
+		select {
+		case d := <-deliveries:
+			var env struct {
+				ID     string    `json:"id"`
+				Type   string    `json:"type"`
+				Source string    `json:"source"`
+				Time   time.Time `json:"time"`
+				Data   struct {
+					UserID int64 `json:"userId"`
+				} `json:"data"`
+			}
+			if err := json.Unmarshal(d.Body, &env); err != nil {
+				t.Fatalf("undecodable event %s: %v", d.Body, err)
+			}
+			id, err := uuid.Parse(env.ID)
+			if err != nil || id.Version() != 7 || env.Source != "account" || env.Time.IsZero() || d.RoutingKey != env.Type {
+				t.Fatalf("bad envelope %s (routing key %s)", d.Body, d.RoutingKey)
+			}
+			if want[env.Type] != env.Data.UserID {
+				t.Fatalf("unexpected event %s", d.Body)
+			}
+			delete(want, env.Type)
+		case <-timeout:
+			t.Fatalf("events not published: %v", want)
+		}
+	}
+}

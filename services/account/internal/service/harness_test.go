@@ -1,0 +1,488 @@
+package service_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/legacy"
+	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/progressive-overload/po/services/kit/auth"
+	"github.com/progressive-overload/po/services/kit/leaktest"
+	"github.com/progressive-overload/po/services/kit/mysqldb"
+	"github.com/progressive-overload/po/services/kit/mysqldb/mysqltest"
+
+	"github.com/progressive-overload/po/services/account/api"
+	"github.com/progressive-overload/po/services/account/internal/adapters"
+	"github.com/progressive-overload/po/services/account/internal/service"
+)
+
+func TestMain(m *testing.M) {
+	// go-redis logs every failed dial; the Redis outage test makes many on purpose.
+	redis.SetLogger(quietRedis{})
+	leaktest.VerifyTestMain(m)
+}
+
+type quietRedis struct{}
+
+func (quietRedis) Printf(context.Context, string, ...any) {}
+
+const (
+	testIssuer   = "progressive-overload"
+	testAudience = "progressive-overload"
+	redisAddr    = "127.0.0.1:6379"
+	amqpURL      = "amqp://guest:guest@127.0.0.1:5672/"
+	adminEmail   = "admin@example.com"
+	adminPass    = "admin password 1"
+)
+
+// RSA key generation is slow under -race: two keys per test binary, the
+// service's signing key and one it has never seen.
+var testKeys = sync.OnceValue(func() [2]*rsa.PrivateKey {
+	var ks [2]*rsa.PrivateKey
+	for i := range ks {
+		k, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			panic(err)
+		}
+		ks[i] = k
+	}
+	return ks
+})
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// testClock is the service's clock: real time plus an offset tests advance.
+type testClock struct{ offset atomic.Int64 }
+
+func (c *testClock) Now() time.Time          { return time.Now().Add(time.Duration(c.offset.Load())) }
+func (c *testClock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
+
+// harness is one running account service on 127.0.0.1:0 with its own
+// database, Redis key prefix and AMQP exchange.
+type harness struct {
+	t      testing.TB
+	base   string
+	cfg    service.Config
+	svc    *service.Service
+	clock  *testClock
+	client *http.Client
+	router routers.Router
+	db     *sql.DB
+	rdb    *redis.Client
+	stop   context.CancelFunc
+	served chan error
+}
+
+type harnessOption func(*service.Config)
+
+func withLogin(maxFailures int, lockout time.Duration) harnessOption {
+	return func(c *service.Config) { c.LoginMaxFailures, c.LoginLockout = maxFailures, lockout }
+}
+func withRedisURL(u string) harnessOption { return func(c *service.Config) { c.RedisURL = u } }
+
+// withPreviousKey lists the second test key as a previous signing key.
+func withPreviousKey(t testing.TB) harnessOption {
+	file := writeKey(t, testKeys()[1])
+	return func(c *service.Config) { c.JWTPreviousKeyFiles = []string{file} }
+}
+
+func writeKey(t testing.TB, key *rsa.PrivateKey) string {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "key.pem")
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(file, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return file
+}
+
+// testConfig is a configuration for a fresh database; the signing key file
+// is written to a temporary directory.
+func testConfig(t testing.TB) service.Config {
+	t.Helper()
+	keyFile := writeKey(t, testKeys()[0])
+	return service.Config{
+		HTTPAddr:          "127.0.0.1:0",
+		DatabaseURL:       mysqltest.NewDatabase(t),
+		LogLevel:          "info",
+		LogFormat:         "json",
+		BodyLimit:         1 << 20,
+		ShutdownTimeout:   10 * time.Second,
+		RedisURL:          "redis://" + redisAddr + "/0",
+		RedisKeyPrefix:    "t:" + randomHex(6) + ":",
+		AMQPURL:           amqpURL,
+		AMQPExchange:      "t." + randomHex(6) + ".events",
+		JWTIssuer:         testIssuer,
+		JWTAudience:       testAudience,
+		JWTSigningKeyFile: keyFile,
+		AccessTokenTTL:    15 * time.Minute,
+		RefreshTokenTTL:   720 * time.Hour,
+		AdminEmail:        adminEmail,
+		AdminPassword:     adminPass,
+		LoginMaxFailures:  5,
+		LoginLockout:      15 * time.Minute,
+		// Cheap hashing: the suite signs in hundreds of times under -race.
+		// The production parameters are tested in the adapters package.
+		Argon2: adapters.Argon2Params{MemoryKiB: 1024, Iterations: 1, Parallelism: 1},
+	}
+}
+
+func testLogger() *slog.Logger {
+	out := io.Discard
+	if os.Getenv("TEST_LOG") != "" {
+		out = os.Stderr
+	}
+	return slog.New(slog.NewJSONHandler(out, nil))
+}
+
+func newHarness(t testing.TB, opts ...harnessOption) *harness {
+	t.Helper()
+	cfg := testConfig(t)
+	for _, o := range opts {
+		o(&cfg)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := service.Migrate(ctx, cfg.DatabaseURL); err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{t: t, cfg: cfg, clock: &testClock{}}
+	svc, err := service.New(ctx, cfg, service.Options{Logger: testLogger(), Now: h.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.svc = svc
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		svc.Close()
+		t.Fatal(err)
+	}
+	h.base = "http://" + ln.Addr().String()
+	sctx, stop := context.WithCancel(context.Background())
+	h.stop = stop
+	h.served = make(chan error, 1)
+	go func() { h.served <- svc.Serve(sctx, ln) }()
+
+	h.client = &http.Client{Transport: &http.Transport{}, Timeout: time.Minute}
+	h.router = specRouter(t)
+	h.rdb = redis.NewClient(&redis.Options{Addr: redisAddr})
+	h.db, err = mysqldb.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { deleteExchange(t, cfg.AMQPExchange) })
+	t.Cleanup(h.close)
+	return h
+}
+
+func (h *harness) close() {
+	h.stop()
+	if err := <-h.served; err != nil {
+		h.t.Errorf("serve: %v", err)
+	}
+	h.client.CloseIdleConnections()
+	ctx := context.Background()
+	iter := h.rdb.Scan(ctx, 0, h.cfg.RedisKeyPrefix+"*", 1000).Iterator()
+	for iter.Next(ctx) {
+		h.rdb.Del(ctx, iter.Val())
+	}
+	_ = h.rdb.Close()
+	_ = h.db.Close()
+}
+
+// loadDoc loads api/openapi.yaml.
+func loadDoc(t testing.TB) *openapi3.T {
+	t.Helper()
+	loader := openapi3.NewLoader()
+	doc, err := loader.LoadFromData(api.Spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := doc.Validate(loader.Context); err != nil {
+		t.Fatalf("api/openapi.yaml is invalid: %v", err)
+	}
+	return doc
+}
+
+func newService(ctx context.Context, cfg service.Config) (*service.Service, error) {
+	return service.New(ctx, cfg, service.Options{Logger: testLogger()})
+}
+
+// specRouter routes requests to the operations of api/openapi.yaml (the
+// file, not the generated copy), after checking the document itself.
+func specRouter(t testing.TB) routers.Router {
+	t.Helper()
+	doc := loadDoc(t)
+	doc.Servers = nil
+	router, err := legacy.NewRouter(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return router
+}
+
+// response is one HTTP answer, already checked against the spec.
+type response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+func (r response) String() string { return fmt.Sprintf("%d %s", r.Status, r.Body) }
+
+// decode unmarshals the body into v.
+func (r response) decode(t testing.TB, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.Body, v); err != nil {
+		t.Fatalf("decode %s: %v", r, err)
+	}
+}
+
+// problem is the problem+json body.
+type problemBody struct {
+	Type   string `json:"type"`
+	Title  string `json:"title"`
+	Status int    `json:"status"`
+	Detail string `json:"detail"`
+	Errors []struct {
+		Field   string `json:"field"`
+		Message string `json:"message"`
+	} `json:"errors"`
+}
+
+func (r response) problem(t testing.TB) problemBody {
+	t.Helper()
+	var p problemBody
+	r.decode(t, &p)
+	if p.Status != r.Status {
+		t.Fatalf("problem status %d on a %d response", p.Status, r.Status)
+	}
+	return p
+}
+
+// fields lists the invalid fields a 422 names.
+func (r response) fields(t testing.TB) []string {
+	t.Helper()
+	var out []string
+	for _, e := range r.problem(t).Errors {
+		out = append(out, e.Field)
+	}
+	return out
+}
+
+// request sends a request and checks the response against the spec. body is
+// sent as is when it is a string or []byte, else marshalled as JSON.
+func (h *harness) request(t testing.TB, method, path, token string, body any, headers ...string) response {
+	t.Helper()
+	var raw []byte
+	switch b := body.(type) {
+	case nil:
+	case string:
+		raw = []byte(b)
+	case []byte:
+		raw = b
+	default:
+		var err error
+		if raw, err = json.Marshal(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	req, err := http.NewRequest(method, h.base+path, bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	res, err := h.client.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	data, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := response{Status: res.StatusCode, Header: res.Header, Body: data}
+	h.checkResponse(t, req, r)
+	return r
+}
+
+// checkResponse validates r against the operation of req in the spec, and
+// checks what holds for every response: no 5xx, no password hash, errors
+// as problem+json.
+func (h *harness) checkResponse(t testing.TB, req *http.Request, r response) {
+	t.Helper()
+	if r.Status >= 500 {
+		t.Errorf("%s %s: server error %s", req.Method, req.URL.Path, r)
+	}
+	if bytes.Contains(r.Body, []byte("$argon2")) || bytes.Contains(bytes.ToLower(r.Body), []byte("passwordhash")) {
+		t.Errorf("%s %s: response exposes a password hash: %s", req.Method, req.URL.Path, r.Body)
+	}
+	if r.Status >= 400 && !strings.HasPrefix(r.Header.Get("Content-Type"), "application/problem+json") {
+		t.Errorf("%s %s: error %d with Content-Type %q", req.Method, req.URL.Path, r.Status, r.Header.Get("Content-Type"))
+	}
+	route, params, err := h.router.FindRoute(req)
+	if err != nil {
+		return // not an API operation (404 for unknown paths): checked above
+	}
+	in := &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route},
+		Status:                 r.Status,
+		Header:                 r.Header,
+		Options:                &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true},
+	}
+	in.SetBodyBytes(r.Body)
+	if err := openapi3filter.ValidateResponse(context.Background(), in); err != nil {
+		t.Errorf("%s %s: response %s does not match the spec: %v", req.Method, req.URL.Path, r, err)
+	}
+}
+
+func (h *harness) expect(t testing.TB, r response, status int) {
+	t.Helper()
+	if r.Status != status {
+		t.Fatalf("got %s, want status %d", r, status)
+	}
+}
+
+// user is an account a test signed up, with its credentials.
+type user struct {
+	ID       int64
+	Email    string
+	Password string
+}
+
+type userJSON struct {
+	ID          int64     `json:"id"`
+	Email       string    `json:"email"`
+	DisplayName string    `json:"displayName"`
+	Role        string    `json:"role"`
+	Status      string    `json:"status"`
+	CreatedAt   time.Time `json:"createdAt"`
+	UpdatedAt   time.Time `json:"updatedAt"`
+}
+
+type tokenPair struct {
+	AccessToken  string `json:"accessToken"`
+	TokenType    string `json:"tokenType"`
+	ExpiresIn    int    `json:"expiresIn"`
+	RefreshToken string `json:"refreshToken"`
+}
+
+func (h *harness) signup(t testing.TB, name string) user {
+	t.Helper()
+	u := user{Email: name + "-" + randomHex(4) + "@example.com", Password: "password " + randomHex(4)}
+	r := h.request(t, "POST", "/auth/signup", "", map[string]string{
+		"email": u.Email, "password": u.Password, "displayName": name,
+	})
+	h.expect(t, r, http.StatusCreated)
+	var got userJSON
+	r.decode(t, &got)
+	u.ID = got.ID
+	return u
+}
+
+func (h *harness) login(t testing.TB, email, password string) response {
+	t.Helper()
+	return h.request(t, "POST", "/auth/login", "", map[string]string{"email": email, "password": password})
+}
+
+func (h *harness) tokens(t testing.TB, u user) tokenPair {
+	t.Helper()
+	r := h.login(t, u.Email, u.Password)
+	h.expect(t, r, http.StatusOK)
+	var p tokenPair
+	r.decode(t, &p)
+	return p
+}
+
+func (h *harness) adminTokens(t testing.TB) tokenPair {
+	t.Helper()
+	return h.tokens(t, user{Email: adminEmail, Password: adminPass})
+}
+
+// sign mints a token with key for userID, issued at issuedAt.
+func sign(t testing.TB, key *rsa.PrivateKey, userID int64, role auth.Role, issuedAt time.Time) string {
+	t.Helper()
+	ks, err := auth.NewKeySet(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := auth.NewSigner(ks, auth.SignerConfig{
+		Issuer: testIssuer, Audience: testAudience, TTL: 15 * time.Minute,
+		Now: func() time.Time { return issuedAt },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, _, err := s.Sign(auth.Claims{UserID: userID, Role: role})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// eventually polls cond until it holds or a generous deadline passes.
+func eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func deleteExchange(t testing.TB, name string) {
+	conn, err := amqp.Dial(amqpURL)
+	if err != nil {
+		t.Errorf("amqp: %v", err)
+		return
+	}
+	defer conn.Close()
+	ch, err := conn.Channel()
+	if err != nil {
+		t.Errorf("amqp: %v", err)
+		return
+	}
+	defer ch.Close()
+	_ = ch.ExchangeDelete(name, false, false)
+}

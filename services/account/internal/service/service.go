@@ -1,0 +1,269 @@
+// Package service wires the account service together: configuration →
+// adapters (MySQL, Redis, RabbitMQ, signing keys) → application → HTTP port.
+// The command (cmd/account) and the component tests both build it here, so
+// the tests run exactly what production runs.
+package service
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"entgo.io/ent/dialect"
+	entsql "entgo.io/ent/dialect/sql"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/progressive-overload/po/ent/account"
+	"github.com/progressive-overload/po/ent/account/migrations"
+	"github.com/progressive-overload/po/services/kit/auth"
+	"github.com/progressive-overload/po/services/kit/dbmigrate"
+	"github.com/progressive-overload/po/services/kit/events"
+	"github.com/progressive-overload/po/services/kit/httpserver"
+	"github.com/progressive-overload/po/services/kit/mysqldb"
+
+	"github.com/progressive-overload/po/services/account/api"
+	"github.com/progressive-overload/po/services/account/internal/adapters"
+	"github.com/progressive-overload/po/services/account/internal/app"
+	httpport "github.com/progressive-overload/po/services/account/internal/ports/http"
+)
+
+// Name is the service label on metrics and logs, and the events' source.
+const Name = "account"
+
+// Options are seams for tests; the zero value is production.
+type Options struct {
+	Logger   *slog.Logger         // default slog.Default()
+	Registry *prometheus.Registry // default: a new one with Go and process collectors
+	Now      func() time.Time     // default time.Now
+}
+
+// Service is the assembled process.
+type Service struct {
+	HTTP      *httpserver.Server
+	App       *app.Service
+	Keys      *auth.KeySet
+	cfg       Config
+	log       *slog.Logger
+	db        *sql.DB
+	rdb       *redis.Client
+	publisher *events.Publisher
+	relay     *events.Relay
+	closeOnce sync.Once
+}
+
+// New connects to MySQL (which must answer and be migrated: the service is
+// useless without it), prepares Redis and RabbitMQ (which may come up later),
+// loads the signing keys and creates the configured admin if absent.
+func New(ctx context.Context, cfg Config, opts Options) (_ *Service, err error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Registry == nil {
+		opts.Registry = prometheus.NewRegistry()
+		opts.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	s := &Service{cfg: cfg, log: opts.Logger}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+
+	s.Keys, err = auth.LoadKeySet(cfg.JWTSigningKeyFile, cfg.JWTPreviousKeyFiles...)
+	if err != nil {
+		return nil, fmt.Errorf("JWT_SIGNING_KEY_FILE / JWT_PREVIOUS_KEY_FILES: %w", err)
+	}
+	signer, err := auth.NewSigner(s.Keys, auth.SignerConfig{
+		Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience, TTL: cfg.AccessTokenTTL, Now: opts.Now,
+	})
+	if err != nil {
+		return nil, err
+	}
+	verifier, err := auth.NewLocalVerifier(s.Keys, auth.VerifierConfig{
+		Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience, Now: opts.Now,
+	})
+	if err != nil {
+		return nil, err
+	}
+	hasher, err := adapters.NewArgon2Hasher(cfg.Argon2)
+	if err != nil {
+		return nil, err
+	}
+
+	s.db, err = mysqldb.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkSchema(ctx, cfg.DatabaseURL); err != nil {
+		return nil, err
+	}
+	client := account.NewClient(account.Driver(entsql.OpenDB(dialect.MySQL, s.db)))
+
+	ropts, err := redis.ParseURL(cfg.RedisURL)
+	if err != nil {
+		return nil, fmt.Errorf("REDIS_URL: %w", err)
+	}
+	// Context deadlines must bound socket reads too, or the throttle's
+	// timeout could not cut off a Redis that stopped answering; and a retry
+	// would only spend that budget on a Redis that just failed.
+	ropts.ContextTimeoutEnabled = true
+	ropts.MaxRetries = -1
+	ropts.DialerRetries = 1
+	s.rdb = redis.NewClient(ropts)
+	throttle := adapters.NewLoginThrottle(s.rdb, adapters.LoginThrottleOptions{
+		MaxFailures: cfg.LoginMaxFailures,
+		Window:      cfg.LoginLockout,
+		Prefix:      cfg.RedisKeyPrefix,
+		Logger:      opts.Logger,
+		Now:         opts.Now,
+	})
+
+	s.HTTP = httpserver.New(httpserver.Options{
+		Service:         Name,
+		Logger:          opts.Logger,
+		Registry:        opts.Registry,
+		BodyLimit:       cfg.BodyLimit,
+		ShutdownTimeout: cfg.ShutdownTimeout,
+		// MySQL only: without Redis sign-in throttling counts in memory, and
+		// without RabbitMQ events wait in the outbox; neither should take
+		// the pod out of service.
+		ReadyChecks: []httpserver.Check{{Name: "mysql", Probe: s.db.PingContext}},
+		OpenAPISpec: api.Spec,
+	})
+
+	s.publisher, err = events.NewPublisher(events.PublisherOptions{
+		URL:      cfg.AMQPURL,
+		Exchange: cfg.AMQPExchange,
+		Service:  Name,
+		Metrics:  events.NewMetrics(opts.Registry),
+		Logger:   opts.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.relay = events.NewRelay(s.db, s.publisher, events.RelayOptions{Logger: opts.Logger})
+
+	s.App, err = app.New(ctx, app.Deps{
+		Users:         adapters.NewUsers(client, s.relay.Notify),
+		RefreshTokens: adapters.NewRefreshTokens(client),
+		Hasher:        hasher,
+		Throttle:      throttle,
+		Tokens:        adapters.NewTokenIssuer(signer, cfg.AccessTokenTTL),
+	}, app.Options{RefreshTokenTTL: cfg.RefreshTokenTTL, Logger: opts.Logger, Now: opts.Now})
+	if err != nil {
+		return nil, err
+	}
+	if cfg.AdminEmail != "" {
+		created, err := s.App.EnsureAdmin(ctx, cfg.AdminEmail, cfg.AdminPassword)
+		if err != nil {
+			return nil, fmt.Errorf("create the admin from ADMIN_EMAIL/ADMIN_PASSWORD: %w", err)
+		}
+		if created {
+			opts.Logger.Info("created the admin account", "email", strings.ToLower(strings.TrimSpace(cfg.AdminEmail)))
+		}
+	}
+	if err := httpport.Register(s.HTTP.App, s.App, verifier, s.Keys); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Serve answers HTTP on ln and runs the outbox relay until ctx ends; then it
+// drains HTTP, stops the relay and closes every connection.
+func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
+	defer s.Close()
+	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = s.relay.Run(bg) })
+	err := s.HTTP.Serve(ctx, ln)
+	// Requests have drained, so their events are in the outbox; the relay may
+	// stop (the next start publishes whatever is left).
+	stop()
+	wg.Wait()
+	return err
+}
+
+// Close releases every connection. Serve calls it; call it yourself only
+// when Serve was never called.
+func (s *Service) Close() {
+	s.closeOnce.Do(func() {
+		if s.publisher != nil {
+			_ = s.publisher.Close()
+		}
+		if s.rdb != nil {
+			_ = s.rdb.Close()
+		}
+		if s.db != nil {
+			_ = s.db.Close()
+		}
+	})
+}
+
+// Migrate creates the database if needed and applies the pending migrations;
+// it returns how many it applied (0 when the schema is current).
+func Migrate(ctx context.Context, dsn string) (int, error) {
+	if err := mysqldb.EnsureDatabase(ctx, dsn); err != nil {
+		return 0, err
+	}
+	return dbmigrate.Up(ctx, dsn, migrations.FS)
+}
+
+// checkSchema refuses to start on a database the migrations have not reached
+// yet, with the fix in the message, rather than failing request by request.
+func checkSchema(ctx context.Context, dsn string) error {
+	want, err := latestMigration()
+	if err != nil {
+		return err
+	}
+	have, dirty, err := dbmigrate.Version(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	if dirty {
+		return &dbmigrate.DirtyError{Database: dbName(dsn), Version: have}
+	}
+	if have < want {
+		return fmt.Errorf("database %s is at migration %d, this build needs %d: run `account migrate` first", dbName(dsn), have, want)
+	}
+	return nil
+}
+
+func latestMigration() (uint, error) {
+	names, err := fs.Glob(migrations.FS, "*.up.sql")
+	if err != nil {
+		return 0, err
+	}
+	var latest uint
+	for _, n := range names {
+		prefix, _, _ := strings.Cut(n, "_")
+		v, err := strconv.ParseUint(prefix, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("migration %s: version is not a number", n)
+		}
+		latest = max(latest, uint(v))
+	}
+	if latest == 0 {
+		return 0, errors.New("no migrations embedded")
+	}
+	return latest, nil
+}
+
+func dbName(dsn string) string {
+	if cfg, err := mysqldb.Config(dsn); err == nil {
+		return cfg.DBName
+	}
+	return "?"
+}
