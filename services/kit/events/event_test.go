@@ -11,12 +11,9 @@ import (
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	"go.uber.org/goleak"
 
 	"github.com/progressive-overload/po/services/kit/events"
 )
-
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestNewEventEnvelope(t *testing.T) {
 	evt, err := events.NewEvent("challenge", "challenge.created", map[string]any{"challengeId": 7, "userId": "42"})

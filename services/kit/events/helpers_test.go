@@ -7,9 +7,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
-	"os/exec"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -25,7 +24,7 @@ import (
 const (
 	brokerAddr = "127.0.0.1:5672"
 	mysqlRoot  = "root@tcp(127.0.0.1:3306)/"
-	service    = "svc"
+	source     = "svc" // the events' source field
 	// waitLimit only stops a broken test from hanging; nothing asserts speed.
 	waitLimit = 2 * time.Minute
 )
@@ -66,35 +65,78 @@ func randomName() string {
 	return "t_" + hex.EncodeToString(b)
 }
 
-// env is one test's private broker vhost and database.
+// env is one test's database and its own names in the package's vhost: an
+// exchange, and a service name that every queue the test's consumers declare
+// starts with.
 type env struct {
-	tb      testing.TB
-	url     string // the vhost, reached directly
-	vhost   string
-	db      *sql.DB
-	metrics *events.Metrics
+	tb       testing.TB
+	url      string // the vhost, reached directly
+	vhost    string
+	exchange string
+	service  string
+	db       *sql.DB
+	metrics  *events.Metrics
+	logs     *logRecorder
+
+	mu        sync.Mutex
+	queues    []string // declared by the test, deleted at cleanup
+	exchanges []string // likewise
 }
 
 func newEnv(tb testing.TB) *env {
 	tb.Helper()
-	e := &env{tb: tb, vhost: randomName(), metrics: events.NewMetrics(prometheus.NewRegistry())}
-	rabbitmqctl(tb, "add_vhost", e.vhost)
-	tb.Cleanup(func() { rabbitmqctl(tb, "delete_vhost", e.vhost) })
-	rabbitmqctl(tb, "set_permissions", "-p", e.vhost, "guest", ".*", ".*", ".*")
+	name := randomName()
+	e := &env{
+		tb: tb, vhost: packageVhost(tb), exchange: name + ".events", service: name,
+		metrics: events.NewMetrics(prometheus.NewRegistry()),
+		logs:    newLogRecorder(),
+	}
 	e.url = amqpURL(brokerAddr, e.vhost)
+	e.exchanges = events.Exchanges(e.exchange)
+	// Registered first, so it runs after every publisher and consumer closed.
+	tb.Cleanup(e.deleteBrokerObjects)
 	e.db = newDatabase(tb)
 	return e
 }
 
 func amqpURL(addr, vhost string) string {
-	return "amqp://guest:guest@" + addr + "/" + vhost
+	return "amqp://" + amqpUser + ":guest@" + addr + "/" + vhost
 }
 
-func rabbitmqctl(tb testing.TB, args ...string) {
-	tb.Helper()
-	out, err := exec.Command("rabbitmqctl", append([]string{"-q"}, args...)...).CombinedOutput()
+func (e *env) ownQueues(names ...string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.queues = append(e.queues, names...)
+}
+
+// deleteBrokerObjects removes what the test declared from the shared vhost.
+// Deleting what does not exist succeeds, so a test need not have declared
+// everything it owns.
+func (e *env) deleteBrokerObjects() {
+	conn, err := amqp.Dial(e.url)
 	if err != nil {
-		tb.Fatalf("rabbitmqctl %s: %v\n%s", strings.Join(args, " "), err, out)
+		e.tb.Errorf("cleanup: %v", err)
+		return
+	}
+	defer conn.Close()
+	ch, err := conn.Channel()
+	if err != nil {
+		e.tb.Errorf("cleanup: %v", err)
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, q := range e.queues {
+		if _, err := ch.QueueDelete(q, false, false, false); err != nil {
+			e.tb.Errorf("cleanup: delete queue %s: %v", q, err)
+			return
+		}
+	}
+	for _, x := range e.exchanges {
+		if err := ch.ExchangeDelete(x, false, false); err != nil {
+			e.tb.Errorf("cleanup: delete exchange %s: %v", x, err)
+			return
+		}
 	}
 }
 
@@ -136,7 +178,7 @@ func adminExec(tb testing.TB, stmt string) {
 func (e *env) publisher(url string) *events.Publisher {
 	e.tb.Helper()
 	p, err := events.NewPublisher(events.PublisherOptions{
-		URL: url, Service: service, Metrics: e.metrics,
+		URL: url, Exchange: e.exchange, Service: e.service, Metrics: e.metrics, Logger: slog.New(e.logs),
 		Reconnect: events.Backoff{Min: 20 * time.Millisecond, Max: 200 * time.Millisecond},
 	})
 	if err != nil {
@@ -184,7 +226,7 @@ func (e *env) startRelay(pub *events.Publisher, opts events.RelayOptions, setup 
 
 func (e *env) consumerOptions(url string) events.ConsumerOptions {
 	return events.ConsumerOptions{
-		URL: url, Service: service, Metrics: e.metrics,
+		URL: url, Exchange: e.exchange, Service: e.service, Metrics: e.metrics,
 		Prefetch: 16, Concurrency: 4,
 		RetryBackoff: events.Backoff{Min: 10 * time.Millisecond, Max: 40 * time.Millisecond},
 		Reconnect:    events.Backoff{Min: 20 * time.Millisecond, Max: 200 * time.Millisecond},
@@ -199,6 +241,7 @@ func (e *env) startConsumer(opts events.ConsumerOptions, subscribe func(*events.
 		e.tb.Fatal(err)
 	}
 	subscribe(c)
+	e.ownQueues(events.ConsumerQueues(c)...)
 	e.tb.Cleanup(func() { _ = c.Close() })
 	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
 	defer cancel()
@@ -250,7 +293,7 @@ func (e *env) count(query string, args ...any) int {
 }
 
 func (e *env) consumed(typ, result string) int {
-	return int(testutil.ToFloat64(e.metrics.Consumed.WithLabelValues(service, typ, result)))
+	return int(testutil.ToFloat64(e.metrics.Consumed.WithLabelValues(e.service, typ, result)))
 }
 
 // enqueueCommitted stores each event with a business row in its own
@@ -278,7 +321,7 @@ func newEvents(tb testing.TB, typ string, n int) []events.Event {
 	tb.Helper()
 	out := make([]events.Event, n)
 	for i := range out {
-		evt, err := events.NewEvent(service, typ, map[string]int{"n": i})
+		evt, err := events.NewEvent(source, typ, map[string]int{"n": i})
 		if err != nil {
 			tb.Fatal(err)
 		}
@@ -316,21 +359,27 @@ func rawChannel(tb testing.TB, url string) *amqp.Channel {
 	return ch
 }
 
-// tapQueue binds a queue to every routing key, so it holds one copy of each
-// message the exchange received.
-func tapQueue(tb testing.TB, ch *amqp.Channel) string {
-	tb.Helper()
-	if err := ch.ExchangeDeclare(events.DefaultExchange, amqp.ExchangeTopic, true, false, false, false, nil); err != nil {
-		tb.Fatal(err)
+// tapQueue binds a queue to the test's exchange for keys (every routing key
+// when none), so it holds one copy of each such message the exchange received.
+func (e *env) tapQueue(ch *amqp.Channel, keys ...string) string {
+	e.tb.Helper()
+	if len(keys) == 0 {
+		keys = []string{"#"}
 	}
-	q, err := ch.QueueDeclare("tap", true, false, false, false, nil)
-	if err != nil {
-		tb.Fatal(err)
+	if err := ch.ExchangeDeclare(e.exchange, amqp.ExchangeTopic, true, false, false, false, nil); err != nil {
+		e.tb.Fatal(err)
 	}
-	if err := ch.QueueBind(q.Name, "#", events.DefaultExchange, false, nil); err != nil {
-		tb.Fatal(err)
+	name := e.service + ".tap." + randomName()
+	e.ownQueues(name)
+	if _, err := ch.QueueDeclare(name, true, false, false, false, nil); err != nil {
+		e.tb.Fatal(err)
 	}
-	return q.Name
+	for _, k := range keys {
+		if err := ch.QueueBind(name, k, e.exchange, false, nil); err != nil {
+			e.tb.Fatal(err)
+		}
+	}
+	return name
 }
 
 func queueDepth(tb testing.TB, ch *amqp.Channel, queue string) int {
@@ -458,4 +507,62 @@ func describeCounts(got map[string]int, want int) string {
 		}
 	}
 	return fmt.Sprintf("%d distinct ids applied (want %d), %d more than once", len(got), want, dup)
+}
+
+// logRecorder keeps what a component logs, for tests asserting on it, and
+// passes every record on to next.
+type logRecorder struct {
+	next slog.Handler
+	*recorded
+}
+
+type recorded struct {
+	mu      sync.Mutex
+	records []slog.Record
+}
+
+func newLogRecorder() *logRecorder {
+	return &logRecorder{next: slog.Default().Handler(), recorded: &recorded{}}
+}
+
+func (l *logRecorder) Enabled(context.Context, slog.Level) bool { return true }
+
+func (l *logRecorder) Handle(ctx context.Context, r slog.Record) error {
+	l.mu.Lock()
+	l.records = append(l.records, r.Clone())
+	l.mu.Unlock()
+	if l.next.Enabled(ctx, r.Level) {
+		return l.next.Handle(ctx, r)
+	}
+	return nil
+}
+
+// Derived loggers' attributes reach next but are not recorded: the tests look
+// at each call's own attributes.
+func (l *logRecorder) WithAttrs(as []slog.Attr) slog.Handler {
+	return &logRecorder{next: l.next.WithAttrs(as), recorded: l.recorded}
+}
+
+func (l *logRecorder) WithGroup(name string) slog.Handler {
+	return &logRecorder{next: l.next.WithGroup(name), recorded: l.recorded}
+}
+
+// find returns the messages logged at level with the attribute key=value.
+func (l *logRecorder) find(level slog.Level, key, value string) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var msgs []string
+	for _, r := range l.records {
+		if r.Level != level {
+			continue
+		}
+		r.Attrs(func(a slog.Attr) bool {
+			if a.Key == key && a.Value.String() == value {
+				msgs = append(msgs, r.Message)
+				return false
+			}
+			return true
+		})
+	}
+	return msgs
 }

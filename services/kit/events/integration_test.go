@@ -79,10 +79,10 @@ func TestOutboxToConsumerEndToEnd(t *testing.T) {
 	if c := e.count("SELECT COUNT(*) FROM outbox_events"); c != n {
 		t.Errorf("outbox holds %d rows, want %d", c, n)
 	}
-	if p := testutil.ToFloat64(e.metrics.Published.WithLabelValues(service, "thing.created")); p != n {
+	if p := testutil.ToFloat64(e.metrics.Published.WithLabelValues(e.service, "thing.created")); p != n {
 		t.Errorf("events_published_total = %v, want %d", p, n)
 	}
-	waitFor(t, func() bool { return testutil.ToFloat64(e.metrics.OutboxPending.WithLabelValues(service)) == 0 },
+	waitFor(t, func() bool { return testutil.ToFloat64(e.metrics.OutboxPending.WithLabelValues(e.service)) == 0 },
 		func() string { return "outbox_pending never dropped to 0" })
 }
 
@@ -115,7 +115,7 @@ func TestDuplicateDeliveriesAreAppliedOnce(t *testing.T) {
 	if got := e.appliedCounts("users"); got[evt.ID] != 1 || len(got) != 1 {
 		t.Errorf("applied %v, want %s once", got, evt.ID)
 	}
-	if c := e.count("SELECT COUNT(*) FROM inbox_messages WHERE consumer = ? AND message_id = ?", service+".users", evt.ID); c != 1 {
+	if c := e.count("SELECT COUNT(*) FROM inbox_messages WHERE consumer = ? AND message_id = ?", e.service+".users", evt.ID); c != 1 {
 		t.Errorf("inbox has %d rows for the event, want 1", c)
 	}
 }
@@ -157,7 +157,7 @@ func TestFailuresEndInTheDeadLetterQueue(t *testing.T) {
 	raw := rawChannel(t, e.url)
 	ctx := context.Background()
 
-	if err := raw.PublishWithContext(ctx, events.DefaultExchange, "order.poison", false, false, amqp.Publishing{
+	if err := raw.PublishWithContext(ctx, e.exchange, "order.poison", false, false, amqp.Publishing{
 		MessageId: "poison-1", Type: "order.poison", DeliveryMode: amqp.Persistent, Body: []byte("{not json"),
 	}); err != nil {
 		t.Fatal(err)
@@ -171,7 +171,7 @@ func TestFailuresEndInTheDeadLetterQueue(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	dlq := service + ".orders.dlq"
+	dlq := e.service + ".orders.dlq"
 	waitFor(t, func() bool { return queueDepth(t, raw, dlq) == 4 },
 		func() string { return fmt.Sprintf("DLQ holds %d messages, want 4", queueDepth(t, raw, dlq)) })
 	waitFor(t, func() bool { return len(e.appliedCounts("orders")) == len(good) },
@@ -218,7 +218,7 @@ func TestFailuresEndInTheDeadLetterQueue(t *testing.T) {
 			t.Errorf("%s retry = %d, want %d", typ, got, n)
 		}
 	}
-	if d := queueDepth(t, raw, service+".orders.retry"); d != 0 {
+	if d := queueDepth(t, raw, e.service+".orders.retry"); d != 0 {
 		t.Errorf("retry queue still holds %d messages", d)
 	}
 }
@@ -228,7 +228,7 @@ func TestFailuresEndInTheDeadLetterQueue(t *testing.T) {
 func TestConcurrentRelaysPublishEachRowOnce(t *testing.T) {
 	e := newEnv(t)
 	raw := rawChannel(t, e.url)
-	tap := tapQueue(t, raw)
+	tap := e.tapQueue(raw)
 	const writers, perWriter = 4, 100
 	_, stopA := e.startRelay(e.publisher(e.url), events.RelayOptions{BatchSize: 7})
 	_, stopB := e.startRelay(e.publisher(e.url), events.RelayOptions{BatchSize: 7})
@@ -290,7 +290,7 @@ func TestConcurrentRelaysPublishEachRowOnce(t *testing.T) {
 func TestRelayCrashBeforeMarkIsAbsorbedByTheInbox(t *testing.T) {
 	e := newEnv(t)
 	raw := rawChannel(t, e.url)
-	tap := tapQueue(t, raw)
+	tap := e.tapQueue(raw)
 	e.startConsumer(e.consumerOptions(e.url), func(c *events.Consumer) {
 		if err := c.Subscribe("users", []string{"user.suspended"}, recordApplied("users")); err != nil {
 			t.Fatal(err)
@@ -353,14 +353,14 @@ func TestBrokerOutage(t *testing.T) {
 	during := newEvents(t, "thing.created", n)
 	e.enqueueCommitted(during...)
 	relay.Notify()
-	waitFor(t, func() bool { return testutil.ToFloat64(e.metrics.OutboxPending.WithLabelValues(service)) == n },
+	waitFor(t, func() bool { return testutil.ToFloat64(e.metrics.OutboxPending.WithLabelValues(e.service)) == n },
 		func() string {
-			return fmt.Sprintf("outbox_pending = %v, want %d", testutil.ToFloat64(e.metrics.OutboxPending.WithLabelValues(service)), n)
+			return fmt.Sprintf("outbox_pending = %v, want %d", testutil.ToFloat64(e.metrics.OutboxPending.WithLabelValues(e.service)), n)
 		})
 	if got := len(e.appliedCounts("things")); got != len(before) {
 		t.Fatalf("%d events applied while the broker was unreachable", got-len(before))
 	}
-	if age := testutil.ToFloat64(e.metrics.OutboxOldestAge.WithLabelValues(service)); age <= 0 {
+	if age := testutil.ToFloat64(e.metrics.OutboxOldestAge.WithLabelValues(e.service)); age <= 0 {
 		t.Errorf("outbox_oldest_age_seconds = %v with a backlog", age)
 	}
 
@@ -409,6 +409,7 @@ func TestCloseWaitsForHandlersAndLeaksNothing(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	e.ownQueues(events.ConsumerQueues(c)...)
 	if err := c.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -459,6 +460,8 @@ func TestCloseWaitsForHandlersAndLeaksNothing(t *testing.T) {
 // gap new rows go into.
 func TestRelayBatchDoesNotBlockEnqueue(t *testing.T) {
 	e := newEnv(t)
+	// Somewhere to go: a message no queue takes is not published.
+	e.tapQueue(rawChannel(t, e.url))
 	first := newEvents(t, "thing.created", 1)[0]
 	e.enqueueCommitted(first)
 	inBatch, resume := make(chan struct{}), make(chan struct{})
@@ -505,7 +508,7 @@ func TestRelayBatchDoesNotBlockEnqueue(t *testing.T) {
 func TestRelayPrunesOnlyPublishedRows(t *testing.T) {
 	e := newEnv(t)
 	raw := rawChannel(t, e.url)
-	tap := tapQueue(t, raw)
+	tap := e.tapQueue(raw)
 	px := startProxy(t, brokerAddr)
 	pub := e.publisher(px.url(e.vhost))
 	relay, _ := e.startRelay(pub, events.RelayOptions{Retention: time.Microsecond})
@@ -521,9 +524,9 @@ func TestRelayPrunesOnlyPublishedRows(t *testing.T) {
 	pending := newEvents(t, "thing.created", 2)
 	e.enqueueCommitted(pending...)
 	// Several prune passes run while these wait.
-	waitFor(t, func() bool { return testutil.ToFloat64(e.metrics.OutboxPending.WithLabelValues(service)) == 2 },
+	waitFor(t, func() bool { return testutil.ToFloat64(e.metrics.OutboxPending.WithLabelValues(e.service)) == 2 },
 		func() string { return "outbox_pending never reached 2" })
-	waitFor(t, func() bool { return testutil.ToFloat64(e.metrics.OutboxOldestAge.WithLabelValues(service)) > 0.2 },
+	waitFor(t, func() bool { return testutil.ToFloat64(e.metrics.OutboxOldestAge.WithLabelValues(e.service)) > 0.2 },
 		func() string { return "the backlog never aged past 0.2s" })
 	if c := e.count("SELECT COUNT(*) FROM outbox_events WHERE event_id IN (?, ?)", pending[0].ID, pending[1].ID); c != 2 {
 		t.Fatalf("%d of 2 unpublished rows survived pruning", c)
@@ -554,7 +557,7 @@ func TestConsumerRedeclaresTopologyAfterReconnect(t *testing.T) {
 	})
 	raw := rawChannel(t, e.url)
 	px.close()
-	for _, q := range []string{service + ".users", service + ".users.retry", service + ".users.dlq"} {
+	for _, q := range []string{e.service + ".users", e.service + ".users.retry", e.service + ".users.dlq"} {
 		if _, err := raw.QueueDelete(q, false, false, false); err != nil {
 			t.Fatal(err)
 		}
@@ -575,14 +578,14 @@ func TestConsumerRedeclaresTopologyAfterReconnect(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer ch.Close()
-		for _, q := range []string{service + ".users.retry", service + ".users.dlq"} {
+		for _, q := range []string{e.service + ".users.retry", e.service + ".users.dlq"} {
 			if _, err := ch.QueueDeclarePassive(q, true, false, false, false, nil); err != nil {
 				return false
 			}
 		}
 		// Consuming starts after the bindings, so a consumer on the queue
 		// means an event published now is routed to it.
-		q, err := ch.QueueDeclarePassive(service+".users", true, false, false, false, nil)
+		q, err := ch.QueueDeclarePassive(e.service+".users", true, false, false, false, nil)
 		return err == nil && q.Consumers > 0
 	}, func() string { return "the queues were not declared again" })
 

@@ -20,6 +20,11 @@ var (
 	ErrClosed = errors.New("events: closed")
 	// ErrNacked means the broker refused to take responsibility for a message.
 	ErrNacked = errors.New("events: broker did not confirm the message")
+	// ErrUnroutable means the broker returned a message because no queue is
+	// bound for its routing key. Without it such a message would be confirmed
+	// and silently dropped, typically because its consumer has not declared
+	// its queue yet.
+	ErrUnroutable = errors.New("events: no queue bound for routing key")
 )
 
 // PublisherOptions configure a Publisher. URL and Service are required.
@@ -42,6 +47,7 @@ type Publisher struct {
 
 	mu      sync.Mutex
 	ch      *amqp.Channel // nil while disconnected
+	rets    *returns      // ch's returned messages
 	changed chan struct{} // closed and replaced whenever ch changes
 
 	closing   chan struct{}
@@ -121,10 +127,10 @@ func (p *Publisher) stateChanged() <-chan struct{} {
 	return p.changed
 }
 
-func (p *Publisher) setChannel(ch *amqp.Channel) {
+func (p *Publisher) setChannel(ch *amqp.Channel, rets *returns) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.ch = ch
+	p.ch, p.rets = ch, rets
 	close(p.changed)
 	p.changed = make(chan struct{})
 }
@@ -147,13 +153,13 @@ func (p *Publisher) Publish(ctx context.Context, evts ...Event) error {
 	return errors.Join(p.publish(ctx, msgs)...)
 }
 
-// publish returns one error per message, nil where the broker confirmed it.
-// All messages are sent before any confirm is awaited, so a batch costs one
-// round trip rather than one per message.
+// publish returns one error per message, nil where the broker confirmed it
+// and routed it to a queue. All messages are sent before any confirm is
+// awaited, so a batch costs one round trip rather than one per message.
 func (p *Publisher) publish(ctx context.Context, msgs []outgoing) []error {
 	errs := make([]error, len(msgs))
 	p.mu.Lock()
-	ch := p.ch
+	ch, rets := p.ch, p.rets
 	p.mu.Unlock()
 	if ch == nil {
 		err := ErrNotConnected
@@ -169,9 +175,16 @@ func (p *Publisher) publish(ctx context.Context, msgs []outgoing) []error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, p.opts.ConfirmTimeout)
 	defer cancel()
+	keys := make([]returnKey, len(msgs))
+	for i, m := range msgs {
+		keys[i] = returnKey{id: m.id, routingKey: m.typ}
+	}
+	rets.expect(keys)
 	confirms := make([]*amqp.DeferredConfirmation, len(msgs))
 	for i, m := range msgs {
-		dc, err := ch.PublishWithDeferredConfirmWithContext(ctx, p.opts.Exchange, m.typ, false, false, amqp.Publishing{
+		// Mandatory: without it the broker confirms a message no queue is
+		// bound for and drops it.
+		dc, err := ch.PublishWithDeferredConfirmWithContext(ctx, p.opts.Exchange, m.typ, true, false, amqp.Publishing{
 			ContentType:  "application/json",
 			DeliveryMode: amqp.Persistent,
 			MessageId:    m.id,
@@ -186,6 +199,7 @@ func (p *Publisher) publish(ctx context.Context, msgs []outgoing) []error {
 		}
 		confirms[i] = dc
 	}
+	acked := make([]bool, len(msgs))
 	for i, dc := range confirms {
 		if dc == nil {
 			continue
@@ -199,8 +213,25 @@ func (p *Publisher) publish(ctx context.Context, msgs []outgoing) []error {
 			// covers both a broker refusal and a connection dropped mid-batch.
 			errs[i] = fmt.Errorf("events: confirm %s: %w", msgs[i].id, ErrNacked)
 		default:
-			p.metrics.Published.WithLabelValues(p.opts.Service, msgs[i].typ).Inc()
+			acked[i] = true
 		}
+	}
+	rets.sync()
+	unroutable := map[string]int{}
+	for i, m := range msgs {
+		returned := rets.settle(keys[i])
+		switch {
+		case !acked[i]:
+		case returned:
+			errs[i] = fmt.Errorf("events: publish %s: %w %q", m.id, ErrUnroutable, m.typ)
+			unroutable[m.typ]++
+		default:
+			p.metrics.Published.WithLabelValues(p.opts.Service, m.typ).Inc()
+		}
+	}
+	for typ, n := range unroutable {
+		p.log.Warn("no queue bound for routing key "+typ+"; events not published",
+			"type", typ, "exchange", p.opts.Exchange, "events", n)
 	}
 	return errs
 }
@@ -215,7 +246,7 @@ func (p *Publisher) Close() error {
 func (p *Publisher) run() {
 	defer close(p.done)
 	for failures := 0; ; {
-		conn, ch, err := p.connect()
+		conn, ch, rets, err := p.connect()
 		if err != nil {
 			p.log.Warn("connect to broker failed", "error", err, "attempt", failures+1)
 			if !sleep(p.closing, p.opts.Reconnect.Delay(failures)) {
@@ -227,30 +258,35 @@ func (p *Publisher) run() {
 		failures = 0
 		connClosed := conn.NotifyClose(make(chan *amqp.Error, 1))
 		chClosed := ch.NotifyClose(make(chan *amqp.Error, 1))
-		p.setChannel(ch)
+		p.setChannel(ch, rets)
 		p.log.Info("connected to broker")
+		var closing bool
 		select {
 		case <-p.closing:
-			p.setChannel(nil)
-			_ = conn.Close()
-			return
+			closing = true
 		case e := <-connClosed:
 			p.log.Warn("broker connection lost", "error", e)
 		case e := <-chClosed:
 			p.log.Warn("publisher channel lost", "error", e)
 		}
-		p.setChannel(nil)
+		p.setChannel(nil, nil)
 		_ = conn.Close()
+		// Closing the connection closes the return channel, which ends the
+		// watcher; waiting keeps Close from returning before it is gone.
+		<-rets.done
+		if closing {
+			return
+		}
 		if !sleep(p.closing, p.opts.Reconnect.Delay(0)) {
 			return
 		}
 	}
 }
 
-func (p *Publisher) connect() (*amqp.Connection, *amqp.Channel, error) {
+func (p *Publisher) connect() (*amqp.Connection, *amqp.Channel, *returns, error) {
 	conn, err := dial(p.opts.URL, p.opts.Service+" publisher")
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	ch, err := conn.Channel()
 	if err == nil {
@@ -261,7 +297,7 @@ func (p *Publisher) connect() (*amqp.Connection, *amqp.Channel, error) {
 	}
 	if err != nil {
 		_ = conn.Close()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return conn, ch, nil
+	return conn, ch, watchReturns(ch), nil
 }

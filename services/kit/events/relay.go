@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -33,6 +34,10 @@ type RelayOptions struct {
 // A relay that dies between the confirm and its commit leaves the rows
 // unmarked and they are published again: delivery is at least once, and
 // consumers drop the duplicate through their inbox.
+//
+// A row whose routing key no queue is bound to stays pending and is retried
+// with its own ErrorBackoff; meanwhile the relay skips it, so events nobody
+// subscribed to yet neither hold up the rows behind them nor slow the relay.
 type Relay struct {
 	db      *sql.DB
 	pub     *Publisher
@@ -41,11 +46,20 @@ type Relay struct {
 	metrics *Metrics
 	notify  chan struct{}
 
+	// parked maps rows the broker returned as unroutable to the time they
+	// may be tried again. Only Run's goroutine uses it; other relays on the
+	// table keep their own, so each retries such a row at its own pace.
+	parked map[int64]time.Time
+
 	// beforeMark runs after the broker confirmed a batch and before the rows
 	// are marked; an error rolls the marking back. Tests use it to stand in
 	// for a crash at the worst moment.
 	beforeMark func() error
 }
+
+// maxParked bounds the row ids a relay skips in each query. Unroutable rows
+// beyond it are retried in every batch, and the relay as a whole backs off.
+const maxParked = 10000
 
 // relayBatchTimeout bounds one batch. A batch is not cut short by Run's
 // context: stopping between the broker's confirm and the commit would only
@@ -80,6 +94,7 @@ func NewRelay(db *sql.DB, pub *Publisher, opts RelayOptions) *Relay {
 		log:     opts.Logger.With("component", "events.relay"),
 		metrics: opts.Metrics,
 		notify:  make(chan struct{}, 1),
+		parked:  map[int64]time.Time{},
 	}
 }
 
@@ -107,7 +122,7 @@ func (r *Relay) Run(ctx context.Context) error {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for failures := 0; ; {
-		n, err := r.relayBatch(ctx)
+		n, selected, err := r.relayBatch(ctx)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -123,7 +138,7 @@ func (r *Relay) Run(ctx context.Context) error {
 			if !r.pub.Connected() {
 				reconnected = r.pub.stateChanged()
 			}
-		case n == r.opts.BatchSize:
+		case selected == r.opts.BatchSize:
 			failures = 0
 			continue
 		default:
@@ -143,16 +158,19 @@ func (r *Relay) Run(ctx context.Context) error {
 }
 
 type outboxRow struct {
-	id      int64
-	eventID string
-	typ     string
-	payload []byte
+	id       int64
+	eventID  string
+	typ      string
+	payload  []byte
+	attempts int
 }
 
-// relayBatch publishes one batch and reports how many rows it marked.
-func (r *Relay) relayBatch(ctx context.Context) (int, error) {
+// relayBatch publishes one batch and reports how many rows it marked
+// published and how many it took. Unroutable rows are parked rather than
+// reported as an error.
+func (r *Relay) relayBatch(ctx context.Context) (published, selected int, err error) {
 	if !r.pub.Connected() {
-		return 0, ErrNotConnected
+		return 0, 0, ErrNotConnected
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), relayBatchTimeout)
 	defer cancel()
@@ -161,13 +179,13 @@ func (r *Relay) relayBatch(ctx context.Context) (int, error) {
 	// batch commits.
 	tx, err := r.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
 	if err != nil {
-		return 0, fmt.Errorf("events: relay begin: %w", err)
+		return 0, 0, fmt.Errorf("events: relay begin: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
 
 	rows, err := r.lockPending(ctx, tx)
 	if err != nil || len(rows) == 0 {
-		return 0, err
+		return 0, 0, err
 	}
 	msgs := make([]outgoing, len(rows))
 	for i, row := range rows {
@@ -187,7 +205,9 @@ func (r *Relay) relayBatch(ctx context.Context) (int, error) {
 	for i, err := range errs {
 		if err != nil {
 			failed = append(failed, rows[i].id)
-			if firstErr == nil {
+			if errors.Is(err, ErrUnroutable) && len(r.parked) < maxParked {
+				r.parked[rows[i].id] = time.Now().Add(r.opts.ErrorBackoff.Delay(rows[i].attempts))
+			} else if firstErr == nil {
 				firstErr = err
 			}
 			continue
@@ -196,24 +216,24 @@ func (r *Relay) relayBatch(ctx context.Context) (int, error) {
 	}
 	if r.beforeMark != nil {
 		if err := r.beforeMark(); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 	}
 	if err := markRows(ctx, tx, "published_at = UTC_TIMESTAMP(6), attempts = attempts + 1", done); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	if err := markRows(ctx, tx, "attempts = attempts + 1", failed); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	if err := tx.Commit(); err != nil {
-		return 0, fmt.Errorf("events: relay commit: %w", err)
+		return 0, 0, fmt.Errorf("events: relay commit: %w", err)
 	}
-	return len(done), firstErr
+	return len(done), len(rows), firstErr
 }
 
 func (r *Relay) lockPending(ctx context.Context, tx *sql.Tx) ([]outboxRow, error) {
-	rs, err := tx.QueryContext(ctx, `SELECT id, event_id, event_type, payload FROM outbox_events
-		WHERE published_at IS NULL ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED`, r.opts.BatchSize)
+	rs, err := tx.QueryContext(ctx, `SELECT id, event_id, event_type, payload, attempts FROM outbox_events
+		WHERE published_at IS NULL`+r.skipParked()+` ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED`, r.opts.BatchSize)
 	if err != nil {
 		return nil, fmt.Errorf("events: relay select: %w", err)
 	}
@@ -221,7 +241,7 @@ func (r *Relay) lockPending(ctx context.Context, tx *sql.Tx) ([]outboxRow, error
 	var rows []outboxRow
 	for rs.Next() {
 		var row outboxRow
-		if err := rs.Scan(&row.id, &row.eventID, &row.typ, &row.payload); err != nil {
+		if err := rs.Scan(&row.id, &row.eventID, &row.typ, &row.payload, &row.attempts); err != nil {
 			return nil, fmt.Errorf("events: relay scan: %w", err)
 		}
 		rows = append(rows, row)
@@ -230,6 +250,30 @@ func (r *Relay) lockPending(ctx context.Context, tx *sql.Tx) ([]outboxRow, error
 		return nil, fmt.Errorf("events: relay select: %w", err)
 	}
 	return rows, nil
+}
+
+// skipParked is the condition leaving out the rows still parked. The ids are
+// written as literals, which is safe for integers and, unlike placeholders,
+// has no limit on their number.
+func (r *Relay) skipParked() string {
+	now := time.Now()
+	var b strings.Builder
+	for id, until := range r.parked {
+		if !now.Before(until) {
+			delete(r.parked, id)
+			continue
+		}
+		if b.Len() == 0 {
+			b.WriteString(" AND id NOT IN (")
+		} else {
+			b.WriteString(", ")
+		}
+		b.WriteString(strconv.FormatInt(id, 10))
+	}
+	if b.Len() > 0 {
+		b.WriteString(")")
+	}
+	return b.String()
 }
 
 func markRows(ctx context.Context, tx *sql.Tx, set string, ids []int64) error {
