@@ -1,0 +1,378 @@
+// Package adapters implements the application's ports: the challenge database
+// (ent over MySQL, with the transactional outbox) and the Redis cache.
+package adapters
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	entsql "entgo.io/ent/dialect/sql"
+
+	ent "github.com/progressive-overload/po/ent/challenge"
+	entchallenge "github.com/progressive-overload/po/ent/challenge/challenge"
+	"github.com/progressive-overload/po/ent/challenge/workoutlog"
+	"github.com/progressive-overload/po/services/challenge/internal/app"
+	"github.com/progressive-overload/po/services/challenge/internal/domain"
+	"github.com/progressive-overload/po/services/kit/events"
+)
+
+// Source is the "source" of the events this service publishes.
+const Source = "challenge"
+
+// Repository is app.Repository on ent. Events are written to outbox_events in
+// the transaction that makes the change they announce; Notify (the outbox
+// relay's, if any) is called after the commit so they leave at once.
+type Repository struct {
+	client *ent.Client
+	notify func()
+}
+
+var _ app.Repository = (*Repository)(nil)
+
+// NewRepository returns a repository over db. notify may be nil.
+func NewRepository(db *sql.DB, notify func()) *Repository {
+	drv := entsql.OpenDB("mysql", db)
+	if notify == nil {
+		notify = func() {}
+	}
+	return &Repository{client: ent.NewClient(ent.Driver(drv)), notify: notify}
+}
+
+// Client is the ent client, for tests and hooks.
+func (r *Repository) Client() *ent.Client { return r.client }
+
+// inTx runs fn in a transaction, committing when it returns nil.
+func (r *Repository) inTx(ctx context.Context, fn func(tx *ent.Tx) error) (err error) {
+	tx, err := r.client.Tx(ctx)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			_ = tx.Rollback()
+			panic(v)
+		}
+	}()
+	if err := fn(tx); err != nil {
+		if rerr := tx.Rollback(); rerr != nil {
+			return errors.Join(err, fmt.Errorf("rollback: %w", rerr))
+		}
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+func (r *Repository) CreateChallenge(ctx context.Context, c *domain.Challenge, announce func(*domain.Challenge) []app.Event) error {
+	plan := c.Plan()
+	err := r.inTx(ctx, func(tx *ent.Tx) error {
+		row, err := tx.Challenge.Create().
+			SetUserID(c.UserID()).
+			SetTitle(c.Title()).
+			SetExercise(plan.Exercise()).
+			SetUnit(entchallenge.Unit(plan.Unit())).
+			SetStartValue(plan.StartValue()).
+			SetIncrement(plan.Increment()).
+			SetIncrementEvery(plan.IncrementEvery()).
+			SetSessionsPerWeek(plan.SessionsPerWeek()).
+			SetWeeks(plan.Weeks()).
+			SetStartDate(plan.StartDate().Time()).
+			SetStatus(entchallenge.Status(c.Status())).
+			SetStatusReason(c.StatusReason()).
+			SetCreatedAt(c.CreatedAt()).
+			SetUpdatedAt(c.UpdatedAt()).
+			Save(ctx)
+		if err != nil {
+			return fmt.Errorf("insert challenge: %w", err)
+		}
+		if err := c.AssignID(row.ID); err != nil {
+			return err
+		}
+		if announce == nil {
+			return nil
+		}
+		return enqueue(ctx, tx, announce(c))
+	})
+	if err != nil {
+		return err
+	}
+	r.notify()
+	return nil
+}
+
+func enqueue(ctx context.Context, tx *ent.Tx, evts []app.Event) error {
+	if len(evts) == 0 {
+		return nil
+	}
+	out := make([]events.Event, 0, len(evts))
+	for _, e := range evts {
+		evt, err := events.NewEvent(Source, e.Type, e.Data)
+		if err != nil {
+			return err
+		}
+		out = append(out, evt)
+	}
+	return events.Enqueue(ctx, tx, out...)
+}
+
+func (r *Repository) GetChallenge(ctx context.Context, id int64) (*domain.Challenge, error) {
+	row, err := r.client.Challenge.Get(ctx, id)
+	if err != nil {
+		return nil, notFound(err)
+	}
+	return toChallenge(row)
+}
+
+// lock reads the challenge FOR UPDATE inside tx.
+func lock(ctx context.Context, tx *ent.Tx, id int64) (*ent.Challenge, *domain.Challenge, error) {
+	row, err := tx.Challenge.Query().Where(entchallenge.ID(id)).ForUpdate().Only(ctx)
+	if err != nil {
+		return nil, nil, notFound(err)
+	}
+	c, err := toChallenge(row)
+	return row, c, err
+}
+
+// save writes what a domain.Challenge may change: title, status, reason, updated_at.
+func save(ctx context.Context, tx *ent.Tx, row *ent.Challenge, c *domain.Challenge) error {
+	if row.Title == c.Title() && string(row.Status) == string(c.Status()) &&
+		row.StatusReason == c.StatusReason() && row.UpdatedAt.Equal(c.UpdatedAt()) {
+		return nil
+	}
+	err := tx.Challenge.UpdateOneID(row.ID).
+		SetTitle(c.Title()).
+		SetStatus(entchallenge.Status(c.Status())).
+		SetStatusReason(c.StatusReason()).
+		SetUpdatedAt(c.UpdatedAt()).
+		Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("update challenge %d: %w", row.ID, err)
+	}
+	return nil
+}
+
+func (r *Repository) UpdateChallenge(ctx context.Context, id int64, fn func(c *domain.Challenge) error) (*domain.Challenge, error) {
+	var out *domain.Challenge
+	err := r.inTx(ctx, func(tx *ent.Tx) error {
+		row, c, err := lock(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if err := fn(c); err != nil {
+			return err
+		}
+		out = c
+		return save(ctx, tx, row, c)
+	})
+	return out, err
+}
+
+func (r *Repository) DeleteChallenge(ctx context.Context, id int64, check func(c *domain.Challenge) error) (*domain.Challenge, error) {
+	var out *domain.Challenge
+	err := r.inTx(ctx, func(tx *ent.Tx) error {
+		_, c, err := lock(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if err := check(c); err != nil {
+			return err
+		}
+		// The foreign key cascades to workout_logs.
+		if err := tx.Challenge.DeleteOneID(id).Exec(ctx); err != nil {
+			return fmt.Errorf("delete challenge %d: %w", id, notFound(err))
+		}
+		out = c
+		return nil
+	})
+	return out, err
+}
+
+func (r *Repository) AddLog(ctx context.Context, challengeID int64,
+	fn func(c *domain.Challenge, history func() ([]domain.WorkoutLog, error)) (domain.WorkoutLog, error),
+) (app.LogView, *domain.Challenge, error) {
+	var (
+		view app.LogView
+		out  *domain.Challenge
+	)
+	err := r.inTx(ctx, func(tx *ent.Tx) error {
+		row, c, err := lock(ctx, tx, challengeID)
+		if err != nil {
+			return err
+		}
+		history := func() ([]domain.WorkoutLog, error) {
+			rows, err := tx.WorkoutLog.Query().
+				Where(workoutlog.ChallengeID(challengeID)).
+				Order(workoutlog.ByPerformedAt(), workoutlog.ByID()).
+				All(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("read logs of challenge %d: %w", challengeID, err)
+			}
+			return toWorkoutLogs(c.Plan().Unit(), rows)
+		}
+		log, err := fn(c, history)
+		if err != nil {
+			return err
+		}
+		created, err := tx.WorkoutLog.Create().
+			SetChallengeID(challengeID).
+			SetUserID(c.UserID()).
+			SetPerformedAt(log.PerformedAt()).
+			SetSets(log.Sets()).
+			SetReps(log.Reps()).
+			SetValue(log.Value()).
+			SetNote(log.Note()).
+			Save(ctx)
+		if err != nil {
+			return fmt.Errorf("insert log: %w", err)
+		}
+		view, out = toLogView(created), c
+		return save(ctx, tx, row, c)
+	})
+	return view, out, err
+}
+
+func (r *Repository) ListChallenges(ctx context.Context, f app.ChallengeFilter) ([]*domain.Challenge, error) {
+	q := r.client.Challenge.Query()
+	if f.UserID > 0 {
+		q = q.Where(entchallenge.UserID(f.UserID))
+	}
+	if f.Status != "" {
+		q = q.Where(entchallenge.StatusEQ(entchallenge.Status(f.Status)))
+	}
+	if f.BeforeID > 0 {
+		q = q.Where(entchallenge.IDLT(f.BeforeID))
+	}
+	rows, err := q.Order(entchallenge.ByID(entsql.OrderDesc())).Limit(f.Limit).All(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list challenges: %w", err)
+	}
+	out := make([]*domain.Challenge, 0, len(rows))
+	for _, row := range rows {
+		c, err := toChallenge(row)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// UserLogs reads one range of the (user_id, performed_at, id) index.
+func (r *Repository) UserLogs(ctx context.Context, userID int64, after *app.LogCursor, limit int) ([]app.LogView, error) {
+	q := r.client.WorkoutLog.Query().Where(workoutlog.UserID(userID))
+	return listLogs(ctx, q, after, limit)
+}
+
+// ChallengeLogs reads one range of the (challenge_id, performed_at, id) index.
+func (r *Repository) ChallengeLogs(ctx context.Context, challengeID int64, after *app.LogCursor, limit int) ([]app.LogView, error) {
+	q := r.client.WorkoutLog.Query().Where(workoutlog.ChallengeID(challengeID))
+	return listLogs(ctx, q, after, limit)
+}
+
+// listLogs pages newest first on (performed_at, id). The keyset condition is
+// spelled with OR rather than a row comparison, which both MySQL 8 and
+// MariaDB turn into an index range.
+func listLogs(ctx context.Context, q *ent.WorkoutLogQuery, after *app.LogCursor, limit int) ([]app.LogView, error) {
+	if after != nil {
+		q = q.Where(workoutlog.Or(
+			workoutlog.PerformedAtLT(after.PerformedAt),
+			workoutlog.And(workoutlog.PerformedAtEQ(after.PerformedAt), workoutlog.IDLT(after.ID)),
+		))
+	}
+	rows, err := q.Order(
+		workoutlog.ByPerformedAt(entsql.OrderDesc()),
+		workoutlog.ByID(entsql.OrderDesc()),
+	).Limit(limit).All(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list logs: %w", err)
+	}
+	out := make([]app.LogView, len(rows))
+	for i, row := range rows {
+		out[i] = toLogView(row)
+	}
+	return out, nil
+}
+
+func (r *Repository) ChallengeWithLogs(ctx context.Context, id int64) (*domain.Challenge, []domain.WorkoutLog, error) {
+	row, err := r.client.Challenge.Get(ctx, id)
+	if err != nil {
+		return nil, nil, notFound(err)
+	}
+	c, err := toChallenge(row)
+	if err != nil {
+		return nil, nil, err
+	}
+	rows, err := r.client.WorkoutLog.Query().
+		Where(workoutlog.ChallengeID(id)).
+		Order(workoutlog.ByPerformedAt(), workoutlog.ByID()).
+		All(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read logs of challenge %d: %w", id, err)
+	}
+	logs, err := toWorkoutLogs(c.Plan().Unit(), rows)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, logs, nil
+}
+
+func notFound(err error) error {
+	if ent.IsNotFound(err) {
+		return app.ErrNotFound
+	}
+	return err
+}
+
+func toChallenge(row *ent.Challenge) (*domain.Challenge, error) {
+	plan, err := domain.NewPlan(domain.PlanSpec{
+		Exercise:        row.Exercise,
+		Unit:            domain.Unit(row.Unit),
+		StartValue:      row.StartValue,
+		Increment:       row.Increment,
+		IncrementEvery:  row.IncrementEvery,
+		SessionsPerWeek: row.SessionsPerWeek,
+		Weeks:           row.Weeks,
+		StartDate:       domain.DateOf(row.StartDate),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("stored challenge %d has an invalid plan: %v", row.ID, err)
+	}
+	return domain.UnmarshalChallengeFromDatabase(row.ID, row.UserID, row.Title, plan,
+		domain.Status(row.Status), row.StatusReason, row.CreatedAt, row.UpdatedAt)
+}
+
+func toWorkoutLogs(unit domain.Unit, rows []*ent.WorkoutLog) ([]domain.WorkoutLog, error) {
+	out := make([]domain.WorkoutLog, len(rows))
+	for i, row := range rows {
+		l, err := domain.UnmarshalWorkoutLogFromDatabase(unit, domain.WorkoutLogSpec{
+			PerformedAt: row.PerformedAt,
+			Sets:        row.Sets,
+			Reps:        row.Reps,
+			Value:       row.Value,
+			Note:        row.Note,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("stored log %d is invalid: %v", row.ID, err)
+		}
+		out[i] = l
+	}
+	return out, nil
+}
+
+func toLogView(row *ent.WorkoutLog) app.LogView {
+	return app.LogView{
+		ID:          row.ID,
+		ChallengeID: row.ChallengeID,
+		UserID:      row.UserID,
+		PerformedAt: row.PerformedAt.UTC(),
+		Sets:        row.Sets,
+		Reps:        row.Reps,
+		Value:       row.Value,
+		Note:        row.Note,
+		CreatedAt:   row.CreatedAt.UTC(),
+	}
+}

@@ -1,0 +1,140 @@
+package service_test
+
+import (
+	"crypto/rsa"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/progressive-overload/po/services/kit/auth"
+)
+
+func mintWith(t testing.TB, key *rsa.PrivateKey, audience string, now time.Time, userID int64) string {
+	t.Helper()
+	ks, err := auth.NewKeySet(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := auth.NewSigner(ks, auth.SignerConfig{Issuer: testIssuer, Audience: audience, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, _, err := s.Sign(auth.Claims{UserID: userID, Role: auth.RoleUser})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// Every route against every kind of caller.
+func TestAuthorizationMatrix(t *testing.T) {
+	h := newHarness(t)
+	const owner, other, adminID = 301, 302, 900
+	signing, unknown := keys(t)
+	callers := []struct {
+		name  string
+		token string
+	}{
+		{"none", ""},
+		{"garbage", "not-a-jwt"},
+		{"expired", mintWith(t, signing, testAudience, time.Now().Add(-2*time.Hour), owner)},
+		{"wrong-audience", mintWith(t, signing, "someone-else", time.Now(), owner)},
+		{"unknown-key", mintWith(t, unknown, testAudience, time.Now(), owner)},
+		{"owner", h.user(owner)},
+		{"other", h.user(other)},
+		{"admin", h.admin(adminID)},
+	}
+	ownerTok := h.user(owner)
+	type route struct {
+		name   string
+		method string
+		path   func(id int64) string
+		body   any
+		// status for owner, other, admin; tokens that do not verify get 401
+		owner, other, admin int
+	}
+	idPath := func(suffix string) func(int64) string {
+		return func(id int64) string { return "/challenges/" + strconv.FormatInt(id, 10) + suffix }
+	}
+	fixed := func(p string) func(int64) string { return func(int64) string { return p } }
+	routes := []route{
+		{"list", "GET", fixed("/challenges"), nil, 200, 200, 200},
+		{"list-of-owner", "GET", fixed("/challenges?userId=" + strconv.Itoa(owner)), nil, 200, 403, 200},
+		{"create", "POST", fixed("/challenges"), squatBody(), 201, 201, 201},
+		{"get", "GET", idPath(""), nil, 200, 403, 200},
+		{"rename", "PATCH", idPath(""), map[string]any{"title": "Renamed"}, 200, 403, 200},
+		{"delete", "DELETE", idPath(""), nil, 204, 403, 204},
+		{"log", "POST", idPath("/logs"), map[string]any{"sets": 5, "reps": 5, "value": 60}, 201, 403, 201},
+		{"challenge-logs", "GET", idPath("/logs"), nil, 200, 403, 200},
+		{"progress", "GET", idPath("/progress"), nil, 200, 403, 200},
+		{"user-logs", "GET", fixed(userLogsPath(owner)), nil, 200, 403, 200},
+	}
+	for _, rt := range routes {
+		for _, c := range callers {
+			t.Run(rt.name+"/"+c.name, func(t *testing.T) {
+				h := h.with(t)
+				ch := h.createChallenge(ownerTok) // fresh, so DELETE and PATCH start clean
+				want := http.StatusUnauthorized
+				switch c.name {
+				case "owner":
+					want = rt.owner
+				case "other":
+					want = rt.other
+				case "admin":
+					want = rt.admin
+				}
+				// Twice: the second read of a cached route is served from the
+				// cache and must be authorized just the same. The owner reads
+				// first so the cache is warm for the others.
+				h.do(rt.method, rt.path(ch.ID), ownerTok, rt.body)
+				if rt.method == "DELETE" {
+					ch = h.createChallenge(ownerTok)
+				}
+				rounds := 1
+				if rt.method == "GET" {
+					rounds = 2
+				}
+				for range rounds {
+					r := h.do(rt.method, rt.path(ch.ID), c.token, rt.body)
+					if r.Status != want {
+						t.Fatalf("%s %s as %s: %d %s, want %d", rt.method, rt.path(ch.ID), c.name, r.Status, r.Body, want)
+					}
+					if want >= 400 {
+						r.problem(t)
+					}
+					if want == http.StatusUnauthorized && !strings.HasPrefix(r.Header.Get("WWW-Authenticate"), "Bearer") {
+						t.Fatalf("401 without a Bearer challenge: %q", r.Header.Get("WWW-Authenticate"))
+					}
+				}
+			})
+		}
+	}
+
+	// A user's list holds only their own challenges; an admin's holds everyone's.
+	h.createChallenge(h.user(other))
+	var list struct {
+		Items []challengeJSON `json:"items"`
+	}
+	h.do("GET", "/challenges?limit=100", h.user(other), nil).json(t, &list)
+	for _, c := range list.Items {
+		if c.UserID != other {
+			t.Fatalf("user %d listed challenge %d of user %d", other, c.ID, c.UserID)
+		}
+	}
+	h.do("GET", "/challenges?limit=100", h.admin(adminID), nil).json(t, &list)
+	users := map[int64]bool{}
+	for _, c := range list.Items {
+		users[c.UserID] = true
+	}
+	if !users[owner] || !users[other] {
+		t.Fatalf("admin list covers users %v", users)
+	}
+	// Admin-created challenges belong to the admin.
+	var mine challengeJSON
+	h.do("POST", "/challenges", h.admin(adminID), squatBody()).json(t, &mine)
+	if mine.UserID != adminID {
+		t.Fatalf("admin's challenge owned by %d", mine.UserID)
+	}
+}

@@ -1,0 +1,134 @@
+package service_test
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// Bad input gets a 4xx problem+json that names what is wrong, never a 5xx.
+func TestBadInput(t *testing.T) {
+	h := newHarness(t)
+	const uid = 401
+	tok := h.user(uid)
+	c := h.createChallenge(tok)
+	id := strconv.FormatInt(c.ID, 10)
+	with := func(k string, v any) map[string]any {
+		b := squatBody()
+		if v == nil {
+			delete(b, k)
+		} else {
+			b[k] = v
+		}
+		return b
+	}
+	cases := []struct {
+		name   string
+		method string
+		path   string
+		body   any
+		status int
+		fields []string // for 422: the fields named, in any order
+	}{
+		{"malformed json", "POST", "/challenges", `{"title":`, 400, nil},
+		{"json array", "POST", "/challenges", `[1,2]`, 400, nil},
+		{"wrong type", "POST", "/challenges", with("weeks", "eight"), 400, nil},
+		{"bad date", "POST", "/challenges", with("startDate", "2026-02-30"), 400, nil},
+		{"missing fields", "POST", "/challenges", `{}`, 422,
+			[]string{"title", "exercise", "unit", "startValue", "increment", "incrementEvery", "sessionsPerWeek", "weeks"}},
+		{"missing title", "POST", "/challenges", with("title", nil), 422, []string{"title"}},
+		{"null title", "POST", "/challenges", `{"title":null,"exercise":"e","unit":"kg","startValue":1,"increment":0,"incrementEvery":1,"sessionsPerWeek":1,"weeks":1}`, 422, []string{"title"}},
+		{"blank title", "POST", "/challenges", with("title", "   "), 422, []string{"title"}},
+		{"long title", "POST", "/challenges", with("title", strings.Repeat("x", 121)), 422, []string{"title"}},
+		{"unknown unit", "POST", "/challenges", with("unit", "stone"), 422, []string{"unit"}},
+		{"several invalid", "POST", "/challenges", map[string]any{
+			"title": "t", "exercise": "e", "unit": "reps", "startValue": 0.5, "increment": -1,
+			"incrementEvery": 0, "sessionsPerWeek": 15, "weeks": 0, "startDate": "1999-12-31",
+		}, 422, []string{"startValue", "increment", "incrementEvery", "sessionsPerWeek", "weeks", "startDate"}},
+		{"huge number", "POST", "/challenges", with("startValue", 1e308), 422, []string{"startValue"}},
+		{"log missing fields", "POST", "/challenges/" + id + "/logs", `{}`, 422, []string{"sets", "reps", "value"}},
+		{"log invalid", "POST", "/challenges/" + id + "/logs", map[string]any{"sets": 0, "reps": 5, "value": -1}, 422, []string{"sets", "value"}},
+		{"log in the future", "POST", "/challenges/" + id + "/logs", map[string]any{
+			"performedAt": "2999-01-01T00:00:00Z", "sets": 1, "reps": 1, "value": 1,
+		}, 422, []string{"performedAt"}},
+		{"log before the plan", "POST", "/challenges/" + id + "/logs", map[string]any{
+			"performedAt": "2026-01-04T23:59:59Z", "sets": 1, "reps": 1, "value": 1,
+		}, 422, []string{"performedAt"}},
+		{"log bad time", "POST", "/challenges/" + id + "/logs", `{"performedAt":"yesterday","sets":1,"reps":1,"value":1}`, 400, nil},
+		{"log on missing challenge", "POST", "/challenges/999999/logs", map[string]any{"sets": 1, "reps": 1, "value": 1}, 404, nil},
+		{"patch bad status", "PATCH", "/challenges/" + id, map[string]any{"status": "active"}, 422, []string{"status"}},
+		{"patch blank title", "PATCH", "/challenges/" + id, map[string]any{"title": ""}, 422, []string{"title"}},
+		{"id not a number", "GET", "/challenges/abc", nil, 400, nil},
+		{"id overflow", "GET", "/challenges/99999999999999999999", nil, 400, nil},
+		{"no such challenge", "GET", "/challenges/424242", nil, 404, nil},
+		{"negative id", "GET", "/challenges/-1/progress", nil, 404, nil},
+		{"user id not a number", "GET", "/challenges/logs/me", nil, 400, nil},
+		{"limit zero", "GET", userLogsPath(uid) + "?limit=0", nil, 422, []string{"limit"}},
+		{"limit too big", "GET", "/challenges?limit=101", nil, 422, []string{"limit"}},
+		{"limit not a number", "GET", userLogsPath(uid) + "?limit=ten", nil, 400, nil},
+		{"bad cursor", "GET", userLogsPath(uid) + "?cursor=xyz", nil, 422, []string{"cursor"}},
+		{"challenge cursor on logs", "GET", userLogsPath(uid) + "?cursor=YzE", nil, 422, []string{"cursor"}},
+		{"bad status filter", "GET", "/challenges?status=done", nil, 422, []string{"status"}},
+		{"unknown route", "GET", "/challenges/1/nope", nil, 404, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			h := h.with(t)
+			h.validate = tc.name != "unknown route" // not in the contract
+			r := h.do(tc.method, tc.path, tok, tc.body)
+			if r.Status != tc.status {
+				t.Fatalf("%d %s, want %d", r.Status, r.Body, tc.status)
+			}
+			p := r.problem(t)
+			if tc.fields != nil {
+				got := p.fields()
+				slices.Sort(got)
+				want := slices.Clone(tc.fields)
+				slices.Sort(want)
+				if !slices.Equal(got, want) {
+					t.Fatalf("422 names %v, want %v (%s)", got, want, r.Body)
+				}
+			}
+		})
+	}
+	t.Run("too large", func(t *testing.T) {
+		// The server answers as soon as it reads the headers and closes the
+		// connection without reading the body, so this talks raw HTTP/1.1.
+		conn, err := net.Dial("tcp", strings.TrimPrefix(h.base, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		fmt.Fprintf(conn, "POST /challenges HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"+
+			"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n", tok, 2<<20)
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		r := response{Status: resp.StatusCode, Header: resp.Header, Body: body}
+		if r.Status != http.StatusRequestEntityTooLarge {
+			t.Fatalf("%d %s, want 413", r.Status, body)
+		}
+		r.problem(t)
+	})
+
+	// None of it changed anything.
+	var list struct {
+		Items []challengeJSON `json:"items"`
+	}
+	h.do("GET", "/challenges", tok, nil).json(t, &list)
+	if len(list.Items) != 1 {
+		t.Fatalf("bad input created challenges: %+v", list.Items)
+	}
+	if r := h.do("GET", "/challenges/"+id+"/logs", tok, nil); !strings.Contains(string(r.Body), `"items":[]`) {
+		t.Fatalf("bad input created logs: %s", r.Body)
+	}
+}

@@ -1,0 +1,99 @@
+package service_test
+
+import (
+	"io"
+	"net"
+	"net/http"
+	"testing"
+
+	"github.com/valyala/fasthttp"
+)
+
+// benchHarness is a service holding one user with a full first page of logs
+// (20 of 25), the shape the load test reads.
+func benchHarness(b *testing.B, opts ...harnessOption) (*harness, string, string) {
+	b.Helper()
+	h := newHarness(b, opts...)
+	const uid = 601
+	tok := h.user(uid)
+	c := h.createChallenge(tok)
+	for i := range 25 {
+		h.logWorkout(tok, c.ID, 60+float64(i%4)*2.5)
+	}
+	path := userLogsPath(uid)
+	if r := h.do("GET", path, tok, nil); r.Status != http.StatusOK {
+		b.Fatalf("warm-up: %d %s", r.Status, r.Body)
+	}
+	return h, path, tok
+}
+
+// BenchmarkUserLogs measures GET /challenges/logs/{userId} through the whole
+// server stack (request id, metrics, access log, JWT auth, routing, strict
+// handler, cache, response) in process, without a socket, so allocs/op are
+// the server's alone. "hit" is served from Redis; "nocache" is the
+// CACHE_ENABLED=false baseline that reads MySQL every time.
+func BenchmarkUserLogs(b *testing.B) {
+	for _, bc := range []struct {
+		name string
+		opts []harnessOption
+	}{
+		{"hit", nil},
+		{"nocache", []harnessOption{withCacheDisabled()}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			h, path, tok := benchHarness(b, bc.opts...)
+			handler := h.svc.HTTP.App.Handler()
+			var req fasthttp.Request
+			req.Header.SetMethod("GET")
+			req.SetRequestURI(path)
+			req.Header.Set("Authorization", "Bearer "+tok)
+			var ctx fasthttp.RequestCtx
+			ctx.Init(&req, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}, nil)
+			handler(&ctx)
+			want := len(ctx.Response.Body())
+			if ctx.Response.StatusCode() != http.StatusOK || want < 1000 {
+				b.Fatalf("%d %s", ctx.Response.StatusCode(), ctx.Response.Body())
+			}
+			hits0 := h.cacheCount("user-logs", "hit")
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				ctx.Response.Reset()
+				handler(&ctx)
+				if ctx.Response.StatusCode() != http.StatusOK || len(ctx.Response.Body()) != want {
+					b.Fatalf("%d %s", ctx.Response.StatusCode(), ctx.Response.Body())
+				}
+			}
+			b.StopTimer()
+			if bc.name == "hit" && h.cacheCount("user-logs", "hit")-hits0 < float64(b.N) {
+				b.Fatal("not every request was a cache hit")
+			}
+		})
+	}
+}
+
+// BenchmarkUserLogsLoopback is the same read over real TCP connections from
+// parallel net/http clients: closer to the load test, but the client's own
+// cost is included.
+func BenchmarkUserLogsLoopback(b *testing.B) {
+	h, path, tok := benchHarness(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		req, _ := http.NewRequest("GET", h.base+path, nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		for pb.Next() {
+			resp, err := h.client.Do(req)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				b.Errorf("status %d", resp.StatusCode)
+				return
+			}
+		}
+	})
+}

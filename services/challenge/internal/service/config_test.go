@@ -1,0 +1,71 @@
+package service_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/progressive-overload/po/services/challenge/internal/service"
+	"github.com/progressive-overload/po/services/kit/config"
+)
+
+func TestConfigDefaults(t *testing.T) {
+	c, err := service.LoadConfig(config.FromMap(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := service.Config{
+		HTTPAddr: ":3001", DatabaseURL: "root@tcp(127.0.0.1:3306)/po_challenge", LogLevel: "info", LogFormat: "json",
+		BodyLimit: 1 << 20, ShutdownTimeout: 15 * time.Second, RedisURL: "redis://127.0.0.1:6379/0",
+		AMQPURL: "amqp://guest:guest@127.0.0.1:5672/", AMQPExchange: "po.events",
+		JWTIssuer: "progressive-overload", JWTAudience: "progressive-overload",
+		JWKSURL:      "http://127.0.0.1:3000/.well-known/jwks.json",
+		CacheEnabled: true, CacheTTL: 30 * time.Second, CacheKeyPrefix: "po:challenge:", CacheTimeout: 50 * time.Millisecond,
+	}
+	if c != want {
+		t.Fatalf("defaults:\n got %+v\nwant %+v", c, want)
+	}
+}
+
+func TestConfigReportsEveryBadVariable(t *testing.T) {
+	_, err := service.LoadConfig(config.FromMap(map[string]string{
+		"CACHE_ENABLED": "maybe", "CACHE_TTL": "30", "CACHE_TIMEOUT": "0s", "JWKS_URL": "jwks.json",
+		"LOG_FORMAT": "xml", "REDIS_URL": "http://x", "HTTP_BODY_LIMIT": "1",
+	}))
+	if err == nil {
+		t.Fatal("bad configuration accepted")
+	}
+	for _, name := range []string{"CACHE_ENABLED", "CACHE_TTL", "CACHE_TIMEOUT", "JWKS_URL", "LOG_FORMAT", "REDIS_URL", "HTTP_BODY_LIMIT"} {
+		if !strings.Contains(err.Error(), name) {
+			t.Errorf("error does not name %s: %v", name, err)
+		}
+	}
+	c, err := service.LoadConfig(config.FromMap(map[string]string{"CACHE_ENABLED": "false", "CACHE_TTL": "5s", "LOG_FORMAT": "text"}))
+	if err != nil || c.CacheEnabled || c.CacheTTL != 5*time.Second || c.LogFormat != "text" {
+		t.Fatalf("%+v %v", c, err)
+	}
+}
+
+// The response validator finds the contract's operation for every route the
+// tests call (otherwise it could only skip validation).
+func TestSpecRoutes(t *testing.T) {
+	_, router := loadSpec(t, "http://127.0.0.1:1")
+	for _, tc := range []struct{ method, path, op string }{
+		{"GET", "/challenges?limit=5", "listChallenges"},
+		{"POST", "/challenges", "createChallenge"},
+		{"GET", "/challenges/logs/7", "listUserLogs"},
+		{"GET", "/challenges/7", "getChallenge"},
+		{"PATCH", "/challenges/7", "updateChallenge"},
+		{"DELETE", "/challenges/7", "deleteChallenge"},
+		{"GET", "/challenges/7/logs", "listChallengeLogs"},
+		{"POST", "/challenges/7/logs", "createWorkoutLog"},
+		{"GET", "/challenges/7/progress", "getProgress"},
+	} {
+		req, _ := http.NewRequest(tc.method, "http://127.0.0.1:1"+tc.path, nil)
+		route, _, err := router.FindRoute(req)
+		if err != nil || route.Operation.OperationID != tc.op {
+			t.Errorf("%s %s: %v %v, want %s", tc.method, tc.path, route, err, tc.op)
+		}
+	}
+}

@@ -1,0 +1,97 @@
+package service_test
+
+import (
+	"net/url"
+	"strconv"
+	"testing"
+)
+
+// The request decoders (JSON bodies, path and query parameters) never answer
+// 5xx, whatever the input: a 2xx or a 4xx problem+json, and every answer
+// matches api/openapi.yaml. `go test` runs the seeds; `go test -fuzz` explores.
+
+func checkFuzzResponse(t *testing.T, r response, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Status >= 500 {
+		t.Fatalf("%d %s", r.Status, r.Body)
+	}
+	if r.Status >= 400 {
+		r.problem(t)
+	}
+}
+
+func FuzzCreateChallengeBody(f *testing.F) {
+	for _, seed := range []string{
+		`{"title":"Squat","exercise":"Squat","unit":"kg","startValue":60,"increment":2.5,"incrementEvery":1,"sessionsPerWeek":3,"weeks":8}`,
+		`{"title":"Plank","exercise":"Plank","unit":"seconds","startValue":30,"increment":5,"incrementEvery":2,"sessionsPerWeek":4,"weeks":6,"startDate":"2026-03-01"}`,
+		`{}`, `[]`, `null`, `"x"`, `{"title":null}`, `{"weeks":1e400}`, `{"weeks":-0}`, `{"startValue":"NaN"}`,
+		`{"startDate":"0000-00-00"}`, `{"unit":"KG"}`, `{"title":"\u0000"}`, `{"title":"` + "\xff\xfe" + `"}`,
+		`{"incrementEvery":9223372036854775808}`, `{"title":"a","title":"b"}`, ``, `{`,
+	} {
+		f.Add([]byte(seed))
+	}
+	h := newHarness(f)
+	tok := h.user(501)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		r, err := h.with(t).try("POST", "/challenges", tok, body)
+		checkFuzzResponse(t, r, err)
+	})
+}
+
+func FuzzCreateWorkoutLogBody(f *testing.F) {
+	for _, seed := range []string{
+		`{"sets":5,"reps":5,"value":60}`,
+		`{"performedAt":"2026-01-06T07:30:00Z","sets":3,"reps":8,"value":62.5,"note":"felt good"}`,
+		`{"performedAt":"2026-01-06T07:30:00+14:00","sets":1,"reps":1,"value":0.01}`,
+		`{}`, `null`, `{"sets":1.5}`, `{"value":1e309}`, `{"performedAt":"9999-12-31T23:59:59Z"}`,
+		`{"performedAt":"0001-01-01T00:00:00Z","sets":1,"reps":1,"value":1}`, `{"note":"` + "\x00" + `"}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	h := newHarness(f)
+	tok := h.user(502)
+	c := h.createChallenge(tok)
+	path := "/challenges/" + strconv.FormatInt(c.ID, 10) + "/logs"
+	f.Fuzz(func(t *testing.T, body []byte) {
+		r, err := h.with(t).try("POST", path, tok, body)
+		checkFuzzResponse(t, r, err)
+	})
+}
+
+func FuzzListParameters(f *testing.F) {
+	for _, seed := range [][3]string{
+		{"", "", ""}, {"20", "", "pending"}, {"0", "x", "done"}, {"-1", "bDE3Njc2MjQwMDAwMDAwMDAuMQ", ""},
+		{"99999999999", "YzE", "active"}, {"1", "====", ""}, {"ten", "%zz", "%00"}, {"", "bDAuMA", ""},
+	} {
+		f.Add(seed[0], seed[1], seed[2])
+	}
+	h := newHarness(f)
+	tok := h.user(503)
+	c := h.createChallenge(tok)
+	h.logWorkout(tok, c.ID, 60)
+	f.Fuzz(func(t *testing.T, limit, cursor, status string) {
+		h := h.with(t)
+		q := url.Values{}
+		for k, v := range map[string]string{"limit": limit, "cursor": cursor, "status": status} {
+			if v != "" {
+				q.Set(k, v)
+			}
+		}
+		for _, path := range []string{
+			userLogsPath(503) + "?" + q.Encode(),
+			"/challenges/" + strconv.FormatInt(c.ID, 10) + "/logs?" + q.Encode(),
+			"/challenges?" + q.Encode(),
+		} {
+			r, err := h.try("GET", path, tok, nil)
+			checkFuzzResponse(t, r, err)
+		}
+		// Path parameters.
+		r, err := h.try("GET", "/challenges/"+url.PathEscape(limit)+"/progress", tok, nil)
+		checkFuzzResponse(t, r, err)
+		r, err = h.try("GET", "/challenges/logs/"+url.PathEscape(cursor), tok, nil)
+		checkFuzzResponse(t, r, err)
+	})
+}

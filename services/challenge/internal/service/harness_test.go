@@ -1,0 +1,633 @@
+package service_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/legacy"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/progressive-overload/po/services/challenge/api"
+	"github.com/progressive-overload/po/services/challenge/internal/app"
+	"github.com/progressive-overload/po/services/challenge/internal/domain"
+	"github.com/progressive-overload/po/services/challenge/internal/service"
+	"github.com/progressive-overload/po/services/kit/auth"
+	"github.com/progressive-overload/po/services/kit/leaktest"
+	"github.com/progressive-overload/po/services/kit/mysqldb/mysqltest"
+)
+
+func TestMain(m *testing.M) {
+	// go-redis logs every failed dial; the outage test makes many on purpose.
+	redis.SetLogger(quietRedis{})
+	leaktest.VerifyTestMain(m)
+}
+
+type quietRedis struct{}
+
+func (quietRedis) Printf(context.Context, string, ...any) {}
+
+const (
+	testIssuer   = "progressive-overload"
+	testAudience = "progressive-overload"
+	redisAddr    = "127.0.0.1:6379"
+	amqpURL      = "amqp://guest:guest@127.0.0.1:5672/"
+)
+
+// RSA key generation is slow under -race: one signing key per test binary.
+var (
+	keyOnce    sync.Once
+	signingKey *rsa.PrivateKey
+	otherKey   *rsa.PrivateKey
+)
+
+func keys(t testing.TB) (*rsa.PrivateKey, *rsa.PrivateKey) {
+	keyOnce.Do(func() {
+		var err error
+		if signingKey, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
+			panic(err)
+		}
+		if otherKey, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
+			panic(err)
+		}
+	})
+	return signingKey, otherKey
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// harness is one running challenge service on 127.0.0.1:0 with its own
+// database, Redis key prefix and AMQP exchange, and a JWKS server the
+// service's real RemoteVerifier fetches keys from.
+type harness struct {
+	t        testing.TB
+	base     string
+	svc      *service.Service
+	cfg      service.Config
+	reg      *prometheus.Registry
+	rdb      *redis.Client // direct, for inspecting keys
+	signer   *auth.Signer
+	client   *http.Client
+	repo     *spyRepo
+	spec     *openapi3.T
+	router   routers.Router
+	stop     context.CancelFunc
+	served   chan error
+	validate bool
+}
+
+type harnessOptions struct {
+	redisURL     string
+	cacheEnabled bool
+	cacheTimeout time.Duration
+	logOutput    io.Writer
+}
+
+type harnessOption func(*harnessOptions)
+
+func withRedisURL(u string) harnessOption { return func(o *harnessOptions) { o.redisURL = u } }
+func withCacheDisabled() harnessOption    { return func(o *harnessOptions) { o.cacheEnabled = false } }
+
+func newHarness(t testing.TB, opts ...harnessOption) *harness {
+	t.Helper()
+	o := harnessOptions{
+		redisURL:     "redis://" + redisAddr + "/0",
+		cacheEnabled: true,
+		// Generous: the race detector and parallel helpers make a healthy
+		// Redis slow at times, and a timeout would count as an error, not
+		// the hit or miss a test expects. The outage test uses a closed
+		// port, which fails at once whatever the timeout.
+		cacheTimeout: 5 * time.Second,
+		logOutput:    io.Discard,
+	}
+	for _, f := range opts {
+		f(&o)
+	}
+	if os.Getenv("TEST_LOG") != "" {
+		o.logOutput = os.Stderr
+	}
+	signing, _ := keys(t)
+	ks, err := auth.NewKeySet(signing)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := auth.NewSigner(ks, auth.SignerConfig{Issuer: testIssuer, Audience: testAudience})
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(ks.JWKS())
+	}))
+	t.Cleanup(jwks.Close)
+
+	prefix := "t:" + randomHex(6) + ":"
+	cfg := service.Config{
+		HTTPAddr:        "127.0.0.1:0",
+		DatabaseURL:     mysqltest.NewDatabase(t),
+		LogLevel:        "info",
+		LogFormat:       "json",
+		BodyLimit:       1 << 20,
+		ShutdownTimeout: 10 * time.Second,
+		RedisURL:        o.redisURL,
+		AMQPURL:         amqpURL,
+		AMQPExchange:    "t." + randomHex(6) + ".events",
+		JWTIssuer:       testIssuer,
+		JWTAudience:     testAudience,
+		JWKSURL:         jwks.URL + "/.well-known/jwks.json",
+		CacheEnabled:    o.cacheEnabled,
+		CacheTTL:        30 * time.Second,
+		CacheKeyPrefix:  prefix,
+		CacheTimeout:    o.cacheTimeout,
+	}
+	log := slog.New(slog.NewJSONHandler(o.logOutput, nil))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := service.Migrate(ctx, cfg, log); err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{t: t, cfg: cfg, signer: signer, reg: prometheus.NewRegistry(), validate: true}
+	h.repo = &spyRepo{}
+	svc, err := service.New(ctx, cfg, service.Options{
+		Logger:   log,
+		Registry: h.reg,
+		WrapRepository: func(r app.Repository) app.Repository {
+			h.repo.Repository = r
+			return h.repo
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.svc = svc
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		svc.Close()
+		t.Fatal(err)
+	}
+	h.base = "http://" + ln.Addr().String()
+	sctx, stop := context.WithCancel(context.Background())
+	h.stop = stop
+	h.served = make(chan error, 1)
+	go func() { h.served <- svc.Serve(sctx, ln) }()
+
+	h.client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 200}, Timeout: time.Minute}
+	h.rdb = redis.NewClient(&redis.Options{Addr: redisAddr})
+	h.spec, h.router = loadSpec(t, h.base)
+	// Cleanups run last-registered first: stop the service (whose publisher
+	// would declare the exchange again), then remove its keys and exchange.
+	t.Cleanup(func() { deleteExchange(t, cfg.AMQPExchange) })
+	t.Cleanup(func() { h.cleanRedis(); _ = h.rdb.Close() })
+	t.Cleanup(h.close)
+	return h
+}
+
+func (h *harness) close() {
+	// Clients hang up first, as they would; the server then drains at once.
+	h.client.CloseIdleConnections()
+	h.stop()
+	if err := <-h.served; err != nil {
+		h.t.Errorf("serve: %v", err)
+	}
+}
+
+// cleanRedis deletes the test's keys.
+func (h *harness) cleanRedis() {
+	ctx := context.Background()
+	iter := h.rdb.Scan(ctx, 0, h.cfg.CacheKeyPrefix+"*", 1000).Iterator()
+	for iter.Next(ctx) {
+		h.rdb.Del(ctx, iter.Val())
+	}
+}
+
+func loadSpec(t testing.TB, base string) (*openapi3.T, routers.Router) {
+	t.Helper()
+	loader := openapi3.NewLoader()
+	doc, err := loader.LoadFromData(api.Spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := doc.Validate(loader.Context); err != nil {
+		t.Fatalf("api/openapi.yaml is invalid: %v", err)
+	}
+	doc.Servers = openapi3.Servers{{URL: base}}
+	router, err := legacy.NewRouter(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return doc, router
+}
+
+// with is h reporting to t (a subtest).
+func (h *harness) with(t testing.TB) *harness {
+	c := *h
+	c.t = t
+	return &c
+}
+
+// token mints a bearer token the way the account service does.
+func (h *harness) token(userID int64, role auth.Role) string {
+	h.t.Helper()
+	tok, _, err := h.signer.Sign(auth.Claims{UserID: userID, Role: role})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return tok
+}
+
+func (h *harness) user(id int64) string  { return h.token(id, auth.RoleUser) }
+func (h *harness) admin(id int64) string { return h.token(id, auth.RoleAdmin) }
+
+type response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+func (r response) json(t testing.TB, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.Body, v); err != nil {
+		t.Fatalf("decode %s: %v", r.Body, err)
+	}
+}
+
+// problem decodes a problem+json body.
+type problemDoc struct {
+	Type   string `json:"type"`
+	Title  string `json:"title"`
+	Status int    `json:"status"`
+	Detail string `json:"detail"`
+	Errors []struct {
+		Field   string `json:"field"`
+		Message string `json:"message"`
+	} `json:"errors"`
+}
+
+func (r response) problem(t testing.TB) problemDoc {
+	t.Helper()
+	if ct := r.Header.Get("Content-Type"); ct != "application/problem+json" {
+		t.Fatalf("status %d with Content-Type %q, want application/problem+json: %s", r.Status, ct, r.Body)
+	}
+	var p problemDoc
+	r.json(t, &p)
+	if p.Status != r.Status {
+		t.Fatalf("problem status %d in a %d response", p.Status, r.Status)
+	}
+	return p
+}
+
+func (p problemDoc) fields() []string {
+	var out []string
+	for _, e := range p.Errors {
+		out = append(out, e.Field)
+	}
+	return out
+}
+
+// do sends a request (body: nil, a string sent as is, or a value encoded as
+// JSON) and validates the response against api/openapi.yaml.
+func (h *harness) do(method, path, token string, body any) response {
+	h.t.Helper()
+	r, err := h.try(method, path, token, body)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return r
+}
+
+func (h *harness) try(method, path, token string, body any) (response, error) {
+	var raw []byte
+	switch b := body.(type) {
+	case nil:
+	case string:
+		raw = []byte(b)
+	case []byte:
+		raw = b
+	default:
+		var err error
+		if raw, err = json.Marshal(b); err != nil {
+			return response{}, err
+		}
+	}
+	req, err := http.NewRequest(method, h.base+path, bytes.NewReader(raw))
+	if err != nil {
+		return response{}, err
+	}
+	if raw != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := h.client.Do(req)
+	if err != nil {
+		return response{}, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return response{}, err
+	}
+	out := response{Status: resp.StatusCode, Header: resp.Header, Body: data}
+	// The API is what the contract covers; probes, metrics and docs are the platform's.
+	if h.validate && strings.HasPrefix(path, "/challenges") {
+		if err := h.validateResponse(req, raw, out); err != nil {
+			return out, fmt.Errorf("%s %s → %d violates api/openapi.yaml: %v\nbody: %s", method, path, out.Status, err, data)
+		}
+	}
+	return out, nil
+}
+
+func (h *harness) validateResponse(req *http.Request, body []byte, r response) error {
+	req = req.Clone(context.Background())
+	req.Body = io.NopCloser(bytes.NewReader(body))
+	route, params, err := h.router.FindRoute(req)
+	if err != nil {
+		// A path the contract does not have (e.g. an empty id) must be a
+		// client error, which the problem checks of the callers cover.
+		if r.Status >= 400 && r.Status < 500 {
+			return nil
+		}
+		return fmt.Errorf("no route in the spec: %w", err)
+	}
+	in := &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: &openapi3filter.RequestValidationInput{
+			Request: req, PathParams: params, Route: route,
+			Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc},
+		},
+		Status:  r.Status,
+		Header:  r.Header,
+		Body:    io.NopCloser(bytes.NewReader(r.Body)),
+		Options: &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true},
+	}
+	return openapi3filter.ValidateResponse(context.Background(), in)
+}
+
+// --- domain helpers -------------------------------------------------------
+
+type challengeJSON struct {
+	ID     int64  `json:"id"`
+	UserID int64  `json:"userId"`
+	Title  string `json:"title"`
+	Status string `json:"status"`
+	Unit   string `json:"unit"`
+}
+
+type logJSON struct {
+	ID          int64     `json:"id"`
+	ChallengeID int64     `json:"challengeId"`
+	UserID      int64     `json:"userId"`
+	PerformedAt time.Time `json:"performedAt"`
+	Sets        int       `json:"sets"`
+	Reps        int       `json:"reps"`
+	Value       float64   `json:"value"`
+	Note        string    `json:"note"`
+}
+
+type logList struct {
+	Items      []logJSON `json:"items"`
+	NextCursor *string   `json:"nextCursor"`
+}
+
+func squatBody() map[string]any {
+	return map[string]any{
+		"title": "Squat to 80", "exercise": "Back squat", "unit": "kg",
+		"startValue": 60, "increment": 2.5, "incrementEvery": 1,
+		"sessionsPerWeek": 3, "weeks": 8, "startDate": "2026-01-05",
+	}
+}
+
+func (h *harness) createChallenge(token string) challengeJSON {
+	h.t.Helper()
+	r := h.do("POST", "/challenges", token, squatBody())
+	if r.Status != http.StatusCreated {
+		h.t.Fatalf("create challenge: %d %s", r.Status, r.Body)
+	}
+	var c challengeJSON
+	r.json(h.t, &c)
+	return c
+}
+
+var logClock = struct {
+	sync.Mutex
+	next time.Time
+}{next: time.Date(2026, 1, 5, 7, 0, 0, 0, time.UTC)}
+
+// nextPerformedAt hands out distinct past times so logs sort predictably.
+func nextPerformedAt() time.Time {
+	logClock.Lock()
+	defer logClock.Unlock()
+	logClock.next = logClock.next.Add(time.Hour)
+	return logClock.next
+}
+
+func (h *harness) logWorkout(token string, challengeID int64, value float64) logJSON {
+	h.t.Helper()
+	r := h.do("POST", "/challenges/"+strconv.FormatInt(challengeID, 10)+"/logs", token, map[string]any{
+		"performedAt": nextPerformedAt().Format(time.RFC3339Nano), "sets": 5, "reps": 5, "value": value,
+	})
+	if r.Status != http.StatusCreated {
+		h.t.Fatalf("log workout: %d %s", r.Status, r.Body)
+	}
+	var l logJSON
+	r.json(h.t, &l)
+	return l
+}
+
+func userLogsPath(userID int64) string { return "/challenges/logs/" + strconv.FormatInt(userID, 10) }
+
+// --- metrics --------------------------------------------------------------
+
+// counter reads a counter of the service's registry by name and labels.
+func (h *harness) counter(name string, labels map[string]string) float64 {
+	h.t.Helper()
+	mfs, err := h.reg.Gather()
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			if matches(m, labels) {
+				return m.GetCounter().GetValue()
+			}
+		}
+	}
+	return 0
+}
+
+func matches(m *dto.Metric, labels map[string]string) bool {
+	n := 0
+	for _, lp := range m.GetLabel() {
+		if v, ok := labels[lp.GetName()]; ok {
+			if v != lp.GetValue() {
+				return false
+			}
+			n++
+		}
+	}
+	return n == len(labels)
+}
+
+func (h *harness) cacheCount(cache, result string) float64 {
+	return h.counter("cache_requests_total", map[string]string{"service": "challenge", "cache": cache, "result": result})
+}
+
+// scrape reads /metrics over HTTP, as Prometheus does, and returns the value
+// of the sample whose line starts with prefix.
+func (h *harness) scrape(prefix string) float64 {
+	h.t.Helper()
+	r := h.do("GET", "/metrics", "", nil)
+	for _, line := range strings.Split(string(r.Body), "\n") {
+		if strings.HasPrefix(line, prefix) {
+			v, err := strconv.ParseFloat(strings.TrimSpace(line[len(prefix):]), 64)
+			if err != nil {
+				h.t.Fatalf("metric line %q: %v", line, err)
+			}
+			return v
+		}
+	}
+	return 0
+}
+
+// --- Redis ----------------------------------------------------------------
+
+func (h *harness) userLogsKey(userID int64) string {
+	return fmt.Sprintf("%suser-logs:{%d}", h.cfg.CacheKeyPrefix, userID)
+}
+
+func (h *harness) progressKey(challengeID int64) string {
+	return fmt.Sprintf("%sprogress:{%d}", h.cfg.CacheKeyPrefix, challengeID)
+}
+
+func (h *harness) keyExists(key string) bool {
+	h.t.Helper()
+	n, err := h.rdb.Exists(context.Background(), key).Result()
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return n == 1
+}
+
+// eventually polls cond until it holds or a generous deadline passes; it
+// never asserts how long anything took.
+func eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// --- repository spy -------------------------------------------------------
+
+// spyRepo is the real repository with counters, and a pause that holds a
+// UserLogs call after its query returned, so a test can force an
+// interleaving of that read with a write.
+type spyRepo struct {
+	app.Repository
+	userLogs      atomic.Int64
+	progressLoads atomic.Int64
+	mu            sync.Mutex
+	pause         *pause
+}
+
+type pause struct {
+	loaded  chan struct{} // closed when the paused call has read the database
+	release chan struct{} // close to let it return
+}
+
+// pauseNextUserLogs arms the pause for the next UserLogs call.
+func (s *spyRepo) pauseNextUserLogs() *pause {
+	p := &pause{loaded: make(chan struct{}), release: make(chan struct{})}
+	s.mu.Lock()
+	s.pause = p
+	s.mu.Unlock()
+	return p
+}
+
+func (s *spyRepo) UserLogs(ctx context.Context, userID int64, after *app.LogCursor, limit int) ([]app.LogView, error) {
+	s.userLogs.Add(1)
+	rows, err := s.Repository.UserLogs(ctx, userID, after, limit)
+	s.mu.Lock()
+	p := s.pause
+	s.pause = nil
+	s.mu.Unlock()
+	if p != nil {
+		close(p.loaded)
+		<-p.release
+	}
+	return rows, err
+}
+
+func (s *spyRepo) ChallengeWithLogs(ctx context.Context, id int64) (*domain.Challenge, []domain.WorkoutLog, error) {
+	s.progressLoads.Add(1)
+	return s.Repository.ChallengeWithLogs(ctx, id)
+}
+
+// --- AMQP -----------------------------------------------------------------
+
+func deleteExchange(t testing.TB, name string) {
+	conn, err := amqp.Dial(amqpURL)
+	if err != nil {
+		t.Errorf("amqp: %v", err)
+		return
+	}
+	defer conn.Close()
+	ch, err := conn.Channel()
+	if err != nil {
+		t.Errorf("amqp: %v", err)
+		return
+	}
+	defer ch.Close()
+	_ = ch.ExchangeDelete(name, false, false)
+}
+
+// waitForGoroutines waits until n goroutines have a frame containing fn in
+// their stacks (e.g. readers parked on one singleflight call).
+func waitForGoroutines(t testing.TB, fn string, n int) {
+	t.Helper()
+	eventually(t, fmt.Sprintf("%d goroutines in %s", n, fn), func() bool {
+		buf := make([]byte, 1<<22)
+		buf = buf[:runtime.Stack(buf, true)]
+		count := 0
+		for _, g := range strings.Split(string(buf), "\n\n") {
+			if strings.Contains(g, fn) {
+				count++
+			}
+		}
+		return count >= n
+	})
+}

@@ -1,0 +1,213 @@
+// Package service wires the challenge service together: configuration →
+// adapters (MySQL, Redis, RabbitMQ, JWKS) → application → HTTP port. The
+// command (cmd/challenge) and the end-to-end tests both build it here, so the
+// tests run exactly what production runs.
+package service
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/progressive-overload/po/ent/challenge/migrations"
+	"github.com/progressive-overload/po/services/challenge/api"
+	"github.com/progressive-overload/po/services/challenge/internal/adapters"
+	"github.com/progressive-overload/po/services/challenge/internal/app"
+	httpport "github.com/progressive-overload/po/services/challenge/internal/ports/http"
+	"github.com/progressive-overload/po/services/kit/auth"
+	"github.com/progressive-overload/po/services/kit/cache"
+	"github.com/progressive-overload/po/services/kit/dbmigrate"
+	"github.com/progressive-overload/po/services/kit/events"
+	"github.com/progressive-overload/po/services/kit/httpserver"
+	"github.com/progressive-overload/po/services/kit/mysqldb"
+)
+
+// Name is the service label on metrics and logs.
+const Name = "challenge"
+
+// Options are seams for tests; the zero value is production.
+type Options struct {
+	Logger   *slog.Logger         // default slog.Default()
+	Registry *prometheus.Registry // default: a new one with Go and process collectors
+	Now      func() time.Time     // default time.Now
+	// WrapRepository decorates the database adapter (tests count or pause
+	// queries through it).
+	WrapRepository func(app.Repository) app.Repository
+}
+
+// Service is the assembled process.
+type Service struct {
+	HTTP      *httpserver.Server
+	App       *app.Application
+	Repo      *adapters.Repository
+	cfg       Config
+	log       *slog.Logger
+	db        *sql.DB
+	rdb       *redis.Client
+	cache     *cache.Cache
+	verifier  *auth.RemoteVerifier
+	publisher *events.Publisher
+	relay     *events.Relay
+	closeOnce sync.Once
+}
+
+// New connects to MySQL (which must answer: the service is useless without
+// it) and prepares Redis, RabbitMQ and the JWKS client, which may come up
+// later.
+func New(ctx context.Context, cfg Config, opts Options) (_ *Service, err error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Registry == nil {
+		opts.Registry = prometheus.NewRegistry()
+		opts.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	s := &Service{cfg: cfg, log: opts.Logger}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+
+	s.db, err = mysqldb.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+
+	ropts, err := redis.ParseURL(cfg.RedisURL)
+	if err != nil {
+		return nil, fmt.Errorf("REDIS_URL: %w", err)
+	}
+	// Without it go-redis ignores context deadlines on the socket, and
+	// CACHE_TIMEOUT could not bound a call to a Redis that does not answer.
+	ropts.ContextTimeoutEnabled = true
+	// A read falls back to MySQL after CACHE_TIMEOUT anyway; retries would
+	// only spend that budget on a Redis that just failed.
+	ropts.MaxRetries = -1
+	s.rdb = redis.NewClient(ropts)
+	s.cache = cache.New(s.rdb, cache.Options{
+		Service:    Name,
+		KeyPrefix:  cfg.CacheKeyPrefix,
+		TTL:        cfg.CacheTTL,
+		Timeout:    cfg.CacheTimeout,
+		Enabled:    cfg.CacheEnabled,
+		Registerer: opts.Registry,
+		Logger:     opts.Logger,
+	})
+
+	s.publisher, err = events.NewPublisher(events.PublisherOptions{
+		URL:      cfg.AMQPURL,
+		Exchange: cfg.AMQPExchange,
+		Service:  Name,
+		Metrics:  events.NewMetrics(opts.Registry),
+		Logger:   opts.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.relay = events.NewRelay(s.db, s.publisher, events.RelayOptions{Logger: opts.Logger})
+
+	s.verifier, err = auth.NewRemoteVerifier(auth.RemoteConfig{
+		VerifierConfig: auth.VerifierConfig{Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience},
+		JWKSURL:        cfg.JWKSURL,
+		Logger:         opts.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	s.Repo = adapters.NewRepository(s.db, s.relay.Notify)
+	var repo app.Repository = s.Repo
+	if opts.WrapRepository != nil {
+		repo = opts.WrapRepository(repo)
+	}
+	s.App = app.New(repo, app.Options{
+		UserLogsCache: adapters.NewCache(s.cache, adapters.CacheUserLogs),
+		ProgressCache: adapters.NewCache(s.cache, adapters.CacheProgress),
+		Now:           opts.Now,
+		Logger:        opts.Logger,
+	})
+
+	s.HTTP = httpserver.New(httpserver.Options{
+		Service:         Name,
+		Logger:          opts.Logger,
+		Registry:        opts.Registry,
+		BodyLimit:       cfg.BodyLimit,
+		ShutdownTimeout: cfg.ShutdownTimeout,
+		// MySQL only: without Redis reads fall back to MySQL, and without
+		// RabbitMQ events wait in the outbox; neither should take the pod out.
+		ReadyChecks: []httpserver.Check{{Name: "mysql", Probe: s.db.PingContext}},
+		OpenAPISpec: api.Spec,
+	})
+	httpport.Register(s.HTTP.App, httpport.NewServer(s.App), s.verifier)
+	return s, nil
+}
+
+// Serve answers HTTP on ln and runs the outbox relay and the JWKS refresher
+// until ctx ends; then it drains HTTP, stops the background work and closes
+// every connection.
+func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
+	defer s.Close()
+	// Fetch the JWKS before the first request rather than racing it: a
+	// request whose lazy fetch meets the refresher's in-flight fetch, with
+	// no keys yet, is rate limited and answered 503. A failure here is
+	// fine (the account service may start later); requests fetch lazily.
+	fctx, cancel := context.WithTimeout(ctx, auth.DefaultFetchTimeout)
+	_ = s.verifier.Refresh(fctx)
+	cancel()
+	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = s.relay.Run(bg) })
+	wg.Go(func() { _ = s.verifier.Run(bg) })
+	err := s.HTTP.Serve(ctx, ln)
+	// Requests have drained: their events are in the outbox, and the relay
+	// may stop (the next start publishes whatever is left).
+	stop()
+	wg.Wait()
+	return err
+}
+
+// Close releases every connection. Serve calls it; call it yourself only
+// when Serve was never called.
+func (s *Service) Close() {
+	s.closeOnce.Do(func() {
+		if s.publisher != nil {
+			_ = s.publisher.Close()
+		}
+		if s.cache != nil {
+			s.cache.Close()
+		}
+		if s.rdb != nil {
+			_ = s.rdb.Close()
+		}
+		if s.db != nil {
+			_ = s.db.Close()
+		}
+	})
+}
+
+// Migrate creates the database if needed and applies the pending migrations.
+func Migrate(ctx context.Context, cfg Config, log *slog.Logger) error {
+	if err := mysqldb.EnsureDatabase(ctx, cfg.DatabaseURL); err != nil {
+		return err
+	}
+	n, err := dbmigrate.Up(ctx, cfg.DatabaseURL, migrations.FS)
+	var dirty *dbmigrate.DirtyError
+	if errors.As(err, &dirty) {
+		return err
+	}
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	log.Info("migrations applied", "count", n)
+	return nil
+}
