@@ -62,6 +62,9 @@ type RemoteVerifier struct {
 	mu          sync.Mutex
 	lastAttempt time.Time
 	lastErr     error
+	// inflight is closed when the fetch that created it ends; a rate-limited
+	// caller waits on it rather than failing while another fetch is under way.
+	inflight chan struct{}
 }
 
 // NewRemoteVerifier validates cfg; it does no I/O.
@@ -156,8 +159,21 @@ func (r *RemoteVerifier) refresh(ctx context.Context, force bool) error {
 		fetchCtx = ctx
 	}
 	ch := r.sf.DoChan(key, func() (any, error) {
-		if !r.startAttempt(force) {
-			return nil, errRateLimited
+		done, wait := r.startAttempt(force)
+		if done == nil {
+			if wait == nil {
+				return nil, errRateLimited
+			}
+			// Another fetch (a forced refresh, say, at start-up) is under way:
+			// its outcome is this caller's outcome too.
+			select {
+			case <-wait:
+			case <-fetchCtx.Done():
+				return nil, fetchCtx.Err()
+			}
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			return nil, r.lastErr
 		}
 		// A lazy fetch serves every request waiting on it, so it must not
 		// die with whichever request happened to start it.
@@ -166,7 +182,11 @@ func (r *RemoteVerifier) refresh(ctx context.Context, force bool) error {
 		err := r.fetch(fctx)
 		r.mu.Lock()
 		r.lastErr = err
+		if r.inflight == done {
+			r.inflight = nil
+		}
 		r.mu.Unlock()
+		close(done)
 		return nil, err
 	})
 	select {
@@ -179,7 +199,9 @@ func (r *RemoteVerifier) refresh(ctx context.Context, force bool) error {
 
 // startAttempt applies the rate limit and, when it allows the attempt,
 // records it, so failed attempts count too and a down issuer is not hammered.
-func (r *RemoteVerifier) startAttempt(force bool) bool {
+// An allowed attempt gets done, to close when it ends; a refused one gets the
+// in-flight attempt's channel to wait on, or nil when nothing is in flight.
+func (r *RemoteVerifier) startAttempt(force bool) (done, wait chan struct{}) {
 	now := r.v.now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -188,10 +210,12 @@ func (r *RemoteVerifier) startAttempt(force bool) bool {
 		interval = r.cfg.RetryInterval
 	}
 	if !force && !r.lastAttempt.IsZero() && now.Sub(r.lastAttempt) < interval {
-		return false
+		return nil, r.inflight
 	}
 	r.lastAttempt = now
-	return true
+	done = make(chan struct{})
+	r.inflight = done
+	return done, nil
 }
 
 func (r *RemoteVerifier) fetch(ctx context.Context) error {

@@ -347,3 +347,39 @@ func TestNewRemoteVerifierValidates(t *testing.T) {
 		t.Error("missing issuer and audience accepted")
 	}
 }
+
+// A request arriving while a forced refresh (the one run at start-up) is still
+// fetching must wait for that fetch instead of being refused by the rate limit
+// and answered 503 while no keys are loaded yet.
+func TestRemoteLazyWaitsForForcedRefreshInFlight(t *testing.T) {
+	clk := newClock()
+	ks := mustKeySet(t, key(0))
+	s := newJWKSServer(t, ks)
+	release := make(chan struct{})
+	s.block.Store(&release)
+	r := mustRemote(t, s, clk, 0)
+	tok := mustSign(t, mustSigner(t, ks, clk.Now), 1, RoleUser)
+
+	refreshed := make(chan error, 1)
+	go func() { refreshed <- r.Refresh(context.Background()) }()
+	<-s.hits // the forced fetch is in flight and holds the rate limit
+
+	verified := make(chan error, 1)
+	go func() {
+		_, err := r.Verify(context.Background(), tok)
+		verified <- err
+	}()
+	// Give the request time to reach the rate limit while the fetch is held;
+	// before the fix it failed right there, so releasing late exposes it.
+	time.Sleep(100 * time.Millisecond)
+	close(release)
+	if err := <-refreshed; err != nil {
+		t.Fatalf("Refresh: %v", err)
+	}
+	if err := <-verified; err != nil {
+		t.Fatalf("Verify during an in-flight refresh: %v", err)
+	}
+	if n := s.fetches.Load(); n != 1 {
+		t.Fatalf("fetches = %d, want 1 (the waiting request must not fetch again)", n)
+	}
+}
