@@ -52,6 +52,10 @@ MSG
 set +e
 wait -n "${pids[@]}"
 status=$?
-echo "run: a service exited (status $status); stopping the others"
+# Ctrl-C reaches the services too (same process group), so a clean exit here is
+# usually that; anything else is a crash worth naming.
+if [ "$status" -ne 0 ]; then
+  echo "run: a service exited with status $status; stopping the others"
+fi
 stop
 exit "$status"
