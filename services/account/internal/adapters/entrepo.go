@@ -201,6 +201,15 @@ func (t *userTx) Emit(ctx context.Context, evts ...domain.Event) error {
 	if len(evts) == 0 {
 		return nil
 	}
+	if err := enqueue(ctx, t.tx, evts); err != nil {
+		return err
+	}
+	t.emitted = true
+	return nil
+}
+
+// enqueue writes evts to the outbox through exec, the caller's transaction.
+func enqueue(ctx context.Context, exec events.Execer, evts []domain.Event) error {
 	envelopes := make([]events.Event, len(evts))
 	for i, e := range evts {
 		data, err := eventData(e)
@@ -213,11 +222,7 @@ func (t *userTx) Emit(ctx context.Context, evts ...domain.Event) error {
 		}
 		envelopes[i] = env
 	}
-	if err := events.Enqueue(ctx, t.tx, envelopes...); err != nil {
-		return err
-	}
-	t.emitted = true
-	return nil
+	return events.Enqueue(ctx, exec, envelopes...)
 }
 
 // eventData is each event's data member (docs/conventions.md).
@@ -225,11 +230,24 @@ func eventData(e domain.Event) (any, error) {
 	type userData struct {
 		UserID int64 `json:"userId"`
 	}
+	type validatedData struct {
+		ChallengeID int64 `json:"challengeId"`
+		UserID      int64 `json:"userId"`
+	}
+	type rejectedData struct {
+		ChallengeID int64  `json:"challengeId"`
+		UserID      int64  `json:"userId"`
+		Reason      string `json:"reason"`
+	}
 	switch e := e.(type) {
 	case domain.UserDeleted:
 		return userData{UserID: e.UserID}, nil
 	case domain.UserSuspended:
 		return userData{UserID: e.UserID}, nil
+	case domain.UserValidated:
+		return validatedData{ChallengeID: e.ChallengeID, UserID: e.UserID}, nil
+	case domain.UserRejected:
+		return rejectedData{ChallengeID: e.ChallengeID, UserID: e.UserID, Reason: e.Reason}, nil
 	}
 	return nil, fmt.Errorf("no wire format for event %T", e)
 }

@@ -38,6 +38,17 @@ type UserTx interface {
 	Emit(ctx context.Context, events ...domain.Event) error
 }
 
+// ChallengeUserTx is the transaction a challenge's user is checked in: the
+// one in which the consumer records the challenge.created message as handled,
+// so the verdict is emitted once however often the message arrives.
+type ChallengeUserTx interface {
+	// LockUser returns the user, share-locked until the transaction ends;
+	// domain.ErrNotFound for no such user.
+	LockUser(ctx context.Context, id int64) (domain.User, error)
+	// Emit records events in the outbox (see UserTx.Emit).
+	Emit(ctx context.Context, events ...domain.Event) error
+}
+
 // RefreshTokenRepository stores refresh tokens (as hashes).
 type RefreshTokenRepository interface {
 	Create(ctx context.Context, t domain.RefreshToken) error

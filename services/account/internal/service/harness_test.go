@@ -86,11 +86,12 @@ func (c *testClock) Now() time.Time          { return time.Now().Add(time.Durati
 func (c *testClock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
 
 // harness is one running account service on 127.0.0.1:0 with its own
-// database, Redis key prefix and AMQP exchange.
+// database, Redis key prefix, AMQP exchange and queue names.
 type harness struct {
 	t      testing.TB
 	base   string
 	cfg    service.Config
+	queues string // the service's QueuePrefix
 	svc    *service.Service
 	clock  *testClock
 	client *http.Client
@@ -107,6 +108,7 @@ func withLogin(maxFailures int, lockout time.Duration) harnessOption {
 	return func(c *service.Config) { c.LoginMaxFailures, c.LoginLockout = maxFailures, lockout }
 }
 func withRedisURL(u string) harnessOption { return func(c *service.Config) { c.RedisURL = u } }
+func withAMQPURL(u string) harnessOption  { return func(c *service.Config) { c.AMQPURL = u } }
 
 // withPreviousKey lists the second test key as a previous signing key.
 func withPreviousKey(t testing.TB) harnessOption {
@@ -177,8 +179,8 @@ func newHarness(t testing.TB, opts ...harnessOption) *harness {
 	if _, err := service.Migrate(ctx, cfg.DatabaseURL); err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, cfg: cfg, clock: &testClock{}}
-	svc, err := service.New(ctx, cfg, service.Options{Logger: testLogger(), Now: h.clock.Now})
+	h := &harness{t: t, cfg: cfg, clock: &testClock{}, queues: "t." + randomHex(6) + ".account"}
+	svc, err := service.New(ctx, cfg, service.Options{Logger: testLogger(), Now: h.clock.Now, QueuePrefix: h.queues})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,7 +203,10 @@ func newHarness(t testing.TB, opts ...harnessOption) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { deleteExchange(t, cfg.AMQPExchange) })
+	// Registered first, so it runs once the service has stopped redeclaring.
+	t.Cleanup(func() {
+		deleteBrokerObjects(t, h.consumerQueues(), []string{cfg.AMQPExchange, cfg.AMQPExchange + ".dlx"})
+	})
 	t.Cleanup(h.close)
 	return h
 }
@@ -471,7 +476,15 @@ func eventually(t testing.TB, what string, cond func() bool) {
 	}
 }
 
-func deleteExchange(t testing.TB, name string) {
+// consumerQueues lists every queue the service declares.
+func (h *harness) consumerQueues() []string {
+	q := h.queues + "." + adapters.ChallengeValidationSubscription
+	return []string{q, q + ".retry", q + ".dlq"}
+}
+
+// deleteBrokerObjects removes what one test declared on the shared vhost;
+// deleting what does not exist succeeds.
+func deleteBrokerObjects(t testing.TB, queues, exchanges []string) {
 	conn, err := amqp.Dial(amqpURL)
 	if err != nil {
 		t.Errorf("amqp: %v", err)
@@ -484,5 +497,16 @@ func deleteExchange(t testing.TB, name string) {
 		return
 	}
 	defer ch.Close()
-	_ = ch.ExchangeDelete(name, false, false)
+	for _, q := range queues {
+		if _, err := ch.QueueDelete(q, false, false, false); err != nil {
+			t.Errorf("delete queue %s: %v", q, err)
+			return
+		}
+	}
+	for _, x := range exchanges {
+		if err := ch.ExchangeDelete(x, false, false); err != nil {
+			t.Errorf("delete exchange %s: %v", x, err)
+			return
+		}
+	}
 }

@@ -45,6 +45,10 @@ type Options struct {
 	Logger   *slog.Logger         // default slog.Default()
 	Registry *prometheus.Registry // default: a new one with Go and process collectors
 	Now      func() time.Time     // default time.Now
+	// QueuePrefix starts the names of the queues the service consumes from
+	// (default Name). Queues live in a vhost, not under an exchange, so
+	// services sharing a vhost in tests each need their own.
+	QueuePrefix string
 }
 
 // Service is the assembled process.
@@ -58,6 +62,7 @@ type Service struct {
 	rdb       *redis.Client
 	publisher *events.Publisher
 	relay     *events.Relay
+	consumer  *events.Consumer
 	closeOnce sync.Once
 }
 
@@ -74,6 +79,9 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *Service, err error) 
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.QueuePrefix == "" {
+		opts.QueuePrefix = Name
 	}
 	s := &Service{cfg: cfg, log: opts.Logger}
 	defer func() {
@@ -144,11 +152,12 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *Service, err error) 
 		OpenAPISpec: api.Spec,
 	})
 
+	eventMetrics := events.NewMetrics(opts.Registry)
 	s.publisher, err = events.NewPublisher(events.PublisherOptions{
 		URL:      cfg.AMQPURL,
 		Exchange: cfg.AMQPExchange,
 		Service:  Name,
-		Metrics:  events.NewMetrics(opts.Registry),
+		Metrics:  eventMetrics,
 		Logger:   opts.Logger,
 	})
 	if err != nil {
@@ -178,19 +187,54 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *Service, err error) 
 	if err := httpport.Register(s.HTTP.App, s.App, verifier, s.Keys); err != nil {
 		return nil, err
 	}
+
+	s.consumer, err = events.NewConsumer(s.db, events.ConsumerOptions{
+		URL:      cfg.AMQPURL,
+		Exchange: cfg.AMQPExchange,
+		Service:  opts.QueuePrefix,
+		Metrics:  eventMetrics,
+		Logger:   opts.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = s.consumer.Subscribe(adapters.ChallengeValidationSubscription, []string{adapters.ChallengeCreatedType},
+		adapters.ChallengeCreatedHandler(s.App, s.relay.Notify))
+	if err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
-// Serve answers HTTP on ln and runs the outbox relay until ctx ends; then it
-// drains HTTP, stops the relay and closes every connection.
+// Serve answers HTTP on ln, consumes events and runs the outbox relay until
+// ctx ends; then it drains HTTP and the consumer's handlers, stops the relay
+// and closes every connection. The broker may be away at any point, start
+// included: the consumer and the publisher keep reconnecting in the
+// background while HTTP is served.
 func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 	defer s.Close()
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	wg.Go(func() { _ = s.relay.Run(bg) })
-	err := s.HTTP.Serve(ctx, ln)
-	// Requests have drained, so their events are in the outbox; the relay may
-	// stop (the next start publishes whatever is left).
+	wg.Go(func() {
+		err := s.consumer.Start(bg)
+		if err != nil && !errors.Is(err, events.ErrClosed) && bg.Err() == nil {
+			s.log.Error("event consumer did not start", "error", err)
+		}
+	})
+	serving, served := context.WithCancel(ctx)
+	consumerClosed := make(chan struct{})
+	go func() {
+		defer close(consumerClosed)
+		<-serving.Done()
+		// In parallel with the HTTP drain: both only finish work in flight.
+		_ = s.consumer.Close()
+	}()
+	err := s.HTTP.Serve(serving, ln)
+	served()
+	<-consumerClosed
+	// Requests and handlers have finished, so their events are in the
+	// outbox; the relay may stop (the next start publishes whatever is left).
 	stop()
 	wg.Wait()
 	return err
@@ -200,6 +244,10 @@ func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 // when Serve was never called.
 func (s *Service) Close() {
 	s.closeOnce.Do(func() {
+		// The consumer first: its handlers in flight still need the database.
+		if s.consumer != nil {
+			_ = s.consumer.Close()
+		}
 		if s.publisher != nil {
 			_ = s.publisher.Close()
 		}

@@ -1,0 +1,13 @@
+package service
+
+import (
+	"github.com/progressive-overload/po/services/kit/events"
+
+	"github.com/progressive-overload/po/services/account/internal/adapters"
+)
+
+// ChallengeCreatedHandler builds the handler s's consumer runs for
+// challenge.created, so a benchmark can drive it without the broker.
+func ChallengeCreatedHandler(s *Service) events.Handler {
+	return adapters.ChallengeCreatedHandler(s.App, s.relay.Notify)
+}
