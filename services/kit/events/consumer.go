@@ -20,7 +20,8 @@ import (
 // once per event (an ent client can run on it through
 // entsql.NewDriver(dialect.MySQL, entsql.Conn{ExecQuerier: tx})). An error
 // rolls everything back and sends the message down the retry path; wrap it
-// with Permanent to skip the retries.
+// with Permanent to skip the retries. What must wait for the commit (dropping
+// cache entries, say) is registered with AfterCommit.
 type Handler func(ctx context.Context, tx *sql.Tx, evt Event) error
 
 // ConsumerOptions configure a Consumer. URL and Service are required.
@@ -341,12 +342,15 @@ func (c *Consumer) apply(ctx context.Context, sub *subscription, evt Event) (dup
 	if err != nil {
 		return false, fmt.Errorf("events: inbox insert: %w", err)
 	}
-	if err := callHandler(ctx, sub.handler, tx, evt); err != nil {
+	hooks := &commitHooks{}
+	defer hooks.end()
+	if err := callHandler(context.WithValue(ctx, commitHooksKey{}, hooks), sub.handler, tx, evt); err != nil {
 		return false, err
 	}
 	if err := tx.Commit(); err != nil {
 		return false, fmt.Errorf("events: commit: %w", err)
 	}
+	c.runCommitHooks(ctx, sub, evt, hooks)
 	return false, nil
 }
 

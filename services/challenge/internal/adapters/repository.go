@@ -1,5 +1,6 @@
 // Package adapters implements the application's ports: the challenge database
-// (ent over MySQL, with the transactional outbox) and the Redis cache.
+// (ent over MySQL, with the transactional outbox), the Redis cache, and the
+// consumer of the account service's events.
 package adapters
 
 import (
@@ -127,9 +128,9 @@ func (r *Repository) GetChallenge(ctx context.Context, id int64) (*domain.Challe
 	return toChallenge(row)
 }
 
-// lock reads the challenge FOR UPDATE inside tx.
-func lock(ctx context.Context, tx *ent.Tx, id int64) (*ent.Challenge, *domain.Challenge, error) {
-	row, err := tx.Challenge.Query().Where(entchallenge.ID(id)).ForUpdate().Only(ctx)
+// lock reads the challenge FOR UPDATE; challenges must be bound to a transaction.
+func lock(ctx context.Context, challenges *ent.ChallengeClient, id int64) (*ent.Challenge, *domain.Challenge, error) {
+	row, err := challenges.Query().Where(entchallenge.ID(id)).ForUpdate().Only(ctx)
 	if err != nil {
 		return nil, nil, notFound(err)
 	}
@@ -138,12 +139,12 @@ func lock(ctx context.Context, tx *ent.Tx, id int64) (*ent.Challenge, *domain.Ch
 }
 
 // save writes what a domain.Challenge may change: title, status, reason, updated_at.
-func save(ctx context.Context, tx *ent.Tx, row *ent.Challenge, c *domain.Challenge) error {
+func save(ctx context.Context, challenges *ent.ChallengeClient, row *ent.Challenge, c *domain.Challenge) error {
 	if row.Title == c.Title() && string(row.Status) == string(c.Status()) &&
 		row.StatusReason == c.StatusReason() && row.UpdatedAt.Equal(c.UpdatedAt()) {
 		return nil
 	}
-	err := tx.Challenge.UpdateOneID(row.ID).
+	err := challenges.UpdateOneID(row.ID).
 		SetTitle(c.Title()).
 		SetStatus(entchallenge.Status(c.Status())).
 		SetStatusReason(c.StatusReason()).
@@ -157,24 +158,29 @@ func save(ctx context.Context, tx *ent.Tx, row *ent.Challenge, c *domain.Challen
 
 func (r *Repository) UpdateChallenge(ctx context.Context, id int64, fn func(c *domain.Challenge) error) (*domain.Challenge, error) {
 	var out *domain.Challenge
-	err := r.inTx(ctx, func(tx *ent.Tx) error {
-		row, c, err := lock(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		if err := fn(c); err != nil {
-			return err
-		}
-		out = c
-		return save(ctx, tx, row, c)
+	err := r.inTx(ctx, func(tx *ent.Tx) (err error) {
+		out, err = updateChallenge(ctx, tx.Challenge, id, fn)
+		return err
 	})
 	return out, err
+}
+
+// updateChallenge is UpdateChallenge in a transaction that challenges is bound to.
+func updateChallenge(ctx context.Context, challenges *ent.ChallengeClient, id int64, fn func(c *domain.Challenge) error) (*domain.Challenge, error) {
+	row, c, err := lock(ctx, challenges, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := fn(c); err != nil {
+		return nil, err
+	}
+	return c, save(ctx, challenges, row, c)
 }
 
 func (r *Repository) DeleteChallenge(ctx context.Context, id int64, check func(c *domain.Challenge) error) (*domain.Challenge, error) {
 	var out *domain.Challenge
 	err := r.inTx(ctx, func(tx *ent.Tx) error {
-		_, c, err := lock(ctx, tx, id)
+		_, c, err := lock(ctx, tx.Challenge, id)
 		if err != nil {
 			return err
 		}
@@ -199,7 +205,7 @@ func (r *Repository) AddLog(ctx context.Context, challengeID int64,
 		out  *domain.Challenge
 	)
 	err := r.inTx(ctx, func(tx *ent.Tx) error {
-		row, c, err := lock(ctx, tx, challengeID)
+		row, c, err := lock(ctx, tx.Challenge, challengeID)
 		if err != nil {
 			return err
 		}
@@ -230,7 +236,7 @@ func (r *Repository) AddLog(ctx context.Context, challengeID int64,
 			return fmt.Errorf("insert log: %w", err)
 		}
 		view, out = toLogView(created), c
-		return save(ctx, tx, row, c)
+		return save(ctx, tx.Challenge, row, c)
 	})
 	return view, out, err
 }

@@ -7,6 +7,7 @@ import (
 	"crypto/rsa"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -32,10 +33,12 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/progressive-overload/po/services/challenge/api"
+	"github.com/progressive-overload/po/services/challenge/internal/adapters"
 	"github.com/progressive-overload/po/services/challenge/internal/app"
 	"github.com/progressive-overload/po/services/challenge/internal/domain"
 	"github.com/progressive-overload/po/services/challenge/internal/service"
 	"github.com/progressive-overload/po/services/kit/auth"
+	"github.com/progressive-overload/po/services/kit/events"
 	"github.com/progressive-overload/po/services/kit/leaktest"
 	"github.com/progressive-overload/po/services/kit/mysqldb/mysqltest"
 )
@@ -101,12 +104,24 @@ type harness struct {
 	stop     context.CancelFunc
 	served   chan error
 	validate bool
+	// queuePrefix names the service's event queues, as its own exchange
+	// does for what it publishes: queues are durable and shared by the
+	// whole broker, so no two tests (or a running service) may share one.
+	queuePrefix string
+	account     *accountPublisher
+}
+
+// accountPublisher sends what the account service would; created on first use.
+type accountPublisher struct {
+	once sync.Once
+	pub  *events.Publisher
 }
 
 type harnessOptions struct {
 	redisURL     string
 	cacheEnabled bool
 	cacheTimeout time.Duration
+	amqpURL      string
 	logOutput    io.Writer
 }
 
@@ -114,6 +129,7 @@ type harnessOption func(*harnessOptions)
 
 func withRedisURL(u string) harnessOption { return func(o *harnessOptions) { o.redisURL = u } }
 func withCacheDisabled() harnessOption    { return func(o *harnessOptions) { o.cacheEnabled = false } }
+func withAMQPURL(u string) harnessOption  { return func(o *harnessOptions) { o.amqpURL = u } }
 
 func newHarness(t testing.TB, opts ...harnessOption) *harness {
 	t.Helper()
@@ -125,6 +141,7 @@ func newHarness(t testing.TB, opts ...harnessOption) *harness {
 		// the hit or miss a test expects. The outage test uses a closed
 		// port, which fails at once whatever the timeout.
 		cacheTimeout: 5 * time.Second,
+		amqpURL:      amqpURL,
 		logOutput:    io.Discard,
 	}
 	for _, f := range opts {
@@ -157,7 +174,7 @@ func newHarness(t testing.TB, opts ...harnessOption) *harness {
 		BodyLimit:       1 << 20,
 		ShutdownTimeout: 10 * time.Second,
 		RedisURL:        o.redisURL,
-		AMQPURL:         amqpURL,
+		AMQPURL:         o.amqpURL,
 		AMQPExchange:    "t." + randomHex(6) + ".events",
 		JWTIssuer:       testIssuer,
 		JWTAudience:     testAudience,
@@ -173,7 +190,8 @@ func newHarness(t testing.TB, opts ...harnessOption) *harness {
 	if err := service.Migrate(ctx, cfg, log); err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, cfg: cfg, signer: signer, reg: prometheus.NewRegistry(), validate: true}
+	h := &harness{t: t, cfg: cfg, signer: signer, reg: prometheus.NewRegistry(), validate: true,
+		queuePrefix: "t_" + randomHex(6), account: &accountPublisher{}}
 	h.repo = &spyRepo{}
 	svc, err := service.New(ctx, cfg, service.Options{
 		Logger:   log,
@@ -182,6 +200,7 @@ func newHarness(t testing.TB, opts ...harnessOption) *harness {
 			h.repo.Repository = r
 			return h.repo
 		},
+		QueuePrefix: h.queuePrefix,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -202,8 +221,9 @@ func newHarness(t testing.TB, opts ...harnessOption) *harness {
 	h.rdb = redis.NewClient(&redis.Options{Addr: redisAddr})
 	h.spec, h.router = loadSpec(t, h.base)
 	// Cleanups run last-registered first: stop the service (whose publisher
-	// would declare the exchange again), then remove its keys and exchange.
-	t.Cleanup(func() { deleteExchange(t, cfg.AMQPExchange) })
+	// and consumer would declare them again), then remove its keys, queues
+	// and exchanges.
+	t.Cleanup(func() { deleteBrokerObjects(t, cfg.AMQPExchange, h.queues()) })
 	t.Cleanup(func() { h.cleanRedis(); _ = h.rdb.Close() })
 	t.Cleanup(h.close)
 	return h
@@ -599,7 +619,9 @@ func (s *spyRepo) ChallengeWithLogs(ctx context.Context, id int64) (*domain.Chal
 
 // --- AMQP -----------------------------------------------------------------
 
-func deleteExchange(t testing.TB, name string) {
+// deleteBrokerObjects removes a test's queues and its exchange with the
+// dead-letter exchange the consumer declares next to it.
+func deleteBrokerObjects(t testing.TB, exchange string, queues []string) {
 	conn, err := amqp.Dial(amqpURL)
 	if err != nil {
 		t.Errorf("amqp: %v", err)
@@ -612,7 +634,96 @@ func deleteExchange(t testing.TB, name string) {
 		return
 	}
 	defer ch.Close()
-	_ = ch.ExchangeDelete(name, false, false)
+	for _, q := range queues {
+		if _, err := ch.QueueDelete(q, false, false, false); err != nil {
+			t.Errorf("delete queue %s: %v", q, err)
+			return
+		}
+	}
+	for _, x := range []string{exchange, exchange + ".dlx"} {
+		if err := ch.ExchangeDelete(x, false, false); err != nil {
+			t.Errorf("delete exchange %s: %v", x, err)
+			return
+		}
+	}
+}
+
+// queue is the name of the service's queue for a subscription.
+func (h *harness) queue(sub string) string { return h.queuePrefix + "." + sub }
+
+// queues lists every queue the service's consumer declares.
+func (h *harness) queues() []string {
+	var qs []string
+	for _, s := range adapters.Subscriptions() {
+		q := h.queue(s.Name)
+		qs = append(qs, q, q+".retry", q+".dlq")
+	}
+	return qs
+}
+
+// publish sends events to the service's exchange the way the account
+// service's relay does, retrying while the broker returns them unroutable:
+// until the consumer, which starts in the background, has bound its queues.
+// One at a time, so that a retry never sends again one that was routed.
+func (h *harness) publish(evts ...events.Event) {
+	h.t.Helper()
+	for _, evt := range evts {
+		h.publishOne(evt)
+	}
+}
+
+func (h *harness) publishOne(evt events.Event) {
+	h.t.Helper()
+	h.account.once.Do(func() {
+		pub, err := events.NewPublisher(events.PublisherOptions{
+			URL: amqpURL, Exchange: h.cfg.AMQPExchange, Service: "account",
+			Metrics: events.NewMetrics(prometheus.NewRegistry()), Logger: slog.New(slog.DiscardHandler),
+		})
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		h.account.pub = pub
+		// Before the harness's cleanups, which delete the exchange it would
+		// declare again.
+		h.t.Cleanup(func() { _ = pub.Close() })
+	})
+	eventually(h.t, "the broker routing the events to a queue", func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		err := h.account.pub.Publish(ctx, evt)
+		if err != nil && !errors.Is(err, events.ErrUnroutable) && !errors.Is(err, events.ErrNotConnected) {
+			h.t.Fatalf("publish: %v", err)
+		}
+		return err == nil
+	})
+}
+
+// accountEvent is an event as the account service publishes it.
+func accountEvent(t testing.TB, typ string, data any) events.Event {
+	t.Helper()
+	evt, err := events.NewEvent("account", typ, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return evt
+}
+
+// consumed reads events_consumed_total of the service's consumer.
+func (h *harness) consumed(typ, result string) float64 {
+	return h.counter("events_consumed_total", map[string]string{"service": h.queuePrefix, "type": typ, "result": result})
+}
+
+// waitSettled waits until the consumer has acknowledged (or dead-lettered) n
+// messages of typ with result. Hooks run after the commit and before the ack,
+// so the cache has been invalidated by then.
+func (h *harness) waitSettled(typ, result string, n int) {
+	h.t.Helper()
+	eventually(h.t, fmt.Sprintf("%d %s messages settled as %s", n, typ, result), func() bool {
+		return h.consumed(typ, result) >= float64(n)
+	})
+	if got := h.consumed(typ, result); got != float64(n) {
+		h.t.Fatalf("%v %s messages settled as %s, want %d", got, typ, result, n)
+	}
 }
 
 // waitForGoroutines waits until n goroutines have a frame containing fn in

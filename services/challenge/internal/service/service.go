@@ -42,6 +42,11 @@ type Options struct {
 	// WrapRepository decorates the database adapter (tests count or pause
 	// queries through it).
 	WrapRepository func(app.Repository) app.Repository
+	// QueuePrefix starts the names of the event consumer's queues
+	// ("<prefix>.user-validated", ...) and is its metrics' service label;
+	// default Name. Tests give each service their own, since queues outlive
+	// the exchange they are bound to.
+	QueuePrefix string
 }
 
 // Service is the assembled process.
@@ -57,6 +62,7 @@ type Service struct {
 	verifier  *auth.RemoteVerifier
 	publisher *events.Publisher
 	relay     *events.Relay
+	consumer  *events.Consumer
 	closeOnce sync.Once
 }
 
@@ -104,11 +110,12 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *Service, err error) 
 		Logger:     opts.Logger,
 	})
 
+	metrics := events.NewMetrics(opts.Registry)
 	s.publisher, err = events.NewPublisher(events.PublisherOptions{
 		URL:      cfg.AMQPURL,
 		Exchange: cfg.AMQPExchange,
 		Service:  Name,
-		Metrics:  events.NewMetrics(opts.Registry),
+		Metrics:  metrics,
 		Logger:   opts.Logger,
 	})
 	if err != nil {
@@ -137,6 +144,23 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *Service, err error) 
 		Logger:        opts.Logger,
 	})
 
+	if opts.QueuePrefix == "" {
+		opts.QueuePrefix = Name
+	}
+	s.consumer, err = events.NewConsumer(s.db, events.ConsumerOptions{
+		URL:      cfg.AMQPURL,
+		Exchange: cfg.AMQPExchange,
+		Service:  opts.QueuePrefix,
+		Metrics:  metrics,
+		Logger:   opts.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := adapters.Subscribe(s.consumer, s.App); err != nil {
+		return nil, err
+	}
+
 	s.HTTP = httpserver.New(httpserver.Options{
 		Service:         Name,
 		Logger:          opts.Logger,
@@ -152,9 +176,9 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *Service, err error) 
 	return s, nil
 }
 
-// Serve answers HTTP on ln and runs the outbox relay and the JWKS refresher
-// until ctx ends; then it drains HTTP, stops the background work and closes
-// every connection.
+// Serve answers HTTP on ln and runs the outbox relay, the event consumer and
+// the JWKS refresher until ctx ends; then it drains HTTP, stops the
+// background work and closes every connection.
 func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 	defer s.Close()
 	// Fetch the JWKS before the first request rather than racing it: a
@@ -168,10 +192,22 @@ func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { _ = s.relay.Run(bg) })
 	wg.Go(func() { _ = s.verifier.Run(bg) })
+	wg.Go(func() {
+		// Start waits for the first connection, but the consumer keeps
+		// (re)connecting on its own whatever Start returns: a broker that is
+		// down delays the events, never HTTP, hence the goroutine.
+		if err := s.consumer.Start(bg); err != nil && bg.Err() == nil {
+			s.log.Error("event consumer did not start", "err", err)
+		}
+	})
 	err := s.HTTP.Serve(ctx, ln)
 	// Requests have drained: their events are in the outbox, and the relay
 	// may stop (the next start publishes whatever is left).
 	stop()
+	// Handlers in flight finish, commit and drop their stale cache keys
+	// while MySQL and Redis are still open; unstarted deliveries go back to
+	// the queue.
+	_ = s.consumer.Close()
 	wg.Wait()
 	return err
 }
@@ -180,6 +216,9 @@ func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 // when Serve was never called.
 func (s *Service) Close() {
 	s.closeOnce.Do(func() {
+		if s.consumer != nil {
+			_ = s.consumer.Close()
+		}
 		if s.publisher != nil {
 			_ = s.publisher.Close()
 		}

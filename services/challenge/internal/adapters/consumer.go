@@ -1,0 +1,148 @@
+package adapters
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/progressive-overload/po/services/challenge/internal/app"
+	"github.com/progressive-overload/po/services/challenge/internal/domain"
+	"github.com/progressive-overload/po/services/kit/events"
+)
+
+// The account service's events this service consumes (docs/conventions.md).
+const (
+	EventUserValidated = "user.validated"
+	EventUserRejected  = "user.rejected"
+	EventUserDeleted   = "user.deleted"
+	EventUserSuspended = "user.suspended"
+)
+
+// Subscription is one queue of the consumer: "<service>.<Name>", bound to
+// the event type Key.
+type Subscription struct {
+	Name string
+	Key  string
+	// apply runs the application command for one event in the consumer's
+	// transaction.
+	apply func(ctx context.Context, a *app.Application, repo app.TxRepository, evt events.Event) (app.Stale, error)
+}
+
+// Subscriptions lists the queues, one per event type, so that a backlog or a
+// dead-lettered message of one type never holds up another. The name is also
+// the inbox's consumer column: renaming one forgets which messages it handled.
+func Subscriptions() []Subscription {
+	return []Subscription{
+		{Name: "user-validated", Key: EventUserValidated, apply: applyUserValidated},
+		{Name: "user-rejected", Key: EventUserRejected, apply: applyUserRejected},
+		{Name: "user-deleted", Key: EventUserDeleted, apply: applyUserDeleted},
+		{Name: "user-suspended", Key: EventUserSuspended, apply: applyUserSuspended},
+	}
+}
+
+// Subscribe registers every subscription with c; call it before c.Start.
+func Subscribe(c *events.Consumer, a *app.Application) error {
+	for _, s := range Subscriptions() {
+		if err := c.Subscribe(s.Name, []string{s.Key}, handler(a, s.apply)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// handler runs a command on the consumer's transaction and drops what it made
+// stale only once the consumer has committed that transaction: dropping it
+// before would let a concurrent read cache the old rows again.
+func handler(a *app.Application,
+	apply func(ctx context.Context, a *app.Application, repo app.TxRepository, evt events.Event) (app.Stale, error),
+) events.Handler {
+	return func(ctx context.Context, tx *sql.Tx, evt events.Event) error {
+		stale, err := apply(ctx, a, InTx(tx), evt)
+		if err != nil {
+			return classify(err)
+		}
+		if stale.Empty() {
+			return nil
+		}
+		return events.AfterCommit(ctx, func(ctx context.Context) { a.DropStale(ctx, stale) })
+	}
+}
+
+// errBadEvent: the event's data is not what docs/conventions.md specifies.
+var errBadEvent = errors.New("malformed event data")
+
+// classify sends the errors no retry can fix straight to the dead-letter
+// queue; the others (the database, mostly) are worth retrying.
+func classify(err error) error {
+	if errors.Is(err, errBadEvent) || errors.Is(err, app.ErrWrongOwner) || errors.Is(err, domain.ErrInvalidUserID) {
+		return events.Permanent(err)
+	}
+	return err
+}
+
+// validationAnswer is the data of user.validated and user.rejected.
+type validationAnswer struct {
+	ChallengeID int64  `json:"challengeId"`
+	UserID      int64  `json:"userId"`
+	Reason      string `json:"reason"`
+}
+
+// userEvent is the data of user.deleted and user.suspended.
+type userEvent struct {
+	UserID int64 `json:"userId"`
+}
+
+func decodeAnswer(evt events.Event) (validationAnswer, error) {
+	var d validationAnswer
+	if err := evt.DecodeData(&d); err != nil {
+		return d, fmt.Errorf("%w: %v", errBadEvent, err)
+	}
+	if d.ChallengeID <= 0 || d.UserID <= 0 {
+		return d, fmt.Errorf("%w: %s needs a positive challengeId and userId", errBadEvent, evt.Type)
+	}
+	return d, nil
+}
+
+func decodeUser(evt events.Event) (int64, error) {
+	var d userEvent
+	if err := evt.DecodeData(&d); err != nil {
+		return 0, fmt.Errorf("%w: %v", errBadEvent, err)
+	}
+	if d.UserID <= 0 {
+		return 0, fmt.Errorf("%w: %s needs a positive userId", errBadEvent, evt.Type)
+	}
+	return d.UserID, nil
+}
+
+func applyUserValidated(ctx context.Context, a *app.Application, repo app.TxRepository, evt events.Event) (app.Stale, error) {
+	d, err := decodeAnswer(evt)
+	if err != nil {
+		return app.Stale{}, err
+	}
+	return a.ActivateChallenge(ctx, repo, d.ChallengeID, d.UserID)
+}
+
+func applyUserRejected(ctx context.Context, a *app.Application, repo app.TxRepository, evt events.Event) (app.Stale, error) {
+	d, err := decodeAnswer(evt)
+	if err != nil {
+		return app.Stale{}, err
+	}
+	return a.RejectChallenge(ctx, repo, d.ChallengeID, d.UserID, d.Reason)
+}
+
+func applyUserDeleted(ctx context.Context, a *app.Application, repo app.TxRepository, evt events.Event) (app.Stale, error) {
+	userID, err := decodeUser(evt)
+	if err != nil {
+		return app.Stale{}, err
+	}
+	return a.ArchiveUserChallenges(ctx, repo, userID)
+}
+
+func applyUserSuspended(ctx context.Context, a *app.Application, repo app.TxRepository, evt events.Event) (app.Stale, error) {
+	userID, err := decodeUser(evt)
+	if err != nil {
+		return app.Stale{}, err
+	}
+	return a.RejectPendingForUser(ctx, repo, userID)
+}

@@ -1,0 +1,84 @@
+package adapters
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+
+	"entgo.io/ent/dialect"
+	entsql "entgo.io/ent/dialect/sql"
+
+	ent "github.com/progressive-overload/po/ent/challenge"
+	entchallenge "github.com/progressive-overload/po/ent/challenge/challenge"
+	"github.com/progressive-overload/po/services/challenge/internal/app"
+	"github.com/progressive-overload/po/services/challenge/internal/domain"
+)
+
+// TxRepository is app.TxRepository on a transaction someone else owns: the
+// event consumer's, which commits it together with the message's inbox row.
+type TxRepository struct {
+	tx     *sql.Tx
+	client *ent.Client
+}
+
+var _ app.TxRepository = (*TxRepository)(nil)
+
+// InTx binds a repository to tx. It never commits or rolls back.
+func InTx(tx *sql.Tx) *TxRepository {
+	drv := txDriver{entsql.NewDriver(dialect.MySQL, entsql.Conn{ExecQuerier: tx})}
+	return &TxRepository{tx: tx, client: ent.NewClient(ent.Driver(drv))}
+}
+
+// txDriver is an ent driver on a transaction that is already open. ent wraps
+// some single writes (UpdateOne) in a transaction of their own; a plain
+// driver over a *sql.Tx would try to begin one on a *sql.DB it does not have
+// and panic, so here that transaction is the open one.
+type txDriver struct{ *entsql.Driver }
+
+func (d txDriver) Tx(context.Context) (dialect.Tx, error) { return dialect.NopTx(d.Driver), nil }
+
+// Close leaves the transaction to its owner.
+func (txDriver) Close() error { return nil }
+
+func (r *TxRepository) UpdateChallenge(ctx context.Context, id int64, fn func(c *domain.Challenge) error) (*domain.Challenge, error) {
+	return updateChallenge(ctx, r.client.Challenge, id, fn)
+}
+
+// TransitionUserChallenges locks all the user's challenges first, so that
+// the ids it reports as changed are exactly the rows the UPDATE changes: a
+// concurrent request cannot move one in or out of t.From in between.
+func (r *TxRepository) TransitionUserChallenges(ctx context.Context, userID int64, t domain.BulkTransition) (app.UserChallenges, error) {
+	rows, err := r.client.Challenge.Query().
+		Where(entchallenge.UserID(userID)).
+		Order(entchallenge.ByID()).
+		ForUpdate().
+		All(ctx)
+	if err != nil {
+		return app.UserChallenges{}, fmt.Errorf("lock challenges of user %d: %w", userID, err)
+	}
+	var res app.UserChallenges
+	for _, row := range rows {
+		res.All = append(res.All, row.ID)
+		if t.Moves(domain.Status(row.Status)) {
+			res.Changed = append(res.Changed, row.ID)
+		}
+	}
+	if len(res.Changed) == 0 {
+		return res, nil
+	}
+	// Plain SQL because ent cannot express GREATEST: updated_at never moves
+	// backwards (see domain.BulkTransition), even when this pod's clock is
+	// behind the one that wrote the row.
+	args := make([]any, 0, 3+len(res.Changed))
+	args = append(args, string(t.To), t.Reason, t.At)
+	for _, id := range res.Changed {
+		args = append(args, id)
+	}
+	q := "UPDATE challenges SET status = ?, status_reason = ?, updated_at = GREATEST(updated_at, CAST(? AS DATETIME(6))) WHERE id IN (?" +
+		strings.Repeat(", ?", len(res.Changed)-1) + ")"
+	if _, err := r.tx.ExecContext(ctx, q, args...); err != nil {
+		return app.UserChallenges{}, fmt.Errorf("%s challenges of user %d: %w", t.To, userID, err)
+	}
+	return res, nil
+}
