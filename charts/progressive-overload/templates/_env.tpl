@@ -1,0 +1,85 @@
+{{/*
+Environment of a service container (docs/conventions.md, "Configuration").
+Passwords come from Secrets as PO_* variables and are composed into the URLs
+with $(VAR) references, which Kubernetes expands from variables defined earlier.
+(dict "root" $ "svc" "account")
+*/}}
+{{- define "po.serviceEnv" -}}
+{{- $root := .root -}}
+{{- $v := index $root.Values .svc -}}
+{{- $c := $root.Values.common -}}
+- name: HTTP_ADDR
+  value: {{ printf ":%d" (int $v.port) | quote }}
+- name: LOG_LEVEL
+  value: {{ $c.logLevel | quote }}
+- name: LOG_FORMAT
+  value: {{ $c.logFormat | quote }}
+- name: HTTP_BODY_LIMIT
+  value: {{ $c.httpBodyLimit | int64 | toString | quote }}
+- name: SHUTDOWN_TIMEOUT
+  value: {{ $c.shutdownTimeout | quote }}
+{{ include "po.databaseEnv" . }}
+{{ include "po.redisEnv" $root }}
+{{ include "po.amqpEnv" $root }}
+- name: AMQP_EXCHANGE
+  value: {{ $c.amqpExchange | quote }}
+- name: JWT_ISSUER
+  value: {{ $c.jwt.issuer | quote }}
+- name: JWT_AUDIENCE
+  value: {{ $c.jwt.audience | quote }}
+{{- if eq .svc "account" }}
+- name: JWT_SIGNING_KEY_FILE
+  value: /etc/po/jwt/{{ $v.jwt.key | default "private.pem" }}
+{{- if $v.jwt.previousKeys }}
+- name: JWT_PREVIOUS_KEY_FILES
+  value: {{ include "po.previousKeyFiles" $root | quote }}
+{{- end }}
+- name: ACCESS_TOKEN_TTL
+  value: {{ $v.jwt.accessTokenTTL | quote }}
+- name: REFRESH_TOKEN_TTL
+  value: {{ $v.jwt.refreshTokenTTL | quote }}
+- name: LOGIN_MAX_FAILURES
+  value: {{ $v.login.maxFailures | int | toString | quote }}
+- name: LOGIN_LOCKOUT
+  value: {{ $v.login.lockout | quote }}
+- name: REDIS_KEY_PREFIX
+  value: {{ $v.redisKeyPrefix | quote }}
+- name: PASSWORD_HASH_MEMORY_KIB
+  value: {{ $v.passwordHash.memoryKiB | int | toString | quote }}
+- name: PASSWORD_HASH_ITERATIONS
+  value: {{ $v.passwordHash.iterations | int | toString | quote }}
+- name: PASSWORD_HASH_PARALLELISM
+  value: {{ $v.passwordHash.parallelism | int | toString | quote }}
+{{- if $v.admin.email }}
+- name: ADMIN_EMAIL
+  value: {{ $v.admin.email | quote }}
+{{ include "po.envFromSecret" (dict "env" "ADMIN_PASSWORD" "ref" (printf "%s %s" (required "account.admin.existingSecret is required with account.admin.email" $v.admin.existingSecret) $v.admin.passwordKey)) }}
+{{- end }}
+{{- else }}
+- name: JWKS_URL
+  value: {{ include "po.jwksURL" $root | quote }}
+- name: CACHE_ENABLED
+  value: {{ $v.cache.enabled | toString | quote }}
+- name: CACHE_TTL
+  value: {{ $v.cache.ttl | quote }}
+- name: CACHE_KEY_PREFIX
+  value: {{ $v.cache.keyPrefix | quote }}
+- name: CACHE_TIMEOUT
+  value: {{ $v.cache.timeout | quote }}
+{{- end }}
+{{- with $c.extraEnv }}
+{{ toYaml . }}
+{{- end }}
+{{- with $v.extraEnv }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/* Mount paths of the previous JWT keys, comma separated. */}}
+{{- define "po.previousKeyFiles" -}}
+{{- $files := list -}}
+{{- range $i, $k := .Values.account.jwt.previousKeys -}}
+{{- $files = append $files (printf "/etc/po/jwt-previous/%d/%s" $i $k.key) -}}
+{{- end -}}
+{{- join "," $files -}}
+{{- end -}}

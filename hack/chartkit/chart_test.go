@@ -1,0 +1,520 @@
+package chartkit_test
+
+import (
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/progressive-overload/po/hack/chartkit"
+	"github.com/progressive-overload/po/hack/devsecrets"
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+)
+
+const fullDefault = "po-progressive-overload" // release "po", no override
+
+// external is the value set for a cluster's managed MySQL, Redis and RabbitMQ,
+// with every credential in a Secret the operator created.
+var external = map[string]any{
+	"mysql": map[string]any{"create": false, "host": "mysql.db.internal", "port": 3307},
+	"account": map[string]any{
+		"database": map[string]any{"existingSecret": "po-account-db", "passwordKey": "password"},
+		"jwt":      map[string]any{"existingSecret": "po-jwt", "key": "signing.pem"},
+	},
+	"challenge": map[string]any{"database": map[string]any{"existingSecret": "po-challenge-db", "passwordKey": "password"}},
+	"redis":     map[string]any{"create": false, "host": "redis.cache.internal", "database": 2},
+	"rabbitmq": map[string]any{"create": false, "host": "mq.internal", "vhost": "po",
+		"auth": map[string]any{"username": "po-app", "existingSecret": "po-amqp", "passwordKey": "password"}},
+}
+
+// urlSecrets gives each dependency's whole URL through a Secret.
+var urlSecrets = map[string]any{
+	"mysql":     map[string]any{"create": false},
+	"account":   map[string]any{"database": map[string]any{"urlSecret": map[string]any{"name": "po-urls", "key": "account-dsn"}}, "jwt": map[string]any{"existingSecret": "po-jwt"}},
+	"challenge": map[string]any{"database": map[string]any{"urlSecret": map[string]any{"name": "po-urls", "key": "challenge-dsn"}}},
+	"redis":     map[string]any{"create": false, "urlSecret": map[string]any{"name": "po-urls", "key": "redis"}},
+	"rabbitmq":  map[string]any{"create": false, "urlSecret": map[string]any{"name": "po-urls", "key": "amqp"}},
+}
+
+type chartCase struct {
+	name string
+	// genKey keeps the chart's JWT key generation (an RSA-4096 keygen, seconds
+	// of CPU); other cases reference an existing key Secret instead.
+	genKey   bool
+	values   map[string]any
+	opts     chartkit.Options
+	external []string // Secrets the values reference that the chart must not render
+	fullname string
+	check    func(t *testing.T, r *chartkit.Rendered)
+}
+
+func kindValues(t testing.TB) map[string]any {
+	v, err := chartkit.ValuesFile(filepath.Join(chartkit.RepoRoot(), "k8s", "values-kind.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func cases(t *testing.T) []chartCase {
+	withAPI := chartkit.Options{APIVersions: []string{chartkit.ServiceMonitorAPI}}
+	return []chartCase{
+		{name: "defaults", genKey: true, check: func(t *testing.T, r *chartkit.Rendered) {
+			mustHave(t, r, "StatefulSet/"+fullDefault+"-mysql", "StatefulSet/"+fullDefault+"-redis", "StatefulSet/"+fullDefault+"-rabbitmq",
+				"PodDisruptionBudget/"+fullDefault+"-account", "PodDisruptionBudget/"+fullDefault+"-challenge",
+				"ConfigMap/"+fullDefault+"-dashboard-overview", "ConfigMap/"+fullDefault+"-dashboard-events")
+			mustNotHave(t, r, "ServiceMonitor", "HorizontalPodAutoscaler", "NetworkPolicy")
+			acc := container(t, r, fullDefault+"-account")
+			wantEnv(t, acc, "DATABASE_URL", "po_account:$(PO_DATABASE_PASSWORD)@tcp("+fullDefault+"-mysql:3306)/po_account")
+			wantEnv(t, acc, "REDIS_URL", "redis://:$(PO_REDIS_PASSWORD)@"+fullDefault+"-redis:6379/0")
+			wantEnv(t, acc, "AMQP_URL", "amqp://po:$(PO_AMQP_PASSWORD)@"+fullDefault+"-rabbitmq:5672/")
+			wantEnv(t, acc, "HTTP_ADDR", ":3000")
+			ch := container(t, r, fullDefault+"-challenge")
+			wantEnv(t, ch, "HTTP_ADDR", ":3001")
+			wantEnv(t, ch, "JWKS_URL", "http://"+fullDefault+"-account:3000/.well-known/jwks.json")
+			wantEnv(t, ch, "DATABASE_URL", "po_challenge:$(PO_DATABASE_PASSWORD)@tcp("+fullDefault+"-mysql:3306)/po_challenge")
+			if acc.Image != "progressive-overload/account:0.1.0" || ch.Image != "progressive-overload/challenge:0.1.0" {
+				t.Errorf("images %s, %s: want the chart's appVersion as tag", acc.Image, ch.Image)
+			}
+			checkGeneratedJWTKey(t, r, acc)
+			wantHook(t, r, "post-install,pre-upgrade")
+		}},
+		{name: "kind values", values: kindValues(t), fullname: "po",
+			external: []string{"po-dev-credentials", "po-dev-jwt"},
+			check: func(t *testing.T, r *chartkit.Rendered) {
+				mustHave(t, r, "Deployment/po-prometheus", "Deployment/po-grafana", "Service/po-grafana", "Service/po-account-pods")
+				mustNotHave(t, r, "Secret", "PodDisruptionBudget")
+				acc := container(t, r, "po-account")
+				wantEnv(t, acc, "ADMIN_EMAIL", "admin@progressive-overload.local")
+				if !strings.HasSuffix(acc.Image, ":dev") {
+					t.Errorf("kind image %s: want tag dev", acc.Image)
+				}
+				wantHook(t, r, "post-install,pre-upgrade")
+				checkDevSecretKeys(t, r)
+			}},
+		{name: "external dependencies", values: external,
+			external: []string{"po-account-db", "po-challenge-db", "po-amqp", "po-jwt"},
+			check: func(t *testing.T, r *chartkit.Rendered) {
+				mustNotHave(t, r, "StatefulSet", "Secret/"+fullDefault+"-mysql", "Secret/"+fullDefault+"-jwt")
+				acc := container(t, r, fullDefault+"-account")
+				wantEnv(t, acc, "DATABASE_URL", "po_account:$(PO_DATABASE_PASSWORD)@tcp(mysql.db.internal:3307)/po_account")
+				wantEnv(t, acc, "REDIS_URL", "redis://redis.cache.internal:6379/2")
+				wantEnv(t, acc, "AMQP_URL", "amqp://po-app:$(PO_AMQP_PASSWORD)@mq.internal:5672/po")
+				wantEnv(t, acc, "JWT_SIGNING_KEY_FILE", "/etc/po/jwt/signing.pem")
+				wantHook(t, r, "pre-install,pre-upgrade")
+			}},
+		{name: "external URL secrets", values: urlSecrets, external: []string{"po-urls", "po-jwt"},
+			check: func(t *testing.T, r *chartkit.Rendered) {
+				for _, name := range []string{fullDefault + "-account", fullDefault + "-challenge"} {
+					env := chartkit.Env(container(t, r, name))
+					for _, v := range []string{"DATABASE_URL", "REDIS_URL", "AMQP_URL"} {
+						if env[v].ValueFrom == nil || env[v].ValueFrom.SecretKeyRef == nil || env[v].ValueFrom.SecretKeyRef.Name != "po-urls" {
+							t.Errorf("%s: %s should come from Secret po-urls, got %+v", name, v, env[v])
+						}
+					}
+				}
+				wantHook(t, r, "pre-install,pre-upgrade")
+			}},
+		{name: "prometheus operator API present", opts: withAPI,
+			values: map[string]any{"serviceMonitor": map[string]any{"release": "kube-prometheus-stack"}},
+			check: func(t *testing.T, r *chartkit.Rendered) {
+				for _, svc := range []string{"account", "challenge"} {
+					sm, ok := r.Find("ServiceMonitor", fullDefault+"-"+svc).(*chartkit.ServiceMonitor)
+					if !ok {
+						t.Fatalf("no ServiceMonitor for %s with the API present", svc)
+					}
+					if sm.Labels["release"] != "kube-prometheus-stack" || sm.Spec.Endpoints[0].Path != "/metrics" {
+						t.Errorf("ServiceMonitor %s: labels %v endpoints %+v", sm.Name, sm.Labels, sm.Spec.Endpoints)
+					}
+				}
+			}},
+		{name: "prometheus operator API absent", check: func(t *testing.T, r *chartkit.Rendered) {
+			mustNotHave(t, r, "ServiceMonitor")
+		}},
+		{name: "service monitor forced without the API",
+			values: map[string]any{"serviceMonitor": map[string]any{"force": true}},
+			check: func(t *testing.T, r *chartkit.Rendered) {
+				mustHave(t, r, "ServiceMonitor/"+fullDefault+"-account", "ServiceMonitor/"+fullDefault+"-challenge")
+				if r.Find("ServiceMonitor", fullDefault+"-account").(*chartkit.ServiceMonitor).Labels["release"] != "" {
+					t.Error("release label set though serviceMonitor.release is empty")
+				}
+			}},
+		{name: "service monitor disabled with the API", opts: withAPI,
+			values: map[string]any{"serviceMonitor": map[string]any{"enabled": false}},
+			check:  func(t *testing.T, r *chartkit.Rendered) { mustNotHave(t, r, "ServiceMonitor") }},
+		{name: "monitoring off", values: map[string]any{"dashboards": map[string]any{"enabled": false}, "serviceMonitor": map[string]any{"enabled": false}},
+			opts: withAPI,
+			check: func(t *testing.T, r *chartkit.Rendered) {
+				mustNotHave(t, r, "ServiceMonitor", "ConfigMap/"+fullDefault+"-dashboard-overview", "Deployment/"+fullDefault+"-grafana")
+			}},
+		{name: "dev monitoring", values: map[string]any{"devMonitoring": map[string]any{"enabled": true}},
+			check: func(t *testing.T, r *chartkit.Rendered) {
+				mustHave(t, r, "Deployment/"+fullDefault+"-prometheus", "Deployment/"+fullDefault+"-grafana", "Secret/"+fullDefault+"-grafana",
+					"Service/"+fullDefault+"-account-pods", "Service/"+fullDefault+"-challenge-pods")
+				cm := r.Find("ConfigMap", fullDefault+"-prometheus").(*corev1.ConfigMap)
+				for _, want := range []string{fullDefault + "-account-pods.po.svc", fullDefault + "-challenge-pods.po.svc", "port: 3000", "port: 3001"} {
+					if !strings.Contains(cm.Data["prometheus.yml"], want) {
+						t.Errorf("prometheus.yml lacks %q:\n%s", want, cm.Data["prometheus.yml"])
+					}
+				}
+				g := container(t, r, fullDefault+"-grafana")
+				wantEnv(t, g, "GF_AUTH_ANONYMOUS_ENABLED", "true")
+				wantEnv(t, g, "GF_AUTH_ANONYMOUS_ORG_ROLE", "Viewer")
+			}},
+		{name: "autoscaling", values: map[string]any{
+			"account":   map[string]any{"autoscaling": map[string]any{"enabled": true}},
+			"challenge": map[string]any{"autoscaling": map[string]any{"enabled": true, "maxReplicas": 10}}},
+			check: func(t *testing.T, r *chartkit.Rendered) {
+				mustHave(t, r, "HorizontalPodAutoscaler/"+fullDefault+"-account", "HorizontalPodAutoscaler/"+fullDefault+"-challenge")
+			}},
+		{name: "network policies", values: map[string]any{"networkPolicy": map[string]any{"enabled": true}},
+			check: func(t *testing.T, r *chartkit.Rendered) {
+				mustHave(t, r, "NetworkPolicy/"+fullDefault+"-mysql", "NetworkPolicy/"+fullDefault+"-redis", "NetworkPolicy/"+fullDefault+"-rabbitmq")
+			}},
+		{name: "network policies with external dependencies", values: chartkit.Merge(external, map[string]any{"networkPolicy": map[string]any{"enabled": true}}),
+			external: []string{"po-account-db", "po-challenge-db", "po-amqp", "po-jwt"},
+			check:    func(t *testing.T, r *chartkit.Rendered) { mustNotHave(t, r, "NetworkPolicy") }},
+		{name: "admin, key rotation, registry", values: map[string]any{
+			"image":   map[string]any{"registry": "ghcr.io/", "tag": "1.2.3"},
+			"account": map[string]any{"admin": map[string]any{"email": "root@example.com", "existingSecret": "po-admin"}, "jwt": map[string]any{"previousKeys": []any{map[string]any{"secret": "po-jwt-old", "key": "private.pem"}}}},
+			"common":  map[string]any{"extraEnv": []any{map[string]any{"name": "GOMAXPROCS", "value": "2"}}}},
+			external: []string{"po-admin", "po-jwt-old"},
+			check: func(t *testing.T, r *chartkit.Rendered) {
+				acc := container(t, r, fullDefault+"-account")
+				wantEnv(t, acc, "ADMIN_EMAIL", "root@example.com")
+				wantEnv(t, acc, "JWT_PREVIOUS_KEY_FILES", "/etc/po/jwt-previous/0/private.pem")
+				wantEnv(t, acc, "GOMAXPROCS", "2")
+				if acc.Image != "ghcr.io/progressive-overload/account:1.2.3" {
+					t.Errorf("image %s", acc.Image)
+				}
+			}},
+		{name: "other release name", opts: chartkit.Options{ReleaseName: "progressive-overload", Namespace: "prod"}, fullname: "progressive-overload",
+			check: func(t *testing.T, r *chartkit.Rendered) {
+				wantEnv(t, container(t, r, "progressive-overload-challenge"), "JWKS_URL", "http://progressive-overload-account:3000/.well-known/jwks.json")
+			}},
+	}
+}
+
+func TestChartRendersAndKeepsInvariants(t *testing.T) {
+	contract, err := chartkit.ReadEnvContract(chartkit.ConventionsPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range cases(t) {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if _, set := chartkit.Path(tc.values, "account.jwt.existingSecret"); !set && !tc.genKey {
+				tc.values = chartkit.Merge(tc.values, map[string]any{"account": map[string]any{"jwt": map[string]any{"existingSecret": "po-jwt"}}})
+				tc.external = append(tc.external, "po-jwt")
+			}
+			r, err := chartkit.Render(tc.values, tc.opts)
+			if err != nil {
+				t.Fatalf("render: %v", err)
+			}
+			rel, ns := tc.opts.ReleaseName, tc.opts.Namespace
+			if rel == "" {
+				rel, ns = "po", "po"
+			}
+			for _, e := range chartkit.CheckInvariants(r, chartkit.CheckOptions{ReleaseName: rel, Namespace: ns, ExternalSecrets: tc.external}) {
+				t.Error(e)
+			}
+			full := tc.fullname
+			if full == "" {
+				full = fullDefault
+			}
+			checkServiceEnv(t, r, full, contract)
+			checkMigrationJobs(t, r, full)
+			if !strings.Contains(r.Notes, "port-forward svc/"+full+"-account 3000:3000") || !strings.Contains(r.Notes, "port-forward svc/"+full+"-challenge 3001:3001") {
+				t.Errorf("NOTES.txt lacks the port-forward commands:\n%s", r.Notes)
+			}
+			if tc.check != nil {
+				tc.check(t, r)
+			}
+		})
+	}
+}
+
+// checkServiceEnv: every variable of docs/conventions.md is set on the service
+// containers, except the optional ones (set only when configured).
+func checkServiceEnv(t *testing.T, r *chartkit.Rendered, full string, contract chartkit.EnvContract) {
+	t.Helper()
+	optional := map[string]bool{"ADMIN_EMAIL": true, "ADMIN_PASSWORD": true, "JWT_PREVIOUS_KEY_FILES": true}
+	for _, svc := range []string{"account", "challenge"} {
+		c := container(t, r, full+"-"+svc)
+		env := chartkit.Env(c)
+		for _, name := range contract.For(svc) {
+			if _, ok := env[name]; !ok && !optional[name] {
+				t.Errorf("%s: %s (docs/conventions.md) is not set", svc, name)
+			}
+		}
+		if _, ok := env["ADMIN_EMAIL"]; ok != (env["ADMIN_PASSWORD"].ValueFrom != nil) {
+			t.Errorf("%s: ADMIN_EMAIL and ADMIN_PASSWORD (from a Secret) go together", svc)
+		}
+		if svc == "account" {
+			path := env["JWT_SIGNING_KEY_FILE"].Value
+			if !mountedFile(c, r.Deployment(full+"-account").Spec.Template.Spec, path) {
+				t.Errorf("account: JWT_SIGNING_KEY_FILE %s is not a file of a mounted Secret volume", path)
+			}
+			for _, p := range strings.Split(env["JWT_PREVIOUS_KEY_FILES"].Value, ",") {
+				if p != "" && !mountedFile(c, r.Deployment(full+"-account").Spec.Template.Spec, p) {
+					t.Errorf("account: previous key %s is not mounted", p)
+				}
+			}
+		}
+		if len(c.Args) != 1 || c.Args[0] != "serve" {
+			t.Errorf("%s: args %v, want [serve]", svc, c.Args)
+		}
+	}
+}
+
+func checkMigrationJobs(t *testing.T, r *chartkit.Rendered, full string) {
+	t.Helper()
+	for _, svc := range []string{"account", "challenge"} {
+		name := full + "-" + svc + "-migrate"
+		var job *batchv1.Job
+		for _, o := range r.Objects {
+			if j, ok := o.Obj.(*batchv1.Job); ok && j.Name == name {
+				job = j
+				if !o.Hook {
+					t.Errorf("Job %s is not a Helm hook", name)
+				}
+			}
+		}
+		if job == nil {
+			t.Errorf("no migration Job %s", name)
+			continue
+		}
+		hook := job.Annotations["helm.sh/hook"]
+		if !strings.Contains(hook, "pre-upgrade") || !(strings.Contains(hook, "pre-install") || strings.Contains(hook, "post-install")) {
+			t.Errorf("Job %s: helm.sh/hook %q", name, hook)
+		}
+		if job.Annotations["helm.sh/hook-delete-policy"] == "" {
+			t.Errorf("Job %s: no hook-delete-policy (a second upgrade would fail on the existing Job)", name)
+		}
+		c := job.Spec.Template.Spec.Containers[0]
+		if len(c.Args) != 1 || c.Args[0] != "migrate" {
+			t.Errorf("Job %s: args %v, want [migrate]", name, c.Args)
+		}
+		if _, ok := chartkit.Env(c)["DATABASE_URL"]; !ok {
+			t.Errorf("Job %s: no DATABASE_URL", name)
+		}
+		if sa := job.Spec.Template.Spec.ServiceAccountName; sa != "" {
+			t.Errorf("Job %s: runs as ServiceAccount %s, which a pre-install hook cannot rely on", name, sa)
+		}
+		dep := container(t, r, full+"-"+svc)
+		if c.Image != dep.Image {
+			t.Errorf("Job %s: image %s differs from the service's %s", name, c.Image, dep.Image)
+		}
+		if !reflect.DeepEqual(chartkit.Env(c)["DATABASE_URL"], chartkit.Env(dep)["DATABASE_URL"]) {
+			t.Errorf("Job %s: DATABASE_URL differs from the service's", name)
+		}
+	}
+}
+
+func wantHook(t *testing.T, r *chartkit.Rendered, want string) {
+	t.Helper()
+	n := 0
+	for _, o := range r.Objects {
+		if j, ok := o.Obj.(*batchv1.Job); ok {
+			n++
+			if got := j.Annotations["helm.sh/hook"]; got != want {
+				t.Errorf("Job %s: helm.sh/hook %q, want %q", j.Name, got, want)
+			}
+		}
+	}
+	if n != 2 {
+		t.Errorf("%d migration Jobs, want 2", n)
+	}
+}
+
+func mountedFile(c corev1.Container, spec corev1.PodSpec, path string) bool {
+	for _, m := range c.VolumeMounts {
+		if !strings.HasPrefix(path, m.MountPath+"/") {
+			continue
+		}
+		rel := strings.TrimPrefix(path, m.MountPath+"/")
+		for _, v := range spec.Volumes {
+			if v.Name == m.Name && v.Secret != nil {
+				for _, it := range v.Secret.Items {
+					if it.Path == rel {
+						return true
+					}
+				}
+			}
+		}
+	}
+	return false
+}
+
+func checkGeneratedJWTKey(t *testing.T, r *chartkit.Rendered, acc corev1.Container) {
+	t.Helper()
+	s, ok := r.Find("Secret", fullDefault+"-jwt").(*corev1.Secret)
+	if !ok {
+		t.Fatal("no generated JWT Secret")
+	}
+	if s.Annotations["helm.sh/resource-policy"] != "keep" {
+		t.Error("generated JWT key is not kept on uninstall")
+	}
+	block, _ := pem.Decode(s.Data["private.pem"])
+	if block == nil {
+		t.Fatal("private.pem is not PEM")
+	}
+	var key *rsa.PrivateKey
+	switch block.Type {
+	case "RSA PRIVATE KEY":
+		k, err := x509.ParsePKCS1PrivateKey(block.Bytes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		key = k
+	default:
+		t.Fatalf("PEM block %q", block.Type)
+	}
+	if key.N.BitLen() < 2048 {
+		t.Errorf("RSA key of %d bits", key.N.BitLen())
+	}
+}
+
+func container(t *testing.T, r *chartkit.Rendered, deployment string) corev1.Container {
+	t.Helper()
+	d := r.Deployment(deployment)
+	if d == nil {
+		t.Fatalf("no Deployment %s in %v", deployment, r.Names())
+	}
+	return d.Spec.Template.Spec.Containers[0]
+}
+
+func wantEnv(t *testing.T, c corev1.Container, name, value string) {
+	t.Helper()
+	e, ok := chartkit.Env(c)[name]
+	if !ok {
+		t.Errorf("container %s: %s not set", c.Name, name)
+		return
+	}
+	if e.Value != value {
+		t.Errorf("container %s: %s = %q, want %q", c.Name, name, e.Value, value)
+	}
+}
+
+// mustHave: "Kind/name" entries that must be rendered.
+func mustHave(t *testing.T, r *chartkit.Rendered, names ...string) {
+	t.Helper()
+	all := r.Names()
+	for _, n := range names {
+		if !slices.Contains(all, n) {
+			t.Errorf("%s not rendered; have %v", n, all)
+		}
+	}
+}
+
+// mustNotHave: "Kind" or "Kind/name" entries that must not be rendered.
+func mustNotHave(t *testing.T, r *chartkit.Rendered, names ...string) {
+	t.Helper()
+	for _, o := range r.Objects {
+		for _, n := range names {
+			if n == o.GVK.Kind || n == o.GVK.Kind+"/"+o.Name {
+				t.Errorf("%s/%s rendered, want no %s", o.GVK.Kind, o.Name, n)
+			}
+		}
+	}
+}
+
+// Generated credentials are random per render (what `lookup` then keeps), so no
+// fixed password can hide in the chart.
+func TestGeneratedSecretsAreRandom(t *testing.T) {
+	get := func() map[string][]byte {
+		r, err := chartkit.Render(map[string]any{"account": map[string]any{"jwt": map[string]any{"existingSecret": "x"}}}, chartkit.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string][]byte{}
+		for _, o := range r.Objects {
+			if s, ok := o.Obj.(*corev1.Secret); ok {
+				for k, v := range s.Data {
+					out[s.Name+"/"+k] = v
+				}
+			}
+		}
+		return out
+	}
+	a, b := get(), get()
+	if len(a) < 4 {
+		t.Fatalf("only %d generated values: %v", len(a), a)
+	}
+	for k, v := range a {
+		if len(v) < 24 {
+			t.Errorf("%s: %d characters, want at least 24", k, len(v))
+		}
+		if string(v) == string(b[k]) {
+			t.Errorf("%s: same value in two renders: not generated", k)
+		}
+	}
+}
+
+// The StatefulSets' volumeClaimTemplates are immutable: their labels must not
+// carry anything that changes between chart versions.
+func TestVolumeClaimTemplatesAreStable(t *testing.T) {
+	r, err := chartkit.Render(nil, chartkit.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, o := range r.Objects {
+		if s, ok := o.Obj.(*appsv1.StatefulSet); ok {
+			for _, vct := range s.Spec.VolumeClaimTemplates {
+				n++
+				for k := range vct.Labels {
+					if k == "helm.sh/chart" || k == "app.kubernetes.io/version" {
+						t.Errorf("StatefulSet %s: volumeClaimTemplate label %s changes on upgrade", s.Name, k)
+					}
+				}
+			}
+		}
+	}
+	if n != 3 {
+		t.Errorf("%d volumeClaimTemplates, want 3 (MySQL, Redis, RabbitMQ)", n)
+	}
+}
+
+// Every key k8s/values-kind.yaml reads from the dev Secrets is one that
+// hack/devsecrets writes.
+func checkDevSecretKeys(t *testing.T, r *chartkit.Rendered) {
+	t.Helper()
+	keys := map[string][]string{devsecrets.CredentialsSecret: devsecrets.PasswordKeys, devsecrets.JWTSecret: {devsecrets.JWTKey}}
+	n := 0
+	for _, p := range r.Pods() {
+		for _, c := range p.Template.Spec.Containers {
+			for _, e := range c.Env {
+				if e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil {
+					continue
+				}
+				ref := e.ValueFrom.SecretKeyRef
+				if want, ok := keys[ref.Name]; ok {
+					n++
+					if !slices.Contains(want, ref.Key) {
+						t.Errorf("%s/%s env %s: key %s/%s is not written by hack/devsecrets", p.Kind, p.Name, e.Name, ref.Name, ref.Key)
+					}
+				}
+			}
+		}
+		for _, v := range p.Template.Spec.Volumes {
+			if v.Secret != nil && v.Secret.SecretName == devsecrets.JWTSecret {
+				n++
+				for _, it := range v.Secret.Items {
+					if it.Key != devsecrets.JWTKey {
+						t.Errorf("%s: JWT key %s", p.Name, it.Key)
+					}
+				}
+			}
+		}
+	}
+	if n < 8 {
+		t.Errorf("only %d references to the dev Secrets", n)
+	}
+}

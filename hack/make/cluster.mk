@@ -1,0 +1,93 @@
+# Deploy side (issue 5): the Helm chart, the kind dev cluster, Tilt.
+#
+#   make up / make down   kind cluster "po" with the whole system (needs Docker)
+#   make chart-test       fast Go tests of the chart, dashboards, cluster tool (part of make test)
+#   make helm-lint        helm lint --strict with the pinned helm
+#   make cluster-test     slow: the chart installed into a real kube-apiserver + etcd, and the
+#                         Tiltfile evaluated by a real Tilt; builds those tools on first use
+#
+# The tools are built from the Go module proxy (nothing else is needed but Go) into
+# $(PO_TOOLS_DIR)/<tool>-<version>/ outside the clone, once per version. etcd,
+# kube-apiserver and Tilt cannot be `go install`ed (replace directives); their
+# wrapper modules under hack/tools/ pin them, with checksums.
+GO ?= go
+PO_TOOLS_DIR ?= $(HOME)/.cache/po-tools
+HELM_VERSION := v3.22.0
+ETCD_VERSION := v3.6.16
+KUBE_APISERVER_VERSION := v1.32.13
+TILT_VERSION := v0.33.21
+
+HELM := $(PO_TOOLS_DIR)/helm-$(HELM_VERSION)/helm
+ETCD := $(PO_TOOLS_DIR)/etcd-$(ETCD_VERSION)/etcd
+KUBE_APISERVER := $(PO_TOOLS_DIR)/kube-apiserver-$(KUBE_APISERVER_VERSION)/kube-apiserver
+TILT := $(PO_TOOLS_DIR)/tilt-$(TILT_VERSION)/tilt
+
+CHART_DIR := charts/progressive-overload
+CHART_TEST_PKGS := ./hack/chartkit/... ./hack/cluster/... ./hack/devsecrets/... ./hack/dockercheck/... ./hack/tiltcheck/...
+CHART_TEST_FLAGS ?= -count=1
+CLUSTER_TEST_TIMEOUT ?= 20m
+# Flags for `po-cluster up`, e.g. UP_FLAGS='-build=false' (see go run ./hack/cmd/po-cluster up -h).
+UP_FLAGS ?=
+
+# $(call check-pin,<wrapper go.mod>,<module>,<version>): the wrapper module must
+# require exactly the version the cache directory is named after.
+define check-pin
+	@grep -qE '^require $(2) $(3)$$|^[[:space:]]$(2) $(3)$$' $(1) || { \
+	  echo "$(1) does not require $(2) $(3): update the variable or the wrapper module together" >&2; exit 1; }
+endef
+
+.PHONY: up
+up: ## kind cluster "po" + images + helm upgrade --install (needs Docker; idempotent)
+	$(GO) run ./hack/cmd/po-cluster up $(UP_FLAGS)
+
+.PHONY: down
+down: ## delete the kind cluster "po"
+	$(GO) run ./hack/cmd/po-cluster down
+
+.PHONY: chart-test
+chart-test: ## fast Go tests: chart render + strict decoding + invariants, schema, lint, dashboards, cluster tool
+	$(GO) test $(CHART_TEST_FLAGS) $(CHART_TEST_PKGS)
+
+.PHONY: helm-lint
+helm-lint: $(HELM) ## helm lint --strict (defaults and the kind values)
+	$(HELM) lint --strict $(CHART_DIR)
+	$(HELM) lint --strict $(CHART_DIR) -f k8s/values-kind.yaml
+
+.PHONY: cluster-test
+cluster-test: helm-lint $(ETCD) $(KUBE_APISERVER) $(TILT) ## slow: install into a real kube-apiserver, evaluate the Tiltfile
+	cd hack && PO_HELM=$(HELM) PO_ETCD=$(ETCD) PO_KUBE_APISERVER=$(KUBE_APISERVER) PO_TILT=$(TILT) \
+	  $(GO) test -tags cluster -count=1 -timeout $(CLUSTER_TEST_TIMEOUT) ./clustertest/...
+
+.PHONY: cluster-tools
+cluster-tools: $(HELM) $(ETCD) $(KUBE_APISERVER) $(TILT) ## build (or find cached) helm, etcd, kube-apiserver, tilt
+
+# Each tool is built into a temporary name and moved into place, so an
+# interrupted build never leaves a broken binary that make would trust. The
+# version in the path is the cache key (the wrapper go.mod files are order-only
+# prerequisites: a fresh clone's newer mtimes must not trigger a rebuild).
+$(HELM):
+	@mkdir -p $(@D)/.gobin
+	GOWORK=off GOFLAGS= GOBIN=$(@D)/.gobin $(GO) install -trimpath helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
+	mv $(@D)/.gobin/helm $@ && rmdir $(@D)/.gobin
+
+$(ETCD): | hack/tools/etcd/go.mod
+	$(call check-pin,hack/tools/etcd/go.mod,go.etcd.io/etcd/server/v3,$(ETCD_VERSION))
+	@mkdir -p $(@D)
+	cd hack/tools/etcd && GOWORK=off GOFLAGS=-mod=readonly $(GO) build -trimpath -o $@.tmp go.etcd.io/etcd/server/v3
+	mv $@.tmp $@
+
+$(KUBE_APISERVER): | hack/tools/kube-apiserver/go.mod
+	$(call check-pin,hack/tools/kube-apiserver/go.mod,k8s.io/kubernetes,$(KUBE_APISERVER_VERSION))
+	@mkdir -p $(@D)
+	cd hack/tools/kube-apiserver && GOWORK=off GOFLAGS=-mod=readonly $(GO) build -trimpath \
+	  -ldflags "-s -w -X k8s.io/component-base/version.gitVersion=$(KUBE_APISERVER_VERSION) \
+	    -X k8s.io/component-base/version.gitMajor=$(word 1,$(subst ., ,$(patsubst v%,%,$(KUBE_APISERVER_VERSION)))) \
+	    -X k8s.io/component-base/version.gitMinor=$(word 2,$(subst ., ,$(KUBE_APISERVER_VERSION)))" \
+	  -o $@.tmp k8s.io/kubernetes/cmd/kube-apiserver
+	mv $@.tmp $@
+
+$(TILT): | hack/tools/tilt/go.mod
+	$(call check-pin,hack/tools/tilt/go.mod,github.com/tilt-dev/tilt,$(TILT_VERSION))
+	@mkdir -p $(@D)
+	cd hack/tools/tilt && GOWORK=off GOFLAGS=-mod=readonly $(GO) build -trimpath -o $@.tmp github.com/tilt-dev/tilt/cmd/tilt
+	mv $@.tmp $@
