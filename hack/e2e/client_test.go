@@ -1,0 +1,236 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+var httpClient = &http.Client{Timeout: 30 * time.Second}
+
+// call sends one request and returns the status and body; a transport error
+// fails the test.
+func call(t testing.TB, method, url, token string, body any) (int, []byte) {
+	t.Helper()
+	var r io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r = bytes.NewReader(b)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, url, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s %s: reading the answer: %v", method, url, err)
+	}
+	return resp.StatusCode, b
+}
+
+// mustCall is call that fails the test on a status other than want and
+// decodes a JSON answer into out (when not nil).
+func mustCall(t testing.TB, want int, method, url, token string, body, out any) {
+	t.Helper()
+	code, b := call(t, method, url, token, body)
+	if code != want {
+		t.Fatalf("%s %s: %d, want %d: %s", method, url, code, want, b)
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			t.Fatalf("%s %s: decoding %s: %v", method, url, b, err)
+		}
+	}
+}
+
+type user struct {
+	ID    int64
+	Email string
+	Token string
+}
+
+// signUp creates an account and signs it in.
+func (s *system) signUp(t testing.TB, name string) user {
+	t.Helper()
+	u := user{Email: name + "-" + randomHex(4) + "@e2e.example.com"}
+	const password = "correct horse battery"
+	var created struct {
+		ID int64 `json:"id"`
+	}
+	mustCall(t, http.StatusCreated, http.MethodPost, s.account.url+"/auth/signup", "",
+		map[string]string{"email": u.Email, "password": password, "displayName": name}, &created)
+	u.ID = created.ID
+	u.Token = s.login(t, u.Email, password)
+	return u
+}
+
+func (s *system) login(t testing.TB, email, password string) string {
+	t.Helper()
+	var tokens struct {
+		AccessToken string `json:"accessToken"`
+	}
+	mustCall(t, http.StatusOK, http.MethodPost, s.account.url+"/auth/login", "",
+		map[string]string{"email": email, "password": password}, &tokens)
+	if tokens.AccessToken == "" {
+		t.Fatal("login answered no access token")
+	}
+	return tokens.AccessToken
+}
+
+func (s *system) adminToken(t testing.TB) string {
+	t.Helper()
+	return s.login(t, s.adminEmail, s.adminPassword)
+}
+
+type challenge struct {
+	ID           int64     `json:"id"`
+	UserID       int64     `json:"userId"`
+	Status       string    `json:"status"`
+	StatusReason string    `json:"statusReason"`
+	UpdatedAt    time.Time `json:"updatedAt"`
+}
+
+// The README walk-through's challenge.
+var squatTo80 = map[string]any{
+	"title": "Squat to 80", "exercise": "Back squat", "unit": "kg",
+	"startValue": 60, "increment": 2.5, "incrementEvery": 1, "sessionsPerWeek": 3, "weeks": 8,
+}
+
+func (s *system) createChallenge(t testing.TB, token string) challenge {
+	t.Helper()
+	var c challenge
+	mustCall(t, http.StatusCreated, http.MethodPost, s.challenge.url+"/challenges", token, squatTo80, &c)
+	if c.ID <= 0 {
+		t.Fatalf("created challenge without id: %+v", c)
+	}
+	return c
+}
+
+func (s *system) getChallenge(t testing.TB, token string, id int64) challenge {
+	t.Helper()
+	var c challenge
+	mustCall(t, http.StatusOK, http.MethodGet, fmt.Sprintf("%s/challenges/%d", s.challenge.url, id), token, nil, &c)
+	return c
+}
+
+// waitStatus polls the challenge until it has status and returns it with
+// how long that took (reported, never asserted).
+func (s *system) waitStatus(t testing.TB, token string, id int64, status string) (challenge, time.Duration) {
+	t.Helper()
+	start := time.Now()
+	var c challenge
+	poll(t, fmt.Sprintf("challenge %d to be %s", id, status), func() bool {
+		c = s.getChallenge(t, token, id)
+		return c.Status == status
+	}, func() string { return fmt.Sprintf("it is %q (%q)", c.Status, c.StatusReason) })
+	return c, time.Since(start)
+}
+
+// metric sums the samples of name whose labels include every pair of
+// labels, from a service's /metrics (Prometheus text format).
+func metric(t testing.TB, baseURL, name string, labels map[string]string) float64 {
+	t.Helper()
+	code, body := call(t, http.MethodGet, baseURL+"/metrics", "", nil)
+	if code != http.StatusOK {
+		t.Fatalf("GET %s/metrics: %d", baseURL, code)
+	}
+	var sum float64
+	sc := bufio.NewScanner(bytes.NewReader(body))
+	sc.Buffer(make([]byte, 0, 64*1024), 4<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		series, value, ok := strings.Cut(line, " ")
+		if !ok {
+			continue
+		}
+		metricName, labelText, _ := strings.Cut(series, "{")
+		if metricName != name {
+			continue
+		}
+		got := parseLabels(strings.TrimSuffix(labelText, "}"))
+		match := true
+		for k, v := range labels {
+			if got[k] != v {
+				match = false
+				break
+			}
+		}
+		if !match {
+			continue
+		}
+		// A timestamp may follow the value.
+		value, _, _ = strings.Cut(value, " ")
+		f, err := strconv.ParseFloat(value, 64)
+		if err != nil {
+			t.Fatalf("metric line %q: %v", line, err)
+		}
+		sum += f
+	}
+	return sum
+}
+
+// parseLabels reads `a="x",b="y"`; the values the tests look at have no
+// escaped characters, and the parser keeps escapes as they are.
+func parseLabels(s string) map[string]string {
+	out := map[string]string{}
+	for s != "" {
+		k, rest, ok := strings.Cut(s, `="`)
+		if !ok {
+			break
+		}
+		var v strings.Builder
+		i := 0
+		for ; i < len(rest); i++ {
+			if rest[i] == '\\' && i+1 < len(rest) {
+				v.WriteByte(rest[i])
+				i++
+				v.WriteByte(rest[i])
+				continue
+			}
+			if rest[i] == '"' {
+				break
+			}
+			v.WriteByte(rest[i])
+		}
+		out[k] = v.String()
+		s = strings.TrimPrefix(rest[min(i+1, len(rest)):], ",")
+	}
+	return out
+}
+
+func consumed(t testing.TB, baseURL, typ, result string) float64 {
+	t.Helper()
+	return metric(t, baseURL, "events_consumed_total", map[string]string{"type": typ, "result": result})
+}
+
+func published(t testing.TB, baseURL, typ string) float64 {
+	t.Helper()
+	return metric(t, baseURL, "events_published_total", map[string]string{"type": typ})
+}
