@@ -1,0 +1,193 @@
+// Command bench reproduces the original system's cache experiment on ours
+// and finds each variant's limits (issue 6); `make bench` runs it.
+//
+// By default it builds the services, migrates them into dedicated databases
+// (po_bench_account, po_bench_challenge: never a developer's), starts them
+// on their own ports, seeds users (through signup and login), challenges and
+// logs, and attacks GET /challenges/logs/{userId} at a fixed rate without
+// the cache, then with it; runs the ceilings (hack/bench/ceiling), a mixed
+// read/write phase and a closed-loop search for the highest rate under a
+// p99 bound; prints the tables and writes docs/benchmarks.md and charts.
+//
+//	go run ./hack/bench/cmd/bench -quick            # a few seconds per phase
+//	go run ./hack/bench/cmd/bench -target http://127.0.0.1:3001 -account-url http://127.0.0.1:3000
+//
+// Ctrl-C stops the current phase, stops what the tool started and prints
+// what was measured.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/progressive-overload/po/hack/bench"
+)
+
+func main() {
+	os.Exit(run())
+}
+
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
+
+func run() int {
+	var cfg bench.Config
+	var phases string
+	var serviceEnv listFlag
+	quick := flag.Bool("quick", false, "smoke run: a few seconds per phase and a small data set (explicit flags still win)")
+	flag.StringVar(&phases, "phases", "uncached,cached,ceilings,mixed,search", "phases to run: uncached, cached, ceilings, mixed, search")
+	flag.Float64Var(&cfg.Rate, "rate", 3000, "fixed rate of the open-loop and mixed phases (requests/s)")
+	flag.DurationVar(&cfg.Duration, "duration", 20*time.Second, "length of each open-loop and mixed phase")
+	flag.DurationVar(&cfg.Timeout, "timeout", 10*time.Second, "per-request timeout in the fixed-rate phases")
+	flag.DurationVar(&cfg.Bound, "p99", 50*time.Millisecond, "p99 bound of the closed-loop search")
+	flag.Float64Var(&cfg.SearchStart, "search-start", 3000, "first rate of the closed-loop search")
+	flag.Float64Var(&cfg.SearchMaxRate, "search-max", 200000, "highest rate the search tries")
+	flag.DurationVar(&cfg.SearchStep, "search-step", 5*time.Second, "length of each search step")
+	flag.IntVar(&cfg.SearchMaxSteps, "search-steps", 10, "most steps per variant")
+	flag.Float64Var(&cfg.SearchPrec, "search-precision", 0.1, "stop when the failing rate is within this fraction of the passing one")
+	flag.DurationVar(&cfg.SearchTimeout, "search-timeout", 2*time.Second, "per-request timeout in search steps")
+	flag.IntVar(&cfg.SearchRetries, "search-retries", 1, "times a failing search step is tried again before it counts")
+	flag.IntVar(&cfg.Users, "users", 2000, "users to seed")
+	flag.IntVar(&cfg.Challenges, "challenges", 3, "challenges per user")
+	flag.IntVar(&cfg.Logs, "logs", 20, "logs per challenge")
+	flag.Float64Var(&cfg.ZipfS, "zipf", 1.1, "Zipf exponent s (> 1) of the user distribution")
+	flag.Uint64Var(&cfg.Seed, "seed", 42, "random seed")
+	flag.IntVar(&cfg.SeedConcurrency, "seed-concurrency", 16, "signups, logins and API writes in flight while seeding")
+	flag.StringVar(&cfg.SeedMode, "seed-mode", "sql", "sql: challenges and logs straight into the challenge database; api: through the service")
+	flag.Float64Var(&cfg.WriteFrac, "write-fraction", 0.1, "share of writes in the mixed phase")
+	flag.IntVar(&cfg.PageSize, "page-size", 20, "rows of a logs page (the service's default limit)")
+	flag.Uint64Var(&cfg.MaxWorkers, "max-workers", 4096, "most concurrent requests (connections) of the load generator")
+	flag.StringVar(&cfg.Target, "target", "", "challenge service URL of an already running system (default: start our own)")
+	flag.StringVar(&cfg.AccountURL, "account-url", "http://127.0.0.1:3000", "account service URL, with -target")
+	flag.StringVar(&cfg.ChallengeDSN, "challenge-dsn", "", "with -target: DSN of its challenge database (SQL seeding and the MySQL ceiling)")
+	flag.StringVar(&cfg.MySQL, "mysql", "root@tcp(127.0.0.1:3306)/", "MySQL server DSN without a database")
+	flag.StringVar(&cfg.DBPrefix, "db-prefix", "po_bench_", "prefix of the bench databases (must start with po_bench)")
+	flag.StringVar(&cfg.RedisURL, "redis", "redis://127.0.0.1:6379/0", "Redis URL")
+	flag.StringVar(&cfg.AMQPURL, "amqp", "amqp://guest:guest@127.0.0.1:5672/po-bench", "AMQP URL for the bench services (its vhost is created when missing)")
+	flag.StringVar(&cfg.AccountAddr, "account-addr", "127.0.0.1:3100", "listen address of the bench account service")
+	flag.StringVar(&cfg.ChallengeAddr, "challenge-addr", "127.0.0.1:3101", "listen address of the bench challenge service")
+	flag.StringVar(&cfg.CeilingAddr, "ceiling-addr", "127.0.0.1:3102", "listen address of the ceilings")
+	flag.StringVar(&cfg.BinDir, "bin", "bin", "directory of the service binaries (relative to the repository)")
+	flag.BoolVar(&cfg.Build, "build", true, "build the services and the ceilings first")
+	flag.StringVar(&cfg.ServiceLogLevel, "service-log-level", "info", "LOG_LEVEL of the bench services (access logs are on at info)")
+	flag.Var(&serviceEnv, "service-env", "extra KEY=VALUE for the bench services (repeatable), e.g. GOMAXPROCS=1")
+	flag.BoolVar(&cfg.CeilingInterpolate, "ceiling-interpolate", true, "the MySQL ceiling interpolates query arguments (one round trip per query)")
+	flag.BoolVar(&cfg.CheapHash, "cheap-hash", true, "cheap argon2id parameters in the bench account service, so seeding is quick")
+	flag.StringVar(&cfg.Doc, "doc", "docs/benchmarks.md", "report to write (empty: none)")
+	flag.StringVar(&cfg.ImgDir, "img", "docs/img", "directory of the charts")
+	flag.StringVar(&cfg.Command, "command", "", "command line to quote in the report (default: this one)")
+	flag.Parse()
+
+	set := map[string]bool{}
+	flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if *quick {
+		def := func(name string, apply func()) {
+			if !set[name] {
+				apply()
+			}
+		}
+		def("duration", func() { cfg.Duration = 3 * time.Second })
+		def("users", func() { cfg.Users = 300 })
+		def("challenges", func() { cfg.Challenges = 2 })
+		def("logs", func() { cfg.Logs = 15 })
+		def("search-step", func() { cfg.SearchStep = 2 * time.Second })
+		def("search-steps", func() { cfg.SearchMaxSteps = 5 })
+		def("search-precision", func() { cfg.SearchPrec = 0.25 })
+		def("search-retries", func() { cfg.SearchRetries = 0 })
+		def("doc", func() { cfg.Doc = "" })
+	}
+	cfg.ServiceEnv = serviceEnv
+	cfg.Phases = map[string]bool{}
+	for _, p := range strings.Split(phases, ",") {
+		p = strings.TrimSpace(p)
+		switch p {
+		case bench.PhaseUncached, bench.PhaseCached, bench.PhaseCeilings, bench.PhaseMixed, bench.PhaseSearch:
+			cfg.Phases[p] = true
+		case "":
+		default:
+			fmt.Fprintf(os.Stderr, "bench: unknown phase %q\n", p)
+			return 2
+		}
+	}
+	if cfg.Target != "" {
+		if cfg.Phases[bench.PhaseUncached] && cfg.Phases[bench.PhaseCached] {
+			// A running system has one cache setting: measure it once.
+			delete(cfg.Phases, bench.PhaseUncached)
+		}
+	}
+	if cfg.Users < 1 || cfg.Challenges < 1 || cfg.Logs < 1 || cfg.Rate <= 0 || cfg.Duration <= 0 {
+		fmt.Fprintln(os.Stderr, "bench: -users, -challenges, -logs, -rate and -duration must be positive")
+		return 2
+	}
+	if cfg.ZipfS <= 1 {
+		fmt.Fprintln(os.Stderr, "bench: -zipf must be > 1")
+		return 2
+	}
+	root, err := bench.RepoRoot(".")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		return 1
+	}
+	cfg.Root = root
+	if !filepath.IsAbs(cfg.BinDir) {
+		cfg.BinDir = filepath.Join(root, cfg.BinDir)
+	}
+	if cfg.Command == "" {
+		cfg.Command = strings.Join(append([]string{"go run ./hack/bench/cmd/bench"}, os.Args[1:]...), " ")
+	}
+	if st, err := os.Stderr.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+		cfg.TTY = true
+	}
+	cfg.Out = os.Stderr
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sig := make(chan os.Signal, 2)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-sig
+		fmt.Fprintln(os.Stderr, "\nbench: stopping (Ctrl-C again to quit at once)")
+		cancel()
+		<-sig
+		os.Exit(130)
+	}()
+
+	fmt.Fprintf(os.Stderr, "bench: %d CPUs, GOMAXPROCS %d; all traffic to 127.0.0.1\n", runtime.NumCPU(), runtime.GOMAXPROCS(0))
+	rep, err := bench.NewRunner(cfg).Run(ctx)
+	fmt.Print(rep.Text())
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			fmt.Fprintln(os.Stderr, "bench: interrupted; the report was not written")
+			return 130
+		}
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		return 1
+	}
+	if cfg.Doc != "" {
+		if err := bench.WriteReport(rep, inRoot(root, cfg.Doc), inRoot(root, cfg.ImgDir)); err != nil {
+			fmt.Fprintln(os.Stderr, "bench: writing the report:", err)
+			return 1
+		}
+		fmt.Fprintf(os.Stderr, "bench: wrote %s and charts in %s\n", cfg.Doc, cfg.ImgDir)
+	}
+	return 0
+}
+
+// inRoot resolves a path relative to the repository root.
+func inRoot(root, p string) string {
+	if filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(root, p)
+}

@@ -1,0 +1,504 @@
+package bench
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Result is one variant's outcome in one phase.
+type Result struct {
+	Variant string
+	Summary Summary
+	Cache   *CacheCounts // cache_requests_total delta; nil when the variant has no cache metrics
+	Redis   *RedisCounts // INFO keyspace delta; nil when not read
+	Procs   []ProcUsage
+	Host    HostUsage
+	Mixed   *MixedStats // mixed phase only
+	// CacheOff marks a service run with CACHE_ENABLED=false: its counters
+	// are shown, its hit ratio is not (there is no cache to hit).
+	CacheOff bool
+}
+
+// MixedStats are the mixed phase's extras.
+type MixedStats struct {
+	Reads, Writes Summary
+	Checks        int      // (read, earlier completed write of the same user) pairs checked
+	Violations    int      // of which the read did not include the write
+	Examples      []string // a few violations, for the log
+}
+
+// Phase is a set of variants attacked the same way.
+type Phase struct {
+	Title   string
+	About   string // one paragraph: how it was attacked
+	Results []Result
+}
+
+// SearchStep is one fixed-rate step of a closed-loop search.
+type SearchStep struct {
+	Rate    float64
+	Summary Summary
+	Pass    bool
+}
+
+// Search is the closed-loop search for one variant.
+type Search struct {
+	Variant string
+	Bound   time.Duration
+	Best    float64 // highest rate that passed (0: none did)
+	BestAt  Summary // that step's summary
+	Steps   []SearchStep
+	Procs   []ProcUsage // over the whole search
+	Host    HostUsage
+}
+
+// Check is one of the issue's aims, measured.
+type Check struct {
+	Aim      string
+	Measured string
+	Met      bool
+	Known    bool // false when the run could not measure it
+}
+
+// Machine describes where a run happened.
+type Machine struct {
+	CPU       string
+	Cores     int
+	MemoryGiB float64
+	Kernel    string
+	Go        string
+	MySQL     string
+	Redis     string
+}
+
+// Report is everything a run found.
+type Report struct {
+	Started  time.Time
+	Elapsed  time.Duration
+	Command  string
+	Machine  Machine
+	Config   [][2]string // ordered name, value
+	Phases   []Phase
+	Searches []Search
+	Checks   []Check
+	Notes    []string
+	Charts   []Chart
+}
+
+// Chart is a written image, relative to docs/.
+type Chart struct{ Title, Path string }
+
+// Table is a grid of cells with a header row.
+type Table struct {
+	Header []string
+	Rows   [][]string
+	// Right aligns every column but the first to the right in text output.
+	Right bool
+}
+
+// Text renders t as aligned plain text.
+func (t Table) Text() string {
+	width := make([]int, len(t.Header))
+	all := append([][]string{t.Header}, t.Rows...)
+	for _, r := range all {
+		for i, c := range r {
+			if i < len(width) {
+				width[i] = max(width[i], runeLen(c))
+			}
+		}
+	}
+	var b strings.Builder
+	line := func(r []string) {
+		for i := range width {
+			c := ""
+			if i < len(r) {
+				c = r[i]
+			}
+			pad := strings.Repeat(" ", width[i]-runeLen(c))
+			if i > 0 {
+				b.WriteString("  ")
+			}
+			if t.Right && i > 0 {
+				b.WriteString(pad + c)
+			} else if i == len(width)-1 {
+				b.WriteString(c)
+			} else {
+				b.WriteString(c + pad)
+			}
+		}
+		b.WriteString("\n")
+	}
+	line(t.Header)
+	sep := make([]string, len(width))
+	for i, w := range width {
+		sep[i] = strings.Repeat("-", w)
+	}
+	line(sep)
+	for _, r := range t.Rows {
+		line(r)
+	}
+	return b.String()
+}
+
+// Markdown renders t as a GitHub table.
+func (t Table) Markdown() string {
+	var b strings.Builder
+	esc := func(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
+	b.WriteString("|")
+	for _, h := range t.Header {
+		b.WriteString(" " + esc(h) + " |")
+	}
+	b.WriteString("\n|")
+	for i := range t.Header {
+		if i > 0 && t.Right {
+			b.WriteString("---:|")
+		} else {
+			b.WriteString("---|")
+		}
+	}
+	b.WriteString("\n")
+	for _, r := range t.Rows {
+		b.WriteString("|")
+		for i := range t.Header {
+			c := ""
+			if i < len(r) {
+				c = r[i]
+			}
+			b.WriteString(" " + esc(c) + " |")
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+func runeLen(s string) int { return len([]rune(s)) }
+
+// PhaseTable is the original's table for a phase: one column per variant.
+func PhaseTable(p Phase) Table {
+	t := Table{Header: []string{""}, Right: true}
+	for _, r := range p.Results {
+		t.Header = append(t.Header, r.Variant)
+	}
+	row := func(name string, cell func(r Result) string) {
+		cells := []string{name}
+		for _, r := range p.Results {
+			cells = append(cells, cell(r))
+		}
+		t.Rows = append(t.Rows, cells)
+	}
+	lat := func(name string, f func(s Summary) time.Duration) {
+		row(name, func(r Result) string { return FormatDuration(f(r.Summary)) })
+	}
+	lat("mean", func(s Summary) time.Duration { return s.Mean })
+	lat("p50", func(s Summary) time.Duration { return s.P50 })
+	lat("p95", func(s Summary) time.Duration { return s.P95 })
+	lat("p99", func(s Summary) time.Duration { return s.P99 })
+	lat("max", func(s Summary) time.Duration { return s.Max })
+	row("requests", func(r Result) string { return FormatInt(int64(r.Summary.Requests)) })
+	row("success", func(r Result) string { return FormatPct(r.Summary.SuccessPct()) })
+	row("throughput", func(r Result) string { return FormatRate(r.Summary.Throughput()) })
+	any := func(f func(r Result) bool) bool {
+		for _, r := range p.Results {
+			if f(r) {
+				return true
+			}
+		}
+		return false
+	}
+	if any(func(r Result) bool { return r.Mixed != nil }) {
+		row("reads p99", func(r Result) string {
+			if r.Mixed == nil {
+				return "–"
+			}
+			return FormatDuration(r.Mixed.Reads.P99)
+		})
+		row("writes p99", func(r Result) string {
+			if r.Mixed == nil {
+				return "–"
+			}
+			return FormatDuration(r.Mixed.Writes.P99)
+		})
+		row("reads / writes", func(r Result) string {
+			if r.Mixed == nil {
+				return "–"
+			}
+			return FormatInt(int64(r.Mixed.Reads.Requests)) + " / " + FormatInt(int64(r.Mixed.Writes.Requests))
+		})
+		row("read-after-write", func(r Result) string {
+			if r.Mixed == nil {
+				return "–"
+			}
+			return fmt.Sprintf("%s checked, %s stale", FormatInt(int64(r.Mixed.Checks)), FormatInt(int64(r.Mixed.Violations)))
+		})
+	}
+	row("hit ratio", func(r Result) string {
+		if r.Cache == nil || r.CacheOff {
+			return "–"
+		}
+		h, ok := r.Cache.HitRatio()
+		if !ok {
+			return "–"
+		}
+		return FormatPct(100 * h)
+	})
+	if any(func(r Result) bool { return r.Cache != nil }) {
+		row("cache hit / miss / error", func(r Result) string {
+			if r.Cache == nil {
+				return "–"
+			}
+			return fmt.Sprintf("%s / %s / %s", FormatInt(int64(r.Cache.Hit)), FormatInt(int64(r.Cache.Miss)), FormatInt(int64(r.Cache.Error)))
+		})
+	}
+	if any(func(r Result) bool { return r.Redis != nil }) {
+		row("Redis keyspace hits / misses", func(r Result) string {
+			if r.Redis == nil {
+				return "–"
+			}
+			return FormatInt(r.Redis.Hits) + " / " + FormatInt(r.Redis.Misses)
+		})
+	}
+	for _, name := range procNames(p.Results) {
+		row("peak RSS "+name, func(r Result) string {
+			if u, ok := findProc(r.Procs, name); ok {
+				return FormatMiB(u.PeakRSSKiB)
+			}
+			return "–"
+		})
+		row("CPU "+name, func(r Result) string {
+			if u, ok := findProc(r.Procs, name); ok {
+				return fmt.Sprintf("%.1f s", u.CPUSeconds)
+			}
+			return "–"
+		})
+	}
+	if any(func(r Result) bool { return r.Host.Known }) {
+		host := func(name string, f func(h HostUsage) string) {
+			row(name, func(r Result) string {
+				if !r.Host.Known {
+					return "–"
+				}
+				return f(r.Host)
+			})
+		}
+		host("CPU load generator", func(h HostUsage) string { return fmt.Sprintf("%.1f s", h.SelfSeconds) })
+		host("CPU other processes", func(h HostUsage) string { return fmt.Sprintf("%.1f s", h.OthersSeconds) })
+		host("load average at end", func(h HostUsage) string { return fmt.Sprintf("%.2f", h.Load1) })
+	}
+	return t
+}
+
+func procNames(rs []Result) []string {
+	var names []string
+	seen := map[string]bool{}
+	for _, r := range rs {
+		for _, u := range r.Procs {
+			if !seen[u.Name] {
+				seen[u.Name] = true
+				names = append(names, u.Name)
+			}
+		}
+	}
+	return names
+}
+
+func findProc(us []ProcUsage, name string) (ProcUsage, bool) {
+	for _, u := range us {
+		if u.Name == name {
+			return u, true
+		}
+	}
+	return ProcUsage{}, false
+}
+
+// SearchTable summarises closed-loop searches.
+func SearchTable(ss []Search) Table {
+	t := Table{Header: []string{"variant", "highest rate with p99 under bound", "p99 there", "success there", "steps"}, Right: true}
+	for _, s := range ss {
+		best, p99, succ := "none", "–", "–"
+		if s.Best > 0 {
+			best = FormatRate(s.Best)
+			p99 = FormatDuration(s.BestAt.P99)
+			succ = FormatPct(s.BestAt.SuccessPct())
+		}
+		var steps []string
+		for _, st := range s.Steps {
+			mark := "✗"
+			if st.Pass {
+				mark = "✓"
+			}
+			steps = append(steps, fmt.Sprintf("%s %s", FormatInt(int64(math.Round(st.Rate))), mark))
+		}
+		t.Rows = append(t.Rows, []string{s.Variant, best, p99, succ, strings.Join(steps, ", ")})
+	}
+	return t
+}
+
+// CheckTable lists the aims and whether they were met.
+func CheckTable(cs []Check) Table {
+	t := Table{Header: []string{"aim", "measured", "met"}}
+	for _, c := range cs {
+		met := "no"
+		switch {
+		case !c.Known:
+			met = "not measured"
+		case c.Met:
+			met = "yes"
+		}
+		m := c.Measured
+		if m == "" {
+			m = "–"
+		}
+		t.Rows = append(t.Rows, []string{c.Aim, m, met})
+	}
+	return t
+}
+
+// FormatDuration prints a latency in milliseconds with a precision that
+// suits its size: 0.84 ms, 12.3 ms, 2,773 ms.
+func FormatDuration(d time.Duration) string {
+	ms := float64(d) / float64(time.Millisecond)
+	switch {
+	case ms < 10:
+		return fmt.Sprintf("%.2f ms", ms)
+	case ms < 100:
+		return fmt.Sprintf("%.1f ms", ms)
+	default:
+		return FormatInt(int64(math.Round(ms))) + " ms"
+	}
+}
+
+// FormatInt prints n with thousands separators.
+func FormatInt(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
+
+// FormatPct prints a percentage; it never rounds a value below 100 up to 100.
+func FormatPct(p float64) string {
+	s := fmt.Sprintf("%.1f%%", p)
+	if p < 100 && s == "100.0%" {
+		s = fmt.Sprintf("%.3f%%", math.Floor(p*1000)/1000)
+	}
+	return s
+}
+
+// FormatRate prints a rate per second.
+func FormatRate(r float64) string { return FormatInt(int64(math.Round(r))) + "/s" }
+
+// FormatMiB prints KiB as MiB.
+func FormatMiB(kib int64) string { return fmt.Sprintf("%.1f MB", float64(kib)/1024) }
+
+// Text renders the report for the terminal.
+func (r Report) Text() string {
+	var b strings.Builder
+	for _, p := range r.Phases {
+		fmt.Fprintf(&b, "\n== %s ==\n%s\n", p.Title, PhaseTable(p).Text())
+	}
+	if len(r.Searches) > 0 {
+		fmt.Fprintf(&b, "\n== Closed loop: highest rate with p99 under %s ==\n%s\n", FormatDuration(r.Searches[0].Bound), SearchTable(r.Searches).Text())
+	}
+	if len(r.Checks) > 0 {
+		fmt.Fprintf(&b, "\n== Aims ==\n%s\n", CheckTable(r.Checks).Text())
+	}
+	for _, n := range r.Notes {
+		fmt.Fprintf(&b, "note: %s\n", n)
+	}
+	return b.String()
+}
+
+// Markers delimit the generated part of docs/benchmarks.md; text outside
+// them is kept when the report is rewritten.
+const (
+	BeginMarker = "<!-- bench:begin (generated by `make bench`; edit outside these markers) -->"
+	EndMarker   = "<!-- bench:end -->"
+)
+
+// Markdown renders the generated part of docs/benchmarks.md (markers
+// included).
+func (r Report) Markdown() string {
+	var b strings.Builder
+	b.WriteString(BeginMarker + "\n\n")
+	fmt.Fprintf(&b, "## Latest run\n\n")
+	fmt.Fprintf(&b, "Run %s, %s in all, with:\n\n```sh\n%s\n```\n\n", r.Started.UTC().Format("2006-01-02 15:04 MST"), r.Elapsed.Round(time.Second), r.Command)
+	m := r.Machine
+	mt := Table{Header: []string{"machine", ""}}
+	mt.Rows = append(mt.Rows,
+		[]string{"CPU", fmt.Sprintf("%s, %d cores (load generator, services, MariaDB, Redis and RabbitMQ share them)", m.CPU, m.Cores)},
+		[]string{"memory", fmt.Sprintf("%.1f GiB", m.MemoryGiB)},
+		[]string{"kernel", m.Kernel},
+		[]string{"Go", m.Go},
+	)
+	if m.MySQL != "" {
+		mt.Rows = append(mt.Rows, []string{"MySQL", m.MySQL})
+	}
+	if m.Redis != "" {
+		mt.Rows = append(mt.Rows, []string{"Redis", m.Redis})
+	}
+	b.WriteString(mt.Markdown() + "\n")
+	if len(r.Config) > 0 {
+		ct := Table{Header: []string{"setting", "value"}}
+		for _, kv := range r.Config {
+			ct.Rows = append(ct.Rows, []string{kv[0], kv[1]})
+		}
+		b.WriteString(ct.Markdown() + "\n")
+	}
+	if len(r.Checks) > 0 {
+		b.WriteString("### Against the aims of issue 6\n\n" + CheckTable(r.Checks).Markdown() + "\n")
+	}
+	for _, p := range r.Phases {
+		fmt.Fprintf(&b, "### %s\n\n", p.Title)
+		if p.About != "" {
+			b.WriteString(p.About + "\n\n")
+		}
+		b.WriteString(PhaseTable(p).Markdown() + "\n")
+	}
+	if len(r.Searches) > 0 {
+		fmt.Fprintf(&b, "### Closed loop: the highest rate with p99 under %s\n\n", FormatDuration(r.Searches[0].Bound))
+		b.WriteString("Each step attacks at a fixed rate for a bounded time; a step passes when p99 is under the bound, at least 99.9% of the requests succeed and the rate was really offered. The rate doubles until a step fails, then a binary search narrows the gap; a failing step is tried again before it counts (other work shares the machine). Every attempt is listed.\n\n")
+		b.WriteString(SearchTable(r.Searches).Markdown() + "\n")
+	}
+	for _, c := range r.Charts {
+		fmt.Fprintf(&b, "![%s](%s)\n\n", c.Title, c.Path)
+	}
+	if len(r.Notes) > 0 {
+		b.WriteString("Notes from the run:\n\n")
+		for _, n := range r.Notes {
+			b.WriteString("- " + n + "\n")
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString(EndMarker + "\n")
+	return b.String()
+}
+
+// MergeMarkdown puts generated (which holds the markers) into doc in place
+// of its generated part, or appends it when doc has none; an empty doc gets
+// header followed by generated.
+func MergeMarkdown(doc, header, generated string) string {
+	if strings.TrimSpace(doc) == "" {
+		return header + "\n" + generated
+	}
+	i := strings.Index(doc, BeginMarker)
+	j := strings.Index(doc, EndMarker)
+	if i < 0 || j < i {
+		return strings.TrimRight(doc, "\n") + "\n\n" + generated
+	}
+	rest := doc[j+len(EndMarker):]
+	rest = strings.TrimPrefix(rest, "\n")
+	return doc[:i] + generated + rest
+}

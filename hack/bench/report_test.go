@@ -1,0 +1,258 @@
+package bench
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestTableText(t *testing.T) {
+	tb := Table{Header: []string{"", "no cache", "cache"}, Rows: [][]string{{"mean", "2,773 ms", "0.94 ms"}, {"hit ratio", "–", "96.0%"}}, Right: true}
+	want := "" +
+		"           no cache    cache\n" +
+		"---------  --------  -------\n" +
+		"mean       2,773 ms  0.94 ms\n" +
+		"hit ratio         –    96.0%\n"
+	if got := tb.Text(); got != want {
+		t.Fatalf("got\n%s\nwant\n%s", got, want)
+	}
+	left := Table{Header: []string{"a", "b"}, Rows: [][]string{{"long value", "x"}}}
+	if got := left.Text(); got != "a           b\n----------  -\nlong value  x\n" {
+		t.Fatalf("left:\n%q", got)
+	}
+}
+
+func TestTableMarkdown(t *testing.T) {
+	tb := Table{Header: []string{"", "a|b"}, Rows: [][]string{{"p99", "1.20 ms"}, {"short"}}, Right: true}
+	want := "|  | a\\|b |\n|---|---:|\n| p99 | 1.20 ms |\n| short |  |\n"
+	if got := tb.Markdown(); got != want {
+		t.Fatalf("got\n%q\nwant\n%q", got, want)
+	}
+}
+
+func TestFormatting(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		840 * time.Microsecond:   "0.84 ms",
+		12340 * time.Microsecond: "12.3 ms",
+		2773 * time.Millisecond:  "2,773 ms",
+		0:                        "0.00 ms",
+	} {
+		if got := FormatDuration(d); got != want {
+			t.Errorf("FormatDuration(%v) = %q, want %q", d, got, want)
+		}
+	}
+	for n, want := range map[int64]string{0: "0", 999: "999", 1000: "1,000", 1234567: "1,234,567", -9182: "-9,182"} {
+		if got := FormatInt(n); got != want {
+			t.Errorf("FormatInt(%d) = %q, want %q", n, got, want)
+		}
+	}
+	for p, want := range map[float64]string{100: "100.0%", 99.99: "99.990%", 40: "40.0%", 99.9999: "99.999%"} {
+		if got := FormatPct(p); got != want {
+			t.Errorf("FormatPct(%v) = %q, want %q", p, got, want)
+		}
+	}
+	if got := FormatMiB(30720); got != "30.0 MB" {
+		t.Errorf("FormatMiB = %q", got)
+	}
+	if got := FormatRate(2999.6); got != "3,000/s" {
+		t.Errorf("FormatRate = %q", got)
+	}
+}
+
+func samplePhase() Phase {
+	hit := CacheCounts{Hit: 57000, Miss: 3000}
+	none := CacheCounts{}
+	return Phase{Title: "Open loop", Results: []Result{
+		{Variant: "no cache", Summary: Summary{Requests: 60000, OK: 60000, Mean: ms_(1.5), P50: ms_(1.2), P95: ms_(2.5), P99: ms_(4), Max: ms_(40), Wall: 20 * time.Second},
+			Cache: &none, Procs: []ProcUsage{{Name: "account", PeakRSSKiB: 20480, CPUSeconds: 0.1}, {Name: "challenge", PeakRSSKiB: 40960, CPUSeconds: 12.5}}},
+		{Variant: "cache", Summary: Summary{Requests: 60000, OK: 59994, Mean: ms_(0.8), P50: ms_(0.7), P95: ms_(1.1), P99: ms_(2.2), Max: ms_(31), Wall: 20 * time.Second},
+			Cache: &hit, Redis: &RedisCounts{Hits: 57100, Misses: 3000}, Procs: []ProcUsage{{Name: "challenge", PeakRSSKiB: 51200, CPUSeconds: 8}}},
+		{Variant: "ceiling: fixed body", Summary: Summary{Requests: 60000, OK: 60000, P99: ms_(0.5), Wall: 20 * time.Second}},
+	}}
+}
+
+func TestPhaseTable(t *testing.T) {
+	tb := PhaseTable(samplePhase())
+	if strings.Join(tb.Header, "|") != "|no cache|cache|ceiling: fixed body" {
+		t.Fatalf("header %q", tb.Header)
+	}
+	rows := map[string][]string{}
+	var order []string
+	for _, r := range tb.Rows {
+		rows[r[0]] = r[1:]
+		order = append(order, r[0])
+	}
+	wantOrder := "mean,p50,p95,p99,max,requests,success,throughput,hit ratio,cache hit / miss / error,Redis keyspace hits / misses,peak RSS account,CPU account,peak RSS challenge,CPU challenge"
+	if got := strings.Join(order, ","); got != wantOrder {
+		t.Fatalf("rows\n%s\nwant\n%s", got, wantOrder)
+	}
+	check := func(row string, want ...string) {
+		t.Helper()
+		if got := strings.Join(rows[row], "|"); got != strings.Join(want, "|") {
+			t.Errorf("%s: %q, want %q", row, got, strings.Join(want, "|"))
+		}
+	}
+	check("p99", "4.00 ms", "2.20 ms", "0.50 ms")
+	check("requests", "60,000", "60,000", "60,000")
+	check("success", "100.0%", "99.990%", "100.0%")
+	check("throughput", "3,000/s", "3,000/s", "3,000/s")
+	check("hit ratio", "–", "95.0%", "–")
+	check("cache hit / miss / error", "0 / 0 / 0", "57,000 / 3,000 / 0", "–")
+	check("peak RSS challenge", "40.0 MB", "50.0 MB", "–")
+	check("CPU account", "0.1 s", "–", "–")
+}
+
+func TestMixedRows(t *testing.T) {
+	p := Phase{Results: []Result{{Variant: "cache", Mixed: &MixedStats{
+		Reads: Summary{Requests: 900, P99: ms_(2)}, Writes: Summary{Requests: 100, P99: ms_(9)}, Checks: 1234, Violations: 0}}}}
+	text := PhaseTable(p).Text()
+	for _, want := range []string{"reads p99", "9.00 ms", "900 / 100", "1,234 checked, 0 stale"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("missing %q in\n%s", want, text)
+		}
+	}
+}
+
+func sampleReport() Report {
+	return Report{
+		Started: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC), Elapsed: 7 * time.Minute, Command: "make bench",
+		Machine: Machine{CPU: "Test CPU", Cores: 2, MemoryGiB: 7.8, Kernel: "Linux 6.1", Go: "go1.26.0"},
+		Config:  [][2]string{{"fixed rate", "3,000/s for 20s"}},
+		Phases:  []Phase{samplePhase()},
+		Searches: []Search{{Variant: "cache", Bound: 50 * time.Millisecond, Best: 9000, BestAt: Summary{Requests: 45000, OK: 45000, P99: ms_(20)},
+			Steps: []SearchStep{{Rate: 3000, Pass: true}, {Rate: 6000, Pass: true}, {Rate: 12000}, {Rate: 9000, Pass: true}}}},
+		Checks: []Check{{Aim: "p99 under 3 ms", Measured: "2.20 ms", Met: true, Known: true}, {Aim: "hit ratio", Known: false}},
+	}
+}
+
+func TestSearchAndCheckTables(t *testing.T) {
+	rep := sampleReport()
+	st := SearchTable(rep.Searches)
+	if got := st.Rows[0]; got[1] != "9,000/s" || got[2] != "20.0 ms" || got[4] != "3,000 ✓, 6,000 ✓, 12,000 ✗, 9,000 ✓" {
+		t.Errorf("%q", got)
+	}
+	none := SearchTable([]Search{{Variant: "x"}})
+	if none.Rows[0][1] != "none" {
+		t.Errorf("%q", none.Rows[0])
+	}
+	ct := CheckTable(rep.Checks)
+	if ct.Rows[0][2] != "yes" || ct.Rows[1][2] != "not measured" {
+		t.Errorf("%q", ct.Rows)
+	}
+}
+
+func TestReportMarkdownAndText(t *testing.T) {
+	rep := sampleReport()
+	rep.Charts = []Chart{{Title: "Latency", Path: "img/bench-latency.png"}}
+	md := rep.Markdown()
+	for _, want := range []string{BeginMarker, EndMarker, "```sh\nmake bench\n```", "Test CPU, 2 cores", "### Open loop",
+		"| p99 | 4.00 ms | 2.20 ms | 0.50 ms |", "![Latency](img/bench-latency.png)", "### Against the aims", "2026-11-25 10:00 UTC"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md)
+		}
+	}
+	text := rep.Text()
+	for _, want := range []string{"== Open loop ==", "== Closed loop: highest rate with p99 under 50.0 ms ==", "== Aims =="} {
+		if !strings.Contains(text, want) {
+			t.Errorf("text lacks %q:\n%s", want, text)
+		}
+	}
+}
+
+func TestMergeMarkdown(t *testing.T) {
+	gen1 := BeginMarker + "\nrun 1\n" + EndMarker + "\n"
+	gen2 := BeginMarker + "\nrun 2\n" + EndMarker + "\n"
+	doc := MergeMarkdown("", "# Benchmarks\n", gen1)
+	if doc != "# Benchmarks\n\n"+gen1 {
+		t.Fatalf("%q", doc)
+	}
+	edited := "# Benchmarks\nintro\n\n" + gen1 + "\n## Analysis (by hand)\nkept\n"
+	got := MergeMarkdown(edited, "# unused\n", gen2)
+	if got != "# Benchmarks\nintro\n\n"+gen2+"\n## Analysis (by hand)\nkept\n" {
+		t.Fatalf("%q", got)
+	}
+	noMarkers := MergeMarkdown("# Mine\n", "# unused\n", gen2)
+	if noMarkers != "# Mine\n\n"+gen2 {
+		t.Fatalf("%q", noMarkers)
+	}
+}
+
+func TestWriteReportWritesChartsAndDoc(t *testing.T) {
+	dir := t.TempDir()
+	doc := filepath.Join(dir, "docs", "benchmarks.md")
+	img := filepath.Join(dir, "docs", "img")
+	if err := os.MkdirAll(filepath.Dir(doc), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	rep := sampleReport()
+	rep.Searches[0].Steps[0].Summary = Summary{Requests: 15000, OK: 15000, P99: ms_(1), Wall: 5 * time.Second}
+	rep.Searches[0].Steps[1].Summary = Summary{Requests: 30000, OK: 30000, P99: ms_(3), Wall: 5 * time.Second}
+	if err := WriteReport(rep, doc, img); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(b), "# Benchmarks") || !strings.Contains(string(b), "](img/bench-latency.png)") || !strings.Contains(string(b), "](img/bench-throughput-p99.png)") {
+		t.Fatalf("doc:\n%s", b)
+	}
+	for _, f := range []string{"bench-latency.png", "bench-throughput-p99.png"} {
+		png, err := os.ReadFile(filepath.Join(img, f))
+		if err != nil || len(png) < 8 || string(png[1:4]) != "PNG" {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+}
+
+func TestChecks(t *testing.T) {
+	rep := sampleReport()
+	rep.Searches = append(rep.Searches, Search{Variant: VarRedis, Best: 10000})
+	cs := Checks(rep, 3000)
+	byAim := map[string]Check{}
+	for _, c := range cs {
+		byAim[c.Aim] = c
+	}
+	if c := byAim["cache at 3,000/s: 100% success"]; !c.Known || c.Met {
+		t.Errorf("success: %+v (6 of 60,000 failed)", c)
+	}
+	if c := byAim["account under 100 MB RSS at 3,000/s with the cache"]; c.Known {
+		t.Errorf("account was not watched in the cache variant: %+v", c)
+	}
+	if c := byAim["cache at 3,000/s: p99 under 3 ms"]; !c.Met {
+		t.Errorf("p99: %+v", c)
+	}
+	if c := byAim["cache at 3,000/s: hit ratio at least 95%"]; !c.Met || c.Measured != "95.0%" {
+		t.Errorf("hit: %+v", c)
+	}
+	if c := byAim["highest rate with p99 under the bound: cache ≥ 70% of the bare Redis handler's"]; !c.Met || c.Measured != "9,000/s vs 10,000/s = 90%" {
+		t.Errorf("ratio: %+v", c)
+	}
+	if c := byAim["highest rate with p99 under the bound: no cache ≥ 60% of the bare MySQL handler's"]; c.Known {
+		t.Errorf("unmeasured ratio: %+v", c)
+	}
+	if c := byAim["challenge under 100 MB RSS at 3,000/s with the cache"]; !c.Met || c.Measured != "50.0 MB" {
+		t.Errorf("rss: %+v", c)
+	}
+}
+
+func TestLogTicks(t *testing.T) {
+	ticks := logTicks{}.Ticks(0.3, 120)
+	var labels []string
+	for _, tk := range ticks {
+		if tk.Label != "" {
+			labels = append(labels, tk.Label)
+		}
+	}
+	if got := strings.Join(labels, " "); got != "0.5 1 2 5 10 20 50 100" {
+		t.Fatalf("labels %q", got)
+	}
+	if len(ticks) != 7+9+9+1 { // 0.3..0.9, 1..9, 10..90, 100
+		t.Fatalf("%d ticks", len(ticks))
+	}
+	if logTicks.Ticks(logTicks{}, 0, 1) != nil {
+		t.Fatal("ticks on a non-positive range")
+	}
+}
