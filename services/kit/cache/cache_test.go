@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/progressive-overload/po/services/kit/cache"
+	"github.com/progressive-overload/po/services/kit/testkit"
 )
 
 func TestMissThenHit(t *testing.T) {
@@ -341,7 +342,7 @@ func TestNegativeCaching(t *testing.T) {
 	}
 
 	// Expiry: once Redis drops the placeholder, the loader is asked again.
-	eventually(t, "placeholder expiry", func() bool {
+	testkit.Eventually(t, "placeholder expiry", func() bool {
 		c, err := f.rdb.Exists(ctx, key).Result()
 		return err == nil && c == 0
 	})
@@ -478,7 +479,7 @@ func TestRecoversAfterOutage(t *testing.T) {
 	}
 
 	p.up()
-	eventually(t, "a hit after Redis came back", func() bool {
+	testkit.Eventually(t, "a hit after Redis came back", func() bool {
 		hits := f.count(t, "c", "hit")
 		b, err := n.Get(ctx, "1", l.load)
 		if err != nil || string(b) != "v" {
@@ -513,11 +514,11 @@ func TestInvalidationRetriedAfterOutage(t *testing.T) {
 	}
 
 	p.up()
-	eventually(t, "the retried invalidation", func() bool { return cache.PendingInvalidations(f.cache) == 0 })
+	testkit.Eventually(t, "the retried invalidation", func() bool { return cache.PendingInvalidations(f.cache) == 0 })
 	if c, err := f.rdb.Exists(ctx, f.valueKey("c", "1")).Result(); err != nil || c != 0 {
 		t.Fatalf("old value still cached (%d, %v)", c, err)
 	}
-	eventually(t, "reads through Redis again", func() bool {
+	testkit.Eventually(t, "reads through Redis again", func() bool {
 		b, err := n.Get(ctx, "1", load)
 		if err != nil || string(b) != "new" {
 			t.Fatalf("%q, %v", b, err)

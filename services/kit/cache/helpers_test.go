@@ -340,16 +340,4 @@ func blackhole(t testing.TB) string {
 	return ln.Addr().String()
 }
 
-// eventually polls cond; outage recovery has no event to wait on.
-func eventually(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up waiting: %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 var errBoom = errors.New("boom")

@@ -19,6 +19,7 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/progressive-overload/po/services/kit/events"
+	"github.com/progressive-overload/po/services/kit/testkit"
 )
 
 const (
@@ -347,16 +348,7 @@ func waitFor(tb testing.TB, cond func() bool, describe func() string) {
 // behind the package's back.
 func rawChannel(tb testing.TB, url string) *amqp.Channel {
 	tb.Helper()
-	conn, err := amqp.Dial(url)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { _ = conn.Close() })
-	ch, err := conn.Channel()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return ch
+	return testkit.Channel(tb, url)
 }
 
 // tapQueue binds a queue to the test's exchange for keys (every routing key

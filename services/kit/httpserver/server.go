@@ -53,6 +53,14 @@ type Server struct {
 	draining atomic.Bool
 }
 
+// NewRegistry is a metrics registry with the Go runtime and process
+// collectors, what /metrics serves when Options.Registry is nil.
+func NewRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
+}
+
 // New builds the app with the middleware chain and platform endpoints installed;
 // the caller adds its own routes to s.App.
 func New(opts Options) *Server {
@@ -69,8 +77,7 @@ func New(opts Options) *Server {
 		opts.ReadyTimeout = 2 * time.Second
 	}
 	if opts.Registry == nil {
-		opts.Registry = prometheus.NewRegistry()
-		opts.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		opts.Registry = NewRegistry()
 	}
 	s := &Server{Registry: opts.Registry, opts: opts, log: opts.Logger}
 	s.metrics = newHTTPMetrics(opts.Registry)

@@ -8,14 +8,10 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"net"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
+	"github.com/progressive-overload/po/services/kit/cli"
 	"github.com/progressive-overload/po/services/kit/config"
 	"github.com/progressive-overload/po/services/kit/logging"
 
@@ -23,59 +19,34 @@ import (
 )
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
-		fmt.Fprintln(os.Stderr, "account:", err)
-		os.Exit(1)
-	}
+	cli.Main(service.Name, map[string]cli.Command{"serve": serve, "migrate": migrate})
 }
 
-func run(args []string) error {
-	cmd := "serve"
-	if len(args) > 0 {
-		cmd = args[0]
+func serve(ctx context.Context) error {
+	cfg, err := service.LoadConfig(config.FromEnviron())
+	if err != nil {
+		return err
 	}
-	if len(args) > 1 {
-		return fmt.Errorf("unexpected arguments after %q: %q", cmd, args[1:])
+	log := logging.New(os.Stdout, service.Name, cfg.LogLevel, cfg.LogFormat)
+	startCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	svc, err := service.New(startCtx, cfg, service.Options{Logger: log})
+	cancel()
+	if err != nil {
+		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
+	return cli.Listen(ctx, log, cfg.HTTPAddr, svc)
+}
 
-	switch cmd {
-	case "serve":
-		cfg, err := service.LoadConfig(config.FromEnviron())
-		if err != nil {
-			return err
-		}
-		log := logging.New(os.Stdout, service.Name, cfg.LogLevel, cfg.LogFormat)
-		startCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		svc, err := service.New(startCtx, cfg, service.Options{Logger: log})
-		cancel()
-		if err != nil {
-			return err
-		}
-		ln, err := net.Listen("tcp", cfg.HTTPAddr)
-		if err != nil {
-			svc.Close()
-			return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
-		}
-		log.Info("listening", "addr", ln.Addr().String())
-		return svc.Serve(ctx, ln)
-	case "migrate":
-		cfg, err := service.LoadMigrateConfig(config.FromEnviron())
-		if err != nil {
-			return err
-		}
-		log := logging.New(os.Stdout, service.Name, cfg.LogLevel, cfg.LogFormat)
-		n, err := service.Migrate(ctx, cfg.DatabaseURL)
-		if err != nil {
-			return err
-		}
-		log.Info("migrations applied", "count", n)
-		return nil
-	case "-h", "--help", "help":
-		fmt.Println("usage: account [serve|migrate]  (configuration: environment variables, see docs/conventions.md)")
-		return nil
-	default:
-		return errors.New("unknown command " + fmt.Sprintf("%q", cmd) + " (want serve or migrate)")
+func migrate(ctx context.Context) error {
+	cfg, err := service.LoadMigrateConfig(config.FromEnviron())
+	if err != nil {
+		return err
 	}
+	log := logging.New(os.Stdout, service.Name, cfg.LogLevel, cfg.LogFormat)
+	n, err := service.Migrate(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	log.Info("migrations applied", "count", n)
+	return nil
 }

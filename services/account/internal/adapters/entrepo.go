@@ -3,11 +3,8 @@ package adapters
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"time"
-
-	"github.com/go-sql-driver/mysql"
 
 	"github.com/progressive-overload/po/ent/account"
 	"github.com/progressive-overload/po/ent/account/refreshtoken"
@@ -340,49 +337,13 @@ func (t refreshTx) Create(ctx context.Context, rt domain.RefreshToken) error {
 	return createRefreshToken(ctx, t.tx.RefreshToken, rt)
 }
 
-// txAttempts bounds how often a transaction that lost a deadlock is retried.
-const txAttempts = 4
-
 // inTx runs fn in a READ COMMITTED transaction, committing when it returns
 // nil. READ COMMITTED takes no gap locks, which removes most deadlocks
 // between concurrent writers of one table; a transaction the server still
-// picks as a deadlock victim (or whose lock wait timed out) has been rolled
-// back entirely and is run again, as MySQL's manual prescribes, so fn must
-// not keep state across calls.
+// picks as a deadlock victim (or whose lock wait timed out) is run again by
+// mysqldb.InTx, so fn must not keep state across calls.
 func inTx(ctx context.Context, client *account.Client, fn func(*account.Tx) error) error {
-	var err error
-	for attempt := 1; ; attempt++ {
-		err = inTxOnce(ctx, client, fn)
-		if !retryable(err) || attempt == txAttempts || ctx.Err() != nil {
-			return err
-		}
-	}
-}
-
-func retryable(err error) bool {
-	var me *mysql.MySQLError
-	return errors.As(err, &me) && (me.Number == 1213 || me.Number == 1205) // ER_LOCK_DEADLOCK, ER_LOCK_WAIT_TIMEOUT
-}
-
-func inTxOnce(ctx context.Context, client *account.Client, fn func(*account.Tx) error) (err error) {
-	tx, err := client.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
-	if err != nil {
-		return fmt.Errorf("begin transaction: %w", err)
-	}
-	defer func() {
-		if p := recover(); p != nil {
-			_ = tx.Rollback()
-			panic(p)
-		}
-	}()
-	if err := fn(tx); err != nil {
-		if rerr := tx.Rollback(); rerr != nil {
-			return errors.Join(err, fmt.Errorf("rollback: %w", rerr))
-		}
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
+	return mysqldb.InTx(ctx, func(ctx context.Context) (*account.Tx, error) {
+		return client.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
+	}, fn)
 }

@@ -2,8 +2,6 @@ package adapters
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -12,17 +10,10 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/progressive-overload/po/services/kit/leaktest"
+	"github.com/progressive-overload/po/services/kit/testkit"
 )
 
-func TestMain(m *testing.M) {
-	redis.SetLogger(quietRedis{})
-	leaktest.VerifyTestMain(m)
-}
-
-type quietRedis struct{}
-
-func (quietRedis) Printf(context.Context, string, ...any) {}
+func TestMain(m *testing.M) { testkit.Main(m) }
 
 type fakeClock struct{ ns atomic.Int64 }
 
@@ -30,17 +21,7 @@ func (c *fakeClock) Now() time.Time          { return time.Unix(0, c.ns.Load()) 
 func (c *fakeClock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
 
 func prefix(t *testing.T, rdb *redis.Client) string {
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	p := "t:" + hex.EncodeToString(b) + ":"
-	t.Cleanup(func() {
-		ctx := context.Background()
-		iter := rdb.Scan(ctx, 0, p+"*", 100).Iterator()
-		for iter.Next(ctx) {
-			rdb.Del(ctx, iter.Val())
-		}
-	})
-	return p
+	return testkit.RedisPrefix(t, rdb)
 }
 
 func newRedis(t *testing.T, url string) *redis.Client {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/progressive-overload/po/services/kit/auth"
+	"github.com/progressive-overload/po/services/kit/testkit"
 )
 
 // TestWalkthrough is the README's curl walk-through and the rest of a
@@ -193,7 +194,7 @@ func TestLoginFailures(t *testing.T) {
 	u := h.signup(t, "login")
 
 	wrongPassword := h.login(t, u.Email, "not the password")
-	unknownEmail := h.login(t, "nobody-"+randomHex(4)+"@example.com", u.Password)
+	unknownEmail := h.login(t, "nobody-"+testkit.RandomHex(4)+"@example.com", u.Password)
 	h.expect(t, wrongPassword, http.StatusUnauthorized)
 	h.expect(t, unknownEmail, http.StatusUnauthorized)
 	if string(wrongPassword.Body) != string(unknownEmail.Body) {
@@ -240,7 +241,7 @@ func lockoutAndExpiry(t *testing.T, h *harness) {
 	// The window ends: the right password works again (failures no longer
 	// count while locked, so polling does not extend it).
 	var last response
-	eventually(t, "the lockout to expire", func() bool {
+	testkit.Eventually(t, "the lockout to expire", func() bool {
 		last = h.login(t, u.Email, u.Password)
 		if last.Status != http.StatusTooManyRequests && last.Status != http.StatusOK {
 			t.Fatalf("while waiting: %s", last)
@@ -324,7 +325,7 @@ func TestProtectedRoutes(t *testing.T) {
 	owner := h.signup(t, "owner")
 	ownerTok := h.tokens(t, owner).AccessToken
 	ownerID := strconv.FormatInt(owner.ID, 10)
-	keys := testKeys()
+	keys := testkit.RSAKeys()
 
 	type route struct {
 		method, path string
@@ -541,7 +542,7 @@ func TestPlatformEndpoints(t *testing.T) {
 		} `json:"keys"`
 	}
 	r.decode(t, &set)
-	if len(set.Keys) != 1 || set.Keys[0].Kid != auth.Thumbprint(&testKeys()[0].PublicKey) {
+	if len(set.Keys) != 1 || set.Keys[0].Kid != auth.Thumbprint(&testkit.RSAKeys()[0].PublicKey) {
 		t.Fatalf("JWKS %s", r.Body)
 	}
 	h.expect(t, h.request(t, "GET", "/healthz", "", nil), http.StatusOK)
@@ -550,7 +551,7 @@ func TestPlatformEndpoints(t *testing.T) {
 	h.expect(t, h.request(t, "GET", "/no/such/route", "", nil), http.StatusNotFound)
 	h.signup(t, "metrics")
 	// The outbox gauges appear with the relay's first statistics pass.
-	eventually(t, "the metrics", func() bool {
+	testkit.Eventually(t, "the metrics", func() bool {
 		r := h.request(t, "GET", "/metrics", "", nil)
 		h.expect(t, r, http.StatusOK)
 		for _, want := range []string{
@@ -572,7 +573,7 @@ func TestKeyRotation(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, withPreviousKey(t))
 	u := h.signup(t, "rotated")
-	keys := testKeys()
+	keys := testkit.RSAKeys()
 	old := sign(t, keys[1], u.ID, auth.RoleUser, time.Now())
 	h.expect(t, h.request(t, "GET", "/users/me", old, nil), http.StatusOK)
 	r := h.request(t, "GET", "/.well-known/jwks.json", "", nil)

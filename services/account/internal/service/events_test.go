@@ -8,7 +8,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/progressive-overload/po/services/kit/testkit"
 )
 
 // TestEventsReachTheBroker: deleting and suspending accounts publish
@@ -17,31 +18,7 @@ func TestEventsReachTheBroker(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 
-	conn, err := amqp.Dial(amqpURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	ch, err := conn.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ch.Close()
-	// Same arguments as kit/events declares, so the declarations agree.
-	if err := ch.ExchangeDeclare(h.cfg.AMQPExchange, amqp.ExchangeTopic, true, false, false, false, nil); err != nil {
-		t.Fatal(err)
-	}
-	q, err := ch.QueueDeclare("", false, true, true, false, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ch.QueueBind(q.Name, "user.*", h.cfg.AMQPExchange, false, nil); err != nil {
-		t.Fatal(err)
-	}
-	deliveries, err := ch.Consume(q.Name, "", true, true, false, false, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	deliveries := testkit.Listen(t, testkit.AMQPURL, h.cfg.AMQPExchange, "user.*")
 
 	leaving := h.signup(t, "leaving")
 	h.expect(t, h.request(t, "DELETE", "/users/me", h.tokens(t, leaving).AccessToken, nil), http.StatusNoContent)

@@ -3,22 +3,17 @@ package service_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
 	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
-	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -27,57 +22,24 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/legacy"
-	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/progressive-overload/po/services/kit/auth"
-	"github.com/progressive-overload/po/services/kit/leaktest"
 	"github.com/progressive-overload/po/services/kit/mysqldb"
 	"github.com/progressive-overload/po/services/kit/mysqldb/mysqltest"
+	"github.com/progressive-overload/po/services/kit/testkit"
 
 	"github.com/progressive-overload/po/services/account/api"
 	"github.com/progressive-overload/po/services/account/internal/adapters"
 	"github.com/progressive-overload/po/services/account/internal/service"
 )
 
-func TestMain(m *testing.M) {
-	// go-redis logs every failed dial; the Redis outage test makes many on purpose.
-	redis.SetLogger(quietRedis{})
-	leaktest.VerifyTestMain(m)
-}
-
-type quietRedis struct{}
-
-func (quietRedis) Printf(context.Context, string, ...any) {}
+func TestMain(m *testing.M) { testkit.Main(m) }
 
 const (
-	testIssuer   = "progressive-overload"
-	testAudience = "progressive-overload"
-	redisAddr    = "127.0.0.1:6379"
-	amqpURL      = "amqp://guest:guest@127.0.0.1:5672/"
-	adminEmail   = "admin@example.com"
-	adminPass    = "admin password 1"
+	adminEmail = "admin@example.com"
+	adminPass  = "admin password 1"
 )
-
-// RSA key generation is slow under -race: two keys per test binary, the
-// service's signing key and one it has never seen.
-var testKeys = sync.OnceValue(func() [2]*rsa.PrivateKey {
-	var ks [2]*rsa.PrivateKey
-	for i := range ks {
-		k, err := rsa.GenerateKey(rand.Reader, 2048)
-		if err != nil {
-			panic(err)
-		}
-		ks[i] = k
-	}
-	return ks
-})
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
 
 // testClock is the service's clock: real time plus an offset tests advance.
 type testClock struct{ offset atomic.Int64 }
@@ -98,8 +60,7 @@ type harness struct {
 	router routers.Router
 	db     *sql.DB
 	rdb    *redis.Client
-	stop   context.CancelFunc
-	served chan error
+	served *testkit.Served
 }
 
 type harnessOption func(*service.Config)
@@ -112,7 +73,7 @@ func withAMQPURL(u string) harnessOption  { return func(c *service.Config) { c.A
 
 // withPreviousKey lists the second test key as a previous signing key.
 func withPreviousKey(t testing.TB) harnessOption {
-	file := writeKey(t, testKeys()[1])
+	file := writeKey(t, testkit.RSAKeys()[1])
 	return func(c *service.Config) { c.JWTPreviousKeyFiles = []string{file} }
 }
 
@@ -133,7 +94,7 @@ func writeKey(t testing.TB, key *rsa.PrivateKey) string {
 // is written to a temporary directory.
 func testConfig(t testing.TB) service.Config {
 	t.Helper()
-	keyFile := writeKey(t, testKeys()[0])
+	keyFile := writeKey(t, testkit.RSAKeys()[0])
 	return service.Config{
 		HTTPAddr:          "127.0.0.1:0",
 		DatabaseURL:       mysqltest.NewDatabase(t),
@@ -141,12 +102,12 @@ func testConfig(t testing.TB) service.Config {
 		LogFormat:         "json",
 		BodyLimit:         1 << 20,
 		ShutdownTimeout:   10 * time.Second,
-		RedisURL:          "redis://" + redisAddr + "/0",
-		RedisKeyPrefix:    "t:" + randomHex(6) + ":",
-		AMQPURL:           amqpURL,
-		AMQPExchange:      "t." + randomHex(6) + ".events",
-		JWTIssuer:         testIssuer,
-		JWTAudience:       testAudience,
+		RedisURL:          "redis://" + testkit.RedisAddr + "/0",
+		RedisKeyPrefix:    testkit.NewRedisPrefix(),
+		AMQPURL:           testkit.AMQPURL,
+		AMQPExchange:      "t." + testkit.RandomHex(6) + ".events",
+		JWTIssuer:         testkit.Issuer,
+		JWTAudience:       testkit.Audience,
 		JWTSigningKeyFile: keyFile,
 		AccessTokenTTL:    15 * time.Minute,
 		RefreshTokenTTL:   720 * time.Hour,
@@ -161,11 +122,7 @@ func testConfig(t testing.TB) service.Config {
 }
 
 func testLogger() *slog.Logger {
-	out := io.Discard
-	if os.Getenv("TEST_LOG") != "" {
-		out = os.Stderr
-	}
-	return slog.New(slog.NewJSONHandler(out, nil))
+	return slog.New(slog.NewJSONHandler(testkit.LogOutput(), nil))
 }
 
 func newHarness(t testing.TB, opts ...harnessOption) *harness {
@@ -179,49 +136,36 @@ func newHarness(t testing.TB, opts ...harnessOption) *harness {
 	if _, err := service.Migrate(ctx, cfg.DatabaseURL); err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, cfg: cfg, clock: &testClock{}, queues: "t." + randomHex(6) + ".account"}
+	h := &harness{t: t, cfg: cfg, clock: &testClock{}, queues: "t." + testkit.RandomHex(6) + ".account"}
 	svc, err := service.New(ctx, cfg, service.Options{Logger: testLogger(), Now: h.clock.Now, QueuePrefix: h.queues})
 	if err != nil {
 		t.Fatal(err)
 	}
 	h.svc = svc
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		svc.Close()
-		t.Fatal(err)
-	}
-	h.base = "http://" + ln.Addr().String()
-	sctx, stop := context.WithCancel(context.Background())
-	h.stop = stop
-	h.served = make(chan error, 1)
-	go func() { h.served <- svc.Serve(sctx, ln) }()
+	h.served = testkit.Serve(t, svc)
+	h.base = h.served.URL
 
 	h.client = &http.Client{Transport: &http.Transport{}, Timeout: time.Minute}
 	h.router = specRouter(t)
-	h.rdb = redis.NewClient(&redis.Options{Addr: redisAddr})
+	h.rdb = redis.NewClient(&redis.Options{Addr: testkit.RedisAddr})
 	h.db, err = mysqldb.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Registered first, so it runs once the service has stopped redeclaring.
 	t.Cleanup(func() {
-		deleteBrokerObjects(t, h.consumerQueues(), []string{cfg.AMQPExchange, cfg.AMQPExchange + ".dlx"})
+		testkit.DeleteBrokerObjects(t, testkit.AMQPURL, h.consumerQueues(), []string{cfg.AMQPExchange, cfg.AMQPExchange + ".dlx"})
 	})
 	t.Cleanup(h.close)
 	return h
 }
 
 func (h *harness) close() {
-	h.stop()
-	if err := <-h.served; err != nil {
+	if err := h.served.Stop(); err != nil {
 		h.t.Errorf("serve: %v", err)
 	}
 	h.client.CloseIdleConnections()
-	ctx := context.Background()
-	iter := h.rdb.Scan(ctx, 0, h.cfg.RedisKeyPrefix+"*", 1000).Iterator()
-	for iter.Next(ctx) {
-		h.rdb.Del(ctx, iter.Val())
-	}
+	testkit.DeleteRedisKeys(h.rdb, h.cfg.RedisKeyPrefix)
 	_ = h.rdb.Close()
 	_ = h.db.Close()
 }
@@ -310,40 +254,16 @@ func (r response) fields(t testing.TB) []string {
 // sent as is when it is a string or []byte, else marshalled as JSON.
 func (h *harness) request(t testing.TB, method, path, token string, body any, headers ...string) response {
 	t.Helper()
-	var raw []byte
-	switch b := body.(type) {
-	case nil:
-	case string:
-		raw = []byte(b)
-	case []byte:
-		raw = b
-	default:
-		var err error
-		if raw, err = json.Marshal(b); err != nil {
-			t.Fatal(err)
-		}
-	}
-	req, err := http.NewRequest(method, h.base+path, bytes.NewReader(raw))
+	req, _, err := testkit.NewRequest(method, h.base+path, token, body)
 	if err != nil {
 		t.Fatal(err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
-	res, err := h.client.Do(req)
+	res, data, err := testkit.Do(h.client, req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer res.Body.Close()
-	data, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
 	}
 	r := response{Status: res.StatusCode, Header: res.Header, Body: data}
 	h.checkResponse(t, req, r)
@@ -413,7 +333,7 @@ type tokenPair struct {
 
 func (h *harness) signup(t testing.TB, name string) user {
 	t.Helper()
-	u := user{Email: name + "-" + randomHex(4) + "@example.com", Password: "password " + randomHex(4)}
+	u := user{Email: name + "-" + testkit.RandomHex(4) + "@example.com", Password: "password " + testkit.RandomHex(4)}
 	r := h.request(t, "POST", "/auth/signup", "", map[string]string{
 		"email": u.Email, "password": u.Password, "displayName": name,
 	})
@@ -451,7 +371,7 @@ func sign(t testing.TB, key *rsa.PrivateKey, userID int64, role auth.Role, issue
 		t.Fatal(err)
 	}
 	s, err := auth.NewSigner(ks, auth.SignerConfig{
-		Issuer: testIssuer, Audience: testAudience, TTL: 15 * time.Minute,
+		Issuer: testkit.Issuer, Audience: testkit.Audience, TTL: 15 * time.Minute,
 		Now: func() time.Time { return issuedAt },
 	})
 	if err != nil {
@@ -464,49 +384,8 @@ func sign(t testing.TB, key *rsa.PrivateKey, userID int64, role auth.Role, issue
 	return tok
 }
 
-// eventually polls cond until it holds or a generous deadline passes.
-func eventually(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // consumerQueues lists every queue the service declares.
 func (h *harness) consumerQueues() []string {
 	q := h.queues + "." + adapters.ChallengeValidationSubscription
 	return []string{q, q + ".retry", q + ".dlq"}
-}
-
-// deleteBrokerObjects removes what one test declared on the shared vhost;
-// deleting what does not exist succeeds.
-func deleteBrokerObjects(t testing.TB, queues, exchanges []string) {
-	conn, err := amqp.Dial(amqpURL)
-	if err != nil {
-		t.Errorf("amqp: %v", err)
-		return
-	}
-	defer conn.Close()
-	ch, err := conn.Channel()
-	if err != nil {
-		t.Errorf("amqp: %v", err)
-		return
-	}
-	defer ch.Close()
-	for _, q := range queues {
-		if _, err := ch.QueueDelete(q, false, false, false); err != nil {
-			t.Errorf("delete queue %s: %v", q, err)
-			return
-		}
-	}
-	for _, x := range exchanges {
-		if err := ch.ExchangeDelete(x, false, false); err != nil {
-			t.Errorf("delete exchange %s: %v", x, err)
-			return
-		}
-	}
 }

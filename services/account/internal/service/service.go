@@ -20,12 +20,12 @@ import (
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/progressive-overload/po/ent/account"
 	"github.com/progressive-overload/po/ent/account/migrations"
 	"github.com/progressive-overload/po/services/kit/auth"
+	"github.com/progressive-overload/po/services/kit/cache"
 	"github.com/progressive-overload/po/services/kit/dbmigrate"
 	"github.com/progressive-overload/po/services/kit/events"
 	"github.com/progressive-overload/po/services/kit/httpserver"
@@ -74,8 +74,7 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *Service, err error) 
 		opts.Logger = slog.Default()
 	}
 	if opts.Registry == nil {
-		opts.Registry = prometheus.NewRegistry()
-		opts.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		opts.Registry = httpserver.NewRegistry()
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -120,15 +119,12 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *Service, err error) 
 	}
 	client := account.NewClient(account.Driver(entsql.OpenDB(dialect.MySQL, s.db)))
 
-	ropts, err := redis.ParseURL(cfg.RedisURL)
+	// So that the throttle's timeout cuts off a Redis that stopped
+	// answering, with no retry spending that budget; nor a second dial.
+	ropts, err := cache.RedisOptions(cfg.RedisURL)
 	if err != nil {
 		return nil, fmt.Errorf("REDIS_URL: %w", err)
 	}
-	// Context deadlines must bound socket reads too, or the throttle's
-	// timeout could not cut off a Redis that stopped answering; and a retry
-	// would only spend that budget on a Redis that just failed.
-	ropts.ContextTimeoutEnabled = true
-	ropts.MaxRetries = -1
 	ropts.DialerRetries = 1
 	s.rdb = redis.NewClient(ropts)
 	throttle := adapters.NewLoginThrottle(s.rdb, adapters.LoginThrottleOptions{

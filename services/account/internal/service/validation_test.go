@@ -18,6 +18,7 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/progressive-overload/po/services/kit/events"
+	"github.com/progressive-overload/po/services/kit/testkit"
 
 	"github.com/progressive-overload/po/services/account/internal/service"
 )
@@ -87,11 +88,11 @@ func TestChallengeCreatedAnsweredOnce(t *testing.T) {
 	evt := challengeCreated(t, map[string]any{"challengeId": 7, "userId": u.ID})
 	h.publish(t, evt)
 	h.publish(t, evt)
-	eventually(t, "the second delivery to be dropped as a duplicate", func() bool {
+	testkit.Eventually(t, "the second delivery to be dropped as a duplicate", func() bool {
 		return h.metric(t, "events_consumed_total", "result", "duplicate", "service", h.queues, "type", "challenge.created") == 1
 	})
 	// Every outbox row published means every verdict is in the tap queue.
-	eventually(t, "the outbox to drain", func() bool {
+	testkit.Eventually(t, "the outbox to drain", func() bool {
 		return h.count(t, "SELECT COUNT(*) FROM outbox_events WHERE published_at IS NULL") == 0
 	})
 	if n := h.count(t, "SELECT COUNT(*) FROM outbox_events"); n != 1 {
@@ -130,7 +131,7 @@ func TestMalformedChallengeCreatedIsDeadLettered(t *testing.T) {
 		t.Fatalf("got %s %s", v.typ, v.data)
 	}
 	dlq := h.consumerQueues()[2]
-	eventually(t, "the malformed messages in "+dlq, func() bool { return h.queueDepth(t, dlq) == len(malformed) })
+	testkit.Eventually(t, "the malformed messages in "+dlq, func() bool { return h.queueDepth(t, dlq) == len(malformed) })
 	if n := h.metric(t, "events_consumed_total", "result", "retry", "service", h.queues, "type", "challenge.created"); n != 0 {
 		t.Errorf("%v retries of messages that cannot succeed", n)
 	}
@@ -218,19 +219,8 @@ func challengeCreated(t testing.TB, data any) events.Event {
 // channel is a plain channel on the broker, closed at cleanup.
 func (h *harness) channel(t testing.TB) *amqp.Channel {
 	t.Helper()
-	conn, err := amqp.Dial(amqpURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
-	ch, err := conn.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Same arguments as kit/events declares, so the declarations agree.
-	if err := ch.ExchangeDeclare(h.cfg.AMQPExchange, amqp.ExchangeTopic, true, false, false, false, nil); err != nil {
-		t.Fatal(err)
-	}
+	ch := testkit.Channel(t, testkit.AMQPURL)
+	testkit.DeclareExchange(t, ch, h.cfg.AMQPExchange)
 	return ch
 }
 

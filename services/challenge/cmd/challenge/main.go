@@ -8,14 +8,12 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"net"
+	"log/slog"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/progressive-overload/po/services/challenge/internal/service"
+	"github.com/progressive-overload/po/services/kit/cli"
 	"github.com/progressive-overload/po/services/kit/config"
 	"github.com/progressive-overload/po/services/kit/logging"
 )
@@ -24,43 +22,35 @@ import (
 var version = "dev"
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
-		fmt.Fprintln(os.Stderr, "challenge:", err)
-		os.Exit(1)
-	}
+	cli.Main(service.Name, map[string]cli.Command{"serve": serve, "migrate": migrate})
 }
 
-func run(args []string) error {
-	cmd := "serve"
-	if len(args) > 0 {
-		cmd = args[0]
-	}
+func load() (service.Config, *slog.Logger, error) {
 	cfg, err := service.LoadConfig(config.FromEnviron())
+	if err != nil {
+		return cfg, nil, err
+	}
+	return cfg, logging.New(os.Stdout, service.Name, cfg.LogLevel, cfg.LogFormat), nil
+}
+
+func serve(ctx context.Context) error {
+	cfg, log, err := load()
 	if err != nil {
 		return err
 	}
-	log := logging.New(os.Stdout, service.Name, cfg.LogLevel, cfg.LogFormat)
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-
-	switch cmd {
-	case "serve":
-		startCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		svc, err := service.New(startCtx, cfg, service.Options{Logger: log})
-		cancel()
-		if err != nil {
-			return err
-		}
-		ln, err := net.Listen("tcp", cfg.HTTPAddr)
-		if err != nil {
-			svc.Close()
-			return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
-		}
-		log.Info("listening", "addr", ln.Addr().String(), "version", version, "cache", cfg.CacheEnabled)
-		return svc.Serve(ctx, ln)
-	case "migrate":
-		return service.Migrate(ctx, cfg, log)
-	default:
-		return fmt.Errorf("unknown command %q (want serve or migrate)", cmd)
+	startCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	svc, err := service.New(startCtx, cfg, service.Options{Logger: log})
+	cancel()
+	if err != nil {
+		return err
 	}
+	return cli.Listen(ctx, log, cfg.HTTPAddr, svc, "version", version, "cache", cfg.CacheEnabled)
+}
+
+func migrate(ctx context.Context) error {
+	cfg, log, err := load()
+	if err != nil {
+		return err
+	}
+	return service.Migrate(ctx, cfg, log)
 }

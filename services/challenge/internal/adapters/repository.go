@@ -6,7 +6,6 @@ package adapters
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 
 	entsql "entgo.io/ent/dialect/sql"
@@ -17,6 +16,7 @@ import (
 	"github.com/progressive-overload/po/services/challenge/internal/app"
 	"github.com/progressive-overload/po/services/challenge/internal/domain"
 	"github.com/progressive-overload/po/services/kit/events"
+	"github.com/progressive-overload/po/services/kit/mysqldb"
 )
 
 // Source is the "source" of the events this service publishes.
@@ -44,28 +44,11 @@ func NewRepository(db *sql.DB, notify func()) *Repository {
 // Client is the ent client, for tests and hooks.
 func (r *Repository) Client() *ent.Client { return r.client }
 
-// inTx runs fn in a transaction, committing when it returns nil.
-func (r *Repository) inTx(ctx context.Context, fn func(tx *ent.Tx) error) (err error) {
-	tx, err := r.client.Tx(ctx)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	defer func() {
-		if v := recover(); v != nil {
-			_ = tx.Rollback()
-			panic(v)
-		}
-	}()
-	if err := fn(tx); err != nil {
-		if rerr := tx.Rollback(); rerr != nil {
-			return errors.Join(err, fmt.Errorf("rollback: %w", rerr))
-		}
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
+// inTx runs fn in a transaction, committing when it returns nil; a deadlock
+// victim (or a lock wait that timed out) is run again by mysqldb.InTx, so fn
+// must not keep state across calls.
+func (r *Repository) inTx(ctx context.Context, fn func(tx *ent.Tx) error) error {
+	return mysqldb.InTx(ctx, r.client.Tx, fn)
 }
 
 func (r *Repository) CreateChallenge(ctx context.Context, c *domain.Challenge, announce func(*domain.Challenge) []app.Event) error {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/progressive-overload/po/services/kit/auth"
+	"github.com/progressive-overload/po/services/kit/testkit"
 )
 
 func mintWith(t testing.TB, key *rsa.PrivateKey, audience string, now time.Time, userID int64) string {
@@ -17,7 +18,7 @@ func mintWith(t testing.TB, key *rsa.PrivateKey, audience string, now time.Time,
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := auth.NewSigner(ks, auth.SignerConfig{Issuer: testIssuer, Audience: audience, Now: func() time.Time { return now }})
+	s, err := auth.NewSigner(ks, auth.SignerConfig{Issuer: testkit.Issuer, Audience: audience, Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,9 +40,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 	}{
 		{"none", ""},
 		{"garbage", "not-a-jwt"},
-		{"expired", mintWith(t, signing, testAudience, time.Now().Add(-2*time.Hour), owner)},
+		{"expired", mintWith(t, signing, testkit.Audience, time.Now().Add(-2*time.Hour), owner)},
 		{"wrong-audience", mintWith(t, signing, "someone-else", time.Now(), owner)},
-		{"unknown-key", mintWith(t, unknown, testAudience, time.Now(), owner)},
+		{"unknown-key", mintWith(t, unknown, testkit.Audience, time.Now(), owner)},
 		{"owner", h.user(owner)},
 		{"other", h.user(other)},
 		{"admin", h.admin(adminID)},

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"sync"
 	"testing"
+
+	"github.com/progressive-overload/po/services/kit/testkit"
 )
 
 // A read that began before a write and finishes after it must not put the
@@ -114,7 +116,7 @@ func TestSingleflight(t *testing.T) {
 // With Redis unreachable (a closed port) reads answer from MySQL and writes
 // succeed; when Redis is back the cache recovers by itself.
 func TestRedisOutage(t *testing.T) {
-	proxy := newTCPProxy(t, redisAddr)
+	proxy := newTCPProxy(t, testkit.RedisAddr)
 	h := newHarness(t, withRedisURL("redis://"+proxy.addr+"/0"))
 	const uid = 203
 	tok := h.user(uid)
@@ -157,7 +159,7 @@ func TestRedisOutage(t *testing.T) {
 	// Recovery needs no restart: the breaker lets a probe through after its
 	// cooldown and the failed invalidation is retried. Wait for a hit that
 	// holds the log written during the outage.
-	eventually(t, "a cache hit with the fresh page after Redis came back", func() bool {
+	testkit.Eventually(t, "a cache hit with the fresh page after Redis came back", func() bool {
 		hits := h.cacheCount("user-logs", "hit")
 		var page logList
 		h.do("GET", userLogsPath(uid), tok, nil).json(t, &page)

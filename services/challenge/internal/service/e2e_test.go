@@ -9,10 +9,9 @@ import (
 	"testing"
 	"time"
 
-	amqp "github.com/rabbitmq/amqp091-go"
-
 	entchallenge "github.com/progressive-overload/po/ent/challenge/challenge"
 	"github.com/progressive-overload/po/ent/challenge/outboxevent"
+	"github.com/progressive-overload/po/services/kit/testkit"
 )
 
 const (
@@ -330,30 +329,7 @@ func TestLifecycle(t *testing.T) {
 // outbox relay publishes it to the exchange.
 func TestChallengeCreatedEvent(t *testing.T) {
 	h := newHarness(t)
-	conn, err := amqp.Dial(amqpURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	ch, err := conn.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ch.Close()
-	if err := ch.ExchangeDeclare(h.cfg.AMQPExchange, amqp.ExchangeTopic, true, false, false, false, nil); err != nil {
-		t.Fatal(err)
-	}
-	q, err := ch.QueueDeclare("", false, true, true, false, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ch.QueueBind(q.Name, "challenge.created", h.cfg.AMQPExchange, false, nil); err != nil {
-		t.Fatal(err)
-	}
-	deliveries, err := ch.Consume(q.Name, "", true, true, false, false, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	deliveries := testkit.Listen(t, testkit.AMQPURL, h.cfg.AMQPExchange, "challenge.created")
 
 	c := h.createChallenge(h.user(106))
 	row, err := h.svc.Repo.Client().OutboxEvent.Query().Where(outboxevent.EventType("challenge.created")).Only(context.Background())

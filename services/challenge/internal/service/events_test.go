@@ -12,6 +12,7 @@ import (
 	entchallenge "github.com/progressive-overload/po/ent/challenge/challenge"
 	"github.com/progressive-overload/po/ent/challenge/outboxevent"
 	"github.com/progressive-overload/po/services/kit/events"
+	"github.com/progressive-overload/po/services/kit/testkit"
 )
 
 // The account service's events, with the data docs/conventions.md gives them.
@@ -367,7 +368,7 @@ func TestBrokerDownAtStart(t *testing.T) {
 
 	proxy.reopen()
 	// challenge.created leaves the outbox once the relay has reconnected.
-	eventually(t, "the outbox to drain", func() bool { return h.countUnpublished() == 0 })
+	testkit.Eventually(t, "the outbox to drain", func() bool { return h.countUnpublished() == 0 })
 	if n := queueDepth(t, ch, q.Name); n != 1 {
 		t.Fatalf("%d challenge.created messages reached the broker, want 1", n)
 	}
@@ -382,16 +383,7 @@ func TestBrokerDownAtStart(t *testing.T) {
 
 func (h *harness) rawChannel() *amqp.Channel {
 	h.t.Helper()
-	conn, err := amqp.Dial(amqpURL)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	h.t.Cleanup(func() { _ = conn.Close() })
-	ch, err := conn.Channel()
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	return ch
+	return testkit.Channel(h.t, testkit.AMQPURL)
 }
 
 func queueDepth(t testing.TB, ch *amqp.Channel, queue string) int {

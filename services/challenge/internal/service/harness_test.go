@@ -3,18 +3,14 @@ package service_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/rsa"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"runtime"
 	"strconv"
 	"strings"
@@ -29,7 +25,6 @@ import (
 	"github.com/getkin/kin-openapi/routers/legacy"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
-	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/progressive-overload/po/services/challenge/api"
@@ -39,51 +34,17 @@ import (
 	"github.com/progressive-overload/po/services/challenge/internal/service"
 	"github.com/progressive-overload/po/services/kit/auth"
 	"github.com/progressive-overload/po/services/kit/events"
-	"github.com/progressive-overload/po/services/kit/leaktest"
 	"github.com/progressive-overload/po/services/kit/mysqldb/mysqltest"
+	"github.com/progressive-overload/po/services/kit/testkit"
 )
 
-func TestMain(m *testing.M) {
-	// go-redis logs every failed dial; the outage test makes many on purpose.
-	redis.SetLogger(quietRedis{})
-	leaktest.VerifyTestMain(m)
-}
+func TestMain(m *testing.M) { testkit.Main(m) }
 
-type quietRedis struct{}
-
-func (quietRedis) Printf(context.Context, string, ...any) {}
-
-const (
-	testIssuer   = "progressive-overload"
-	testAudience = "progressive-overload"
-	redisAddr    = "127.0.0.1:6379"
-	amqpURL      = "amqp://guest:guest@127.0.0.1:5672/"
-)
-
-// RSA key generation is slow under -race: one signing key per test binary.
-var (
-	keyOnce    sync.Once
-	signingKey *rsa.PrivateKey
-	otherKey   *rsa.PrivateKey
-)
-
-func keys(t testing.TB) (*rsa.PrivateKey, *rsa.PrivateKey) {
-	keyOnce.Do(func() {
-		var err error
-		if signingKey, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
-			panic(err)
-		}
-		if otherKey, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
-			panic(err)
-		}
-	})
-	return signingKey, otherKey
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
+// keys are the signing key and one the service has never seen, generated
+// once per test binary (slow under -race).
+func keys(testing.TB) (*rsa.PrivateKey, *rsa.PrivateKey) {
+	ks := testkit.RSAKeys()
+	return ks[0], ks[1]
 }
 
 // harness is one running challenge service on 127.0.0.1:0 with its own
@@ -101,8 +62,7 @@ type harness struct {
 	repo     *spyRepo
 	spec     *openapi3.T
 	router   routers.Router
-	stop     context.CancelFunc
-	served   chan error
+	served   *testkit.Served
 	validate bool
 	// queuePrefix names the service's event queues, as its own exchange
 	// does for what it publishes: queues are durable and shared by the
@@ -134,28 +94,25 @@ func withAMQPURL(u string) harnessOption  { return func(o *harnessOptions) { o.a
 func newHarness(t testing.TB, opts ...harnessOption) *harness {
 	t.Helper()
 	o := harnessOptions{
-		redisURL:     "redis://" + redisAddr + "/0",
+		redisURL:     "redis://" + testkit.RedisAddr + "/0",
 		cacheEnabled: true,
 		// Generous: the race detector and parallel helpers make a healthy
 		// Redis slow at times, and a timeout would count as an error, not
 		// the hit or miss a test expects. The outage test uses a closed
 		// port, which fails at once whatever the timeout.
 		cacheTimeout: 5 * time.Second,
-		amqpURL:      amqpURL,
-		logOutput:    io.Discard,
+		amqpURL:      testkit.AMQPURL,
+		logOutput:    testkit.LogOutput(),
 	}
 	for _, f := range opts {
 		f(&o)
-	}
-	if os.Getenv("TEST_LOG") != "" {
-		o.logOutput = os.Stderr
 	}
 	signing, _ := keys(t)
 	ks, err := auth.NewKeySet(signing)
 	if err != nil {
 		t.Fatal(err)
 	}
-	signer, err := auth.NewSigner(ks, auth.SignerConfig{Issuer: testIssuer, Audience: testAudience})
+	signer, err := auth.NewSigner(ks, auth.SignerConfig{Issuer: testkit.Issuer, Audience: testkit.Audience})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +122,7 @@ func newHarness(t testing.TB, opts ...harnessOption) *harness {
 	}))
 	t.Cleanup(jwks.Close)
 
-	prefix := "t:" + randomHex(6) + ":"
+	prefix := testkit.NewRedisPrefix()
 	cfg := service.Config{
 		HTTPAddr:        "127.0.0.1:0",
 		DatabaseURL:     mysqltest.NewDatabase(t),
@@ -175,9 +132,9 @@ func newHarness(t testing.TB, opts ...harnessOption) *harness {
 		ShutdownTimeout: 10 * time.Second,
 		RedisURL:        o.redisURL,
 		AMQPURL:         o.amqpURL,
-		AMQPExchange:    "t." + randomHex(6) + ".events",
-		JWTIssuer:       testIssuer,
-		JWTAudience:     testAudience,
+		AMQPExchange:    "t." + testkit.RandomHex(6) + ".events",
+		JWTIssuer:       testkit.Issuer,
+		JWTAudience:     testkit.Audience,
 		JWKSURL:         jwks.URL + "/.well-known/jwks.json",
 		CacheEnabled:    o.cacheEnabled,
 		CacheTTL:        30 * time.Second,
@@ -191,7 +148,7 @@ func newHarness(t testing.TB, opts ...harnessOption) *harness {
 		t.Fatal(err)
 	}
 	h := &harness{t: t, cfg: cfg, signer: signer, reg: prometheus.NewRegistry(), validate: true,
-		queuePrefix: "t_" + randomHex(6), account: &accountPublisher{}}
+		queuePrefix: "t_" + testkit.RandomHex(6), account: &accountPublisher{}}
 	h.repo = &spyRepo{}
 	svc, err := service.New(ctx, cfg, service.Options{
 		Logger:   log,
@@ -206,24 +163,18 @@ func newHarness(t testing.TB, opts ...harnessOption) *harness {
 		t.Fatal(err)
 	}
 	h.svc = svc
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		svc.Close()
-		t.Fatal(err)
-	}
-	h.base = "http://" + ln.Addr().String()
-	sctx, stop := context.WithCancel(context.Background())
-	h.stop = stop
-	h.served = make(chan error, 1)
-	go func() { h.served <- svc.Serve(sctx, ln) }()
+	h.served = testkit.Serve(t, svc)
+	h.base = h.served.URL
 
 	h.client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 200}, Timeout: time.Minute}
-	h.rdb = redis.NewClient(&redis.Options{Addr: redisAddr})
+	h.rdb = redis.NewClient(&redis.Options{Addr: testkit.RedisAddr})
 	h.spec, h.router = loadSpec(t, h.base)
 	// Cleanups run last-registered first: stop the service (whose publisher
 	// and consumer would declare them again), then remove its keys, queues
 	// and exchanges.
-	t.Cleanup(func() { deleteBrokerObjects(t, cfg.AMQPExchange, h.queues()) })
+	t.Cleanup(func() {
+		testkit.DeleteBrokerObjects(t, testkit.AMQPURL, h.queues(), []string{cfg.AMQPExchange, cfg.AMQPExchange + ".dlx"})
+	})
 	t.Cleanup(func() { h.cleanRedis(); _ = h.rdb.Close() })
 	t.Cleanup(h.close)
 	return h
@@ -232,19 +183,14 @@ func newHarness(t testing.TB, opts ...harnessOption) *harness {
 func (h *harness) close() {
 	// Clients hang up first, as they would; the server then drains at once.
 	h.client.CloseIdleConnections()
-	h.stop()
-	if err := <-h.served; err != nil {
+	if err := h.served.Stop(); err != nil {
 		h.t.Errorf("serve: %v", err)
 	}
 }
 
 // cleanRedis deletes the test's keys.
 func (h *harness) cleanRedis() {
-	ctx := context.Background()
-	iter := h.rdb.Scan(ctx, 0, h.cfg.CacheKeyPrefix+"*", 1000).Iterator()
-	for iter.Next(ctx) {
-		h.rdb.Del(ctx, iter.Val())
-	}
+	testkit.DeleteRedisKeys(h.rdb, h.cfg.CacheKeyPrefix)
 }
 
 func loadSpec(t testing.TB, base string) (*openapi3.T, routers.Router) {
@@ -343,35 +289,11 @@ func (h *harness) do(method, path, token string, body any) response {
 }
 
 func (h *harness) try(method, path, token string, body any) (response, error) {
-	var raw []byte
-	switch b := body.(type) {
-	case nil:
-	case string:
-		raw = []byte(b)
-	case []byte:
-		raw = b
-	default:
-		var err error
-		if raw, err = json.Marshal(b); err != nil {
-			return response{}, err
-		}
-	}
-	req, err := http.NewRequest(method, h.base+path, bytes.NewReader(raw))
+	req, raw, err := testkit.NewRequest(method, h.base+path, token, body)
 	if err != nil {
 		return response{}, err
 	}
-	if raw != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := h.client.Do(req)
-	if err != nil {
-		return response{}, err
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
+	resp, data, err := testkit.Do(h.client, req)
 	if err != nil {
 		return response{}, err
 	}
@@ -558,19 +480,6 @@ func (h *harness) keyExists(key string) bool {
 	return n == 1
 }
 
-// eventually polls cond until it holds or a generous deadline passes; it
-// never asserts how long anything took.
-func eventually(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // --- repository spy -------------------------------------------------------
 
 // spyRepo is the real repository with counters, and a pause that holds a
@@ -619,35 +528,6 @@ func (s *spyRepo) ChallengeWithLogs(ctx context.Context, id int64) (*domain.Chal
 
 // --- AMQP -----------------------------------------------------------------
 
-// deleteBrokerObjects removes a test's queues and its exchange with the
-// dead-letter exchange the consumer declares next to it.
-func deleteBrokerObjects(t testing.TB, exchange string, queues []string) {
-	conn, err := amqp.Dial(amqpURL)
-	if err != nil {
-		t.Errorf("amqp: %v", err)
-		return
-	}
-	defer conn.Close()
-	ch, err := conn.Channel()
-	if err != nil {
-		t.Errorf("amqp: %v", err)
-		return
-	}
-	defer ch.Close()
-	for _, q := range queues {
-		if _, err := ch.QueueDelete(q, false, false, false); err != nil {
-			t.Errorf("delete queue %s: %v", q, err)
-			return
-		}
-	}
-	for _, x := range []string{exchange, exchange + ".dlx"} {
-		if err := ch.ExchangeDelete(x, false, false); err != nil {
-			t.Errorf("delete exchange %s: %v", x, err)
-			return
-		}
-	}
-}
-
 // queue is the name of the service's queue for a subscription.
 func (h *harness) queue(sub string) string { return h.queuePrefix + "." + sub }
 
@@ -676,7 +556,7 @@ func (h *harness) publishOne(evt events.Event) {
 	h.t.Helper()
 	h.account.once.Do(func() {
 		pub, err := events.NewPublisher(events.PublisherOptions{
-			URL: amqpURL, Exchange: h.cfg.AMQPExchange, Service: "account",
+			URL: testkit.AMQPURL, Exchange: h.cfg.AMQPExchange, Service: "account",
 			Metrics: events.NewMetrics(prometheus.NewRegistry()), Logger: slog.New(slog.DiscardHandler),
 		})
 		if err != nil {
@@ -687,7 +567,7 @@ func (h *harness) publishOne(evt events.Event) {
 		// declare again.
 		h.t.Cleanup(func() { _ = pub.Close() })
 	})
-	eventually(h.t, "the broker routing the events to a queue", func() bool {
+	testkit.Eventually(h.t, "the broker routing the events to a queue", func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		err := h.account.pub.Publish(ctx, evt)
@@ -718,7 +598,7 @@ func (h *harness) consumed(typ, result string) float64 {
 // so the cache has been invalidated by then.
 func (h *harness) waitSettled(typ, result string, n int) {
 	h.t.Helper()
-	eventually(h.t, fmt.Sprintf("%d %s messages settled as %s", n, typ, result), func() bool {
+	testkit.Eventually(h.t, fmt.Sprintf("%d %s messages settled as %s", n, typ, result), func() bool {
 		return h.consumed(typ, result) >= float64(n)
 	})
 	if got := h.consumed(typ, result); got != float64(n) {
@@ -730,7 +610,7 @@ func (h *harness) waitSettled(typ, result string, n int) {
 // their stacks (e.g. readers parked on one singleflight call).
 func waitForGoroutines(t testing.TB, fn string, n int) {
 	t.Helper()
-	eventually(t, fmt.Sprintf("%d goroutines in %s", n, fn), func() bool {
+	testkit.Eventually(t, fmt.Sprintf("%d goroutines in %s", n, fn), func() bool {
 		buf := make([]byte, 1<<22)
 		buf = buf[:runtime.Stack(buf, true)]
 		count := 0

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/progressive-overload/po/ent/challenge/migrations"
@@ -74,8 +73,7 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *Service, err error) 
 		opts.Logger = slog.Default()
 	}
 	if opts.Registry == nil {
-		opts.Registry = prometheus.NewRegistry()
-		opts.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		opts.Registry = httpserver.NewRegistry()
 	}
 	s := &Service{cfg: cfg, log: opts.Logger}
 	defer func() {
@@ -89,16 +87,11 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *Service, err error) 
 		return nil, err
 	}
 
-	ropts, err := redis.ParseURL(cfg.RedisURL)
+	// Bounded by CACHE_TIMEOUT, without retries: a read falls back to MySQL.
+	ropts, err := cache.RedisOptions(cfg.RedisURL)
 	if err != nil {
 		return nil, fmt.Errorf("REDIS_URL: %w", err)
 	}
-	// Without it go-redis ignores context deadlines on the socket, and
-	// CACHE_TIMEOUT could not bound a call to a Redis that does not answer.
-	ropts.ContextTimeoutEnabled = true
-	// A read falls back to MySQL after CACHE_TIMEOUT anyway; retries would
-	// only spend that budget on a Redis that just failed.
-	ropts.MaxRetries = -1
 	s.rdb = redis.NewClient(ropts)
 	s.cache = cache.New(s.rdb, cache.Options{
 		Service:    Name,
