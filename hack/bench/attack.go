@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"net/http"
 	"slices"
 	"strconv"
@@ -62,15 +63,28 @@ func Run(ctx context.Context, a Attack) Summary {
 	if a.KeepBody {
 		maxBody = -1
 	}
+	// Our own client, so its connections can be closed when the attack
+	// ends: every attack has a new one, and idle connections left open
+	// would pile up in the server across steps (and count in its memory
+	// and file descriptors).
+	dialer := &net.Dialer{KeepAlive: 30 * time.Second}
+	transport := &http.Transport{
+		DialContext:         dialer.DialContext,
+		MaxIdleConnsPerHost: int(a.MaxWorkers),
+		// Bound open connections too, not only workers: a request that
+		// times out closes its connection, and an overloaded server keeps
+		// the other end until its handler returns.
+		MaxConnsPerHost: int(a.MaxWorkers),
+		IdleConnTimeout: 30 * time.Second,
+	}
+	defer transport.CloseIdleConnections()
+	client := &http.Client{Timeout: a.Timeout, Transport: transport}
 	atk := vegeta.NewAttacker(
-		vegeta.Timeout(a.Timeout),
+		vegeta.Client(client),
 		vegeta.Workers(uint64(min(max(a.Rate/500, 8), 256))),
 		vegeta.MaxWorkers(a.MaxWorkers),
-		vegeta.KeepAlive(true),
-		vegeta.Connections(int(a.MaxWorkers)),
 		vegeta.MaxBody(maxBody),
 		vegeta.Redirects(vegeta.NoFollow),
-		vegeta.HTTP2(false),
 	)
 	pacer := vegeta.ConstantPacer{Freq: int(math.Round(a.Rate)), Per: time.Second}
 	if a.Rate < 1 {

@@ -21,6 +21,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
+	"log"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -150,6 +152,9 @@ func run() int {
 		cfg.TTY = true
 	}
 	cfg.Out = os.Stderr
+	// net/http's transport logs every 503 an overloaded server sends on an
+	// idle connection; the results already count what matters.
+	log.SetOutput(io.Discard)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
