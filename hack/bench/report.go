@@ -244,6 +244,20 @@ func PhaseTable(p Phase) Table {
 		}
 		return FormatPct(100 * h)
 	})
+	if any(func(r Result) bool { return r.Cache != nil && !r.CacheOff }) {
+		// Errors (Redis failed or answered after CACHE_TIMEOUT) fall back to
+		// MySQL: the hit ratio leaves them out, this share does not.
+		row("answered from the cache", func(r Result) string {
+			if r.Cache == nil || r.CacheOff {
+				return "–"
+			}
+			all := r.Cache.Hit + r.Cache.Miss + r.Cache.Error
+			if all <= 0 {
+				return "–"
+			}
+			return FormatPct(100 * r.Cache.Hit / all)
+		})
+	}
 	if any(func(r Result) bool { return r.Cache != nil }) {
 		row("cache hit / miss / error", func(r Result) string {
 			if r.Cache == nil {

@@ -62,11 +62,11 @@ func TestFormatting(t *testing.T) {
 }
 
 func samplePhase() Phase {
-	hit := CacheCounts{Hit: 57000, Miss: 3000}
+	hit := CacheCounts{Hit: 57000, Miss: 3000, Error: 3000}
 	none := CacheCounts{}
 	return Phase{Title: "Open loop", Results: []Result{
 		{Variant: "no cache", Summary: Summary{Requests: 60000, OK: 60000, Mean: ms_(1.5), P50: ms_(1.2), P95: ms_(2.5), P99: ms_(4), Max: ms_(40), Wall: 20 * time.Second},
-			Cache: &none, Procs: []ProcUsage{{Name: "account", PeakRSSKiB: 20480, CPUSeconds: 0.1}, {Name: "challenge", PeakRSSKiB: 40960, CPUSeconds: 12.5}}},
+			Cache: &none, CacheOff: true, Procs: []ProcUsage{{Name: "account", PeakRSSKiB: 20480, CPUSeconds: 0.1}, {Name: "challenge", PeakRSSKiB: 40960, CPUSeconds: 12.5}}},
 		{Variant: "cache", Summary: Summary{Requests: 60000, OK: 59994, Mean: ms_(0.8), P50: ms_(0.7), P95: ms_(1.1), P99: ms_(2.2), Max: ms_(31), Wall: 20 * time.Second},
 			Cache: &hit, Redis: &RedisCounts{Hits: 57100, Misses: 3000}, Procs: []ProcUsage{{Name: "challenge", PeakRSSKiB: 51200, CPUSeconds: 8}}},
 		{Variant: "ceiling: fixed body", Summary: Summary{Requests: 60000, OK: 60000, P99: ms_(0.5), Wall: 20 * time.Second}},
@@ -84,7 +84,7 @@ func TestPhaseTable(t *testing.T) {
 		rows[r[0]] = r[1:]
 		order = append(order, r[0])
 	}
-	wantOrder := "mean,p50,p95,p99,max,requests,success,throughput,hit ratio,cache hit / miss / error,Redis keyspace hits / misses,peak RSS account,CPU account,peak RSS challenge,CPU challenge"
+	wantOrder := "mean,p50,p95,p99,max,requests,success,throughput,hit ratio,answered from the cache,cache hit / miss / error,Redis keyspace hits / misses,peak RSS account,CPU account,peak RSS challenge,CPU challenge"
 	if got := strings.Join(order, ","); got != wantOrder {
 		t.Fatalf("rows\n%s\nwant\n%s", got, wantOrder)
 	}
@@ -99,7 +99,8 @@ func TestPhaseTable(t *testing.T) {
 	check("success", "100.0%", "99.990%", "100.0%")
 	check("throughput", "3,000/s", "3,000/s", "3,000/s")
 	check("hit ratio", "–", "95.0%", "–")
-	check("cache hit / miss / error", "0 / 0 / 0", "57,000 / 3,000 / 0", "–")
+	check("answered from the cache", "–", "90.5%", "–")
+	check("cache hit / miss / error", "0 / 0 / 0", "57,000 / 3,000 / 3,000", "–")
 	check("peak RSS challenge", "40.0 MB", "50.0 MB", "–")
 	check("CPU account", "0.1 s", "–", "–")
 }

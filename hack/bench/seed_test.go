@@ -37,3 +37,20 @@ func TestPlanStartLetsSeededPlansRunOn(t *testing.T) {
 		}
 	}
 }
+
+func TestLockIsExclusive(t *testing.T) {
+	root := t.TempDir()
+	a, err := Lock(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Lock(root); err == nil || !strings.Contains(err.Error(), "another bench run") {
+		t.Fatalf("second lock: %v", err)
+	}
+	a.Close()
+	b, err := Lock(root)
+	if err != nil {
+		t.Fatalf("after release: %v", err)
+	}
+	b.Close()
+}

@@ -142,6 +142,12 @@ func run() int {
 		return 1
 	}
 	cfg.Root = root
+	lock, err := bench.Lock(root)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		return 1
+	}
+	defer lock.Close()
 	if !filepath.IsAbs(cfg.BinDir) {
 		cfg.BinDir = filepath.Join(root, cfg.BinDir)
 	}
@@ -161,8 +167,8 @@ func run() int {
 	sig := make(chan os.Signal, 2)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	go func() {
-		<-sig
-		fmt.Fprintln(os.Stderr, "\nbench: stopping (Ctrl-C again to quit at once)")
+		s := <-sig
+		fmt.Fprintf(os.Stderr, "\nbench: %v: stopping (Ctrl-C again to quit at once)\n", s)
 		cancel()
 		<-sig
 		os.Exit(130)
