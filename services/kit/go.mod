@@ -3,6 +3,7 @@ module github.com/progressive-overload/po/services/kit
 go 1.26.0
 
 require (
+	entgo.io/ent v0.14.5
 	github.com/go-sql-driver/mysql v1.10.1
 	github.com/gofiber/fiber/v2 v2.52.15
 	github.com/golang-jwt/jwt/v5 v5.3.1

@@ -17,8 +17,7 @@ import (
 
 // Handler applies one event. tx is the transaction that also records the
 // message in inbox_messages: write through it and the writes commit exactly
-// once per event (an ent client can run on it through
-// entsql.NewDriver(dialect.MySQL, entsql.Conn{ExecQuerier: tx})). An error
+// once per event (an ent client runs on it through mysqldb.TxDriver). An error
 // rolls everything back and sends the message down the retry path; wrap it
 // with Permanent to skip the retries. What must wait for the commit (dropping
 // cache entries, say) is registered with AfterCommit.

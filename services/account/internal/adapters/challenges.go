@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"strconv"
 
-	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
 
 	"github.com/progressive-overload/po/ent/account"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/progressive-overload/po/services/account/internal/app"
 	"github.com/progressive-overload/po/services/account/internal/domain"
+	"github.com/progressive-overload/po/services/kit/mysqldb"
 )
 
 // ChallengeCreatedType is the event in which the challenge service asks
@@ -55,7 +55,7 @@ func ChallengeCreatedHandler(v ChallengeUserValidator, afterCommit func()) event
 			return events.Permanent(err)
 		}
 		utx := challengeUserTx{
-			client: account.NewClient(account.Driver(entsql.NewDriver(dialect.MySQL, entsql.Conn{ExecQuerier: tx}))),
+			client: account.NewClient(account.Driver(mysqldb.TxDriver(tx))),
 			tx:     tx,
 		}
 		_, err := v.ValidateChallengeUser(ctx, utx, app.ChallengeCreated{

@@ -6,13 +6,11 @@ import (
 	"fmt"
 	"strings"
 
-	"entgo.io/ent/dialect"
-	entsql "entgo.io/ent/dialect/sql"
-
 	ent "github.com/progressive-overload/po/ent/challenge"
 	entchallenge "github.com/progressive-overload/po/ent/challenge/challenge"
 	"github.com/progressive-overload/po/services/challenge/internal/app"
 	"github.com/progressive-overload/po/services/challenge/internal/domain"
+	"github.com/progressive-overload/po/services/kit/mysqldb"
 )
 
 // TxRepository is app.TxRepository on a transaction someone else owns: the
@@ -26,20 +24,8 @@ var _ app.TxRepository = (*TxRepository)(nil)
 
 // InTx binds a repository to tx. It never commits or rolls back.
 func InTx(tx *sql.Tx) *TxRepository {
-	drv := txDriver{entsql.NewDriver(dialect.MySQL, entsql.Conn{ExecQuerier: tx})}
-	return &TxRepository{tx: tx, client: ent.NewClient(ent.Driver(drv))}
+	return &TxRepository{tx: tx, client: ent.NewClient(ent.Driver(mysqldb.TxDriver(tx)))}
 }
-
-// txDriver is an ent driver on a transaction that is already open. ent wraps
-// some single writes (UpdateOne) in a transaction of their own; a plain
-// driver over a *sql.Tx would try to begin one on a *sql.DB it does not have
-// and panic, so here that transaction is the open one.
-type txDriver struct{ *entsql.Driver }
-
-func (d txDriver) Tx(context.Context) (dialect.Tx, error) { return dialect.NopTx(d.Driver), nil }
-
-// Close leaves the transaction to its owner.
-func (txDriver) Close() error { return nil }
 
 func (r *TxRepository) UpdateChallenge(ctx context.Context, id int64, fn func(c *domain.Challenge) error) (*domain.Challenge, error) {
 	return updateChallenge(ctx, r.client.Challenge, id, fn)
