@@ -257,3 +257,16 @@ func TestLogTicks(t *testing.T) {
 		t.Fatal("ticks on a non-positive range")
 	}
 }
+
+func TestProfileSlug(t *testing.T) {
+	for in, want := range map[string]string{
+		"no cache":      "no-cache",
+		"mixed (cache)": "mixed-cache",
+		"cache":         "cache",
+		"  A/B  ":       "a-b",
+	} {
+		if got := profileSlug(in); got != want {
+			t.Errorf("profileSlug(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

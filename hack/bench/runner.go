@@ -67,6 +67,10 @@ type Config struct {
 	// CeilingInterpolate has the MySQL ceiling send each query in one round
 	// trip (interpolateParams) rather than prepare, execute and close.
 	CeilingInterpolate bool
+	// ProfileDir, when set, gives the bench challenge service DEBUG_ADDR=DebugAddr
+	// and keeps a CPU and a heap profile of it per fixed-rate phase there.
+	ProfileDir string
+	DebugAddr  string
 	// Output.
 	Doc       string // docs/benchmarks.md; "" = do not write
 	ImgDir    string // docs/img
@@ -110,6 +114,7 @@ type Runner struct {
 	report     Report
 	open       Phase
 	mixed      Phase
+	prof       *profiler
 }
 
 // NewRunner prepares a run.
@@ -118,7 +123,11 @@ func NewRunner(cfg Config) *Runner {
 	if out == nil {
 		out = io.Discard
 	}
-	return &Runner{cfg: cfg, out: out, api: NewAPIClient(max(cfg.SeedConcurrency, 8))}
+	r := &Runner{cfg: cfg, out: out, api: NewAPIClient(max(cfg.SeedConcurrency, 8))}
+	if cfg.ProfileDir != "" && cfg.Target == "" {
+		r.prof = &profiler{dir: cfg.ProfileDir, base: "http://" + cfg.DebugAddr, logf: r.logf}
+	}
+	return r
 }
 
 func (r *Runner) logf(format string, args ...any) {
@@ -385,6 +394,9 @@ func (r *Runner) serviceEnv(svc string, cache bool) []string {
 			"CACHE_ENABLED="+strconv.FormatBool(cache),
 			"CACHE_KEY_PREFIX="+cacheKeyPrefix,
 		)
+		if r.prof != nil {
+			env = append(env, "DEBUG_ADDR="+cfg.DebugAddr)
+		}
 	}
 	return append(env, cfg.ServiceEnv...)
 }
@@ -516,9 +528,11 @@ func (r *Runner) serviceVariant(ctx context.Context, variant string, cache bool)
 	openPhase := (variant == VarUncached && cfg.Phases[PhaseUncached]) || (variant != VarUncached && cfg.Phases[PhaseCached]) || variant == VarTarget
 	if openPhase {
 		r.logf("\n[%s] open loop: %s/s for %s on GET /challenges/logs/{userId}", variant, FormatInt(int64(cfg.Rate)), cfg.Duration)
+		profiled := r.prof.start(ctx, variant, cfg.Duration)
 		res := r.measure(ctx, variant, true, r.serviceProcs(), func(ctx context.Context) Summary {
 			return Run(ctx, r.attack(variant, cfg.Rate, cfg.Duration, cfg.Timeout, target))
 		})
+		profiled()
 		res.CacheOff = !cache
 		r.addOpen(res)
 		if ctx.Err() != nil {
@@ -532,11 +546,13 @@ func (r *Runner) serviceVariant(ctx context.Context, variant string, cache bool)
 		r.settle(ctx, base+LogsPath(r.users[0].ID), r.users[0].Token, cfg.Bound/2)
 		r.logf("\n[%s] mixed: %s/s for %s, %.0f%% writes, checking reads after writes", variant, FormatInt(int64(cfg.Rate)), cfg.Duration, 100*cfg.WriteFrac)
 		chk := NewRAWChecker(r.users, cfg.PageSize)
+		profiled := r.prof.start(ctx, "mixed "+variant, cfg.Duration)
 		res := r.measure(ctx, "mixed ("+variant+")", true, r.serviceProcs(), func(ctx context.Context) Summary {
 			a := r.attack("mixed", cfg.Rate, cfg.Duration, cfg.Timeout, MixedTargeter(base, r.users, r.zipf, cfg.WriteFrac, cfg.Seed+7))
 			a.KeepBody, a.OnResult = true, chk.OnResult
 			return Run(ctx, a)
 		})
+		profiled()
 		checks, viol, ex := CheckReadAfterWrite(chk.Writes, chk.Reads)
 		res.Mixed = &MixedStats{Reads: chk.Reads2xx.Summary(0), Writes: chk.Writes2xx.Summary(0), Checks: checks, Violations: viol, Examples: ex}
 		for _, e := range ex {

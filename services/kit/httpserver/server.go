@@ -41,6 +41,9 @@ type Options struct {
 	ReadyChecks     []Check
 	ReadyTimeout    time.Duration // per /readyz call; default 2s
 	OpenAPISpec     []byte        // served at /api-docs/openapi.yaml with Swagger UI at /api-docs
+	// DebugAddr, when set, is a second listener serving the Go profiler at
+	// /debug/pprof/ for as long as Serve runs. Empty (the default) serves none.
+	DebugAddr string
 }
 
 // Server wraps the Fiber app with its lifecycle.
@@ -231,6 +234,17 @@ func (s *Server) mountAPIDocs() {
 // Serve answers on ln until ctx is cancelled, then stops accepting, marks itself not
 // ready, and drains in-flight requests for up to ShutdownTimeout.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	dln, err := s.listenDebug()
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	if dln != nil {
+		dctx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); s.serveDebug(dctx, dln) }()
+		defer func() { stop(); <-done }()
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- s.App.Listener(ln) }()
 	select {
@@ -240,7 +254,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	s.draining.Store(true)
 	s.log.Info("shutting down", "timeout", s.opts.ShutdownTimeout.String())
-	err := s.App.ShutdownWithTimeout(s.opts.ShutdownTimeout)
+	err = s.App.ShutdownWithTimeout(s.opts.ShutdownTimeout)
 	if lerr := <-errc; lerr != nil && err == nil {
 		err = lerr
 	}

@@ -257,3 +257,56 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 	client.CloseIdleConnections()
 }
+
+// TestProfilerOnlyOnDebugAddr checks that /debug/pprof/ answers on DebugAddr, not on
+// the API port, and that the debug listener closes with Serve.
+func TestProfilerOnlyOnDebugAddr(t *testing.T) {
+	free, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	debugAddr := free.Addr().String()
+	free.Close()
+	s := newTestServer(t, Options{DebugAddr: debugAddr})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ctx, ln) }()
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	get := func(url string) (int, string) {
+		t.Helper()
+		var lastErr error
+		for range 50 { // the debug listener opens as Serve starts
+			resp, err := client.Get(url)
+			if err != nil {
+				lastErr = err
+				time.Sleep(10 * time.Millisecond)
+				continue
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			return resp.StatusCode, string(b)
+		}
+		t.Fatalf("GET %s: %v", url, lastErr)
+		return 0, ""
+	}
+	if code, body := get("http://" + debugAddr + "/debug/pprof/"); code != http.StatusOK || !strings.Contains(body, "goroutine") {
+		t.Fatalf("debug listener: %d %.200s", code, body)
+	}
+	if code, body := get("http://" + debugAddr + "/debug/pprof/heap?debug=1"); code != http.StatusOK || !strings.Contains(body, "heap profile") {
+		t.Fatalf("heap profile: %d %.200s", code, body)
+	}
+	if code, _ := get("http://" + ln.Addr().String() + "/debug/pprof/"); code != http.StatusNotFound {
+		t.Fatalf("API port serves the profiler: %d, want 404", code)
+	}
+	cancel()
+	if err := <-served; err != nil {
+		t.Fatalf("Serve = %v", err)
+	}
+	if _, err := client.Get("http://" + debugAddr + "/debug/pprof/"); err == nil {
+		t.Fatal("debug listener still accepts connections after shutdown")
+	}
+}

@@ -86,6 +86,8 @@ func run() int {
 	flag.Var(&serviceEnv, "service-env", "extra KEY=VALUE for the bench services (repeatable), e.g. GOMAXPROCS=1")
 	flag.BoolVar(&cfg.CeilingInterpolate, "ceiling-interpolate", true, "the MySQL ceiling interpolates query arguments (one round trip per query)")
 	flag.BoolVar(&cfg.CheapHash, "cheap-hash", true, "cheap argon2id parameters in the bench account service, so seeding is quick")
+	flag.StringVar(&cfg.ProfileDir, "profile", "", "directory for CPU and heap profiles of the bench challenge service, one pair per fixed-rate phase (go tool pprof)")
+	flag.StringVar(&cfg.DebugAddr, "debug-addr", "127.0.0.1:3111", "DEBUG_ADDR (pprof listener) of the bench challenge service, with -profile")
 	flag.StringVar(&cfg.Doc, "doc", "docs/benchmarks.md", "report to write (empty: none)")
 	flag.StringVar(&cfg.ImgDir, "img", "docs/img", "directory of the charts")
 	flag.StringVar(&cfg.Command, "command", "", "command line to quote in the report (default: this one)")

@@ -13,6 +13,7 @@ import (
 // Config is the service's environment (docs/conventions.md).
 type Config struct {
 	HTTPAddr            string
+	DebugAddr           string
 	DatabaseURL         string
 	LogLevel            string
 	LogFormat           string // json | text
@@ -40,6 +41,7 @@ type Config struct {
 func LoadConfig(env *config.Env) (Config, error) {
 	c := loadCommon(env)
 	c.HTTPAddr = env.String("HTTP_ADDR", ":3000")
+	c.DebugAddr = env.String("DEBUG_ADDR", "")
 	c.BodyLimit = env.Int("HTTP_BODY_LIMIT", 1<<20, 1024, math.MaxInt32)
 	c.ShutdownTimeout = env.Duration("SHUTDOWN_TIMEOUT", 15*time.Second, 0, 10*time.Minute)
 	c.RedisURL = env.URL("REDIS_URL", "redis://127.0.0.1:6379/0", "redis", "rediss")

@@ -141,6 +141,7 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *Service, err error) 
 		Registry:        opts.Registry,
 		BodyLimit:       cfg.BodyLimit,
 		ShutdownTimeout: cfg.ShutdownTimeout,
+		DebugAddr:       cfg.DebugAddr,
 		// MySQL only: without Redis sign-in throttling counts in memory, and
 		// without RabbitMQ events wait in the outbox; neither should take
 		// the pod out of service.

@@ -10,6 +10,7 @@ import (
 // Config is the service's environment (docs/conventions.md).
 type Config struct {
 	HTTPAddr        string
+	DebugAddr       string
 	DatabaseURL     string
 	LogLevel        string
 	LogFormat       string // json | text
@@ -31,6 +32,7 @@ type Config struct {
 func LoadConfig(env *config.Env) (Config, error) {
 	c := Config{
 		HTTPAddr:        env.String("HTTP_ADDR", ":3001"),
+		DebugAddr:       env.String("DEBUG_ADDR", ""),
 		DatabaseURL:     env.String("DATABASE_URL", "root@tcp(127.0.0.1:3306)/po_challenge"),
 		LogLevel:        env.OneOf("LOG_LEVEL", "info", "debug", "info", "warn", "error"),
 		LogFormat:       env.OneOf("LOG_FORMAT", "json", "json", "text"),

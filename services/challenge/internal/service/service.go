@@ -160,6 +160,7 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *Service, err error) 
 		Registry:        opts.Registry,
 		BodyLimit:       cfg.BodyLimit,
 		ShutdownTimeout: cfg.ShutdownTimeout,
+		DebugAddr:       cfg.DebugAddr,
 		// MySQL only: without Redis reads fall back to MySQL, and without
 		// RabbitMQ events wait in the outbox; neither should take the pod out.
 		ReadyChecks: []httpserver.Check{{Name: "mysql", Probe: s.db.PingContext}},
