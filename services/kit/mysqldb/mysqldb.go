@@ -57,6 +57,14 @@ func Config(dsn string) (*mysql.Config, error) {
 	if _, ok := cfg.Params["time_zone"]; !ok {
 		cfg.Params["time_zone"] = "'+00:00'"
 	}
+	// One round trip per query instead of three (prepare, execute, close): the
+	// driver escapes arguments itself, which is safe with the utf8mb4 connection
+	// charset it negotiates (it refuses to interpolate under charsets where it is
+	// not). Measured on the hot read: the uncached path spent a third of its CPU
+	// in prepares, and MariaDB more. A DSN that sets interpolateParams wins.
+	if !strings.Contains(dsn, "interpolateParams=") {
+		cfg.InterpolateParams = true
+	}
 	if cfg.Timeout == 0 {
 		cfg.Timeout = defaultDialTimeout
 	}

@@ -199,3 +199,51 @@ func TestOpenRejectsMultiStatements(t *testing.T) {
 		t.Fatal("a service pool ran two statements in one query")
 	}
 }
+
+// Arguments are interpolated by the driver (one round trip, no server-side
+// prepare); awkward strings must still come back byte for byte, and a DSN that
+// says interpolateParams=false is obeyed.
+func TestArgumentsInterpolatedSafely(t *testing.T) {
+	ctx := t.Context()
+	dsn := mysqltest.NewDatabase(t)
+	db, err := mysqldb.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1) // session counters below are per connection
+	if _, err := db.ExecContext(ctx, "CREATE TABLE t (s VARCHAR(200) CHARACTER SET utf8mb4 NOT NULL)"); err != nil {
+		t.Fatal(err)
+	}
+	prepares := func() int {
+		t.Helper()
+		var name string
+		var n int
+		if err := db.QueryRowContext(ctx, "SHOW SESSION STATUS LIKE 'Com_stmt_prepare'").Scan(&name, &n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := prepares()
+	awkward := []string{`it's`, `back\slash`, `"quoted"`, "nul\x00byte", `'; DROP TABLE t; --`, "üñí©ødé 🏋️", `\'`, "%_"}
+	for _, s := range awkward {
+		if _, err := db.ExecContext(ctx, "INSERT INTO t (s) VALUES (?)", s); err != nil {
+			t.Fatalf("insert %q: %v", s, err)
+		}
+		var got string
+		if err := db.QueryRowContext(ctx, "SELECT s FROM t WHERE s = ?", s).Scan(&got); err != nil || got != s {
+			t.Errorf("round trip of %q = %q, %v", s, got, err)
+		}
+	}
+	if n := prepares() - before; n != 0 {
+		t.Errorf("%d server-side prepares for %d queries with arguments, want 0 (interpolated)", n, 2*len(awkward))
+	}
+
+	cfg, err := mysqldb.Config(dsn + "?interpolateParams=false")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.InterpolateParams {
+		t.Error("interpolateParams=false in the DSN was overridden")
+	}
+}
