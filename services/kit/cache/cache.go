@@ -7,6 +7,8 @@
 // moved meanwhile, so a read racing a write cannot put the old value back.
 // Invalidate, called after the database commit, bumps the version and deletes the
 // value; with Redis healthy, every read that starts after it returns sees the write.
+// With Redis failing, reads go to the loader and still see it: they share only
+// loads that began after they arrived (blindGroup).
 //
 // Redis is never allowed to fail a read: an error, or a call slower than
 // Options.Timeout, is counted as result="error" and the read goes to the loader. After
@@ -99,6 +101,7 @@ type Cache struct {
 	log      *slog.Logger
 	requests *prometheus.CounterVec
 	group    singleflight.Group
+	blind    blindGroup
 	brk      breaker
 	retry    retrier
 	onJoin   func() // test hook: a reader has joined (or started) the load of its key
@@ -302,34 +305,50 @@ const noVersion = "\x00none"
 // Keying the shared call by version too means a read that starts after an
 // Invalidate returned never joins a load that started before the write: it would
 // get the old value even though its own request came after the change.
+//
+// Without a version (Redis failed) there is nothing to key on, so such loads go
+// through blindGroup, which only lets a reader share a load that starts after it
+// arrived.
 func (c *Cache) load(ctx context.Context, vk, version string, load Loader) ([]byte, error) {
-	fk := vk
-	if version != noVersion {
-		fk = vk + "\x00" + version
+	var (
+		b      []byte
+		err    error
+		shared bool
+	)
+	if version == noVersion {
+		call := c.blind.do(vk, func() ([]byte, error) { return c.flight(ctx, vk, version, load) })
+		c.joined()
+		b, err, shared = call.wait(ctx)
+	} else {
+		ch := c.group.DoChan(vk+"\x00"+version, func() (any, error) { return c.flight(ctx, vk, version, load) })
+		c.joined()
+		select {
+		case r := <-ch:
+			b, _ = r.Val.([]byte)
+			err, shared = r.Err, r.Shared
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
 	}
-	ch := c.group.DoChan(fk, func() (any, error) { return c.flight(ctx, vk, version, load) })
+	if err == nil {
+		return b, nil
+	}
+	var p *panicError
+	if errors.As(err, &p) {
+		panic(p)
+	}
+	// The shared call ran on the context of whichever reader started it; if that
+	// one went away, the others still deserve an answer within their own time.
+	if shared && ctx.Err() == nil && isContextErr(err) {
+		b, err := load(ctx)
+		return result(b, err)
+	}
+	return nil, err
+}
+
+func (c *Cache) joined() {
 	if c.onJoin != nil {
 		c.onJoin()
-	}
-	select {
-	case r := <-ch:
-		if r.Err == nil {
-			b, _ := r.Val.([]byte)
-			return b, nil
-		}
-		var p *panicError
-		if errors.As(r.Err, &p) {
-			panic(p)
-		}
-		// The shared call ran on the context of whichever reader started it; if that
-		// one went away, the others still deserve an answer within their own time.
-		if r.Shared && ctx.Err() == nil && isContextErr(r.Err) {
-			b, err := load(ctx)
-			return result(b, err)
-		}
-		return nil, r.Err
-	case <-ctx.Done():
-		return nil, ctx.Err()
 	}
 }
 

@@ -642,3 +642,68 @@ func TestCachesShareARegistry(t *testing.T) {
 		t.Fatalf("misses %d, want 2 counted in one series", got)
 	}
 }
+
+// With Redis down there is no version to tell an old load from a new one. A read
+// that starts after a write must still not receive a load that began before it,
+// while the readers that arrive during a load still share the next one.
+func TestRedisDownReadAfterWriteDoesNotJoinOlderLoad(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, closedAddr(t), cache.Options{Enabled: true, Timeout: outageTimeout})
+	n := f.cache.Named("c")
+	const later = 10
+	var joins atomic.Int32
+	allJoined := make(chan struct{})
+	cache.SetOnJoin(f.cache, func() {
+		if joins.Add(1) == 1+later {
+			close(allJoined)
+		}
+	})
+	var source atomic.Value
+	source.Store("old")
+	var calls atomic.Int32
+	loading, release := make(chan struct{}), make(chan struct{})
+	load := func(context.Context) ([]byte, error) {
+		v := source.Load().(string)
+		if calls.Add(1) == 1 {
+			close(loading)
+			<-release
+		}
+		return []byte(v), nil
+	}
+	firstDone := make(chan []byte, 1)
+	go func() {
+		b, err := n.Get(ctx, "k", load)
+		if err != nil {
+			t.Error(err)
+		}
+		firstDone <- b
+	}()
+	<-loading
+	source.Store("new") // the write commits while the first load is in flight
+
+	var wg sync.WaitGroup
+	results := make([][]byte, later)
+	for i := range later {
+		wg.Go(func() {
+			b, err := n.Get(ctx, "k", load)
+			if err != nil {
+				t.Error(err)
+			}
+			results[i] = b
+		})
+	}
+	<-allJoined
+	close(release)
+	wg.Wait()
+	if b := <-firstDone; string(b) != "old" {
+		t.Fatalf("read before the write got %q, want \"old\"", b)
+	}
+	for i, b := range results {
+		if string(b) != "new" {
+			t.Fatalf("read %d after the write got %q, want \"new\"", i, b)
+		}
+	}
+	if got := calls.Load(); got != 2 {
+		t.Fatalf("loader called %d times, want 2: the later readers share one load", got)
+	}
+}
