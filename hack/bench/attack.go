@@ -7,6 +7,8 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"os"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -93,6 +95,13 @@ func Run(ctx context.Context, a Attack) Summary {
 	rec := NewRecorder(int(a.Rate * a.Duration.Seconds()))
 	results := atk.Attack(a.Targeter, pacer, a.Duration, a.Name)
 
+	// Every attack ends by Duration plus Timeout: vegeta stops sending at
+	// Duration and no request outlives the client's Timeout. Twice the bench
+	// sat idle mid-search without its results channel closing; past this
+	// bound the attack is abandoned with what it has, and the goroutines are
+	// dumped so the next occurrence says where it was stuck.
+	overrun := time.NewTimer(a.Duration + a.Timeout + overrunGrace)
+	defer overrun.Stop()
 	var window []time.Duration
 	var windowOK, windowN int
 	tick := time.NewTicker(time.Second)
@@ -158,6 +167,25 @@ func Run(ctx context.Context, a Attack) Summary {
 			}
 		case <-tick.C:
 			progress(false)
+		case <-overrun.C:
+			atk.Stop()
+			go func() { // let vegeta's workers finish their sends, whenever they do
+				for range results {
+				}
+			}()
+			msg := "attack overran its bound and was abandoned"
+			if path, err := dumpGoroutines(a.Name); err == nil {
+				msg += "; goroutines dumped to " + path
+			}
+			if a.Progress != nil {
+				fmt.Fprintf(a.Progress, "\n  %s: %s\n", a.Name, msg)
+			}
+			sum := rec.Summary(a.Rate)
+			if sum.Errors == nil {
+				sum.Errors = map[string]int{}
+			}
+			sum.Errors[msg]++ // shown with the phase's errors; no request is invented
+			return sum
 		case <-ctx.Done():
 			if !stopped {
 				stopped = true
@@ -165,6 +193,23 @@ func Run(ctx context.Context, a Attack) Summary {
 			}
 		}
 	}
+}
+
+// overrunGrace is how long past Duration+Timeout an attack may take to wind
+// down before Run gives up on it.
+var overrunGrace = 15 * time.Second
+
+// dumpGoroutines writes every goroutine's stack to a temporary file.
+func dumpGoroutines(name string) (string, error) {
+	f, err := os.CreateTemp("", "bench-overrun-"+profileSlug(name)+"-*.txt")
+	if err != nil {
+		return "", err
+	}
+	err = pprof.Lookup("goroutine").WriteTo(f, 2)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return f.Name(), err
 }
 
 // ReadTargeter returns GETs of base+path(user) with the user's token, users
