@@ -244,7 +244,9 @@ func TestChartRendersAndKeepsInvariants(t *testing.T) {
 // containers, except the optional ones (set only when configured).
 func checkServiceEnv(t *testing.T, r *chartkit.Rendered, full string, contract chartkit.EnvContract) {
 	t.Helper()
-	optional := map[string]bool{"ADMIN_EMAIL": true, "ADMIN_PASSWORD": true, "JWT_PREVIOUS_KEY_FILES": true}
+	// DEBUG_ADDR (the profiler) is for a developer's port-forward, set through
+	// extraEnv when wanted, never by default.
+	optional := map[string]bool{"ADMIN_EMAIL": true, "ADMIN_PASSWORD": true, "JWT_PREVIOUS_KEY_FILES": true, "DEBUG_ADDR": true}
 	for _, svc := range []string{"account", "challenge"} {
 		c := container(t, r, full+"-"+svc)
 		env := chartkit.Env(c)
@@ -265,6 +267,12 @@ func checkServiceEnv(t *testing.T, r *chartkit.Rendered, full string, contract c
 				if p != "" && !mountedFile(c, r.Deployment(full+"-account").Spec.Template.Spec, p) {
 					t.Errorf("account: previous key %s is not mounted", p)
 				}
+			}
+		}
+		if _, limited := c.Resources.Limits[corev1.ResourceMemory]; limited {
+			ref := env["GOMEMLIMIT"].ValueFrom
+			if ref == nil || ref.ResourceFieldRef == nil || ref.ResourceFieldRef.Resource != "limits.memory" {
+				t.Errorf("%s: a memory limit without GOMEMLIMIT from it (%+v): the Go heap would grow into the OOM killer", svc, env["GOMEMLIMIT"])
 			}
 		}
 		if len(c.Args) != 1 || c.Args[0] != "serve" {

@@ -18,6 +18,14 @@ with $(VAR) references, which Kubernetes expands from variables defined earlier.
   value: {{ $c.httpBodyLimit | int64 | toString | quote }}
 - name: SHUTDOWN_TIMEOUT
   value: {{ $c.shutdownTimeout | quote }}
+{{- if and $v.resources $v.resources.limits $v.resources.limits.memory }}
+{{- /* The Go runtime does not read the cgroup memory limit: without this it
+lets garbage grow towards the OOM killer instead of collecting it. */}}
+- name: GOMEMLIMIT
+  valueFrom:
+    resourceFieldRef:
+      resource: limits.memory
+{{- end }}
 {{ include "po.databaseEnv" . }}
 {{ include "po.redisEnv" $root }}
 {{ include "po.amqpEnv" $root }}
