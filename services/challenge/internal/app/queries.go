@@ -109,7 +109,7 @@ func (a *Application) loadUserLogs(ctx context.Context, userID int64, after *Log
 	if err != nil {
 		return nil, err
 	}
-	return encode(logPage(rows, limit))
+	return encodeLogPage(logPage(rows, limit))
 }
 
 // ChallengeLogs is one challenge's logs, newest first, as the JSON of a
@@ -130,7 +130,7 @@ func (a *Application) ChallengeLogs(ctx context.Context, actor Actor, challengeI
 	if err != nil {
 		return nil, err
 	}
-	return encode(logPage(rows, n))
+	return encodeLogPage(logPage(rows, n))
 }
 
 // Progress is a challenge's progress as the JSON of a Progress, cached.
