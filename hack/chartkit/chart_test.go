@@ -79,6 +79,9 @@ func cases(t *testing.T) []chartCase {
 			wantEnv(t, ch, "HTTP_ADDR", ":3001")
 			wantEnv(t, ch, "JWKS_URL", "http://"+fullDefault+"-account:3000/.well-known/jwks.json")
 			wantEnv(t, ch, "DATABASE_URL", "po_challenge:$(PO_DATABASE_PASSWORD)@tcp("+fullDefault+"-mysql:3306)/po_challenge")
+			// No proxy trusted unless configured: X-Forwarded-For is ignored.
+			wantEnv(t, acc, "TRUSTED_PROXIES", "")
+			wantEnv(t, ch, "TRUSTED_PROXIES", "")
 			if acc.Image != "progressive-overload/account:0.1.0" || ch.Image != "progressive-overload/challenge:0.1.0" {
 				t.Errorf("images %s, %s: want the chart's appVersion as tag", acc.Image, ch.Image)
 			}
@@ -192,6 +195,12 @@ func cases(t *testing.T) []chartCase {
 				wantEnv(t, acc, "GOMAXPROCS", "2")
 				if acc.Image != "ghcr.io/progressive-overload/account:1.2.3" {
 					t.Errorf("image %s", acc.Image)
+				}
+			}},
+		{name: "trusted proxies", values: map[string]any{"common": map[string]any{"trustedProxies": []any{"10.244.0.0/16", "192.0.2.10", "2001:db8::/64"}}},
+			check: func(t *testing.T, r *chartkit.Rendered) {
+				for _, svc := range []string{"account", "challenge"} {
+					wantEnv(t, container(t, r, fullDefault+"-"+svc), "TRUSTED_PROXIES", "10.244.0.0/16,192.0.2.10,2001:db8::/64")
 				}
 			}},
 		{name: "other release name", opts: chartkit.Options{ReleaseName: "progressive-overload", Namespace: "prod"}, fullname: "progressive-overload",

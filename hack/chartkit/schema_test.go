@@ -36,6 +36,8 @@ func TestValuesAreValidated(t *testing.T) {
 		{"number for a duration", []string{"common.shutdownTimeout=15"}, nil, "shutdownTimeout"},
 		{"bad duration", []string{"challenge.cache.ttl=30 seconds"}, nil, "ttl"},
 		{"bad pull policy", []string{"image.pullPolicy=Sometimes"}, nil, "pullPolicy"},
+		{"trusted proxy by name", []string{"common.trustedProxies[0]=ingress-nginx"}, nil, "trustedProxies"},
+		{"trusted proxies as a string", []string{"common.trustedProxies=10.244.0.0/16"}, nil, "trustedProxies"},
 		{"external MySQL without host", []string{"mysql.create=false", "account.database.existingSecret=a", "challenge.database.existingSecret=c"}, noKey, "mysql.host is required"},
 		{"external MySQL without credentials", []string{"mysql.create=false", "mysql.host=db"}, noKey, "database.existingSecret"},
 		{"external RabbitMQ without credentials", []string{"rabbitmq.create=false", "rabbitmq.host=mq"}, noKey, "rabbitmq.auth.existingSecret"},

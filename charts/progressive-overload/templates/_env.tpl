@@ -18,6 +18,9 @@ with $(VAR) references, which Kubernetes expands from variables defined earlier.
   value: {{ $c.httpBodyLimit | int64 | toString | quote }}
 - name: SHUTDOWN_TIMEOUT
   value: {{ $c.shutdownTimeout | quote }}
+{{- /* Always set, empty when no proxy is trusted (docs/conventions.md). */}}
+- name: TRUSTED_PROXIES
+  value: {{ join "," ($c.trustedProxies | default list) | quote }}
 {{- if and $v.resources $v.resources.limits $v.resources.limits.memory }}
 {{- /* The Go runtime does not read the cgroup memory limit: without this it
 lets garbage grow towards the OOM killer instead of collecting it. */}}

@@ -6,6 +6,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"os"
 	"strconv"
@@ -154,6 +155,46 @@ func (e *Env) List(name string) []string {
 		}
 	}
 	return out
+}
+
+// Prefixes parses a comma-separated list of IP prefixes in CIDR notation
+// (10.244.0.0/16, 2001:db8::/32) or single addresses (192.0.2.10, taken as a
+// /32 or /128), dropping empty items. Host bits are cleared (10.244.1.0/16 is
+// 10.244.0.0/16). Every bad item is reported; then the result is nil.
+func (e *Env) Prefixes(name string) []netip.Prefix {
+	var out []netip.Prefix
+	bad := false
+	for _, item := range e.List(name) {
+		p, err := parsePrefix(item)
+		if err != nil {
+			e.fail(name, "%q is not an IP address or CIDR prefix (%v)", item, err)
+			bad = true
+			continue
+		}
+		out = append(out, p)
+	}
+	if bad {
+		return nil
+	}
+	return out
+}
+
+func parsePrefix(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return netip.Prefix{}, err
+		}
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	if a.Zone() != "" {
+		return netip.Prefix{}, errors.New("a zone has no place here")
+	}
+	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
 // Err reports every invalid variable, or nil.

@@ -78,3 +78,45 @@ func TestReportsEveryInvalidVariable(t *testing.T) {
 		t.Errorf("error leaks a credential: %s", msg)
 	}
 }
+
+func TestPrefixes(t *testing.T) {
+	e := FromMap(map[string]string{
+		"P":     " 10.244.0.0/16, 192.0.2.10 ,, 2001:db8::/32, ::1, 10.1.2.3/8 ",
+		"BAD":   "10.0.0.0/8, 10.0.0.0/33, proxy.internal, fe80::1%eth0, 10.0.0.1-10.0.0.9",
+		"EMPTY": " , ",
+	})
+	want := []string{"10.244.0.0/16", "192.0.2.10/32", "2001:db8::/32", "::1/128", "10.0.0.0/8"}
+	got := e.Prefixes("P")
+	if len(got) != len(want) {
+		t.Fatalf("Prefixes = %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i].String() != want[i] {
+			t.Errorf("Prefixes[%d] = %s, want %s", i, got[i], want[i])
+		}
+	}
+	if got := e.Prefixes("UNSET"); got != nil {
+		t.Errorf("unset: %v", got)
+	}
+	if got := e.Prefixes("EMPTY"); got != nil {
+		t.Errorf("empty: %v", got)
+	}
+	if err := e.Err(); err != nil {
+		t.Fatalf("Err = %v", err)
+	}
+	if got := e.Prefixes("BAD"); got != nil {
+		t.Errorf("bad list gave %v, want nil", got)
+	}
+	err := e.Err()
+	if err == nil {
+		t.Fatal("bad prefixes accepted")
+	}
+	for _, item := range []string{"10.0.0.0/33", "proxy.internal", "fe80::1%eth0", "10.0.0.1-10.0.0.9"} {
+		if !strings.Contains(err.Error(), "BAD: \""+item+"\"") {
+			t.Errorf("error does not name BAD: %q: %v", item, err)
+		}
+	}
+	if strings.Contains(err.Error(), `"10.0.0.0/8"`) {
+		t.Errorf("a good item reported: %v", err)
+	}
+}

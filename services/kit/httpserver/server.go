@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"runtime/debug"
 	"sync/atomic"
 	"time"
@@ -44,6 +45,12 @@ type Options struct {
 	// DebugAddr, when set, is a second listener serving the Go profiler at
 	// /debug/pprof/ for as long as Serve runs. Empty (the default) serves none.
 	DebugAddr string
+	// TrustedProxies are the addresses of the reverse proxies in front of the
+	// service (ingress controller, load balancer): only a request whose TCP
+	// peer is one of them has its X-Forwarded-For read, and then only the
+	// entries trusted proxies appended (see ClientIP). Empty (the default):
+	// every client is its TCP peer and the header is ignored.
+	TrustedProxies []netip.Prefix
 }
 
 // Server wraps the Fiber app with its lifecycle.
@@ -53,6 +60,7 @@ type Server struct {
 	opts     Options
 	log      *slog.Logger
 	metrics  *httpMetrics
+	trusted  *trustedProxies // nil: none
 	draining atomic.Bool
 }
 
@@ -82,7 +90,7 @@ func New(opts Options) *Server {
 	if opts.Registry == nil {
 		opts.Registry = NewRegistry()
 	}
-	s := &Server{Registry: opts.Registry, opts: opts, log: opts.Logger}
+	s := &Server{Registry: opts.Registry, opts: opts, log: opts.Logger, trusted: newTrustedProxies(opts.TrustedProxies)}
 	s.metrics = newHTTPMetrics(opts.Registry)
 	s.App = fiber.New(fiber.Config{
 		AppName:               opts.Service,
@@ -118,6 +126,9 @@ func New(opts Options) *Server {
 // known here), and records the access log line and the HTTP metrics.
 func (s *Server) observe(c *fiber.Ctx) error {
 	start := time.Now()
+	if s.trusted != nil {
+		c.Locals(trustedProxiesKey{}, s.trusted) // for ClientIP
+	}
 	rid := c.Get(fiber.HeaderXRequestID)
 	if rid == "" || len(rid) > 128 {
 		rid = requestid.ConfigDefault.Generator()
@@ -153,7 +164,7 @@ func (s *Server) observe(c *fiber.Ctx) error {
 		slog.String("path", c.Path()),
 		slog.Int("status", code),
 		slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
-		slog.String("remote", c.IP()),
+		slog.String("remote", ClientIP(c)),
 	)
 	return nil
 }

@@ -257,6 +257,48 @@ func lockoutAndExpiry(t *testing.T, h *harness) {
 	h.expect(t, h.login(t, other.Email, other.Password), http.StatusTooManyRequests)
 }
 
+// loginFrom signs in through a proxy that forwarded for xff.
+func (h *harness) loginFrom(t testing.TB, xff, email, password string) response {
+	t.Helper()
+	return h.request(t, "POST", "/auth/login", "", map[string]string{"email": email, "password": password}, "X-Forwarded-For", xff)
+}
+
+// TestLockoutPerForwardedClient: behind a trusted proxy (TRUSTED_PROXIES
+// covers the test client, 127.0.0.1, which plays the ingress), failed
+// sign-ins count per client the proxy forwarded for: one client locking its
+// address out leaves the others, behind the same proxy, alone.
+func TestLockoutPerForwardedClient(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, withLogin(3, time.Minute), withTrustedProxies("127.0.0.1/32"))
+	const attacker, other = "203.0.113.7", "198.51.100.9"
+	u := h.signup(t, "proxied")
+	for i := range 3 { // several emails: only the attacker's address adds up
+		h.expect(t, h.loginFrom(t, attacker, "nobody"+strconv.Itoa(i)+"@example.com", "x"), http.StatusUnauthorized)
+	}
+	h.expect(t, h.loginFrom(t, attacker, u.Email, u.Password), http.StatusTooManyRequests)
+	// What the attacker writes itself is left of what the proxy appended.
+	h.expect(t, h.loginFrom(t, other+", "+attacker, u.Email, u.Password), http.StatusTooManyRequests)
+	// Another client behind the same proxy signs in; so does the proxy's own
+	// address (a request without the header).
+	h.expect(t, h.loginFrom(t, other, u.Email, u.Password), http.StatusOK)
+	h.expect(t, h.loginFrom(t, "10.9.9.9, "+other, u.Email, u.Password), http.StatusOK)
+	h.expect(t, h.login(t, u.Email, u.Password), http.StatusOK)
+}
+
+// TestForwardedForIgnoredWithoutTrustedProxies: with no trusted proxy (the
+// default) X-Forwarded-For is the client's own claim and is ignored, so a
+// forged header per attempt does not escape the per-address lockout.
+func TestForwardedForIgnoredWithoutTrustedProxies(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, withLogin(3, time.Minute))
+	u := h.signup(t, "direct")
+	for i := range 3 {
+		h.expect(t, h.loginFrom(t, "203.0.113."+strconv.Itoa(i+1), "nobody"+strconv.Itoa(i)+"@example.com", "x"), http.StatusUnauthorized)
+	}
+	h.expect(t, h.loginFrom(t, "198.51.100.9", u.Email, u.Password), http.StatusTooManyRequests)
+	h.expect(t, h.login(t, u.Email, u.Password), http.StatusTooManyRequests)
+}
+
 // TestRefresh covers rotation, reuse detection, expiry and logout.
 func TestRefresh(t *testing.T) {
 	t.Parallel()

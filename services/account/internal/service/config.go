@@ -3,6 +3,7 @@ package service
 import (
 	"errors"
 	"math"
+	"net/netip"
 	"time"
 
 	"github.com/progressive-overload/po/services/kit/config"
@@ -14,6 +15,7 @@ import (
 type Config struct {
 	HTTPAddr            string
 	DebugAddr           string
+	TrustedProxies      []netip.Prefix // X-Forwarded-For is believed from these (kit/httpserver.ClientIP)
 	DatabaseURL         string
 	LogLevel            string
 	LogFormat           string // json | text
@@ -42,6 +44,7 @@ func LoadConfig(env *config.Env) (Config, error) {
 	c := loadCommon(env)
 	c.HTTPAddr = env.String("HTTP_ADDR", ":3000")
 	c.DebugAddr = env.String("DEBUG_ADDR", "")
+	c.TrustedProxies = env.Prefixes("TRUSTED_PROXIES")
 	c.BodyLimit = env.Int("HTTP_BODY_LIMIT", 1<<20, 1024, math.MaxInt32)
 	c.ShutdownTimeout = env.Duration("SHUTDOWN_TIMEOUT", 15*time.Second, 0, 10*time.Minute)
 	c.RedisURL = env.URL("REDIS_URL", "redis://127.0.0.1:6379/0", "redis", "rediss")

@@ -1,6 +1,7 @@
 package service_test
 
 import (
+	"net/netip"
 	"reflect"
 	"strings"
 	"testing"
@@ -51,11 +52,12 @@ func TestConfigReportsEveryProblem(t *testing.T) {
 		"REDIS_URL":          "http://x",
 		"ADMIN_EMAIL":        "admin@example.com",
 		"LOG_FORMAT":         "xml",
+		"TRUSTED_PROXIES":    "10.244.0.0/16, 10.0.0.0/40",
 	}))
 	if err == nil {
 		t.Fatal("no error")
 	}
-	for _, name := range []string{"JWT_SIGNING_KEY_FILE", "ACCESS_TOKEN_TTL", "LOGIN_MAX_FAILURES", "REDIS_URL", "ADMIN_PASSWORD", "LOG_FORMAT"} {
+	for _, name := range []string{"JWT_SIGNING_KEY_FILE", "ACCESS_TOKEN_TTL", "LOGIN_MAX_FAILURES", "REDIS_URL", "ADMIN_PASSWORD", "LOG_FORMAT", `TRUSTED_PROXIES: "10.0.0.0/40"`} {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("error does not name %s:\n%v", name, err)
 		}
@@ -78,6 +80,7 @@ func TestConfigLists(t *testing.T) {
 		"PASSWORD_HASH_MEMORY_KIB":  "65536",
 		"PASSWORD_HASH_ITERATIONS":  "3",
 		"PASSWORD_HASH_PARALLELISM": "2",
+		"TRUSTED_PROXIES":           "10.244.0.0/16, ,192.0.2.10,fd00::/8",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -87,5 +90,9 @@ func TestConfigLists(t *testing.T) {
 	}
 	if c.Argon2 != (adapters.Argon2Params{MemoryKiB: 65536, Iterations: 3, Parallelism: 2}) {
 		t.Errorf("argon2 %+v", c.Argon2)
+	}
+	want := []netip.Prefix{netip.MustParsePrefix("10.244.0.0/16"), netip.MustParsePrefix("192.0.2.10/32"), netip.MustParsePrefix("fd00::/8")}
+	if !reflect.DeepEqual(c.TrustedProxies, want) {
+		t.Errorf("trusted proxies %v, want %v", c.TrustedProxies, want)
 	}
 }

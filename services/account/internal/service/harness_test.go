@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -70,6 +71,17 @@ func withLogin(maxFailures int, lockout time.Duration) harnessOption {
 }
 func withRedisURL(u string) harnessOption { return func(c *service.Config) { c.RedisURL = u } }
 func withAMQPURL(u string) harnessOption  { return func(c *service.Config) { c.AMQPURL = u } }
+
+// withTrustedProxies is TRUSTED_PROXIES: the test client (127.0.0.1) plays
+// the ingress when the list covers it.
+func withTrustedProxies(prefixes ...string) harnessOption {
+	return func(c *service.Config) {
+		c.TrustedProxies = nil
+		for _, p := range prefixes {
+			c.TrustedProxies = append(c.TrustedProxies, netip.MustParsePrefix(p))
+		}
+	}
+}
 
 // withPreviousKey lists the second test key as a previous signing key.
 func withPreviousKey(t testing.TB) harnessOption {

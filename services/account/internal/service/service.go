@@ -142,6 +142,7 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *Service, err error) 
 		BodyLimit:       cfg.BodyLimit,
 		ShutdownTimeout: cfg.ShutdownTimeout,
 		DebugAddr:       cfg.DebugAddr,
+		TrustedProxies:  cfg.TrustedProxies,
 		// MySQL only: without Redis sign-in throttling counts in memory, and
 		// without RabbitMQ events wait in the outbox; neither should take
 		// the pod out of service.

@@ -2,6 +2,7 @@ package service
 
 import (
 	"math"
+	"net/netip"
 	"time"
 
 	"github.com/progressive-overload/po/services/kit/config"
@@ -11,6 +12,7 @@ import (
 type Config struct {
 	HTTPAddr        string
 	DebugAddr       string
+	TrustedProxies  []netip.Prefix // X-Forwarded-For is believed from these (kit/httpserver.ClientIP)
 	DatabaseURL     string
 	LogLevel        string
 	LogFormat       string // json | text
@@ -33,6 +35,7 @@ func LoadConfig(env *config.Env) (Config, error) {
 	c := Config{
 		HTTPAddr:        env.String("HTTP_ADDR", ":3001"),
 		DebugAddr:       env.String("DEBUG_ADDR", ""),
+		TrustedProxies:  env.Prefixes("TRUSTED_PROXIES"),
 		DatabaseURL:     env.String("DATABASE_URL", "root@tcp(127.0.0.1:3306)/po_challenge"),
 		LogLevel:        env.OneOf("LOG_LEVEL", "info", "debug", "info", "warn", "error"),
 		LogFormat:       env.OneOf("LOG_FORMAT", "json", "json", "text"),

@@ -2,6 +2,8 @@ package service_test
 
 import (
 	"net/http"
+	"net/netip"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -23,7 +25,7 @@ func TestConfigDefaults(t *testing.T) {
 		JWKSURL:      "http://127.0.0.1:3000/.well-known/jwks.json",
 		CacheEnabled: true, CacheTTL: 30 * time.Second, CacheKeyPrefix: "po:challenge:", CacheTimeout: 50 * time.Millisecond,
 	}
-	if c != want {
+	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("defaults:\n got %+v\nwant %+v", c, want)
 	}
 }
@@ -31,12 +33,12 @@ func TestConfigDefaults(t *testing.T) {
 func TestConfigReportsEveryBadVariable(t *testing.T) {
 	_, err := service.LoadConfig(config.FromMap(map[string]string{
 		"CACHE_ENABLED": "maybe", "CACHE_TTL": "30", "CACHE_TIMEOUT": "0s", "JWKS_URL": "jwks.json",
-		"LOG_FORMAT": "xml", "REDIS_URL": "http://x", "HTTP_BODY_LIMIT": "1",
+		"LOG_FORMAT": "xml", "REDIS_URL": "http://x", "HTTP_BODY_LIMIT": "1", "TRUSTED_PROXIES": "10.244.0.0/16,ingress",
 	}))
 	if err == nil {
 		t.Fatal("bad configuration accepted")
 	}
-	for _, name := range []string{"CACHE_ENABLED", "CACHE_TTL", "CACHE_TIMEOUT", "JWKS_URL", "LOG_FORMAT", "REDIS_URL", "HTTP_BODY_LIMIT"} {
+	for _, name := range []string{"CACHE_ENABLED", "CACHE_TTL", "CACHE_TIMEOUT", "JWKS_URL", "LOG_FORMAT", "REDIS_URL", "HTTP_BODY_LIMIT", `TRUSTED_PROXIES: "ingress"`} {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("error does not name %s: %v", name, err)
 		}
@@ -44,6 +46,17 @@ func TestConfigReportsEveryBadVariable(t *testing.T) {
 	c, err := service.LoadConfig(config.FromMap(map[string]string{"CACHE_ENABLED": "false", "CACHE_TTL": "5s", "LOG_FORMAT": "text"}))
 	if err != nil || c.CacheEnabled || c.CacheTTL != 5*time.Second || c.LogFormat != "text" {
 		t.Fatalf("%+v %v", c, err)
+	}
+}
+
+func TestConfigTrustedProxies(t *testing.T) {
+	c, err := service.LoadConfig(config.FromMap(map[string]string{"TRUSTED_PROXIES": "10.244.0.0/16, 192.0.2.10,2001:db8::/64"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []netip.Prefix{netip.MustParsePrefix("10.244.0.0/16"), netip.MustParsePrefix("192.0.2.10/32"), netip.MustParsePrefix("2001:db8::/64")}
+	if !reflect.DeepEqual(c.TrustedProxies, want) {
+		t.Fatalf("TrustedProxies = %v, want %v", c.TrustedProxies, want)
 	}
 }
 

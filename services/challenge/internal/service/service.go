@@ -161,6 +161,7 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *Service, err error) 
 		BodyLimit:       cfg.BodyLimit,
 		ShutdownTimeout: cfg.ShutdownTimeout,
 		DebugAddr:       cfg.DebugAddr,
+		TrustedProxies:  cfg.TrustedProxies,
 		// MySQL only: without Redis reads fall back to MySQL, and without
 		// RabbitMQ events wait in the outbox; neither should take the pod out.
 		ReadyChecks: []httpserver.Check{{Name: "mysql", Probe: s.db.PingContext}},

@@ -8,6 +8,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/progressive-overload/po/services/kit/auth"
+	"github.com/progressive-overload/po/services/kit/httpserver"
 	"github.com/progressive-overload/po/services/kit/problem"
 
 	"github.com/progressive-overload/po/services/account/internal/app"
@@ -29,7 +30,9 @@ func Register(router fiber.Router, svc *app.Service, verifier auth.Verifier, key
 	}
 	router.Get(auth.JWKSPath, auth.JWKSHandler(keys))
 	router.Use(func(c *fiber.Ctx) error {
-		c.SetUserContext(withClientIP(c.UserContext(), c.IP()))
+		// The client behind the trusted proxies (TRUSTED_PROXIES), never the
+		// ingress itself: failed sign-ins are counted per client address.
+		c.SetUserContext(withClientIP(c.UserContext(), httpserver.ClientIP(c)))
 		return c.Next()
 	})
 	router.Use(ProtectedPrefix, auth.Middleware(verifier), currentAccount(svc))
