@@ -82,6 +82,11 @@ func cases(t *testing.T) []chartCase {
 			// No proxy trusted unless configured: X-Forwarded-For is ignored.
 			wantEnv(t, acc, "TRUSTED_PROXIES", "")
 			wantEnv(t, ch, "TRUSTED_PROXIES", "")
+			// Admission control on by default, as in kit/httpserver.
+			for _, c := range []corev1.Container{acc, ch} {
+				wantEnv(t, c, "HTTP_MAX_IN_FLIGHT", "256")
+				wantEnv(t, c, "HTTP_QUEUE_TIMEOUT", "100ms")
+			}
 			if acc.Image != "progressive-overload/account:0.1.0" || ch.Image != "progressive-overload/challenge:0.1.0" {
 				t.Errorf("images %s, %s: want the chart's appVersion as tag", acc.Image, ch.Image)
 			}
@@ -201,6 +206,14 @@ func cases(t *testing.T) []chartCase {
 			check: func(t *testing.T, r *chartkit.Rendered) {
 				for _, svc := range []string{"account", "challenge"} {
 					wantEnv(t, container(t, r, fullDefault+"-"+svc), "TRUSTED_PROXIES", "10.244.0.0/16,192.0.2.10,2001:db8::/64")
+				}
+			}},
+		{name: "admission control", values: map[string]any{"common": map[string]any{"httpMaxInFlight": 1048576, "httpQueueTimeout": "250ms"}},
+			check: func(t *testing.T, r *chartkit.Rendered) {
+				for _, svc := range []string{"account", "challenge"} {
+					c := container(t, r, fullDefault+"-"+svc)
+					wantEnv(t, c, "HTTP_MAX_IN_FLIGHT", "1048576")
+					wantEnv(t, c, "HTTP_QUEUE_TIMEOUT", "250ms")
 				}
 			}},
 		{name: "other release name", opts: chartkit.Options{ReleaseName: "progressive-overload", Namespace: "prod"}, fullname: "progressive-overload",

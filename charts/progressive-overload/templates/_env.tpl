@@ -16,6 +16,10 @@ with $(VAR) references, which Kubernetes expands from variables defined earlier.
   value: {{ $c.logFormat | quote }}
 - name: HTTP_BODY_LIMIT
   value: {{ $c.httpBodyLimit | int64 | toString | quote }}
+- name: HTTP_MAX_IN_FLIGHT
+  value: {{ $c.httpMaxInFlight | int64 | toString | quote }}
+- name: HTTP_QUEUE_TIMEOUT
+  value: {{ $c.httpQueueTimeout | quote }}
 - name: SHUTDOWN_TIMEOUT
   value: {{ $c.shutdownTimeout | quote }}
 {{- /* Always set, empty when no proxy is trusted (docs/conventions.md). */}}
@@ -34,6 +38,10 @@ lets garbage grow towards the OOM killer instead of collecting it. */}}
 {{ include "po.amqpEnv" $root }}
 - name: AMQP_EXCHANGE
   value: {{ $c.amqpExchange | quote }}
+- name: OUTBOX_RETENTION
+  value: {{ $c.events.outboxRetention | quote }}
+- name: INBOX_RETENTION
+  value: {{ $c.events.inboxRetention | quote }}
 - name: JWT_ISSUER
   value: {{ $c.jwt.issuer | quote }}
 - name: JWT_AUDIENCE
@@ -49,6 +57,8 @@ lets garbage grow towards the OOM killer instead of collecting it. */}}
   value: {{ $v.jwt.accessTokenTTL | quote }}
 - name: REFRESH_TOKEN_TTL
   value: {{ $v.jwt.refreshTokenTTL | quote }}
+- name: EXPIRED_REFRESH_TOKEN_RETENTION
+  value: {{ $v.jwt.expiredRefreshTokenRetention | quote }}
 - name: LOGIN_MAX_FAILURES
   value: {{ $v.login.maxFailures | int | toString | quote }}
 - name: LOGIN_LOCKOUT

@@ -27,6 +27,11 @@ var (
 				Unique:  true,
 				Columns: []*schema.Column{InboxMessagesColumns[1], InboxMessagesColumns[2]},
 			},
+			{
+				Name:    "inboxmessage_processed_at",
+				Unique:  false,
+				Columns: []*schema.Column{InboxMessagesColumns[3]},
+			},
 		},
 	}
 	// OutboxEventsColumns holds the columns for the "outbox_events" table.
@@ -86,6 +91,11 @@ var (
 				Name:    "refreshtoken_user_id",
 				Unique:  false,
 				Columns: []*schema.Column{RefreshTokensColumns[7]},
+			},
+			{
+				Name:    "refreshtoken_expires_at",
+				Unique:  false,
+				Columns: []*schema.Column{RefreshTokensColumns[3]},
 			},
 		},
 	}

@@ -84,10 +84,11 @@ func TestTablesAndIndexes(t *testing.T) {
 			"email":   idx(true, "email"),
 		},
 		"refresh_tokens": {
-			"PRIMARY":                idx(true, "id"),
-			"token_hash":             idx(true, "token_hash"),
-			"refreshtoken_family_id": idx(false, "family_id"),
-			"refreshtoken_user_id":   idx(false, "user_id"),
+			"PRIMARY":                 idx(true, "id"),
+			"token_hash":              idx(true, "token_hash"),
+			"refreshtoken_family_id":  idx(false, "family_id"),
+			"refreshtoken_user_id":    idx(false, "user_id"),
+			"refreshtoken_expires_at": idx(false, "expires_at"),
 		},
 		"outbox_events": {
 			"PRIMARY":                     idx(true, "id"),
@@ -97,6 +98,7 @@ func TestTablesAndIndexes(t *testing.T) {
 		"inbox_messages": {
 			"PRIMARY":                          idx(true, "id"),
 			"inboxmessage_consumer_message_id": idx(true, "consumer", "message_id"),
+			"inboxmessage_processed_at":        idx(false, "processed_at"),
 		},
 	} {
 		if got := migcheck.Indexes(t, db, table); !reflect.DeepEqual(got, want) {

@@ -40,5 +40,7 @@ func (RefreshToken) Indexes() []ent.Index {
 		index.Fields("family_id"),
 		// Revoking every token of a user (logout everywhere, suspension).
 		index.Fields("user_id"),
+		// Deleting tokens that expired long ago, oldest first.
+		index.Fields("expires_at"),
 	}
 }

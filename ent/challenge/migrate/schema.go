@@ -58,6 +58,11 @@ var (
 				Unique:  true,
 				Columns: []*schema.Column{InboxMessagesColumns[1], InboxMessagesColumns[2]},
 			},
+			{
+				Name:    "inboxmessage_processed_at",
+				Unique:  false,
+				Columns: []*schema.Column{InboxMessagesColumns[3]},
+			},
 		},
 	}
 	// OutboxEventsColumns holds the columns for the "outbox_events" table.

@@ -90,6 +90,7 @@ func TestTablesAndIndexes(t *testing.T) {
 		"inbox_messages": {
 			"PRIMARY":                          idx(true, "id"),
 			"inboxmessage_consumer_message_id": idx(true, "consumer", "message_id"),
+			"inboxmessage_processed_at":        idx(false, "processed_at"),
 		},
 	} {
 		if got := migcheck.Indexes(t, db, table); !reflect.DeepEqual(got, want) {

@@ -69,7 +69,8 @@ func (Outbox) Fields() []ent.Field {
 
 func (Outbox) Indexes() []ent.Index {
 	return []ent.Index{
-		// The relay scans unpublished rows (published_at IS NULL) in id order.
+		// The relay scans unpublished rows (published_at IS NULL) in id order;
+		// its retention prune reads the published ones oldest first.
 		index.Fields("published_at", "id"),
 	}
 }
@@ -94,6 +95,9 @@ func (Inbox) Fields() []ent.Field {
 func (Inbox) Indexes() []ent.Index {
 	return []ent.Index{
 		index.Fields("consumer", "message_id").Unique(),
+		// The consumer's retention prune deletes the oldest rows first
+		// (processed_at < cutoff ORDER BY processed_at LIMIT n).
+		index.Fields("processed_at"),
 	}
 }
 

@@ -39,6 +39,24 @@ type ConsumerOptions struct {
 	Reconnect      Backoff       // default 100ms..10s
 	HandlerTimeout time.Duration // per delivery, including the commit; default 30s
 
+	// InboxRetention, when positive, deletes inbox_messages rows processed
+	// longer ago than this, every PruneInterval from Start to Close (at most
+	// 20,000 rows per pass, oldest first, counted in events_pruned_total).
+	// Zero keeps them forever.
+	//
+	// The inbox is what recognises a redelivery, so the retention is also
+	// the deduplication window: a message delivered again after its row was
+	// deleted is applied again. It must exceed the longest a message can
+	// wait before it comes back: in a queue or its retry queue, in the
+	// dead-letter queue until someone replays it, or in the outbox of a
+	// relay that published it but could not mark it published.
+	//
+	// Every row of the table older than the retention is deleted, whichever
+	// subscription it belongs to: the table is the service's own, and all of
+	// its consumers should share one retention.
+	InboxRetention time.Duration
+	PruneInterval  time.Duration // how often the inbox is pruned; default DefaultPruneInterval
+
 	Metrics *Metrics     // nil: metrics are kept but not exported
 	Logger  *slog.Logger // nil: slog.Default()
 }
@@ -62,6 +80,11 @@ type Consumer struct {
 	readyOnce sync.Once
 	closing   chan struct{}
 	done      chan struct{}
+
+	// The inbox prune, running from Start to Close when InboxRetention is
+	// set; Start sets both under mu.
+	stopPrune context.CancelFunc
+	pruneDone chan struct{}
 }
 
 type subscription struct {
@@ -105,6 +128,9 @@ func NewConsumer(db *sql.DB, opts ConsumerOptions) (*Consumer, error) {
 	opts.Reconnect = opts.Reconnect.orDefault(Backoff{Min: 100 * time.Millisecond, Max: 10 * time.Second})
 	if opts.HandlerTimeout <= 0 {
 		opts.HandlerTimeout = 30 * time.Second
+	}
+	if opts.PruneInterval <= 0 {
+		opts.PruneInterval = DefaultPruneInterval
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
@@ -153,7 +179,8 @@ func (c *Consumer) Subscribe(name string, routingKeys []string, h Handler) error
 // Start connects and begins consuming in the background. It returns once the
 // topology is declared and every subscription consumes, or with ctx's error
 // if that has not happened when ctx ends; either way the consumer keeps
-// (re)connecting until Close.
+// (re)connecting until Close. With an InboxRetention it also starts pruning
+// the inbox, broker or not, until Close.
 func (c *Consumer) Start(ctx context.Context) error {
 	c.mu.Lock()
 	switch {
@@ -166,6 +193,13 @@ func (c *Consumer) Start(ctx context.Context) error {
 	case !c.started:
 		c.started = true
 		go c.run()
+		if c.opts.InboxRetention > 0 {
+			// Independent of the broker: the inbox is pruned while it is away too.
+			var ctx context.Context
+			ctx, c.stopPrune = context.WithCancel(context.Background())
+			c.pruneDone = make(chan struct{})
+			go c.pruneLoop(ctx)
+		}
 	}
 	c.mu.Unlock()
 	select {
@@ -180,19 +214,48 @@ func (c *Consumer) Start(ctx context.Context) error {
 
 // Close stops taking deliveries, waits for the handlers in flight to finish
 // and settle their messages, and closes the connection. Deliveries prefetched
-// but not started return to the queue.
+// but not started return to the queue. The inbox prune stops too, cutting
+// short the statement it may be running.
 func (c *Consumer) Close() error {
 	c.mu.Lock()
 	wasClosed, started := c.closed, c.started
+	stopPrune, pruneDone := c.stopPrune, c.pruneDone
 	c.closed = true
 	c.mu.Unlock()
 	if !wasClosed {
 		close(c.closing)
 	}
+	if stopPrune != nil {
+		stopPrune()
+		<-pruneDone
+	}
 	if started {
 		<-c.done
 	}
 	return nil
+}
+
+// pruneLoop deletes inbox rows older than InboxRetention at once and then
+// every PruneInterval, until ctx ends.
+func (c *Consumer) pruneLoop(ctx context.Context) {
+	defer close(c.pruneDone)
+	deleted := c.metrics.Pruned.WithLabelValues(c.opts.Service, TableInbox)
+	t := time.NewTicker(c.opts.PruneInterval)
+	defer t.Stop()
+	for {
+		n, err := pruneTable(ctx, c.db, TableInbox, "processed_at", c.opts.InboxRetention, deleted)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			c.log.Warn("inbox prune failed", "error", err, "deleted", n)
+		case n > 0:
+			c.log.Debug("pruned inbox rows", "deleted", n, "retention", c.opts.InboxRetention)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 func (c *Consumer) run() {

@@ -9,6 +9,12 @@
 // redelivered or republished message is acknowledged without running the
 // handler again.
 //
+// Neither table grows forever when retentions are set: the relay deletes rows
+// published more than RelayOptions.Retention ago, the consumer rows processed
+// more than ConsumerOptions.InboxRetention ago. The inbox retention is the
+// deduplication window: a message that comes back after its row was deleted
+// is handled again.
+//
 // Topology (all durable, declared idempotently on every (re)connect):
 //
 //	<exchange>            topic; routing key = event type

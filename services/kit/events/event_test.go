@@ -162,6 +162,7 @@ func TestNewMetricsTwiceOnOneRegistryShares(t *testing.T) {
 	a.OutboxPending.WithLabelValues("svc").Set(3)
 	a.OutboxOldestAge.WithLabelValues("svc").Set(1.5)
 	a.Consumed.WithLabelValues("svc", "user.deleted", events.ResultOK).Inc()
+	a.Pruned.WithLabelValues("svc", events.TableInbox).Add(2)
 	families, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
@@ -170,7 +171,7 @@ func TestNewMetricsTwiceOnOneRegistryShares(t *testing.T) {
 	for _, f := range families {
 		names = append(names, f.GetName())
 	}
-	want := "events_consumed_total events_published_total outbox_oldest_age_seconds outbox_pending"
+	want := "events_consumed_total events_pruned_total events_published_total outbox_oldest_age_seconds outbox_pending"
 	if strings.Join(names, " ") != want {
 		t.Fatalf("registered %v, want %s", names, want)
 	}

@@ -47,7 +47,8 @@ var schema = []string{
 		consumer VARCHAR(64) NOT NULL,
 		message_id VARCHAR(64) NOT NULL,
 		processed_at DATETIME(6) NOT NULL,
-		UNIQUE INDEX inboxmessage_consumer_message_id (consumer, message_id))`,
+		UNIQUE INDEX inboxmessage_consumer_message_id (consumer, message_id),
+		INDEX inboxmessage_processed_at (processed_at))`,
 	// Handlers' side effects: no unique key, so a second application shows up
 	// as a second row instead of failing.
 	`CREATE TABLE applied (

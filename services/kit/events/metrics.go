@@ -21,7 +21,14 @@ type Metrics struct {
 	Consumed        *prometheus.CounterVec // events_consumed_total{service,type,result}
 	OutboxPending   *prometheus.GaugeVec   // outbox_pending{service}
 	OutboxOldestAge *prometheus.GaugeVec   // outbox_oldest_age_seconds{service}
+	Pruned          *prometheus.CounterVec // events_pruned_total{service,table}
 }
+
+// Tables the retention prunes delete from (label table of events_pruned_total).
+const (
+	TableOutbox = "outbox_events"
+	TableInbox  = "inbox_messages"
+)
 
 // NewMetrics creates the collectors and registers them with reg (nil: not
 // registered, nothing exported). Registering twice with one registry returns
@@ -44,6 +51,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "outbox_oldest_age_seconds",
 			Help: "Age of the oldest unpublished outbox row (0 when none).",
 		}, []string{"service"}),
+		Pruned: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "events_pruned_total",
+			Help: "Rows deleted by the retention prunes: published outbox rows and old inbox rows, by table.",
+		}, []string{"service", "table"}),
 	}
 	if reg == nil {
 		return m
@@ -52,6 +63,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m.Consumed = register(reg, m.Consumed)
 	m.OutboxPending = register(reg, m.OutboxPending)
 	m.OutboxOldestAge = register(reg, m.OutboxOldestAge)
+	m.Pruned = register(reg, m.Pruned)
 	return m
 }
 

@@ -51,6 +51,18 @@ type Options struct {
 	// entries trusted proxies appended (see ClientIP). Empty (the default):
 	// every client is its TCP peer and the header is ignored.
 	TrustedProxies []netip.Prefix
+	// MaxInFlight bounds the requests handled at once; /healthz, /readyz and
+	// /metrics are never held back. A request beyond it waits up to
+	// QueueTimeout for a slot and is then answered 503 with Retry-After, so an
+	// overloaded service sheds load instead of growing a goroutine stack per
+	// queued request until it is OOM-killed. Handlers run on at most this many
+	// reused goroutines, so only these grow deep stacks, however many
+	// connections are open. 0: DefaultMaxInFlight; negative: no bound (handlers
+	// run on the connection's goroutine, counted for http_requests_in_flight).
+	MaxInFlight int
+	// QueueTimeout is how long a request beyond MaxInFlight waits for a slot.
+	// 0: DefaultQueueTimeout; negative: refused at once.
+	QueueTimeout time.Duration
 }
 
 // Server wraps the Fiber app with its lifecycle.
@@ -60,6 +72,7 @@ type Server struct {
 	opts     Options
 	log      *slog.Logger
 	metrics  *httpMetrics
+	admit    *admission
 	trusted  *trustedProxies // nil: none
 	draining atomic.Bool
 }
@@ -90,8 +103,15 @@ func New(opts Options) *Server {
 	if opts.Registry == nil {
 		opts.Registry = NewRegistry()
 	}
+	if opts.MaxInFlight == 0 {
+		opts.MaxInFlight = DefaultMaxInFlight
+	}
+	if opts.QueueTimeout == 0 {
+		opts.QueueTimeout = DefaultQueueTimeout
+	}
 	s := &Server{Registry: opts.Registry, opts: opts, log: opts.Logger, trusted: newTrustedProxies(opts.TrustedProxies)}
 	s.metrics = newHTTPMetrics(opts.Registry)
+	s.admit = newAdmission(opts, opts.Registry)
 	s.App = fiber.New(fiber.Config{
 		AppName:               opts.Service,
 		DisableStartupMessage: true,
@@ -108,9 +128,16 @@ func New(opts Options) *Server {
 	s.App.Use(recover.New(recover.Config{
 		EnableStackTrace: true,
 		StackTraceHandler: func(c *fiber.Ctx, e any) {
-			s.log.Error("panic serving request", "panic", fmt.Sprint(e), "path", c.Path(), "stack", string(debug.Stack()))
+			stack := debug.Stack()
+			if hp, ok := e.(*handlerPanic); ok { // raised again from a handler goroutine
+				e, stack = hp.value, hp.stack
+			}
+			s.log.Error("panic serving request", "panic", fmt.Sprint(e), "path", c.Path(), "stack", string(stack))
 		},
 	}))
+	// After observe and recover: refusals are measured and logged, and a
+	// handler's panic is recovered and still frees its slot.
+	s.App.Use(s.admit.handle)
 	s.App.Get("/healthz", func(c *fiber.Ctx) error {
 		return c.JSON(fiber.Map{"status": "ok"})
 	})
@@ -143,6 +170,12 @@ func (s *Server) observe(c *fiber.Ctx) error {
 	}
 	code := c.Response().StatusCode()
 	route := routeLabel(c)
+	shed := code == fiber.StatusServiceUnavailable && wasShed(c)
+	if shed {
+		// Refused before routing: no template is known, and "unmatched" would
+		// mix the refusals with 404s.
+		route = "shed"
+	}
 	elapsed := time.Since(start)
 	s.metrics.observe(s.opts.Service, route, c.Method(), code, elapsed)
 
@@ -151,8 +184,11 @@ func (s *Server) observe(c *fiber.Ctx) error {
 	if code < 400 && (route == "/healthz" || route == "/readyz" || route == "/metrics") {
 		return nil
 	}
+	// A shed request is the service protecting itself (and is counted by
+	// http_requests_shed_total): a warning, or under overload it would bury
+	// the real errors.
 	level := slog.LevelInfo
-	if code >= 500 {
+	if code >= 500 && !shed {
 		level = slog.LevelError
 	} else if code >= 400 {
 		level = slog.LevelWarn

@@ -90,6 +90,17 @@ func TooManyRequests(detail string, retryAfterSeconds int) *Problem {
 	return p
 }
 
+// Unavailable is a 503 telling the client when to retry: the server is at
+// capacity (kit/httpserver admission control) or briefly unable to serve.
+func Unavailable(detail string, retryAfterSeconds int) *Problem {
+	p := New(http.StatusServiceUnavailable, detail)
+	if retryAfterSeconds < 1 {
+		retryAfterSeconds = 1
+	}
+	p.RetryAfter = retryAfterSeconds
+	return p
+}
+
 // RetryAfterHeader renders RetryAfter for the Retry-After header ("" when unset).
 func (p *Problem) RetryAfterHeader() string {
 	if p.RetryAfter <= 0 {

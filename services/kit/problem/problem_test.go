@@ -63,6 +63,9 @@ func TestTooManyRequestsRetryAfter(t *testing.T) {
 	if h := TooManyRequests("slow down", 0).RetryAfterHeader(); h != "1" {
 		t.Fatalf("Retry-After = %q, want at least 1", h)
 	}
+	if p := Unavailable("at capacity", 0); p.Status != http.StatusServiceUnavailable || p.RetryAfterHeader() != "1" {
+		t.Fatalf("Unavailable = %d Retry-After %q, want 503 and at least 1", p.Status, p.RetryAfterHeader())
+	}
 	if h := New(400, "").RetryAfterHeader(); h != "" {
 		t.Fatalf("Retry-After on 400 = %q", h)
 	}

@@ -284,6 +284,21 @@ func (r *RefreshTokens) RevokeFamilyByHash(ctx context.Context, hash string, at 
 	return revokeFamily(ctx, r.client.RefreshToken, t.FamilyID, at)
 }
 
+// DeleteExpired implements app.RefreshTokenRepository: one statement, so it
+// locks at most limit rows, found through the expires_at index.
+func (r *RefreshTokens) DeleteExpired(ctx context.Context, before time.Time, limit int) (int, error) {
+	res, err := r.client.ExecContext(ctx, "DELETE FROM "+refreshtoken.Table+
+		" WHERE "+refreshtoken.FieldExpiresAt+" < ? ORDER BY "+refreshtoken.FieldExpiresAt+" LIMIT ?", before.UTC(), limit)
+	if err != nil {
+		return 0, fmt.Errorf("delete expired refresh tokens: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("delete expired refresh tokens: %w", err)
+	}
+	return int(n), nil
+}
+
 func revokeFamily(ctx context.Context, c *account.RefreshTokenClient, family string, at time.Time) error {
 	_, err := c.Update().
 		Where(refreshtoken.FamilyID(family), refreshtoken.RevokedAtIsNil()).

@@ -58,6 +58,9 @@ type RefreshTokenRepository interface {
 	// RevokeFamilyByHash revokes every token in the family of the token with
 	// hash; nothing happens for an unknown hash.
 	RevokeFamilyByHash(ctx context.Context, hash string, at time.Time) error
+	// DeleteExpired deletes at most limit tokens whose expiry is before
+	// before, the earliest expired first, and reports how many it deleted.
+	DeleteExpired(ctx context.Context, before time.Time, limit int) (int, error)
 }
 
 // RefreshTokenTx is a refresh-token transaction.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/progressive-overload/po/services/kit/config"
+	"github.com/progressive-overload/po/services/kit/httpserver"
 
 	"github.com/progressive-overload/po/services/account/internal/adapters"
 )
@@ -20,6 +21,8 @@ type Config struct {
 	LogLevel            string
 	LogFormat           string // json | text
 	BodyLimit           int
+	MaxInFlight         int           // requests handled at once (kit/httpserver admission control)
+	QueueTimeout        time.Duration // how long a request beyond MaxInFlight waits before a 503
 	ShutdownTimeout     time.Duration
 	RedisURL            string
 	RedisKeyPrefix      string
@@ -36,6 +39,12 @@ type Config struct {
 	LoginMaxFailures    int
 	LoginLockout        time.Duration
 	Argon2              adapters.Argon2Params
+
+	// How long rows nobody needs any more are kept. Zero keeps them forever
+	// (LoadConfig never returns zero).
+	OutboxRetention              time.Duration // published outbox rows, after publishing
+	InboxRetention               time.Duration // inbox rows: the consumer's deduplication window
+	ExpiredRefreshTokenRetention time.Duration // refresh tokens, after they expired
 }
 
 // LoadConfig reads the configuration of `account serve` and reports every
@@ -46,17 +55,22 @@ func LoadConfig(env *config.Env) (Config, error) {
 	c.DebugAddr = env.String("DEBUG_ADDR", "")
 	c.TrustedProxies = env.Prefixes("TRUSTED_PROXIES")
 	c.BodyLimit = env.Int("HTTP_BODY_LIMIT", 1<<20, 1024, math.MaxInt32)
+	c.MaxInFlight = env.Int("HTTP_MAX_IN_FLIGHT", httpserver.DefaultMaxInFlight, 1, 1<<20)
+	c.QueueTimeout = env.Duration("HTTP_QUEUE_TIMEOUT", httpserver.DefaultQueueTimeout, time.Millisecond, 10*time.Second)
 	c.ShutdownTimeout = env.Duration("SHUTDOWN_TIMEOUT", 15*time.Second, 0, 10*time.Minute)
 	c.RedisURL = env.URL("REDIS_URL", "redis://127.0.0.1:6379/0", "redis", "rediss")
 	c.RedisKeyPrefix = env.String("REDIS_KEY_PREFIX", "po:account:")
 	c.AMQPURL = env.URL("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/", "amqp", "amqps")
 	c.AMQPExchange = env.String("AMQP_EXCHANGE", "po.events")
+	c.OutboxRetention = env.Duration("OUTBOX_RETENTION", 168*time.Hour, time.Minute, 8760*time.Hour)
+	c.InboxRetention = env.Duration("INBOX_RETENTION", 168*time.Hour, time.Hour, 8760*time.Hour)
 	c.JWTIssuer = env.String("JWT_ISSUER", "progressive-overload")
 	c.JWTAudience = env.String("JWT_AUDIENCE", "progressive-overload")
 	c.JWTSigningKeyFile = env.Required("JWT_SIGNING_KEY_FILE")
 	c.JWTPreviousKeyFiles = env.List("JWT_PREVIOUS_KEY_FILES")
 	c.AccessTokenTTL = env.Duration("ACCESS_TOKEN_TTL", 15*time.Minute, time.Minute, 24*time.Hour)
 	c.RefreshTokenTTL = env.Duration("REFRESH_TOKEN_TTL", 720*time.Hour, time.Second, 8760*time.Hour)
+	c.ExpiredRefreshTokenRetention = env.Duration("EXPIRED_REFRESH_TOKEN_RETENTION", 24*time.Hour, time.Hour, 8760*time.Hour)
 	c.AdminEmail = env.String("ADMIN_EMAIL", "")
 	c.AdminPassword = env.String("ADMIN_PASSWORD", "")
 	c.LoginMaxFailures = env.Int("LOGIN_MAX_FAILURES", 5, 1, 1000)

@@ -25,6 +25,8 @@ func TestConfigDefaults(t *testing.T) {
 		LogLevel:          "info",
 		LogFormat:         "json",
 		BodyLimit:         1 << 20,
+		MaxInFlight:       256,
+		QueueTimeout:      100 * time.Millisecond,
 		ShutdownTimeout:   15 * time.Second,
 		RedisURL:          "redis://127.0.0.1:6379/0",
 		RedisKeyPrefix:    "po:account:",
@@ -39,6 +41,7 @@ func TestConfigDefaults(t *testing.T) {
 		LoginLockout:      15 * time.Minute,
 		Argon2:            adapters.DefaultArgon2Params,
 	}
+	want.OutboxRetention, want.InboxRetention, want.ExpiredRefreshTokenRetention = 168*time.Hour, 168*time.Hour, 24*time.Hour
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("defaults\n got %+v\nwant %+v", c, want)
 	}
@@ -53,12 +56,42 @@ func TestConfigReportsEveryProblem(t *testing.T) {
 		"ADMIN_EMAIL":        "admin@example.com",
 		"LOG_FORMAT":         "xml",
 		"TRUSTED_PROXIES":    "10.244.0.0/16, 10.0.0.0/40",
+		"HTTP_MAX_IN_FLIGHT": "-1",
+		"HTTP_QUEUE_TIMEOUT": "1h",
 	}))
 	if err == nil {
 		t.Fatal("no error")
 	}
-	for _, name := range []string{"JWT_SIGNING_KEY_FILE", "ACCESS_TOKEN_TTL", "LOGIN_MAX_FAILURES", "REDIS_URL", "ADMIN_PASSWORD", "LOG_FORMAT", `TRUSTED_PROXIES: "10.0.0.0/40"`} {
+	for _, name := range []string{"JWT_SIGNING_KEY_FILE", "ACCESS_TOKEN_TTL", "LOGIN_MAX_FAILURES", "REDIS_URL", "ADMIN_PASSWORD", "LOG_FORMAT", `TRUSTED_PROXIES: "10.0.0.0/40"`, "HTTP_MAX_IN_FLIGHT", "HTTP_QUEUE_TIMEOUT"} {
 		if !strings.Contains(err.Error(), name) {
+			t.Errorf("error does not name %s:\n%v", name, err)
+		}
+	}
+}
+
+func TestConfigRetentions(t *testing.T) {
+	t.Parallel()
+	c, err := service.LoadConfig(config.FromMap(map[string]string{
+		"JWT_SIGNING_KEY_FILE":            "/k/new.pem",
+		"OUTBOX_RETENTION":                "30m",
+		"INBOX_RETENTION":                 "720h",
+		"EXPIRED_REFRESH_TOKEN_RETENTION": "48h",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.OutboxRetention != 30*time.Minute || c.InboxRetention != 720*time.Hour || c.ExpiredRefreshTokenRetention != 48*time.Hour {
+		t.Errorf("retentions %s %s %s, want 30m 720h 48h", c.OutboxRetention, c.InboxRetention, c.ExpiredRefreshTokenRetention)
+	}
+	// The inbox's retention is its deduplication window: minutes are refused.
+	_, err = service.LoadConfig(config.FromMap(map[string]string{
+		"JWT_SIGNING_KEY_FILE":            "/k/new.pem",
+		"OUTBOX_RETENTION":                "0s",
+		"INBOX_RETENTION":                 "30m",
+		"EXPIRED_REFRESH_TOKEN_RETENTION": "a day",
+	}))
+	for _, name := range []string{"OUTBOX_RETENTION", "INBOX_RETENTION", "EXPIRED_REFRESH_TOKEN_RETENTION"} {
+		if err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("error does not name %s:\n%v", name, err)
 		}
 	}
@@ -81,6 +114,8 @@ func TestConfigLists(t *testing.T) {
 		"PASSWORD_HASH_ITERATIONS":  "3",
 		"PASSWORD_HASH_PARALLELISM": "2",
 		"TRUSTED_PROXIES":           "10.244.0.0/16, ,192.0.2.10,fd00::/8",
+		"HTTP_MAX_IN_FLIGHT":        "1024",
+		"HTTP_QUEUE_TIMEOUT":        "250ms",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -94,5 +129,8 @@ func TestConfigLists(t *testing.T) {
 	want := []netip.Prefix{netip.MustParsePrefix("10.244.0.0/16"), netip.MustParsePrefix("192.0.2.10/32"), netip.MustParsePrefix("fd00::/8")}
 	if !reflect.DeepEqual(c.TrustedProxies, want) {
 		t.Errorf("trusted proxies %v, want %v", c.TrustedProxies, want)
+	}
+	if c.MaxInFlight != 1024 || c.QueueTimeout != 250*time.Millisecond {
+		t.Errorf("admission %d %s, want 1024 250ms", c.MaxInFlight, c.QueueTimeout)
 	}
 }

@@ -149,7 +149,8 @@ func newHarness(t testing.TB, opts ...harnessOption) *harness {
 		t.Fatal(err)
 	}
 	h := &harness{t: t, cfg: cfg, clock: &testClock{}, queues: "t." + testkit.RandomHex(6) + ".account"}
-	svc, err := service.New(ctx, cfg, service.Options{Logger: testLogger(), Now: h.clock.Now, QueuePrefix: h.queues})
+	// PruneInterval only matters to tests that turn a retention on.
+	svc, err := service.New(ctx, cfg, service.Options{Logger: testLogger(), Now: h.clock.Now, QueuePrefix: h.queues, PruneInterval: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -49,6 +49,9 @@ type Options struct {
 	// (default Name). Queues live in a vhost, not under an exchange, so
 	// services sharing a vhost in tests each need their own.
 	QueuePrefix string
+	// PruneInterval is how often expired refresh tokens and old inbox rows
+	// are deleted (default events.DefaultPruneInterval, 5m).
+	PruneInterval time.Duration
 }
 
 // Service is the assembled process.
@@ -64,6 +67,8 @@ type Service struct {
 	relay     *events.Relay
 	consumer  *events.Consumer
 	closeOnce sync.Once
+
+	pruneInterval time.Duration // of expired refresh tokens
 }
 
 // New connects to MySQL (which must answer and be migrated: the service is
@@ -82,7 +87,10 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *Service, err error) 
 	if opts.QueuePrefix == "" {
 		opts.QueuePrefix = Name
 	}
-	s := &Service{cfg: cfg, log: opts.Logger}
+	if opts.PruneInterval <= 0 {
+		opts.PruneInterval = events.DefaultPruneInterval
+	}
+	s := &Service{cfg: cfg, log: opts.Logger, pruneInterval: opts.PruneInterval}
 	defer func() {
 		if err != nil {
 			s.Close()
@@ -140,6 +148,8 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *Service, err error) 
 		Logger:          opts.Logger,
 		Registry:        opts.Registry,
 		BodyLimit:       cfg.BodyLimit,
+		MaxInFlight:     cfg.MaxInFlight,
+		QueueTimeout:    cfg.QueueTimeout,
 		ShutdownTimeout: cfg.ShutdownTimeout,
 		DebugAddr:       cfg.DebugAddr,
 		TrustedProxies:  cfg.TrustedProxies,
@@ -161,7 +171,7 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *Service, err error) 
 	if err != nil {
 		return nil, err
 	}
-	s.relay = events.NewRelay(s.db, s.publisher, events.RelayOptions{Logger: opts.Logger})
+	s.relay = events.NewRelay(s.db, s.publisher, events.RelayOptions{Logger: opts.Logger, Retention: cfg.OutboxRetention})
 
 	s.App, err = app.New(ctx, app.Deps{
 		Users:         adapters.NewUsers(client, s.relay.Notify),
@@ -192,6 +202,9 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *Service, err error) 
 		Service:  opts.QueuePrefix,
 		Metrics:  eventMetrics,
 		Logger:   opts.Logger,
+		// The table's rows all belong to this consumer's subscriptions.
+		InboxRetention: cfg.InboxRetention,
+		PruneInterval:  opts.PruneInterval,
 	})
 	if err != nil {
 		return nil, err
@@ -204,9 +217,10 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *Service, err error) 
 	return s, nil
 }
 
-// Serve answers HTTP on ln, consumes events and runs the outbox relay until
-// ctx ends; then it drains HTTP and the consumer's handlers, stops the relay
-// and closes every connection. The broker may be away at any point, start
+// Serve answers HTTP on ln, consumes events, runs the outbox relay and
+// deletes expired refresh tokens until ctx ends; then it drains HTTP and the
+// consumer's handlers, stops the relay and the pruning and closes every
+// connection. The broker may be away at any point, start
 // included: the consumer and the publisher keep reconnecting in the
 // background while HTTP is served.
 func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
@@ -214,6 +228,9 @@ func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	wg.Go(func() { _ = s.relay.Run(bg) })
+	if s.cfg.ExpiredRefreshTokenRetention > 0 {
+		wg.Go(func() { s.pruneRefreshTokens(bg) })
+	}
 	wg.Go(func() {
 		err := s.consumer.Start(bg)
 		if err != nil && !errors.Is(err, events.ErrClosed) && bg.Err() == nil {
@@ -236,6 +253,30 @@ func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 	stop()
 	wg.Wait()
 	return err
+}
+
+// pruneRefreshTokens deletes the refresh tokens that expired longer than
+// EXPIRED_REFRESH_TOKEN_RETENTION ago (see app.Service.PruneRefreshTokens)
+// at once and then every prune interval, until ctx ends. Every replica runs
+// it; the deletes are chunked and idempotent, so replicas only share the work.
+func (s *Service) pruneRefreshTokens(ctx context.Context) {
+	t := time.NewTicker(s.pruneInterval)
+	defer t.Stop()
+	for {
+		n, err := s.App.PruneRefreshTokens(ctx, s.cfg.ExpiredRefreshTokenRetention)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			s.log.Warn("deleting expired refresh tokens failed", "error", err, "deleted", n)
+		case n > 0:
+			s.log.Debug("deleted expired refresh tokens", "deleted", n,
+				"retention", s.cfg.ExpiredRefreshTokenRetention)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // Close releases every connection. Serve calls it; call it yourself only

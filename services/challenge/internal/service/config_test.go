@@ -19,8 +19,10 @@ func TestConfigDefaults(t *testing.T) {
 	}
 	want := service.Config{
 		HTTPAddr: ":3001", DatabaseURL: "root@tcp(127.0.0.1:3306)/po_challenge", LogLevel: "info", LogFormat: "json",
-		BodyLimit: 1 << 20, ShutdownTimeout: 15 * time.Second, RedisURL: "redis://127.0.0.1:6379/0",
+		BodyLimit: 1 << 20, MaxInFlight: 256, QueueTimeout: 100 * time.Millisecond,
+		ShutdownTimeout: 15 * time.Second, RedisURL: "redis://127.0.0.1:6379/0",
 		AMQPURL: "amqp://guest:guest@127.0.0.1:5672/", AMQPExchange: "po.events",
+		OutboxRetention: 168 * time.Hour, InboxRetention: 168 * time.Hour,
 		JWTIssuer: "progressive-overload", JWTAudience: "progressive-overload",
 		JWKSURL:      "http://127.0.0.1:3000/.well-known/jwks.json",
 		CacheEnabled: true, CacheTTL: 30 * time.Second, CacheKeyPrefix: "po:challenge:", CacheTimeout: 50 * time.Millisecond,
@@ -34,18 +36,33 @@ func TestConfigReportsEveryBadVariable(t *testing.T) {
 	_, err := service.LoadConfig(config.FromMap(map[string]string{
 		"CACHE_ENABLED": "maybe", "CACHE_TTL": "30", "CACHE_TIMEOUT": "0s", "JWKS_URL": "jwks.json",
 		"LOG_FORMAT": "xml", "REDIS_URL": "http://x", "HTTP_BODY_LIMIT": "1", "TRUSTED_PROXIES": "10.244.0.0/16,ingress",
+		"HTTP_MAX_IN_FLIGHT": "0", "HTTP_QUEUE_TIMEOUT": "100",
 	}))
 	if err == nil {
 		t.Fatal("bad configuration accepted")
 	}
-	for _, name := range []string{"CACHE_ENABLED", "CACHE_TTL", "CACHE_TIMEOUT", "JWKS_URL", "LOG_FORMAT", "REDIS_URL", "HTTP_BODY_LIMIT", `TRUSTED_PROXIES: "ingress"`} {
+	for _, name := range []string{"CACHE_ENABLED", "CACHE_TTL", "CACHE_TIMEOUT", "JWKS_URL", "LOG_FORMAT", "REDIS_URL", "HTTP_BODY_LIMIT", `TRUSTED_PROXIES: "ingress"`, "HTTP_MAX_IN_FLIGHT", "HTTP_QUEUE_TIMEOUT"} {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("error does not name %s: %v", name, err)
 		}
 	}
-	c, err := service.LoadConfig(config.FromMap(map[string]string{"CACHE_ENABLED": "false", "CACHE_TTL": "5s", "LOG_FORMAT": "text"}))
-	if err != nil || c.CacheEnabled || c.CacheTTL != 5*time.Second || c.LogFormat != "text" {
+	c, err := service.LoadConfig(config.FromMap(map[string]string{"CACHE_ENABLED": "false", "CACHE_TTL": "5s", "LOG_FORMAT": "text", "HTTP_MAX_IN_FLIGHT": "64", "HTTP_QUEUE_TIMEOUT": "250ms"}))
+	if err != nil || c.CacheEnabled || c.CacheTTL != 5*time.Second || c.LogFormat != "text" || c.MaxInFlight != 64 || c.QueueTimeout != 250*time.Millisecond {
 		t.Fatalf("%+v %v", c, err)
+	}
+}
+
+func TestConfigRetentions(t *testing.T) {
+	c, err := service.LoadConfig(config.FromMap(map[string]string{"OUTBOX_RETENTION": "30m", "INBOX_RETENTION": "720h"}))
+	if err != nil || c.OutboxRetention != 30*time.Minute || c.InboxRetention != 720*time.Hour {
+		t.Fatalf("%+v %v", c, err)
+	}
+	// The inbox's retention is its deduplication window: minutes are refused.
+	_, err = service.LoadConfig(config.FromMap(map[string]string{"OUTBOX_RETENTION": "forever", "INBOX_RETENTION": "30m"}))
+	for _, name := range []string{"OUTBOX_RETENTION", "INBOX_RETENTION"} {
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("error does not name %s: %v", name, err)
+		}
 	}
 }
 

@@ -114,7 +114,7 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *Service, err error) 
 	if err != nil {
 		return nil, err
 	}
-	s.relay = events.NewRelay(s.db, s.publisher, events.RelayOptions{Logger: opts.Logger})
+	s.relay = events.NewRelay(s.db, s.publisher, events.RelayOptions{Logger: opts.Logger, Retention: cfg.OutboxRetention})
 
 	s.verifier, err = auth.NewRemoteVerifier(auth.RemoteConfig{
 		VerifierConfig: auth.VerifierConfig{Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience},
@@ -146,6 +146,8 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *Service, err error) 
 		Service:  opts.QueuePrefix,
 		Metrics:  metrics,
 		Logger:   opts.Logger,
+		// The table's rows all belong to this consumer's subscriptions.
+		InboxRetention: cfg.InboxRetention,
 	})
 	if err != nil {
 		return nil, err
@@ -159,6 +161,8 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *Service, err error) 
 		Logger:          opts.Logger,
 		Registry:        opts.Registry,
 		BodyLimit:       cfg.BodyLimit,
+		MaxInFlight:     cfg.MaxInFlight,
+		QueueTimeout:    cfg.QueueTimeout,
 		ShutdownTimeout: cfg.ShutdownTimeout,
 		DebugAddr:       cfg.DebugAddr,
 		TrustedProxies:  cfg.TrustedProxies,
