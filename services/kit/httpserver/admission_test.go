@@ -255,13 +255,14 @@ func TestAdmissionUnbounded(t *testing.T) {
 
 func TestAdmissionDefaults(t *testing.T) {
 	s := newTestServer(t, Options{})
-	if s.admit.max != DefaultMaxInFlight || s.admit.timeout != DefaultQueueTimeout {
-		t.Fatalf("max %d, timeout %s; want %d, %s", s.admit.max, s.admit.timeout, DefaultMaxInFlight, DefaultQueueTimeout)
+	if s.admit.max+s.admit.inlineMax != DefaultMaxInFlight || s.admit.timeout != DefaultQueueTimeout {
+		t.Fatalf("max %d+%d inline, timeout %s; want %d, %s", s.admit.max, s.admit.inlineMax, s.admit.timeout, DefaultMaxInFlight, DefaultQueueTimeout)
 	}
 }
 
-// Handlers run on at most MaxInFlight handler goroutines, reused while requests
-// come and gone after handlerIdle without any.
+// Handlers run inline on a quarter of the MaxInFlight slots and on handler
+// goroutines for the rest, reused while requests come and gone after
+// handlerIdle without any.
 func TestAdmissionHandlerGoroutines(t *testing.T) {
 	const limit = 4
 	s := newTestServer(t, Options{MaxInFlight: limit})
@@ -272,15 +273,25 @@ func TestAdmissionHandlerGoroutines(t *testing.T) {
 		held = append(held, get("/block"))
 		<-entered
 	}
-	if n := s.admit.workers.Load(); n != limit {
-		t.Fatalf("handler goroutines = %d, want %d", n, limit)
+	// A quarter of the slots run on the connection's goroutine, the rest on
+	// handler goroutines.
+	if n, i := s.admit.workers.Load(), s.admit.inline.Load(); n != limit-limit/4 || i != limit/4 {
+		t.Fatalf("handler goroutines = %d, inline = %d; want %d and %d", n, i, limit-limit/4, limit/4)
+	}
+	if n := s.admit.active.Load(); n != limit {
+		t.Fatalf("in flight = %d, want %d", n, limit)
 	}
 	close(release)
 	for _, ch := range held {
 		wantOK(t, "held request", <-ch)
 	}
+	eventually(t, "idle handler goroutines to exit", func() bool { return s.admit.workers.Load() == 0 })
+	// One request at a time: each runs inline, no handler goroutine starts.
 	for i := range 20 {
 		wantOK(t, "sequential request", getNow("/users/"+strconv.Itoa(i)))
+		if n := s.admit.workers.Load(); n != 0 {
+			t.Fatalf("a quiet server started %d handler goroutines", n)
+		}
 	}
 	if n := s.admit.workers.Load(); n > limit {
 		t.Fatalf("handler goroutines = %d, more than %d", n, limit)

@@ -55,9 +55,10 @@ type Options struct {
 	// /metrics are never held back. A request beyond it waits up to
 	// QueueTimeout for a slot and is then answered 503 with Retry-After, so an
 	// overloaded service sheds load instead of growing a goroutine stack per
-	// queued request until it is OOM-killed. Handlers run on at most this many
-	// reused goroutines, so only these grow deep stacks, however many
-	// connections are open. 0: DefaultMaxInFlight; negative: no bound (handlers
+	// queued request until it is OOM-killed. A quarter of the slots run on the
+	// connection's goroutine (cheapest while the service is quiet), the rest
+	// on at most as many reused handler goroutines, so only these grow deep
+	// stacks, however many connections are open. 0: DefaultMaxInFlight; negative: no bound (handlers
 	// run on the connection's goroutine, counted for http_requests_in_flight).
 	MaxInFlight int
 	// QueueTimeout is how long a request beyond MaxInFlight waits for a slot.
