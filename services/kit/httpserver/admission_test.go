@@ -2,10 +2,8 @@ package httpserver
 
 import (
 	"bytes"
-	"context"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -34,24 +32,12 @@ type result struct {
 // function that runs in the background.
 func liveServer(t *testing.T, s *Server) (get func(path string) <-chan result, getNow func(path string) result) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- s.Serve(ctx, ln) }()
+	addr, _ := serve(t, s)
 	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
-	t.Cleanup(func() {
-		cancel()
-		if err := <-served; err != nil {
-			t.Errorf("Serve = %v", err)
-		}
-		client.CloseIdleConnections()
-	})
+	t.Cleanup(client.CloseIdleConnections)
 	getNow = func(path string) result {
 		start := time.Now()
-		resp, err := client.Get("http://" + ln.Addr().String() + path)
+		resp, err := client.Get("http://" + addr + path)
 		if err != nil {
 			return result{err: err}
 		}

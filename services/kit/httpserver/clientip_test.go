@@ -2,7 +2,6 @@ package httpserver
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -220,20 +219,8 @@ func TestClientIPOverRealConnection(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, _ := ipServer(t, tc.trusted...)
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			ctx, cancel := context.WithCancel(context.Background())
-			served := make(chan error, 1)
-			go func() { served <- s.Serve(ctx, ln) }()
-			defer func() {
-				cancel()
-				if err := <-served; err != nil {
-					t.Errorf("Serve = %v", err)
-				}
-			}()
-			req, err := http.NewRequest(http.MethodGet, "http://"+ln.Addr().String()+"/ip", nil)
+			addr, _ := serve(t, s)
+			req, err := http.NewRequest(http.MethodGet, "http://"+addr+"/ip", nil)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,6 +23,31 @@ import (
 )
 
 func TestMain(m *testing.M) { leaktest.VerifyTestMain(m) }
+
+// serve runs s on a loopback port and returns its address and a stop function
+// that shuts it down and checks Serve's result; stop is also called when the
+// test ends, and may be called more than once.
+func serve(t *testing.T, s *Server) (addr string, stop func()) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ctx, ln) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-served; err != nil {
+				t.Errorf("Serve = %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return ln.Addr().String(), stop
+}
 
 func newTestServer(t *testing.T, opts Options) *Server {
 	t.Helper()
@@ -183,21 +209,9 @@ func TestAPIDocs(t *testing.T) {
 // over a real connection rather than through App.Test.
 func TestBodyLimitOverRealConnection(t *testing.T) {
 	s := newTestServer(t, Options{BodyLimit: 64})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- s.Serve(ctx, ln) }()
-	defer func() {
-		cancel()
-		if err := <-served; err != nil {
-			t.Errorf("Serve = %v", err)
-		}
-	}()
+	addr, _ := serve(t, s)
 	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
-	resp, err := client.Post("http://"+ln.Addr().String()+"/echo", "application/json",
+	resp, err := client.Post("http://"+addr+"/echo", "application/json",
 		strings.NewReader(`{"a":"`+strings.Repeat("x", 200)+`"}`))
 	if err != nil {
 		t.Fatal(err)
@@ -268,13 +282,7 @@ func TestProfilerOnlyOnDebugAddr(t *testing.T) {
 	debugAddr := free.Addr().String()
 	free.Close()
 	s := newTestServer(t, Options{DebugAddr: debugAddr})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- s.Serve(ctx, ln) }()
+	addr, stop := serve(t, s)
 	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
 	get := func(url string) (int, string) {
 		t.Helper()
@@ -299,13 +307,10 @@ func TestProfilerOnlyOnDebugAddr(t *testing.T) {
 	if code, body := get("http://" + debugAddr + "/debug/pprof/heap?debug=1"); code != http.StatusOK || !strings.Contains(body, "heap profile") {
 		t.Fatalf("heap profile: %d %.200s", code, body)
 	}
-	if code, _ := get("http://" + ln.Addr().String() + "/debug/pprof/"); code != http.StatusNotFound {
+	if code, _ := get("http://" + addr + "/debug/pprof/"); code != http.StatusNotFound {
 		t.Fatalf("API port serves the profiler: %d, want 404", code)
 	}
-	cancel()
-	if err := <-served; err != nil {
-		t.Fatalf("Serve = %v", err)
-	}
+	stop()
 	if _, err := client.Get("http://" + debugAddr + "/debug/pprof/"); err == nil {
 		t.Fatal("debug listener still accepts connections after shutdown")
 	}
