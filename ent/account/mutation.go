@@ -1136,21 +1136,22 @@ func (m *OutboxEventMutation) ResetEdge(name string) error {
 // RefreshTokenMutation represents an operation that mutates the RefreshToken nodes in the graph.
 type RefreshTokenMutation struct {
 	config
-	op            Op
-	typ           string
-	id            *int64
-	family_id     *string
-	token_hash    *string
-	expires_at    *time.Time
-	used_at       *time.Time
-	revoked_at    *time.Time
-	created_at    *time.Time
-	clearedFields map[string]struct{}
-	user          *int64
-	cleareduser   bool
-	done          bool
-	oldValue      func(context.Context) (*RefreshToken, error)
-	predicates    []predicate.RefreshToken
+	op                Op
+	typ               string
+	id                *int64
+	family_id         *string
+	token_hash        *string
+	expires_at        *time.Time
+	family_started_at *time.Time
+	used_at           *time.Time
+	revoked_at        *time.Time
+	created_at        *time.Time
+	clearedFields     map[string]struct{}
+	user              *int64
+	cleareduser       bool
+	done              bool
+	oldValue          func(context.Context) (*RefreshToken, error)
+	predicates        []predicate.RefreshToken
 }
 
 var _ ent.Mutation = (*RefreshTokenMutation)(nil)
@@ -1401,6 +1402,42 @@ func (m *RefreshTokenMutation) ResetExpiresAt() {
 	m.expires_at = nil
 }
 
+// SetFamilyStartedAt sets the "family_started_at" field.
+func (m *RefreshTokenMutation) SetFamilyStartedAt(t time.Time) {
+	m.family_started_at = &t
+}
+
+// FamilyStartedAt returns the value of the "family_started_at" field in the mutation.
+func (m *RefreshTokenMutation) FamilyStartedAt() (r time.Time, exists bool) {
+	v := m.family_started_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFamilyStartedAt returns the old "family_started_at" field's value of the RefreshToken entity.
+// If the RefreshToken object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RefreshTokenMutation) OldFamilyStartedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFamilyStartedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFamilyStartedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFamilyStartedAt: %w", err)
+	}
+	return oldValue.FamilyStartedAt, nil
+}
+
+// ResetFamilyStartedAt resets all changes to the "family_started_at" field.
+func (m *RefreshTokenMutation) ResetFamilyStartedAt() {
+	m.family_started_at = nil
+}
+
 // SetUsedAt sets the "used_at" field.
 func (m *RefreshTokenMutation) SetUsedAt(t time.Time) {
 	m.used_at = &t
@@ -1596,7 +1633,7 @@ func (m *RefreshTokenMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *RefreshTokenMutation) Fields() []string {
-	fields := make([]string, 0, 7)
+	fields := make([]string, 0, 8)
 	if m.user != nil {
 		fields = append(fields, refreshtoken.FieldUserID)
 	}
@@ -1608,6 +1645,9 @@ func (m *RefreshTokenMutation) Fields() []string {
 	}
 	if m.expires_at != nil {
 		fields = append(fields, refreshtoken.FieldExpiresAt)
+	}
+	if m.family_started_at != nil {
+		fields = append(fields, refreshtoken.FieldFamilyStartedAt)
 	}
 	if m.used_at != nil {
 		fields = append(fields, refreshtoken.FieldUsedAt)
@@ -1634,6 +1674,8 @@ func (m *RefreshTokenMutation) Field(name string) (ent.Value, bool) {
 		return m.TokenHash()
 	case refreshtoken.FieldExpiresAt:
 		return m.ExpiresAt()
+	case refreshtoken.FieldFamilyStartedAt:
+		return m.FamilyStartedAt()
 	case refreshtoken.FieldUsedAt:
 		return m.UsedAt()
 	case refreshtoken.FieldRevokedAt:
@@ -1657,6 +1699,8 @@ func (m *RefreshTokenMutation) OldField(ctx context.Context, name string) (ent.V
 		return m.OldTokenHash(ctx)
 	case refreshtoken.FieldExpiresAt:
 		return m.OldExpiresAt(ctx)
+	case refreshtoken.FieldFamilyStartedAt:
+		return m.OldFamilyStartedAt(ctx)
 	case refreshtoken.FieldUsedAt:
 		return m.OldUsedAt(ctx)
 	case refreshtoken.FieldRevokedAt:
@@ -1699,6 +1743,13 @@ func (m *RefreshTokenMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetExpiresAt(v)
+		return nil
+	case refreshtoken.FieldFamilyStartedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFamilyStartedAt(v)
 		return nil
 	case refreshtoken.FieldUsedAt:
 		v, ok := value.(time.Time)
@@ -1799,6 +1850,9 @@ func (m *RefreshTokenMutation) ResetField(name string) error {
 		return nil
 	case refreshtoken.FieldExpiresAt:
 		m.ResetExpiresAt()
+		return nil
+	case refreshtoken.FieldFamilyStartedAt:
+		m.ResetFamilyStartedAt()
 		return nil
 	case refreshtoken.FieldUsedAt:
 		m.ResetUsedAt()

@@ -26,6 +26,8 @@ type RefreshToken struct {
 	TokenHash string `json:"token_hash,omitempty"`
 	// ExpiresAt holds the value of the "expires_at" field.
 	ExpiresAt time.Time `json:"expires_at,omitempty"`
+	// when the family's first token was issued (the login); copied on rotation
+	FamilyStartedAt time.Time `json:"family_started_at,omitempty"`
 	// UsedAt holds the value of the "used_at" field.
 	UsedAt *time.Time `json:"used_at,omitempty"`
 	// RevokedAt holds the value of the "revoked_at" field.
@@ -67,7 +69,7 @@ func (*RefreshToken) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullInt64)
 		case refreshtoken.FieldFamilyID, refreshtoken.FieldTokenHash:
 			values[i] = new(sql.NullString)
-		case refreshtoken.FieldExpiresAt, refreshtoken.FieldUsedAt, refreshtoken.FieldRevokedAt, refreshtoken.FieldCreatedAt:
+		case refreshtoken.FieldExpiresAt, refreshtoken.FieldFamilyStartedAt, refreshtoken.FieldUsedAt, refreshtoken.FieldRevokedAt, refreshtoken.FieldCreatedAt:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -113,6 +115,12 @@ func (_m *RefreshToken) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field expires_at", values[i])
 			} else if value.Valid {
 				_m.ExpiresAt = value.Time
+			}
+		case refreshtoken.FieldFamilyStartedAt:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field family_started_at", values[i])
+			} else if value.Valid {
+				_m.FamilyStartedAt = value.Time
 			}
 		case refreshtoken.FieldUsedAt:
 			if value, ok := values[i].(*sql.NullTime); !ok {
@@ -186,6 +194,9 @@ func (_m *RefreshToken) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("expires_at=")
 	builder.WriteString(_m.ExpiresAt.Format(time.ANSIC))
+	builder.WriteString(", ")
+	builder.WriteString("family_started_at=")
+	builder.WriteString(_m.FamilyStartedAt.Format(time.ANSIC))
 	builder.WriteString(", ")
 	if v := _m.UsedAt; v != nil {
 		builder.WriteString("used_at=")

@@ -47,6 +47,12 @@ func (_c *RefreshTokenCreate) SetExpiresAt(v time.Time) *RefreshTokenCreate {
 	return _c
 }
 
+// SetFamilyStartedAt sets the "family_started_at" field.
+func (_c *RefreshTokenCreate) SetFamilyStartedAt(v time.Time) *RefreshTokenCreate {
+	_c.mutation.SetFamilyStartedAt(v)
+	return _c
+}
+
 // SetUsedAt sets the "used_at" field.
 func (_c *RefreshTokenCreate) SetUsedAt(v time.Time) *RefreshTokenCreate {
 	_c.mutation.SetUsedAt(v)
@@ -165,6 +171,9 @@ func (_c *RefreshTokenCreate) check() error {
 	if _, ok := _c.mutation.ExpiresAt(); !ok {
 		return &ValidationError{Name: "expires_at", err: errors.New(`account: missing required field "RefreshToken.expires_at"`)}
 	}
+	if _, ok := _c.mutation.FamilyStartedAt(); !ok {
+		return &ValidationError{Name: "family_started_at", err: errors.New(`account: missing required field "RefreshToken.family_started_at"`)}
+	}
 	if _, ok := _c.mutation.CreatedAt(); !ok {
 		return &ValidationError{Name: "created_at", err: errors.New(`account: missing required field "RefreshToken.created_at"`)}
 	}
@@ -215,6 +224,10 @@ func (_c *RefreshTokenCreate) createSpec() (*RefreshToken, *sqlgraph.CreateSpec)
 	if value, ok := _c.mutation.ExpiresAt(); ok {
 		_spec.SetField(refreshtoken.FieldExpiresAt, field.TypeTime, value)
 		_node.ExpiresAt = value
+	}
+	if value, ok := _c.mutation.FamilyStartedAt(); ok {
+		_spec.SetField(refreshtoken.FieldFamilyStartedAt, field.TypeTime, value)
+		_node.FamilyStartedAt = value
 	}
 	if value, ok := _c.mutation.UsedAt(); ok {
 		_spec.SetField(refreshtoken.FieldUsedAt, field.TypeTime, value)
@@ -361,6 +374,9 @@ func (u *RefreshTokenUpsertOne) UpdateNewValues() *RefreshTokenUpsertOne {
 		}
 		if _, exists := u.create.mutation.ExpiresAt(); exists {
 			s.SetIgnore(refreshtoken.FieldExpiresAt)
+		}
+		if _, exists := u.create.mutation.FamilyStartedAt(); exists {
+			s.SetIgnore(refreshtoken.FieldFamilyStartedAt)
 		}
 		if _, exists := u.create.mutation.CreatedAt(); exists {
 			s.SetIgnore(refreshtoken.FieldCreatedAt)
@@ -631,6 +647,9 @@ func (u *RefreshTokenUpsertBulk) UpdateNewValues() *RefreshTokenUpsertBulk {
 			}
 			if _, exists := b.mutation.ExpiresAt(); exists {
 				s.SetIgnore(refreshtoken.FieldExpiresAt)
+			}
+			if _, exists := b.mutation.FamilyStartedAt(); exists {
+				s.SetIgnore(refreshtoken.FieldFamilyStartedAt)
 			}
 			if _, exists := b.mutation.CreatedAt(); exists {
 				s.SetIgnore(refreshtoken.FieldCreatedAt)

@@ -151,7 +151,7 @@ func init() {
 		}
 	}()
 	// refreshtokenDescCreatedAt is the schema descriptor for created_at field.
-	refreshtokenDescCreatedAt := refreshtokenFields[7].Descriptor()
+	refreshtokenDescCreatedAt := refreshtokenFields[8].Descriptor()
 	// refreshtoken.DefaultCreatedAt holds the default value on creation for the created_at field.
 	refreshtoken.DefaultCreatedAt = refreshtokenDescCreatedAt.Default.(func() time.Time)
 	userFields := schema.User{}.Fields()

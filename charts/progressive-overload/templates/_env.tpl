@@ -57,6 +57,8 @@ lets garbage grow towards the OOM killer instead of collecting it. */}}
   value: {{ $v.jwt.accessTokenTTL | quote }}
 - name: REFRESH_TOKEN_TTL
   value: {{ $v.jwt.refreshTokenTTL | quote }}
+- name: REFRESH_FAMILY_MAX_AGE
+  value: {{ $v.jwt.refreshFamilyMaxAge | quote }}
 - name: EXPIRED_REFRESH_TOKEN_RETENTION
   value: {{ $v.jwt.expiredRefreshTokenRetention | quote }}
 - name: LOGIN_MAX_FAILURES

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"entgo.io/ent/dialect"
@@ -126,6 +127,11 @@ func TestTablesAndIndexes(t *testing.T) {
 			"status":     "enum('active','suspended','deleted') DEFAULT active",
 			"created_at": "datetime(6)", "updated_at": "datetime(6)",
 		},
+		"refresh_tokens": {
+			"id": "bigint", "user_id": "bigint", "family_id": "varchar(36)", "token_hash": "varchar(64)",
+			"expires_at": "datetime(6)", "family_started_at": "datetime(6)",
+			"used_at": "datetime(6) NULL", "revoked_at": "datetime(6) NULL", "created_at": "datetime(6)",
+		},
 	} {
 		if got := migcheck.ColumnTypes(t, db, table); !reflect.DeepEqual(got, want) {
 			t.Errorf("columns of %s:\n got %v\nwant %v", table, got, want)
@@ -193,11 +199,13 @@ func TestClientRoundTrip(t *testing.T) {
 
 	t.Run("refresh tokens follow their user on delete", func(t *testing.T) {
 		family := "0190a6a4-7d1b-7c1e-9a7b-4f7a2b3c4d5e"
+		started := schemaNow().Add(-time.Hour)
 		tok, err := client.RefreshToken.Create().
 			SetUserID(ann.ID).
 			SetFamilyID(family).
 			SetTokenHash(strings.Repeat("ab", 32)).
 			SetExpiresAt(time.Now().Add(time.Hour)).
+			SetFamilyStartedAt(started).
 			Save(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -205,10 +213,18 @@ func TestClientRoundTrip(t *testing.T) {
 		if tok.UsedAt != nil || tok.RevokedAt != nil {
 			t.Fatalf("new token has used_at %v revoked_at %v", tok.UsedAt, tok.RevokedAt)
 		}
+		back, err := client.RefreshToken.Get(ctx, tok.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !back.FamilyStartedAt.Equal(started) || back.FamilyStartedAt.Location() != time.UTC {
+			t.Errorf("family_started_at read back %v, saved %v: want equal and UTC", back.FamilyStartedAt, started)
+		}
 		_, err = client.RefreshToken.Create().
 			SetUserID(ann.ID).SetFamilyID(family).
 			SetTokenHash(strings.Repeat("ab", 32)).
 			SetExpiresAt(time.Now().Add(time.Hour)).
+			SetFamilyStartedAt(started).
 			Save(ctx)
 		if !mysqldb.IsDuplicateKey(err) {
 			t.Fatalf("second token with the same hash: err = %v, want duplicate key", err)
@@ -286,3 +302,68 @@ func TestOutboxAndInbox(t *testing.T) {
 
 // schemaNow is the clock the schema defaults use, at their precision.
 func schemaNow() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+
+// TestFamilyStartedAtBackfill applies the migrations before
+// refresh_family_started_at, stores tokens, then applies the rest: existing
+// tokens take their own created_at as their family's start.
+func TestFamilyStartedAtBackfill(t *testing.T) {
+	ctx := t.Context()
+	dsn := mysqltest.NewDatabase(t)
+	const added = "20261124210500_refresh_family_started_at"
+	before := fstest.MapFS{}
+	names, err := fs.Glob(migrations.FS, "*.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range names {
+		if strings.HasPrefix(name, added) || name > added {
+			continue
+		}
+		b, err := fs.ReadFile(migrations.FS, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before[name] = &fstest.MapFile{Data: b}
+	}
+	if _, err := dbmigrate.Up(ctx, dsn, before); err != nil {
+		t.Fatal(err)
+	}
+	db, err := mysqldb.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	if _, err := db.ExecContext(ctx, "INSERT INTO users (id, email, password_hash, display_name, created_at, updated_at) VALUES (1, 'ann@example.com', 'x', 'Ann', ?, ?)",
+		schemaNow(), schemaNow()); err != nil {
+		t.Fatal(err)
+	}
+	created := []time.Time{
+		time.Date(2026, 1, 2, 3, 4, 5, 123456000, time.UTC),
+		time.Date(2026, 2, 3, 4, 5, 6, 654321000, time.UTC),
+	}
+	for i, at := range created {
+		if _, err := db.ExecContext(ctx, "INSERT INTO refresh_tokens (user_id, family_id, token_hash, expires_at, created_at) VALUES (1, 'f', ?, ?, ?)",
+			strings.Repeat(string(rune('a'+i)), 64), at.Add(720*time.Hour), at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := dbmigrate.Up(ctx, dsn, migrations.FS); err != nil || n != 1 {
+		t.Fatalf("Up applied %d, err %v; want 1, nil", n, err)
+	}
+	client := account.NewClient(account.Driver(entsql.OpenDB(dialect.MySQL, db)))
+	toks, err := client.RefreshToken.Query().Order(refreshtoken.ByID()).All(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(toks) != len(created) {
+		t.Fatalf("%d tokens after migrating, want %d", len(toks), len(created))
+	}
+	for i, tok := range toks {
+		if !tok.FamilyStartedAt.Equal(created[i]) {
+			t.Errorf("token %d: family_started_at %v, want its created_at %v", i, tok.FamilyStartedAt, created[i])
+		}
+	}
+	if got := migcheck.ColumnTypes(t, db, "refresh_tokens")["family_started_at"]; got != "datetime(6)" {
+		t.Errorf("family_started_at is %q after the backfill, want NOT NULL datetime(6)", got)
+	}
+}

@@ -22,6 +22,8 @@ const (
 	FieldTokenHash = "token_hash"
 	// FieldExpiresAt holds the string denoting the expires_at field in the database.
 	FieldExpiresAt = "expires_at"
+	// FieldFamilyStartedAt holds the string denoting the family_started_at field in the database.
+	FieldFamilyStartedAt = "family_started_at"
 	// FieldUsedAt holds the string denoting the used_at field in the database.
 	FieldUsedAt = "used_at"
 	// FieldRevokedAt holds the string denoting the revoked_at field in the database.
@@ -48,6 +50,7 @@ var Columns = []string{
 	FieldFamilyID,
 	FieldTokenHash,
 	FieldExpiresAt,
+	FieldFamilyStartedAt,
 	FieldUsedAt,
 	FieldRevokedAt,
 	FieldCreatedAt,
@@ -98,6 +101,11 @@ func ByTokenHash(opts ...sql.OrderTermOption) OrderOption {
 // ByExpiresAt orders the results by the expires_at field.
 func ByExpiresAt(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldExpiresAt, opts...).ToFunc()
+}
+
+// ByFamilyStartedAt orders the results by the family_started_at field.
+func ByFamilyStartedAt(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldFamilyStartedAt, opts...).ToFunc()
 }
 
 // ByUsedAt orders the results by the used_at field.

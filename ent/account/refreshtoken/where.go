@@ -75,6 +75,11 @@ func ExpiresAt(v time.Time) predicate.RefreshToken {
 	return predicate.RefreshToken(sql.FieldEQ(FieldExpiresAt, v))
 }
 
+// FamilyStartedAt applies equality check predicate on the "family_started_at" field. It's identical to FamilyStartedAtEQ.
+func FamilyStartedAt(v time.Time) predicate.RefreshToken {
+	return predicate.RefreshToken(sql.FieldEQ(FieldFamilyStartedAt, v))
+}
+
 // UsedAt applies equality check predicate on the "used_at" field. It's identical to UsedAtEQ.
 func UsedAt(v time.Time) predicate.RefreshToken {
 	return predicate.RefreshToken(sql.FieldEQ(FieldUsedAt, v))
@@ -278,6 +283,46 @@ func ExpiresAtLT(v time.Time) predicate.RefreshToken {
 // ExpiresAtLTE applies the LTE predicate on the "expires_at" field.
 func ExpiresAtLTE(v time.Time) predicate.RefreshToken {
 	return predicate.RefreshToken(sql.FieldLTE(FieldExpiresAt, v))
+}
+
+// FamilyStartedAtEQ applies the EQ predicate on the "family_started_at" field.
+func FamilyStartedAtEQ(v time.Time) predicate.RefreshToken {
+	return predicate.RefreshToken(sql.FieldEQ(FieldFamilyStartedAt, v))
+}
+
+// FamilyStartedAtNEQ applies the NEQ predicate on the "family_started_at" field.
+func FamilyStartedAtNEQ(v time.Time) predicate.RefreshToken {
+	return predicate.RefreshToken(sql.FieldNEQ(FieldFamilyStartedAt, v))
+}
+
+// FamilyStartedAtIn applies the In predicate on the "family_started_at" field.
+func FamilyStartedAtIn(vs ...time.Time) predicate.RefreshToken {
+	return predicate.RefreshToken(sql.FieldIn(FieldFamilyStartedAt, vs...))
+}
+
+// FamilyStartedAtNotIn applies the NotIn predicate on the "family_started_at" field.
+func FamilyStartedAtNotIn(vs ...time.Time) predicate.RefreshToken {
+	return predicate.RefreshToken(sql.FieldNotIn(FieldFamilyStartedAt, vs...))
+}
+
+// FamilyStartedAtGT applies the GT predicate on the "family_started_at" field.
+func FamilyStartedAtGT(v time.Time) predicate.RefreshToken {
+	return predicate.RefreshToken(sql.FieldGT(FieldFamilyStartedAt, v))
+}
+
+// FamilyStartedAtGTE applies the GTE predicate on the "family_started_at" field.
+func FamilyStartedAtGTE(v time.Time) predicate.RefreshToken {
+	return predicate.RefreshToken(sql.FieldGTE(FieldFamilyStartedAt, v))
+}
+
+// FamilyStartedAtLT applies the LT predicate on the "family_started_at" field.
+func FamilyStartedAtLT(v time.Time) predicate.RefreshToken {
+	return predicate.RefreshToken(sql.FieldLT(FieldFamilyStartedAt, v))
+}
+
+// FamilyStartedAtLTE applies the LTE predicate on the "family_started_at" field.
+func FamilyStartedAtLTE(v time.Time) predicate.RefreshToken {
+	return predicate.RefreshToken(sql.FieldLTE(FieldFamilyStartedAt, v))
 }
 
 // UsedAtEQ applies the EQ predicate on the "used_at" field.

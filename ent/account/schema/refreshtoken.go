@@ -11,7 +11,8 @@ import (
 
 // RefreshToken is one issued refresh token, stored only as a hash. Tokens
 // rotated from the same login share a family, so reuse of a spent token can
-// revoke the whole family.
+// revoke the whole family. Every token of a family carries the family's start
+// (its login), which caps how long rotation can keep the session alive.
 type RefreshToken struct{ ent.Schema }
 
 func (RefreshToken) Fields() []ent.Field {
@@ -22,6 +23,8 @@ func (RefreshToken) Fields() []ent.Field {
 		field.String("token_hash").MinLen(64).MaxLen(64).Unique().Immutable().
 			Comment("hex SHA-256 of the token"),
 		field.Time("expires_at").SchemaType(schemautil.DateTime6).Immutable(),
+		field.Time("family_started_at").SchemaType(schemautil.DateTime6).Immutable().
+			Comment("when the family's first token was issued (the login); copied on rotation"),
 		field.Time("used_at").SchemaType(schemautil.DateTime6).Optional().Nillable(),
 		field.Time("revoked_at").SchemaType(schemautil.DateTime6).Optional().Nillable(),
 		schemautil.CreatedAt(),

@@ -260,6 +260,7 @@ func createRefreshToken(ctx context.Context, c *account.RefreshTokenClient, t do
 		SetFamilyID(t.FamilyID).
 		SetTokenHash(t.Hash).
 		SetExpiresAt(t.ExpiresAt).
+		SetFamilyStartedAt(t.FamilyStartedAt).
 		Save(ctx)
 	if err != nil {
 		return fmt.Errorf("create refresh token: %w", err)
@@ -319,13 +320,14 @@ func (t refreshTx) LockByHash(ctx context.Context, hash string) (domain.RefreshT
 		return domain.RefreshToken{}, notFound(err)
 	}
 	return domain.RefreshToken{
-		ID:        rt.ID,
-		UserID:    rt.UserID,
-		FamilyID:  rt.FamilyID,
-		Hash:      rt.TokenHash,
-		ExpiresAt: rt.ExpiresAt.UTC(),
-		UsedAt:    rt.UsedAt,
-		RevokedAt: rt.RevokedAt,
+		ID:              rt.ID,
+		UserID:          rt.UserID,
+		FamilyID:        rt.FamilyID,
+		Hash:            rt.TokenHash,
+		ExpiresAt:       rt.ExpiresAt.UTC(),
+		FamilyStartedAt: rt.FamilyStartedAt.UTC(),
+		UsedAt:          rt.UsedAt,
+		RevokedAt:       rt.RevokedAt,
 	}, nil
 }
 

@@ -1,6 +1,8 @@
 package adapters
 
 import (
+	"context"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -15,6 +17,7 @@ import (
 	"github.com/progressive-overload/po/services/kit/mysqldb"
 	"github.com/progressive-overload/po/services/kit/mysqldb/mysqltest"
 
+	"github.com/progressive-overload/po/services/account/internal/app"
 	"github.com/progressive-overload/po/services/account/internal/domain"
 )
 
@@ -58,6 +61,7 @@ func TestRefreshTokensDeleteExpired(t *testing.T) {
 	} {
 		if err := repo.Create(ctx, domain.RefreshToken{
 			UserID: u.ID, FamilyID: "family", Hash: pad64(tok.name), ExpiresAt: tok.expires,
+			FamilyStartedAt: cutoff.Add(-2160 * time.Hour),
 		}); err != nil {
 			t.Fatal(err)
 		}
@@ -92,6 +96,37 @@ func TestRefreshTokensDeleteExpired(t *testing.T) {
 		if got := left(); n != step.deleted || !slices.Equal(got, step.left) {
 			t.Fatalf("DeleteExpired deleted %d, left %v; want %d and %v", n, got, step.deleted, step.left)
 		}
+	}
+}
+
+// A token reads back as it was created, its family's start included.
+func TestRefreshTokensRoundTrip(t *testing.T) {
+	ctx := t.Context()
+	client := migratedClient(t)
+	u, err := client.User.Create().SetEmail("rt@example.com").SetPasswordHash("x").SetDisplayName("RT").Save(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo := NewRefreshTokens(client)
+	want := domain.RefreshToken{
+		UserID: u.ID, FamilyID: "family", Hash: pad64("f"),
+		ExpiresAt:       time.Date(2026, 2, 1, 12, 0, 0, 123456000, time.UTC),
+		FamilyStartedAt: time.Date(2026, 1, 1, 12, 0, 0, 654321000, time.UTC),
+	}
+	if err := repo.Create(ctx, want); err != nil {
+		t.Fatal(err)
+	}
+	var got domain.RefreshToken
+	err = repo.InTx(ctx, func(ctx context.Context, tx app.RefreshTokenTx) error {
+		got, err = tx.LockByHash(ctx, want.Hash)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want.ID = got.ID
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("read back %+v, want %+v", got, want)
 	}
 }
 

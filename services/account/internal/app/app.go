@@ -18,6 +18,9 @@ import (
 // DefaultRefreshTokenTTL matches REFRESH_TOKEN_TTL's default.
 const DefaultRefreshTokenTTL = 720 * time.Hour
 
+// DefaultRefreshFamilyMaxAge matches REFRESH_FAMILY_MAX_AGE's default.
+const DefaultRefreshFamilyMaxAge = 2160 * time.Hour
+
 // Deps are the adapters the use cases run on.
 type Deps struct {
 	Users         UserRepository
@@ -30,8 +33,12 @@ type Deps struct {
 // Options tune the use cases; zero values take defaults.
 type Options struct {
 	RefreshTokenTTL time.Duration
-	Logger          *slog.Logger
-	Now             func() time.Time
+	// RefreshFamilyMaxAge is the absolute lifetime of a sign-in: refreshing
+	// never extends a family beyond it, however often it is rotated. A value
+	// below RefreshTokenTTL caps every refresh token's lifetime to it.
+	RefreshFamilyMaxAge time.Duration
+	Logger              *slog.Logger
+	Now                 func() time.Time
 }
 
 // Service runs the account use cases. It is safe for concurrent use.
@@ -42,6 +49,7 @@ type Service struct {
 	throttle   LoginThrottle
 	tokens     AccessTokenIssuer
 	refreshTTL time.Duration
+	familyAge  time.Duration // RefreshFamilyMaxAge
 	log        *slog.Logger
 	now        func() time.Time
 	// dummyHash is verified against when the email is unknown, so an unknown
@@ -58,6 +66,9 @@ func New(ctx context.Context, d Deps, o Options) (*Service, error) {
 	if o.RefreshTokenTTL <= 0 {
 		o.RefreshTokenTTL = DefaultRefreshTokenTTL
 	}
+	if o.RefreshFamilyMaxAge <= 0 {
+		o.RefreshFamilyMaxAge = DefaultRefreshFamilyMaxAge
+	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
@@ -70,7 +81,7 @@ func New(ctx context.Context, d Deps, o Options) (*Service, error) {
 	}
 	return &Service{
 		users: d.Users, refresh: d.RefreshTokens, hasher: d.Hasher, throttle: d.Throttle, tokens: d.Tokens,
-		refreshTTL: o.RefreshTokenTTL, log: o.Logger, now: o.Now, dummyHash: dummy,
+		refreshTTL: o.RefreshTokenTTL, familyAge: o.RefreshFamilyMaxAge, log: o.Logger, now: o.Now, dummyHash: dummy,
 	}, nil
 }
 
@@ -112,21 +123,27 @@ func wellFormedRefreshToken(token string) bool {
 	return err == nil
 }
 
-// issue signs an access token for u and creates a refresh token in family
-// through create.
-func (s *Service) issue(ctx context.Context, u domain.User, family string, create func(context.Context, domain.RefreshToken) error) (Tokens, error) {
+// issue signs an access token for u and creates a refresh token in family,
+// which started at started, through create. The refresh token expires after
+// the refresh TTL, but never after the family's end (started plus the family
+// max age).
+func (s *Service) issue(ctx context.Context, u domain.User, family string, started time.Time, create func(context.Context, domain.RefreshToken) error) (Tokens, error) {
 	access, ttl, err := s.tokens.Issue(u.ID, u.Role)
 	if err != nil {
 		return Tokens{}, err
 	}
 	token, hash := newRefreshSecret()
-	now := s.clock()
-	if err := create(ctx, domain.RefreshToken{
-		UserID:    u.ID,
-		FamilyID:  family,
-		Hash:      hash,
-		ExpiresAt: now.Add(s.refreshTTL),
-	}); err != nil {
+	rt := domain.RefreshToken{
+		UserID:          u.ID,
+		FamilyID:        family,
+		Hash:            hash,
+		FamilyStartedAt: started,
+	}
+	rt.ExpiresAt = s.clock().Add(s.refreshTTL)
+	if end := rt.FamilyEnd(s.familyAge); end.Before(rt.ExpiresAt) {
+		rt.ExpiresAt = end
+	}
+	if err := create(ctx, rt); err != nil {
 		return Tokens{}, err
 	}
 	return Tokens{AccessToken: access, ExpiresIn: ttl, RefreshToken: token}, nil

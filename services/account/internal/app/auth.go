@@ -97,7 +97,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (Tokens, error) {
 	if err != nil {
 		return Tokens{}, err
 	}
-	return s.issue(ctx, u, family, s.refresh.Create)
+	return s.issue(ctx, u, family, s.clock(), s.refresh.Create)
 }
 
 // rehash upgrades a stored hash to the current parameters after a successful
@@ -120,6 +120,9 @@ func (s *Service) rehash(ctx context.Context, u domain.User, password string) {
 // Refresh spends a refresh token and issues a new pair in the same family, in
 // one transaction. A spent token presented again revokes its whole family:
 // either the client or a thief is replaying it, and neither should go on.
+// The family keeps its start (the sign-in): once it is RefreshFamilyMaxAge
+// old its token is refused like an expired one, and no token is issued
+// expiring later than that, so refreshing cannot keep a sign-in alive forever.
 func (s *Service) Refresh(ctx context.Context, token string) (Tokens, error) {
 	if !wellFormedRefreshToken(token) {
 		return Tokens{}, ErrInvalidRefreshToken
@@ -147,7 +150,11 @@ func (s *Service) Refresh(ctx context.Context, token string) (Tokens, error) {
 			rejected = ErrRefreshTokenReused
 			return tx.RevokeFamily(ctx, cur.FamilyID, now)
 		}
-		if cur.Expired(now) {
+		// A family past its maximum age is answered like an expired token;
+		// nothing is revoked, as nobody misused anything. Tokens are issued
+		// expiring no later than their family, so this catches tokens issued
+		// before the cap existed or before it was lowered.
+		if cur.Expired(now) || cur.FamilyExpired(now, s.familyAge) {
 			rejected = ErrInvalidRefreshToken
 			return nil
 		}
@@ -162,7 +169,7 @@ func (s *Service) Refresh(ctx context.Context, token string) (Tokens, error) {
 		if err := tx.MarkUsed(ctx, cur.ID, now); err != nil {
 			return err
 		}
-		out, err = s.issue(ctx, u, cur.FamilyID, tx.Create)
+		out, err = s.issue(ctx, u, cur.FamilyID, cur.FamilyStartedAt, tx.Create)
 		return err
 	})
 	if err != nil {

@@ -10,7 +10,8 @@ import (
 var (
 	// ErrInvalidCredentials: wrong email or wrong password (never says which).
 	ErrInvalidCredentials = errors.New("invalid email or password")
-	// ErrInvalidRefreshToken: unknown, expired or revoked refresh token.
+	// ErrInvalidRefreshToken: unknown, expired or revoked refresh token, or
+	// one whose sign-in is older than the refresh family's maximum age.
 	ErrInvalidRefreshToken = errors.New("invalid or expired refresh token")
 	// ErrRefreshTokenReused: a spent refresh token was presented again; its
 	// whole family has been revoked.

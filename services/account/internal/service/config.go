@@ -34,6 +34,7 @@ type Config struct {
 	JWTPreviousKeyFiles []string
 	AccessTokenTTL      time.Duration
 	RefreshTokenTTL     time.Duration
+	RefreshFamilyMaxAge time.Duration // absolute lifetime of a sign-in; caps RefreshTokenTTL when smaller
 	AdminEmail          string
 	AdminPassword       string
 	LoginMaxFailures    int
@@ -70,6 +71,7 @@ func LoadConfig(env *config.Env) (Config, error) {
 	c.JWTPreviousKeyFiles = env.List("JWT_PREVIOUS_KEY_FILES")
 	c.AccessTokenTTL = env.Duration("ACCESS_TOKEN_TTL", 15*time.Minute, time.Minute, 24*time.Hour)
 	c.RefreshTokenTTL = env.Duration("REFRESH_TOKEN_TTL", 720*time.Hour, time.Second, 8760*time.Hour)
+	c.RefreshFamilyMaxAge = env.Duration("REFRESH_FAMILY_MAX_AGE", 2160*time.Hour, time.Hour, math.MaxInt64)
 	c.ExpiredRefreshTokenRetention = env.Duration("EXPIRED_REFRESH_TOKEN_RETENTION", 24*time.Hour, time.Hour, 8760*time.Hour)
 	c.AdminEmail = env.String("ADMIN_EMAIL", "")
 	c.AdminPassword = env.String("ADMIN_PASSWORD", "")

@@ -42,6 +42,7 @@ func TestConfigDefaults(t *testing.T) {
 		Argon2:            adapters.DefaultArgon2Params,
 	}
 	want.OutboxRetention, want.InboxRetention, want.ExpiredRefreshTokenRetention = 168*time.Hour, 168*time.Hour, 24*time.Hour
+	want.RefreshFamilyMaxAge = 2160 * time.Hour
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("defaults\n got %+v\nwant %+v", c, want)
 	}
@@ -93,6 +94,27 @@ func TestConfigRetentions(t *testing.T) {
 	for _, name := range []string{"OUTBOX_RETENTION", "INBOX_RETENTION", "EXPIRED_REFRESH_TOKEN_RETENTION"} {
 		if err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("error does not name %s:\n%v", name, err)
+		}
+	}
+}
+
+func TestConfigRefreshFamilyMaxAge(t *testing.T) {
+	t.Parallel()
+	for v, want := range map[string]time.Duration{
+		"1h":     time.Hour,
+		"24h":    24 * time.Hour, // below REFRESH_TOKEN_TTL: allowed, it caps the tokens
+		"8760h":  8760 * time.Hour,
+		"87600h": 87600 * time.Hour,
+	} {
+		c, err := service.LoadConfig(config.FromMap(map[string]string{"JWT_SIGNING_KEY_FILE": "/k", "REFRESH_FAMILY_MAX_AGE": v}))
+		if err != nil || c.RefreshFamilyMaxAge != want {
+			t.Errorf("REFRESH_FAMILY_MAX_AGE=%s: %s, %v; want %s", v, c.RefreshFamilyMaxAge, err, want)
+		}
+	}
+	for _, v := range []string{"59m", "0s", "-1h", "90 days"} {
+		_, err := service.LoadConfig(config.FromMap(map[string]string{"JWT_SIGNING_KEY_FILE": "/k", "REFRESH_FAMILY_MAX_AGE": v}))
+		if err == nil || !strings.Contains(err.Error(), "REFRESH_FAMILY_MAX_AGE") {
+			t.Errorf("REFRESH_FAMILY_MAX_AGE=%q: err %v, want one naming the variable", v, err)
 		}
 	}
 }

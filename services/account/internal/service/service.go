@@ -179,7 +179,8 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *Service, err error) 
 		Hasher:        hasher,
 		Throttle:      throttle,
 		Tokens:        adapters.NewTokenIssuer(signer, cfg.AccessTokenTTL),
-	}, app.Options{RefreshTokenTTL: cfg.RefreshTokenTTL, Logger: opts.Logger, Now: opts.Now})
+	}, app.Options{
+		RefreshTokenTTL: cfg.RefreshTokenTTL, RefreshFamilyMaxAge: cfg.RefreshFamilyMaxAge, Logger: opts.Logger, Now: opts.Now})
 	if err != nil {
 		return nil, err
 	}
