@@ -21,6 +21,8 @@ import (
 	"github.com/go-sql-driver/mysql"
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/progressive-overload/po/services/kit/events/vhosttest"
 )
 
 const (
@@ -102,12 +104,12 @@ func newSystem(t *testing.T) *system {
 
 	// RabbitMQ: a vhost of its own, so the services' fixed queue names
 	// cannot meet another test's.
-	admin, err := createVhost(s.vhost)
+	admin, err := vhosttest.New(s.vhost)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if err := admin.deleteVhost(s.vhost); err != nil {
+		if err := admin.DeleteVhost(s.vhost); err != nil {
 			t.Errorf("deleting vhost %s through %s: %v", s.vhost, admin, err)
 		}
 	})

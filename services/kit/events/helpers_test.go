@@ -19,6 +19,7 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/progressive-overload/po/services/kit/events"
+	"github.com/progressive-overload/po/services/kit/events/vhosttest"
 	"github.com/progressive-overload/po/services/kit/testkit"
 )
 
@@ -102,7 +103,7 @@ func newEnv(tb testing.TB) *env {
 }
 
 func amqpURL(addr, vhost string) string {
-	return "amqp://" + amqpUser + ":guest@" + addr + "/" + vhost
+	return "amqp://" + vhosttest.AMQPUser + ":guest@" + addr + "/" + vhost
 }
 
 func (e *env) ownQueues(names ...string) {

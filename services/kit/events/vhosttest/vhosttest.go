@@ -1,4 +1,9 @@
-package e2e
+// Package vhosttest gives a test its own RabbitMQ vhost, so its fixed queue
+// and exchange names cannot meet another test's (or a running make run's). It
+// uses rabbitmqctl when it is on PATH, else the management HTTP API, which is
+// what CI has: the broker runs in a service container whose rabbitmqctl is not
+// on the runner. kit/events' tests and hack/e2e share it.
+package vhosttest
 
 import (
 	"bytes"
@@ -14,48 +19,58 @@ import (
 	"time"
 )
 
-// Vhosts are made the way services/kit/events' tests make them (its
-// vhost_test.go, which other packages cannot import): rabbitmqctl when it is
-// on PATH, else the management HTTP API, which is what CI has (the broker
-// runs in a service container whose rabbitmqctl is not on the runner).
-
 const (
-	managementURLEnv     = "RABBITMQ_MANAGEMENT_URL"
-	defaultManagementURL = "http://guest:guest@127.0.0.1:15672"
-	amqpUser             = "guest" // the user the services connect as
+	// ManagementURLEnv selects the management HTTP API (with its credentials,
+	// e.g. http://guest:guest@127.0.0.1:15672) over rabbitmqctl.
+	ManagementURLEnv     = "RABBITMQ_MANAGEMENT_URL"
+	DefaultManagementURL = "http://guest:guest@127.0.0.1:15672"
+	// AMQPUser is the user the tests connect as; it is given every
+	// permission on the vhosts made here.
+	AMQPUser = "guest"
 )
 
-// vhostAdmin creates vhosts the AMQP user may use, and deletes them.
-type vhostAdmin interface {
-	addVhost(name string) error
-	deleteVhost(name string) error
+// Admin creates vhosts the AMQP user may use, and deletes them.
+type Admin interface {
+	AddVhost(name string) error
+	DeleteVhost(name string) error
 	String() string
 }
 
-// chooseAdmins lists what to try, in order: the management API alone when
-// RABBITMQ_MANAGEMENT_URL is set, else rabbitmqctl and then the management
-// API at its default address.
-func chooseAdmins() []vhostAdmin {
-	if u := os.Getenv(managementURLEnv); u != "" {
-		return []vhostAdmin{newManagementAPI(u)}
-	}
-	path, _ := exec.LookPath("rabbitmqctl")
-	return []vhostAdmin{rabbitmqctl{path: path}, newManagementAPI(defaultManagementURL)}
+// New creates vhost name with the first admin that can, chosen from the
+// environment (see ChooseAdmins), and returns that admin to delete it with.
+func New(name string) (Admin, error) {
+	return Create(ChooseAdmins(os.Getenv(ManagementURLEnv), LookRabbitmqctl()), name)
 }
 
-// createVhost returns the first admin that created the vhost; when none
-// could, the error lists each attempt.
-func createVhost(name string) (vhostAdmin, error) {
+// LookRabbitmqctl is rabbitmqctl's path, or "" when it is not on PATH.
+func LookRabbitmqctl() string {
+	path, _ := exec.LookPath("rabbitmqctl")
+	return path
+}
+
+// ChooseAdmins lists what to try, in order: the management API alone when
+// managementURL is set, else rabbitmqctl (path empty: not on PATH) and then
+// the management API at its default address.
+func ChooseAdmins(managementURL, rabbitmqctlPath string) []Admin {
+	if managementURL != "" {
+		return []Admin{NewManagementAPI(managementURL)}
+	}
+	return []Admin{rabbitmqctl{path: rabbitmqctlPath}, NewManagementAPI(DefaultManagementURL)}
+}
+
+// Create returns the first admin that created the vhost; when none could,
+// the error lists each attempt and what it ran into.
+func Create(admins []Admin, name string) (Admin, error) {
 	var errs []error
-	for _, a := range chooseAdmins() {
-		err := a.addVhost(name)
+	for _, a := range admins {
+		err := a.AddVhost(name)
 		if err == nil {
 			return a, nil
 		}
 		errs = append(errs, fmt.Errorf("  %s: %w", a, err))
 	}
 	return nil, fmt.Errorf("creating vhost %s failed (%s selects a management API); tried:\n%w",
-		name, managementURLEnv, errors.Join(errs...))
+		name, ManagementURLEnv, errors.Join(errs...))
 }
 
 type rabbitmqctl struct{ path string }
@@ -67,16 +82,16 @@ func (c rabbitmqctl) String() string {
 	return "rabbitmqctl (" + c.path + ")"
 }
 
-// addVhost imports the vhost and its permissions as definitions: one
-// rabbitmqctl run instead of add_vhost plus set_permissions.
-func (c rabbitmqctl) addVhost(name string) error {
+// AddVhost imports the vhost and its permissions as definitions: one
+// rabbitmqctl run, so one VM boot, instead of add_vhost plus set_permissions.
+func (c rabbitmqctl) AddVhost(name string) error {
 	if c.path == "" {
 		return errors.New("not on PATH")
 	}
 	defs, err := json.Marshal(map[string]any{
 		"vhosts": []map[string]string{{"name": name}},
 		"permissions": []map[string]string{{
-			"user": amqpUser, "vhost": name, "configure": ".*", "write": ".*", "read": ".*",
+			"user": AMQPUser, "vhost": name, "configure": ".*", "write": ".*", "read": ".*",
 		}},
 	})
 	if err != nil {
@@ -87,7 +102,7 @@ func (c rabbitmqctl) addVhost(name string) error {
 	return c.run(defs, "import_definitions", "--format", "json")
 }
 
-func (c rabbitmqctl) deleteVhost(name string) error { return c.run(nil, "delete_vhost", name) }
+func (c rabbitmqctl) DeleteVhost(name string) error { return c.run(nil, "delete_vhost", name) }
 
 func (c rabbitmqctl) run(stdin []byte, args ...string) error {
 	cmd := exec.Command(c.path, append([]string{"-q"}, args...)...)
@@ -106,9 +121,12 @@ type managementAPI struct {
 	parseErr   error
 }
 
-func newManagementAPI(raw string) *managementAPI {
+// NewManagementAPI is an Admin over the management HTTP API at raw
+// (http(s)://[user:password@]host:port; guest:guest when no credentials).
+func NewManagementAPI(raw string) Admin {
 	m := &managementAPI{
 		user: "guest", pass: "guest",
+		// No idle connections: the leak checks would count their goroutines.
 		client: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}},
 	}
 	u, err := url.Parse(raw)
@@ -116,7 +134,7 @@ func newManagementAPI(raw string) *managementAPI {
 		err = errors.New("want http(s)://[user:password@]host:port")
 	}
 	if err != nil {
-		m.parseErr = fmt.Errorf("%s %q: %w", managementURLEnv, raw, err)
+		m.parseErr = fmt.Errorf("%s %q: %w", ManagementURLEnv, raw, err)
 		return m
 	}
 	if u.User != nil {
@@ -136,18 +154,19 @@ func (m *managementAPI) String() string {
 	return "management API at " + m.base.String()
 }
 
-func (m *managementAPI) addVhost(name string) error {
+func (m *managementAPI) AddVhost(name string) error {
 	if err := m.do(http.MethodPut, "/api/vhosts/"+url.PathEscape(name), map[string]string{}); err != nil {
 		return err
 	}
 	perms := map[string]string{"configure": ".*", "write": ".*", "read": ".*"}
-	if err := m.do(http.MethodPut, "/api/permissions/"+url.PathEscape(name)+"/"+url.PathEscape(amqpUser), perms); err != nil {
-		return errors.Join(err, m.deleteVhost(name))
+	if err := m.do(http.MethodPut, "/api/permissions/"+url.PathEscape(name)+"/"+url.PathEscape(AMQPUser), perms); err != nil {
+		// Not left behind half made.
+		return errors.Join(err, m.DeleteVhost(name))
 	}
 	return nil
 }
 
-func (m *managementAPI) deleteVhost(name string) error {
+func (m *managementAPI) DeleteVhost(name string) error {
 	return m.do(http.MethodDelete, "/api/vhosts/"+url.PathEscape(name), nil)
 }
 
