@@ -23,6 +23,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/progressive-overload/po/services/kit/events/vhosttest"
+	"github.com/progressive-overload/po/services/kit/testkit/netproxy"
 )
 
 const (
@@ -75,7 +76,7 @@ type system struct {
 	cachePrefix string // the challenge service's CACHE_KEY_PREFIX
 
 	accountDB, challengeDB       *sql.DB
-	accountProxy, challengeProxy *proxy
+	accountProxy, challengeProxy *netproxy.Proxy
 	account, challenge           *process
 
 	adminEmail, adminPassword string
@@ -158,8 +159,8 @@ func newSystem(t *testing.T) *system {
 		_ = s.rdb.Close()
 	})
 
-	s.accountProxy = startProxy(t, amqpAddr())
-	s.challengeProxy = startProxy(t, amqpAddr())
+	s.accountProxy = netproxy.Start(t, amqpAddr())
+	s.challengeProxy = netproxy.Start(t, amqpAddr())
 
 	keyFile := filepath.Join(t.TempDir(), "jwt-signing.pem")
 	if out, err := exec.Command(filepath.Join(bin, "genkey"), "-out", keyFile).CombinedOutput(); err != nil {

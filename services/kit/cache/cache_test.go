@@ -15,6 +15,7 @@ import (
 
 	"github.com/progressive-overload/po/services/kit/cache"
 	"github.com/progressive-overload/po/services/kit/testkit"
+	"github.com/progressive-overload/po/services/kit/testkit/netproxy"
 )
 
 func TestMissThenHit(t *testing.T) {
@@ -453,8 +454,8 @@ func TestRedisStuck(t *testing.T) {
 
 func TestRecoversAfterOutage(t *testing.T) {
 	ctx := context.Background()
-	p := startProxy(t, redisAddr)
-	f := newFixture(t, p.addr, cache.Options{Enabled: true, Timeout: outageTimeout})
+	p := netproxy.Start(t, redisAddr)
+	f := newFixture(t, p.Addr(), cache.Options{Enabled: true, Timeout: outageTimeout})
 	n := f.cache.Named("c")
 	l := &countingLoader{body: []byte("v")}
 	for range 2 {
@@ -464,7 +465,7 @@ func TestRecoversAfterOutage(t *testing.T) {
 	}
 	f.assertCounts(t, "c", 1, 1, 0)
 
-	p.down()
+	p.Cut()
 	for i := range 10 {
 		b, err := n.Get(ctx, "1", l.load)
 		if err != nil || string(b) != "v" {
@@ -478,7 +479,7 @@ func TestRecoversAfterOutage(t *testing.T) {
 		t.Fatalf("loader called %d times, want 11", l.n())
 	}
 
-	p.up()
+	p.Restore(t)
 	testkit.Eventually(t, "a hit after Redis came back", func() bool {
 		hits := f.count(t, "c", "hit")
 		b, err := n.Get(ctx, "1", l.load)
@@ -494,8 +495,8 @@ func TestRecoversAfterOutage(t *testing.T) {
 // old value is not served for the rest of its TTL.
 func TestInvalidationRetriedAfterOutage(t *testing.T) {
 	ctx := context.Background()
-	p := startProxy(t, redisAddr)
-	f := newFixture(t, p.addr, cache.Options{Enabled: true, Timeout: outageTimeout, TTL: time.Hour})
+	p := netproxy.Start(t, redisAddr)
+	f := newFixture(t, p.Addr(), cache.Options{Enabled: true, Timeout: outageTimeout, TTL: time.Hour})
 	n := f.cache.Named("c")
 	var source atomic.Value
 	source.Store("old")
@@ -504,7 +505,7 @@ func TestInvalidationRetriedAfterOutage(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	p.down()
+	p.Cut()
 	source.Store("new")
 	if err := n.Invalidate(ctx, "1"); err == nil {
 		t.Fatal("Invalidate reported success through a closed proxy")
@@ -513,7 +514,7 @@ func TestInvalidationRetriedAfterOutage(t *testing.T) {
 		t.Fatalf("precondition: old value should still be in Redis: %q, %v", raw, err)
 	}
 
-	p.up()
+	p.Restore(t)
 	testkit.Eventually(t, "the retried invalidation", func() bool { return cache.PendingInvalidations(f.cache) == 0 })
 	if c, err := f.rdb.Exists(ctx, f.valueKey("c", "1")).Result(); err != nil || c != 0 {
 		t.Fatalf("old value still cached (%d, %v)", c, err)

@@ -6,9 +6,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"log/slog"
-	"net"
 	"sync"
 	"testing"
 	"time"
@@ -400,98 +398,6 @@ func drainIDs(tb testing.TB, ch *amqp.Channel, queue string) map[string]int {
 		ids[d.MessageId]++
 	}
 }
-
-// proxy is a TCP relay in front of the broker that a test can take down and
-// bring back on the same address, cutting every connection through it.
-type proxy struct {
-	target string
-	addr   string
-
-	mu    sync.Mutex
-	ln    net.Listener
-	conns map[net.Conn]struct{}
-	wg    sync.WaitGroup
-}
-
-func startProxy(tb testing.TB, target string) *proxy {
-	tb.Helper()
-	p := &proxy{target: target, addr: "127.0.0.1:0", conns: map[net.Conn]struct{}{}}
-	if err := p.open(); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(p.close)
-	return p
-}
-
-func (p *proxy) open() error {
-	ln, err := net.Listen("tcp", p.addr)
-	if err != nil {
-		return err
-	}
-	p.mu.Lock()
-	p.ln = ln
-	p.addr = ln.Addr().String()
-	p.mu.Unlock()
-	p.wg.Add(1)
-	go p.accept(ln)
-	return nil
-}
-
-func (p *proxy) accept(ln net.Listener) {
-	defer p.wg.Done()
-	for {
-		client, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		server, err := net.Dial("tcp", p.target)
-		if err != nil {
-			_ = client.Close()
-			continue
-		}
-		p.mu.Lock()
-		if p.ln != ln {
-			// Closed while this one was being accepted.
-			p.mu.Unlock()
-			_ = client.Close()
-			_ = server.Close()
-			return
-		}
-		p.conns[client] = struct{}{}
-		p.conns[server] = struct{}{}
-		p.mu.Unlock()
-		p.wg.Add(2)
-		go p.pipe(client, server)
-		go p.pipe(server, client)
-	}
-}
-
-func (p *proxy) pipe(dst, src net.Conn) {
-	defer p.wg.Done()
-	_, _ = io.Copy(dst, src)
-	_ = dst.Close()
-	_ = src.Close()
-	p.mu.Lock()
-	delete(p.conns, dst)
-	delete(p.conns, src)
-	p.mu.Unlock()
-}
-
-// close refuses new connections and cuts the open ones, as a broker outage would.
-func (p *proxy) close() {
-	p.mu.Lock()
-	if p.ln != nil {
-		_ = p.ln.Close()
-		p.ln = nil
-	}
-	for c := range p.conns {
-		_ = c.Close()
-	}
-	p.mu.Unlock()
-	p.wg.Wait()
-}
-
-func (p *proxy) url(vhost string) string { return amqpURL(p.addr, vhost) }
 
 func describeCounts(got map[string]int, want int) string {
 	dup := 0

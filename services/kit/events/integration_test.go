@@ -15,6 +15,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/progressive-overload/po/services/kit/events"
+	"github.com/progressive-overload/po/services/kit/testkit/netproxy"
 )
 
 // Committed enqueues travel outbox -> relay -> broker -> consumer and are each
@@ -331,8 +332,8 @@ func TestRelayCrashBeforeMarkIsAbsorbedByTheInbox(t *testing.T) {
 // applied exactly once.
 func TestBrokerOutage(t *testing.T) {
 	e := newEnv(t)
-	px := startProxy(t, brokerAddr)
-	url := px.url(e.vhost)
+	px := netproxy.Start(t, brokerAddr)
+	url := amqpURL(px.Addr(), e.vhost)
 	e.startConsumer(e.consumerOptions(url), func(c *events.Consumer) {
 		if err := c.Subscribe("things", []string{"thing.created"}, recordApplied("things")); err != nil {
 			t.Fatal(err)
@@ -347,7 +348,7 @@ func TestBrokerOutage(t *testing.T) {
 	waitFor(t, func() bool { return len(e.appliedCounts("things")) == len(before) },
 		func() string { return describeCounts(e.appliedCounts("things"), len(before)) })
 
-	px.close()
+	px.Cut()
 	waitFor(t, func() bool { return !pub.Connected() }, func() string { return "the publisher never noticed the outage" })
 	const n = 200
 	during := newEvents(t, "thing.created", n)
@@ -364,9 +365,7 @@ func TestBrokerOutage(t *testing.T) {
 		t.Errorf("outbox_oldest_age_seconds = %v with a backlog", age)
 	}
 
-	if err := px.open(); err != nil {
-		t.Fatal(err)
-	}
+	px.Restore(t)
 	total := len(before) + n
 	waitFor(t, func() bool { return len(e.appliedCounts("things")) == total },
 		func() string { return describeCounts(e.appliedCounts("things"), total) })
@@ -509,8 +508,8 @@ func TestRelayPrunesOnlyPublishedRows(t *testing.T) {
 	e := newEnv(t)
 	raw := rawChannel(t, e.url)
 	tap := e.tapQueue(raw)
-	px := startProxy(t, brokerAddr)
-	pub := e.publisher(px.url(e.vhost))
+	px := netproxy.Start(t, brokerAddr)
+	pub := e.publisher(amqpURL(px.Addr(), e.vhost))
 	relay, _ := e.startRelay(pub, events.RelayOptions{Retention: time.Microsecond})
 
 	published := newEvents(t, "thing.created", 3)
@@ -519,7 +518,7 @@ func TestRelayPrunesOnlyPublishedRows(t *testing.T) {
 	waitFor(t, func() bool { return e.count("SELECT COUNT(*) FROM outbox_events") == 0 },
 		func() string { return "published rows were not pruned" })
 
-	px.close()
+	px.Cut()
 	waitFor(t, func() bool { return !pub.Connected() }, func() string { return "the publisher never noticed the outage" })
 	pending := newEvents(t, "thing.created", 2)
 	e.enqueueCommitted(pending...)
@@ -532,9 +531,7 @@ func TestRelayPrunesOnlyPublishedRows(t *testing.T) {
 		t.Fatalf("%d of 2 unpublished rows survived pruning", c)
 	}
 
-	if err := px.open(); err != nil {
-		t.Fatal(err)
-	}
+	px.Restore(t)
 	waitFor(t, func() bool { return e.count("SELECT COUNT(*) FROM outbox_events") == 0 },
 		func() string { return "rows published after the outage were not pruned" })
 	ids := drainIDs(t, raw, tap)
@@ -549,22 +546,20 @@ func TestRelayPrunesOnlyPublishedRows(t *testing.T) {
 // so it recovers even from a broker that lost its queues meanwhile.
 func TestConsumerRedeclaresTopologyAfterReconnect(t *testing.T) {
 	e := newEnv(t)
-	px := startProxy(t, brokerAddr)
-	e.startConsumer(e.consumerOptions(px.url(e.vhost)), func(c *events.Consumer) {
+	px := netproxy.Start(t, brokerAddr)
+	e.startConsumer(e.consumerOptions(amqpURL(px.Addr(), e.vhost)), func(c *events.Consumer) {
 		if err := c.Subscribe("users", []string{"user.deleted"}, recordApplied("users")); err != nil {
 			t.Fatal(err)
 		}
 	})
 	raw := rawChannel(t, e.url)
-	px.close()
+	px.Cut()
 	for _, q := range []string{e.service + ".users", e.service + ".users.retry", e.service + ".users.dlq"} {
 		if _, err := raw.QueueDelete(q, false, false, false); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := px.open(); err != nil {
-		t.Fatal(err)
-	}
+	px.Restore(t)
 	// A passive declare of a missing queue closes the channel it ran on, so
 	// each probe gets its own.
 	conn, err := amqp.Dial(e.url)

@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/progressive-overload/po/services/kit/events"
+	"github.com/progressive-overload/po/services/kit/testkit/netproxy"
 )
 
 func (e *env) pruned(table string) int {
@@ -27,10 +28,10 @@ func (e *env) exec(query string, args ...any) {
 // keeps the rows published since and the rows not published yet, however old.
 func TestRelayPruneKeepsRecentAndPendingRows(t *testing.T) {
 	e := newEnv(t)
-	px := startProxy(t, brokerAddr)
-	pub := e.publisher(px.url(e.vhost))
+	px := netproxy.Start(t, brokerAddr)
+	pub := e.publisher(amqpURL(px.Addr(), e.vhost))
 	// With the broker away the pending row stays pending while prunes run.
-	px.close()
+	px.Cut()
 	waitFor(t, func() bool { return !pub.Connected() }, func() string { return "the publisher never noticed the outage" })
 
 	evts := newEvents(t, "thing.created", 3)

@@ -4,13 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,6 +15,7 @@ import (
 
 	"github.com/progressive-overload/po/services/kit/events"
 	"github.com/progressive-overload/po/services/kit/testkit"
+	"github.com/progressive-overload/po/services/kit/testkit/netproxy"
 
 	"github.com/progressive-overload/po/services/account/internal/service"
 )
@@ -146,8 +143,9 @@ func TestMalformedChallengeCreatedIsDeadLettered(t *testing.T) {
 // themselves, the held event leaves and requests are answered.
 func TestServesWhileBrokerIsDown(t *testing.T) {
 	t.Parallel()
-	proxy := startBrokerProxy(t)
-	h := newHarness(t, withAMQPURL(proxy.url()))
+	proxy := netproxy.Start(t, "127.0.0.1:5672")
+	proxy.Cut() // unreachable until Restore
+	h := newHarness(t, withAMQPURL("amqp://guest:guest@"+proxy.Addr()+"/"))
 	tap := h.tap(t, "user.validated", "user.deleted")
 
 	h.expect(t, h.request(t, "GET", "/readyz", "", nil), http.StatusOK)
@@ -155,7 +153,7 @@ func TestServesWhileBrokerIsDown(t *testing.T) {
 	leaving := h.signup(t, "leaving")
 	h.expect(t, h.request(t, "DELETE", "/users/me", h.tokens(t, leaving).AccessToken, nil), http.StatusNoContent)
 
-	proxy.bringUp()
+	proxy.Restore(t)
 	h.publish(t, challengeCreated(t, map[string]any{"challengeId": 11, "userId": u.ID}))
 	want := map[string]string{
 		"user.deleted":   `{"userId":` + strconv.FormatInt(leaving.ID, 10) + `}`,
@@ -406,90 +404,4 @@ func (h *harness) metric(t testing.TB, name string, labels ...string) float64 {
 		}
 	}
 	return 0
-}
-
-// brokerProxy stands between the service and the broker. While down it
-// accepts connections and closes them at once, as an unreachable broker
-// looks to a client; once up it relays them.
-type brokerProxy struct {
-	ln net.Listener
-	up atomic.Bool
-	wg sync.WaitGroup
-
-	mu     sync.Mutex
-	conns  map[net.Conn]struct{}
-	closed bool
-}
-
-func startBrokerProxy(t testing.TB) *brokerProxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &brokerProxy{ln: ln, conns: map[net.Conn]struct{}{}}
-	p.wg.Add(1)
-	go p.accept()
-	t.Cleanup(p.close)
-	return p
-}
-
-func (p *brokerProxy) url() string { return "amqp://guest:guest@" + p.ln.Addr().String() + "/" }
-func (p *brokerProxy) bringUp()    { p.up.Store(true) }
-
-func (p *brokerProxy) accept() {
-	defer p.wg.Done()
-	for {
-		client, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		if !p.up.Load() {
-			_ = client.Close()
-			continue
-		}
-		server, err := net.Dial("tcp", "127.0.0.1:5672")
-		if err != nil {
-			_ = client.Close()
-			continue
-		}
-		if !p.track(client, server) {
-			_ = client.Close()
-			_ = server.Close()
-			return
-		}
-		p.wg.Add(2)
-		go p.pipe(client, server)
-		go p.pipe(server, client)
-	}
-}
-
-func (p *brokerProxy) track(cs ...net.Conn) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.closed {
-		return false
-	}
-	for _, c := range cs {
-		p.conns[c] = struct{}{}
-	}
-	return true
-}
-
-func (p *brokerProxy) pipe(dst, src net.Conn) {
-	defer p.wg.Done()
-	_, _ = io.Copy(dst, src)
-	_ = dst.Close()
-	_ = src.Close()
-}
-
-func (p *brokerProxy) close() {
-	_ = p.ln.Close()
-	p.mu.Lock()
-	p.closed = true
-	for c := range p.conns {
-		_ = c.Close()
-	}
-	p.mu.Unlock()
-	p.wg.Wait()
 }

@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"sync"
 	"testing"
 
 	"github.com/progressive-overload/po/services/kit/testkit"
+	"github.com/progressive-overload/po/services/kit/testkit/netproxy"
 )
 
 // A read that began before a write and finishes after it must not put the
@@ -116,8 +116,8 @@ func TestSingleflight(t *testing.T) {
 // With Redis unreachable (a closed port) reads answer from MySQL and writes
 // succeed; when Redis is back the cache recovers by itself.
 func TestRedisOutage(t *testing.T) {
-	proxy := newTCPProxy(t, testkit.RedisAddr)
-	h := newHarness(t, withRedisURL("redis://"+proxy.addr+"/0"))
+	proxy := netproxy.Start(t, testkit.RedisAddr)
+	h := newHarness(t, withRedisURL("redis://"+proxy.Addr()+"/0"))
 	const uid = 203
 	tok := h.user(uid)
 	c := h.createChallenge(tok)
@@ -128,7 +128,7 @@ func TestRedisOutage(t *testing.T) {
 		t.Fatal("no hit before the outage")
 	}
 
-	proxy.close()
+	proxy.Cut()
 	errs0 := h.cacheCount("user-logs", "error")
 	for range 3 {
 		var page logList
@@ -155,7 +155,7 @@ func TestRedisOutage(t *testing.T) {
 		t.Fatalf("/readyz during a Redis outage: %d %s (Redis must not make the pod unready)", r.Status, r.Body)
 	}
 
-	proxy.reopen()
+	proxy.Restore(t)
 	// Recovery needs no restart: the breaker lets a probe through after its
 	// cooldown and the failed invalidation is retried. Wait for a hit that
 	// holds the log written during the outage.
@@ -183,81 +183,4 @@ func TestCacheDisabled(t *testing.T) {
 	if h.keyExists(h.userLogsKey(uid)) || h.cacheCount("user-logs", "hit") != 0 {
 		t.Fatal("the disabled cache was used")
 	}
-}
-
-// tcpProxy forwards to a TCP server and can be closed (the port refuses
-// connections) and reopened on the same port.
-type tcpProxy struct {
-	t      testing.TB
-	target string
-	addr   string
-	mu     sync.Mutex
-	ln     net.Listener
-	conns  map[net.Conn]struct{}
-	wg     sync.WaitGroup
-}
-
-func newTCPProxy(t testing.TB, target string) *tcpProxy {
-	p := &tcpProxy{t: t, target: target, conns: map[net.Conn]struct{}{}}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.addr = ln.Addr().String()
-	p.serve(ln)
-	t.Cleanup(p.close)
-	return p
-}
-
-func (p *tcpProxy) serve(ln net.Listener) {
-	p.mu.Lock()
-	p.ln = ln
-	p.mu.Unlock()
-	p.wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			up, err := net.Dial("tcp", p.target)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			p.mu.Lock()
-			if p.ln != ln { // closed meanwhile
-				p.mu.Unlock()
-				c.Close()
-				up.Close()
-				return
-			}
-			p.conns[c], p.conns[up] = struct{}{}, struct{}{}
-			p.mu.Unlock()
-			p.wg.Go(func() { _, _ = io.Copy(up, c); up.Close(); c.Close() })
-			p.wg.Go(func() { _, _ = io.Copy(c, up); up.Close(); c.Close() })
-		}
-	})
-}
-
-// close stops listening and cuts every connection.
-func (p *tcpProxy) close() {
-	p.mu.Lock()
-	if p.ln != nil {
-		p.ln.Close()
-		p.ln = nil
-	}
-	for c := range p.conns {
-		c.Close()
-	}
-	clear(p.conns)
-	p.mu.Unlock()
-	p.wg.Wait()
-}
-
-func (p *tcpProxy) reopen() {
-	ln, err := net.Listen("tcp", p.addr)
-	if err != nil {
-		p.t.Fatalf("reopen proxy on %s: %v", p.addr, err)
-	}
-	p.serve(ln)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/progressive-overload/po/ent/challenge/outboxevent"
 	"github.com/progressive-overload/po/services/kit/events"
 	"github.com/progressive-overload/po/services/kit/testkit"
+	"github.com/progressive-overload/po/services/kit/testkit/netproxy"
 )
 
 // The account service's events, with the data docs/conventions.md gives them.
@@ -339,9 +340,9 @@ func TestPoisonMessagesAreDeadLettered(t *testing.T) {
 // writes succeed and /readyz is ready; once the broker is back the events
 // flow both ways without a restart.
 func TestBrokerDownAtStart(t *testing.T) {
-	proxy := newTCPProxy(t, "127.0.0.1:5672")
-	proxy.close()
-	h := newHarness(t, withAMQPURL("amqp://guest:guest@"+proxy.addr+"/"))
+	proxy := netproxy.Start(t, "127.0.0.1:5672")
+	proxy.Cut()
+	h := newHarness(t, withAMQPURL("amqp://guest:guest@"+proxy.Addr()+"/"))
 	const uid = 309
 	tok := h.user(uid)
 
@@ -366,7 +367,7 @@ func TestBrokerDownAtStart(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	proxy.reopen()
+	proxy.Restore(t)
 	// challenge.created leaves the outbox once the relay has reconnected.
 	testkit.Eventually(t, "the outbox to drain", func() bool { return h.countUnpublished() == 0 })
 	if n := queueDepth(t, ch, q.Name); n != 1 {
