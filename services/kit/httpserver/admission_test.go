@@ -2,6 +2,7 @@ package httpserver
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -370,4 +371,47 @@ func BenchmarkAdmission(b *testing.B) {
 			})
 		})
 	}
+}
+
+// Under overload the shed requests are counted, every one, but logged at most
+// once a second, the line saying how many went unlogged before it.
+func TestShedRequestsLoggedOncePerSecond(t *testing.T) {
+	s := newTestServer(t, Options{MaxInFlight: 1, QueueTimeout: -1})
+	var logs lockedBuffer
+	s.log = slog.New(slog.NewJSONHandler(&logs, nil))
+	entered, release := blockingRoute(s)
+	get, getNow := liveServer(t, s)
+	held := get("/block")
+	<-entered
+	const refused = 20
+	for range refused {
+		if r := getNow("/users/1"); r.status != http.StatusServiceUnavailable {
+			t.Fatalf("with the only slot held = %d, want 503", r.status)
+		}
+	}
+	if got := testutil.ToFloat64(s.admit.shed); got != refused {
+		t.Errorf("http_requests_shed_total = %v, want %d", got, refused)
+	}
+	shedLines := func() []string {
+		var out []string
+		for _, line := range strings.Split(logs.String(), "\n") {
+			if strings.Contains(line, `"route":"shed"`) {
+				out = append(out, line)
+			}
+		}
+		return out
+	}
+	if lines := shedLines(); len(lines) != 1 || !strings.Contains(lines[0], `"shed_unlogged_before":0`) {
+		t.Fatalf("%d shed lines within a second (want 1, the first):\n%s", len(lines), strings.Join(lines, "\n"))
+	}
+	time.Sleep(shedLogEvery)
+	if r := getNow("/users/1"); r.status != http.StatusServiceUnavailable {
+		t.Fatalf("= %d, want 503", r.status)
+	}
+	lines := shedLines()
+	if len(lines) != 2 || !strings.Contains(lines[1], fmt.Sprintf(`"shed_unlogged_before":%d`, refused-1)) {
+		t.Fatalf("after a second, shed lines:\n%s\nwant a second one counting the %d unlogged", strings.Join(lines, "\n"), refused-1)
+	}
+	close(release)
+	wantOK(t, "held request", <-held)
 }

@@ -76,6 +76,7 @@ type Server struct {
 	admit    *admission
 	trusted  *trustedProxies // nil: none
 	draining atomic.Bool
+	shedLog  shedLog
 }
 
 // NewRegistry is a metrics registry with the Go runtime and process
@@ -185,11 +186,14 @@ func (s *Server) observe(c *fiber.Ctx) error {
 	if code < 400 && (route == "/healthz" || route == "/readyz" || route == "/metrics") {
 		return nil
 	}
-	// A shed request is the service protecting itself (and is counted by
-	// http_requests_shed_total): a warning, or under overload it would bury
-	// the real errors.
+	// A shed request is the service protecting itself: a warning, at most
+	// one a second (see shedLogEvery).
+	if shed {
+		s.logShed(c, rid, elapsed)
+		return nil
+	}
 	level := slog.LevelInfo
-	if code >= 500 && !shed {
+	if code >= 500 {
 		level = slog.LevelError
 	} else if code >= 400 {
 		level = slog.LevelWarn
@@ -204,6 +208,45 @@ func (s *Server) observe(c *fiber.Ctx) error {
 		slog.String("remote", ClientIP(c)),
 	)
 	return nil
+}
+
+// shedLogEvery bounds the access-log lines of shed requests to one a second:
+// an overloaded service refuses thousands a second, and a line for each would
+// spend the CPU it is short of, exactly then. http_requests_shed_total counts
+// every one; the line that is written says how many went unlogged before it.
+const shedLogEvery = time.Second
+
+// shedLog lets one shed request a second through to the log.
+type shedLog struct {
+	next     atomic.Int64 // unix nanoseconds before which lines are skipped
+	unlogged atomic.Int64
+}
+
+func (l *shedLog) allow(now time.Time) (unlogged int64, ok bool) {
+	n := l.next.Load()
+	if now.UnixNano() < n || !l.next.CompareAndSwap(n, now.Add(shedLogEvery).UnixNano()) {
+		l.unlogged.Add(1)
+		return 0, false
+	}
+	return l.unlogged.Swap(0), true
+}
+
+func (s *Server) logShed(c *fiber.Ctx, rid string, elapsed time.Duration) {
+	unlogged, ok := s.shedLog.allow(time.Now())
+	if !ok {
+		return
+	}
+	// A warning, not an error: the service is protecting itself.
+	s.log.LogAttrs(c.UserContext(), slog.LevelWarn, "request",
+		slog.String("request_id", rid),
+		slog.String("method", c.Method()),
+		slog.String("route", "shed"),
+		slog.String("path", c.Path()),
+		slog.Int("status", c.Response().StatusCode()),
+		slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
+		slog.String("remote", ClientIP(c)),
+		slog.Int64("shed_unlogged_before", unlogged),
+	)
 }
 
 // handleError renders any error as problem+json.
