@@ -239,23 +239,8 @@ func (c *Consumer) Close() error {
 // every PruneInterval, until ctx ends.
 func (c *Consumer) pruneLoop(ctx context.Context) {
 	defer close(c.pruneDone)
-	deleted := c.metrics.Pruned.WithLabelValues(c.opts.Service, TableInbox)
-	t := time.NewTicker(c.opts.PruneInterval)
-	defer t.Stop()
-	for {
-		n, err := pruneTable(ctx, c.db, TableInbox, "processed_at", c.opts.InboxRetention, deleted)
-		switch {
-		case err != nil && ctx.Err() == nil:
-			c.log.Warn("inbox prune failed", "error", err, "deleted", n)
-		case n > 0:
-			c.log.Debug("pruned inbox rows", "deleted", n, "retention", c.opts.InboxRetention)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	pruneEvery(ctx, c.db, c.log, c.opts.PruneInterval, TableInbox, "processed_at", c.opts.InboxRetention,
+		c.metrics.Pruned.WithLabelValues(c.opts.Service, TableInbox))
 }
 
 func (c *Consumer) run() {

@@ -202,6 +202,9 @@ func (e *env) startRelay(pub *events.Publisher, opts events.RelayOptions, setup 
 	if opts.StatsInterval == 0 {
 		opts.StatsInterval = 50 * time.Millisecond
 	}
+	if opts.PruneInterval == 0 {
+		opts.PruneInterval = 50 * time.Millisecond
+	}
 	if opts.ErrorBackoff == (events.Backoff{}) {
 		opts.ErrorBackoff = events.Backoff{Min: 20 * time.Millisecond, Max: 200 * time.Millisecond}
 	}

@@ -3,6 +3,7 @@ package events
 import (
 	"context"
 	"database/sql"
+	"log/slog"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -21,8 +22,31 @@ const (
 	pruneStatementTimeout = 30 * time.Second
 )
 
-// DefaultPruneInterval is how often a consumer prunes its inbox.
+// DefaultPruneInterval is how often a consumer prunes its inbox and a relay
+// its outbox.
 const DefaultPruneInterval = 5 * time.Minute
+
+// pruneEvery runs pruneTable on table now and then every interval until ctx
+// ends, logging failures and what it deleted. The relay (outbox) and the
+// consumer (inbox) each run one.
+func pruneEvery(ctx context.Context, db *sql.DB, log *slog.Logger, interval time.Duration, table, column string, retention time.Duration, deleted prometheus.Counter) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		n, err := pruneTable(ctx, db, table, column, retention, deleted)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			log.Warn("prune failed", "table", table, "error", err, "deleted", n)
+		case n > 0:
+			log.Debug("pruned rows", "table", table, "deleted", n, "retention", retention)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
 
 // pruneTable deletes the rows of table whose column (a DATETIME holding UTC,
 // indexed) is older than retention by the database's UTC clock, oldest first,

@@ -54,7 +54,7 @@ func TestRelayPruneKeepsRecentAndPendingRows(t *testing.T) {
 	// More passes run meanwhile; none may take the other rows.
 	waitFor(t, func() bool { return testutil.ToFloat64(e.metrics.OutboxPending.WithLabelValues(e.service)) == 1 },
 		func() string { return "outbox_pending never reached 1" })
-	time.Sleep(200 * time.Millisecond) // a few more passes (StatsInterval is 50ms)
+	time.Sleep(200 * time.Millisecond) // a few more passes (PruneInterval is 50ms)
 	for _, evt := range []events.Event{recent, pending} {
 		if c := e.count("SELECT COUNT(*) FROM outbox_events WHERE event_id = ?", evt.ID); c != 1 {
 			t.Errorf("row %s was pruned", evt.ID)

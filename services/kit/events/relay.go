@@ -19,13 +19,16 @@ type RelayOptions struct {
 	PollInterval  time.Duration // fallback when nobody calls Notify; default 1s
 	StatsInterval time.Duration // how often the outbox gauges are refreshed; default 5s
 	// Retention, when positive, deletes rows published longer ago than this
-	// (checked every StatsInterval, at most 20,000 rows per pass, counted in
+	// (checked every PruneInterval, at most 20,000 rows per pass, counted in
 	// events_pruned_total). Unpublished rows are kept however old. Zero keeps
 	// every row forever.
-	Retention    time.Duration
-	ErrorBackoff Backoff      // after a failed batch; default 200ms..10s
-	Metrics      *Metrics     // default: the publisher's
-	Logger       *slog.Logger // default: slog.Default()
+	Retention time.Duration
+	// PruneInterval is how often Retention is applied; default
+	// DefaultPruneInterval. Rows a day old need no checking every few seconds.
+	PruneInterval time.Duration
+	ErrorBackoff  Backoff      // after a failed batch; default 200ms..10s
+	Metrics       *Metrics     // default: the publisher's
+	Logger        *slog.Logger // default: slog.Default()
 }
 
 // Relay moves committed outbox rows to the broker. Any number of relays (one
@@ -79,6 +82,9 @@ func NewRelay(db *sql.DB, pub *Publisher, opts RelayOptions) *Relay {
 	if opts.PollInterval <= 0 {
 		opts.PollInterval = time.Second
 	}
+	if opts.PruneInterval <= 0 {
+		opts.PruneInterval = DefaultPruneInterval
+	}
 	if opts.StatsInterval <= 0 {
 		opts.StatsInterval = 5 * time.Second
 	}
@@ -119,6 +125,15 @@ func (r *Relay) Run(ctx context.Context) error {
 		r.statsLoop(ctx)
 	}()
 	defer func() { <-statsDone }()
+	if r.opts.Retention > 0 {
+		pruneDone := make(chan struct{})
+		go func() {
+			defer close(pruneDone)
+			pruneEvery(ctx, r.db, r.log, r.opts.PruneInterval, TableOutbox, "published_at", r.opts.Retention,
+				r.metrics.Pruned.WithLabelValues(r.opts.Service, TableOutbox))
+		}()
+		defer func() { <-pruneDone }()
+	}
 
 	// Go 1.23+ timers: Reset drops a pending tick, so no draining is needed.
 	timer := time.NewTimer(time.Hour)
@@ -299,16 +314,6 @@ func (r *Relay) statsLoop(ctx context.Context) {
 	for {
 		if err := r.refreshStats(ctx); err != nil && ctx.Err() == nil {
 			r.log.Warn("outbox stats failed", "error", err)
-		}
-		if r.opts.Retention > 0 {
-			n, err := pruneTable(ctx, r.db, TableOutbox, "published_at", r.opts.Retention,
-				r.metrics.Pruned.WithLabelValues(r.opts.Service, TableOutbox))
-			switch {
-			case err != nil && ctx.Err() == nil:
-				r.log.Warn("outbox prune failed", "error", err, "deleted", n)
-			case n > 0:
-				r.log.Debug("pruned published outbox rows", "deleted", n, "retention", r.opts.Retention)
-			}
 		}
 		select {
 		case <-ctx.Done():
