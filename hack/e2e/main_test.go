@@ -2,13 +2,14 @@ package e2e
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/progressive-overload/po/hack/chartkit"
 )
 
 // bin holds the binaries TestMain builds once for every test: account,
@@ -37,10 +38,7 @@ func runMain(m *testing.M) int {
 // build compiles the services (without -race: the services' own tests cover
 // that; here they are black boxes) from the workspace root.
 func build(dir string) error {
-	root, err := workspaceRoot()
-	if err != nil {
-		return err
-	}
+	root := chartkit.RepoRoot()
 	goBin, err := exec.LookPath("go")
 	if err != nil {
 		return err
@@ -57,23 +55,4 @@ func build(dir string) error {
 		return fmt.Errorf("%w\n%s", err, out)
 	}
 	return nil
-}
-
-// workspaceRoot is the nearest directory above the working directory (the
-// package's, under go test) holding go.work.
-func workspaceRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.work above the working directory")
-		}
-		dir = parent
-	}
 }
