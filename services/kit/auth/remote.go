@@ -65,6 +65,8 @@ type RemoteVerifier struct {
 	// inflight is closed when the fetch that created it ends; a rate-limited
 	// caller waits on it rather than failing while another fetch is under way.
 	inflight chan struct{}
+	// sleep waits d or until ctx ends (false); a test seam.
+	sleep func(ctx context.Context, d time.Duration) bool
 }
 
 // NewRemoteVerifier validates cfg; it does no I/O.
@@ -80,7 +82,7 @@ func NewRemoteVerifier(cfg RemoteConfig) (*RemoteVerifier, error) {
 	setDefault(&cfg.MinRefreshInterval, DefaultMinRefreshInterval)
 	setDefault(&cfg.RetryInterval, DefaultRetryInterval)
 	setDefault(&cfg.RefreshInterval, DefaultRefreshInterval)
-	r := &RemoteVerifier{cfg: cfg, client: cfg.HTTPClient, log: cfg.Logger}
+	r := &RemoteVerifier{cfg: cfg, client: cfg.HTTPClient, log: cfg.Logger, sleep: sleepCtx}
 	if r.client == nil {
 		r.client = &http.Client{}
 	}
@@ -122,6 +124,17 @@ func (r *RemoteVerifier) lookup(ctx context.Context, kid string) (*rsa.PublicKey
 	// the key even when this call was rate limited.
 	if k := r.current(kid); k != nil {
 		return k, nil
+	}
+	// No keys at all and the last attempt, moments ago, failed: typically
+	// this service started before the issuer, which may be up by now. Refusing
+	// would fail the first requests after start-up (make run's walk-through
+	// did, 0.4 s after the account service came up); wait for the attempt the
+	// retry interval allows, at most one RetryInterval, and make it.
+	if errors.Is(err, errRateLimited) && r.keys.Load() == nil && r.sleep(ctx, r.untilRetry()) {
+		err = r.refresh(ctx, false)
+		if k := r.current(kid); k != nil {
+			return k, nil
+		}
 	}
 	if errors.Is(err, errRateLimited) {
 		if r.keys.Load() != nil {
@@ -194,6 +207,28 @@ func (r *RemoteVerifier) refresh(ctx context.Context, force bool) error {
 		return res.Err
 	case <-ctx.Done():
 		return ctx.Err()
+	}
+}
+
+// untilRetry is how long until startAttempt allows a lazy attempt while no
+// keys are held (at most RetryInterval).
+func (r *RemoteVerifier) untilRetry() time.Duration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return min(r.cfg.RetryInterval, max(0, r.lastAttempt.Add(r.cfg.RetryInterval).Sub(r.v.now())))
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
 	}
 }
 

@@ -383,3 +383,31 @@ func TestRemoteLazyWaitsForForcedRefreshInFlight(t *testing.T) {
 		t.Fatalf("fetches = %d, want 1 (the waiting request must not fetch again)", n)
 	}
 }
+
+// The issuer comes up just after this service's first attempt failed: a request
+// inside the retry interval waits for the next allowed attempt instead of being
+// refused, and is verified.
+func TestRemoteFirstRequestWaitsForTheIssuer(t *testing.T) {
+	clk := newClock()
+	ks := mustKeySet(t, key(0))
+	s := newJWKSServer(t, nil)
+	s.serve(http.StatusServiceUnavailable, "starting")
+	r := mustRemote(t, s, clk, 0)
+	var slept []time.Duration
+	r.sleep = func(_ context.Context, d time.Duration) bool {
+		slept = append(slept, d)
+		clk.Advance(d)
+		return true
+	}
+	if err := r.Refresh(context.Background()); err == nil {
+		t.Fatal("Refresh against a starting issuer succeeded")
+	}
+	s.publish(ks)
+	s.status.Store(http.StatusOK)
+	clk.Advance(DefaultRetryInterval / 4)
+	verifyOK(t, r, mustSign(t, mustSigner(t, ks, clk.Now), 1, RoleUser), 1)
+	if len(slept) != 1 || slept[0] != DefaultRetryInterval*3/4 {
+		t.Fatalf("slept %v, want once for the rest of the retry interval (%v)", slept, DefaultRetryInterval*3/4)
+	}
+	expectFetches(t, s, 2)
+}
