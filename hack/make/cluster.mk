@@ -13,13 +13,20 @@
 GO ?= go
 PO_TOOLS_DIR ?= $(HOME)/.cache/po-tools
 HELM_VERSION := v3.22.0
-ETCD_VERSION := v3.6.16
-KUBE_APISERVER_VERSION := v1.32.13
+ETCD_VERSION := v3.5.24
+KUBERNETES_VERSION := v1.32.13
+COREDNS_VERSION := v1.11.3
+LOCAL_PATH_PROVISIONER_VERSION := v0.0.30
 TILT_VERSION := v0.33.21
 
 HELM := $(PO_TOOLS_DIR)/helm-$(HELM_VERSION)/helm
 ETCD := $(PO_TOOLS_DIR)/etcd-$(ETCD_VERSION)/etcd
-KUBE_APISERVER := $(PO_TOOLS_DIR)/kube-apiserver-$(KUBE_APISERVER_VERSION)/kube-apiserver
+# Every Kubernetes binary of one release, built together (they share most packages).
+KUBERNETES_DIR := $(PO_TOOLS_DIR)/kubernetes-$(KUBERNETES_VERSION)
+KUBERNETES_CMDS := kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubelet kubeadm kubectl
+KUBE_APISERVER := $(KUBERNETES_DIR)/kube-apiserver
+COREDNS := $(PO_TOOLS_DIR)/coredns-$(COREDNS_VERSION)/coredns
+LOCAL_PATH_PROVISIONER := $(PO_TOOLS_DIR)/local-path-provisioner-$(LOCAL_PATH_PROVISIONER_VERSION)/local-path-provisioner
 TILT := $(PO_TOOLS_DIR)/tilt-$(TILT_VERSION)/tilt
 
 CHART_DIR := charts/progressive-overload
@@ -36,13 +43,24 @@ define check-pin
 	  echo "$(1) does not require $(2) $(3): update the variable or the wrapper module together" >&2; exit 1; }
 endef
 
+# KIND_IMAGES=offline: no registry is reachable (as on our CI machines), so every
+# image is built here (hack/offline) from the tools below; upstream: pulled as usual.
+KIND_IMAGES ?= upstream
+OFFLINE_TOOLS := $(KUBERNETES_DIR)/.built $(ETCD) $(COREDNS) $(LOCAL_PATH_PROVISIONER)
+UP_DEPS := $(if $(filter offline,$(KIND_IMAGES)),$(OFFLINE_TOOLS))
+UP_OFFLINE := $(if $(filter offline,$(KIND_IMAGES)),-offline)
+
 .PHONY: up
-up: ## kind cluster "po" + images + helm upgrade --install (needs Docker; idempotent)
-	$(GO) run ./hack/cmd/po-cluster up $(UP_FLAGS)
+up: $(UP_DEPS) ## kind cluster "po" + images + helm upgrade --install (idempotent; starts a Docker engine if none answers; KIND_IMAGES=offline builds every image here)
+	$(GO) run ./hack/cmd/po-cluster up $(UP_OFFLINE) $(UP_FLAGS)
 
 .PHONY: down
-down: ## delete the kind cluster "po"
+down: ## delete the kind cluster "po" and stop the Docker engine if `make up` started it
 	$(GO) run ./hack/cmd/po-cluster down
+
+.PHONY: offline-images
+offline-images: $(OFFLINE_TOOLS) ## build (or find current) every image of an offline kind cluster (hack/offline)
+	$(GO) run ./hack/cmd/po-cluster images
 
 .PHONY: chart-test
 chart-test: ## fast Go tests: chart render + strict decoding + invariants, schema, lint, dashboards, cluster tool
@@ -73,21 +91,40 @@ $(HELM):
 $(ETCD): | hack/tools/etcd/go.mod
 	$(call check-pin,hack/tools/etcd/go.mod,go.etcd.io/etcd/server/v3,$(ETCD_VERSION))
 	@mkdir -p $(@D)
-	cd hack/tools/etcd && GOWORK=off GOFLAGS=-mod=readonly $(GO) build -trimpath -o $@.tmp go.etcd.io/etcd/server/v3
+	cd hack/tools/etcd && CGO_ENABLED=0 GOWORK=off GOFLAGS=-mod=readonly $(GO) build -trimpath -ldflags "-s -w" -o $@.tmp go.etcd.io/etcd/server/v3
 	mv $@.tmp $@
 
-$(KUBE_APISERVER): | hack/tools/kube-apiserver/go.mod
-	$(call check-pin,hack/tools/kube-apiserver/go.mod,k8s.io/kubernetes,$(KUBE_APISERVER_VERSION))
+# Static (CGO_ENABLED=0): the node image runs the control plane FROM scratch. The
+# version ldflags are what `kubectl version` and kubeadm's preflight read.
+KUBE_LDFLAGS = -s -w $(foreach p,k8s.io/component-base/version k8s.io/client-go/pkg/version,\
+  -X $(p).gitVersion=$(KUBERNETES_VERSION) -X $(p).gitTreeState=clean \
+  -X $(p).gitMajor=$(word 1,$(subst ., ,$(patsubst v%,%,$(KUBERNETES_VERSION)))) \
+  -X $(p).gitMinor=$(word 2,$(subst ., ,$(KUBERNETES_VERSION))))
+
+$(KUBERNETES_DIR)/.built: | hack/tools/kubernetes/go.mod
+	$(call check-pin,hack/tools/kubernetes/go.mod,k8s.io/kubernetes,$(KUBERNETES_VERSION))
+	@rm -rf $(KUBERNETES_DIR).tmp && mkdir -p $(KUBERNETES_DIR).tmp
+	cd hack/tools/kubernetes && CGO_ENABLED=0 GOWORK=off GOFLAGS=-mod=readonly $(GO) build -trimpath \
+	  -ldflags "$(KUBE_LDFLAGS)" -o $(KUBERNETES_DIR).tmp/ $(addprefix k8s.io/kubernetes/cmd/,$(KUBERNETES_CMDS))
+	touch $(KUBERNETES_DIR).tmp/.built
+	rm -rf $(KUBERNETES_DIR) && mv $(KUBERNETES_DIR).tmp $(KUBERNETES_DIR)
+
+$(KUBE_APISERVER): $(KUBERNETES_DIR)/.built
+
+$(COREDNS): | hack/tools/coredns/go.mod
+	$(call check-pin,hack/tools/coredns/go.mod,github.com/coredns/coredns,$(COREDNS_VERSION))
 	@mkdir -p $(@D)
-	cd hack/tools/kube-apiserver && GOWORK=off GOFLAGS=-mod=readonly $(GO) build -trimpath \
-	  -ldflags "-s -w -X k8s.io/component-base/version.gitVersion=$(KUBE_APISERVER_VERSION) \
-	    -X k8s.io/component-base/version.gitMajor=$(word 1,$(subst ., ,$(patsubst v%,%,$(KUBE_APISERVER_VERSION)))) \
-	    -X k8s.io/component-base/version.gitMinor=$(word 2,$(subst ., ,$(KUBE_APISERVER_VERSION)))" \
-	  -o $@.tmp k8s.io/kubernetes/cmd/kube-apiserver
+	cd hack/tools/coredns && CGO_ENABLED=0 GOWORK=off GOFLAGS=-mod=readonly $(GO) build -trimpath -ldflags "-s -w" -o $@.tmp github.com/coredns/coredns
 	mv $@.tmp $@
 
 $(TILT): | hack/tools/tilt/go.mod
 	$(call check-pin,hack/tools/tilt/go.mod,github.com/tilt-dev/tilt,$(TILT_VERSION))
 	@mkdir -p $(@D)
 	cd hack/tools/tilt && GOWORK=off GOFLAGS=-mod=readonly $(GO) build -trimpath -o $@.tmp github.com/tilt-dev/tilt/cmd/tilt
+	mv $@.tmp $@
+
+$(LOCAL_PATH_PROVISIONER): | hack/tools/local-path-provisioner/go.mod
+	$(call check-pin,hack/tools/local-path-provisioner/go.mod,github.com/rancher/local-path-provisioner,$(LOCAL_PATH_PROVISIONER_VERSION))
+	@mkdir -p $(@D)
+	cd hack/tools/local-path-provisioner && CGO_ENABLED=0 GOWORK=off GOFLAGS=-mod=readonly $(GO) build -trimpath -ldflags "-s -w" -o $@.tmp github.com/rancher/local-path-provisioner
 	mv $@.tmp $@
