@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"errors"
+	"github.com/progressive-overload/po/hack/offline"
 	"io"
 	"os"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 )
 
 func TestParseDefaults(t *testing.T) {
+	t.Setenv("PO_TOOLS_DIR", "/tools")
 	c, err := Parse([]string{"up"}, "/repo", io.Discard)
 	if err != nil {
 		t.Fatal(err)
@@ -23,9 +25,44 @@ func TestParseDefaults(t *testing.T) {
 	want := Config{Command: "up", Name: "po", KindConfig: "/repo/k8s/kind-config.yaml", Namespace: "po", Release: "po",
 		Chart: "/repo/charts/progressive-overload", Values: []string{"/repo/k8s/values-kind.yaml"},
 		DevSecrets: "/repo/.dev/k8s/dev-secrets.yaml", Kubeconfig: "/repo/.dev/k8s/kubeconfig",
-		Services: []string{"account", "challenge"}, ImagePrefix: "progressive-overload/", Build: true, Wait: 10 * time.Minute, Root: "/repo"}
+		Services: []string{"account", "challenge"}, ImagePrefix: "progressive-overload/", Build: true, Wait: 10 * time.Minute, Root: "/repo", ToolsDir: "/tools"}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("got  %+v\nwant %+v", c, want)
+	}
+}
+
+func TestParseOffline(t *testing.T) {
+	c, err := Parse([]string{"up", "-offline"}, "/repo", io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(c.Values, []string{"/repo/k8s/values-kind.yaml", "/repo/k8s/values-offline.yaml"}) {
+		t.Errorf("values %v: want the offline stand-ins on top of the kind values", c.Values)
+	}
+	if c.NodeImage != offline.NodeImage || !reflect.DeepEqual(c.StandIns, offline.StandIns) {
+		t.Errorf("node image %q, stand-ins %v", c.NodeImage, c.StandIns)
+	}
+	steps := Plan(c, false)
+	if steps[1].Kind != BuildOffline {
+		t.Errorf("step 2 is %s, want the offline images built before the cluster", steps[1].Kind)
+	}
+	var create, load *Step
+	for i := range steps {
+		switch steps[i].Kind {
+		case CreateCluster:
+			create = &steps[i]
+		case LoadImages:
+			load = &steps[i]
+		}
+	}
+	if create == nil || create.Args[len(create.Args)-1] != offline.NodeImage {
+		t.Errorf("create: %+v, want the offline node image", create)
+	}
+	if load == nil || !reflect.DeepEqual(load.Optional, offline.StandIns) {
+		t.Errorf("load: %+v, want the stand-ins loaded too", load)
+	}
+	if c, _ := Parse([]string{"up", "-offline", "-values", "x.yaml"}, "/repo", io.Discard); !reflect.DeepEqual(c.Values, []string{"/repo/x.yaml"}) {
+		t.Errorf("explicit -values must replace the defaults: %v", c.Values)
 	}
 }
 

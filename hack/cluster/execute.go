@@ -14,6 +14,8 @@ import (
 
 	"github.com/progressive-overload/po/hack/chartkit"
 	"github.com/progressive-overload/po/hack/devsecrets"
+	"github.com/progressive-overload/po/hack/dockerengine"
+	"github.com/progressive-overload/po/hack/offline"
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/cli"
@@ -99,9 +101,14 @@ func execute(ctx context.Context, c Config, s Step, p *kindcluster.Provider, out
 		if err := exec.CommandContext(ctx, "docker", "info").Run(); err != nil {
 			return fmt.Errorf("`docker info` failed (%v): %w", err, ErrNoDocker)
 		}
+	case BuildOffline:
+		b := offline.Builder{Config: offline.Config{Root: c.Root, ToolsDir: c.ToolsDir, Docker: dockerengine.Client(), Log: out}}
+		_, err := b.Ensure(ctx)
+		return err
 	case CreateCluster:
 		return p.Create(c.Name,
 			kindcluster.CreateWithConfigFile(c.KindConfig),
+			kindcluster.CreateWithNodeImage(c.NodeImage),
 			kindcluster.CreateWithWaitForReady(3*time.Minute),
 			kindcluster.CreateWithDisplayUsage(false),
 			kindcluster.CreateWithDisplaySalutation(false))
@@ -117,7 +124,7 @@ func execute(ctx context.Context, c Config, s Step, p *kindcluster.Provider, out
 		}
 		return os.WriteFile(c.Kubeconfig, []byte(cfg), 0o600)
 	case BuildImage:
-		cmd := exec.CommandContext(ctx, s.Args[0], s.Args[1:]...)
+		cmd := exec.CommandContext(ctx, dockerengine.Client(), s.Args[1:]...)
 		cmd.Dir = c.Root
 		cmd.Stdout, cmd.Stderr = out, out
 		cmd.Env = append(os.Environ(), "DOCKER_BUILDKIT=1")
@@ -139,6 +146,7 @@ func execute(ctx context.Context, c Config, s Step, p *kindcluster.Provider, out
 			svc := strings.TrimPrefix(strings.TrimSuffix(img, ":dev"), c.ImagePrefix)
 			refs = append(refs, strings.TrimSuffix(img, ":dev")+":"+tags[svc])
 		}
+		refs = append(refs, s.Optional...)
 		cmd := kindload.NewCommand(kindcmd.NewLogger(), kindcmd.StandardIOStreams())
 		cmd.SetArgs(append(refs, "--name", s.Args[0]))
 		cmd.SetContext(ctx)

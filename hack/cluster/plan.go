@@ -13,9 +13,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/progressive-overload/po/hack/offline"
 )
 
 // Config is what `po-cluster` is told on its command line.
@@ -34,6 +37,13 @@ type Config struct {
 	Build       bool          // build and load images
 	Wait        time.Duration // helm --wait timeout
 	Root        string        // repository root (build context)
+	// Offline: no image registry is reachable. Every image is built here
+	// (hack/offline): the node image, the base images of services/Dockerfile and
+	// the chart's stand-ins, which k8s/values-offline.yaml selects.
+	Offline   bool
+	NodeImage string   // kind node image; empty: kind's default (offline: hack/offline's)
+	StandIns  []string // images loaded beside the services' (offline)
+	ToolsDir  string   // the version-keyed tool cache (binaries for the offline images)
 }
 
 type listFlag []string
@@ -68,6 +78,9 @@ func Parse(args []string, root string, stderr io.Writer) (Config, error) {
 	fs.StringVar(&c.ImagePrefix, "image-prefix", "progressive-overload/", "repository prefix of the service images")
 	fs.BoolVar(&c.Build, "build", true, "build the images and load them into kind")
 	fs.DurationVar(&c.Wait, "wait", 10*time.Minute, "how long helm waits for the release to become ready")
+	fs.BoolVar(&c.Offline, "offline", false, "build every image here (no registry reachable): node image, base images, stand-ins (hack/offline)")
+	fs.StringVar(&c.ToolsDir, "tools-dir", defaultToolsDir(), "tool cache the offline images take their binaries from ($PO_TOOLS_DIR)")
+	fs.StringVar(&c.NodeImage, "node-image", "", "kind node image (default: kind's own; with -offline, the one hack/offline builds)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return c, err
 	}
@@ -76,6 +89,15 @@ func Parse(args []string, root string, stderr io.Writer) (Config, error) {
 	}
 	if len(values) == 0 {
 		values = listFlag{"k8s/values-kind.yaml"}
+		if c.Offline {
+			values = append(values, "k8s/values-offline.yaml")
+		}
+	}
+	if c.Offline {
+		if c.NodeImage == "" {
+			c.NodeImage = offline.NodeImage
+		}
+		c.StandIns = offline.StandIns
 	}
 	c.Values = values
 	c.Services = nil
@@ -109,6 +131,7 @@ type StepKind string
 // The kinds of step.
 const (
 	CheckTools    StepKind = "check-tools"    // Args: required tools; Optional: wanted ones
+	BuildOffline  StepKind = "offline-images" // hack/offline: every image, built here
 	CreateCluster StepKind = "create-cluster" // kind create cluster
 	ReuseCluster  StepKind = "reuse-cluster"
 	WriteKubecfg  StepKind = "kubeconfig"
@@ -139,7 +162,9 @@ func (s Step) String() string {
 		return "build: " + strings.Join(s.Args, " ")
 	case TagImage:
 		return fmt.Sprintf("tag %s with its content digest (%s.image.tag)", s.Image, s.Service)
-	case LoadImages, HelmUpgrade, CreateCluster, ReuseCluster, DeleteCluster, WriteKubecfg, EnsureNS, ApplySecrets, PrintAccess:
+	case LoadImages:
+		return fmt.Sprintf("load-images: %s", strings.Join(append(s.Args, s.Optional...), " "))
+	case HelmUpgrade, CreateCluster, BuildOffline, ReuseCluster, DeleteCluster, WriteKubecfg, EnsureNS, ApplySecrets, PrintAccess:
 		return string(s.Kind) + ": " + strings.Join(s.Args, " ")
 	}
 	return string(s.Kind)
@@ -154,10 +179,17 @@ func Plan(c Config, clusterExists bool) []Step {
 		return []Step{{Kind: DeleteCluster, Args: []string{c.Name}}}
 	}
 	steps := []Step{{Kind: CheckTools, Args: []string{"docker"}, Optional: []string{"kubectl"}}}
+	if c.Offline {
+		steps = append(steps, Step{Kind: BuildOffline, Args: []string{c.NodeImage}})
+	}
 	if clusterExists {
 		steps = append(steps, Step{Kind: ReuseCluster, Args: []string{c.Name}})
 	} else {
-		steps = append(steps, Step{Kind: CreateCluster, Args: []string{c.Name, c.KindConfig}})
+		create := Step{Kind: CreateCluster, Args: []string{c.Name, c.KindConfig}}
+		if c.NodeImage != "" {
+			create.Args = append(create.Args, c.NodeImage)
+		}
+		steps = append(steps, create)
 	}
 	steps = append(steps, Step{Kind: WriteKubecfg, Args: []string{c.Kubeconfig}})
 	var images []string
@@ -175,7 +207,9 @@ func Plan(c Config, clusterExists bool) []Step {
 			steps = append(steps, Step{Kind: TagImage, Service: svc, Image: img})
 			images = append(images, img)
 		}
-		steps = append(steps, Step{Kind: LoadImages, Args: append([]string{c.Name}, images...)})
+		steps = append(steps, Step{Kind: LoadImages, Args: append([]string{c.Name}, images...), Optional: c.StandIns})
+	} else if len(c.StandIns) > 0 {
+		steps = append(steps, Step{Kind: LoadImages, Args: []string{c.Name}, Optional: c.StandIns})
 	}
 	steps = append(steps,
 		Step{Kind: EnsureNS, Args: []string{c.Namespace}},
@@ -184,4 +218,12 @@ func Plan(c Config, clusterExists bool) []Step {
 		Step{Kind: PrintAccess, Args: []string{c.Release, c.Namespace}},
 	)
 	return steps
+}
+
+func defaultToolsDir() string {
+	if d := os.Getenv("PO_TOOLS_DIR"); d != "" {
+		return d
+	}
+	home, _ := os.UserHomeDir()
+	return filepath.Join(home, ".cache", "po-tools")
 }
