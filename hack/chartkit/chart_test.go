@@ -91,7 +91,7 @@ func cases(t *testing.T) []chartCase {
 				t.Errorf("images %s, %s: want the chart's appVersion as tag", acc.Image, ch.Image)
 			}
 			checkGeneratedJWTKey(t, r, acc)
-			wantHook(t, r, "post-install,pre-upgrade")
+			wantNoHooks(t, r)
 		}},
 		{name: "kind values", values: kindValues(t), fullname: "po",
 			external: []string{"po-dev-credentials", "po-dev-jwt"},
@@ -103,7 +103,7 @@ func cases(t *testing.T) []chartCase {
 				if !strings.HasSuffix(acc.Image, ":dev") {
 					t.Errorf("kind image %s: want tag dev", acc.Image)
 				}
-				wantHook(t, r, "post-install,pre-upgrade")
+				wantNoHooks(t, r)
 				checkDevSecretKeys(t, r)
 			}},
 		{name: "external dependencies", values: external,
@@ -115,7 +115,7 @@ func cases(t *testing.T) []chartCase {
 				wantEnv(t, acc, "REDIS_URL", "redis://redis.cache.internal:6379/2")
 				wantEnv(t, acc, "AMQP_URL", "amqp://po-app:$(PO_AMQP_PASSWORD)@mq.internal:5672/po")
 				wantEnv(t, acc, "JWT_SIGNING_KEY_FILE", "/etc/po/jwt/signing.pem")
-				wantHook(t, r, "pre-install,pre-upgrade")
+				wantNoHooks(t, r)
 			}},
 		{name: "external URL secrets", values: urlSecrets, external: []string{"po-urls", "po-jwt"},
 			check: func(t *testing.T, r *chartkit.Rendered) {
@@ -127,7 +127,7 @@ func cases(t *testing.T) []chartCase {
 						}
 					}
 				}
-				wantHook(t, r, "pre-install,pre-upgrade")
+				wantNoHooks(t, r)
 			}},
 		{name: "prometheus operator API present", opts: withAPI,
 			values: map[string]any{"serviceMonitor": map[string]any{"release": "kube-prometheus-stack"}},
@@ -251,7 +251,7 @@ func TestChartRendersAndKeepsInvariants(t *testing.T) {
 				full = fullDefault
 			}
 			checkServiceEnv(t, r, full, contract)
-			checkMigrationJobs(t, r, full)
+			checkMigrateInit(t, r, full)
 			if !strings.Contains(r.Notes, "port-forward svc/"+full+"-account 3000:3000") || !strings.Contains(r.Notes, "port-forward svc/"+full+"-challenge 3001:3001") {
 				t.Errorf("NOTES.txt lacks the port-forward commands:\n%s", r.Notes)
 			}
@@ -303,63 +303,50 @@ func checkServiceEnv(t *testing.T, r *chartkit.Rendered, full string, contract c
 	}
 }
 
-func checkMigrationJobs(t *testing.T, r *chartkit.Rendered, full string) {
+func checkMigrateInit(t *testing.T, r *chartkit.Rendered, full string) {
 	t.Helper()
 	for _, svc := range []string{"account", "challenge"} {
-		name := full + "-" + svc + "-migrate"
-		var job *batchv1.Job
+		name := full + "-" + svc
+		var dep *appsv1.Deployment
 		for _, o := range r.Objects {
-			if j, ok := o.Obj.(*batchv1.Job); ok && j.Name == name {
-				job = j
-				if !o.Hook {
-					t.Errorf("Job %s is not a Helm hook", name)
-				}
+			if d, ok := o.Obj.(*appsv1.Deployment); ok && d.Name == name {
+				dep = d
 			}
 		}
-		if job == nil {
-			t.Errorf("no migration Job %s", name)
+		if dep == nil {
+			t.Errorf("no Deployment %s", name)
 			continue
 		}
-		hook := job.Annotations["helm.sh/hook"]
-		if !strings.Contains(hook, "pre-upgrade") || !(strings.Contains(hook, "pre-install") || strings.Contains(hook, "post-install")) {
-			t.Errorf("Job %s: helm.sh/hook %q", name, hook)
+		inits := dep.Spec.Template.Spec.InitContainers
+		if len(inits) != 1 || inits[0].Name != "migrate" {
+			t.Errorf("%s: init containers %v, want one named migrate", name, inits)
+			continue
 		}
-		if job.Annotations["helm.sh/hook-delete-policy"] == "" {
-			t.Errorf("Job %s: no hook-delete-policy (a second upgrade would fail on the existing Job)", name)
-		}
-		c := job.Spec.Template.Spec.Containers[0]
+		c, main := inits[0], dep.Spec.Template.Spec.Containers[0]
 		if len(c.Args) != 1 || c.Args[0] != "migrate" {
-			t.Errorf("Job %s: args %v, want [migrate]", name, c.Args)
+			t.Errorf("%s migrate: args %v, want [migrate]", name, c.Args)
 		}
-		if _, ok := chartkit.Env(c)["DATABASE_URL"]; !ok {
-			t.Errorf("Job %s: no DATABASE_URL", name)
+		if c.Image != main.Image {
+			t.Errorf("%s migrate: image %s differs from the service's %s", name, c.Image, main.Image)
 		}
-		if sa := job.Spec.Template.Spec.ServiceAccountName; sa != "" {
-			t.Errorf("Job %s: runs as ServiceAccount %s, which a pre-install hook cannot rely on", name, sa)
+		if _, ok := chartkit.Env(c)["DATABASE_URL"]; !ok || !reflect.DeepEqual(chartkit.Env(c)["DATABASE_URL"], chartkit.Env(main)["DATABASE_URL"]) {
+			t.Errorf("%s migrate: DATABASE_URL missing or different from the service's", name)
 		}
-		dep := container(t, r, full+"-"+svc)
-		if c.Image != dep.Image {
-			t.Errorf("Job %s: image %s differs from the service's %s", name, c.Image, dep.Image)
-		}
-		if !reflect.DeepEqual(chartkit.Env(c)["DATABASE_URL"], chartkit.Env(dep)["DATABASE_URL"]) {
-			t.Errorf("Job %s: DATABASE_URL differs from the service's", name)
+		if !reflect.DeepEqual(c.SecurityContext, main.SecurityContext) {
+			t.Errorf("%s migrate: securityContext differs from the service's", name)
 		}
 	}
 }
 
-func wantHook(t *testing.T, r *chartkit.Rendered, want string) {
+// wantNoHooks: migrations are init containers, so nothing waits on a Helm hook
+// (a post-install hook never runs under `helm install --wait` while the services
+// it would migrate are unready).
+func wantNoHooks(t *testing.T, r *chartkit.Rendered) {
 	t.Helper()
-	n := 0
 	for _, o := range r.Objects {
-		if j, ok := o.Obj.(*batchv1.Job); ok {
-			n++
-			if got := j.Annotations["helm.sh/hook"]; got != want {
-				t.Errorf("Job %s: helm.sh/hook %q, want %q", j.Name, got, want)
-			}
+		if _, ok := o.Obj.(*batchv1.Job); ok || o.Hook {
+			t.Errorf("unexpected Job or Helm hook %s %s (%s)", o.GVK.Kind, o.Name, o.Source)
 		}
-	}
-	if n != 2 {
-		t.Errorf("%d migration Jobs, want 2", n)
 	}
 }
 

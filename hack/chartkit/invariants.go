@@ -199,7 +199,7 @@ func CheckInvariants(r *Rendered, o CheckOptions) []string {
 		if len(spec.Containers) == 0 {
 			fail("%s: no containers", where)
 		}
-		for _, c := range all {
+		for i, c := range all {
 			cw := where + " container " + c.Name
 			checkContainerSecurity(cw, psc, c.SecurityContext, fail)
 			if c.Resources.Requests.Cpu().IsZero() || c.Resources.Requests.Memory().IsZero() {
@@ -244,7 +244,9 @@ func CheckInvariants(r *Rendered, o CheckOptions) []string {
 				}
 				ports[port.Name] = port.ContainerPort
 			}
-			if p.Kind == "Job" {
+			// Jobs and init containers run to completion: the API refuses
+			// probes on init containers, and a Job has nothing to probe.
+			if p.Kind == "Job" || i < len(spec.InitContainers) {
 				continue
 			}
 			for name, pr := range map[string]*corev1.Probe{"startup": c.StartupProbe, "liveness": c.LivenessProbe, "readiness": c.ReadinessProbe} {

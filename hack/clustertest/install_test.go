@@ -37,9 +37,8 @@ func helmConfig(t *testing.T, a *APIServer, ns string) *action.Configuration {
 }
 
 // install runs `helm install` (no --wait: no kubelet runs, nothing becomes
-// ready) with hooks disabled, then creates the hook objects itself (Helm would
-// wait for the hook Jobs to complete, which never happens here), so every
-// object, hooks included, goes through the real API server's validation.
+// ready), so every object goes through the real API server's validation. The
+// chart has no hooks (migrations are init containers).
 func install(t *testing.T, a *APIServer, name, ns string, vals map[string]any) *release.Release {
 	t.Helper()
 	ch, err := chartkit.LoadChart()
@@ -49,13 +48,11 @@ func install(t *testing.T, a *APIServer, name, ns string, vals map[string]any) *
 	cfg := helmConfig(t, a, ns)
 	inst := action.NewInstall(cfg)
 	inst.ReleaseName, inst.Namespace = name, ns
-	inst.DisableHooks = true
 	inst.Timeout = time.Minute
 	rel, err := inst.RunWithContext(context.Background(), ch, vals)
 	if err != nil {
 		t.Fatalf("install %s: %v", name, err)
 	}
-	createHooks(t, cfg, rel)
 	checkLive(t, cfg, rel)
 	return rel
 }
@@ -69,40 +66,13 @@ func upgrade(t *testing.T, a *APIServer, name, ns string, vals map[string]any) *
 	cfg := helmConfig(t, a, ns)
 	up := action.NewUpgrade(cfg)
 	up.Namespace = ns
-	up.DisableHooks = true
 	up.Timeout = time.Minute
 	rel, err := up.RunWithContext(context.Background(), name, ch, vals)
 	if err != nil {
 		t.Fatalf("upgrade %s: %v", name, err)
 	}
-	createHooks(t, cfg, rel)
 	checkLive(t, cfg, rel)
 	return rel
-}
-
-// createHooks creates the release's hook objects, first deleting any left by an
-// earlier revision (the hooks' before-hook-creation policy).
-func createHooks(t *testing.T, cfg *action.Configuration, rel *release.Release) {
-	t.Helper()
-	if len(rel.Hooks) == 0 {
-		t.Fatal("release has no hooks (the migration Jobs)")
-	}
-	for _, h := range rel.Hooks {
-		res, err := cfg.KubeClient.Build(bytes.NewBufferString(h.Manifest), true)
-		if err != nil {
-			t.Fatalf("hook %s: %v", h.Name, err)
-		}
-		if _, errs := cfg.KubeClient.Delete(res); len(errs) > 0 {
-			for _, e := range errs {
-				if !strings.Contains(e.Error(), "not found") {
-					t.Fatalf("delete hook %s: %v", h.Name, e)
-				}
-			}
-		}
-		if _, err := cfg.KubeClient.Create(res); err != nil {
-			t.Fatalf("API server rejected hook %s: %v", h.Name, err)
-		}
-	}
 }
 
 // checkLive: every object of the release exists in the API server.
@@ -228,7 +198,7 @@ func TestChartInstallsIntoARealAPIServer(t *testing.T) {
 			t.Fatal(err)
 		}
 		inst := action.NewInstall(helmConfig(t, a, ns))
-		inst.ReleaseName, inst.Namespace, inst.DisableHooks = "po", ns, true
+		inst.ReleaseName, inst.Namespace = "po", ns
 		_, err = inst.RunWithContext(context.Background(), ch, chartkit.MustSet(nil, "account.jwt.existingSecret=x", "account.podLabels.team=not a valid label value!"))
 		if err == nil {
 			t.Fatal("an invalid label value was accepted: this test could not catch a broken object")

@@ -206,8 +206,3 @@ or composed from the user, the password Secret and the host with a $(VAR) refere
 {{- define "po.jwksURL" -}}
 {{- default (printf "http://%s-account:%d/.well-known/jwks.json" (include "po.fullname" .) (int .Values.account.port)) .Values.challenge.jwksURL -}}
 {{- end -}}
-
-{{/* Migration hook phases: before install only when MySQL exists before the release. */}}
-{{- define "po.migrationHook" -}}
-{{- if .Values.mysql.create -}}post-install,pre-upgrade{{- else -}}pre-install,pre-upgrade{{- end -}}
-{{- end -}}
