@@ -25,7 +25,7 @@ func TestParseDefaults(t *testing.T) {
 	want := Config{Command: "up", Name: "po", KindConfig: "/repo/k8s/kind-config.yaml", Namespace: "po", Release: "po",
 		Chart: "/repo/charts/progressive-overload", Values: []string{"/repo/k8s/values-kind.yaml"},
 		DevSecrets: "/repo/.dev/k8s/dev-secrets.yaml", Kubeconfig: "/repo/.dev/k8s/kubeconfig",
-		Services: []string{"account", "challenge"}, ImagePrefix: "progressive-overload/", Build: true, Wait: 10 * time.Minute, Root: "/repo", ToolsDir: "/tools"}
+		Services: []string{"account", "challenge"}, ImagePrefix: "progressive-overload/", Build: true, Wait: 10 * time.Minute, Root: "/repo", ToolsDir: "/tools", Version: "dev"}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("got  %+v\nwant %+v", c, want)
 	}

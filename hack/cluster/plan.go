@@ -44,6 +44,7 @@ type Config struct {
 	NodeImage string   // kind node image; empty: kind's default (offline: hack/offline's)
 	StandIns  []string // images loaded beside the services' (offline)
 	ToolsDir  string   // the version-keyed tool cache (binaries for the offline images)
+	Version   string   // stamped into the service binaries (a new version: new images, a rollout)
 }
 
 type listFlag []string
@@ -79,6 +80,7 @@ func Parse(args []string, root string, stderr io.Writer) (Config, error) {
 	fs.BoolVar(&c.Build, "build", true, "build the images and load them into kind")
 	fs.DurationVar(&c.Wait, "wait", 10*time.Minute, "how long helm waits for the release to become ready")
 	fs.BoolVar(&c.Offline, "offline", false, "build every image here (no registry reachable): node image, base images, stand-ins (hack/offline)")
+	fs.StringVar(&c.Version, "version", "dev", "version stamped into the service images (another value rolls the pods)")
 	fs.StringVar(&c.ToolsDir, "tools-dir", defaultToolsDir(), "tool cache the offline images take their binaries from ($PO_TOOLS_DIR)")
 	fs.StringVar(&c.NodeImage, "node-image", "", "kind node image (default: kind's own; with -offline, the one hack/offline builds)")
 	if err := fs.Parse(args[1:]); err != nil {
@@ -200,7 +202,7 @@ func Plan(c Config, clusterExists bool) []Step {
 				"docker", "build",
 				"-f", filepath.Join(c.Root, "services", svc, "Dockerfile"),
 				"--target", "runtime",
-				"--build-arg", "VERSION=dev",
+				"--build-arg", "VERSION=" + c.Version,
 				"-t", img,
 				c.Root,
 			}})

@@ -104,7 +104,7 @@ func Ensure(ctx context.Context, o Options) (*Engine, error) {
 	}
 	if _, err := exec.LookPath("dockerd"); err != nil {
 		fmt.Fprintln(o.Log, "installing Debian's docker.io (no Docker engine found)")
-		if err := aptInstall(ctx, o.Log, "docker.io"); err != nil {
+		if err := AptInstall(ctx, o.Log, "docker.io"); err != nil {
 			return nil, err
 		}
 	}
@@ -174,7 +174,11 @@ func debianLike() bool {
 	return strings.Contains(s, "ID=debian") || strings.Contains(s, "ID=ubuntu") || strings.Contains(s, "ID_LIKE=debian")
 }
 
-func aptInstall(ctx context.Context, log io.Writer, pkgs ...string) error {
+// AptInstall installs Debian packages (root on Debian or Ubuntu only).
+func AptInstall(ctx context.Context, log io.Writer, pkgs ...string) error {
+	if os.Geteuid() != 0 || !debianLike() {
+		return fmt.Errorf("%s is needed: install it (this is not root on Debian or Ubuntu, where it could be installed here)", strings.Join(pkgs, ", "))
+	}
 	for _, argv := range [][]string{{"apt-get", "update", "-q"}, append([]string{"apt-get", "install", "-y", "-q", "--no-install-recommends"}, pkgs...)} {
 		cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")

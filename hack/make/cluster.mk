@@ -18,6 +18,7 @@ KUBERNETES_VERSION := v1.32.13
 COREDNS_VERSION := v1.11.3
 LOCAL_PATH_PROVISIONER_VERSION := v0.0.30
 TILT_VERSION := v0.33.21
+KIND_VERSION := v0.33.0
 
 HELM := $(PO_TOOLS_DIR)/helm-$(HELM_VERSION)/helm
 ETCD := $(PO_TOOLS_DIR)/etcd-$(ETCD_VERSION)/etcd
@@ -28,6 +29,10 @@ KUBE_APISERVER := $(KUBERNETES_DIR)/kube-apiserver
 COREDNS := $(PO_TOOLS_DIR)/coredns-$(COREDNS_VERSION)/coredns
 LOCAL_PATH_PROVISIONER := $(PO_TOOLS_DIR)/local-path-provisioner-$(LOCAL_PATH_PROVISIONER_VERSION)/local-path-provisioner
 TILT := $(PO_TOOLS_DIR)/tilt-$(TILT_VERSION)/tilt
+# The kind CLI: Tilt runs `kind load` to put its images into the cluster (make up
+# uses kind as a library).
+KIND := $(PO_TOOLS_DIR)/kind-$(KIND_VERSION)/kind
+KUBECTL := $(KUBERNETES_DIR)/kubectl
 
 CHART_DIR := charts/progressive-overload
 CHART_TEST_PKGS := ./hack/chartkit/... ./hack/cluster/... ./hack/devsecrets/... ./hack/dockercheck/... ./hack/tiltcheck/...
@@ -57,6 +62,20 @@ up: $(UP_DEPS) ## kind cluster "po" + images + helm upgrade --install (idempoten
 .PHONY: down
 down: ## delete the kind cluster "po" and stop the Docker engine if `make up` started it
 	$(GO) run ./hack/cmd/po-cluster down
+
+# make kind-test: the whole deploy path on a kind cluster of its own (hack/kindtest):
+# make up, every pod Ready, the README walk-through through kubectl port-forward,
+# Prometheus answering every dashboard query, an idempotent second make up, pod
+# kills, a helm upgrade under load, tilt ci and a live update, then make down.
+# KIND_TEST_IMAGES=upstream pulls the real images instead (a networked machine).
+KIND_TEST_IMAGES ?= offline
+KIND_TEST_TIMEOUT ?= 45m
+KIND_TEST_DEPS := $(KUBECTL) $(HELM) $(TILT) $(KIND) $(if $(filter offline,$(KIND_TEST_IMAGES)),$(OFFLINE_TOOLS))
+
+.PHONY: kind-test
+kind-test: $(KIND_TEST_DEPS) ## slow: the deploy path on a real kind cluster (make up, walk-through, faults, upgrade under load, tilt), then make down
+	cd hack && KIND_IMAGES=$(KIND_TEST_IMAGES) PO_KUBECTL=$(KUBECTL) PO_TILT=$(TILT) PO_TOOL_PATH=$(dir $(HELM)):$(dir $(KIND)) \
+	  $(GO) test -tags kind -count=1 -v -timeout $(KIND_TEST_TIMEOUT) ./kindtest/ 2>&1 | tee $(PO_TOOLS_DIR)/kind-test.log | grep -E '^(=== RUN|--- |\s+\S+_test\.go:|PASS|FAIL|ok )'; exit $${PIPESTATUS[0]}
 
 .PHONY: offline-images
 offline-images: $(OFFLINE_TOOLS) ## build (or find current) every image of an offline kind cluster (hack/offline)
@@ -116,6 +135,13 @@ $(COREDNS): | hack/tools/coredns/go.mod
 	@mkdir -p $(@D)
 	cd hack/tools/coredns && CGO_ENABLED=0 GOWORK=off GOFLAGS=-mod=readonly $(GO) build -trimpath -ldflags "-s -w" -o $@.tmp github.com/coredns/coredns
 	mv $@.tmp $@
+
+$(KUBECTL): $(KUBERNETES_DIR)/.built
+
+$(KIND):
+	@mkdir -p $(@D)/.gobin
+	GOWORK=off GOFLAGS= GOBIN=$(@D)/.gobin CGO_ENABLED=0 $(GO) install -trimpath sigs.k8s.io/kind@$(KIND_VERSION)
+	mv $(@D)/.gobin/kind $@ && rmdir $(@D)/.gobin
 
 $(TILT): | hack/tools/tilt/go.mod
 	$(call check-pin,hack/tools/tilt/go.mod,github.com/tilt-dev/tilt,$(TILT_VERSION))

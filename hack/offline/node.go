@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/progressive-overload/po/hack/dockerengine"
 )
 
 // debianRef is the debootstrap'd base, under the name services/Dockerfile and the
@@ -78,7 +80,10 @@ func (b *Builder) ensureDebian(ctx context.Context) error {
 		return nil
 	}
 	if _, err := exec.LookPath("debootstrap"); err != nil {
-		return fmt.Errorf("debootstrap is needed to build the Debian base offline (apt-get install debootstrap)")
+		fmt.Fprintln(b.Log, "installing debootstrap (it builds the Debian base)")
+		if err := dockerengine.AptInstall(ctx, b.Log, "debootstrap"); err != nil {
+			return err
+		}
 	}
 	fmt.Fprintf(b.Log, "==> debootstrap %s (minbase) into a new image %s\n", DebianSuite, debianRef)
 	t0 := time.Now()

@@ -73,6 +73,9 @@ type Image struct {
 	Classic  bool     // the classic builder (no BuildKit features needed)
 }
 
+// EdgeImage stands in for haproxy:2.6 in make kind-test (not a chart dependency).
+const EdgeImage = "po-offline/haproxy:2.6"
+
 // StandIns are the chart's dependency images (selected by k8s/values-offline.yaml).
 var StandIns = []string{
 	"po-offline/mysql:8.4", "po-offline/redis:7.4", "po-offline/rabbitmq:3.13-management",
@@ -123,6 +126,7 @@ func Set(c Config) []Image {
 		{Ref: "po-offline/redis:7.4", Dir: "redis", From: deb, Classic: true},
 		{Ref: "po-offline/rabbitmq:3.13-management", Dir: "rabbitmq", From: deb, Classic: true},
 		{Ref: "po-offline/prometheus:v3.5.0", Dir: "prometheus", From: deb, Classic: true},
+		{Ref: EdgeImage, Dir: "haproxy", From: deb, Classic: true},
 	}
 }
 

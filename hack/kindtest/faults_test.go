@@ -1,0 +1,287 @@
+//go:build kind
+
+package kindtest
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/progressive-overload/po/hack/chartkit"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// prometheus checks that the in-cluster Prometheus scrapes both services and that
+// every query of the chart's dashboards returns data from it (after the
+// walk-through's traffic), with the dashboards' variables as Grafana would set them
+// for "all services".
+func (e *env) prometheus(t *testing.T, sys *system) {
+	prom := e.portForward(t, release+"-prometheus", 9090)
+	query := func(q string) (int, error) {
+		var r struct {
+			Status string `json:"status"`
+			Data   struct {
+				Result []any `json:"result"`
+			} `json:"data"`
+		}
+		if _, err := call("GET", prom.url+"/api/v1/query?query="+url.QueryEscape(q), "", nil, &r); err != nil {
+			return 0, err
+		}
+		return len(r.Data.Result), nil
+	}
+	// A few more reads and logins, so that the rates have two samples to span.
+	u := sys.signUp(t, "grace")
+	for i := 0; i < 5; i++ {
+		_, _ = sys.logs(u)
+	}
+	start := time.Now()
+	for _, job := range []string{"account", "challenge"} {
+		for {
+			n, err := query(fmt.Sprintf(`up{job=%q} == 1`, job))
+			if err == nil && n > 0 {
+				break
+			}
+			if time.Since(start) > 2*time.Minute {
+				t.Fatalf("Prometheus has no up{job=%q} == 1 after 2m (%v)", job, err)
+			}
+			time.Sleep(2 * time.Second)
+		}
+	}
+	t.Logf("FIGURE both services scraped %s after the walk-through", time.Since(start).Round(time.Second))
+	files, err := chartkit.DashboardFiles()
+	if err != nil || len(files) == 0 {
+		t.Fatalf("dashboards: %v %v", files, err)
+	}
+	vars := strings.NewReplacer(`"$service"`, `".+"`, "$__rate_interval", "2m", "${datasource}", "")
+	var queries []chartkit.DashboardQuery
+	for _, f := range files {
+		qs, err := chartkit.ReadDashboard(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		queries = append(queries, qs...)
+	}
+	// Rates need a second scrape after the traffic: poll until every query has
+	// data or the time is up, then report the ones that never had any.
+	deadline := time.Now().Add(90 * time.Second)
+	empty := map[string]string{}
+	for {
+		for k := range empty {
+			delete(empty, k)
+		}
+		for _, q := range queries {
+			if strings.HasPrefix(q.Expr, "label_values(") {
+				continue // a variable's query, answered by Grafana from the series list
+			}
+			expr := vars.Replace(q.Expr)
+			if n, err := query(expr); err != nil || n == 0 {
+				empty[q.Dashboard+" / "+q.Panel] = fmt.Sprintf("%s (err %v)", expr, err)
+			}
+		}
+		if len(empty) == 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(5 * time.Second)
+	}
+	keys := make([]string, 0, len(empty))
+	for k := range empty {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		t.Errorf("dashboard query returns no data: %s: %s", k, empty[k])
+	}
+	t.Logf("%d dashboard queries checked against the in-cluster Prometheus", len(queries))
+}
+
+// writer logs workouts and records every acknowledged one.
+type writer struct {
+	sys   *system
+	u     user
+	c     challenge
+	acked []float64
+	fails int
+}
+
+func (w *writer) write(v float64) {
+	_, err := call("POST", fmt.Sprintf("%s/challenges/%d/logs", w.sys.challenge.url, w.c.ID), w.u.token,
+		map[string]any{"sets": 1, "reps": 1, "value": v}, nil)
+	if err != nil {
+		w.fails++
+		return
+	}
+	w.acked = append(w.acked, v)
+}
+
+// lost lists acknowledged values that a fresh read does not hold.
+func (w *writer) lost(t *testing.T, sys *system) []float64 {
+	t.Helper()
+	var items []logEntry
+	var err error
+	for i := 0; i < 60; i++ { // the service may still be reconnecting to MySQL
+		if items, err = sys.allLogs(w.u); err == nil {
+			break
+		}
+		time.Sleep(time.Second)
+	}
+	if err != nil {
+		t.Fatalf("reading the logs back: %v", err)
+	}
+	have := map[float64]bool{}
+	for _, it := range items {
+		have[it.Value] = true
+	}
+	var lost []float64
+	for _, v := range w.acked {
+		if !have[v] {
+			lost = append(lost, v)
+		}
+	}
+	return lost
+}
+
+// podKills deletes a pod of each service, then the MySQL pod, writing before and
+// while they are gone; every acknowledged write must be there afterwards.
+func (e *env) podKills(t *testing.T, sys *system) {
+	u := sys.signUp(t, "kill")
+	c, _ := sys.activeChallenge(t, u)
+	w := &writer{sys: sys, u: u, c: c}
+	next := 1.0
+	for ; next <= 5; next++ {
+		w.write(next)
+	}
+	for _, comp := range []string{"account", "challenge", "mysql"} {
+		var victim string
+		var uid string
+		for _, p := range e.pods(t) {
+			if component(p) == comp {
+				victim, uid = p.Name, string(p.UID)
+			}
+		}
+		if victim == "" {
+			t.Fatalf("no %s pod", comp)
+		}
+		start := time.Now()
+		zero := int64(0)
+		if err := e.clientset(t).CoreV1().Pods(namespace).Delete(context.Background(), victim, metav1.DeleteOptions{GracePeriodSeconds: &zero}); err != nil {
+			t.Fatal(err)
+		}
+		// The port-forwards went to the old pods: a user reconnects.
+		e.waitReady(t, 5*time.Minute, map[string]bool{uid: true}, comp)
+		took := time.Since(start)
+		fresh := e.system(t)
+		w.sys = fresh
+		if comp == "mysql" {
+			// Writes right after MySQL is back: the services reconnect by themselves.
+			for i := 0; i < 5; i++ {
+				w.write(next)
+				next++
+			}
+		}
+		for i := 0; i < 3; i++ {
+			w.write(next)
+			next++
+		}
+		t.Logf("FIGURE pod %s (%s) killed (grace 0): a new one Ready in %s", victim, comp, took.Round(100*time.Millisecond))
+		sys = fresh
+	}
+	if lost := w.lost(t, sys); len(lost) > 0 {
+		t.Errorf("acknowledged writes lost: %v of %d", lost, len(w.acked))
+	}
+	t.Logf("FIGURE pod kills: %d writes acknowledged, 0 lost, %d refused while a dependency restarted", len(w.acked), w.fails)
+}
+
+// upgradeUnderLoad rolls both services to a new image with `make up` while
+// readers and writers run through an edge balancer in the cluster (as an ingress
+// would stand in front: a port-forward goes to one pod and dies with it), and
+// counts what failed.
+func (e *env) upgradeUnderLoad(t *testing.T, sys *system) {
+	edge := e.deployEdge(t)
+	u := sys.signUp(t, "upgrade")
+	c, _ := sys.activeChallenge(t, u)
+	before := map[string]bool{}
+	for _, p := range e.pods(t) {
+		if comp := component(p); comp == "account" || comp == "challenge" {
+			before[string(p.UID)] = true
+		}
+	}
+	var reads, readFails, writes, writeFails, logins, loginFails atomic.Int64
+	var failMu sync.Mutex
+	failures := map[string]int{}
+	fail := func(kind string, err error) {
+		failMu.Lock()
+		failures[fmt.Sprintf("%s: %v", kind, err)]++
+		failMu.Unlock()
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	var acked sync.Map
+	loop := func(f func(i int)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ctx.Err() == nil; i++ {
+				f(i)
+				time.Sleep(20 * time.Millisecond)
+			}
+		}()
+	}
+	for r := 0; r < 4; r++ {
+		loop(func(int) {
+			reads.Add(1)
+			if _, err := call("GET", edge+"/challenge/challenges/logs/"+u.ID, u.token, nil, nil); err != nil {
+				readFails.Add(1)
+				fail("read", err)
+			}
+		})
+	}
+	loop(func(i int) {
+		time.Sleep(80 * time.Millisecond) // about 10 writes a second
+		writes.Add(1)
+		v := float64(1000 + i)
+		if _, err := call("POST", fmt.Sprintf("%s/challenge/challenges/%d/logs", edge, c.ID), u.token, map[string]any{"sets": 1, "reps": 1, "value": v}, nil); err != nil {
+			writeFails.Add(1)
+			fail("write", err)
+			return
+		}
+		acked.Store(v, true)
+	})
+	loop(func(int) {
+		logins.Add(1)
+		if _, err := call("GET", edge+"/account/users/me", u.token, nil, nil); err != nil {
+			loginFails.Add(1)
+			fail("account", err)
+		}
+	})
+	time.Sleep(3 * time.Second) // steady load first
+	// A new image: the same code stamped with another version (a new content tag).
+	d, err := e.make(t, 15*time.Minute, "up", "UP_FLAGS="+e.upFlags("-version", fmt.Sprintf("upgrade-%d", time.Now().Unix())))
+	time.Sleep(3 * time.Second) // and after
+	stop()
+	wg.Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range e.pods(t) {
+		if before[string(p.UID)] {
+			t.Errorf("pod %s was not replaced by the upgrade", p.Name)
+		}
+	}
+	t.Logf("FIGURE helm upgrade under load (make up with a new image, %s): reads %d failed %d; log writes %d failed %d; /users/me %d failed %d",
+		d.Round(time.Second), reads.Load(), readFails.Load(), writes.Load(), writeFails.Load(), logins.Load(), loginFails.Load())
+	for k, n := range failures {
+		t.Errorf("%d× %s", n, k)
+	}
+	// Every acknowledged write is there.
+	w := &writer{u: u}
+	acked.Range(func(k, _ any) bool { w.acked = append(w.acked, k.(float64)); return true })
+	if lost := w.lost(t, e.system(t)); len(lost) > 0 {
+		t.Errorf("acknowledged writes lost across the upgrade: %v", lost)
+	}
+}
