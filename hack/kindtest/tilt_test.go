@@ -100,7 +100,7 @@ func (e *env) tilt(t *testing.T) {
 		var r struct {
 			Status struct {
 				BuildHistory []struct{ Error string } `json:"buildHistory"`
-				UpdateStatus string                     `json:"updateStatus"`
+				UpdateStatus string                   `json:"updateStatus"`
 			} `json:"status"`
 		}
 		_ = json.Unmarshal(out, &r)
