@@ -175,16 +175,24 @@ The system runs in kind cluster %[1]q, namespace %[2]q. Reach it with:
   export KUBECONFIG=%[3]s   # or: kubectl config use-context kind-%[1]s
   kubectl -n %[2]s port-forward svc/%[4]s-account 3000:3000 &
   kubectl -n %[2]s port-forward svc/%[4]s-challenge 3001:3001 &
-  kubectl -n %[2]s port-forward svc/%[4]s-grafana 3002:3000 &
   kubectl -n %[2]s port-forward svc/%[4]s-rabbitmq 15672:15672 &
-
-Then http://localhost:3000/api-docs, http://localhost:3001/api-docs, Grafana on
-http://localhost:3002. Passwords: .dev/k8s/dev-secrets.yaml. Delete it all: make down
-`, c.Name, c.Namespace, c.Kubeconfig, fullname(c))
+%[5]s
+Then http://localhost:3000/api-docs, http://localhost:3001/api-docs.
+Passwords: .dev/k8s/dev-secrets.yaml. Delete it all: make down
+`, c.Name, c.Namespace, c.Kubeconfig, fullname(c), monitoringAccess(c))
 	default:
 		return fmt.Errorf("unknown step %q", s.Kind)
 	}
 	return nil
+}
+
+// monitoringAccess is how to reach the dev monitoring: Grafana, or on an offline
+// cluster (no Grafana image) Prometheus.
+func monitoringAccess(c Config) string {
+	if c.Offline {
+		return fmt.Sprintf("  kubectl -n %s port-forward svc/%s-prometheus 9090:9090 &   # no Grafana offline\n", c.Namespace, fullname(c))
+	}
+	return fmt.Sprintf("  kubectl -n %s port-forward svc/%s-grafana 3002:3000 &      # Grafana: http://localhost:3002\n", c.Namespace, fullname(c))
 }
 
 // ContentTag turns a Docker image ID (sha256:...) into a tag: the same image

@@ -243,6 +243,6 @@ func TestKindCluster(t *testing.T) {
 		}
 	})
 	t.Run("pod kills recover with no acknowledged write lost", func(t *testing.T) { e.podKills(t, sys) })
-	t.Run("helm upgrade under load fails no request", func(t *testing.T) { e.upgradeUnderLoad(t, sys) })
+	t.Run("helm upgrade under load fails no request", func(t *testing.T) { e.upgradeUnderLoad(t) })
 	t.Run("tilt ci and a live update", func(t *testing.T) { e.tilt(t) })
 }

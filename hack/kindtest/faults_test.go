@@ -201,8 +201,9 @@ func (e *env) podKills(t *testing.T, sys *system) {
 // readers and writers run through an edge balancer in the cluster (as an ingress
 // would stand in front: a port-forward goes to one pod and dies with it), and
 // counts what failed.
-func (e *env) upgradeUnderLoad(t *testing.T, sys *system) {
+func (e *env) upgradeUnderLoad(t *testing.T) {
 	edge := e.deployEdge(t)
+	sys := e.system(t) // the earlier port-forwards went to pods that were killed
 	u := sys.signUp(t, "upgrade")
 	c, _ := sys.activeChallenge(t, u)
 	before := map[string]bool{}
@@ -235,7 +236,7 @@ func (e *env) upgradeUnderLoad(t *testing.T, sys *system) {
 	for r := 0; r < 4; r++ {
 		loop(func(int) {
 			reads.Add(1)
-			if _, err := call("GET", edge+"/challenge/challenges/logs/"+u.ID, u.token, nil, nil); err != nil {
+			if _, err := call("GET", fmt.Sprintf("%s/challenge/challenges/logs/%d", edge, u.ID), u.token, nil, nil); err != nil {
 				readFails.Add(1)
 				fail("read", err)
 			}

@@ -122,13 +122,13 @@ func call(method, url, token string, body any, out any) (int, error) {
 func must(t *testing.T, want int, method, url, token string, body, out any) {
 	t.Helper()
 	code, err := call(method, url, token, body, out)
-	if code != want {
+	if code != want || (code < 300 && err != nil) {
 		t.Fatalf("%s %s: got %d, want %d (%v)", method, url, code, want, err)
 	}
 }
 
 type user struct {
-	ID    string `json:"id"`
+	ID    int64  `json:"id"`
 	Email string `json:"email"`
 	token string
 }
@@ -197,7 +197,7 @@ func (s *system) logPage(u user, cursor string) ([]logEntry, string, error) {
 	if cursor != "" {
 		q = "?cursor=" + url.QueryEscape(cursor)
 	}
-	_, err := call("GET", s.challenge.url+"/challenges/logs/"+u.ID+q, u.token, nil, &page)
+	_, err := call("GET", fmt.Sprintf("%s/challenges/logs/%d%s", s.challenge.url, u.ID, q), u.token, nil, &page)
 	next := ""
 	if page.NextCursor != nil {
 		next = *page.NextCursor

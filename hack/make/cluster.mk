@@ -28,7 +28,11 @@ KUBERNETES_CMDS := kube-apiserver kube-controller-manager kube-scheduler kube-pr
 KUBE_APISERVER := $(KUBERNETES_DIR)/kube-apiserver
 COREDNS := $(PO_TOOLS_DIR)/coredns-$(COREDNS_VERSION)/coredns
 LOCAL_PATH_PROVISIONER := $(PO_TOOLS_DIR)/local-path-provisioner-$(LOCAL_PATH_PROVISIONER_VERSION)/local-path-provisioner
-TILT := $(PO_TOOLS_DIR)/tilt-$(TILT_VERSION)/tilt
+# Built from a copy of Tilt's module with a stub web UI page: the module holds no
+# built JS/CSS (Tilt's release builds add them with yarn), and without any `tilt ci`
+# and `tilt up` refuse to start ("running in prod mode, but JS/CSS files are not
+# available"). The UI shows the stub; `tilt get`, `tilt logs` and the CLI work.
+TILT := $(PO_TOOLS_DIR)/tilt-$(TILT_VERSION)-stubui/tilt
 # The kind CLI: Tilt runs `kind load` to put its images into the cluster (make up
 # uses kind as a library).
 KIND := $(PO_TOOLS_DIR)/kind-$(KIND_VERSION)/kind
@@ -38,7 +42,7 @@ CHART_DIR := charts/progressive-overload
 CHART_TEST_PKGS := ./hack/chartkit/... ./hack/cluster/... ./hack/devsecrets/... ./hack/dockercheck/... ./hack/tiltcheck/...
 CHART_TEST_FLAGS ?= -count=1
 CLUSTER_TEST_TIMEOUT ?= 20m
-# Flags for `po-cluster up`, e.g. UP_FLAGS='-build=false' (see go run ./hack/cmd/po-cluster up -h).
+# Flags for `po-cluster up` (and down), e.g. UP_FLAGS='-build=false' (see go run ./hack/cmd/po-cluster up -h).
 UP_FLAGS ?=
 
 # $(call check-pin,<wrapper go.mod>,<module>,<version>): the wrapper module must
@@ -61,7 +65,7 @@ up: $(UP_DEPS) ## kind cluster "po" + images + helm upgrade --install (idempoten
 
 .PHONY: down
 down: ## delete the kind cluster "po" and stop the Docker engine if `make up` started it
-	$(GO) run ./hack/cmd/po-cluster down
+	$(GO) run ./hack/cmd/po-cluster down $(UP_FLAGS)
 
 # make kind-test: the whole deploy path on a kind cluster of its own (hack/kindtest):
 # make up, every pod Ready, the README walk-through through kubectl port-forward,
@@ -70,12 +74,16 @@ down: ## delete the kind cluster "po" and stop the Docker engine if `make up` st
 # KIND_TEST_IMAGES=upstream pulls the real images instead (a networked machine).
 KIND_TEST_IMAGES ?= offline
 KIND_TEST_TIMEOUT ?= 45m
+# The run's kubeconfig, logs (make.log, tilt.log, the test's own) and secrets, kept
+# for a look after a failure; emptied at the start of the next run.
+KIND_TEST_DIR ?= $(PO_TOOLS_DIR)/kind-test
 KIND_TEST_DEPS := $(KUBECTL) $(HELM) $(TILT) $(KIND) $(if $(filter offline,$(KIND_TEST_IMAGES)),$(OFFLINE_TOOLS))
 
 .PHONY: kind-test
 kind-test: $(KIND_TEST_DEPS) ## slow: the deploy path on a real kind cluster (make up, walk-through, faults, upgrade under load, tilt), then make down
-	cd hack && KIND_IMAGES=$(KIND_TEST_IMAGES) PO_KUBECTL=$(KUBECTL) PO_TILT=$(TILT) PO_TOOL_PATH=$(dir $(HELM)):$(dir $(KIND)) \
-	  $(GO) test -tags kind -count=1 -v -timeout $(KIND_TEST_TIMEOUT) ./kindtest/ 2>&1 | tee $(PO_TOOLS_DIR)/kind-test.log | grep -E '^(=== RUN|--- |\s+\S+_test\.go:|PASS|FAIL|ok )'; exit $${PIPESTATUS[0]}
+	rm -rf $(KIND_TEST_DIR) && mkdir -p $(KIND_TEST_DIR)
+	cd hack && KIND_TEST_DIR=$(KIND_TEST_DIR) KIND_IMAGES=$(KIND_TEST_IMAGES) PO_KUBECTL=$(KUBECTL) PO_TILT=$(TILT) PO_TOOL_PATH=$(dir $(HELM)):$(dir $(KIND)) \
+	  $(GO) test -tags kind -count=1 -v -timeout $(KIND_TEST_TIMEOUT) ./kindtest/ 2>&1 | tee $(KIND_TEST_DIR)/test.log | grep -E '^(=== RUN|--- |\s+\S+_test\.go:|PASS|FAIL|ok )'; exit $${PIPESTATUS[0]}
 
 .PHONY: offline-images
 offline-images: $(OFFLINE_TOOLS) ## build (or find current) every image of an offline kind cluster (hack/offline)
@@ -145,9 +153,15 @@ $(KIND):
 
 $(TILT): | hack/tools/tilt/go.mod
 	$(call check-pin,hack/tools/tilt/go.mod,github.com/tilt-dev/tilt,$(TILT_VERSION))
-	@mkdir -p $(@D)
-	cd hack/tools/tilt && GOWORK=off GOFLAGS=-mod=readonly $(GO) build -trimpath -o $@.tmp github.com/tilt-dev/tilt/cmd/tilt
-	mv $@.tmp $@
+	@rm -rf $(@D).src && mkdir -p $(@D) $(@D).src/wrapper
+	cd hack/tools/tilt && GOWORK=off GOFLAGS=-mod=readonly $(GO) mod download github.com/tilt-dev/tilt
+	cp -r "$$(cd hack/tools/tilt && GOWORK=off $(GO) list -m -f '{{.Dir}}' github.com/tilt-dev/tilt)" $(@D).src/tilt
+	chmod -R u+w $(@D).src/tilt
+	printf '<!doctype html><title>Tilt</title><p>This Tilt was built without its web UI (make cluster-tools): use <code>tilt get</code>, <code>tilt logs</code> and <code>tilt describe</code>.</p>\n' > $(@D).src/tilt/pkg/assets/build/index.html
+	cp hack/tools/tilt/go.mod hack/tools/tilt/go.sum hack/tools/tilt/tools.go $(@D).src/wrapper/
+	cd $(@D).src/wrapper && GOWORK=off $(GO) mod edit -replace github.com/tilt-dev/tilt=../tilt && \
+	  GOWORK=off GOFLAGS=-mod=mod $(GO) build -trimpath -o $@.tmp github.com/tilt-dev/tilt/cmd/tilt
+	mv $@.tmp $@ && rm -rf $(@D).src
 
 $(LOCAL_PATH_PROVISIONER): | hack/tools/local-path-provisioner/go.mod
 	$(call check-pin,hack/tools/local-path-provisioner/go.mod,github.com/rancher/local-path-provisioner,$(LOCAL_PATH_PROVISIONER_VERSION))
