@@ -146,8 +146,10 @@ func (w *writer) lost(t *testing.T, sys *system) []float64 {
 	return lost
 }
 
-// podKills deletes a pod of each service, then the MySQL pod, writing before and
-// while they are gone; every acknowledged write must be there afterwards.
+// podKills deletes a pod of each service, then the MySQL pod (grace 0), writing
+// before each kill and as soon as the replacement is Ready (the services must
+// reconnect to the new MySQL by themselves); every acknowledged write must be
+// there afterwards.
 func (e *env) podKills(t *testing.T, sys *system) {
 	u := sys.signUp(t, "kill")
 	c, _ := sys.activeChallenge(t, u)
