@@ -4,6 +4,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
+	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -15,6 +16,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	k8syaml "sigs.k8s.io/yaml"
 )
 
 const fullDefault = "po-progressive-overload" // release "po", no override
@@ -63,7 +65,7 @@ func kindValues(t testing.TB) map[string]any {
 }
 
 func cases(t *testing.T) []chartCase {
-	withAPI := chartkit.Options{APIVersions: []string{chartkit.ServiceMonitorAPI}}
+	withAPI := chartkit.Options{APIVersions: []string{chartkit.ServiceMonitorAPI, chartkit.PrometheusRuleAPI}}
 	return []chartCase{
 		{name: "defaults", genKey: true, check: func(t *testing.T, r *chartkit.Rendered) {
 			mustHave(t, r, "StatefulSet/"+fullDefault+"-mysql", "StatefulSet/"+fullDefault+"-redis", "StatefulSet/"+fullDefault+"-rabbitmq",
@@ -141,9 +143,14 @@ func cases(t *testing.T) []chartCase {
 						t.Errorf("ServiceMonitor %s: labels %v endpoints %+v", sm.Name, sm.Labels, sm.Spec.Endpoints)
 					}
 				}
+				pr, ok := r.Find("PrometheusRule", fullDefault+"-alerts").(*chartkit.PrometheusRule)
+				if !ok {
+					t.Fatal("no PrometheusRule with the API present")
+				}
+				checkAlerts(t, pr.Spec)
 			}},
 		{name: "prometheus operator API absent", check: func(t *testing.T, r *chartkit.Rendered) {
-			mustNotHave(t, r, "ServiceMonitor")
+			mustNotHave(t, r, "ServiceMonitor", "PrometheusRule")
 		}},
 		{name: "service monitor forced without the API",
 			values: map[string]any{"serviceMonitor": map[string]any{"force": true}},
@@ -533,5 +540,45 @@ func checkDevSecretKeys(t *testing.T, r *chartkit.Rendered) {
 	}
 	if n < 8 {
 		t.Errorf("only %d references to the dev Secrets", n)
+	}
+}
+
+// checkAlerts: the rendered rules are the chart's rules/alerts.yaml, and every alert
+// has a summary, a description and a runbook section in docs/operations.md.
+func checkAlerts(t *testing.T, got chartkit.RuleFile) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(chartkit.ChartDir(), "rules", "alerts.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want chartkit.RuleFile
+	if err := k8syaml.UnmarshalStrict(b, &want); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("rendered rules differ from rules/alerts.yaml:\n%+v\n%+v", got, want)
+	}
+	ops, err := os.ReadFile(filepath.Join(chartkit.RepoRoot(), "docs", "operations.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, g := range want.Groups {
+		for _, r := range g.Rules {
+			if r.Alert == "" {
+				continue
+			}
+			n++
+			if r.Annotations["summary"] == "" || r.Annotations["description"] == "" {
+				t.Errorf("%s: no summary or description", r.Alert)
+			}
+			anchor := strings.TrimPrefix(r.Annotations["runbook_url"], "docs/operations.md#")
+			if anchor != strings.ToLower(r.Alert) || !strings.Contains(string(ops), "\n### "+r.Alert+"\n") {
+				t.Errorf("%s: runbook_url %q, want docs/operations.md#%s with a section '### %s' there", r.Alert, r.Annotations["runbook_url"], strings.ToLower(r.Alert), r.Alert)
+			}
+		}
+	}
+	if n < 8 {
+		t.Errorf("%d alerts, want the eight of docs/operations.md", n)
 	}
 }

@@ -25,8 +25,12 @@ import (
 	k8syaml "sigs.k8s.io/yaml"
 )
 
-// ServiceMonitorAPI is the API version and kind the chart's Capabilities gate checks.
-const ServiceMonitorAPI = "monitoring.coreos.com/v1/ServiceMonitor"
+// ServiceMonitorAPI and PrometheusRuleAPI are the API versions and kinds the
+// chart's Capabilities gates check.
+const (
+	ServiceMonitorAPI = "monitoring.coreos.com/v1/ServiceMonitor"
+	PrometheusRuleAPI = "monitoring.coreos.com/v1/PrometheusRule"
+)
 
 // RepoRoot is the repository root, found from this source file's location.
 func RepoRoot() string {
@@ -196,6 +200,12 @@ func DecodeManifest(manifest string) ([]Object, error) {
 				return nil, fmt.Errorf("ServiceMonitor %s: %w", meta.Metadata.Name, err)
 			}
 			obj = sm
+		case gvk.Group == "monitoring.coreos.com" && gvk.Kind == "PrometheusRule":
+			pr := &PrometheusRule{}
+			if err := k8syaml.UnmarshalStrict([]byte(doc), pr); err != nil {
+				return nil, fmt.Errorf("PrometheusRule %s: %w", meta.Metadata.Name, err)
+			}
+			obj = pr
 		case scheme.Scheme.Recognizes(gvk):
 			o, _, err := dec.Decode([]byte(doc), nil, nil)
 			if err != nil {

@@ -32,3 +32,33 @@ type Endpoint struct {
 	Interval      string `json:"interval,omitempty"`
 	ScrapeTimeout string `json:"scrapeTimeout,omitempty"`
 }
+
+// PrometheusRule is monitoring.coreos.com/v1 PrometheusRule, with the CRD's field
+// names (strictly decoded, like ServiceMonitor).
+type PrometheusRule struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata"`
+	Spec              RuleFile `json:"spec"`
+}
+
+// RuleFile is a Prometheus rule file: the PrometheusRule's spec has the same shape.
+type RuleFile struct {
+	Groups []RuleGroup `json:"groups"`
+}
+
+// RuleGroup is one group of rules.
+type RuleGroup struct {
+	Name     string `json:"name"`
+	Interval string `json:"interval,omitempty"`
+	Rules    []Rule `json:"rules"`
+}
+
+// Rule is an alerting or recording rule.
+type Rule struct {
+	Alert       string            `json:"alert,omitempty"`
+	Record      string            `json:"record,omitempty"`
+	Expr        string            `json:"expr"`
+	For         string            `json:"for,omitempty"`
+	Labels      map[string]string `json:"labels,omitempty"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+}

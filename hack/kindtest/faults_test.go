@@ -98,6 +98,34 @@ func (e *env) prometheus(t *testing.T, sys *system) {
 		t.Errorf("dashboard query returns no data: %s: %s", k, empty[k])
 	}
 	t.Logf("%d dashboard queries checked against the in-cluster Prometheus", len(queries))
+
+	// The chart's alerts are loaded and evaluate without errors.
+	var rules struct {
+		Data struct {
+			Groups []struct {
+				Rules []struct {
+					Name, Type, Health, LastError string
+				} `json:"rules"`
+			} `json:"groups"`
+		} `json:"data"`
+	}
+	if _, err := call("GET", prom.url+"/api/v1/rules", "", nil, &rules); err != nil {
+		t.Fatal(err)
+	}
+	alerts := 0
+	for _, g := range rules.Data.Groups {
+		for _, r := range g.Rules {
+			if r.Type == "alerting" {
+				alerts++
+			}
+			if r.Health == "err" {
+				t.Errorf("rule %s does not evaluate: %s", r.Name, r.LastError)
+			}
+		}
+	}
+	if alerts < 8 {
+		t.Errorf("the dev Prometheus has %d alerting rules, want the chart's (rules/alerts.yaml)", alerts)
+	}
 }
 
 // writer logs workouts and records every acknowledged one.
