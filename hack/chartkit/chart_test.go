@@ -16,6 +16,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	k8syaml "sigs.k8s.io/yaml"
 )
 
@@ -148,6 +149,46 @@ func cases(t *testing.T) []chartCase {
 					t.Fatal("no PrometheusRule with the API present")
 				}
 				checkAlerts(t, pr.Spec)
+			}},
+		{name: "ingress with TLS from cert-manager, and HTTPRoutes",
+			values: map[string]any{
+				"ingress": map[string]any{"enabled": true, "className": "nginx",
+					"account": map[string]any{"host": "accounts.example.com"}, "challenge": map[string]any{"host": "challenges.example.com"},
+					"tls": map[string]any{"enabled": true, "certManager": map[string]any{"clusterIssuer": "letsencrypt"}}},
+				"httpRoute": map[string]any{"enabled": true, "parentRefs": []any{map[string]any{"name": "public", "namespace": "gateway", "sectionName": "https"}},
+					"account": map[string]any{"hostname": "accounts.example.com"}, "challenge": map[string]any{"hostname": "challenges.example.com"}},
+			},
+			check: func(t *testing.T, r *chartkit.Rendered) {
+				ing, ok := r.Find("Ingress", fullDefault).(*networkingv1.Ingress)
+				if !ok {
+					t.Fatal("no Ingress")
+				}
+				if ing.Annotations["cert-manager.io/cluster-issuer"] != "letsencrypt" || len(ing.Spec.TLS) != 1 || ing.Spec.TLS[0].SecretName != fullDefault+"-tls" {
+					t.Errorf("TLS: annotations %v, tls %+v", ing.Annotations, ing.Spec.TLS)
+				}
+				if ing.Spec.IngressClassName == nil || *ing.Spec.IngressClassName != "nginx" {
+					t.Errorf("ingressClassName %v", ing.Spec.IngressClassName)
+				}
+				for _, rule := range ing.Spec.Rules {
+					for _, p := range rule.HTTP.Paths {
+						if p.Path == "/" || strings.HasPrefix(p.Path, "/metrics") || strings.HasPrefix(p.Path, "/healthz") || strings.HasPrefix(p.Path, "/readyz") {
+							t.Errorf("%s%s is routed from outside", rule.Host, p.Path)
+						}
+						svc, ok := r.Find("Service", p.Backend.Service.Name).(*corev1.Service)
+						if !ok || len(svc.Spec.Ports) == 0 || svc.Spec.Ports[0].Name != p.Backend.Service.Port.Name {
+							t.Errorf("%s%s: backend %+v is not a named port of a Service", rule.Host, p.Path, p.Backend.Service)
+						}
+					}
+				}
+				for _, svc := range []string{"account", "challenge"} {
+					hr, ok := r.Find("HTTPRoute", fullDefault+"-"+svc).(*chartkit.HTTPRoute)
+					if !ok {
+						t.Fatalf("no HTTPRoute for %s", svc)
+					}
+					if hr.Spec.ParentRefs[0].Name != "public" || hr.Spec.Hostnames[0] != svc+"s.example.com" || hr.Spec.Rules[0].BackendRefs[0].Name != fullDefault+"-"+svc {
+						t.Errorf("HTTPRoute %s: %+v", hr.Name, hr.Spec)
+					}
+				}
 			}},
 		{name: "prometheus operator API absent", check: func(t *testing.T, r *chartkit.Rendered) {
 			mustNotHave(t, r, "ServiceMonitor", "PrometheusRule")

@@ -206,6 +206,12 @@ func DecodeManifest(manifest string) ([]Object, error) {
 				return nil, fmt.Errorf("PrometheusRule %s: %w", meta.Metadata.Name, err)
 			}
 			obj = pr
+		case gvk.Group == "gateway.networking.k8s.io" && gvk.Kind == "HTTPRoute":
+			hr := &HTTPRoute{}
+			if err := k8syaml.UnmarshalStrict([]byte(doc), hr); err != nil {
+				return nil, fmt.Errorf("HTTPRoute %s: %w", meta.Metadata.Name, err)
+			}
+			obj = hr
 		case scheme.Scheme.Recognizes(gvk):
 			o, _, err := dec.Decode([]byte(doc), nil, nil)
 			if err != nil {

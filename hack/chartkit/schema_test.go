@@ -47,6 +47,9 @@ func TestValuesAreValidated(t *testing.T) {
 		{"external RabbitMQ without credentials", []string{"rabbitmq.create=false", "rabbitmq.host=mq"}, noKey, "rabbitmq.auth.existingSecret"},
 		{"external Redis without host", []string{"redis.create=false"}, noKey, "redis.host"},
 		{"admin without password Secret", []string{"account.admin.email=a@b.c"}, noKey, "account.admin.existingSecret is required"},
+		{"ingress without hosts", []string{"ingress.enabled=true", "ingress.account.host=a.example.com"}, noKey, "/ingress/challenge/host"},
+		{"half-configured ingress TLS", []string{"ingress.enabled=true", "ingress.account.host=a.example.com", "ingress.challenge.host=c.example.com", "ingress.tls.enabled=true"}, noKey, "tls"},
+		{"HTTPRoute without a Gateway", []string{"httpRoute.enabled=true", "httpRoute.account.hostname=a.example.com", "httpRoute.challenge.hostname=c.example.com"}, noKey, "parentRefs"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			vals, err := chartkit.Set(tc.base, tc.set...)

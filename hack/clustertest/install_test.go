@@ -179,7 +179,7 @@ func TestChartInstallsIntoARealAPIServer(t *testing.T) {
 		}
 	})
 
-	t.Run("external dependencies", func(t *testing.T) {
+	t.Run("external dependencies, behind an Ingress", func(t *testing.T) {
 		const ns = "ext"
 		a.Namespace(t, ns)
 		install(t, a, "po", ns, chartkit.MustSet(nil,
@@ -187,7 +187,10 @@ func TestChartInstallsIntoARealAPIServer(t *testing.T) {
 			"account.database.existingSecret=po-account-db", "challenge.database.existingSecret=po-challenge-db",
 			"redis.create=false", "redis.urlSecret.name=po-urls",
 			"rabbitmq.create=false", "rabbitmq.host=mq.internal", "rabbitmq.auth.existingSecret=po-amqp",
-			"account.jwt.existingSecret=po-jwt"))
+			"account.jwt.existingSecret=po-jwt",
+			// The Ingress, with TLS from a Secret, through the real API server's validation.
+			"ingress.enabled=true", "ingress.account.host=accounts.example.com", "ingress.challenge.host=challenges.example.com",
+			"ingress.tls.enabled=true", "ingress.tls.secretName=po-tls"))
 	})
 
 	t.Run("the API server rejects what the schema lets through", func(t *testing.T) {
