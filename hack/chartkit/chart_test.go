@@ -17,6 +17,8 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	k8slabels "k8s.io/apimachinery/pkg/labels"
 	k8syaml "sigs.k8s.io/yaml"
 )
 
@@ -229,13 +231,41 @@ func cases(t *testing.T) []chartCase {
 			check: func(t *testing.T, r *chartkit.Rendered) {
 				mustHave(t, r, "HorizontalPodAutoscaler/"+fullDefault+"-account", "HorizontalPodAutoscaler/"+fullDefault+"-challenge")
 			}},
-		{name: "network policies", values: map[string]any{"networkPolicy": map[string]any{"enabled": true}},
+		{name: "network policies", values: map[string]any{"networkPolicy": map[string]any{"enabled": true}, "devMonitoring": map[string]any{"enabled": true}},
 			check: func(t *testing.T, r *chartkit.Rendered) {
-				mustHave(t, r, "NetworkPolicy/"+fullDefault+"-mysql", "NetworkPolicy/"+fullDefault+"-redis", "NetworkPolicy/"+fullDefault+"-rabbitmq")
+				mustHave(t, r, "NetworkPolicy/"+fullDefault+"-default-deny", "NetworkPolicy/"+fullDefault+"-mysql")
+				for _, f := range []flow{
+					{"account", "mysql", 3306, true}, {"account", "redis", 6379, true}, {"account", "rabbitmq", 5672, true},
+					{"challenge", "mysql", 3306, true}, {"challenge", "redis", 6379, true}, {"challenge", "rabbitmq", 5672, true},
+					{"challenge", "account", 3000, true}, // JWKS
+					{"prometheus", "account", 3000, true}, {"prometheus", "challenge", 3001, true}, {"grafana", "prometheus", 9090, true},
+					{"account", "challenge", 3001, false}, {"redis", "mysql", 3306, false}, {"rabbitmq", "account", 3000, false},
+					{"challenge", "mysql", 3307, false}, {"grafana", "mysql", 3306, false}, {"prometheus", "mysql", 3306, false},
+					{"mysql", "redis", 6379, false}, {"account", "prometheus", 9090, false},
+				} {
+					if got := allowed(t, r, f.from, f.to, f.port); got != f.want {
+						t.Errorf("%s -> %s:%d allowed %v, want %v", f.from, f.to, f.port, got, f.want)
+					}
+				}
+				for _, c := range []string{"account", "challenge", "mysql", "redis", "rabbitmq", "prometheus", "grafana"} {
+					if !allowed(t, r, c, dnsPeer, 53) {
+						t.Errorf("%s cannot reach DNS", c)
+					}
+				}
 			}},
 		{name: "network policies with external dependencies", values: chartkit.Merge(external, map[string]any{"networkPolicy": map[string]any{"enabled": true}}),
 			external: []string{"po-account-db", "po-challenge-db", "po-amqp", "po-jwt"},
-			check:    func(t *testing.T, r *chartkit.Rendered) { mustNotHave(t, r, "NetworkPolicy") }},
+			check: func(t *testing.T, r *chartkit.Rendered) {
+				mustNotHave(t, r, "NetworkPolicy/"+fullDefault+"-mysql")
+				for _, f := range []flow{
+					{"account", externalPeer, 3307, true}, {"challenge", externalPeer, 5672, true}, {"account", externalPeer, 6379, true},
+					{"account", externalPeer, 22, false}, {"challenge", externalPeer, 443, false},
+				} {
+					if got := allowed(t, r, f.from, f.to, f.port); got != f.want {
+						t.Errorf("%s -> %s:%d allowed %v, want %v", f.from, f.to, f.port, got, f.want)
+					}
+				}
+			}},
 		{name: "admin, key rotation, registry", values: map[string]any{
 			"image":   map[string]any{"registry": "ghcr.io/", "tag": "1.2.3"},
 			"account": map[string]any{"admin": map[string]any{"email": "root@example.com", "existingSecret": "po-admin"}, "jwt": map[string]any{"previousKeys": []any{map[string]any{"secret": "po-jwt-old", "key": "private.pem"}}}},
@@ -622,4 +652,125 @@ func checkAlerts(t *testing.T, got chartkit.RuleFile) {
 	if n < 8 {
 		t.Errorf("%d alerts, want the eight of docs/operations.md", n)
 	}
+}
+
+type flow struct {
+	from, to string // components; or dnsPeer, externalPeer
+	port     int32
+	want     bool
+}
+
+const (
+	dnsPeer      = "kube-dns" // the cluster's resolver, outside the release
+	externalPeer = "an external address"
+)
+
+// podLabels are the pod template labels of each component the chart renders.
+func podLabels(r *chartkit.Rendered) map[string]map[string]string {
+	out := map[string]map[string]string{}
+	for _, o := range r.Objects {
+		var l map[string]string
+		switch w := o.Obj.(type) {
+		case *appsv1.Deployment:
+			l = w.Spec.Template.Labels
+		case *appsv1.StatefulSet:
+			l = w.Spec.Template.Labels
+		default:
+			continue
+		}
+		out[l["app.kubernetes.io/component"]] = l
+	}
+	return out
+}
+
+func selects(sel metav1.LabelSelector, labels map[string]string) bool {
+	s, err := metav1.LabelSelectorAsSelector(&sel)
+	return err == nil && s.Matches(k8slabels.Set(labels))
+}
+
+// allowed evaluates the rendered NetworkPolicies as a CNI that enforces them
+// would, for a TCP (or, to DNS, UDP) connection from a pod of one component to a
+// pod of another (or to DNS, or an address outside the cluster) on port.
+func allowed(t *testing.T, r *chartkit.Rendered, from, to string, port int32) bool {
+	t.Helper()
+	pods := podLabels(r)
+	src, ok := pods[from]
+	if !ok {
+		t.Fatalf("no pods of %s", from)
+	}
+	dst := pods[to]
+	dnsLabels := map[string]string{"k8s-app": "kube-dns"}
+	peerMatches := func(peers []networkingv1.NetworkPolicyPeer, labels map[string]string, inRelease bool) bool {
+		if len(peers) == 0 {
+			return true // no `to`/`from`: any address
+		}
+		for _, p := range peers {
+			switch {
+			case p.IPBlock != nil:
+				if !inRelease {
+					return true
+				}
+			case p.NamespaceSelector != nil:
+				// Another namespace's pods; kube-system's for DNS.
+				if to == dnsPeer && p.PodSelector != nil && selects(*p.PodSelector, dnsLabels) {
+					return true
+				}
+			case p.PodSelector != nil:
+				if inRelease && selects(*p.PodSelector, labels) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	portMatches := func(ports []networkingv1.NetworkPolicyPort) bool {
+		if len(ports) == 0 {
+			return true
+		}
+		for _, p := range ports {
+			if p.Port != nil && p.Port.IntVal == port {
+				return true
+			}
+		}
+		return false
+	}
+	egressOK, egressPolicies := false, 0
+	ingressOK, ingressPolicies := false, 0
+	for _, o := range r.Objects {
+		np, ok := o.Obj.(*networkingv1.NetworkPolicy)
+		if !ok {
+			continue
+		}
+		has := func(pt networkingv1.PolicyType) bool {
+			for _, x := range np.Spec.PolicyTypes {
+				if x == pt {
+					return true
+				}
+			}
+			return false
+		}
+		if selects(np.Spec.PodSelector, src) && has(networkingv1.PolicyTypeEgress) {
+			egressPolicies++
+			for _, e := range np.Spec.Egress {
+				if peerMatches(e.To, dst, dst != nil) && portMatches(e.Ports) {
+					egressOK = true
+				}
+			}
+		}
+		if dst != nil && selects(np.Spec.PodSelector, dst) && has(networkingv1.PolicyTypeIngress) {
+			ingressPolicies++
+			for _, in := range np.Spec.Ingress {
+				if peerMatches(in.From, src, true) && portMatches(in.Ports) {
+					ingressOK = true
+				}
+			}
+		}
+	}
+	if egressPolicies == 0 {
+		egressOK = true
+	}
+	if dst == nil || ingressPolicies == 0 { // outside the release: its own policies, not ours
+		ingressOK = true
+	}
+	return egressOK && ingressOK
 }

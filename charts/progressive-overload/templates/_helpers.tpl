@@ -206,3 +206,11 @@ or composed from the user, the password Secret and the host with a $(VAR) refere
 {{- define "po.jwksURL" -}}
 {{- default (printf "http://%s-account:%d/.well-known/jwks.json" (include "po.fullname" .) (int .Values.account.port)) .Values.challenge.jwksURL -}}
 {{- end -}}
+
+{{/* A NetworkPolicy peer: the pods of one component of this release. */}}
+{{- define "po.npPeer" -}}
+- podSelector:
+    matchLabels:
+      app.kubernetes.io/instance: {{ .root.Release.Name | quote }}
+      app.kubernetes.io/component: {{ .component | quote }}
+{{- end -}}
