@@ -104,7 +104,8 @@ cluster-test: helm-lint $(ETCD) $(KUBE_APISERVER) $(TILT) ## slow: install into 
 	  $(GO) test -tags cluster -count=1 -timeout $(CLUSTER_TEST_TIMEOUT) ./clustertest/...
 
 .PHONY: cluster-tools
-cluster-tools: $(HELM) $(ETCD) $(KUBE_APISERVER) $(TILT) ## build (or find cached) helm, etcd, kube-apiserver, tilt
+cluster-tools: $(HELM) $(ETCD) $(KUBE_APISERVER) $(TILT) $(KIND) ## build (or find cached) helm, etcd, kube-apiserver, tilt, kind, kubectl; prints the PATH to use them
+	@echo 'export PATH=$(dir $(TILT)):$(dir $(HELM)):$(dir $(KIND)):$(KUBERNETES_DIR):$$PATH'
 
 # Each tool is built into a temporary name and moved into place, so an
 # interrupted build never leaves a broken binary that make would trust. The
