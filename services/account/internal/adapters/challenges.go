@@ -40,8 +40,8 @@ type ChallengeUserValidator interface {
 // a permanent failure: retrying cannot fix it, so it goes to the DLQ at once.
 //
 // afterCommit (the relay's Notify; nil for none) runs once the delivery's
-// transaction has ended, so the verdict leaves without waiting for the
-// relay's next poll.
+// transaction has committed (events.AfterCommit), so the verdict leaves
+// without waiting for the relay's next poll.
 func ChallengeCreatedHandler(v ChallengeUserValidator, afterCommit func()) events.Handler {
 	return func(ctx context.Context, tx *sql.Tx, evt events.Event) error {
 		if evt.Type != ChallengeCreatedType {
@@ -70,11 +70,9 @@ func ChallengeCreatedHandler(v ChallengeUserValidator, afterCommit func()) event
 			return err
 		}
 		if afterCommit != nil {
-			// The consumer has no after-commit hook, but tx began with ctx,
-			// and database/sql ends a transaction no later than its context:
-			// when ctx ends, the verdict is committed (or rolled back, and
-			// the wake-up costs one empty relay batch).
-			context.AfterFunc(ctx, afterCommit)
+			// Only once the verdict has committed: a rollback (the retry
+			// registers again) or a duplicate delivery wakes nobody.
+			return events.AfterCommit(ctx, func(context.Context) { afterCommit() })
 		}
 		return nil
 	}
