@@ -38,10 +38,11 @@ test: deps ## run every module's tests with -race (needs MariaDB, Redis, RabbitM
 	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) $(PKGS)
 
 .PHONY: lint
-lint: ## gofmt, go vet and staticcheck on every module
+lint: ## gofmt, go vet, staticcheck, import direction, OpenAPI lint on every module
 	@unformatted=$$(gofmt -l $(MODULES)); if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet $(PKGS)
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) $(PKGS)
+	$(GO) run ./hack/cmd/importcheck $(PKGS)
 
 .PHONY: gen
 gen: ## regenerate ent code, versioned migrations (needs local MariaDB) and OpenAPI server code
