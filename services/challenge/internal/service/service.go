@@ -171,7 +171,9 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *Service, err error) 
 		ReadyChecks: []httpserver.Check{{Name: "mysql", Probe: s.db.PingContext}},
 		OpenAPISpec: api.Spec,
 	})
-	httpport.Register(s.HTTP.App, httpport.NewServer(s.App), s.verifier)
+	if err := httpport.Register(s.HTTP.App, httpport.NewServer(s.App), s.verifier); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 

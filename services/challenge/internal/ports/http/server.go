@@ -14,6 +14,7 @@ import (
 	"github.com/progressive-overload/po/services/challenge/internal/app"
 	"github.com/progressive-overload/po/services/challenge/internal/domain"
 	"github.com/progressive-overload/po/services/kit/auth"
+	"github.com/progressive-overload/po/services/kit/openapi"
 	"github.com/progressive-overload/po/services/kit/problem"
 )
 
@@ -30,12 +31,25 @@ func NewServer(a *app.Application) *Server { return &Server{app: a} }
 // Register mounts the API on router behind the bearer-token middleware.
 // Errors returned by handlers are rendered by the router's error handler
 // (kit/httpserver: problem+json).
-func Register(router fiber.Router, s *Server, verifier auth.Verifier) {
+//
+// Requests are checked against the contract (kit/openapi) after the fast
+// path, which takes only requests the check would pass unchanged.
+func Register(router fiber.Router, s *Server, verifier auth.Verifier) error {
+	specRouter, err := openapi.NewRouter(GetSwagger())
+	if err != nil {
+		return err
+	}
 	router.Use("/challenges", auth.Middleware(verifier))
 	h := NewStrictHandler(s, []StrictMiddlewareFunc{translateErrors})
 	registerFastPaths(router, h)
+	router.Use(openapi.RequestValidator(specRouter))
 	RegisterHandlers(router, h)
+	return nil
 }
+
+// The generated handlers read the body kit/openapi validated under their own
+// key: this does not compile when the two differ (duplicate map key false).
+var _ = map[bool]int{false: 0, openapi.ValidatedBodyKey == validatedBodyLocalsKey: 1}
 
 // translateErrors turns application and domain errors into problems.
 func translateErrors(f StrictHandlerFunc, _ string) StrictHandlerFunc {
@@ -91,22 +105,6 @@ func deref(s *string) string {
 	return *s
 }
 
-// required collects the names of missing required fields.
-type required []problem.FieldError
-
-func (r *required) check(present bool, field string) {
-	if !present {
-		*r = append(*r, problem.FieldError{Field: field, Message: "is required"})
-	}
-}
-
-func (r required) err() error {
-	if len(r) == 0 {
-		return nil
-	}
-	return problem.Validation(r...)
-}
-
 func or[T any](p *T) T {
 	var zero T
 	if p == nil {
@@ -120,29 +118,19 @@ func (s *Server) CreateChallenge(ctx context.Context, req CreateChallengeRequest
 	if err != nil {
 		return nil, err
 	}
+	// kit/openapi checked the body against the contract: the required
+	// members are present and of their types.
 	b := req.Body
-	var missing required
-	missing.check(b.Title != nil, domain.FieldTitle)
-	missing.check(b.Exercise != nil, domain.FieldExercise)
-	missing.check(b.Unit != nil, domain.FieldUnit)
-	missing.check(b.StartValue != nil, domain.FieldStartValue)
-	missing.check(b.Increment != nil, domain.FieldIncrement)
-	missing.check(b.IncrementEvery != nil, domain.FieldIncrementEvery)
-	missing.check(b.SessionsPerWeek != nil, domain.FieldSessionsPerWeek)
-	missing.check(b.Weeks != nil, domain.FieldWeeks)
-	if err := missing.err(); err != nil {
-		return nil, err
-	}
 	cmd := app.CreateChallenge{
-		Title: *b.Title,
+		Title: b.Title,
 		Plan: domain.PlanSpec{
-			Exercise:        *b.Exercise,
-			Unit:            domain.Unit(*b.Unit),
-			StartValue:      *b.StartValue,
-			Increment:       *b.Increment,
-			IncrementEvery:  *b.IncrementEvery,
-			SessionsPerWeek: *b.SessionsPerWeek,
-			Weeks:           *b.Weeks,
+			Exercise:        b.Exercise,
+			Unit:            domain.Unit(b.Unit),
+			StartValue:      b.StartValue,
+			Increment:       b.Increment,
+			IncrementEvery:  int(b.IncrementEvery),
+			SessionsPerWeek: int(b.SessionsPerWeek),
+			Weeks:           int(b.Weeks),
 		},
 	}
 	if b.StartDate != nil {
@@ -203,7 +191,7 @@ func (s *Server) UpdateChallenge(ctx context.Context, req UpdateChallengeRequest
 	}
 	cmd := app.UpdateChallenge{Title: req.Body.Title}
 	if st := req.Body.Status; st != nil {
-		if *st != string(domain.StatusArchived) {
+		if string(*st) != string(domain.StatusArchived) {
 			return nil, problem.Validation(problem.FieldError{Field: "status", Message: "can only be set to archived"})
 		}
 		cmd.Archive = true
@@ -231,19 +219,12 @@ func (s *Server) CreateWorkoutLog(ctx context.Context, req CreateWorkoutLogReque
 	if err != nil {
 		return nil, err
 	}
-	b := req.Body
-	var missing required
-	missing.check(b.Sets != nil, domain.FieldSets)
-	missing.check(b.Reps != nil, domain.FieldReps)
-	missing.check(b.Value != nil, domain.FieldValue)
-	if err := missing.err(); err != nil {
-		return nil, err
-	}
+	b := req.Body // checked against the contract by kit/openapi
 	spec := domain.WorkoutLogSpec{
 		PerformedAt: or(b.PerformedAt),
-		Sets:        *b.Sets,
-		Reps:        *b.Reps,
-		Value:       *b.Value,
+		Sets:        int(b.Sets),
+		Reps:        int(b.Reps),
+		Value:       b.Value,
 		Note:        deref(b.Note),
 	}
 	v, err := s.app.LogWorkout(ctx, a, req.Id, spec)
