@@ -30,6 +30,7 @@ import (
 	"github.com/progressive-overload/po/services/kit/events"
 	"github.com/progressive-overload/po/services/kit/httpserver"
 	"github.com/progressive-overload/po/services/kit/mysqldb"
+	"github.com/progressive-overload/po/services/kit/retention"
 
 	"github.com/progressive-overload/po/services/account/api"
 	"github.com/progressive-overload/po/services/account/internal/adapters"
@@ -258,26 +259,11 @@ func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 
 // pruneRefreshTokens deletes the refresh tokens that expired longer than
 // EXPIRED_REFRESH_TOKEN_RETENTION ago (see app.Service.PruneRefreshTokens)
-// at once and then every prune interval, until ctx ends. Every replica runs
-// it; the deletes are chunked and idempotent, so replicas only share the work.
+// at once and then every prune interval, until ctx ends (kit/retention).
 func (s *Service) pruneRefreshTokens(ctx context.Context) {
-	t := time.NewTicker(s.pruneInterval)
-	defer t.Stop()
-	for {
-		n, err := s.App.PruneRefreshTokens(ctx, s.cfg.ExpiredRefreshTokenRetention)
-		switch {
-		case err != nil && ctx.Err() == nil:
-			s.log.Warn("deleting expired refresh tokens failed", "error", err, "deleted", n)
-		case n > 0:
-			s.log.Debug("deleted expired refresh tokens", "deleted", n,
-				"retention", s.cfg.ExpiredRefreshTokenRetention)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	retention.Every(ctx, s.log, s.pruneInterval, func(ctx context.Context) (int64, error) {
+		return s.App.PruneRefreshTokens(ctx, s.cfg.ExpiredRefreshTokenRetention)
+	}, "table", "refresh_tokens", "retention", s.cfg.ExpiredRefreshTokenRetention)
 }
 
 // Close releases every connection. Serve calls it; call it yourself only
