@@ -2,10 +2,10 @@ package app
 
 import (
 	"context"
-	"encoding/base64"
-	"strconv"
 
 	"github.com/progressive-overload/po/services/account/internal/domain"
+
+	"github.com/progressive-overload/po/services/kit/paging"
 )
 
 // UpdateMeInput changes the caller's own account; nil members stay as they are.
@@ -134,30 +134,22 @@ func (s *Service) GetUser(ctx context.Context, actor domain.User, id int64) (dom
 	return s.users.ByID(ctx, id)
 }
 
-// Page limits.
-const (
-	DefaultPageSize = 20
-	MaxPageSize     = 100
-)
-
 // Page is one page of accounts; NextCursor is empty on the last page.
 type Page struct {
 	Items      []domain.User
 	NextCursor string
 }
 
-// ListUsers pages through every account by id (administrators only). limit 0
-// means DefaultPageSize; cursor is the NextCursor of the previous page.
-func (s *Service) ListUsers(ctx context.Context, actor domain.User, limit int, cursor string) (Page, error) {
+// ListUsers pages through every account by id (administrators only). limit
+// nil means paging.DefaultLimit; cursor is the NextCursor of the previous page.
+func (s *Service) ListUsers(ctx context.Context, actor domain.User, size *int, cursor string) (Page, error) {
 	if !actor.IsAdmin() {
 		return Page{}, forbidden("only administrators may list accounts")
 	}
 	var v domain.Validator
-	if limit == 0 {
-		limit = DefaultPageSize
-	}
-	if limit < 1 || limit > MaxPageSize {
-		v.Add("limit", "must be between 1 and 100")
+	limit, ok := paging.Limit(size)
+	if !ok {
+		v.Add("limit", paging.LimitMessage)
 	}
 	after, err := DecodeCursor(cursor)
 	v.Check("cursor", err)
@@ -176,9 +168,10 @@ func (s *Service) ListUsers(ctx context.Context, actor domain.User, limit int, c
 	return page, nil
 }
 
-// EncodeCursor makes the opaque cursor that continues after id.
+// EncodeCursor makes the opaque cursor that continues after id (kit/paging,
+// kind "": the service has one list).
 func EncodeCursor(id int64) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(id, 10)))
+	return paging.EncodeCursor("", id)
 }
 
 // DecodeCursor reverses EncodeCursor; "" is the start (0).
@@ -186,13 +179,9 @@ func DecodeCursor(cursor string) (int64, error) {
 	if cursor == "" {
 		return 0, nil
 	}
-	raw, err := base64.RawURLEncoding.Strict().DecodeString(cursor)
-	if err != nil {
-		return 0, domain.Invalid("cursor", "is not a cursor this service issued")
+	k, ok := paging.DecodeCursor(cursor, "", 1)
+	if !ok {
+		return 0, domain.Invalid("cursor", paging.CursorMessage)
 	}
-	id, err := strconv.ParseInt(string(raw), 10, 64)
-	if err != nil || id <= 0 || strconv.FormatInt(id, 10) != string(raw) {
-		return 0, domain.Invalid("cursor", "is not a cursor this service issued")
-	}
-	return id, nil
+	return k[0], nil
 }

@@ -9,10 +9,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"net"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -123,7 +121,7 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *Service, err error) 
 	if err != nil {
 		return nil, err
 	}
-	if err := checkSchema(ctx, cfg.DatabaseURL); err != nil {
+	if err := dbmigrate.CheckCurrent(ctx, cfg.DatabaseURL, migrations.FS, Name); err != nil {
 		return nil, err
 	}
 	client := account.NewClient(account.Driver(entsql.OpenDB(dialect.MySQL, s.db)))
@@ -289,55 +287,5 @@ func (s *Service) Close() {
 // Migrate creates the database if needed and applies the pending migrations;
 // it returns how many it applied (0 when the schema is current).
 func Migrate(ctx context.Context, dsn string) (int, error) {
-	if err := mysqldb.EnsureDatabase(ctx, dsn); err != nil {
-		return 0, err
-	}
-	return dbmigrate.Up(ctx, dsn, migrations.FS)
-}
-
-// checkSchema refuses to start on a database the migrations have not reached
-// yet, with the fix in the message, rather than failing request by request.
-func checkSchema(ctx context.Context, dsn string) error {
-	want, err := latestMigration()
-	if err != nil {
-		return err
-	}
-	have, dirty, err := dbmigrate.Version(ctx, dsn)
-	if err != nil {
-		return err
-	}
-	if dirty {
-		return &dbmigrate.DirtyError{Database: dbName(dsn), Version: have}
-	}
-	if have < want {
-		return fmt.Errorf("database %s is at migration %d, this build needs %d: run `account migrate` first", dbName(dsn), have, want)
-	}
-	return nil
-}
-
-func latestMigration() (uint, error) {
-	names, err := fs.Glob(migrations.FS, "*.up.sql")
-	if err != nil {
-		return 0, err
-	}
-	var latest uint
-	for _, n := range names {
-		prefix, _, _ := strings.Cut(n, "_")
-		v, err := strconv.ParseUint(prefix, 10, 64)
-		if err != nil {
-			return 0, fmt.Errorf("migration %s: version is not a number", n)
-		}
-		latest = max(latest, uint(v))
-	}
-	if latest == 0 {
-		return 0, errors.New("no migrations embedded")
-	}
-	return latest, nil
-}
-
-func dbName(dsn string) string {
-	if cfg, err := mysqldb.Config(dsn); err == nil {
-		return cfg.DBName
-	}
-	return "?"
+	return dbmigrate.Migrate(ctx, dsn, migrations.FS)
 }

@@ -52,5 +52,10 @@ func migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return service.Migrate(ctx, cfg, log)
+	n, err := service.Migrate(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	log.Info("migrations applied", "count", n)
+	return nil
 }

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/progressive-overload/po/services/challenge/internal/domain"
+
+	"github.com/progressive-overload/po/services/kit/paging"
 )
 
 // Errors the ports translate into responses. Domain errors (validation,
@@ -108,12 +110,6 @@ type Cache interface {
 	Invalidate(ctx context.Context, keys ...string) error
 }
 
-// Page sizes of every list.
-const (
-	DefaultPageSize = 20
-	MaxPageSize     = 100
-)
-
 // Application is the service's use cases.
 type Application struct {
 	repo     Repository
@@ -185,13 +181,11 @@ func invalidField(field, message string) error {
 	return &domain.ValidationError{Errors: []domain.FieldError{{Field: field, Message: message}}}
 }
 
-// pageSize applies the default and checks the bounds.
+// pageSize applies the default and checks the bounds (kit/paging).
 func pageSize(limit *int) (int, error) {
-	if limit == nil {
-		return DefaultPageSize, nil
+	n, ok := paging.Limit(limit)
+	if !ok {
+		return 0, invalidField("limit", paging.LimitMessage)
 	}
-	if *limit < 1 || *limit > MaxPageSize {
-		return 0, invalidField("limit", "must be between 1 and "+strconv.Itoa(MaxPageSize))
-	}
-	return *limit, nil
+	return n, nil
 }

@@ -7,6 +7,8 @@ import (
 	"strconv"
 
 	"github.com/progressive-overload/po/services/challenge/internal/domain"
+
+	"github.com/progressive-overload/po/services/kit/paging"
 )
 
 // GetChallenge returns one challenge the actor may see.
@@ -96,7 +98,7 @@ func (a *Application) UserLogs(ctx context.Context, actor Actor, userID int64, l
 	if err != nil {
 		return nil, err
 	}
-	if after == nil && n == DefaultPageSize {
+	if after == nil && n == paging.DefaultLimit {
 		return a.logs.Get(ctx, userLogsKey(userID), func(ctx context.Context) ([]byte, error) {
 			return a.loadUserLogs(ctx, userID, nil, n)
 		})

@@ -144,7 +144,7 @@ func newHarness(t testing.TB, opts ...harnessOption) *harness {
 	log := slog.New(slog.NewJSONHandler(o.logOutput, nil))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := service.Migrate(ctx, cfg, log); err != nil {
+	if _, err := service.Migrate(ctx, cfg.DatabaseURL); err != nil {
 		t.Fatal(err)
 	}
 	h := &harness{t: t, cfg: cfg, signer: signer, reg: prometheus.NewRegistry(), validate: true,

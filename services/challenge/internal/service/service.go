@@ -7,7 +7,6 @@ package service
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -65,8 +64,8 @@ type Service struct {
 	closeOnce sync.Once
 }
 
-// New connects to MySQL (which must answer: the service is useless without
-// it) and prepares Redis, RabbitMQ and the JWKS client, which may come up
+// New connects to MySQL (which must answer and be migrated: the service is
+// useless without it) and prepares Redis, RabbitMQ and the JWKS client, which may come up
 // later.
 func New(ctx context.Context, cfg Config, opts Options) (_ *Service, err error) {
 	if opts.Logger == nil {
@@ -84,6 +83,9 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *Service, err error) 
 
 	s.db, err = mysqldb.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
+		return nil, err
+	}
+	if err := dbmigrate.CheckCurrent(ctx, cfg.DatabaseURL, migrations.FS, Name); err != nil {
 		return nil, err
 	}
 
@@ -235,19 +237,8 @@ func (s *Service) Close() {
 	})
 }
 
-// Migrate creates the database if needed and applies the pending migrations.
-func Migrate(ctx context.Context, cfg Config, log *slog.Logger) error {
-	if err := mysqldb.EnsureDatabase(ctx, cfg.DatabaseURL); err != nil {
-		return err
-	}
-	n, err := dbmigrate.Up(ctx, cfg.DatabaseURL, migrations.FS)
-	var dirty *dbmigrate.DirtyError
-	if errors.As(err, &dirty) {
-		return err
-	}
-	if err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	log.Info("migrations applied", "count", n)
-	return nil
+// Migrate creates the database if needed and applies the pending migrations;
+// it returns how many it applied (0 when the schema is current).
+func Migrate(ctx context.Context, dsn string) (int, error) {
+	return dbmigrate.Migrate(ctx, dsn, migrations.FS)
 }

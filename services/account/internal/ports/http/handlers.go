@@ -133,18 +133,11 @@ func (h *Handlers) ListUsers(ctx context.Context, req ListUsersRequestObject) (L
 	if !ok {
 		return nil, errNoActor
 	}
-	var limit int
-	if req.Params.Limit != nil {
-		limit = *req.Params.Limit
-		if limit == 0 { // 0 would mean "default" to the app
-			limit = -1
-		}
-	}
 	var cursor string
 	if req.Params.Cursor != nil {
 		cursor = *req.Params.Cursor
 	}
-	page, err := h.app.ListUsers(ctx, actor, limit, cursor)
+	page, err := h.app.ListUsers(ctx, actor, req.Params.Limit, cursor)
 	if err != nil {
 		return nil, err
 	}
