@@ -28,7 +28,7 @@ const ChallengeCreatedType = "challenge.created"
 const ChallengeValidationSubscription = "challenge-validation"
 
 // ChallengeUserValidator is the use case behind ChallengeCreatedHandler
-// (*app.Service).
+// (*app.Application).
 type ChallengeUserValidator interface {
 	ValidateChallengeUser(ctx context.Context, tx app.ChallengeUserTx, in app.ChallengeCreated) (domain.Event, error)
 }

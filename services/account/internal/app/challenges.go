@@ -19,7 +19,7 @@ type ChallengeCreated struct {
 // when the account exists and is active, otherwise user.rejected with the
 // reason. It returns the event it emitted. Ids that cannot be real are a
 // *domain.ValidationError: no answer would mean anything for them.
-func (s *Service) ValidateChallengeUser(ctx context.Context, tx ChallengeUserTx, in ChallengeCreated) (domain.Event, error) {
+func (s *Application) ValidateChallengeUser(ctx context.Context, tx ChallengeUserTx, in ChallengeCreated) (domain.Event, error) {
 	var v domain.Validator
 	if in.ChallengeID <= 0 {
 		v.Add("challengeId", "must be a positive id")

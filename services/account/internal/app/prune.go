@@ -19,7 +19,7 @@ import (
 // instead (401 all the same) and its family is left alone, so grace is how
 // long after expiry reuse of a token is still detected. Live tokens and
 // tokens expired less than grace ago are kept.
-func (s *Service) PruneRefreshTokens(ctx context.Context, grace time.Duration) (int64, error) {
+func (s *Application) PruneRefreshTokens(ctx context.Context, grace time.Duration) (int64, error) {
 	before := s.clock().Add(-grace)
 	return retention.Pass(ctx, func(ctx context.Context, limit int) (int64, error) {
 		n, err := s.refresh.DeleteExpired(ctx, before, limit)

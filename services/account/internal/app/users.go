@@ -19,7 +19,7 @@ type UpdateMeInput struct {
 // UpdateMe renames the caller and/or changes their password. A password
 // change needs the current password (wrong ones count towards the sign-in
 // lockout) and revokes every refresh token of the account.
-func (s *Service) UpdateMe(ctx context.Context, actor domain.User, in UpdateMeInput) (domain.User, error) {
+func (s *Application) UpdateMe(ctx context.Context, actor domain.User, in UpdateMeInput) (domain.User, error) {
 	var v domain.Validator
 	var name domain.DisplayName
 	if in.DisplayName != nil {
@@ -81,7 +81,7 @@ func (s *Service) UpdateMe(ctx context.Context, actor domain.User, in UpdateMeIn
 
 // DeleteMe deletes the caller's account (see domain.User.Delete), revokes its
 // refresh tokens and emits user.deleted, in one transaction.
-func (s *Service) DeleteMe(ctx context.Context, actor domain.User) error {
+func (s *Application) DeleteMe(ctx context.Context, actor domain.User) error {
 	_, err := s.users.Update(ctx, actor.ID, func(ctx context.Context, u *domain.User, tx UserTx) error {
 		events, err := u.Delete()
 		if err != nil {
@@ -98,7 +98,7 @@ func (s *Service) DeleteMe(ctx context.Context, actor domain.User) error {
 // SetStatus suspends or reactivates an account (administrators only).
 // Suspending revokes the account's refresh tokens and emits user.suspended in
 // the same transaction.
-func (s *Service) SetStatus(ctx context.Context, actor domain.User, id int64, status string) (domain.User, error) {
+func (s *Application) SetStatus(ctx context.Context, actor domain.User, id int64, status string) (domain.User, error) {
 	if !actor.IsAdmin() {
 		return domain.User{}, forbidden("only administrators may change an account's status")
 	}
@@ -124,7 +124,7 @@ func (s *Service) SetStatus(ctx context.Context, actor domain.User, id int64, st
 
 // GetUser returns an account to itself or to an administrator. Anyone else
 // is refused before the lookup, so they learn nothing about which ids exist.
-func (s *Service) GetUser(ctx context.Context, actor domain.User, id int64) (domain.User, error) {
+func (s *Application) GetUser(ctx context.Context, actor domain.User, id int64) (domain.User, error) {
 	if !actor.CanAccess(id) {
 		return domain.User{}, forbidden("you may only read your own account")
 	}
@@ -142,7 +142,7 @@ type Page struct {
 
 // ListUsers pages through every account by id (administrators only). limit
 // nil means paging.DefaultLimit; cursor is the NextCursor of the previous page.
-func (s *Service) ListUsers(ctx context.Context, actor domain.User, size *int, cursor string) (Page, error) {
+func (s *Application) ListUsers(ctx context.Context, actor domain.User, size *int, cursor string) (Page, error) {
 	if !actor.IsAdmin() {
 		return Page{}, forbidden("only administrators may list accounts")
 	}

@@ -56,7 +56,7 @@ type Options struct {
 // Service is the assembled process.
 type Service struct {
 	HTTP      *httpserver.Server
-	App       *app.Service
+	App       *app.Application
 	Keys      *auth.KeySet
 	cfg       Config
 	log       *slog.Logger
@@ -256,7 +256,7 @@ func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 }
 
 // pruneRefreshTokens deletes the refresh tokens that expired longer than
-// EXPIRED_REFRESH_TOKEN_RETENTION ago (see app.Service.PruneRefreshTokens)
+// EXPIRED_REFRESH_TOKEN_RETENTION ago (see app.Application.PruneRefreshTokens)
 // at once and then every prune interval, until ctx ends (kit/retention).
 func (s *Service) pruneRefreshTokens(ctx context.Context) {
 	retention.Every(ctx, s.log, s.pruneInterval, func(ctx context.Context) (int64, error) {

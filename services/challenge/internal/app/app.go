@@ -178,7 +178,7 @@ func (a *Application) invalidate(ctx context.Context, userID, challengeID int64)
 
 // invalidField is a 422 naming one field.
 func invalidField(field, message string) error {
-	return &domain.ValidationError{Errors: []domain.FieldError{{Field: field, Message: message}}}
+	return &domain.ValidationError{Fields: []domain.FieldError{{Field: field, Message: message}}}
 }
 
 // pageSize applies the default and checks the bounds (kit/paging).

@@ -46,7 +46,7 @@ func TestBadCursors(t *testing.T) {
 	} {
 		_, err := DecodeLogCursor(s)
 		var ve *domain.ValidationError
-		if !errors.As(err, &ve) || ve.Errors[0].Field != "cursor" {
+		if !errors.As(err, &ve) || ve.Fields[0].Field != "cursor" {
 			t.Errorf("DecodeLogCursor(%q) = %v, want a 422 on cursor", s, err)
 		}
 	}

@@ -53,7 +53,7 @@ func (a *Application) ListChallenges(ctx context.Context, actor Actor, q ListCha
 		f.Status = st
 	}
 	if len(invalid) > 0 {
-		return ChallengePage{}, &domain.ValidationError{Errors: invalid}
+		return ChallengePage{}, &domain.ValidationError{Fields: invalid}
 	}
 	switch {
 	case q.UserID != nil && !actor.CanAccess(*q.UserID):
@@ -78,7 +78,7 @@ func (a *Application) ListChallenges(ctx context.Context, actor Actor, q ListCha
 func appendFieldErrors(to []domain.FieldError, err error) []domain.FieldError {
 	var ve *domain.ValidationError
 	if errors.As(err, &ve) {
-		to = append(to, ve.Errors...)
+		to = append(to, ve.Fields...)
 	}
 	return to
 }

@@ -112,7 +112,7 @@ func NewChallengeFromSpec(userID int64, title string, spec PlanSpec, now time.Ti
 		if !errors.As(err, &ve) {
 			return nil, err
 		}
-		errs = append(errs, ve.Errors...)
+		errs = append(errs, ve.Fields...)
 	}
 	if err := errs.err(); err != nil {
 		return nil, err

@@ -173,7 +173,7 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *Service, err error) 
 		ReadyChecks: []httpserver.Check{{Name: "mysql", Probe: s.db.PingContext}},
 		OpenAPISpec: api.Spec,
 	})
-	if err := httpport.Register(s.HTTP.App, httpport.NewServer(s.App), s.verifier); err != nil {
+	if err := httpport.Register(s.HTTP.App, httpport.NewHandlers(s.App), s.verifier); err != nil {
 		return nil, err
 	}
 	return s, nil

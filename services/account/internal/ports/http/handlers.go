@@ -1,4 +1,4 @@
-package http
+package httpport
 
 import (
 	"context"
@@ -12,11 +12,11 @@ import (
 // call one use case, encode. Validation of shapes happened in
 // RequestValidator, authentication in the auth middlewares.
 type Handlers struct {
-	app *app.Service
+	app *app.Application
 }
 
 // NewHandlers returns the handlers for svc.
-func NewHandlers(svc *app.Service) *Handlers { return &Handlers{app: svc} }
+func NewHandlers(svc *app.Application) *Handlers { return &Handlers{app: svc} }
 
 var _ StrictServerInterface = (*Handlers)(nil)
 
@@ -43,7 +43,7 @@ func tokenJSON(t app.Tokens) TokenPair {
 
 // errNoActor means a protected operation ran without the auth middlewares: a
 // wiring bug, so a 500.
-var errNoActor = errors.New("http: protected operation reached without an authenticated account")
+var errNoActor = errors.New("httpport: protected operation reached without an authenticated account")
 
 func (h *Handlers) Signup(ctx context.Context, req SignupRequestObject) (SignupResponseObject, error) {
 	u, err := h.app.Signup(ctx, app.SignupInput{

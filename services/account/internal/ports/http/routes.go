@@ -1,4 +1,4 @@
-package http
+package httpport
 
 import (
 	"context"
@@ -28,7 +28,7 @@ const ProtectedPrefix = "/users"
 // authentication of everything under ProtectedPrefix (token, then the account
 // must still exist and be active), request validation against the spec, and
 // the generated routes.
-func Register(router fiber.Router, svc *app.Service, verifier auth.Verifier, keys *auth.KeySet) error {
+func Register(router fiber.Router, svc *app.Application, verifier auth.Verifier, keys *auth.KeySet) error {
 	specRouter, err := openapi.NewRouter(GetSwagger())
 	if err != nil {
 		return err
@@ -49,11 +49,11 @@ func Register(router fiber.Router, svc *app.Service, verifier auth.Verifier, key
 // currentAccount loads the account of the verified token: a deleted or
 // suspended account's tokens stop working at once, and authorisation uses the
 // account's current role rather than the one in the token.
-func currentAccount(svc *app.Service) fiber.Handler {
+func currentAccount(svc *app.Application) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		p, ok := auth.PrincipalFrom(c)
 		if !ok {
-			return fmt.Errorf("http: %w", errNoActor)
+			return fmt.Errorf("httpport: %w", errNoActor)
 		}
 		u, err := svc.Authenticate(c.UserContext(), p.UserID)
 		if errors.Is(err, app.ErrUnauthenticated) {

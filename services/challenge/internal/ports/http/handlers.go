@@ -1,11 +1,7 @@
-// Package httpport is the challenge service's HTTP port: the strict-server
-// implementation of api/openapi.yaml (api.gen.go is generated from it) over
-// the application's use cases.
 package httpport
 
 import (
 	"context"
-	"errors"
 	"strconv"
 
 	"github.com/gofiber/fiber/v2"
@@ -14,72 +10,20 @@ import (
 	"github.com/progressive-overload/po/services/challenge/internal/app"
 	"github.com/progressive-overload/po/services/challenge/internal/domain"
 	"github.com/progressive-overload/po/services/kit/auth"
-	"github.com/progressive-overload/po/services/kit/openapi"
 	"github.com/progressive-overload/po/services/kit/problem"
 )
 
-// Server implements StrictServerInterface.
-type Server struct {
+// Handlers implements StrictServerInterface on the application: decode,
+// call one use case, encode. Shapes were checked by kit/openapi, the token
+// by the auth middleware (routes.go).
+type Handlers struct {
 	app *app.Application
 }
 
-var _ StrictServerInterface = (*Server)(nil)
+var _ StrictServerInterface = (*Handlers)(nil)
 
-// NewServer returns the handlers over a.
-func NewServer(a *app.Application) *Server { return &Server{app: a} }
-
-// Register mounts the API on router behind the bearer-token middleware.
-// Errors returned by handlers are rendered by the router's error handler
-// (kit/httpserver: problem+json).
-//
-// Requests are checked against the contract (kit/openapi) after the fast
-// path, which takes only requests the check would pass unchanged.
-func Register(router fiber.Router, s *Server, verifier auth.Verifier) error {
-	specRouter, err := openapi.NewRouter(GetSwagger())
-	if err != nil {
-		return err
-	}
-	router.Use("/challenges", auth.Middleware(verifier))
-	h := NewStrictHandler(s, []StrictMiddlewareFunc{translateErrors})
-	registerFastPaths(router, h)
-	router.Use(openapi.RequestValidator(specRouter))
-	RegisterHandlers(router, h)
-	return nil
-}
-
-// The generated handlers read the body kit/openapi validated under their own
-// key: this does not compile when the two differ (duplicate map key false).
-var _ = map[bool]int{false: 0, openapi.ValidatedBodyKey == validatedBodyLocalsKey: 1}
-
-// translateErrors turns application and domain errors into problems.
-func translateErrors(f StrictHandlerFunc, _ string) StrictHandlerFunc {
-	return func(c *fiber.Ctx, req any) (any, error) {
-		resp, err := f(c, req)
-		if err != nil {
-			return nil, toProblem(err)
-		}
-		return resp, nil
-	}
-}
-
-func toProblem(err error) error {
-	var ve *domain.ValidationError
-	switch {
-	case errors.As(err, &ve):
-		fields := make([]problem.FieldError, len(ve.Errors))
-		for i, f := range ve.Errors {
-			fields[i] = problem.FieldError{Field: f.Field, Message: f.Message}
-		}
-		return problem.Validation(fields...)
-	case errors.Is(err, app.ErrNotFound):
-		return problem.NotFound("no such challenge")
-	case errors.Is(err, app.ErrForbidden):
-		return problem.Forbidden("this belongs to another user")
-	case errors.Is(err, domain.ErrChallengeClosed), errors.Is(err, domain.ErrInvalidTransition):
-		return problem.Conflict(err.Error())
-	}
-	return err
-}
+// NewHandlers returns the handlers over a.
+func NewHandlers(a *app.Application) *Handlers { return &Handlers{app: a} }
 
 // actor is the caller the auth middleware verified.
 func actor(ctx context.Context) (app.Actor, error) {
@@ -113,7 +57,7 @@ func or[T any](p *T) T {
 	return *p
 }
 
-func (s *Server) CreateChallenge(ctx context.Context, req CreateChallengeRequestObject) (CreateChallengeResponseObject, error) {
+func (s *Handlers) CreateChallenge(ctx context.Context, req CreateChallengeRequestObject) (CreateChallengeResponseObject, error) {
 	a, err := actor(ctx)
 	if err != nil {
 		return nil, err
@@ -144,7 +88,7 @@ func (s *Server) CreateChallenge(ctx context.Context, req CreateChallengeRequest
 	return CreateChallenge201JSONResponse{Body: toChallenge(c), Headers: CreateChallenge201ResponseHeaders{Location: &loc}}, nil
 }
 
-func (s *Server) ListChallenges(ctx context.Context, req ListChallengesRequestObject) (ListChallengesResponseObject, error) {
+func (s *Handlers) ListChallenges(ctx context.Context, req ListChallengesRequestObject) (ListChallengesResponseObject, error) {
 	a, err := actor(ctx)
 	if err != nil {
 		return nil, err
@@ -172,7 +116,7 @@ func (s *Server) ListChallenges(ctx context.Context, req ListChallengesRequestOb
 	return out, nil
 }
 
-func (s *Server) GetChallenge(ctx context.Context, req GetChallengeRequestObject) (GetChallengeResponseObject, error) {
+func (s *Handlers) GetChallenge(ctx context.Context, req GetChallengeRequestObject) (GetChallengeResponseObject, error) {
 	a, err := actor(ctx)
 	if err != nil {
 		return nil, err
@@ -184,7 +128,7 @@ func (s *Server) GetChallenge(ctx context.Context, req GetChallengeRequestObject
 	return GetChallenge200JSONResponse(toChallenge(c)), nil
 }
 
-func (s *Server) UpdateChallenge(ctx context.Context, req UpdateChallengeRequestObject) (UpdateChallengeResponseObject, error) {
+func (s *Handlers) UpdateChallenge(ctx context.Context, req UpdateChallengeRequestObject) (UpdateChallengeResponseObject, error) {
 	a, err := actor(ctx)
 	if err != nil {
 		return nil, err
@@ -203,7 +147,7 @@ func (s *Server) UpdateChallenge(ctx context.Context, req UpdateChallengeRequest
 	return UpdateChallenge200JSONResponse(toChallenge(c)), nil
 }
 
-func (s *Server) DeleteChallenge(ctx context.Context, req DeleteChallengeRequestObject) (DeleteChallengeResponseObject, error) {
+func (s *Handlers) DeleteChallenge(ctx context.Context, req DeleteChallengeRequestObject) (DeleteChallengeResponseObject, error) {
 	a, err := actor(ctx)
 	if err != nil {
 		return nil, err
@@ -214,7 +158,7 @@ func (s *Server) DeleteChallenge(ctx context.Context, req DeleteChallengeRequest
 	return DeleteChallenge204Response{}, nil
 }
 
-func (s *Server) CreateWorkoutLog(ctx context.Context, req CreateWorkoutLogRequestObject) (CreateWorkoutLogResponseObject, error) {
+func (s *Handlers) CreateWorkoutLog(ctx context.Context, req CreateWorkoutLogRequestObject) (CreateWorkoutLogResponseObject, error) {
 	a, err := actor(ctx)
 	if err != nil {
 		return nil, err
@@ -234,7 +178,7 @@ func (s *Server) CreateWorkoutLog(ctx context.Context, req CreateWorkoutLogReque
 	return CreateWorkoutLog201JSONResponse(toWorkoutLog(v)), nil
 }
 
-func (s *Server) ListUserLogs(ctx context.Context, req ListUserLogsRequestObject) (ListUserLogsResponseObject, error) {
+func (s *Handlers) ListUserLogs(ctx context.Context, req ListUserLogsRequestObject) (ListUserLogsResponseObject, error) {
 	a, err := actor(ctx)
 	if err != nil {
 		return nil, err
@@ -246,7 +190,7 @@ func (s *Server) ListUserLogs(ctx context.Context, req ListUserLogsRequestObject
 	return rawJSON(b), nil
 }
 
-func (s *Server) ListChallengeLogs(ctx context.Context, req ListChallengeLogsRequestObject) (ListChallengeLogsResponseObject, error) {
+func (s *Handlers) ListChallengeLogs(ctx context.Context, req ListChallengeLogsRequestObject) (ListChallengeLogsResponseObject, error) {
 	a, err := actor(ctx)
 	if err != nil {
 		return nil, err
@@ -258,7 +202,7 @@ func (s *Server) ListChallengeLogs(ctx context.Context, req ListChallengeLogsReq
 	return rawJSON(b), nil
 }
 
-func (s *Server) GetProgress(ctx context.Context, req GetProgressRequestObject) (GetProgressResponseObject, error) {
+func (s *Handlers) GetProgress(ctx context.Context, req GetProgressRequestObject) (GetProgressResponseObject, error) {
 	a, err := actor(ctx)
 	if err != nil {
 		return nil, err
