@@ -28,6 +28,7 @@ import (
 	"github.com/progressive-overload/po/services/kit/auth"
 	"github.com/progressive-overload/po/services/kit/mysqldb"
 	"github.com/progressive-overload/po/services/kit/mysqldb/mysqltest"
+	"github.com/progressive-overload/po/services/kit/platform"
 	"github.com/progressive-overload/po/services/kit/testkit"
 
 	"github.com/progressive-overload/po/services/account/api"
@@ -108,18 +109,20 @@ func testConfig(t testing.TB) service.Config {
 	t.Helper()
 	keyFile := writeKey(t, testkit.RSAKeys()[0])
 	return service.Config{
-		HTTPAddr:          "127.0.0.1:0",
-		DatabaseURL:       mysqltest.NewDatabase(t),
-		LogLevel:          "info",
-		LogFormat:         "json",
-		BodyLimit:         1 << 20,
-		ShutdownTimeout:   10 * time.Second,
-		RedisURL:          "redis://" + testkit.RedisAddr + "/0",
+		Config: platform.Config{
+			HTTPAddr:        "127.0.0.1:0",
+			DatabaseURL:     mysqltest.NewDatabase(t),
+			LogLevel:        "info",
+			LogFormat:       "json",
+			BodyLimit:       1 << 20,
+			ShutdownTimeout: 10 * time.Second,
+			RedisURL:        "redis://" + testkit.RedisAddr + "/0",
+			AMQPURL:         testkit.AMQPURL,
+			AMQPExchange:    "t." + testkit.RandomHex(6) + ".events",
+			JWTIssuer:       testkit.Issuer,
+			JWTAudience:     testkit.Audience,
+		},
 		RedisKeyPrefix:    testkit.NewRedisPrefix(),
-		AMQPURL:           testkit.AMQPURL,
-		AMQPExchange:      "t." + testkit.RandomHex(6) + ".events",
-		JWTIssuer:         testkit.Issuer,
-		JWTAudience:       testkit.Audience,
 		JWTSigningKeyFile: keyFile,
 		AccessTokenTTL:    15 * time.Minute,
 		RefreshTokenTTL:   720 * time.Hour,

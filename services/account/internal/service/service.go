@@ -142,22 +142,13 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *Service, err error) 
 		Now:         opts.Now,
 	})
 
-	s.HTTP = httpserver.New(httpserver.Options{
-		Service:         Name,
-		Logger:          opts.Logger,
-		Registry:        opts.Registry,
-		BodyLimit:       cfg.BodyLimit,
-		MaxInFlight:     cfg.MaxInFlight,
-		QueueTimeout:    cfg.QueueTimeout,
-		ShutdownTimeout: cfg.ShutdownTimeout,
-		DebugAddr:       cfg.DebugAddr,
-		TrustedProxies:  cfg.TrustedProxies,
-		// MySQL only: without Redis sign-in throttling counts in memory, and
-		// without RabbitMQ events wait in the outbox; neither should take
-		// the pod out of service.
-		ReadyChecks: []httpserver.Check{{Name: "mysql", Probe: s.db.PingContext}},
-		OpenAPISpec: api.Spec,
-	})
+	httpOpts := cfg.HTTPOptions(Name, opts.Logger, opts.Registry)
+	// MySQL only: without Redis sign-in throttling counts in memory, and
+	// without RabbitMQ events wait in the outbox; neither should take
+	// the pod out of service.
+	httpOpts.ReadyChecks = []httpserver.Check{{Name: "mysql", Probe: s.db.PingContext}}
+	httpOpts.OpenAPISpec = api.Spec
+	s.HTTP = httpserver.New(httpOpts)
 
 	eventMetrics := events.NewMetrics(opts.Registry)
 	s.publisher, err = events.NewPublisher(events.PublisherOptions{

@@ -35,6 +35,7 @@ import (
 	"github.com/progressive-overload/po/services/kit/auth"
 	"github.com/progressive-overload/po/services/kit/events"
 	"github.com/progressive-overload/po/services/kit/mysqldb/mysqltest"
+	"github.com/progressive-overload/po/services/kit/platform"
 	"github.com/progressive-overload/po/services/kit/testkit"
 )
 
@@ -124,22 +125,24 @@ func newHarness(t testing.TB, opts ...harnessOption) *harness {
 
 	prefix := testkit.NewRedisPrefix()
 	cfg := service.Config{
-		HTTPAddr:        "127.0.0.1:0",
-		DatabaseURL:     mysqltest.NewDatabase(t),
-		LogLevel:        "info",
-		LogFormat:       "json",
-		BodyLimit:       1 << 20,
-		ShutdownTimeout: 10 * time.Second,
-		RedisURL:        o.redisURL,
-		AMQPURL:         o.amqpURL,
-		AMQPExchange:    "t." + testkit.RandomHex(6) + ".events",
-		JWTIssuer:       testkit.Issuer,
-		JWTAudience:     testkit.Audience,
-		JWKSURL:         jwks.URL + "/.well-known/jwks.json",
-		CacheEnabled:    o.cacheEnabled,
-		CacheTTL:        30 * time.Second,
-		CacheKeyPrefix:  prefix,
-		CacheTimeout:    o.cacheTimeout,
+		Config: platform.Config{
+			HTTPAddr:        "127.0.0.1:0",
+			DatabaseURL:     mysqltest.NewDatabase(t),
+			LogLevel:        "info",
+			LogFormat:       "json",
+			BodyLimit:       1 << 20,
+			ShutdownTimeout: 10 * time.Second,
+			RedisURL:        o.redisURL,
+			AMQPURL:         o.amqpURL,
+			AMQPExchange:    "t." + testkit.RandomHex(6) + ".events",
+			JWTIssuer:       testkit.Issuer,
+			JWTAudience:     testkit.Audience,
+		},
+		JWKSURL:        jwks.URL + "/.well-known/jwks.json",
+		CacheEnabled:   o.cacheEnabled,
+		CacheTTL:       30 * time.Second,
+		CacheKeyPrefix: prefix,
+		CacheTimeout:   o.cacheTimeout,
 	}
 	log := slog.New(slog.NewJSONHandler(o.logOutput, nil))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

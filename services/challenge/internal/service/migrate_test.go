@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/progressive-overload/po/services/kit/mysqldb/mysqltest"
+	"github.com/progressive-overload/po/services/kit/platform"
 	"github.com/progressive-overload/po/services/kit/testkit"
 
 	"github.com/progressive-overload/po/services/challenge/internal/service"
@@ -20,12 +21,14 @@ func TestServeRefusesAnUnmigratedDatabase(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	cfg := service.Config{
-		DatabaseURL:  mysqltest.NewDatabase(t),
-		RedisURL:     "redis://" + testkit.RedisAddr + "/0",
-		AMQPURL:      testkit.AMQPURL,
-		AMQPExchange: "t." + testkit.RandomHex(6) + ".events",
-		JWTIssuer:    testkit.Issuer,
-		JWTAudience:  testkit.Audience,
+		Config: platform.Config{
+			DatabaseURL:  mysqltest.NewDatabase(t),
+			RedisURL:     "redis://" + testkit.RedisAddr + "/0",
+			AMQPURL:      testkit.AMQPURL,
+			AMQPExchange: "t." + testkit.RandomHex(6) + ".events",
+			JWTIssuer:    testkit.Issuer,
+			JWTAudience:  testkit.Audience,
+		},
 		JWKSURL:      "http://127.0.0.1:1/.well-known/jwks.json",
 		CacheTTL:     time.Second,
 		CacheTimeout: 50 * time.Millisecond,

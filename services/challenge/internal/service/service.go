@@ -158,21 +158,12 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *Service, err error) 
 		return nil, err
 	}
 
-	s.HTTP = httpserver.New(httpserver.Options{
-		Service:         Name,
-		Logger:          opts.Logger,
-		Registry:        opts.Registry,
-		BodyLimit:       cfg.BodyLimit,
-		MaxInFlight:     cfg.MaxInFlight,
-		QueueTimeout:    cfg.QueueTimeout,
-		ShutdownTimeout: cfg.ShutdownTimeout,
-		DebugAddr:       cfg.DebugAddr,
-		TrustedProxies:  cfg.TrustedProxies,
-		// MySQL only: without Redis reads fall back to MySQL, and without
-		// RabbitMQ events wait in the outbox; neither should take the pod out.
-		ReadyChecks: []httpserver.Check{{Name: "mysql", Probe: s.db.PingContext}},
-		OpenAPISpec: api.Spec,
-	})
+	httpOpts := cfg.HTTPOptions(Name, opts.Logger, opts.Registry)
+	// MySQL only: without Redis reads fall back to MySQL, and without
+	// RabbitMQ events wait in the outbox; neither should take the pod out.
+	httpOpts.ReadyChecks = []httpserver.Check{{Name: "mysql", Probe: s.db.PingContext}}
+	httpOpts.OpenAPISpec = api.Spec
+	s.HTTP = httpserver.New(httpOpts)
 	if err := httpport.Register(s.HTTP.App, httpport.NewHandlers(s.App), s.verifier); err != nil {
 		return nil, err
 	}
