@@ -33,6 +33,7 @@ import (
 
 	"github.com/progressive-overload/po/services/account/api"
 	"github.com/progressive-overload/po/services/account/internal/adapters"
+	amqpport "github.com/progressive-overload/po/services/account/internal/ports/amqp"
 	"github.com/progressive-overload/po/services/account/internal/service"
 )
 
@@ -402,6 +403,6 @@ func sign(t testing.TB, key *rsa.PrivateKey, userID int64, role auth.Role, issue
 
 // consumerQueues lists every queue the service declares.
 func (h *harness) consumerQueues() []string {
-	q := h.queues + "." + adapters.ChallengeValidationSubscription
+	q := h.queues + "." + amqpport.ChallengeValidationSubscription
 	return []string{q, q + ".retry", q + ".dlq"}
 }

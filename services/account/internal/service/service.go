@@ -33,6 +33,7 @@ import (
 	"github.com/progressive-overload/po/services/account/api"
 	"github.com/progressive-overload/po/services/account/internal/adapters"
 	"github.com/progressive-overload/po/services/account/internal/app"
+	amqpport "github.com/progressive-overload/po/services/account/internal/ports/amqp"
 	httpport "github.com/progressive-overload/po/services/account/internal/ports/http"
 )
 
@@ -200,8 +201,8 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *Service, err error) 
 	if err != nil {
 		return nil, err
 	}
-	err = s.consumer.Subscribe(adapters.ChallengeValidationSubscription, []string{adapters.ChallengeCreatedType},
-		adapters.ChallengeCreatedHandler(s.App, s.relay.Notify))
+	err = s.consumer.Subscribe(amqpport.ChallengeValidationSubscription, []string{amqpport.ChallengeCreatedType},
+		amqpport.ChallengeCreatedHandler(s.App, adapters.ChallengeUserTx, s.relay.Notify))
 	if err != nil {
 		return nil, err
 	}

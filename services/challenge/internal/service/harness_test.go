@@ -28,9 +28,9 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/progressive-overload/po/services/challenge/api"
-	"github.com/progressive-overload/po/services/challenge/internal/adapters"
 	"github.com/progressive-overload/po/services/challenge/internal/app"
 	"github.com/progressive-overload/po/services/challenge/internal/domain"
+	amqpport "github.com/progressive-overload/po/services/challenge/internal/ports/amqp"
 	"github.com/progressive-overload/po/services/challenge/internal/service"
 	"github.com/progressive-overload/po/services/kit/auth"
 	"github.com/progressive-overload/po/services/kit/events"
@@ -537,7 +537,7 @@ func (h *harness) queue(sub string) string { return h.queuePrefix + "." + sub }
 // queues lists every queue the service's consumer declares.
 func (h *harness) queues() []string {
 	var qs []string
-	for _, s := range adapters.Subscriptions() {
+	for _, s := range amqpport.Subscriptions() {
 		q := h.queue(s.Name)
 		qs = append(qs, q, q+".retry", q+".dlq")
 	}

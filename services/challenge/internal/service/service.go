@@ -20,6 +20,7 @@ import (
 	"github.com/progressive-overload/po/services/challenge/api"
 	"github.com/progressive-overload/po/services/challenge/internal/adapters"
 	"github.com/progressive-overload/po/services/challenge/internal/app"
+	amqpport "github.com/progressive-overload/po/services/challenge/internal/ports/amqp"
 	httpport "github.com/progressive-overload/po/services/challenge/internal/ports/http"
 	"github.com/progressive-overload/po/services/kit/auth"
 	"github.com/progressive-overload/po/services/kit/cache"
@@ -154,7 +155,7 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *Service, err error) 
 	if err != nil {
 		return nil, err
 	}
-	if err := adapters.Subscribe(s.consumer, s.App); err != nil {
+	if err := amqpport.Subscribe(s.consumer, s.App, func(tx *sql.Tx) app.TxRepository { return adapters.InTx(tx) }); err != nil {
 		return nil, err
 	}
 

@@ -1,4 +1,7 @@
-package adapters
+// Package amqpport is the account service's inbound event port: the
+// consumer's subscription to challenge.created, answered by one use case in
+// the consumer's transaction.
+package amqpport
 
 import (
 	"context"
@@ -7,15 +10,10 @@ import (
 	"fmt"
 	"strconv"
 
-	entsql "entgo.io/ent/dialect/sql"
-
-	"github.com/progressive-overload/po/ent/account"
-	"github.com/progressive-overload/po/ent/account/user"
 	"github.com/progressive-overload/po/services/kit/events"
 
 	"github.com/progressive-overload/po/services/account/internal/app"
 	"github.com/progressive-overload/po/services/account/internal/domain"
-	"github.com/progressive-overload/po/services/kit/mysqldb"
 )
 
 // ChallengeCreatedType is the event in which the challenge service asks
@@ -33,6 +31,10 @@ type ChallengeUserValidator interface {
 	ValidateChallengeUser(ctx context.Context, tx app.ChallengeUserTx, in app.ChallengeCreated) (domain.Event, error)
 }
 
+// InTx binds the use case's storage to a delivery's transaction
+// (adapters.ChallengeUserTx).
+type InTx func(tx *sql.Tx) app.ChallengeUserTx
+
 // ChallengeCreatedHandler answers challenge.created: v decides inside the
 // consumer's transaction, which already holds the message's inbox row, and
 // emits its verdict to the outbox there, so a message answered once is never
@@ -42,7 +44,7 @@ type ChallengeUserValidator interface {
 // afterCommit (the relay's Notify; nil for none) runs once the delivery's
 // transaction has committed (events.AfterCommit), so the verdict leaves
 // without waiting for the relay's next poll.
-func ChallengeCreatedHandler(v ChallengeUserValidator, afterCommit func()) events.Handler {
+func ChallengeCreatedHandler(v ChallengeUserValidator, inTx InTx, afterCommit func()) events.Handler {
 	return func(ctx context.Context, tx *sql.Tx, evt events.Event) error {
 		if evt.Type != ChallengeCreatedType {
 			return events.Permanent(fmt.Errorf("got %q on the %s subscription", evt.Type, ChallengeCreatedType))
@@ -54,11 +56,7 @@ func ChallengeCreatedHandler(v ChallengeUserValidator, afterCommit func()) event
 		if err := evt.DecodeData(&data); err != nil {
 			return events.Permanent(err)
 		}
-		utx := challengeUserTx{
-			client: account.NewClient(account.Driver(mysqldb.TxDriver(tx))),
-			tx:     tx,
-		}
-		_, err := v.ValidateChallengeUser(ctx, utx, app.ChallengeCreated{
+		_, err := v.ValidateChallengeUser(ctx, inTx(tx), app.ChallengeCreated{
 			ChallengeID: int64(data.ChallengeID),
 			UserID:      int64(data.UserID),
 		})
@@ -101,34 +99,4 @@ func (w *wireID) UnmarshalJSON(b []byte) error {
 	}
 	*w = wireID(n)
 	return nil
-}
-
-// challengeUserTx implements app.ChallengeUserTx on the consumer's transaction.
-type challengeUserTx struct {
-	client *account.Client // runs on tx
-	tx     *sql.Tx
-}
-
-var _ app.ChallengeUserTx = challengeUserTx{}
-
-func (t challengeUserTx) LockUser(ctx context.Context, id int64) (domain.User, error) {
-	// MariaDB has no FOR SHARE; MySQL 8 still accepts the older spelling.
-	u, err := t.client.User.Query().
-		Where(user.ID(id)).
-		ForShare(entsql.WithLockClause("LOCK IN SHARE MODE")).
-		Only(ctx)
-	if account.IsNotFound(err) {
-		return domain.User{}, domain.ErrNotFound
-	}
-	if err != nil {
-		return domain.User{}, fmt.Errorf("lock user %d: %w", id, err)
-	}
-	return toDomainUser(u), nil
-}
-
-func (t challengeUserTx) Emit(ctx context.Context, evts ...domain.Event) error {
-	if len(evts) == 0 {
-		return nil
-	}
-	return enqueue(ctx, t.tx, evts)
 }
