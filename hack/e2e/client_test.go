@@ -12,6 +12,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	accountclient "github.com/progressive-overload/po/services/account/api/client"
+	challengeclient "github.com/progressive-overload/po/services/challenge/api/client"
 )
 
 var httpClient = &http.Client{Timeout: 30 * time.Second}
@@ -78,23 +81,19 @@ func (s *system) signUp(t testing.TB, name string) user {
 	t.Helper()
 	u := user{Email: name + "-" + randomHex(4) + "@e2e.example.com"}
 	const password = "correct horse battery"
-	var created struct {
-		ID int64 `json:"id"`
-	}
+	var created accountclient.User
 	mustCall(t, http.StatusCreated, http.MethodPost, s.account.url+"/auth/signup", "",
-		map[string]string{"email": u.Email, "password": password, "displayName": name}, &created)
-	u.ID = created.ID
+		accountclient.SignupRequest{Email: u.Email, Password: password, DisplayName: name}, &created)
+	u.ID = created.Id
 	u.Token = s.login(t, u.Email, password)
 	return u
 }
 
 func (s *system) login(t testing.TB, email, password string) string {
 	t.Helper()
-	var tokens struct {
-		AccessToken string `json:"accessToken"`
-	}
+	var tokens accountclient.TokenPair
 	mustCall(t, http.StatusOK, http.MethodPost, s.account.url+"/auth/login", "",
-		map[string]string{"email": email, "password": password}, &tokens)
+		accountclient.LoginRequest{Email: email, Password: password}, &tokens)
 	if tokens.AccessToken == "" {
 		t.Fatal("login answered no access token")
 	}
@@ -106,25 +105,28 @@ func (s *system) adminToken(t testing.TB) string {
 	return s.login(t, s.adminEmail, s.adminPassword)
 }
 
-type challenge struct {
-	ID           int64     `json:"id"`
-	UserID       int64     `json:"userId"`
-	Status       string    `json:"status"`
-	StatusReason string    `json:"statusReason"`
-	UpdatedAt    time.Time `json:"updatedAt"`
+// challenge is the contract's Challenge (the generated client's type).
+type challenge = challengeclient.Challenge
+
+// reasonOf is c's statusReason, "" when it has none.
+func reasonOf(c challenge) string {
+	if c.StatusReason == nil {
+		return ""
+	}
+	return *c.StatusReason
 }
 
 // The README walk-through's challenge.
-var squatTo80 = map[string]any{
-	"title": "Squat to 80", "exercise": "Back squat", "unit": "kg",
-	"startValue": 60, "increment": 2.5, "incrementEvery": 1, "sessionsPerWeek": 3, "weeks": 8,
+var squatTo80 = challengeclient.CreateChallengeRequest{
+	Title: "Squat to 80", Exercise: "Back squat", Unit: challengeclient.Kg,
+	StartValue: 60, Increment: 2.5, IncrementEvery: 1, SessionsPerWeek: 3, Weeks: 8,
 }
 
 func (s *system) createChallenge(t testing.TB, token string) challenge {
 	t.Helper()
 	var c challenge
 	mustCall(t, http.StatusCreated, http.MethodPost, s.challenge.url+"/challenges", token, squatTo80, &c)
-	if c.ID <= 0 {
+	if c.Id <= 0 {
 		t.Fatalf("created challenge without id: %+v", c)
 	}
 	return c
@@ -145,8 +147,8 @@ func (s *system) waitStatus(t testing.TB, token string, id int64, status string)
 	var c challenge
 	poll(t, fmt.Sprintf("challenge %d to be %s", id, status), func() bool {
 		c = s.getChallenge(t, token, id)
-		return c.Status == status
-	}, func() string { return fmt.Sprintf("it is %q (%q)", c.Status, c.StatusReason) })
+		return string(c.Status) == status
+	}, func() string { return fmt.Sprintf("it is %q (%q)", c.Status, reasonOf(c)) })
 	return c, time.Since(start)
 }
 

@@ -18,7 +18,7 @@ func TestBadInput(t *testing.T) {
 	const uid = 401
 	tok := h.user(uid)
 	c := h.createChallenge(tok)
-	id := strconv.FormatInt(c.ID, 10)
+	id := strconv.FormatInt(c.Id, 10)
 	with := func(k string, v any) map[string]any {
 		b := squatBody()
 		if v == nil {

@@ -28,6 +28,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/progressive-overload/po/services/challenge/api"
+	"github.com/progressive-overload/po/services/challenge/api/client"
 	"github.com/progressive-overload/po/services/challenge/internal/app"
 	"github.com/progressive-overload/po/services/challenge/internal/domain"
 	amqpport "github.com/progressive-overload/po/services/challenge/internal/ports/amqp"
@@ -337,29 +338,13 @@ func (h *harness) validateResponse(req *http.Request, body []byte, r response) e
 
 // --- domain helpers -------------------------------------------------------
 
-type challengeJSON struct {
-	ID     int64  `json:"id"`
-	UserID int64  `json:"userId"`
-	Title  string `json:"title"`
-	Status string `json:"status"`
-	Unit   string `json:"unit"`
-}
-
-type logJSON struct {
-	ID          int64     `json:"id"`
-	ChallengeID int64     `json:"challengeId"`
-	UserID      int64     `json:"userId"`
-	PerformedAt time.Time `json:"performedAt"`
-	Sets        int       `json:"sets"`
-	Reps        int       `json:"reps"`
-	Value       float64   `json:"value"`
-	Note        string    `json:"note"`
-}
-
-type logList struct {
-	Items      []logJSON `json:"items"`
-	NextCursor *string   `json:"nextCursor"`
-}
+// The contract's types (api/client, generated from api/openapi.yaml): the
+// tests keep no copy of a shape.
+type (
+	challengeJSON = client.Challenge
+	logJSON       = client.WorkoutLog
+	logList       = client.WorkoutLogList
+)
 
 func squatBody() map[string]any {
 	return map[string]any{
