@@ -32,6 +32,7 @@ import (
 	"github.com/progressive-overload/po/services/kit/testkit"
 
 	"github.com/progressive-overload/po/services/account/api"
+	"github.com/progressive-overload/po/services/account/api/client"
 	"github.com/progressive-overload/po/services/account/internal/adapters"
 	amqpport "github.com/progressive-overload/po/services/account/internal/ports/amqp"
 	"github.com/progressive-overload/po/services/account/internal/service"
@@ -331,22 +332,12 @@ type user struct {
 	Password string
 }
 
-type userJSON struct {
-	ID          int64     `json:"id"`
-	Email       string    `json:"email"`
-	DisplayName string    `json:"displayName"`
-	Role        string    `json:"role"`
-	Status      string    `json:"status"`
-	CreatedAt   time.Time `json:"createdAt"`
-	UpdatedAt   time.Time `json:"updatedAt"`
-}
-
-type tokenPair struct {
-	AccessToken  string `json:"accessToken"`
-	TokenType    string `json:"tokenType"`
-	ExpiresIn    int    `json:"expiresIn"`
-	RefreshToken string `json:"refreshToken"`
-}
+// The contract's types (api/client, generated from api/openapi.yaml): the
+// tests keep no copy of a shape.
+type (
+	userJSON  = client.User
+	tokenPair = client.TokenPair
+)
 
 func (h *harness) signup(t testing.TB, name string) user {
 	t.Helper()
@@ -357,7 +348,7 @@ func (h *harness) signup(t testing.TB, name string) user {
 	h.expect(t, r, http.StatusCreated)
 	var got userJSON
 	r.decode(t, &got)
-	u.ID = got.ID
+	u.ID = got.Id
 	return u
 }
 
