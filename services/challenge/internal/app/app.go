@@ -40,23 +40,6 @@ func (a Actor) CanAccess(userID int64) bool {
 	return a.Admin || (a.UserID > 0 && a.UserID == userID)
 }
 
-// Event is a domain event to publish through the outbox: it is stored in the
-// same transaction as the change it announces.
-type Event struct {
-	Type string
-	Data any
-}
-
-// EventChallengeCreated announces a new challenge so the account service can
-// vouch for its user (docs/conventions.md).
-const EventChallengeCreated = "challenge.created"
-
-// ChallengeCreated is the data of EventChallengeCreated.
-type ChallengeCreated struct {
-	ChallengeID int64 `json:"challengeId"`
-	UserID      int64 `json:"userId"`
-}
-
 // ChallengeFilter selects challenges for a list, newest (highest id) first.
 type ChallengeFilter struct {
 	UserID   int64         // 0: every user
@@ -75,7 +58,7 @@ type LogCursor struct {
 type Repository interface {
 	// CreateChallenge stores c, assigns its id, and stores the events
 	// announce returns for it in the same transaction.
-	CreateChallenge(ctx context.Context, c *domain.Challenge, announce func(*domain.Challenge) []Event) error
+	CreateChallenge(ctx context.Context, c *domain.Challenge, announce func(*domain.Challenge) []domain.Event) error
 	// GetChallenge returns ErrNotFound when there is no such challenge.
 	GetChallenge(ctx context.Context, id int64) (*domain.Challenge, error)
 	// UpdateChallenge locks the challenge, lets fn change it and stores the
