@@ -41,7 +41,7 @@ func (t challengeUserTx) LockUser(ctx context.Context, id int64) (domain.User, e
 	if err != nil {
 		return domain.User{}, fmt.Errorf("lock user %d: %w", id, err)
 	}
-	return toDomainUser(u), nil
+	return toDomainUser(u)
 }
 
 func (t challengeUserTx) Emit(ctx context.Context, evts ...domain.Event) error {

@@ -128,13 +128,13 @@ func wellFormedRefreshToken(token string) bool {
 // the refresh TTL, but never after the family's end (started plus the family
 // max age).
 func (s *Application) issue(ctx context.Context, u domain.User, family string, started time.Time, create func(context.Context, domain.RefreshToken) error) (Tokens, error) {
-	access, ttl, err := s.tokens.Issue(u.ID, u.Role)
+	access, ttl, err := s.tokens.Issue(u.ID(), u.Role())
 	if err != nil {
 		return Tokens{}, err
 	}
 	token, hash := newRefreshSecret()
 	rt := domain.RefreshToken{
-		UserID:          u.ID,
+		UserID:          u.ID(),
 		FamilyID:        family,
 		Hash:            hash,
 		FamilyStartedAt: started,

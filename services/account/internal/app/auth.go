@@ -68,12 +68,12 @@ func (s *Application) Login(ctx context.Context, in LoginInput) (Tokens, error) 
 	case err != nil:
 		return Tokens{}, err
 	}
-	ok, err := s.hasher.Verify(ctx, in.Password, u.PasswordHash)
+	ok, err := s.hasher.Verify(ctx, in.Password, u.PasswordHash())
 	if err != nil && ctx.Err() != nil {
 		return Tokens{}, err
 	}
-	if err != nil && u.PasswordHash != domain.DeletedPasswordHash {
-		s.log.Error("stored password hash is unreadable", "user_id", u.ID, "error", err)
+	if err != nil && u.PasswordHash() != domain.DeletedPasswordHash {
+		s.log.Error("stored password hash is unreadable", "user_id", u.ID(), "error", err)
 	}
 	if !ok {
 		if err != nil { // nothing was hashed: spend the same time as a real check
@@ -84,13 +84,13 @@ func (s *Application) Login(ctx context.Context, in LoginInput) (Tokens, error) 
 	}
 	if !u.Active() {
 		// The caller proved the password, so saying why is no oracle.
-		if u.Status == domain.StatusSuspended {
+		if u.Status() == domain.StatusSuspended {
 			return Tokens{}, ErrAccountSuspended
 		}
 		return Tokens{}, ErrInvalidCredentials
 	}
 	s.throttle.Succeeded(ctx, key)
-	if s.hasher.NeedsRehash(u.PasswordHash) {
+	if s.hasher.NeedsRehash(u.PasswordHash()) {
 		s.rehash(ctx, u, in.Password)
 	}
 	family, err := newFamilyID()
@@ -105,15 +105,15 @@ func (s *Application) Login(ctx context.Context, in LoginInput) (Tokens, error) 
 func (s *Application) rehash(ctx context.Context, u domain.User, password string) {
 	hash, err := s.hasher.Hash(ctx, password)
 	if err == nil {
-		_, err = s.users.Update(ctx, u.ID, func(_ context.Context, cur *domain.User, _ UserTx) error {
-			if cur.PasswordHash != u.PasswordHash { // changed meanwhile: keep the newer one
+		_, err = s.users.Update(ctx, u.ID(), func(_ context.Context, cur *domain.User, _ UserTx) error {
+			if cur.PasswordHash() != u.PasswordHash() { // changed meanwhile: keep the newer one
 				return nil
 			}
 			return cur.ChangePasswordHash(hash)
 		})
 	}
 	if err != nil {
-		s.log.Warn("could not upgrade password hash", "user_id", u.ID, "error", err)
+		s.log.Warn("could not upgrade password hash", "user_id", u.ID(), "error", err)
 	}
 }
 
@@ -219,7 +219,7 @@ func (s *Application) EnsureAdmin(ctx context.Context, email, password string) (
 	case err == nil:
 		if !existing.IsAdmin() {
 			s.log.Warn("ADMIN_EMAIL belongs to an account without the admin role; leaving it unchanged",
-				"user_id", existing.ID)
+				"user_id", existing.ID())
 		}
 		return false, nil
 	case !errors.Is(err, domain.ErrNotFound):

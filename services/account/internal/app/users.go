@@ -40,15 +40,15 @@ func (s *Application) UpdateMe(ctx context.Context, actor domain.User, in Update
 	var newHash string
 	if in.Password != nil {
 		ip := normaliseIP(in.ClientIP)
-		if wait := s.throttle.Blocked(ctx, actor.Email, ip); wait > 0 {
+		if wait := s.throttle.Blocked(ctx, actor.Email(), ip); wait > 0 {
 			return domain.User{}, &RateLimitedError{RetryAfter: wait}
 		}
-		ok, err := s.hasher.Verify(ctx, *in.CurrentPassword, actor.PasswordHash)
+		ok, err := s.hasher.Verify(ctx, *in.CurrentPassword, actor.PasswordHash())
 		if err != nil && ctx.Err() != nil {
 			return domain.User{}, err
 		}
 		if !ok {
-			s.throttle.Failed(ctx, actor.Email, ip)
+			s.throttle.Failed(ctx, actor.Email(), ip)
 			return domain.User{}, domain.Invalid("currentPassword", "is not the account's password")
 		}
 		if newHash, err = s.hasher.Hash(ctx, *in.Password); err != nil {
@@ -58,7 +58,7 @@ func (s *Application) UpdateMe(ctx context.Context, actor domain.User, in Update
 	if in.DisplayName == nil && in.Password == nil {
 		return actor, nil
 	}
-	return s.users.Update(ctx, actor.ID, func(ctx context.Context, u *domain.User, tx UserTx) error {
+	return s.users.Update(ctx, actor.ID(), func(ctx context.Context, u *domain.User, tx UserTx) error {
 		if in.DisplayName != nil {
 			if err := u.Rename(name); err != nil {
 				return err
@@ -67,13 +67,13 @@ func (s *Application) UpdateMe(ctx context.Context, actor domain.User, in Update
 		if newHash != "" {
 			// The current password was checked against the hash read when the
 			// request was authenticated; a change since then wins.
-			if u.PasswordHash != actor.PasswordHash {
+			if u.PasswordHash() != actor.PasswordHash() {
 				return conflict("the password was changed meanwhile; try again")
 			}
 			if err := u.ChangePasswordHash(newHash); err != nil {
 				return err
 			}
-			return tx.RevokeRefreshTokens(ctx, u.ID, s.clock())
+			return tx.RevokeRefreshTokens(ctx, u.ID(), s.clock())
 		}
 		return nil
 	})
@@ -82,12 +82,12 @@ func (s *Application) UpdateMe(ctx context.Context, actor domain.User, in Update
 // DeleteMe deletes the caller's account (see domain.User.Delete), revokes its
 // refresh tokens and emits user.deleted, in one transaction.
 func (s *Application) DeleteMe(ctx context.Context, actor domain.User) error {
-	_, err := s.users.Update(ctx, actor.ID, func(ctx context.Context, u *domain.User, tx UserTx) error {
+	_, err := s.users.Update(ctx, actor.ID(), func(ctx context.Context, u *domain.User, tx UserTx) error {
 		events, err := u.Delete()
 		if err != nil {
 			return err
 		}
-		if err := tx.RevokeRefreshTokens(ctx, u.ID, s.clock()); err != nil {
+		if err := tx.RevokeRefreshTokens(ctx, u.ID(), s.clock()); err != nil {
 			return err
 		}
 		return tx.Emit(ctx, events...)
@@ -102,7 +102,7 @@ func (s *Application) SetStatus(ctx context.Context, actor domain.User, id int64
 	if !actor.IsAdmin() {
 		return domain.User{}, forbidden("only administrators may change an account's status")
 	}
-	if id == actor.ID {
+	if id == actor.ID() {
 		return domain.User{}, conflict("administrators cannot change their own status")
 	}
 	return s.users.Update(ctx, id, func(ctx context.Context, u *domain.User, tx UserTx) error {
@@ -113,8 +113,8 @@ func (s *Application) SetStatus(ctx context.Context, actor domain.User, id int64
 		if len(events) == 0 {
 			return nil
 		}
-		if u.Status == domain.StatusSuspended {
-			if err := tx.RevokeRefreshTokens(ctx, u.ID, s.clock()); err != nil {
+		if u.Status() == domain.StatusSuspended {
+			if err := tx.RevokeRefreshTokens(ctx, u.ID(), s.clock()); err != nil {
 				return err
 			}
 		}
@@ -128,7 +128,7 @@ func (s *Application) GetUser(ctx context.Context, actor domain.User, id int64) 
 	if !actor.CanAccess(id) {
 		return domain.User{}, forbidden("you may only read your own account")
 	}
-	if id == actor.ID {
+	if id == actor.ID() {
 		return actor, nil
 	}
 	return s.users.ByID(ctx, id)
@@ -163,7 +163,7 @@ func (s *Application) ListUsers(ctx context.Context, actor domain.User, size *in
 	page := Page{Items: users}
 	if len(users) > limit {
 		page.Items = users[:limit]
-		page.NextCursor = EncodeCursor(page.Items[limit-1].ID)
+		page.NextCursor = EncodeCursor(page.Items[limit-1].ID())
 	}
 	return page, nil
 }

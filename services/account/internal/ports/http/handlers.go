@@ -22,13 +22,13 @@ var _ StrictServerInterface = (*Handlers)(nil)
 
 func userJSON(u domain.User) User {
 	return User{
-		Id:          u.ID,
-		Email:       u.Email,
-		DisplayName: u.DisplayName,
-		Role:        Role(u.Role),
-		Status:      Status(u.Status),
-		CreatedAt:   u.CreatedAt,
-		UpdatedAt:   u.UpdatedAt,
+		Id:          u.ID(),
+		Email:       u.Email(),
+		DisplayName: u.DisplayName(),
+		Role:        Role(u.Role()),
+		Status:      Status(u.Status()),
+		CreatedAt:   u.CreatedAt(),
+		UpdatedAt:   u.UpdatedAt(),
 	}
 }
 
