@@ -165,7 +165,7 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *Service, err error) 
 	httpOpts.ReadyChecks = []httpserver.Check{{Name: "mysql", Probe: s.db.PingContext}}
 	httpOpts.OpenAPISpec = api.Spec
 	s.HTTP = httpserver.New(httpOpts)
-	if err := httpport.Register(s.HTTP.App, httpport.NewHandlers(s.App), s.verifier); err != nil {
+	if err := httpport.Register(s.HTTP.App, s.App, s.verifier); err != nil {
 		return nil, err
 	}
 	return s, nil

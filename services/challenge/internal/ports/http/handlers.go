@@ -57,7 +57,7 @@ func or[T any](p *T) T {
 	return *p
 }
 
-func (s *Handlers) CreateChallenge(ctx context.Context, req CreateChallengeRequestObject) (CreateChallengeResponseObject, error) {
+func (h *Handlers) CreateChallenge(ctx context.Context, req CreateChallengeRequestObject) (CreateChallengeResponseObject, error) {
 	a, err := actor(ctx)
 	if err != nil {
 		return nil, err
@@ -80,7 +80,7 @@ func (s *Handlers) CreateChallenge(ctx context.Context, req CreateChallengeReque
 	if b.StartDate != nil {
 		cmd.Plan.StartDate = domain.DateOf(b.StartDate.Time)
 	}
-	c, err := s.app.CreateChallenge(ctx, a, cmd)
+	c, err := h.app.CreateChallenge(ctx, a, cmd)
 	if err != nil {
 		return nil, err
 	}
@@ -88,7 +88,7 @@ func (s *Handlers) CreateChallenge(ctx context.Context, req CreateChallengeReque
 	return CreateChallenge201JSONResponse{Body: toChallenge(c), Headers: CreateChallenge201ResponseHeaders{Location: &loc}}, nil
 }
 
-func (s *Handlers) ListChallenges(ctx context.Context, req ListChallengesRequestObject) (ListChallengesResponseObject, error) {
+func (h *Handlers) ListChallenges(ctx context.Context, req ListChallengesRequestObject) (ListChallengesResponseObject, error) {
 	a, err := actor(ctx)
 	if err != nil {
 		return nil, err
@@ -102,7 +102,7 @@ func (s *Handlers) ListChallenges(ctx context.Context, req ListChallengesRequest
 		st := string(*req.Params.Status)
 		q.Status = &st
 	}
-	page, err := s.app.ListChallenges(ctx, a, q)
+	page, err := h.app.ListChallenges(ctx, a, q)
 	if err != nil {
 		return nil, err
 	}
@@ -116,19 +116,19 @@ func (s *Handlers) ListChallenges(ctx context.Context, req ListChallengesRequest
 	return out, nil
 }
 
-func (s *Handlers) GetChallenge(ctx context.Context, req GetChallengeRequestObject) (GetChallengeResponseObject, error) {
+func (h *Handlers) GetChallenge(ctx context.Context, req GetChallengeRequestObject) (GetChallengeResponseObject, error) {
 	a, err := actor(ctx)
 	if err != nil {
 		return nil, err
 	}
-	c, err := s.app.GetChallenge(ctx, a, req.Id)
+	c, err := h.app.GetChallenge(ctx, a, req.Id)
 	if err != nil {
 		return nil, err
 	}
 	return GetChallenge200JSONResponse(toChallenge(c)), nil
 }
 
-func (s *Handlers) UpdateChallenge(ctx context.Context, req UpdateChallengeRequestObject) (UpdateChallengeResponseObject, error) {
+func (h *Handlers) UpdateChallenge(ctx context.Context, req UpdateChallengeRequestObject) (UpdateChallengeResponseObject, error) {
 	a, err := actor(ctx)
 	if err != nil {
 		return nil, err
@@ -140,25 +140,25 @@ func (s *Handlers) UpdateChallenge(ctx context.Context, req UpdateChallengeReque
 		}
 		cmd.Archive = true
 	}
-	c, err := s.app.UpdateChallenge(ctx, a, req.Id, cmd)
+	c, err := h.app.UpdateChallenge(ctx, a, req.Id, cmd)
 	if err != nil {
 		return nil, err
 	}
 	return UpdateChallenge200JSONResponse(toChallenge(c)), nil
 }
 
-func (s *Handlers) DeleteChallenge(ctx context.Context, req DeleteChallengeRequestObject) (DeleteChallengeResponseObject, error) {
+func (h *Handlers) DeleteChallenge(ctx context.Context, req DeleteChallengeRequestObject) (DeleteChallengeResponseObject, error) {
 	a, err := actor(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.app.DeleteChallenge(ctx, a, req.Id); err != nil {
+	if err := h.app.DeleteChallenge(ctx, a, req.Id); err != nil {
 		return nil, err
 	}
 	return DeleteChallenge204Response{}, nil
 }
 
-func (s *Handlers) CreateWorkoutLog(ctx context.Context, req CreateWorkoutLogRequestObject) (CreateWorkoutLogResponseObject, error) {
+func (h *Handlers) CreateWorkoutLog(ctx context.Context, req CreateWorkoutLogRequestObject) (CreateWorkoutLogResponseObject, error) {
 	a, err := actor(ctx)
 	if err != nil {
 		return nil, err
@@ -171,43 +171,43 @@ func (s *Handlers) CreateWorkoutLog(ctx context.Context, req CreateWorkoutLogReq
 		Value:       b.Value,
 		Note:        deref(b.Note),
 	}
-	v, err := s.app.LogWorkout(ctx, a, req.Id, spec)
+	v, err := h.app.LogWorkout(ctx, a, req.Id, spec)
 	if err != nil {
 		return nil, err
 	}
 	return CreateWorkoutLog201JSONResponse(toWorkoutLog(v)), nil
 }
 
-func (s *Handlers) ListUserLogs(ctx context.Context, req ListUserLogsRequestObject) (ListUserLogsResponseObject, error) {
+func (h *Handlers) ListUserLogs(ctx context.Context, req ListUserLogsRequestObject) (ListUserLogsResponseObject, error) {
 	a, err := actor(ctx)
 	if err != nil {
 		return nil, err
 	}
-	b, err := s.app.UserLogs(ctx, a, req.UserId, intPtr(req.Params.Limit), deref(req.Params.Cursor))
+	b, err := h.app.UserLogs(ctx, a, req.UserId, intPtr(req.Params.Limit), deref(req.Params.Cursor))
 	if err != nil {
 		return nil, err
 	}
 	return rawJSON(b), nil
 }
 
-func (s *Handlers) ListChallengeLogs(ctx context.Context, req ListChallengeLogsRequestObject) (ListChallengeLogsResponseObject, error) {
+func (h *Handlers) ListChallengeLogs(ctx context.Context, req ListChallengeLogsRequestObject) (ListChallengeLogsResponseObject, error) {
 	a, err := actor(ctx)
 	if err != nil {
 		return nil, err
 	}
-	b, err := s.app.ChallengeLogs(ctx, a, req.Id, intPtr(req.Params.Limit), deref(req.Params.Cursor))
+	b, err := h.app.ChallengeLogs(ctx, a, req.Id, intPtr(req.Params.Limit), deref(req.Params.Cursor))
 	if err != nil {
 		return nil, err
 	}
 	return rawJSON(b), nil
 }
 
-func (s *Handlers) GetProgress(ctx context.Context, req GetProgressRequestObject) (GetProgressResponseObject, error) {
+func (h *Handlers) GetProgress(ctx context.Context, req GetProgressRequestObject) (GetProgressResponseObject, error) {
 	a, err := actor(ctx)
 	if err != nil {
 		return nil, err
 	}
-	b, err := s.app.Progress(ctx, a, req.Id)
+	b, err := h.app.Progress(ctx, a, req.Id)
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package httpport
 import (
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/progressive-overload/po/services/challenge/internal/app"
 	"github.com/progressive-overload/po/services/kit/auth"
 	"github.com/progressive-overload/po/services/kit/openapi"
 )
@@ -13,13 +14,13 @@ import (
 //
 // Requests are checked against the contract (kit/openapi) after the fast
 // path, which takes only requests the check would pass unchanged.
-func Register(router fiber.Router, h *Handlers, verifier auth.Verifier) error {
+func Register(router fiber.Router, a *app.Application, verifier auth.Verifier) error {
 	specRouter, err := openapi.NewRouter(GetSwagger())
 	if err != nil {
 		return err
 	}
 	router.Use("/challenges", auth.Middleware(verifier))
-	strict := NewStrictHandler(h, []StrictMiddlewareFunc{mapErrors})
+	strict := NewStrictHandler(NewHandlers(a), []StrictMiddlewareFunc{mapErrors})
 	registerFastPaths(router, strict)
 	router.Use(openapi.RequestValidator(specRouter))
 	RegisterHandlers(router, strict)
