@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
 
@@ -23,19 +22,15 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"k8s.io/client-go/kubernetes/scheme"
 	k8syaml "sigs.k8s.io/yaml"
+
+	"github.com/progressive-overload/po/hack/reporoot"
 )
 
 // ServiceMonitorAPI is the API version and kind the chart's Capabilities gate checks.
 const ServiceMonitorAPI = "monitoring.coreos.com/v1/ServiceMonitor"
 
-// RepoRoot is the repository root, found from this source file's location.
-func RepoRoot() string {
-	_, file, _, ok := runtime.Caller(0)
-	if !ok {
-		panic("chartkit: cannot locate source file")
-	}
-	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
-}
+// RepoRoot is the repository root (hack/reporoot).
+func RepoRoot() string { return reporoot.Dir() }
 
 // ChartDir is charts/progressive-overload in the repository.
 func ChartDir() string { return filepath.Join(RepoRoot(), "charts", "progressive-overload") }
