@@ -159,16 +159,11 @@ func (a *Application) invalidate(ctx context.Context, userID, challengeID int64)
 	}
 }
 
-// invalidField is a 422 naming one field.
-func invalidField(field, message string) error {
-	return &domain.ValidationError{Fields: []domain.FieldError{{Field: field, Message: message}}}
-}
-
 // pageSize applies the default and checks the bounds (kit/paging).
 func pageSize(limit *int) (int, error) {
 	n, ok := paging.Limit(limit)
 	if !ok {
-		return 0, invalidField("limit", paging.LimitMessage)
+		return 0, domain.Invalid("limit", paging.LimitMessage)
 	}
 	return n, nil
 }

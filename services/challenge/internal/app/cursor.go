@@ -3,6 +3,7 @@ package app
 import (
 	"time"
 
+	"github.com/progressive-overload/po/services/challenge/internal/domain"
 	"github.com/progressive-overload/po/services/kit/paging"
 )
 
@@ -49,4 +50,4 @@ func DecodeChallengeCursor(s string) (int64, error) {
 	return k[0], nil
 }
 
-var errBadCursor = invalidField("cursor", paging.CursorMessage)
+var errBadCursor = domain.Invalid("cursor", paging.CursorMessage)

@@ -105,3 +105,8 @@ func (f fieldErrors) err() error {
 	}
 	return &ValidationError{Fields: f}
 }
+
+// Invalid returns a ValidationError for one field.
+func Invalid(field, message string) *ValidationError {
+	return &ValidationError{Fields: []FieldError{{Field: field, Message: message}}}
+}
