@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -70,6 +71,45 @@ func mustCall(t testing.TB, want int, method, url, token string, body, out any) 
 	}
 }
 
+// accounts and challenges are the generated clients of the two services
+// (services/*/api/client): the contract's operations and types.
+func (s *system) accounts(t testing.TB) *accountclient.ClientWithResponses {
+	t.Helper()
+	c, err := accountclient.NewClientWithResponses(s.account.url, accountclient.WithHTTPClient(httpClient))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func (s *system) challenges(t testing.TB) *challengeclient.ClientWithResponses {
+	t.Helper()
+	c, err := challengeclient.NewClientWithResponses(s.challenge.url, challengeclient.WithHTTPClient(httpClient))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// bearer sends token as the request's bearer token.
+func bearer(token string) challengeclient.RequestEditorFn {
+	return func(_ context.Context, req *http.Request) error {
+		req.Header.Set("Authorization", "Bearer "+token)
+		return nil
+	}
+}
+
+// answer describes a generated client's response (a *XResponse, with
+// StatusCode() and Body) for a failure message.
+func answer(r interface{ StatusCode() int }) string {
+	v := reflect.ValueOf(r)
+	if r == nil || v.IsNil() {
+		return "no answer"
+	}
+	body, _ := v.Elem().FieldByName("Body").Interface().([]byte)
+	return fmt.Sprintf("%d %s", r.StatusCode(), body)
+}
+
 type user struct {
 	ID    int64
 	Email string
@@ -81,23 +121,29 @@ func (s *system) signUp(t testing.TB, name string) user {
 	t.Helper()
 	u := user{Email: name + "-" + randomHex(4) + "@e2e.example.com"}
 	const password = "correct horse battery"
-	var created accountclient.User
-	mustCall(t, http.StatusCreated, http.MethodPost, s.account.url+"/auth/signup", "",
-		accountclient.SignupRequest{Email: u.Email, Password: password, DisplayName: name}, &created)
-	u.ID = created.Id
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	r, err := s.accounts(t).SignupWithResponse(ctx, accountclient.SignupRequest{Email: u.Email, Password: password, DisplayName: name})
+	if err != nil || r.JSON201 == nil {
+		t.Fatalf("signup: %v, %s", err, answer(r))
+	}
+	u.ID = r.JSON201.Id
 	u.Token = s.login(t, u.Email, password)
 	return u
 }
 
 func (s *system) login(t testing.TB, email, password string) string {
 	t.Helper()
-	var tokens accountclient.TokenPair
-	mustCall(t, http.StatusOK, http.MethodPost, s.account.url+"/auth/login", "",
-		accountclient.LoginRequest{Email: email, Password: password}, &tokens)
-	if tokens.AccessToken == "" {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	r, err := s.accounts(t).LoginWithResponse(ctx, accountclient.LoginRequest{Email: email, Password: password})
+	if err != nil || r.JSON200 == nil {
+		t.Fatalf("login: %v, %s", err, answer(r))
+	}
+	if r.JSON200.AccessToken == "" {
 		t.Fatal("login answered no access token")
 	}
-	return tokens.AccessToken
+	return r.JSON200.AccessToken
 }
 
 func (s *system) adminToken(t testing.TB) string {
@@ -124,19 +170,27 @@ var squatTo80 = challengeclient.CreateChallengeRequest{
 
 func (s *system) createChallenge(t testing.TB, token string) challenge {
 	t.Helper()
-	var c challenge
-	mustCall(t, http.StatusCreated, http.MethodPost, s.challenge.url+"/challenges", token, squatTo80, &c)
-	if c.Id <= 0 {
-		t.Fatalf("created challenge without id: %+v", c)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	r, err := s.challenges(t).CreateChallengeWithResponse(ctx, squatTo80, bearer(token))
+	if err != nil || r.JSON201 == nil {
+		t.Fatalf("create challenge: %v, %s", err, answer(r))
 	}
-	return c
+	if r.JSON201.Id <= 0 {
+		t.Fatalf("created challenge without id: %+v", *r.JSON201)
+	}
+	return *r.JSON201
 }
 
 func (s *system) getChallenge(t testing.TB, token string, id int64) challenge {
 	t.Helper()
-	var c challenge
-	mustCall(t, http.StatusOK, http.MethodGet, fmt.Sprintf("%s/challenges/%d", s.challenge.url, id), token, nil, &c)
-	return c
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	r, err := s.challenges(t).GetChallengeWithResponse(ctx, id, bearer(token))
+	if err != nil || r.JSON200 == nil {
+		t.Fatalf("get challenge %d: %v, %s", id, err, answer(r))
+	}
+	return *r.JSON200
 }
 
 // waitStatus polls the challenge until it has status and returns it with
