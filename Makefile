@@ -11,6 +11,10 @@ MODULES := ent services/kit services/account services/challenge hack
 PKGS := $(addprefix ./,$(addsuffix /...,$(MODULES)))
 STATICCHECK_VERSION := v0.8.2
 OAPI_CODEGEN_VERSION := v2.8.2
+# The OpenAPI linter (its recommended rules, no errors allowed); npx fetches it
+# once into the npm cache under ~/.cache.
+REDOCLY_CLI_VERSION := 2.77.0
+SPECS := services/account/api/openapi.yaml services/challenge/api/openapi.yaml
 # Test timeout for the whole suite; CI has 90 minutes, the suite should need a few.
 TEST_TIMEOUT ?= 10m
 
@@ -38,10 +42,17 @@ test: deps ## run every module's tests with -race (needs MariaDB, Redis, RabbitM
 	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) $(PKGS)
 
 .PHONY: lint
-lint: ## gofmt, go vet and staticcheck on every module
+lint: ## gofmt, go vet, staticcheck, import direction, OpenAPI lint on every module
 	@unformatted=$$(gofmt -l $(MODULES)); if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet $(PKGS)
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) $(PKGS)
+	$(GO) run ./hack/cmd/importcheck $(PKGS)
+	$(MAKE) --no-print-directory spec-lint
+
+.PHONY: spec-lint
+spec-lint: ## both OpenAPI specs against Redocly's recommended rules (warnings allowed, errors not)
+	npm_config_cache=$(HOME)/.cache/po-tools/npm npx --yes @redocly/cli@$(REDOCLY_CLI_VERSION) lint \
+	  --extends recommended --format stylish $(SPECS)
 
 .PHONY: gen
 gen: ## regenerate ent code, versioned migrations (needs local MariaDB) and OpenAPI server code

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/progressive-overload/po/services/challenge/api/client"
 )
 
 // MixedTargeter returns reads of the hot endpoint and, with probability
@@ -106,11 +108,8 @@ func NewRAWChecker(users []*User, pageSize int) *RAWChecker {
 	return c
 }
 
-type logJSON struct {
-	ID          int64     `json:"id"`
-	ChallengeID int64     `json:"challengeId"`
-	PerformedAt time.Time `json:"performedAt"`
-}
+// logJSON is the contract's WorkoutLog (the generated client's type).
+type logJSON = client.WorkoutLog
 
 // OnResult records one result; bodies must be kept (Attack.KeepBody).
 func (c *RAWChecker) OnResult(res *vegeta.Result) {
@@ -120,15 +119,15 @@ func (c *RAWChecker) OnResult(res *vegeta.Result) {
 			return
 		}
 		var l logJSON
-		if json.Unmarshal(res.Body, &l) != nil || l.ID == 0 {
+		if json.Unmarshal(res.Body, &l) != nil || l.Id == 0 {
 			return
 		}
-		user, ok := c.challengeUser[l.ChallengeID]
+		user, ok := c.challengeUser[l.ChallengeId]
 		if !ok {
 			user, ok = c.challengeUser[challengeFromLogsURL(res.URL)]
 		}
 		if ok {
-			c.Writes[user] = append(c.Writes[user], WriteRec{Key: LogKey{PerformedAt: l.PerformedAt, ID: l.ID}, End: res.End()})
+			c.Writes[user] = append(c.Writes[user], WriteRec{Key: LogKey{PerformedAt: l.PerformedAt, ID: l.Id}, End: res.End()})
 		}
 		return
 	}
@@ -148,10 +147,10 @@ func (c *RAWChecker) OnResult(res *vegeta.Result) {
 	}
 	r := ReadRec{User: user, Start: res.Timestamp, IDs: make([]int64, len(page.Items)), Full: len(page.Items) >= c.pageSize}
 	for i, it := range page.Items {
-		r.IDs[i] = it.ID
+		r.IDs[i] = it.Id
 	}
 	if n := len(page.Items); n > 0 {
-		r.Last = LogKey{PerformedAt: page.Items[n-1].PerformedAt, ID: page.Items[n-1].ID}
+		r.Last = LogKey{PerformedAt: page.Items[n-1].PerformedAt, ID: page.Items[n-1].Id}
 	}
 	c.Reads = append(c.Reads, r)
 }

@@ -19,7 +19,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	openapi_types "github.com/oapi-codegen/runtime/types"
 	"golang.org/x/sync/errgroup"
+
+	accountclient "github.com/progressive-overload/po/services/account/api/client"
+	challengeclient "github.com/progressive-overload/po/services/challenge/api/client"
 )
 
 // SeedSpec sizes the data set.
@@ -124,7 +128,7 @@ func SignupAndLogin(ctx context.Context, c *APIClient, accountURL string, spec S
 	cnt := newCounter(spec.Progress, "signup", spec.Users)
 	for i := range users {
 		g.Go(func() error {
-			in := map[string]string{"email": email(i), "password": spec.Password, "displayName": fmt.Sprintf("Bench %d", i)}
+			in := accountclient.SignupRequest{Email: email(i), Password: spec.Password, DisplayName: fmt.Sprintf("Bench %d", i)}
 			_, err := c.Do(gctx, http.MethodPost, accountURL+"/auth/signup", "", in, nil, http.StatusCreated, http.StatusConflict)
 			cnt.inc()
 			return err
@@ -140,10 +144,8 @@ func SignupAndLogin(ctx context.Context, c *APIClient, accountURL string, spec S
 	cnt = newCounter(spec.Progress, "login", spec.Users)
 	for i := range users {
 		g.Go(func() error {
-			var out struct {
-				AccessToken string `json:"accessToken"`
-			}
-			in := map[string]string{"email": email(i), "password": spec.Password}
+			var out accountclient.TokenPair
+			in := accountclient.LoginRequest{Email: email(i), Password: spec.Password}
 			if _, err := c.Do(gctx, http.MethodPost, accountURL+"/auth/login", "", in, &out, http.StatusOK); err != nil {
 				return err
 			}
@@ -331,17 +333,15 @@ func SeedAPI(ctx context.Context, c *APIClient, challengeURL string, users []*Us
 		for k := 0; k < spec.Challenges; k++ {
 			g.Go(func() error {
 				p := seedPlans[k%len(seedPlans)]
-				in := map[string]any{"title": p.title, "exercise": p.exercise, "unit": "kg", "startValue": p.start,
-					"increment": p.inc, "incrementEvery": p.every, "sessionsPerWeek": p.spw, "weeks": p.weeks,
-					"startDate": planStart(now, p.weeks).Format(time.DateOnly)}
-				var out struct {
-					ID int64 `json:"id"`
-				}
+				in := challengeclient.CreateChallengeRequest{Title: p.title, Exercise: p.exercise, Unit: challengeclient.Kg,
+					StartValue: p.start, Increment: p.inc, IncrementEvery: int32(p.every), SessionsPerWeek: int32(p.spw),
+					Weeks: int32(p.weeks), StartDate: &openapi_types.Date{Time: planStart(now, p.weeks)}}
+				var out challengeclient.Challenge
 				if _, err := c.Do(gctx, http.MethodPost, challengeURL+"/challenges", u.Token, in, &out, http.StatusCreated); err != nil {
 					return err
 				}
 				mu.Lock()
-				u.Challenges[k] = out.ID
+				u.Challenges[k] = out.Id
 				mu.Unlock()
 				cnt.inc()
 				return nil
@@ -362,8 +362,8 @@ func SeedAPI(ctx context.Context, c *APIClient, challengeURL string, users []*Us
 			for l := 0; l < spec.Logs; l++ {
 				g.Go(func() error {
 					at := start.Add(time.Duration(float64(span) * (float64(l) + 0.5) / float64(spec.Logs)))
-					in := map[string]any{"sets": 3, "reps": 5, "value": p.start + p.inc*float64(l/p.every),
-						"performedAt": at.Format(time.RFC3339Nano)}
+					in := challengeclient.CreateWorkoutLogRequest{Sets: 3, Reps: 5, Value: p.start + p.inc*float64(l/p.every),
+						PerformedAt: &at}
 					_, err := c.Do(gctx, http.MethodPost, fmt.Sprintf("%s/challenges/%d/logs", challengeURL, cid), u.Token, in, nil, http.StatusCreated)
 					cnt.inc()
 					return err

@@ -13,9 +13,8 @@ import (
 func ConventionsPath() string { return filepath.Join(RepoRoot(), "docs", "conventions.md") }
 
 // EnvContract lists the environment variables the services read, as written in
-// docs/conventions.md, section "Configuration": the rows of its table are common
-// to both services; the "Account only:" and "Challenge only:" paragraphs add the
-// rest.
+// docs/conventions.md, section "Configuration": one table whose service column
+// says "both", "account" or "challenge".
 type EnvContract struct {
 	Common    []string
 	Account   []string
@@ -45,45 +44,37 @@ func ReadEnvContract(path string) (EnvContract, error) {
 	defer f.Close()
 	var c EnvContract
 	in := false
-	var target *[]string
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		line := sc.Text()
 		if strings.HasPrefix(line, "## ") {
 			in = strings.HasPrefix(line, "## Configuration")
-			target = nil
 			continue
 		}
-		if !in {
+		cells := strings.Split(line, "|")
+		if !in || !strings.HasPrefix(line, "|") || len(cells) < 4 {
 			continue
 		}
-		switch {
-		case strings.HasPrefix(line, "|"):
-			cells := strings.Split(line, "|")
-			if len(cells) > 2 {
-				if m := envName.FindStringSubmatch(cells[1]); m != nil {
-					c.Common = append(c.Common, m[1])
-				}
-			}
-			continue
-		case strings.HasPrefix(line, "Account only:"):
+		var target *[]string
+		switch strings.TrimSpace(cells[2]) {
+		case "both":
+			target = &c.Common
+		case "account":
 			target = &c.Account
-		case strings.HasPrefix(line, "Challenge only:"):
+		case "challenge":
 			target = &c.Challenge
-		case strings.TrimSpace(line) == "":
-			target = nil
+		default:
+			continue // the header and its rule
 		}
-		if target != nil {
-			for _, m := range envName.FindAllStringSubmatch(line, -1) {
-				*target = append(*target, m[1])
-			}
+		for _, m := range envName.FindAllStringSubmatch(cells[1], -1) {
+			*target = append(*target, m[1])
 		}
 	}
 	if err := sc.Err(); err != nil {
 		return c, err
 	}
 	if len(c.Common) == 0 || len(c.Account) == 0 || len(c.Challenge) == 0 {
-		return c, fmt.Errorf("%s: no Configuration section with a table and Account only / Challenge only paragraphs", path)
+		return c, fmt.Errorf("%s: no Configuration table with rows for both, account and challenge", path)
 	}
 	return c, nil
 }

@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
 
@@ -23,6 +22,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"k8s.io/client-go/kubernetes/scheme"
 	k8syaml "sigs.k8s.io/yaml"
+
+	"github.com/progressive-overload/po/hack/reporoot"
 )
 
 // ServiceMonitorAPI and PrometheusRuleAPI are the API versions and kinds the
@@ -32,14 +33,8 @@ const (
 	PrometheusRuleAPI = "monitoring.coreos.com/v1/PrometheusRule"
 )
 
-// RepoRoot is the repository root, found from this source file's location.
-func RepoRoot() string {
-	_, file, _, ok := runtime.Caller(0)
-	if !ok {
-		panic("chartkit: cannot locate source file")
-	}
-	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
-}
+// RepoRoot is the repository root (hack/reporoot).
+func RepoRoot() string { return reporoot.Dir() }
 
 // ChartDir is charts/progressive-overload in the repository.
 func ChartDir() string { return filepath.Join(RepoRoot(), "charts", "progressive-overload") }

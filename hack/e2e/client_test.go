@@ -8,10 +8,14 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	accountclient "github.com/progressive-overload/po/services/account/api/client"
+	challengeclient "github.com/progressive-overload/po/services/challenge/api/client"
 )
 
 var httpClient = &http.Client{Timeout: 30 * time.Second}
@@ -67,6 +71,45 @@ func mustCall(t testing.TB, want int, method, url, token string, body, out any) 
 	}
 }
 
+// accounts and challenges are the generated clients of the two services
+// (services/*/api/client): the contract's operations and types.
+func (s *system) accounts(t testing.TB) *accountclient.ClientWithResponses {
+	t.Helper()
+	c, err := accountclient.NewClientWithResponses(s.account.url, accountclient.WithHTTPClient(httpClient))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func (s *system) challenges(t testing.TB) *challengeclient.ClientWithResponses {
+	t.Helper()
+	c, err := challengeclient.NewClientWithResponses(s.challenge.url, challengeclient.WithHTTPClient(httpClient))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// bearer sends token as the request's bearer token.
+func bearer(token string) challengeclient.RequestEditorFn {
+	return func(_ context.Context, req *http.Request) error {
+		req.Header.Set("Authorization", "Bearer "+token)
+		return nil
+	}
+}
+
+// answer describes a generated client's response (a *XResponse, with
+// StatusCode() and Body) for a failure message.
+func answer(r interface{ StatusCode() int }) string {
+	v := reflect.ValueOf(r)
+	if r == nil || v.IsNil() {
+		return "no answer"
+	}
+	body, _ := v.Elem().FieldByName("Body").Interface().([]byte)
+	return fmt.Sprintf("%d %s", r.StatusCode(), body)
+}
+
 type user struct {
 	ID    int64
 	Email string
@@ -78,27 +121,29 @@ func (s *system) signUp(t testing.TB, name string) user {
 	t.Helper()
 	u := user{Email: name + "-" + randomHex(4) + "@e2e.example.com"}
 	const password = "correct horse battery"
-	var created struct {
-		ID int64 `json:"id"`
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	r, err := s.accounts(t).SignupWithResponse(ctx, accountclient.SignupRequest{Email: u.Email, Password: password, DisplayName: name})
+	if err != nil || r.JSON201 == nil {
+		t.Fatalf("signup: %v, %s", err, answer(r))
 	}
-	mustCall(t, http.StatusCreated, http.MethodPost, s.account.url+"/auth/signup", "",
-		map[string]string{"email": u.Email, "password": password, "displayName": name}, &created)
-	u.ID = created.ID
+	u.ID = r.JSON201.Id
 	u.Token = s.login(t, u.Email, password)
 	return u
 }
 
 func (s *system) login(t testing.TB, email, password string) string {
 	t.Helper()
-	var tokens struct {
-		AccessToken string `json:"accessToken"`
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	r, err := s.accounts(t).LoginWithResponse(ctx, accountclient.LoginRequest{Email: email, Password: password})
+	if err != nil || r.JSON200 == nil {
+		t.Fatalf("login: %v, %s", err, answer(r))
 	}
-	mustCall(t, http.StatusOK, http.MethodPost, s.account.url+"/auth/login", "",
-		map[string]string{"email": email, "password": password}, &tokens)
-	if tokens.AccessToken == "" {
+	if r.JSON200.AccessToken == "" {
 		t.Fatal("login answered no access token")
 	}
-	return tokens.AccessToken
+	return r.JSON200.AccessToken
 }
 
 func (s *system) adminToken(t testing.TB) string {
@@ -106,35 +151,46 @@ func (s *system) adminToken(t testing.TB) string {
 	return s.login(t, s.adminEmail, s.adminPassword)
 }
 
-type challenge struct {
-	ID           int64     `json:"id"`
-	UserID       int64     `json:"userId"`
-	Status       string    `json:"status"`
-	StatusReason string    `json:"statusReason"`
-	UpdatedAt    time.Time `json:"updatedAt"`
+// challenge is the contract's Challenge (the generated client's type).
+type challenge = challengeclient.Challenge
+
+// reasonOf is c's statusReason, "" when it has none.
+func reasonOf(c challenge) string {
+	if c.StatusReason == nil {
+		return ""
+	}
+	return *c.StatusReason
 }
 
 // The README walk-through's challenge.
-var squatTo80 = map[string]any{
-	"title": "Squat to 80", "exercise": "Back squat", "unit": "kg",
-	"startValue": 60, "increment": 2.5, "incrementEvery": 1, "sessionsPerWeek": 3, "weeks": 8,
+var squatTo80 = challengeclient.CreateChallengeRequest{
+	Title: "Squat to 80", Exercise: "Back squat", Unit: challengeclient.Kg,
+	StartValue: 60, Increment: 2.5, IncrementEvery: 1, SessionsPerWeek: 3, Weeks: 8,
 }
 
 func (s *system) createChallenge(t testing.TB, token string) challenge {
 	t.Helper()
-	var c challenge
-	mustCall(t, http.StatusCreated, http.MethodPost, s.challenge.url+"/challenges", token, squatTo80, &c)
-	if c.ID <= 0 {
-		t.Fatalf("created challenge without id: %+v", c)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	r, err := s.challenges(t).CreateChallengeWithResponse(ctx, squatTo80, bearer(token))
+	if err != nil || r.JSON201 == nil {
+		t.Fatalf("create challenge: %v, %s", err, answer(r))
 	}
-	return c
+	if r.JSON201.Id <= 0 {
+		t.Fatalf("created challenge without id: %+v", *r.JSON201)
+	}
+	return *r.JSON201
 }
 
 func (s *system) getChallenge(t testing.TB, token string, id int64) challenge {
 	t.Helper()
-	var c challenge
-	mustCall(t, http.StatusOK, http.MethodGet, fmt.Sprintf("%s/challenges/%d", s.challenge.url, id), token, nil, &c)
-	return c
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	r, err := s.challenges(t).GetChallengeWithResponse(ctx, id, bearer(token))
+	if err != nil || r.JSON200 == nil {
+		t.Fatalf("get challenge %d: %v, %s", id, err, answer(r))
+	}
+	return *r.JSON200
 }
 
 // waitStatus polls the challenge until it has status and returns it with
@@ -145,8 +201,8 @@ func (s *system) waitStatus(t testing.TB, token string, id int64, status string)
 	var c challenge
 	poll(t, fmt.Sprintf("challenge %d to be %s", id, status), func() bool {
 		c = s.getChallenge(t, token, id)
-		return c.Status == status
-	}, func() string { return fmt.Sprintf("it is %q (%q)", c.Status, c.StatusReason) })
+		return string(c.Status) == status
+	}, func() string { return fmt.Sprintf("it is %q (%q)", c.Status, reasonOf(c)) })
 	return c, time.Since(start)
 }
 

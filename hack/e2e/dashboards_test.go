@@ -143,11 +143,11 @@ func TestDashboardsQueryRunningServices(t *testing.T) {
 	s := newSystem(t)
 	ada := s.signUp(t, "dash") // signup + login
 	c := s.createChallenge(t, ada.Token)
-	s.waitStatus(t, ada.Token, c.ID, "active") // challenge.created → user.validated
-	mustCall(t, http.StatusCreated, http.MethodPost, fmt.Sprintf("%s/challenges/%d/logs", s.challenge.url, c.ID), ada.Token,
+	s.waitStatus(t, ada.Token, c.Id, "active") // challenge.created → user.validated
+	mustCall(t, http.StatusCreated, http.MethodPost, fmt.Sprintf("%s/challenges/%d/logs", s.challenge.url, c.Id), ada.Token,
 		map[string]any{"sets": 5, "reps": 5, "value": 60}, nil)
 	logsURL := fmt.Sprintf("%s/challenges/logs/%d", s.challenge.url, ada.ID)
-	progressURL := fmt.Sprintf("%s/challenges/%d/progress", s.challenge.url, c.ID)
+	progressURL := fmt.Sprintf("%s/challenges/%d/progress", s.challenge.url, c.Id)
 	// Read until each cache has answered a hit: the first read misses and
 	// fills, a later one hits (polled: a fill may land after the answer).
 	poll(t, "cache hits on user-logs and progress", func() bool {

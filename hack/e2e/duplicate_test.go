@@ -21,15 +21,15 @@ func TestDuplicateDelivery(t *testing.T) {
 	s := newSystem(t)
 	u := s.signUp(t, "dora")
 	c := s.createChallenge(t, u.Token)
-	active, _ := s.waitStatus(t, u.Token, c.ID, "active")
+	active, _ := s.waitStatus(t, u.Token, c.Id, "active")
 
 	validated := s.outboxEvent(t, s.accountDB, "user.validated")
 	createdEvt := s.outboxEvent(t, s.challengeDB, "challenge.created")
 	var data struct {
 		ChallengeID int64 `json:"challengeId"`
 	}
-	if err := json.Unmarshal(validated.data, &data); err != nil || data.ChallengeID != c.ID {
-		t.Fatalf("user.validated names challenge %d (%v), want %d", data.ChallengeID, err, c.ID)
+	if err := json.Unmarshal(validated.data, &data); err != nil || data.ChallengeID != c.Id {
+		t.Fatalf("user.validated names challenge %d (%v), want %d", data.ChallengeID, err, c.Id)
 	}
 
 	// The state each copy must leave alone.
@@ -40,7 +40,7 @@ func TestDuplicateDelivery(t *testing.T) {
 	}
 	unchanged := func(t *testing.T) {
 		t.Helper()
-		if got := s.getChallenge(t, u.Token, c.ID); got.Status != "active" || !got.UpdatedAt.Equal(active.UpdatedAt) {
+		if got := s.getChallenge(t, u.Token, c.Id); got.Status != "active" || !got.UpdatedAt.Equal(active.UpdatedAt) {
 			t.Errorf("challenge after the copy: %s updated %s, want active updated %s", got.Status, got.UpdatedAt, active.UpdatedAt)
 		}
 		for _, chk := range []struct {

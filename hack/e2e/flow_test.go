@@ -22,13 +22,13 @@ func TestWholeFlow(t *testing.T) {
 	t.Run("created challenge becomes active", func(t *testing.T) {
 		ada := s.signUp(t, "ada")
 		c := s.createChallenge(t, ada.Token)
-		if c.Status != "pending" || c.UserID != ada.ID {
+		if c.Status != "pending" || c.UserId != ada.ID {
 			t.Fatalf("created: %+v, want pending and user %d's", c, ada.ID)
 		}
-		got, took := s.waitStatus(t, ada.Token, c.ID, "active")
-		t.Logf("challenge %d: pending → active in %s", c.ID, took.Round(time.Millisecond))
-		if got.StatusReason != "" {
-			t.Errorf("active challenge has reason %q", got.StatusReason)
+		got, took := s.waitStatus(t, ada.Token, c.Id, "active")
+		t.Logf("challenge %d: pending → active in %s", c.Id, took.Round(time.Millisecond))
+		if reasonOf(got) != "" {
+			t.Errorf("active challenge has reason %q", reasonOf(got))
 		}
 	})
 
@@ -45,17 +45,17 @@ func TestWholeFlow(t *testing.T) {
 		if code, body := call(t, http.MethodGet, s.account.url+"/users/me", bob.Token, nil); code != http.StatusUnauthorized {
 			t.Errorf("suspended user's token at the account service: %d %s, want 401", code, body)
 		}
-		if got := s.getChallenge(t, bob.Token, c.ID); got.Status != "pending" {
+		if got := s.getChallenge(t, bob.Token, c.Id); got.Status != "pending" {
 			t.Fatalf("while cut off: %+v, want pending", got)
 		}
 		// user.suspended waits in the challenge service's queue.
 		s.waitQueued(t, queueUserSuspended, 1)
 		s.challengeProxy.Restore(t)
 
-		got, took := s.waitStatus(t, admin, c.ID, "rejected")
-		t.Logf("challenge %d: pending → rejected (%q) %s after the broker came back", c.ID, got.StatusReason, took.Round(time.Millisecond))
-		if got.StatusReason != "user suspended" {
-			t.Errorf("reason %q, want %q", got.StatusReason, "user suspended")
+		got, took := s.waitStatus(t, admin, c.Id, "rejected")
+		t.Logf("challenge %d: pending → rejected (%q) %s after the broker came back", c.Id, reasonOf(got), took.Round(time.Millisecond))
+		if reasonOf(got) != "user suspended" {
+			t.Errorf("reason %q, want %q", reasonOf(got), "user suspended")
 		}
 		poll(t, "user.suspended consumed once", func() bool {
 			return consumed(t, s.challenge.url, "user.suspended", "ok") == 1
@@ -64,9 +64,9 @@ func TestWholeFlow(t *testing.T) {
 		// A challenge the suspended user creates afterwards (the token still
 		// verifies there) is rejected by the account service's answer.
 		later := s.createChallenge(t, bob.Token)
-		got, _ = s.waitStatus(t, bob.Token, later.ID, "rejected")
-		if got.StatusReason != "user suspended" {
-			t.Errorf("later challenge: reason %q, want %q", got.StatusReason, "user suspended")
+		got, _ = s.waitStatus(t, bob.Token, later.Id, "rejected")
+		if reasonOf(got) != "user suspended" {
+			t.Errorf("later challenge: reason %q, want %q", reasonOf(got), "user suspended")
 		}
 		if n := count(t, s.accountDB, "SELECT COUNT(*) FROM outbox_events WHERE event_type = 'user.rejected'"); n != 2 {
 			t.Errorf("account outbox: %d user.rejected, want 2 (one per challenge)", n)
@@ -76,15 +76,15 @@ func TestWholeFlow(t *testing.T) {
 	t.Run("deleting the user archives their challenges and empties their cache", func(t *testing.T) {
 		cara := s.signUp(t, "cara")
 		c := s.createChallenge(t, cara.Token)
-		s.waitStatus(t, cara.Token, c.ID, "active")
-		mustCall(t, http.StatusCreated, http.MethodPost, fmt.Sprintf("%s/challenges/%d/logs", s.challenge.url, c.ID), cara.Token,
+		s.waitStatus(t, cara.Token, c.Id, "active")
+		mustCall(t, http.StatusCreated, http.MethodPost, fmt.Sprintf("%s/challenges/%d/logs", s.challenge.url, c.Id), cara.Token,
 			map[string]any{"sets": 5, "reps": 5, "value": 60}, nil)
 
 		logsKey := s.cachePrefix + "user-logs:{" + strconv.FormatInt(cara.ID, 10) + "}"
-		progressKey := s.cachePrefix + "progress:{" + strconv.FormatInt(c.ID, 10) + "}"
+		progressKey := s.cachePrefix + "progress:{" + strconv.FormatInt(c.Id, 10) + "}"
 		poll(t, "the user's reads to be cached", func() bool {
 			mustCall(t, http.StatusOK, http.MethodGet, fmt.Sprintf("%s/challenges/logs/%d", s.challenge.url, cara.ID), cara.Token, nil, nil)
-			mustCall(t, http.StatusOK, http.MethodGet, fmt.Sprintf("%s/challenges/%d/progress", s.challenge.url, c.ID), cara.Token, nil, nil)
+			mustCall(t, http.StatusOK, http.MethodGet, fmt.Sprintf("%s/challenges/%d/progress", s.challenge.url, c.Id), cara.Token, nil, nil)
 			return s.exists(t, logsKey) && s.exists(t, progressKey)
 		}, nil)
 		logsVersion, progressVersion := s.version(t, logsKey), s.version(t, progressKey)
@@ -93,8 +93,8 @@ func TestWholeFlow(t *testing.T) {
 		if code, _ := call(t, http.MethodGet, s.account.url+"/users/me", cara.Token, nil); code != http.StatusUnauthorized {
 			t.Errorf("deleted user's token at the account service: %d, want 401", code)
 		}
-		got, took := s.waitStatus(t, admin, c.ID, "archived")
-		t.Logf("challenge %d: active → archived (%q) in %s", c.ID, got.StatusReason, took.Round(time.Millisecond))
+		got, took := s.waitStatus(t, admin, c.Id, "archived")
+		t.Logf("challenge %d: active → archived (%q) in %s", c.Id, reasonOf(got), took.Round(time.Millisecond))
 
 		// The keys are dropped right after the consumer's commit, so a
 		// moment after the status shows; the versions move as they go.
@@ -110,7 +110,7 @@ func TestWholeFlow(t *testing.T) {
 		defer cancel()
 		for _, pattern := range []string{
 			"challenge:user-logs:{" + strconv.FormatInt(cara.ID, 10) + "}*",
-			"challenge:progress:{" + strconv.FormatInt(c.ID, 10) + "}*",
+			"challenge:progress:{" + strconv.FormatInt(c.Id, 10) + "}*",
 		} {
 			keys, err := s.redisKeys(ctx, pattern)
 			if err != nil {

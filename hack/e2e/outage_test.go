@@ -30,7 +30,7 @@ func TestBrokerOutage(t *testing.T) {
 		if c.Status != "pending" {
 			t.Fatalf("created during the outage: %+v, want pending", c)
 		}
-		created[c.ID] = true
+		created[c.Id] = true
 	}
 	if len(created) != outageN {
 		t.Fatalf("%d distinct challenges, want %d", len(created), outageN)

@@ -20,6 +20,8 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/progressive-overload/po/services/challenge/api/client"
 )
 
 // Config is what the handlers need.
@@ -32,24 +34,12 @@ type Config struct {
 	Timeout     time.Duration // per Redis or MySQL call
 }
 
-// Log is one row of workout_logs, shaped like the service's WorkoutLog.
-type Log struct {
-	ID          int64     `json:"id"`
-	ChallengeID int64     `json:"challengeId"`
-	UserID      int64     `json:"userId"`
-	PerformedAt time.Time `json:"performedAt"`
-	Sets        int       `json:"sets"`
-	Reps        int       `json:"reps"`
-	Value       float64   `json:"value"`
-	Note        string    `json:"note,omitempty"`
-	CreatedAt   time.Time `json:"createdAt"`
-}
-
-// Page is a logs page, shaped like the service's WorkoutLogList.
-type Page struct {
-	Items      []Log   `json:"items"`
-	NextCursor *string `json:"nextCursor"`
-}
+// Log and Page are the contract's WorkoutLog and WorkoutLogList (the
+// generated client's types): the ceiling answers the service's shape.
+type (
+	Log  = client.WorkoutLog
+	Page = client.WorkoutLogList
+)
 
 // Query is the bare MySQL query: the same index range scan as the service's
 // first page (user_id, performed_at DESC, id DESC).
@@ -131,10 +121,12 @@ func QueryPage(ctx context.Context, db *sql.DB, userID int64, limit int) (Page, 
 	for rows.Next() {
 		var l Log
 		var note sql.NullString
-		if err := rows.Scan(&l.ID, &l.ChallengeID, &l.UserID, &l.PerformedAt, &l.Sets, &l.Reps, &l.Value, &note, &l.CreatedAt); err != nil {
+		if err := rows.Scan(&l.Id, &l.ChallengeId, &l.UserId, &l.PerformedAt, &l.Sets, &l.Reps, &l.Value, &note, &l.CreatedAt); err != nil {
 			return Page{}, err
 		}
-		l.Note = note.String
+		if note.String != "" {
+			l.Note = &note.String
+		}
 		page.Items = append(page.Items, l)
 	}
 	return page, rows.Err()
@@ -147,7 +139,7 @@ func SamplePage(user int64, n int) []byte {
 	page := Page{Items: make([]Log, n)}
 	for i := range page.Items {
 		page.Items[i] = Log{
-			ID: 100000 + int64(n-i), ChallengeID: 4000 + int64(i%3), UserID: user,
+			Id: 100000 + int64(n-i), ChallengeId: 4000 + int64(i%3), UserId: user,
 			PerformedAt: base.Add(-time.Duration(i) * 56 * time.Hour), Sets: 3, Reps: 5,
 			Value: 60 + 2.5*float64(n-i), CreatedAt: base.Add(-time.Duration(i)*56*time.Hour + time.Minute),
 		}

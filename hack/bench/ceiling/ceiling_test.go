@@ -10,7 +10,7 @@ import (
 func TestFixedHandlerAndSamplePage(t *testing.T) {
 	body := SamplePage(42, 20)
 	var page Page
-	if err := json.Unmarshal(body, &page); err != nil || len(page.Items) != 20 || page.Items[0].UserID != 42 || page.NextCursor == nil {
+	if err := json.Unmarshal(body, &page); err != nil || len(page.Items) != 20 || page.Items[0].UserId != 42 || page.NextCursor == nil {
 		t.Fatalf("sample page: %v %+v", err, page)
 	}
 	app := New(Config{Body: body})

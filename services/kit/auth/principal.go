@@ -28,12 +28,6 @@ type Principal struct {
 // IsAdmin reports whether the caller has the admin role.
 func (p Principal) IsAdmin() bool { return p.Role == RoleAdmin }
 
-// CanAccess reports whether the caller may act on resources owned by userID:
-// their own, or anyone's for an admin.
-func (p Principal) CanAccess(userID int64) bool {
-	return p.IsAdmin() || (p.UserID > 0 && p.UserID == userID)
-}
-
 type principalKey struct{}
 
 // WithPrincipal returns a context carrying p.

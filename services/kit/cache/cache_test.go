@@ -590,43 +590,6 @@ func TestLoaderPanicReachesCaller(t *testing.T) {
 	t.Fatal("Get returned after its loader panicked")
 }
 
-type challenge struct {
-	ID   int    `json:"id"`
-	Name string `json:"name"`
-}
-
-func TestTyped(t *testing.T) {
-	ctx := context.Background()
-	f := newFixture(t, redisAddr, cache.Options{Enabled: true})
-	tc := cache.NewTyped[challenge](f.cache.Named("challenge"))
-	var calls int
-	load := func(context.Context) (challenge, error) {
-		calls++
-		return challenge{ID: 1, Name: "bench"}, nil
-	}
-	for range 2 {
-		got, err := tc.Get(ctx, "1", load)
-		if err != nil || got != (challenge{ID: 1, Name: "bench"}) {
-			t.Fatalf("%+v, %v", got, err)
-		}
-	}
-	if calls != 1 {
-		t.Fatalf("loader called %d times, want 1", calls)
-	}
-	if raw, err := f.rdb.Get(ctx, f.valueKey("challenge", "1")).Result(); err != nil || raw != `v{"id":1,"name":"bench"}` {
-		t.Fatalf("stored %q, %v", raw, err)
-	}
-
-	// A value from an older shape of the type does not break reads.
-	if err := f.rdb.Set(ctx, f.valueKey("challenge", "2"), `v[1,2]`, time.Minute).Err(); err != nil {
-		t.Fatal(err)
-	}
-	got, err := tc.Get(ctx, "2", load)
-	if err != nil || got.Name != "bench" || calls != 2 {
-		t.Fatalf("%+v, %v, %d calls", got, err, calls)
-	}
-}
-
 func TestCachesShareARegistry(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	rdb := newClient(t, redisAddr)

@@ -3,6 +3,7 @@ package cache_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -11,46 +12,65 @@ import (
 	"github.com/progressive-overload/po/services/kit/cache"
 )
 
-// How the challenge service wires the cache and uses it on both sides of a write.
+// How the challenge service uses the cache (internal/adapters/cache.go): a view
+// per cached read whose values are encoded response bodies, filled by a loader
+// on a miss and invalidated after the write that changed them has committed.
+// It runs against the test Redis, in a key space of its own.
 func Example() {
-	opt, err := redis.ParseURL("redis://127.0.0.1:6379/0") // REDIS_URL
+	opt, err := cache.RedisOptions("redis://" + redisAddr + "/0") // REDIS_URL
 	if err != nil {
 		panic(err)
 	}
-	opt.ContextTimeoutEnabled = true // lets CACHE_TIMEOUT bound every call
 	rdb := redis.NewClient(opt)
 	defer rdb.Close()
+	prefix := fmt.Sprintf("t:example-%d:", time.Now().UnixNano())
+	defer func() {
+		keys, _ := rdb.Keys(context.Background(), prefix+"*").Result()
+		if len(keys) > 0 {
+			rdb.Del(context.Background(), keys...)
+		}
+	}()
 
 	c := cache.New(rdb, cache.Options{
 		Service:    "challenge",
-		KeyPrefix:  "po:challenge:",          // CACHE_KEY_PREFIX
+		KeyPrefix:  prefix,                   // CACHE_KEY_PREFIX
 		TTL:        30 * time.Second,         // CACHE_TTL
 		Timeout:    50 * time.Millisecond,    // CACHE_TIMEOUT
 		Enabled:    true,                     // CACHE_ENABLED
 		Registerer: prometheus.NewRegistry(), // the httpserver's registry
 	})
 	defer c.Close()
-	challenges := c.Named("challenge")
+	logs := c.Named("user-logs")
 	ctx := context.Background()
 
-	// Read side (query handler): cache the encoded response body, write it as is.
-	body, err := challenges.Get(ctx, "42", func(ctx context.Context) ([]byte, error) {
-		// Load from MySQL and encode; a missing row returns cache.ErrNotFound.
-		return []byte(`{"id":42}`), nil
-	})
-	switch {
-	case errors.Is(err, cache.ErrNotFound):
-		// respond 404
-	case err != nil:
-		// the loader failed (MySQL): respond 500; Redis errors never get here
-	default:
-		_ = body // fiber: c.Type("json"); return c.Send(body)
+	loads := 0
+	load := func(ctx context.Context) ([]byte, error) {
+		loads++ // MySQL, then the encoder; a missing row returns cache.ErrNotFound
+		return fmt.Appendf(nil, `{"items":[],"load":%d}`, loads), nil
 	}
+	read := func() {
+		body, err := logs.Get(ctx, "42", load)
+		switch {
+		case errors.Is(err, cache.ErrNotFound):
+			fmt.Println("404")
+		case err != nil:
+			fmt.Println("500:", err) // the loader failed; Redis errors never get here
+		default:
+			fmt.Printf("200 %s\n", body) // fiber: c.Type("json"); return c.Send(body)
+		}
+	}
+	read() // a miss: loaded and stored
+	read() // a hit: the stored body
 
-	// Write side (command handler), after tx.Commit() succeeded. On failure the cache
-	// logs and keeps retrying in the background; the write stands, and TTL bounds how
-	// long the old value can be served.
-	if err := c.Invalidate(ctx, challenges.Key("42")); err != nil {
-		_ = err // logged by the cache already; never turn it into a failed request
+	// After the write's commit. A failed invalidation is logged and retried in
+	// the background; TTL bounds how long the old body can be served.
+	if err := c.Invalidate(ctx, logs.Key("42")); err != nil {
+		fmt.Println("invalidate:", err)
 	}
+	read() // loaded again
+
+	// Output:
+	// 200 {"items":[],"load":1}
+	// 200 {"items":[],"load":1}
+	// 200 {"items":[],"load":2}
 }

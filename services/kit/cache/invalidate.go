@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/progressive-overload/po/services/kit/backoff"
 )
 
 // Key is one entry of a Named view, from Named.Key.
@@ -127,7 +129,8 @@ func (r *retrier) run() {
 	defer r.wg.Done()
 	t := time.NewTimer(retryFirst)
 	defer t.Stop()
-	backoff := retryFirst
+	delays := backoff.Backoff{Min: retryFirst, Max: retryMax}
+	failures := 0
 	for {
 		select {
 		case <-r.stop:
@@ -139,14 +142,14 @@ func (r *retrier) run() {
 			return
 		}
 		if err := r.c.invalidate(context.Background(), keys); err != nil {
-			backoff = min(2*backoff, retryMax)
+			failures++
 			r.c.log.Debug("cache invalidation retry failed", "keys", len(keys), "err", err)
 		} else {
 			r.clear(keys, seqs)
-			backoff = retryFirst
+			failures = 0
 			r.c.log.Info("cache invalidation retry succeeded", "keys", len(keys))
 		}
-		t.Reset(backoff)
+		t.Reset(delays.Delay(failures))
 	}
 }
 

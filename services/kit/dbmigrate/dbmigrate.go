@@ -43,7 +43,7 @@ type DirtyError struct {
 func (e *DirtyError) Error() string {
 	return fmt.Sprintf("database %q is dirty at migration %d: a previous run failed part-way "+
 		"and MySQL cannot roll DDL back; repair the schema by hand until it matches a version, "+
-		"record that version with dbmigrate.Force (golang-migrate's `force`, table %s), then migrate again",
+		"record that version (UPDATE %s SET version = <version>, dirty = 0), then migrate again",
 		e.Database, e.Version, Table)
 }
 
@@ -89,8 +89,9 @@ func Up(ctx context.Context, dsn string, migrations fs.FS) (int, error) {
 	}
 }
 
-// Force records version as applied and clean without running anything: the
-// way out of a DirtyError once a person has repaired the schema by hand.
+// Force records version as applied and clean without running anything, as
+// the UPDATE that DirtyError advises does; no binary exposes it, tests and
+// tools do.
 // version -1 records that no migration is applied.
 func Force(ctx context.Context, dsn string, migrations fs.FS, version int) error {
 	m, name, err := open(ctx, dsn, migrations)

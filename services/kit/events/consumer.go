@@ -11,8 +11,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/go-sql-driver/mysql"
 	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/progressive-overload/po/services/kit/backoff"
+	"github.com/progressive-overload/po/services/kit/mysqldb"
 )
 
 // Handler applies one event. tx is the transaction that also records the
@@ -35,9 +37,9 @@ type ConsumerOptions struct {
 	// MaxAttempts is how many times a handler may fail on one message; the
 	// last failure sends it to the dead-letter queue. Default 5.
 	MaxAttempts    int
-	RetryBackoff   Backoff       // delay before each retry; default 1s..1m
-	Reconnect      Backoff       // default 100ms..10s
-	HandlerTimeout time.Duration // per delivery, including the commit; default 30s
+	RetryBackoff   backoff.Backoff // delay before each retry; default 1s..1m
+	Reconnect      backoff.Backoff // default 100ms..10s
+	HandlerTimeout time.Duration   // per delivery, including the commit; default 30s
 
 	// InboxRetention, when positive, deletes inbox_messages rows processed
 	// longer ago than this, every PruneInterval from Start to Close (at most
@@ -124,8 +126,8 @@ func NewConsumer(db *sql.DB, opts ConsumerOptions) (*Consumer, error) {
 	if opts.MaxAttempts <= 0 {
 		opts.MaxAttempts = 5
 	}
-	opts.RetryBackoff = opts.RetryBackoff.orDefault(Backoff{Min: time.Second, Max: time.Minute})
-	opts.Reconnect = opts.Reconnect.orDefault(Backoff{Min: 100 * time.Millisecond, Max: 10 * time.Second})
+	opts.RetryBackoff = opts.RetryBackoff.OrDefault(backoff.Backoff{Min: time.Second, Max: time.Minute})
+	opts.Reconnect = opts.Reconnect.OrDefault(backoff.Backoff{Min: 100 * time.Millisecond, Max: 10 * time.Second})
 	if opts.HandlerTimeout <= 0 {
 		opts.HandlerTimeout = 30 * time.Second
 	}
@@ -256,7 +258,7 @@ func (c *Consumer) run() {
 			failures = 0
 		}
 		c.log.Warn("consumer session ended; reconnecting", "error", err, "attempt", failures+1)
-		if !sleep(c.closing, c.opts.Reconnect.Delay(failures)) {
+		if !backoff.Sleep(c.closing, c.opts.Reconnect.Delay(failures)) {
 			return
 		}
 		failures++
@@ -383,7 +385,7 @@ func (c *Consumer) apply(ctx context.Context, sub *subscription, evt Event) (dup
 	}
 	defer func() { _ = tx.Rollback() }()
 	_, err = tx.ExecContext(ctx, "INSERT INTO inbox_messages (consumer, message_id, processed_at) VALUES (?, ?, UTC_TIMESTAMP(6))", sub.queue, evt.ID)
-	if isDuplicateKey(err) {
+	if mysqldb.IsDuplicateKey(err) {
 		return true, nil
 	}
 	if err != nil {
@@ -512,9 +514,4 @@ func retriesOf(h amqp.Table) int {
 		return int(v)
 	}
 	return 0
-}
-
-func isDuplicateKey(err error) bool {
-	var me *mysql.MySQLError
-	return errors.As(err, &me) && me.Number == 1062
 }

@@ -128,19 +128,6 @@ func TestEnqueueWritesEnvelopesOrNothing(t *testing.T) {
 	}
 }
 
-func TestBackoffDelayStaysWithinBounds(t *testing.T) {
-	b := events.Backoff{Min: 100 * time.Millisecond, Max: time.Second}
-	for n := range 70 {
-		ceiling := min(b.Max, b.Min<<min(n, 20))
-		for range 50 {
-			d := b.Delay(n)
-			if d < ceiling/2 || d > ceiling {
-				t.Fatalf("Delay(%d) = %v, want within [%v, %v]", n, d, ceiling/2, ceiling)
-			}
-		}
-	}
-}
-
 func TestPermanent(t *testing.T) {
 	base := errors.New("no such challenge")
 	err := events.Permanent(base)

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	amqp "github.com/rabbitmq/amqp091-go"
 
+	"github.com/progressive-overload/po/services/kit/backoff"
 	"github.com/progressive-overload/po/services/kit/events"
 	"github.com/progressive-overload/po/services/kit/events/vhosttest"
 	"github.com/progressive-overload/po/services/kit/testkit"
@@ -180,7 +181,7 @@ func (e *env) publisher(url string) *events.Publisher {
 	e.tb.Helper()
 	p, err := events.NewPublisher(events.PublisherOptions{
 		URL: url, Exchange: e.exchange, Service: e.service, Metrics: e.metrics, Logger: slog.New(e.logs),
-		Reconnect: events.Backoff{Min: 20 * time.Millisecond, Max: 200 * time.Millisecond},
+		Reconnect: backoff.Backoff{Min: 20 * time.Millisecond, Max: 200 * time.Millisecond},
 	})
 	if err != nil {
 		e.tb.Fatal(err)
@@ -205,8 +206,8 @@ func (e *env) startRelay(pub *events.Publisher, opts events.RelayOptions, setup 
 	if opts.PruneInterval == 0 {
 		opts.PruneInterval = 50 * time.Millisecond
 	}
-	if opts.ErrorBackoff == (events.Backoff{}) {
-		opts.ErrorBackoff = events.Backoff{Min: 20 * time.Millisecond, Max: 200 * time.Millisecond}
+	if opts.ErrorBackoff == (backoff.Backoff{}) {
+		opts.ErrorBackoff = backoff.Backoff{Min: 20 * time.Millisecond, Max: 200 * time.Millisecond}
 	}
 	r := events.NewRelay(e.db, pub, opts)
 	for _, f := range setup {
@@ -232,8 +233,8 @@ func (e *env) consumerOptions(url string) events.ConsumerOptions {
 	return events.ConsumerOptions{
 		URL: url, Exchange: e.exchange, Service: e.service, Metrics: e.metrics,
 		Prefetch: 16, Concurrency: 4,
-		RetryBackoff: events.Backoff{Min: 10 * time.Millisecond, Max: 40 * time.Millisecond},
-		Reconnect:    events.Backoff{Min: 20 * time.Millisecond, Max: 200 * time.Millisecond},
+		RetryBackoff: backoff.Backoff{Min: 10 * time.Millisecond, Max: 40 * time.Millisecond},
+		Reconnect:    backoff.Backoff{Min: 20 * time.Millisecond, Max: 200 * time.Millisecond},
 	}
 }
 

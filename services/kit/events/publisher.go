@@ -10,6 +10,8 @@ import (
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/progressive-overload/po/services/kit/backoff"
 )
 
 var (
@@ -29,13 +31,13 @@ var (
 
 // PublisherOptions configure a Publisher. URL and Service are required.
 type PublisherOptions struct {
-	URL            string        // AMQP_URL
-	Exchange       string        // AMQP_EXCHANGE; DefaultExchange when empty
-	Service        string        // metrics label and connection name
-	ConfirmTimeout time.Duration // how long to wait for confirms; default 15s
-	Reconnect      Backoff       // default 100ms..10s
-	Metrics        *Metrics      // nil: metrics are kept but not exported
-	Logger         *slog.Logger  // nil: slog.Default()
+	URL            string          // AMQP_URL
+	Exchange       string          // AMQP_EXCHANGE; DefaultExchange when empty
+	Service        string          // metrics label and connection name
+	ConfirmTimeout time.Duration   // how long to wait for confirms; default 15s
+	Reconnect      backoff.Backoff // default 100ms..10s
+	Metrics        *Metrics        // nil: metrics are kept but not exported
+	Logger         *slog.Logger    // nil: slog.Default()
 }
 
 // Publisher owns one connection and one confirm-mode channel and replaces them
@@ -78,7 +80,7 @@ func NewPublisher(opts PublisherOptions) (*Publisher, error) {
 	if opts.ConfirmTimeout <= 0 {
 		opts.ConfirmTimeout = 15 * time.Second
 	}
-	opts.Reconnect = opts.Reconnect.orDefault(Backoff{Min: 100 * time.Millisecond, Max: 10 * time.Second})
+	opts.Reconnect = opts.Reconnect.OrDefault(backoff.Backoff{Min: 100 * time.Millisecond, Max: 10 * time.Second})
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
@@ -249,7 +251,7 @@ func (p *Publisher) run() {
 		conn, ch, rets, err := p.connect()
 		if err != nil {
 			p.log.Warn("connect to broker failed", "error", err, "attempt", failures+1)
-			if !sleep(p.closing, p.opts.Reconnect.Delay(failures)) {
+			if !backoff.Sleep(p.closing, p.opts.Reconnect.Delay(failures)) {
 				return
 			}
 			failures++
@@ -277,7 +279,7 @@ func (p *Publisher) run() {
 		if closing {
 			return
 		}
-		if !sleep(p.closing, p.opts.Reconnect.Delay(0)) {
+		if !backoff.Sleep(p.closing, p.opts.Reconnect.Delay(0)) {
 			return
 		}
 	}

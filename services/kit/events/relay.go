@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/progressive-overload/po/services/kit/backoff"
 )
 
 // RelayOptions configure a Relay. Zero values take the defaults shown.
@@ -26,9 +28,9 @@ type RelayOptions struct {
 	// PruneInterval is how often Retention is applied; default
 	// DefaultPruneInterval. Rows a day old need no checking every few seconds.
 	PruneInterval time.Duration
-	ErrorBackoff  Backoff      // after a failed batch; default 200ms..10s
-	Metrics       *Metrics     // default: the publisher's
-	Logger        *slog.Logger // default: slog.Default()
+	ErrorBackoff  backoff.Backoff // after a failed batch; default 200ms..10s
+	Metrics       *Metrics        // default: the publisher's
+	Logger        *slog.Logger    // default: slog.Default()
 }
 
 // Relay moves committed outbox rows to the broker. Any number of relays (one
@@ -88,7 +90,7 @@ func NewRelay(db *sql.DB, pub *Publisher, opts RelayOptions) *Relay {
 	if opts.StatsInterval <= 0 {
 		opts.StatsInterval = 5 * time.Second
 	}
-	opts.ErrorBackoff = opts.ErrorBackoff.orDefault(Backoff{Min: 200 * time.Millisecond, Max: 10 * time.Second})
+	opts.ErrorBackoff = opts.ErrorBackoff.OrDefault(backoff.Backoff{Min: 200 * time.Millisecond, Max: 10 * time.Second})
 	if opts.Metrics == nil {
 		opts.Metrics = pub.metrics
 	}

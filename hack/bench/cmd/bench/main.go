@@ -32,6 +32,7 @@ import (
 	"time"
 
 	"github.com/progressive-overload/po/hack/bench"
+	"github.com/progressive-overload/po/hack/reporoot"
 )
 
 func main() {
@@ -138,11 +139,7 @@ func run() int {
 		fmt.Fprintln(os.Stderr, "bench: -zipf must be > 1")
 		return 2
 	}
-	root, err := bench.RepoRoot(".")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "bench:", err)
-		return 1
-	}
+	root := reporoot.Dir()
 	cfg.Root = root
 	lock, err := bench.Lock(root)
 	if err != nil {

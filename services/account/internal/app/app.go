@@ -41,8 +41,8 @@ type Options struct {
 	Now                 func() time.Time
 }
 
-// Service runs the account use cases. It is safe for concurrent use.
-type Service struct {
+// Application runs the account use cases. It is safe for concurrent use.
+type Application struct {
 	users      UserRepository
 	refresh    RefreshTokenRepository
 	hasher     PasswordHasher
@@ -59,7 +59,7 @@ type Service struct {
 
 // New returns the service. It hashes one random password (the dummy hash),
 // so it takes as long as one sign-up.
-func New(ctx context.Context, d Deps, o Options) (*Service, error) {
+func New(ctx context.Context, d Deps, o Options) (*Application, error) {
 	if d.Users == nil || d.RefreshTokens == nil || d.Hasher == nil || d.Throttle == nil || d.Tokens == nil {
 		return nil, errors.New("app: every dependency is required")
 	}
@@ -79,14 +79,14 @@ func New(ctx context.Context, d Deps, o Options) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Service{
+	return &Application{
 		users: d.Users, refresh: d.RefreshTokens, hasher: d.Hasher, throttle: d.Throttle, tokens: d.Tokens,
 		refreshTTL: o.RefreshTokenTTL, familyAge: o.RefreshFamilyMaxAge, log: o.Logger, now: o.Now, dummyHash: dummy,
 	}, nil
 }
 
 // clock is the current time as stored: UTC, microseconds.
-func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+func (s *Application) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
 
 // Tokens is what a sign-in or a refresh returns.
 type Tokens struct {
@@ -127,14 +127,14 @@ func wellFormedRefreshToken(token string) bool {
 // which started at started, through create. The refresh token expires after
 // the refresh TTL, but never after the family's end (started plus the family
 // max age).
-func (s *Service) issue(ctx context.Context, u domain.User, family string, started time.Time, create func(context.Context, domain.RefreshToken) error) (Tokens, error) {
-	access, ttl, err := s.tokens.Issue(u.ID, u.Role)
+func (s *Application) issue(ctx context.Context, u domain.User, family string, started time.Time, create func(context.Context, domain.RefreshToken) error) (Tokens, error) {
+	access, ttl, err := s.tokens.Issue(u.ID(), u.Role())
 	if err != nil {
 		return Tokens{}, err
 	}
 	token, hash := newRefreshSecret()
 	rt := domain.RefreshToken{
-		UserID:          u.ID,
+		UserID:          u.ID(),
 		FamilyID:        family,
 		Hash:            hash,
 		FamilyStartedAt: started,

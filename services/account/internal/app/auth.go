@@ -14,7 +14,7 @@ type SignupInput struct {
 }
 
 // Signup creates an active user account.
-func (s *Service) Signup(ctx context.Context, in SignupInput) (domain.User, error) {
+func (s *Application) Signup(ctx context.Context, in SignupInput) (domain.User, error) {
 	var v domain.Validator
 	email, err := domain.NewEmail(in.Email)
 	v.Check("email", err)
@@ -44,7 +44,7 @@ type LoginInput struct {
 // Login checks the credentials and starts a session (a new refresh-token
 // family). Throttled attempts are refused before any password is checked; an
 // unknown email costs the same hashing work as a wrong password.
-func (s *Service) Login(ctx context.Context, in LoginInput) (Tokens, error) {
+func (s *Application) Login(ctx context.Context, in LoginInput) (Tokens, error) {
 	var v domain.Validator
 	email, err := domain.NewEmail(in.Email)
 	v.Check("email", err)
@@ -68,12 +68,12 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (Tokens, error) {
 	case err != nil:
 		return Tokens{}, err
 	}
-	ok, err := s.hasher.Verify(ctx, in.Password, u.PasswordHash)
+	ok, err := s.hasher.Verify(ctx, in.Password, u.PasswordHash())
 	if err != nil && ctx.Err() != nil {
 		return Tokens{}, err
 	}
-	if err != nil && u.PasswordHash != domain.DeletedPasswordHash {
-		s.log.Error("stored password hash is unreadable", "user_id", u.ID, "error", err)
+	if err != nil && u.PasswordHash() != domain.DeletedPasswordHash {
+		s.log.Error("stored password hash is unreadable", "user_id", u.ID(), "error", err)
 	}
 	if !ok {
 		if err != nil { // nothing was hashed: spend the same time as a real check
@@ -84,13 +84,13 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (Tokens, error) {
 	}
 	if !u.Active() {
 		// The caller proved the password, so saying why is no oracle.
-		if u.Status == domain.StatusSuspended {
+		if u.Status() == domain.StatusSuspended {
 			return Tokens{}, ErrAccountSuspended
 		}
 		return Tokens{}, ErrInvalidCredentials
 	}
 	s.throttle.Succeeded(ctx, key)
-	if s.hasher.NeedsRehash(u.PasswordHash) {
+	if s.hasher.NeedsRehash(u.PasswordHash()) {
 		s.rehash(ctx, u, in.Password)
 	}
 	family, err := newFamilyID()
@@ -102,18 +102,18 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (Tokens, error) {
 
 // rehash upgrades a stored hash to the current parameters after a successful
 // sign-in; a failure only means it is tried again next time.
-func (s *Service) rehash(ctx context.Context, u domain.User, password string) {
+func (s *Application) rehash(ctx context.Context, u domain.User, password string) {
 	hash, err := s.hasher.Hash(ctx, password)
 	if err == nil {
-		_, err = s.users.Update(ctx, u.ID, func(_ context.Context, cur *domain.User, _ UserTx) error {
-			if cur.PasswordHash != u.PasswordHash { // changed meanwhile: keep the newer one
+		_, err = s.users.Update(ctx, u.ID(), func(_ context.Context, cur *domain.User, _ UserTx) error {
+			if cur.PasswordHash() != u.PasswordHash() { // changed meanwhile: keep the newer one
 				return nil
 			}
 			return cur.ChangePasswordHash(hash)
 		})
 	}
 	if err != nil {
-		s.log.Warn("could not upgrade password hash", "user_id", u.ID, "error", err)
+		s.log.Warn("could not upgrade password hash", "user_id", u.ID(), "error", err)
 	}
 }
 
@@ -123,7 +123,7 @@ func (s *Service) rehash(ctx context.Context, u domain.User, password string) {
 // The family keeps its start (the sign-in): once it is RefreshFamilyMaxAge
 // old its token is refused like an expired one, and no token is issued
 // expiring later than that, so refreshing cannot keep a sign-in alive forever.
-func (s *Service) Refresh(ctx context.Context, token string) (Tokens, error) {
+func (s *Application) Refresh(ctx context.Context, token string) (Tokens, error) {
 	if !wellFormedRefreshToken(token) {
 		return Tokens{}, ErrInvalidRefreshToken
 	}
@@ -183,7 +183,7 @@ func (s *Service) Refresh(ctx context.Context, token string) (Tokens, error) {
 
 // Logout revokes the token's whole family (its sign-in). Unknown and
 // malformed tokens are ignored, so the answer says nothing about a token.
-func (s *Service) Logout(ctx context.Context, token string) error {
+func (s *Application) Logout(ctx context.Context, token string) error {
 	if !wellFormedRefreshToken(token) {
 		return nil
 	}
@@ -192,7 +192,7 @@ func (s *Service) Logout(ctx context.Context, token string) error {
 
 // Authenticate returns the account a verified access token names, if it still
 // exists and is active; ErrUnauthenticated otherwise.
-func (s *Service) Authenticate(ctx context.Context, userID int64) (domain.User, error) {
+func (s *Application) Authenticate(ctx context.Context, userID int64) (domain.User, error) {
 	u, err := s.users.ByID(ctx, userID)
 	if errors.Is(err, domain.ErrNotFound) || (err == nil && !u.Active()) {
 		return domain.User{}, ErrUnauthenticated
@@ -206,7 +206,7 @@ const AdminDisplayName = "Administrator"
 // EnsureAdmin creates an admin account with email and password unless an
 // account with that email exists (which is left as it is). It reports
 // whether it created one.
-func (s *Service) EnsureAdmin(ctx context.Context, email, password string) (bool, error) {
+func (s *Application) EnsureAdmin(ctx context.Context, email, password string) (bool, error) {
 	var v domain.Validator
 	e, err := domain.NewEmail(email)
 	v.Check("ADMIN_EMAIL", err)
@@ -219,7 +219,7 @@ func (s *Service) EnsureAdmin(ctx context.Context, email, password string) (bool
 	case err == nil:
 		if !existing.IsAdmin() {
 			s.log.Warn("ADMIN_EMAIL belongs to an account without the admin role; leaving it unchanged",
-				"user_id", existing.ID)
+				"user_id", existing.ID())
 		}
 		return false, nil
 	case !errors.Is(err, domain.ErrNotFound):

@@ -19,7 +19,7 @@ type ChallengeCreated struct {
 // when the account exists and is active, otherwise user.rejected with the
 // reason. It returns the event it emitted. Ids that cannot be real are a
 // *domain.ValidationError: no answer would mean anything for them.
-func (s *Service) ValidateChallengeUser(ctx context.Context, tx ChallengeUserTx, in ChallengeCreated) (domain.Event, error) {
+func (s *Application) ValidateChallengeUser(ctx context.Context, tx ChallengeUserTx, in ChallengeCreated) (domain.Event, error) {
 	var v domain.Validator
 	if in.ChallengeID <= 0 {
 		v.Add("challengeId", "must be a positive id")
@@ -44,16 +44,16 @@ func (s *Service) ValidateChallengeUser(ctx context.Context, tx ChallengeUserTx,
 	switch {
 	case err != nil:
 		verdict = reject(domain.ReasonUserNotFound)
-	case u.Status == domain.StatusActive:
+	case u.Status() == domain.StatusActive:
 		verdict = domain.UserValidated{ChallengeID: in.ChallengeID, UserID: in.UserID}
-	case u.Status == domain.StatusSuspended:
+	case u.Status() == domain.StatusSuspended:
 		verdict = reject(domain.ReasonUserSuspended)
-	case u.Status == domain.StatusDeleted:
+	case u.Status() == domain.StatusDeleted:
 		verdict = reject(domain.ReasonUserDeleted)
 	default:
 		// Stored statuses are validated on write; an unknown one is a bug or a
 		// newer schema, and guessing a verdict would be worse than failing.
-		return nil, fmt.Errorf("user %d has status %q, which this build does not know", u.ID, u.Status)
+		return nil, fmt.Errorf("user %d has status %q, which this build does not know", u.ID(), u.Status())
 	}
 	if err := tx.Emit(ctx, verdict); err != nil {
 		return nil, err

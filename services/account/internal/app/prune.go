@@ -3,19 +3,14 @@ package app
 import (
 	"context"
 	"time"
-)
 
-// PruneRefreshTokens deletes at most this many tokens per statement and
-// refreshPruneMaxChunks statements per call, so a backlog is worked off over
-// several calls instead of holding many row locks at once.
-const (
-	refreshPruneChunk     = 1000
-	refreshPruneMaxChunks = 20
+	"github.com/progressive-overload/po/services/kit/retention"
 )
 
 // PruneRefreshTokens deletes the refresh tokens that expired more than grace
-// ago, used, revoked or not, and reports how many it deleted (at most 20,000
-// per call: call it periodically).
+// ago, used, revoked or not, and reports how many it deleted: a pass of
+// kit/retention (chunks of 1,000, at most 20,000 per call: call it
+// periodically).
 //
 // Such a token can no longer be used: Refresh refuses expired tokens. All its
 // row still does is recognise reuse: a spent token presented again revokes its
@@ -24,15 +19,10 @@ const (
 // instead (401 all the same) and its family is left alone, so grace is how
 // long after expiry reuse of a token is still detected. Live tokens and
 // tokens expired less than grace ago are kept.
-func (s *Service) PruneRefreshTokens(ctx context.Context, grace time.Duration) (int, error) {
+func (s *Application) PruneRefreshTokens(ctx context.Context, grace time.Duration) (int64, error) {
 	before := s.clock().Add(-grace)
-	total := 0
-	for range refreshPruneMaxChunks {
-		n, err := s.refresh.DeleteExpired(ctx, before, refreshPruneChunk)
-		total += n
-		if err != nil || n < refreshPruneChunk {
-			return total, err
-		}
-	}
-	return total, nil
+	return retention.Pass(ctx, func(ctx context.Context, limit int) (int64, error) {
+		n, err := s.refresh.DeleteExpired(ctx, before, limit)
+		return int64(n), err
+	})
 }

@@ -2,10 +2,10 @@ package app
 
 import (
 	"context"
-	"encoding/base64"
-	"strconv"
 
 	"github.com/progressive-overload/po/services/account/internal/domain"
+
+	"github.com/progressive-overload/po/services/kit/paging"
 )
 
 // UpdateMeInput changes the caller's own account; nil members stay as they are.
@@ -19,7 +19,7 @@ type UpdateMeInput struct {
 // UpdateMe renames the caller and/or changes their password. A password
 // change needs the current password (wrong ones count towards the sign-in
 // lockout) and revokes every refresh token of the account.
-func (s *Service) UpdateMe(ctx context.Context, actor domain.User, in UpdateMeInput) (domain.User, error) {
+func (s *Application) UpdateMe(ctx context.Context, actor domain.User, in UpdateMeInput) (domain.User, error) {
 	var v domain.Validator
 	var name domain.DisplayName
 	if in.DisplayName != nil {
@@ -40,15 +40,15 @@ func (s *Service) UpdateMe(ctx context.Context, actor domain.User, in UpdateMeIn
 	var newHash string
 	if in.Password != nil {
 		ip := normaliseIP(in.ClientIP)
-		if wait := s.throttle.Blocked(ctx, actor.Email, ip); wait > 0 {
+		if wait := s.throttle.Blocked(ctx, actor.Email(), ip); wait > 0 {
 			return domain.User{}, &RateLimitedError{RetryAfter: wait}
 		}
-		ok, err := s.hasher.Verify(ctx, *in.CurrentPassword, actor.PasswordHash)
+		ok, err := s.hasher.Verify(ctx, *in.CurrentPassword, actor.PasswordHash())
 		if err != nil && ctx.Err() != nil {
 			return domain.User{}, err
 		}
 		if !ok {
-			s.throttle.Failed(ctx, actor.Email, ip)
+			s.throttle.Failed(ctx, actor.Email(), ip)
 			return domain.User{}, domain.Invalid("currentPassword", "is not the account's password")
 		}
 		if newHash, err = s.hasher.Hash(ctx, *in.Password); err != nil {
@@ -58,7 +58,7 @@ func (s *Service) UpdateMe(ctx context.Context, actor domain.User, in UpdateMeIn
 	if in.DisplayName == nil && in.Password == nil {
 		return actor, nil
 	}
-	return s.users.Update(ctx, actor.ID, func(ctx context.Context, u *domain.User, tx UserTx) error {
+	return s.users.Update(ctx, actor.ID(), func(ctx context.Context, u *domain.User, tx UserTx) error {
 		if in.DisplayName != nil {
 			if err := u.Rename(name); err != nil {
 				return err
@@ -67,13 +67,13 @@ func (s *Service) UpdateMe(ctx context.Context, actor domain.User, in UpdateMeIn
 		if newHash != "" {
 			// The current password was checked against the hash read when the
 			// request was authenticated; a change since then wins.
-			if u.PasswordHash != actor.PasswordHash {
+			if u.PasswordHash() != actor.PasswordHash() {
 				return conflict("the password was changed meanwhile; try again")
 			}
 			if err := u.ChangePasswordHash(newHash); err != nil {
 				return err
 			}
-			return tx.RevokeRefreshTokens(ctx, u.ID, s.clock())
+			return tx.RevokeRefreshTokens(ctx, u.ID(), s.clock())
 		}
 		return nil
 	})
@@ -81,13 +81,13 @@ func (s *Service) UpdateMe(ctx context.Context, actor domain.User, in UpdateMeIn
 
 // DeleteMe deletes the caller's account (see domain.User.Delete), revokes its
 // refresh tokens and emits user.deleted, in one transaction.
-func (s *Service) DeleteMe(ctx context.Context, actor domain.User) error {
-	_, err := s.users.Update(ctx, actor.ID, func(ctx context.Context, u *domain.User, tx UserTx) error {
+func (s *Application) DeleteMe(ctx context.Context, actor domain.User) error {
+	_, err := s.users.Update(ctx, actor.ID(), func(ctx context.Context, u *domain.User, tx UserTx) error {
 		events, err := u.Delete()
 		if err != nil {
 			return err
 		}
-		if err := tx.RevokeRefreshTokens(ctx, u.ID, s.clock()); err != nil {
+		if err := tx.RevokeRefreshTokens(ctx, u.ID(), s.clock()); err != nil {
 			return err
 		}
 		return tx.Emit(ctx, events...)
@@ -98,11 +98,11 @@ func (s *Service) DeleteMe(ctx context.Context, actor domain.User) error {
 // SetStatus suspends or reactivates an account (administrators only).
 // Suspending revokes the account's refresh tokens and emits user.suspended in
 // the same transaction.
-func (s *Service) SetStatus(ctx context.Context, actor domain.User, id int64, status string) (domain.User, error) {
+func (s *Application) SetStatus(ctx context.Context, actor domain.User, id int64, status string) (domain.User, error) {
 	if !actor.IsAdmin() {
 		return domain.User{}, forbidden("only administrators may change an account's status")
 	}
-	if id == actor.ID {
+	if id == actor.ID() {
 		return domain.User{}, conflict("administrators cannot change their own status")
 	}
 	return s.users.Update(ctx, id, func(ctx context.Context, u *domain.User, tx UserTx) error {
@@ -113,8 +113,8 @@ func (s *Service) SetStatus(ctx context.Context, actor domain.User, id int64, st
 		if len(events) == 0 {
 			return nil
 		}
-		if u.Status == domain.StatusSuspended {
-			if err := tx.RevokeRefreshTokens(ctx, u.ID, s.clock()); err != nil {
+		if u.Status() == domain.StatusSuspended {
+			if err := tx.RevokeRefreshTokens(ctx, u.ID(), s.clock()); err != nil {
 				return err
 			}
 		}
@@ -124,21 +124,15 @@ func (s *Service) SetStatus(ctx context.Context, actor domain.User, id int64, st
 
 // GetUser returns an account to itself or to an administrator. Anyone else
 // is refused before the lookup, so they learn nothing about which ids exist.
-func (s *Service) GetUser(ctx context.Context, actor domain.User, id int64) (domain.User, error) {
+func (s *Application) GetUser(ctx context.Context, actor domain.User, id int64) (domain.User, error) {
 	if !actor.CanAccess(id) {
 		return domain.User{}, forbidden("you may only read your own account")
 	}
-	if id == actor.ID {
+	if id == actor.ID() {
 		return actor, nil
 	}
 	return s.users.ByID(ctx, id)
 }
-
-// Page limits.
-const (
-	DefaultPageSize = 20
-	MaxPageSize     = 100
-)
 
 // Page is one page of accounts; NextCursor is empty on the last page.
 type Page struct {
@@ -146,18 +140,16 @@ type Page struct {
 	NextCursor string
 }
 
-// ListUsers pages through every account by id (administrators only). limit 0
-// means DefaultPageSize; cursor is the NextCursor of the previous page.
-func (s *Service) ListUsers(ctx context.Context, actor domain.User, limit int, cursor string) (Page, error) {
+// ListUsers pages through every account by id (administrators only). limit
+// nil means paging.DefaultLimit; cursor is the NextCursor of the previous page.
+func (s *Application) ListUsers(ctx context.Context, actor domain.User, size *int, cursor string) (Page, error) {
 	if !actor.IsAdmin() {
 		return Page{}, forbidden("only administrators may list accounts")
 	}
 	var v domain.Validator
-	if limit == 0 {
-		limit = DefaultPageSize
-	}
-	if limit < 1 || limit > MaxPageSize {
-		v.Add("limit", "must be between 1 and 100")
+	limit, ok := paging.Limit(size)
+	if !ok {
+		v.Add("limit", paging.LimitMessage)
 	}
 	after, err := DecodeCursor(cursor)
 	v.Check("cursor", err)
@@ -171,14 +163,15 @@ func (s *Service) ListUsers(ctx context.Context, actor domain.User, limit int, c
 	page := Page{Items: users}
 	if len(users) > limit {
 		page.Items = users[:limit]
-		page.NextCursor = EncodeCursor(page.Items[limit-1].ID)
+		page.NextCursor = EncodeCursor(page.Items[limit-1].ID())
 	}
 	return page, nil
 }
 
-// EncodeCursor makes the opaque cursor that continues after id.
+// EncodeCursor makes the opaque cursor that continues after id (kit/paging,
+// kind "": the service has one list).
 func EncodeCursor(id int64) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(id, 10)))
+	return paging.EncodeCursor("", id)
 }
 
 // DecodeCursor reverses EncodeCursor; "" is the start (0).
@@ -186,13 +179,9 @@ func DecodeCursor(cursor string) (int64, error) {
 	if cursor == "" {
 		return 0, nil
 	}
-	raw, err := base64.RawURLEncoding.Strict().DecodeString(cursor)
-	if err != nil {
-		return 0, domain.Invalid("cursor", "is not a cursor this service issued")
+	k, ok := paging.DecodeCursor(cursor, "", 1)
+	if !ok {
+		return 0, domain.Invalid("cursor", paging.CursorMessage)
 	}
-	id, err := strconv.ParseInt(string(raw), 10, 64)
-	if err != nil || id <= 0 || strconv.FormatInt(id, 10) != string(raw) {
-		return 0, domain.Invalid("cursor", "is not a cursor this service issued")
-	}
-	return id, nil
+	return k[0], nil
 }

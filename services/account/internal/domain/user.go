@@ -2,22 +2,38 @@ package domain
 
 import (
 	"errors"
+	"fmt"
 	"strconv"
 	"time"
 )
 
-// User is an account. Values come from the constructors above, or from storage
-// (already validated when written).
+// User is an account. Values come from NewUser, or from storage through
+// UnmarshalUserFromDatabase; its methods are the only way to change one.
 type User struct {
-	ID           int64
-	Email        string // normalised (see Email)
-	PasswordHash string // encoded by the password hasher; never leaves the service
-	DisplayName  string
-	Role         Role
-	Status       Status
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	id           int64
+	email        string // normalised (see Email)
+	passwordHash string // encoded by the password hasher; never leaves the service
+	displayName  string
+	role         Role
+	status       Status
+	createdAt    time.Time
+	updatedAt    time.Time
 }
+
+// ID is the stored id; 0 before the account is stored.
+func (u User) ID() int64 { return u.id }
+
+// Email is the normalised address (see Email).
+func (u User) Email() string { return u.email }
+
+// PasswordHash is encoded by the password hasher; it never leaves the service.
+func (u User) PasswordHash() string { return u.passwordHash }
+
+func (u User) DisplayName() string  { return u.displayName }
+func (u User) Role() Role           { return u.role }
+func (u User) Status() Status       { return u.status }
+func (u User) CreatedAt() time.Time { return u.createdAt }
+func (u User) UpdatedAt() time.Time { return u.updatedAt }
 
 // NewUser is an active account that has not been stored yet (ID 0).
 func NewUser(email Email, name DisplayName, passwordHash string, role Role) (User, error) {
@@ -25,42 +41,59 @@ func NewUser(email Email, name DisplayName, passwordHash string, role Role) (Use
 		return User{}, errors.New("domain: incomplete new user")
 	}
 	return User{
-		Email:        email.String(),
-		PasswordHash: passwordHash,
-		DisplayName:  name.String(),
-		Role:         role,
-		Status:       StatusActive,
+		email:        email.String(),
+		passwordHash: passwordHash,
+		displayName:  name.String(),
+		role:         role,
+		status:       StatusActive,
 	}, nil
 }
 
+// UnmarshalUserFromDatabase rebuilds an account from storage, where it was
+// valid when written. It refuses values no constructor can have made.
+func UnmarshalUserFromDatabase(id int64, email, passwordHash, displayName string, role Role, status Status, createdAt, updatedAt time.Time) (User, error) {
+	switch {
+	case id <= 0:
+		return User{}, fmt.Errorf("domain: stored user with id %d", id)
+	case email == "" || passwordHash == "" || displayName == "":
+		return User{}, fmt.Errorf("domain: stored user %d is incomplete", id)
+	case !role.Valid():
+		return User{}, fmt.Errorf("domain: stored user %d has role %q", id, role)
+	case status != StatusActive && status != StatusSuspended && status != StatusDeleted:
+		return User{}, fmt.Errorf("domain: stored user %d has status %q", id, status)
+	}
+	return User{id: id, email: email, passwordHash: passwordHash, displayName: displayName,
+		role: role, status: status, createdAt: createdAt, updatedAt: updatedAt}, nil
+}
+
 // Active reports whether the account may sign in and use its tokens.
-func (u User) Active() bool { return u.Status == StatusActive }
+func (u User) Active() bool { return u.status == StatusActive }
 
 // IsAdmin reports whether the account has the admin role.
-func (u User) IsAdmin() bool { return u.Role == RoleAdmin }
+func (u User) IsAdmin() bool { return u.role == RoleAdmin }
 
 // CanAccess reports whether u may read the account with id: its own, or any
 // for an admin.
-func (u User) CanAccess(id int64) bool { return u.IsAdmin() || u.ID == id }
+func (u User) CanAccess(id int64) bool { return u.IsAdmin() || u.id == id }
 
 // Rename changes the display name.
 func (u *User) Rename(name DisplayName) error {
-	if u.Status == StatusDeleted {
+	if u.status == StatusDeleted {
 		return ErrUserDeleted
 	}
-	u.DisplayName = name.String()
+	u.displayName = name.String()
 	return nil
 }
 
 // ChangePasswordHash stores a new password's hash.
 func (u *User) ChangePasswordHash(hash string) error {
-	if u.Status == StatusDeleted {
+	if u.status == StatusDeleted {
 		return ErrUserDeleted
 	}
 	if hash == "" {
 		return errors.New("domain: empty password hash")
 	}
-	u.PasswordHash = hash
+	u.passwordHash = hash
 	return nil
 }
 
@@ -76,17 +109,17 @@ const DeletedDisplayName = "Deleted account"
 // address is free for a new account), the display name by a fixed text, and
 // the password hash by one that matches nothing. The returned events announce it.
 func (u *User) Delete() ([]Event, error) {
-	if u.Status == StatusDeleted {
+	if u.status == StatusDeleted {
 		return nil, ErrUserDeleted
 	}
-	if u.ID <= 0 {
+	if u.id <= 0 {
 		return nil, errors.New("domain: delete of an unsaved user")
 	}
-	u.Status = StatusDeleted
-	u.Email = "deleted-" + strconv.FormatInt(u.ID, 10) + "@deleted.invalid"
-	u.DisplayName = DeletedDisplayName
-	u.PasswordHash = DeletedPasswordHash
-	return []Event{UserDeleted{UserID: u.ID}}, nil
+	u.status = StatusDeleted
+	u.email = "deleted-" + strconv.FormatInt(u.id, 10) + "@deleted.invalid"
+	u.displayName = DeletedDisplayName
+	u.passwordHash = DeletedPasswordHash
+	return []Event{UserDeleted{UserID: u.id}}, nil
 }
 
 // SetStatus moves the account to active or suspended (an administrator's
@@ -96,50 +129,15 @@ func (u *User) SetStatus(s Status) ([]Event, error) {
 	if s != StatusActive && s != StatusSuspended {
 		return nil, Invalid("status", "must be active or suspended")
 	}
-	if u.Status == StatusDeleted {
+	if u.status == StatusDeleted {
 		return nil, ErrUserDeleted
 	}
-	if u.Status == s {
+	if u.status == s {
 		return nil, nil
 	}
-	u.Status = s
+	u.status = s
 	if s == StatusSuspended {
-		return []Event{UserSuspended{UserID: u.ID}}, nil
+		return []Event{UserSuspended{UserID: u.id}}, nil
 	}
 	return nil, nil
 }
-
-// Event is something that happened to an account that other services learn
-// about (docs/conventions.md lists the types and their data).
-type Event interface {
-	EventType() string
-}
-
-// UserDeleted: the account was deleted.
-type UserDeleted struct{ UserID int64 }
-
-// UserSuspended: an administrator suspended the account.
-type UserSuspended struct{ UserID int64 }
-
-// UserValidated: the user a new challenge belongs to exists and is active.
-type UserValidated struct{ ChallengeID, UserID int64 }
-
-// UserRejected: the user a new challenge belongs to may not own it; Reason
-// is one of the Reason constants.
-type UserRejected struct {
-	ChallengeID, UserID int64
-	Reason              string
-}
-
-// Why a challenge's user is rejected. The challenge service stores and shows
-// the text, so changing one changes what its users read.
-const (
-	ReasonUserNotFound  = "user not found"
-	ReasonUserSuspended = "user suspended"
-	ReasonUserDeleted   = "user deleted"
-)
-
-func (UserDeleted) EventType() string   { return "user.deleted" }
-func (UserSuspended) EventType() string { return "user.suspended" }
-func (UserValidated) EventType() string { return "user.validated" }
-func (UserRejected) EventType() string  { return "user.rejected" }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/progressive-overload/po/services/account/internal/domain"
 )
@@ -14,23 +15,31 @@ func newUser(t *testing.T) domain.User {
 	if err != nil {
 		t.Fatal(err)
 	}
-	u, err := domain.NewUser(domain.MustEmail("ada@example.com"), name, "$argon2id$hash", domain.RoleUser)
+	if _, err := domain.NewUser(domain.MustEmail("ada@example.com"), name, "$argon2id$hash", domain.RoleUser); err != nil {
+		t.Fatal(err)
+	}
+	return stored(t, domain.RoleUser)
+}
+
+// stored is the account newUser makes as storage returns it (id 7).
+func stored(t *testing.T, role domain.Role) domain.User {
+	t.Helper()
+	u, err := domain.UnmarshalUserFromDatabase(7, "ada@example.com", "$argon2id$hash", "Ada", role, domain.StatusActive, time.Time{}, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	u.ID = 7
 	return u
 }
 
 func TestNewUser(t *testing.T) {
 	u := newUser(t)
-	if !u.Active() || u.IsAdmin() || u.Email != "ada@example.com" || u.DisplayName != "Ada" {
+	if !u.Active() || u.IsAdmin() || u.Email() != "ada@example.com" || u.DisplayName() != "Ada" {
 		t.Fatalf("%+v", u)
 	}
 	if !u.CanAccess(7) || u.CanAccess(8) {
 		t.Fatal("a user may access only their own account")
 	}
-	u.Role = domain.RoleAdmin
+	u = stored(t, domain.RoleAdmin)
 	if !u.CanAccess(8) {
 		t.Fatal("an admin may access every account")
 	}
@@ -48,12 +57,12 @@ func TestDelete(t *testing.T) {
 	if !reflect.DeepEqual(evts, []domain.Event{domain.UserDeleted{UserID: 7}}) || evts[0].EventType() != "user.deleted" {
 		t.Fatalf("events %#v", evts)
 	}
-	if u.Status != domain.StatusDeleted || u.Email != "deleted-7@deleted.invalid" ||
-		u.PasswordHash != domain.DeletedPasswordHash || u.DisplayName != domain.DeletedDisplayName {
+	if u.Status() != domain.StatusDeleted || u.Email() != "deleted-7@deleted.invalid" ||
+		u.PasswordHash() != domain.DeletedPasswordHash || u.DisplayName() != domain.DeletedDisplayName {
 		t.Fatalf("personal data left: %+v", u)
 	}
-	if _, err := domain.NewEmail(u.Email); err != nil {
-		t.Fatalf("placeholder email %q is not an email: %v", u.Email, err)
+	if _, err := domain.NewEmail(u.Email()); err != nil {
+		t.Fatalf("placeholder email %q is not an email: %v", u.Email(), err)
 	}
 	if _, err := u.Delete(); !errors.Is(err, domain.ErrUserDeleted) {
 		t.Fatalf("second delete: %v", err)
@@ -103,5 +112,32 @@ func TestValidator(t *testing.T) {
 	want := []domain.FieldError{{"b", "is bad"}, {"c", "is worse"}, {"d", "is missing"}}
 	if !reflect.DeepEqual(ve.Fields, want) {
 		t.Fatalf("%+v", ve.Fields)
+	}
+}
+
+func TestUnmarshalUserFromDatabaseRefusesWhatNoConstructorMakes(t *testing.T) {
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	u, err := domain.UnmarshalUserFromDatabase(3, "a@b.c", "h", "A", domain.RoleAdmin, domain.StatusSuspended, at, at.Add(time.Second))
+	if err != nil || u.ID() != 3 || u.Email() != "a@b.c" || u.PasswordHash() != "h" || u.DisplayName() != "A" ||
+		u.Role() != domain.RoleAdmin || u.Status() != domain.StatusSuspended || !u.CreatedAt().Equal(at) || !u.UpdatedAt().Equal(at.Add(time.Second)) {
+		t.Fatalf("%+v, %v", u, err)
+	}
+	for name, f := range map[string]func() (domain.User, error){
+		"id 0": func() (domain.User, error) {
+			return domain.UnmarshalUserFromDatabase(0, "a@b.c", "h", "A", domain.RoleUser, domain.StatusActive, at, at)
+		},
+		"no email": func() (domain.User, error) {
+			return domain.UnmarshalUserFromDatabase(1, "", "h", "A", domain.RoleUser, domain.StatusActive, at, at)
+		},
+		"bad role": func() (domain.User, error) {
+			return domain.UnmarshalUserFromDatabase(1, "a@b.c", "h", "A", "root", domain.StatusActive, at, at)
+		},
+		"bad status": func() (domain.User, error) {
+			return domain.UnmarshalUserFromDatabase(1, "a@b.c", "h", "A", domain.RoleUser, "gone", at, at)
+		},
+	} {
+		if _, err := f(); err == nil {
+			t.Errorf("%s accepted", name)
+		}
 	}
 }

@@ -29,7 +29,7 @@ func TestWalkthrough(t *testing.T) {
 	h.expect(t, r, http.StatusCreated)
 	var created userJSON
 	r.decode(t, &created)
-	if created.Email != "ada.lovelace@example.com" || created.DisplayName != "Ada" || created.Role != "user" || created.Status != "active" || created.ID <= 0 {
+	if created.Email != "ada.lovelace@example.com" || created.DisplayName != "Ada" || created.Role != "user" || created.Status != "active" || created.Id <= 0 {
 		t.Fatalf("signup returned %+v", created)
 	}
 
@@ -49,7 +49,7 @@ func TestWalkthrough(t *testing.T) {
 	if me != created {
 		t.Fatalf("/users/me = %+v, want %+v", me, created)
 	}
-	r = h.request(t, "GET", "/users/"+strconv.FormatInt(me.ID, 10), tok.AccessToken, nil)
+	r = h.request(t, "GET", "/users/"+strconv.FormatInt(me.Id, 10), tok.AccessToken, nil)
 	h.expect(t, r, http.StatusOK)
 
 	r = h.request(t, "PATCH", "/users/me", tok.AccessToken, map[string]string{"displayName": "Countess"})
@@ -92,14 +92,14 @@ func TestWalkthrough(t *testing.T) {
 	h.expect(t, h.login(t, created.Email, "new password 2"), http.StatusUnauthorized)
 
 	admin := h.adminTokens(t)
-	r = h.request(t, "GET", "/users/"+strconv.FormatInt(created.ID, 10), admin.AccessToken, nil)
+	r = h.request(t, "GET", "/users/"+strconv.FormatInt(created.Id, 10), admin.AccessToken, nil)
 	h.expect(t, r, http.StatusOK)
 	var deleted userJSON
 	r.decode(t, &deleted)
 	if deleted.Status != "deleted" || strings.Contains(deleted.Email, "ada") || deleted.DisplayName == "Countess" {
 		t.Fatalf("deleted account still shows personal data: %+v", deleted)
 	}
-	if n := h.outboxCount(t, "user.deleted", created.ID); n != 1 {
+	if n := h.outboxCount(t, "user.deleted", created.Id); n != 1 {
 		t.Fatalf("%d user.deleted events in the outbox, want 1", n)
 	}
 	r = h.request(t, "POST", "/auth/signup", "", map[string]string{
@@ -480,7 +480,7 @@ func TestAdmin(t *testing.T) {
 			t.Fatalf("page of %d", len(page.Items))
 		}
 		for _, u := range page.Items {
-			seen = append(seen, u.ID)
+			seen = append(seen, u.Id)
 		}
 		if page.NextCursor == nil {
 			break

@@ -3,33 +3,19 @@ package service
 import (
 	"errors"
 	"math"
-	"net/netip"
 	"time"
 
 	"github.com/progressive-overload/po/services/kit/config"
-	"github.com/progressive-overload/po/services/kit/httpserver"
+	"github.com/progressive-overload/po/services/kit/platform"
 
 	"github.com/progressive-overload/po/services/account/internal/adapters"
 )
 
-// Config is the service's environment (docs/conventions.md).
+// Config is the service's environment (docs/conventions.md): the platform's
+// and the account service's own.
 type Config struct {
-	HTTPAddr            string
-	DebugAddr           string
-	TrustedProxies      []netip.Prefix // X-Forwarded-For is believed from these (kit/httpserver.ClientIP)
-	DatabaseURL         string
-	LogLevel            string
-	LogFormat           string // json | text
-	BodyLimit           int
-	MaxInFlight         int           // requests handled at once (kit/httpserver admission control)
-	QueueTimeout        time.Duration // how long a request beyond MaxInFlight waits before a 503
-	ShutdownTimeout     time.Duration
-	RedisURL            string
+	platform.Config
 	RedisKeyPrefix      string
-	AMQPURL             string
-	AMQPExchange        string
-	JWTIssuer           string
-	JWTAudience         string
 	JWTSigningKeyFile   string
 	JWTPreviousKeyFiles []string
 	AccessTokenTTL      time.Duration
@@ -40,33 +26,18 @@ type Config struct {
 	LoginMaxFailures    int
 	LoginLockout        time.Duration
 	Argon2              adapters.Argon2Params
-
-	// How long rows nobody needs any more are kept. Zero keeps them forever
-	// (LoadConfig never returns zero).
-	OutboxRetention              time.Duration // published outbox rows, after publishing
-	InboxRetention               time.Duration // inbox rows: the consumer's deduplication window
-	ExpiredRefreshTokenRetention time.Duration // refresh tokens, after they expired
+	// Refresh tokens are kept this long after they expired (LoadConfig
+	// never returns zero, which would keep them forever).
+	ExpiredRefreshTokenRetention time.Duration
 }
+
+var defaults = platform.Defaults{HTTPAddr: ":3000", DatabaseURL: "root@tcp(127.0.0.1:3306)/po_account"}
 
 // LoadConfig reads the configuration of `account serve` and reports every
 // invalid variable at once.
 func LoadConfig(env *config.Env) (Config, error) {
-	c := loadCommon(env)
-	c.HTTPAddr = env.String("HTTP_ADDR", ":3000")
-	c.DebugAddr = env.String("DEBUG_ADDR", "")
-	c.TrustedProxies = env.Prefixes("TRUSTED_PROXIES")
-	c.BodyLimit = env.Int("HTTP_BODY_LIMIT", 1<<20, 1024, math.MaxInt32)
-	c.MaxInFlight = env.Int("HTTP_MAX_IN_FLIGHT", httpserver.DefaultMaxInFlight, 1, 1<<20)
-	c.QueueTimeout = env.Duration("HTTP_QUEUE_TIMEOUT", httpserver.DefaultQueueTimeout, time.Millisecond, 10*time.Second)
-	c.ShutdownTimeout = env.Duration("SHUTDOWN_TIMEOUT", 15*time.Second, 0, 10*time.Minute)
-	c.RedisURL = env.URL("REDIS_URL", "redis://127.0.0.1:6379/0", "redis", "rediss")
+	c := Config{Config: platform.Load(env, defaults)}
 	c.RedisKeyPrefix = env.String("REDIS_KEY_PREFIX", "po:account:")
-	c.AMQPURL = env.URL("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/", "amqp", "amqps")
-	c.AMQPExchange = env.String("AMQP_EXCHANGE", "po.events")
-	c.OutboxRetention = env.Duration("OUTBOX_RETENTION", 168*time.Hour, time.Minute, 8760*time.Hour)
-	c.InboxRetention = env.Duration("INBOX_RETENTION", 168*time.Hour, time.Hour, 8760*time.Hour)
-	c.JWTIssuer = env.String("JWT_ISSUER", "progressive-overload")
-	c.JWTAudience = env.String("JWT_AUDIENCE", "progressive-overload")
 	c.JWTSigningKeyFile = env.Required("JWT_SIGNING_KEY_FILE")
 	c.JWTPreviousKeyFiles = env.List("JWT_PREVIOUS_KEY_FILES")
 	c.AccessTokenTTL = env.Duration("ACCESS_TOKEN_TTL", 15*time.Minute, time.Minute, 24*time.Hour)
@@ -98,14 +69,5 @@ func LoadConfig(env *config.Env) (Config, error) {
 
 // LoadMigrateConfig reads what `account migrate` needs: the database and logging.
 func LoadMigrateConfig(env *config.Env) (Config, error) {
-	c := loadCommon(env)
-	return c, env.Err()
-}
-
-func loadCommon(env *config.Env) Config {
-	return Config{
-		DatabaseURL: env.String("DATABASE_URL", "root@tcp(127.0.0.1:3306)/po_account"),
-		LogLevel:    env.OneOf("LOG_LEVEL", "info", "debug", "info", "warn", "error"),
-		LogFormat:   env.OneOf("LOG_FORMAT", "json", "json", "text"),
-	}
+	return Config{Config: platform.LoadMigrate(env, defaults)}, env.Err()
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/progressive-overload/po/services/kit/config"
+	"github.com/progressive-overload/po/services/kit/platform"
 
 	"github.com/progressive-overload/po/services/account/internal/adapters"
 	"github.com/progressive-overload/po/services/account/internal/service"
@@ -20,20 +21,22 @@ func TestConfigDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := service.Config{
-		HTTPAddr:          ":3000",
-		DatabaseURL:       "root@tcp(127.0.0.1:3306)/po_account",
-		LogLevel:          "info",
-		LogFormat:         "json",
-		BodyLimit:         1 << 20,
-		MaxInFlight:       256,
-		QueueTimeout:      100 * time.Millisecond,
-		ShutdownTimeout:   15 * time.Second,
-		RedisURL:          "redis://127.0.0.1:6379/0",
+		Config: platform.Config{
+			HTTPAddr:        ":3000",
+			DatabaseURL:     "root@tcp(127.0.0.1:3306)/po_account",
+			LogLevel:        "info",
+			LogFormat:       "json",
+			BodyLimit:       1 << 20,
+			MaxInFlight:     256,
+			QueueTimeout:    100 * time.Millisecond,
+			ShutdownTimeout: 15 * time.Second,
+			RedisURL:        "redis://127.0.0.1:6379/0",
+			AMQPURL:         "amqp://guest:guest@127.0.0.1:5672/",
+			AMQPExchange:    "po.events",
+			JWTIssuer:       "progressive-overload",
+			JWTAudience:     "progressive-overload",
+		},
 		RedisKeyPrefix:    "po:account:",
-		AMQPURL:           "amqp://guest:guest@127.0.0.1:5672/",
-		AMQPExchange:      "po.events",
-		JWTIssuer:         "progressive-overload",
-		JWTAudience:       "progressive-overload",
 		JWTSigningKeyFile: "/keys/signing.pem",
 		AccessTokenTTL:    15 * time.Minute,
 		RefreshTokenTTL:   720 * time.Hour,

@@ -28,10 +28,13 @@ import (
 	"github.com/progressive-overload/po/services/kit/auth"
 	"github.com/progressive-overload/po/services/kit/mysqldb"
 	"github.com/progressive-overload/po/services/kit/mysqldb/mysqltest"
+	"github.com/progressive-overload/po/services/kit/platform"
 	"github.com/progressive-overload/po/services/kit/testkit"
 
 	"github.com/progressive-overload/po/services/account/api"
+	"github.com/progressive-overload/po/services/account/api/client"
 	"github.com/progressive-overload/po/services/account/internal/adapters"
+	amqpport "github.com/progressive-overload/po/services/account/internal/ports/amqp"
 	"github.com/progressive-overload/po/services/account/internal/service"
 )
 
@@ -108,18 +111,20 @@ func testConfig(t testing.TB) service.Config {
 	t.Helper()
 	keyFile := writeKey(t, testkit.RSAKeys()[0])
 	return service.Config{
-		HTTPAddr:          "127.0.0.1:0",
-		DatabaseURL:       mysqltest.NewDatabase(t),
-		LogLevel:          "info",
-		LogFormat:         "json",
-		BodyLimit:         1 << 20,
-		ShutdownTimeout:   10 * time.Second,
-		RedisURL:          "redis://" + testkit.RedisAddr + "/0",
+		Config: platform.Config{
+			HTTPAddr:        "127.0.0.1:0",
+			DatabaseURL:     mysqltest.NewDatabase(t),
+			LogLevel:        "info",
+			LogFormat:       "json",
+			BodyLimit:       1 << 20,
+			ShutdownTimeout: 10 * time.Second,
+			RedisURL:        "redis://" + testkit.RedisAddr + "/0",
+			AMQPURL:         testkit.AMQPURL,
+			AMQPExchange:    "t." + testkit.RandomHex(6) + ".events",
+			JWTIssuer:       testkit.Issuer,
+			JWTAudience:     testkit.Audience,
+		},
 		RedisKeyPrefix:    testkit.NewRedisPrefix(),
-		AMQPURL:           testkit.AMQPURL,
-		AMQPExchange:      "t." + testkit.RandomHex(6) + ".events",
-		JWTIssuer:         testkit.Issuer,
-		JWTAudience:       testkit.Audience,
 		JWTSigningKeyFile: keyFile,
 		AccessTokenTTL:    15 * time.Minute,
 		RefreshTokenTTL:   720 * time.Hour,
@@ -327,22 +332,12 @@ type user struct {
 	Password string
 }
 
-type userJSON struct {
-	ID          int64     `json:"id"`
-	Email       string    `json:"email"`
-	DisplayName string    `json:"displayName"`
-	Role        string    `json:"role"`
-	Status      string    `json:"status"`
-	CreatedAt   time.Time `json:"createdAt"`
-	UpdatedAt   time.Time `json:"updatedAt"`
-}
-
-type tokenPair struct {
-	AccessToken  string `json:"accessToken"`
-	TokenType    string `json:"tokenType"`
-	ExpiresIn    int    `json:"expiresIn"`
-	RefreshToken string `json:"refreshToken"`
-}
+// The contract's types (api/client, generated from api/openapi.yaml): the
+// tests keep no copy of a shape.
+type (
+	userJSON  = client.User
+	tokenPair = client.TokenPair
+)
 
 func (h *harness) signup(t testing.TB, name string) user {
 	t.Helper()
@@ -353,7 +348,7 @@ func (h *harness) signup(t testing.TB, name string) user {
 	h.expect(t, r, http.StatusCreated)
 	var got userJSON
 	r.decode(t, &got)
-	u.ID = got.ID
+	u.ID = got.Id
 	return u
 }
 
@@ -399,6 +394,6 @@ func sign(t testing.TB, key *rsa.PrivateKey, userID int64, role auth.Role, issue
 
 // consumerQueues lists every queue the service declares.
 func (h *harness) consumerQueues() []string {
-	q := h.queues + "." + adapters.ChallengeValidationSubscription
+	q := h.queues + "." + amqpport.ChallengeValidationSubscription
 	return []string{q, q + ".retry", q + ".dlq"}
 }

@@ -9,10 +9,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"net"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -30,10 +28,12 @@ import (
 	"github.com/progressive-overload/po/services/kit/events"
 	"github.com/progressive-overload/po/services/kit/httpserver"
 	"github.com/progressive-overload/po/services/kit/mysqldb"
+	"github.com/progressive-overload/po/services/kit/retention"
 
 	"github.com/progressive-overload/po/services/account/api"
 	"github.com/progressive-overload/po/services/account/internal/adapters"
 	"github.com/progressive-overload/po/services/account/internal/app"
+	amqpport "github.com/progressive-overload/po/services/account/internal/ports/amqp"
 	httpport "github.com/progressive-overload/po/services/account/internal/ports/http"
 )
 
@@ -57,7 +57,7 @@ type Options struct {
 // Service is the assembled process.
 type Service struct {
 	HTTP      *httpserver.Server
-	App       *app.Service
+	App       *app.Application
 	Keys      *auth.KeySet
 	cfg       Config
 	log       *slog.Logger
@@ -122,7 +122,7 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *Service, err error) 
 	if err != nil {
 		return nil, err
 	}
-	if err := checkSchema(ctx, cfg.DatabaseURL); err != nil {
+	if err := dbmigrate.CheckCurrent(ctx, cfg.DatabaseURL, migrations.FS, Name); err != nil {
 		return nil, err
 	}
 	client := account.NewClient(account.Driver(entsql.OpenDB(dialect.MySQL, s.db)))
@@ -143,22 +143,13 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *Service, err error) 
 		Now:         opts.Now,
 	})
 
-	s.HTTP = httpserver.New(httpserver.Options{
-		Service:         Name,
-		Logger:          opts.Logger,
-		Registry:        opts.Registry,
-		BodyLimit:       cfg.BodyLimit,
-		MaxInFlight:     cfg.MaxInFlight,
-		QueueTimeout:    cfg.QueueTimeout,
-		ShutdownTimeout: cfg.ShutdownTimeout,
-		DebugAddr:       cfg.DebugAddr,
-		TrustedProxies:  cfg.TrustedProxies,
-		// MySQL only: without Redis sign-in throttling counts in memory, and
-		// without RabbitMQ events wait in the outbox; neither should take
-		// the pod out of service.
-		ReadyChecks: []httpserver.Check{{Name: "mysql", Probe: s.db.PingContext}},
-		OpenAPISpec: api.Spec,
-	})
+	httpOpts := cfg.HTTPOptions(Name, opts.Logger, opts.Registry)
+	// MySQL only: without Redis sign-in throttling counts in memory, and
+	// without RabbitMQ events wait in the outbox; neither should take
+	// the pod out of service.
+	httpOpts.ReadyChecks = []httpserver.Check{{Name: "mysql", Probe: s.db.PingContext}}
+	httpOpts.OpenAPISpec = api.Spec
+	s.HTTP = httpserver.New(httpOpts)
 
 	eventMetrics := events.NewMetrics(opts.Registry)
 	s.publisher, err = events.NewPublisher(events.PublisherOptions{
@@ -210,8 +201,8 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *Service, err error) 
 	if err != nil {
 		return nil, err
 	}
-	err = s.consumer.Subscribe(adapters.ChallengeValidationSubscription, []string{adapters.ChallengeCreatedType},
-		adapters.ChallengeCreatedHandler(s.App, s.relay.Notify))
+	err = s.consumer.Subscribe(amqpport.ChallengeValidationSubscription, []string{amqpport.ChallengeCreatedType},
+		amqpport.ChallengeCreatedHandler(s.App, adapters.ChallengeUserTx, s.relay.Notify))
 	if err != nil {
 		return nil, err
 	}
@@ -257,27 +248,12 @@ func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 }
 
 // pruneRefreshTokens deletes the refresh tokens that expired longer than
-// EXPIRED_REFRESH_TOKEN_RETENTION ago (see app.Service.PruneRefreshTokens)
-// at once and then every prune interval, until ctx ends. Every replica runs
-// it; the deletes are chunked and idempotent, so replicas only share the work.
+// EXPIRED_REFRESH_TOKEN_RETENTION ago (see app.Application.PruneRefreshTokens)
+// at once and then every prune interval, until ctx ends (kit/retention).
 func (s *Service) pruneRefreshTokens(ctx context.Context) {
-	t := time.NewTicker(s.pruneInterval)
-	defer t.Stop()
-	for {
-		n, err := s.App.PruneRefreshTokens(ctx, s.cfg.ExpiredRefreshTokenRetention)
-		switch {
-		case err != nil && ctx.Err() == nil:
-			s.log.Warn("deleting expired refresh tokens failed", "error", err, "deleted", n)
-		case n > 0:
-			s.log.Debug("deleted expired refresh tokens", "deleted", n,
-				"retention", s.cfg.ExpiredRefreshTokenRetention)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	retention.Every(ctx, s.log, s.pruneInterval, func(ctx context.Context) (int64, error) {
+		return s.App.PruneRefreshTokens(ctx, s.cfg.ExpiredRefreshTokenRetention)
+	}, "table", "refresh_tokens", "retention", s.cfg.ExpiredRefreshTokenRetention)
 }
 
 // Close releases every connection. Serve calls it; call it yourself only
@@ -303,55 +279,5 @@ func (s *Service) Close() {
 // Migrate creates the database if needed and applies the pending migrations;
 // it returns how many it applied (0 when the schema is current).
 func Migrate(ctx context.Context, dsn string) (int, error) {
-	if err := mysqldb.EnsureDatabase(ctx, dsn); err != nil {
-		return 0, err
-	}
-	return dbmigrate.Up(ctx, dsn, migrations.FS)
-}
-
-// checkSchema refuses to start on a database the migrations have not reached
-// yet, with the fix in the message, rather than failing request by request.
-func checkSchema(ctx context.Context, dsn string) error {
-	want, err := latestMigration()
-	if err != nil {
-		return err
-	}
-	have, dirty, err := dbmigrate.Version(ctx, dsn)
-	if err != nil {
-		return err
-	}
-	if dirty {
-		return &dbmigrate.DirtyError{Database: dbName(dsn), Version: have}
-	}
-	if have < want {
-		return fmt.Errorf("database %s is at migration %d, this build needs %d: run `account migrate` first", dbName(dsn), have, want)
-	}
-	return nil
-}
-
-func latestMigration() (uint, error) {
-	names, err := fs.Glob(migrations.FS, "*.up.sql")
-	if err != nil {
-		return 0, err
-	}
-	var latest uint
-	for _, n := range names {
-		prefix, _, _ := strings.Cut(n, "_")
-		v, err := strconv.ParseUint(prefix, 10, 64)
-		if err != nil {
-			return 0, fmt.Errorf("migration %s: version is not a number", n)
-		}
-		latest = max(latest, uint(v))
-	}
-	if latest == 0 {
-		return 0, errors.New("no migrations embedded")
-	}
-	return latest, nil
-}
-
-func dbName(dsn string) string {
-	if cfg, err := mysqldb.Config(dsn); err == nil {
-		return cfg.DBName
-	}
-	return "?"
+	return dbmigrate.Migrate(ctx, dsn, migrations.FS)
 }

@@ -8,7 +8,6 @@ package main
 
 import (
 	"context"
-	"log/slog"
 	"os"
 	"time"
 
@@ -25,19 +24,12 @@ func main() {
 	cli.Main(service.Name, map[string]cli.Command{"serve": serve, "migrate": migrate})
 }
 
-func load() (service.Config, *slog.Logger, error) {
-	cfg, err := service.LoadConfig(config.FromEnviron())
-	if err != nil {
-		return cfg, nil, err
-	}
-	return cfg, logging.New(os.Stdout, service.Name, cfg.LogLevel, cfg.LogFormat), nil
-}
-
 func serve(ctx context.Context) error {
-	cfg, log, err := load()
+	cfg, err := service.LoadConfig(config.FromEnviron())
 	if err != nil {
 		return err
 	}
+	log := logging.New(os.Stdout, service.Name, cfg.LogLevel, cfg.LogFormat)
 	startCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	svc, err := service.New(startCtx, cfg, service.Options{Logger: log})
 	cancel()
@@ -48,9 +40,15 @@ func serve(ctx context.Context) error {
 }
 
 func migrate(ctx context.Context) error {
-	cfg, log, err := load()
+	cfg, err := service.LoadMigrateConfig(config.FromEnviron())
 	if err != nil {
 		return err
 	}
-	return service.Migrate(ctx, cfg, log)
+	log := logging.New(os.Stdout, service.Name, cfg.LogLevel, cfg.LogFormat)
+	n, err := service.Migrate(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	log.Info("migrations applied", "count", n)
+	return nil
 }

@@ -19,8 +19,8 @@ import (
 	"github.com/progressive-overload/po/services/kit/mysqldb"
 )
 
-// Source is the "source" of the events this service publishes.
-const Source = "challenge"
+// EventSource is the envelope's source of every event this service emits.
+const EventSource = "challenge"
 
 // Repository is app.Repository on ent. Events are written to outbox_events in
 // the transaction that makes the change they announce; Notify (the outbox
@@ -51,7 +51,7 @@ func (r *Repository) inTx(ctx context.Context, fn func(tx *ent.Tx) error) error 
 	return mysqldb.InTx(ctx, r.client.Tx, fn)
 }
 
-func (r *Repository) CreateChallenge(ctx context.Context, c *domain.Challenge, announce func(*domain.Challenge) []app.Event) error {
+func (r *Repository) CreateChallenge(ctx context.Context, c *domain.Challenge, announce func(*domain.Challenge) []domain.Event) error {
 	plan := c.Plan()
 	err := r.inTx(ctx, func(tx *ent.Tx) error {
 		row, err := tx.Challenge.Create().
@@ -88,19 +88,35 @@ func (r *Repository) CreateChallenge(ctx context.Context, c *domain.Challenge, a
 	return nil
 }
 
-func enqueue(ctx context.Context, tx *ent.Tx, evts []app.Event) error {
+func enqueue(ctx context.Context, tx *ent.Tx, evts []domain.Event) error {
 	if len(evts) == 0 {
 		return nil
 	}
 	out := make([]events.Event, 0, len(evts))
 	for _, e := range evts {
-		evt, err := events.NewEvent(Source, e.Type, e.Data)
+		data, err := eventData(e)
+		if err != nil {
+			return err
+		}
+		evt, err := events.NewEvent(EventSource, e.EventType(), data)
 		if err != nil {
 			return err
 		}
 		out = append(out, evt)
 	}
 	return events.Enqueue(ctx, tx, out...)
+}
+
+// eventData is each event's data member (docs/conventions.md).
+func eventData(e domain.Event) (any, error) {
+	switch e := e.(type) {
+	case domain.ChallengeCreated:
+		return struct {
+			ChallengeID int64 `json:"challengeId"`
+			UserID      int64 `json:"userId"`
+		}{e.ChallengeID, e.UserID}, nil
+	}
+	return nil, fmt.Errorf("no wire form for event %T", e)
 }
 
 func (r *Repository) GetChallenge(ctx context.Context, id int64) (*domain.Challenge, error) {

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/progressive-overload/po/services/challenge/internal/domain"
+
+	"github.com/progressive-overload/po/services/kit/paging"
 )
 
 // Errors the ports translate into responses. Domain errors (validation,
@@ -38,23 +40,6 @@ func (a Actor) CanAccess(userID int64) bool {
 	return a.Admin || (a.UserID > 0 && a.UserID == userID)
 }
 
-// Event is a domain event to publish through the outbox: it is stored in the
-// same transaction as the change it announces.
-type Event struct {
-	Type string
-	Data any
-}
-
-// EventChallengeCreated announces a new challenge so the account service can
-// vouch for its user (docs/conventions.md).
-const EventChallengeCreated = "challenge.created"
-
-// ChallengeCreated is the data of EventChallengeCreated.
-type ChallengeCreated struct {
-	ChallengeID int64 `json:"challengeId"`
-	UserID      int64 `json:"userId"`
-}
-
 // ChallengeFilter selects challenges for a list, newest (highest id) first.
 type ChallengeFilter struct {
 	UserID   int64         // 0: every user
@@ -73,7 +58,7 @@ type LogCursor struct {
 type Repository interface {
 	// CreateChallenge stores c, assigns its id, and stores the events
 	// announce returns for it in the same transaction.
-	CreateChallenge(ctx context.Context, c *domain.Challenge, announce func(*domain.Challenge) []Event) error
+	CreateChallenge(ctx context.Context, c *domain.Challenge, announce func(*domain.Challenge) []domain.Event) error
 	// GetChallenge returns ErrNotFound when there is no such challenge.
 	GetChallenge(ctx context.Context, id int64) (*domain.Challenge, error)
 	// UpdateChallenge locks the challenge, lets fn change it and stores the
@@ -107,12 +92,6 @@ type Cache interface {
 	Get(ctx context.Context, key string, load func(ctx context.Context) ([]byte, error)) ([]byte, error)
 	Invalidate(ctx context.Context, keys ...string) error
 }
-
-// Page sizes of every list.
-const (
-	DefaultPageSize = 20
-	MaxPageSize     = 100
-)
 
 // Application is the service's use cases.
 type Application struct {
@@ -180,18 +159,11 @@ func (a *Application) invalidate(ctx context.Context, userID, challengeID int64)
 	}
 }
 
-// invalidField is a 422 naming one field.
-func invalidField(field, message string) error {
-	return &domain.ValidationError{Errors: []domain.FieldError{{Field: field, Message: message}}}
-}
-
-// pageSize applies the default and checks the bounds.
+// pageSize applies the default and checks the bounds (kit/paging).
 func pageSize(limit *int) (int, error) {
-	if limit == nil {
-		return DefaultPageSize, nil
+	n, ok := paging.Limit(limit)
+	if !ok {
+		return 0, domain.Invalid("limit", paging.LimitMessage)
 	}
-	if *limit < 1 || *limit > MaxPageSize {
-		return 0, invalidField("limit", "must be between 1 and "+strconv.Itoa(MaxPageSize))
-	}
-	return *limit, nil
+	return n, nil
 }

@@ -25,8 +25,8 @@ func (a *Application) CreateChallenge(ctx context.Context, actor Actor, cmd Crea
 	if err != nil {
 		return nil, err
 	}
-	err = a.repo.CreateChallenge(ctx, c, func(c *domain.Challenge) []Event {
-		return []Event{{Type: EventChallengeCreated, Data: ChallengeCreated{ChallengeID: c.ID(), UserID: c.UserID()}}}
+	err = a.repo.CreateChallenge(ctx, c, func(c *domain.Challenge) []domain.Event {
+		return []domain.Event{domain.ChallengeCreated{ChallengeID: c.ID(), UserID: c.UserID()}}
 	})
 	if err != nil {
 		return nil, err

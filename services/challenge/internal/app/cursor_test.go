@@ -1,11 +1,13 @@
 package app
 
 import (
+	"encoding/base64"
 	"errors"
 	"testing"
 	"time"
 
 	"github.com/progressive-overload/po/services/challenge/internal/domain"
+	"github.com/progressive-overload/po/services/kit/paging"
 )
 
 func TestLogCursorRoundTrip(t *testing.T) {
@@ -36,7 +38,7 @@ func TestChallengeCursorRoundTrip(t *testing.T) {
 }
 
 func TestBadCursors(t *testing.T) {
-	enc := cursorEncoding.EncodeToString
+	enc := base64.RawURLEncoding.EncodeToString
 	for _, s := range []string{
 		"x", "====", "bA", enc([]byte("l")), enc([]byte("l1.")), enc([]byte("l.1")), enc([]byte("l01.1")),
 		enc([]byte("l1.-1")), enc([]byte("l1.0")), enc([]byte("l1.+2")), enc([]byte("l1.2.3")),
@@ -44,7 +46,7 @@ func TestBadCursors(t *testing.T) {
 	} {
 		_, err := DecodeLogCursor(s)
 		var ve *domain.ValidationError
-		if !errors.As(err, &ve) || ve.Errors[0].Field != "cursor" {
+		if !errors.As(err, &ve) || ve.Fields[0].Field != "cursor" {
 			t.Errorf("DecodeLogCursor(%q) = %v, want a 422 on cursor", s, err)
 		}
 	}
@@ -97,15 +99,15 @@ func TestSplitOwner(t *testing.T) {
 
 func TestPageSize(t *testing.T) {
 	n := func(v int) *int { return &v }
-	if got, err := pageSize(nil); got != DefaultPageSize || err != nil {
+	if got, err := pageSize(nil); got != paging.DefaultLimit || err != nil {
 		t.Fatal(got, err)
 	}
-	for _, bad := range []int{0, -1, MaxPageSize + 1} {
+	for _, bad := range []int{0, -1, paging.MaxLimit + 1} {
 		if _, err := pageSize(n(bad)); err == nil {
 			t.Fatalf("limit %d accepted", bad)
 		}
 	}
-	if got, _ := pageSize(n(MaxPageSize)); got != MaxPageSize {
+	if got, _ := pageSize(n(paging.MaxLimit)); got != paging.MaxLimit {
 		t.Fatal(got)
 	}
 }

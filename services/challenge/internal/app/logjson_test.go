@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/progressive-overload/po/services/kit/paging"
 )
 
 // checkLogPageJSON fails t unless p's AppendJSON and encodeLogPage agree
@@ -204,7 +206,7 @@ func FuzzLogPageJSON(f *testing.F) {
 func realisticLogPage() LogPage {
 	t0 := time.Date(2026, 3, 14, 18, 5, 11, 482113000, time.UTC)
 	notes := []string{"", "felt strong", "", "left knee a bit sore, kept RPE < 8", ""}
-	rows := make([]LogView, DefaultPageSize+1)
+	rows := make([]LogView, paging.DefaultLimit+1)
 	for i := range rows {
 		at := t0.Add(-time.Duration(i) * 49 * time.Hour)
 		rows[i] = LogView{
@@ -219,7 +221,7 @@ func realisticLogPage() LogPage {
 			CreatedAt:   at.Add(37*time.Minute + 813*time.Microsecond),
 		}
 	}
-	return logPage(rows, DefaultPageSize)
+	return logPage(rows, paging.DefaultLimit)
 }
 
 func BenchmarkLogPageJSON(b *testing.B) {

@@ -7,6 +7,8 @@ import (
 	"strconv"
 
 	"github.com/progressive-overload/po/services/challenge/internal/domain"
+
+	"github.com/progressive-overload/po/services/kit/paging"
 )
 
 // GetChallenge returns one challenge the actor may see.
@@ -51,7 +53,7 @@ func (a *Application) ListChallenges(ctx context.Context, actor Actor, q ListCha
 		f.Status = st
 	}
 	if len(invalid) > 0 {
-		return ChallengePage{}, &domain.ValidationError{Errors: invalid}
+		return ChallengePage{}, &domain.ValidationError{Fields: invalid}
 	}
 	switch {
 	case q.UserID != nil && !actor.CanAccess(*q.UserID):
@@ -76,7 +78,7 @@ func (a *Application) ListChallenges(ctx context.Context, actor Actor, q ListCha
 func appendFieldErrors(to []domain.FieldError, err error) []domain.FieldError {
 	var ve *domain.ValidationError
 	if errors.As(err, &ve) {
-		to = append(to, ve.Errors...)
+		to = append(to, ve.Fields...)
 	}
 	return to
 }
@@ -96,7 +98,7 @@ func (a *Application) UserLogs(ctx context.Context, actor Actor, userID int64, l
 	if err != nil {
 		return nil, err
 	}
-	if after == nil && n == DefaultPageSize {
+	if after == nil && n == paging.DefaultLimit {
 		return a.logs.Get(ctx, userLogsKey(userID), func(ctx context.Context) ([]byte, error) {
 			return a.loadUserLogs(ctx, userID, nil, n)
 		})

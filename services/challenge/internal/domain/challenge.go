@@ -95,25 +95,10 @@ type Challenge struct {
 	updatedAt    time.Time
 }
 
-// NewChallenge starts a pending challenge. The id is assigned by storage
-// (AssignID). Title rules: 1..120 characters after trimming, one line,
-// valid UTF-8.
-func NewChallenge(userID int64, title string, plan Plan, now time.Time) (*Challenge, error) {
-	if userID <= 0 {
-		return nil, ErrInvalidUserID
-	}
-	if plan.IsZero() {
-		return nil, errors.New("challenge needs a plan")
-	}
-	t, msg := checkLine(title, MaxTitleLen)
-	if msg != "" {
-		return nil, (fieldErrors{{Field: FieldTitle, Message: msg}}).err()
-	}
-	return newChallenge(userID, t, plan, now), nil
-}
-
-// NewChallengeFromSpec validates the title and the plan together, so a
-// create request learns about every invalid field in one response.
+// NewChallengeFromSpec starts a pending challenge; the id is assigned by
+// storage (AssignID). It validates the title (1..120 characters after
+// trimming, one line, valid UTF-8) and the plan together, so a create request
+// learns about every invalid field in one response.
 func NewChallengeFromSpec(userID int64, title string, spec PlanSpec, now time.Time) (*Challenge, error) {
 	if userID <= 0 {
 		return nil, ErrInvalidUserID
@@ -127,7 +112,7 @@ func NewChallengeFromSpec(userID int64, title string, spec PlanSpec, now time.Ti
 		if !errors.As(err, &ve) {
 			return nil, err
 		}
-		errs = append(errs, ve.Errors...)
+		errs = append(errs, ve.Fields...)
 	}
 	if err := errs.err(); err != nil {
 		return nil, err

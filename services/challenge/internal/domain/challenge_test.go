@@ -36,7 +36,7 @@ func completingLogs(t *testing.T) []domain.WorkoutLog {
 
 func TestNewChallenge(t *testing.T) {
 	now := time.Date(2026, 1, 2, 10, 0, 0, 999999999, time.FixedZone("X", 3600))
-	c, err := domain.NewChallenge(42, "  Squat cycle  ", mustPlan(t, squatSpec()), now)
+	c, err := domain.NewChallengeFromSpec(42, "  Squat cycle  ", squatSpec(), now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,20 +63,17 @@ func TestNewChallenge(t *testing.T) {
 }
 
 func TestNewChallengeRefuses(t *testing.T) {
-	plan := mustPlan(t, squatSpec())
-	if _, err := domain.NewChallenge(0, "t", plan, created); !errors.Is(err, domain.ErrInvalidUserID) {
+	plan := squatSpec()
+	if _, err := domain.NewChallengeFromSpec(0, "t", plan, created); !errors.Is(err, domain.ErrInvalidUserID) {
 		t.Errorf("user 0: %v", err)
 	}
-	if _, err := domain.NewChallenge(1, "t", domain.Plan{}, created); err == nil {
-		t.Error("zero plan accepted")
-	}
 	for _, title := range []string{"", "   ", strings.Repeat("a", 121), "a\tb", "\xff"} {
-		_, err := domain.NewChallenge(1, title, plan, created)
+		_, err := domain.NewChallengeFromSpec(1, title, plan, created)
 		if got := validationFields(t, err); !slices.Equal(got, []string{"title"}) {
 			t.Errorf("title %q: fields %v", title, got)
 		}
 	}
-	if _, err := domain.NewChallenge(1, strings.Repeat("ж", 120), plan, created); err != nil {
+	if _, err := domain.NewChallengeFromSpec(1, strings.Repeat("ж", 120), plan, created); err != nil {
 		t.Errorf("120-character title refused: %v", err)
 	}
 }

@@ -58,13 +58,13 @@ type FieldError struct {
 // ValidationError carries every invalid field of one input, in a stable
 // order, so a client fixes them all in one round trip.
 type ValidationError struct {
-	Errors []FieldError
+	Fields []FieldError
 }
 
 func (e *ValidationError) Error() string {
 	var b strings.Builder
 	b.WriteString("invalid input: ")
-	for i, f := range e.Errors {
+	for i, f := range e.Fields {
 		if i > 0 {
 			b.WriteString("; ")
 		}
@@ -77,7 +77,7 @@ func (e *ValidationError) Error() string {
 
 // Field returns the message for field, if that field is invalid.
 func (e *ValidationError) Field(name string) (string, bool) {
-	for _, f := range e.Errors {
+	for _, f := range e.Fields {
 		if f.Field == name {
 			return f.Message, true
 		}
@@ -103,5 +103,10 @@ func (f fieldErrors) err() error {
 	if len(f) == 0 {
 		return nil
 	}
-	return &ValidationError{Errors: f}
+	return &ValidationError{Fields: f}
+}
+
+// Invalid returns a ValidationError for one field.
+func Invalid(field, message string) *ValidationError {
+	return &ValidationError{Fields: []FieldError{{Field: field, Message: message}}}
 }

@@ -116,11 +116,11 @@ func FuzzNewPlan(f *testing.F) {
 func checkValidationError(t *testing.T, err error, known map[string]bool) {
 	t.Helper()
 	var ve *domain.ValidationError
-	if !errors.As(err, &ve) || len(ve.Errors) == 0 {
+	if !errors.As(err, &ve) || len(ve.Fields) == 0 {
 		t.Fatalf("error %v (%T) is not a non-empty *ValidationError", err, err)
 	}
 	seen := map[string]bool{}
-	for _, fe := range ve.Errors {
+	for _, fe := range ve.Fields {
 		if !known[fe.Field] || seen[fe.Field] || fe.Message == "" {
 			t.Fatalf("bad field error %+v in %v", fe, err)
 		}

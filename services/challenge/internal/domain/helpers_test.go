@@ -68,7 +68,7 @@ func validationFields(t testing.TB, err error) []string {
 		t.Fatalf("error %v (%T) is not a *ValidationError", err, err)
 	}
 	var names []string
-	for _, f := range ve.Errors {
+	for _, f := range ve.Fields {
 		if f.Message == "" {
 			t.Errorf("field %s has an empty message", f.Field)
 		}

@@ -151,7 +151,7 @@ func TestMustDatePanicsOnInvalidDate(t *testing.T) {
 }
 
 func TestValidationErrorText(t *testing.T) {
-	err := &domain.ValidationError{Errors: []domain.FieldError{
+	err := &domain.ValidationError{Fields: []domain.FieldError{
 		{Field: "weeks", Message: "must be between 1 and 104"},
 		{Field: "unit", Message: "is required"},
 	}}

@@ -89,7 +89,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 				// Twice: the second read of a cached route is served from the
 				// cache and must be authorized just the same. The owner reads
 				// first so the cache is warm for the others.
-				h.do(rt.method, rt.path(ch.ID), ownerTok, rt.body)
+				h.do(rt.method, rt.path(ch.Id), ownerTok, rt.body)
 				if rt.method == "DELETE" {
 					ch = h.createChallenge(ownerTok)
 				}
@@ -98,9 +98,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 					rounds = 2
 				}
 				for range rounds {
-					r := h.do(rt.method, rt.path(ch.ID), c.token, rt.body)
+					r := h.do(rt.method, rt.path(ch.Id), c.token, rt.body)
 					if r.Status != want {
-						t.Fatalf("%s %s as %s: %d %s, want %d", rt.method, rt.path(ch.ID), c.name, r.Status, r.Body, want)
+						t.Fatalf("%s %s as %s: %d %s, want %d", rt.method, rt.path(ch.Id), c.name, r.Status, r.Body, want)
 					}
 					if want >= 400 {
 						r.problem(t)
@@ -120,14 +120,14 @@ func TestAuthorizationMatrix(t *testing.T) {
 	}
 	h.do("GET", "/challenges?limit=100", h.user(other), nil).json(t, &list)
 	for _, c := range list.Items {
-		if c.UserID != other {
-			t.Fatalf("user %d listed challenge %d of user %d", other, c.ID, c.UserID)
+		if c.UserId != other {
+			t.Fatalf("user %d listed challenge %d of user %d", other, c.Id, c.UserId)
 		}
 	}
 	h.do("GET", "/challenges?limit=100", h.admin(adminID), nil).json(t, &list)
 	users := map[int64]bool{}
 	for _, c := range list.Items {
-		users[c.UserID] = true
+		users[c.UserId] = true
 	}
 	if !users[owner] || !users[other] {
 		t.Fatalf("admin list covers users %v", users)
@@ -135,7 +135,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	// Admin-created challenges belong to the admin.
 	var mine challengeJSON
 	h.do("POST", "/challenges", h.admin(adminID), squatBody()).json(t, &mine)
-	if mine.UserID != adminID {
-		t.Fatalf("admin's challenge owned by %d", mine.UserID)
+	if mine.UserId != adminID {
+		t.Fatalf("admin's challenge owned by %d", mine.UserId)
 	}
 }

@@ -18,7 +18,7 @@ func TestBadInput(t *testing.T) {
 	const uid = 401
 	tok := h.user(uid)
 	c := h.createChallenge(tok)
-	id := strconv.FormatInt(c.ID, 10)
+	id := strconv.FormatInt(c.Id, 10)
 	with := func(k string, v any) map[string]any {
 		b := squatBody()
 		if v == nil {
@@ -38,8 +38,8 @@ func TestBadInput(t *testing.T) {
 	}{
 		{"malformed json", "POST", "/challenges", `{"title":`, 400, nil},
 		{"json array", "POST", "/challenges", `[1,2]`, 400, nil},
-		{"wrong type", "POST", "/challenges", with("weeks", "eight"), 400, nil},
-		{"bad date", "POST", "/challenges", with("startDate", "2026-02-30"), 400, nil},
+		{"wrong type", "POST", "/challenges", with("weeks", "eight"), 422, []string{"weeks"}},
+		{"bad date", "POST", "/challenges", with("startDate", "2026-02-30"), 422, []string{"startDate"}},
 		{"missing fields", "POST", "/challenges", `{}`, 422,
 			[]string{"title", "exercise", "unit", "startValue", "increment", "incrementEvery", "sessionsPerWeek", "weeks"}},
 		{"missing title", "POST", "/challenges", with("title", nil), 422, []string{"title"}},
@@ -47,10 +47,16 @@ func TestBadInput(t *testing.T) {
 		{"blank title", "POST", "/challenges", with("title", "   "), 422, []string{"title"}},
 		{"long title", "POST", "/challenges", with("title", strings.Repeat("x", 121)), 422, []string{"title"}},
 		{"unknown unit", "POST", "/challenges", with("unit", "stone"), 422, []string{"unit"}},
-		{"several invalid", "POST", "/challenges", map[string]any{
+		// The contract's bounds are checked first, all of them at once; the
+		// rules it cannot express (decimals per unit, the date range) then.
+		{"several out of bounds", "POST", "/challenges", map[string]any{
 			"title": "t", "exercise": "e", "unit": "reps", "startValue": 0.5, "increment": -1,
 			"incrementEvery": 0, "sessionsPerWeek": 15, "weeks": 0, "startDate": "1999-12-31",
-		}, 422, []string{"startValue", "increment", "incrementEvery", "sessionsPerWeek", "weeks", "startDate"}},
+		}, 422, []string{"increment", "incrementEvery", "sessionsPerWeek", "weeks"}},
+		{"several invalid", "POST", "/challenges", map[string]any{
+			"title": "t", "exercise": "e", "unit": "reps", "startValue": 0.5, "increment": 1,
+			"incrementEvery": 1, "sessionsPerWeek": 3, "weeks": 4, "startDate": "1999-12-31",
+		}, 422, []string{"startValue", "startDate"}},
 		{"huge number", "POST", "/challenges", with("startValue", 1e308), 422, []string{"startValue"}},
 		{"log missing fields", "POST", "/challenges/" + id + "/logs", `{}`, 422, []string{"sets", "reps", "value"}},
 		{"log invalid", "POST", "/challenges/" + id + "/logs", map[string]any{"sets": 0, "reps": 5, "value": -1}, 422, []string{"sets", "value"}},
@@ -60,18 +66,20 @@ func TestBadInput(t *testing.T) {
 		{"log before the plan", "POST", "/challenges/" + id + "/logs", map[string]any{
 			"performedAt": "2026-01-04T23:59:59Z", "sets": 1, "reps": 1, "value": 1,
 		}, 422, []string{"performedAt"}},
-		{"log bad time", "POST", "/challenges/" + id + "/logs", `{"performedAt":"yesterday","sets":1,"reps":1,"value":1}`, 400, nil},
+		{"log bad time", "POST", "/challenges/" + id + "/logs", `{"performedAt":"yesterday","sets":1,"reps":1,"value":1}`, 422, []string{"performedAt"}},
 		{"log on missing challenge", "POST", "/challenges/999999/logs", map[string]any{"sets": 1, "reps": 1, "value": 1}, 404, nil},
 		{"patch bad status", "PATCH", "/challenges/" + id, map[string]any{"status": "active"}, 422, []string{"status"}},
 		{"patch blank title", "PATCH", "/challenges/" + id, map[string]any{"title": ""}, 422, []string{"title"}},
-		{"id not a number", "GET", "/challenges/abc", nil, 400, nil},
-		{"id overflow", "GET", "/challenges/99999999999999999999", nil, 400, nil},
+		{"id not a number", "GET", "/challenges/abc", nil, 422, []string{"id"}},
+		{"id overflow", "GET", "/challenges/99999999999999999999", nil, 422, []string{"id"}},
 		{"no such challenge", "GET", "/challenges/424242", nil, 404, nil},
 		{"negative id", "GET", "/challenges/-1/progress", nil, 404, nil},
-		{"user id not a number", "GET", "/challenges/logs/me", nil, 400, nil},
+		{"user id not a number", "GET", "/challenges/logs/me", nil, 422, []string{"userId"}},
 		{"limit zero", "GET", userLogsPath(uid) + "?limit=0", nil, 422, []string{"limit"}},
 		{"limit too big", "GET", "/challenges?limit=101", nil, 422, []string{"limit"}},
-		{"limit not a number", "GET", userLogsPath(uid) + "?limit=ten", nil, 400, nil},
+		{"limit not a number", "GET", userLogsPath(uid) + "?limit=ten", nil, 422, []string{"limit"}},
+		{"empty cursor", "GET", userLogsPath(uid) + "?cursor=", nil, 422, []string{"cursor"}},
+		{"long cursor", "GET", "/challenges?cursor=" + strings.Repeat("A", 65), nil, 422, []string{"cursor"}},
 		{"bad cursor", "GET", userLogsPath(uid) + "?cursor=xyz", nil, 422, []string{"cursor"}},
 		{"challenge cursor on logs", "GET", userLogsPath(uid) + "?cursor=YzE", nil, 422, []string{"cursor"}},
 		{"bad status filter", "GET", "/challenges?status=done", nil, 422, []string{"status"}},

@@ -18,7 +18,7 @@ func benchHarness(b *testing.B, opts ...harnessOption) (*harness, string, string
 	tok := h.user(uid)
 	c := h.createChallenge(tok)
 	for i := range 25 {
-		h.logWorkout(tok, c.ID, 60+float64(i%4)*2.5)
+		h.logWorkout(tok, c.Id, 60+float64(i%4)*2.5)
 	}
 	path := userLogsPath(uid)
 	if r := h.do("GET", path, tok, nil); r.Status != http.StatusOK {

@@ -22,7 +22,7 @@ func TestNoStaleFillAfterConcurrentWrite(t *testing.T) {
 	const uid = 201
 	tok := h.user(uid)
 	c := h.createChallenge(tok)
-	old := h.logWorkout(tok, c.ID, 60)
+	old := h.logWorkout(tok, c.Id, 60)
 
 	p := h.repo.pauseNextUserLogs()
 	type result struct {
@@ -36,7 +36,7 @@ func TestNoStaleFillAfterConcurrentWrite(t *testing.T) {
 	}()
 	<-p.loaded // the read holds the page with only the old log
 
-	fresh := h.logWorkout(tok, c.ID, 62.5) // commits, then invalidates the key
+	fresh := h.logWorkout(tok, c.Id, 62.5) // commits, then invalidates the key
 	close(p.release)
 	res := <-done
 	if res.err != nil {
@@ -44,7 +44,7 @@ func TestNoStaleFillAfterConcurrentWrite(t *testing.T) {
 	}
 	var stale logList
 	res.r.json(t, &stale)
-	if len(stale.Items) != 1 || stale.Items[0].ID != old.ID {
+	if len(stale.Items) != 1 || stale.Items[0].Id != old.Id {
 		t.Fatalf("the paused read should answer what it read before the write: %s", res.r.Body)
 	}
 	// The fill was refused: nothing cached, so the next read loads the new page.
@@ -55,7 +55,7 @@ func TestNoStaleFillAfterConcurrentWrite(t *testing.T) {
 	misses := h.cacheCount("user-logs", "miss")
 	var page logList
 	h.do("GET", userLogsPath(uid), tok, nil).json(t, &page)
-	if len(page.Items) != 2 || page.Items[0].ID != fresh.ID {
+	if len(page.Items) != 2 || page.Items[0].Id != fresh.Id {
 		t.Fatalf("read after the race: %+v", page.Items)
 	}
 	if got := h.cacheCount("user-logs", "miss"); got != misses+1 {
@@ -75,7 +75,7 @@ func TestSingleflight(t *testing.T) {
 	const uid = 202
 	tok := h.user(uid)
 	c := h.createChallenge(tok)
-	h.logWorkout(tok, c.ID, 60)
+	h.logWorkout(tok, c.Id, 60)
 
 	// The first reader's query is held until all 100 readers wait on the
 	// one flight, so none of them can find the value already cached.
@@ -121,7 +121,7 @@ func TestRedisOutage(t *testing.T) {
 	const uid = 203
 	tok := h.user(uid)
 	c := h.createChallenge(tok)
-	h.logWorkout(tok, c.ID, 60)
+	h.logWorkout(tok, c.Id, 60)
 	h.do("GET", userLogsPath(uid), tok, nil)
 	h.do("GET", userLogsPath(uid), tok, nil)
 	if h.cacheCount("user-logs", "hit") != 1 {
@@ -145,10 +145,10 @@ func TestRedisOutage(t *testing.T) {
 		t.Fatalf("errors not counted: %v → %v", errs0, h.cacheCount("user-logs", "error"))
 	}
 	// Writes still succeed, and reads see them (from MySQL).
-	fresh := h.logWorkout(tok, c.ID, 62.5)
+	fresh := h.logWorkout(tok, c.Id, 62.5)
 	var page logList
 	h.do("GET", userLogsPath(uid), tok, nil).json(t, &page)
-	if len(page.Items) != 2 || page.Items[0].ID != fresh.ID {
+	if len(page.Items) != 2 || page.Items[0].Id != fresh.Id {
 		t.Fatalf("read-after-write during the outage: %+v", page.Items)
 	}
 	if r := h.do("GET", "/readyz", "", nil); r.Status != http.StatusOK {
@@ -173,7 +173,7 @@ func TestCacheDisabled(t *testing.T) {
 	const uid = 204
 	tok := h.user(uid)
 	c := h.createChallenge(tok)
-	h.logWorkout(tok, c.ID, 60)
+	h.logWorkout(tok, c.Id, 60)
 	for range 3 {
 		h.do("GET", userLogsPath(uid), tok, nil)
 	}

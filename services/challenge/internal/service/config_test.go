@@ -10,6 +10,7 @@ import (
 
 	"github.com/progressive-overload/po/services/challenge/internal/service"
 	"github.com/progressive-overload/po/services/kit/config"
+	"github.com/progressive-overload/po/services/kit/platform"
 )
 
 func TestConfigDefaults(t *testing.T) {
@@ -18,14 +19,28 @@ func TestConfigDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := service.Config{
-		HTTPAddr: ":3001", DatabaseURL: "root@tcp(127.0.0.1:3306)/po_challenge", LogLevel: "info", LogFormat: "json",
-		BodyLimit: 1 << 20, MaxInFlight: 256, QueueTimeout: 100 * time.Millisecond,
-		ShutdownTimeout: 15 * time.Second, RedisURL: "redis://127.0.0.1:6379/0",
-		AMQPURL: "amqp://guest:guest@127.0.0.1:5672/", AMQPExchange: "po.events",
-		OutboxRetention: 168 * time.Hour, InboxRetention: 168 * time.Hour,
-		JWTIssuer: "progressive-overload", JWTAudience: "progressive-overload",
-		JWKSURL:      "http://127.0.0.1:3000/.well-known/jwks.json",
-		CacheEnabled: true, CacheTTL: 30 * time.Second, CacheKeyPrefix: "po:challenge:", CacheTimeout: 50 * time.Millisecond,
+		Config: platform.Config{
+			HTTPAddr:        ":3001",
+			DatabaseURL:     "root@tcp(127.0.0.1:3306)/po_challenge",
+			LogLevel:        "info",
+			LogFormat:       "json",
+			BodyLimit:       1 << 20,
+			MaxInFlight:     256,
+			QueueTimeout:    100 * time.Millisecond,
+			ShutdownTimeout: 15 * time.Second,
+			RedisURL:        "redis://127.0.0.1:6379/0",
+			AMQPURL:         "amqp://guest:guest@127.0.0.1:5672/",
+			AMQPExchange:    "po.events",
+			OutboxRetention: 168 * time.Hour,
+			InboxRetention:  168 * time.Hour,
+			JWTIssuer:       "progressive-overload",
+			JWTAudience:     "progressive-overload",
+		},
+		JWKSURL:        "http://127.0.0.1:3000/.well-known/jwks.json",
+		CacheEnabled:   true,
+		CacheTTL:       30 * time.Second,
+		CacheKeyPrefix: "po:challenge:",
+		CacheTimeout:   50 * time.Millisecond,
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("defaults:\n got %+v\nwant %+v", c, want)

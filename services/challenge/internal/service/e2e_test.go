@@ -31,7 +31,7 @@ func TestUserLogsMissThenHit(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := h.createChallenge(tok)
-	l := h.logWorkout(tok, c.ID, 60)
+	l := h.logWorkout(tok, c.Id, 60)
 
 	miss0, hit0 := h.scrape(userLogsMiss), h.scrape(userLogsHit)
 	first := h.do("GET", userLogsPath(uid), tok, nil)
@@ -62,7 +62,7 @@ func TestUserLogsMissThenHit(t *testing.T) {
 	}
 	var page logList
 	second.json(t, &page)
-	if len(page.Items) != 1 || page.Items[0].ID != l.ID || page.Items[0].ChallengeID != c.ID || page.Items[0].UserID != uid {
+	if len(page.Items) != 1 || page.Items[0].Id != l.Id || page.Items[0].ChallengeId != c.Id || page.Items[0].UserId != uid {
 		t.Fatalf("page: %+v, want the one log %+v", page, l)
 	}
 	if page.NextCursor != nil {
@@ -89,20 +89,20 @@ func TestUserLogsReadAfterWrite(t *testing.T) {
 		// Fill the cache, then write, then read.
 		h.do("GET", userLogsPath(uid), tok, nil)
 		h.do("GET", userLogsPath(uid), tok, nil)
-		cid := c1.ID
+		cid := c1.Id
 		if i%2 == 1 {
-			cid = c2.ID
+			cid = c2.Id
 		}
 		l := h.logWorkout(tok, cid, 60+float64(i))
-		want = append([]int64{l.ID}, want...)
+		want = append([]int64{l.Id}, want...)
 		var page logList
 		h.do("GET", userLogsPath(uid), tok, nil).json(t, &page)
 		if len(page.Items) != len(want) {
 			t.Fatalf("after log %d: %d items, want %d", i+1, len(page.Items), len(want))
 		}
 		for j, it := range page.Items {
-			if it.ID != want[j] {
-				t.Fatalf("after log %d: item %d is log %d, want %d (newest first)", i+1, j, it.ID, want[j])
+			if it.Id != want[j] {
+				t.Fatalf("after log %d: item %d is log %d, want %d (newest first)", i+1, j, it.Id, want[j])
 			}
 		}
 	}
@@ -119,7 +119,7 @@ func TestUserLogsPagination(t *testing.T) {
 	c := h.createChallenge(tok)
 	const total = 45
 	for i := range total {
-		h.logWorkout(tok, c.ID, 60+float64(i%5))
+		h.logWorkout(tok, c.Id, 60+float64(i%5))
 	}
 	seen := map[int64]bool{}
 	var last time.Time
@@ -134,12 +134,12 @@ func TestUserLogsPagination(t *testing.T) {
 		r.json(t, &page)
 		pages++
 		for _, it := range page.Items {
-			if seen[it.ID] {
-				t.Fatalf("log %d on two pages", it.ID)
+			if seen[it.Id] {
+				t.Fatalf("log %d on two pages", it.Id)
 			}
-			seen[it.ID] = true
+			seen[it.Id] = true
 			if !last.IsZero() && it.PerformedAt.After(last) {
-				t.Fatalf("log %d out of order", it.ID)
+				t.Fatalf("log %d out of order", it.Id)
 			}
 			last = it.PerformedAt
 		}
@@ -153,7 +153,7 @@ func TestUserLogsPagination(t *testing.T) {
 	}
 	// Smaller pages through the per-challenge list.
 	var page logList
-	h.do("GET", "/challenges/"+strconv.FormatInt(c.ID, 10)+"/logs?limit=7", tok, nil).json(t, &page)
+	h.do("GET", "/challenges/"+strconv.FormatInt(c.Id, 10)+"/logs?limit=7", tok, nil).json(t, &page)
 	if len(page.Items) != 7 || page.NextCursor == nil {
 		t.Fatalf("limit 7: %d items, cursor %v", len(page.Items), page.NextCursor)
 	}
@@ -181,7 +181,7 @@ func TestProgressCachedAndInvalidated(t *testing.T) {
 	const uid = 104
 	tok := h.user(uid)
 	c := h.createChallenge(tok)
-	path := "/challenges/" + strconv.FormatInt(c.ID, 10) + "/progress"
+	path := "/challenges/" + strconv.FormatInt(c.Id, 10) + "/progress"
 
 	var p progressJSON
 	h.do("GET", path, tok, nil).json(t, &p)
@@ -192,14 +192,14 @@ func TestProgressCachedAndInvalidated(t *testing.T) {
 	if h.cacheCount("progress", "hit") != 1 || h.repo.progressLoads.Load() != 1 {
 		t.Fatalf("second progress read: hits %v, loads %d", h.cacheCount("progress", "hit"), h.repo.progressLoads.Load())
 	}
-	if !h.keyExists(h.progressKey(c.ID)) {
+	if !h.keyExists(h.progressKey(c.Id)) {
 		t.Fatal("progress key missing")
 	}
 
 	// Two logs on one UTC day: one session whose value is the day's best.
 	for i, v := range []float64{60, 62.5} {
 		at := time.Date(2026, 2, 2, 10+i, 0, 0, 0, time.UTC)
-		r := h.do("POST", "/challenges/"+strconv.FormatInt(c.ID, 10)+"/logs", tok,
+		r := h.do("POST", "/challenges/"+strconv.FormatInt(c.Id, 10)+"/logs", tok,
 			map[string]any{"performedAt": at.Format(time.RFC3339), "sets": 5, "reps": 5, "value": v})
 		if r.Status != http.StatusCreated {
 			t.Fatalf("log: %d %s", r.Status, r.Body)
@@ -214,13 +214,13 @@ func TestProgressCachedAndInvalidated(t *testing.T) {
 	}
 
 	// Archiving changes the status the cached progress shows.
-	h.do("PATCH", "/challenges/"+strconv.FormatInt(c.ID, 10), tok, map[string]any{"status": "archived"})
+	h.do("PATCH", "/challenges/"+strconv.FormatInt(c.Id, 10), tok, map[string]any{"status": "archived"})
 	h.do("GET", path, tok, nil).json(t, &p)
 	if p.Status != "archived" {
 		t.Fatalf("progress status after archive: %q", p.Status)
 	}
 	// Deleting removes it.
-	h.do("DELETE", "/challenges/"+strconv.FormatInt(c.ID, 10), tok, nil)
+	h.do("DELETE", "/challenges/"+strconv.FormatInt(c.Id, 10), tok, nil)
 	if r := h.do("GET", path, tok, nil); r.Status != http.StatusNotFound {
 		t.Fatalf("progress of a deleted challenge: %d %s", r.Status, r.Body)
 	}
@@ -242,15 +242,15 @@ func TestLifecycle(t *testing.T) {
 	r := h.do("POST", "/challenges", tok, body)
 	var c challengeJSON
 	r.json(t, &c)
-	if r.Status != http.StatusCreated || c.Status != "pending" || c.UserID != uid {
+	if r.Status != http.StatusCreated || c.Status != "pending" || c.UserId != uid {
 		t.Fatalf("create: %d %s", r.Status, r.Body)
 	}
-	if loc := r.Header.Get("Location"); loc != "/challenges/"+strconv.FormatInt(c.ID, 10) {
+	if loc := r.Header.Get("Location"); loc != "/challenges/"+strconv.FormatInt(c.Id, 10) {
 		t.Fatalf("Location %q", loc)
 	}
-	id := strconv.FormatInt(c.ID, 10)
+	id := strconv.FormatInt(c.Id, 10)
 	// The account service's answer (issue 4) would do this.
-	if err := h.svc.Repo.Client().Challenge.UpdateOneID(c.ID).SetStatus(entchallenge.StatusActive).Exec(context.Background()); err != nil {
+	if err := h.svc.Repo.Client().Challenge.UpdateOneID(c.Id).SetStatus(entchallenge.StatusActive).Exec(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	// Two sessions on two days: 60, then 62.5.
@@ -297,17 +297,17 @@ func TestLifecycle(t *testing.T) {
 
 	// Rejected (by the account service, issue 4): logs refused.
 	c2 := h.createChallenge(tok)
-	if err := h.svc.Repo.Client().Challenge.UpdateOneID(c2.ID).SetStatus(entchallenge.StatusRejected).Exec(context.Background()); err != nil {
+	if err := h.svc.Repo.Client().Challenge.UpdateOneID(c2.Id).SetStatus(entchallenge.StatusRejected).Exec(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	r = h.do("POST", "/challenges/"+strconv.FormatInt(c2.ID, 10)+"/logs", tok, map[string]any{"sets": 3, "reps": 5, "value": 65})
+	r = h.do("POST", "/challenges/"+strconv.FormatInt(c2.Id, 10)+"/logs", tok, map[string]any{"sets": 3, "reps": 5, "value": 65})
 	if r.Status != http.StatusConflict {
 		t.Fatalf("log on a rejected challenge: %d %s", r.Status, r.Body)
 	}
 
 	// Rename a live one; list by status.
 	c3 := h.createChallenge(tok)
-	r = h.do("PATCH", "/challenges/"+strconv.FormatInt(c3.ID, 10), tok, map[string]any{"title": "  Renamed  "})
+	r = h.do("PATCH", "/challenges/"+strconv.FormatInt(c3.Id, 10), tok, map[string]any{"title": "  Renamed  "})
 	r.json(t, &got)
 	if r.Status != http.StatusOK || got.Title != "Renamed" {
 		t.Fatalf("rename: %d %s", r.Status, r.Body)
@@ -316,11 +316,11 @@ func TestLifecycle(t *testing.T) {
 		Items []challengeJSON `json:"items"`
 	}
 	h.do("GET", "/challenges?status=pending", tok, nil).json(t, &list)
-	if len(list.Items) != 1 || list.Items[0].ID != c3.ID {
+	if len(list.Items) != 1 || list.Items[0].Id != c3.Id {
 		t.Fatalf("pending challenges: %+v", list.Items)
 	}
 	h.do("GET", "/challenges", tok, nil).json(t, &list)
-	if len(list.Items) != 3 || list.Items[0].ID != c3.ID {
+	if len(list.Items) != 3 || list.Items[0].Id != c3.Id {
 		t.Fatalf("all challenges, newest first: %+v", list.Items)
 	}
 }
@@ -344,7 +344,7 @@ func TestChallengeCreatedEvent(t *testing.T) {
 			UserID      int64 `json:"userId"`
 		} `json:"data"`
 	}
-	if err := json.Unmarshal(row.Payload, &stored); err != nil || stored.Data.ChallengeID != c.ID || stored.Data.UserID != 106 {
+	if err := json.Unmarshal(row.Payload, &stored); err != nil || stored.Data.ChallengeID != c.Id || stored.Data.UserID != 106 {
 		t.Fatalf("outbox payload %s (%v)", row.Payload, err)
 	}
 
@@ -363,7 +363,7 @@ func TestChallengeCreatedEvent(t *testing.T) {
 			t.Fatal(err)
 		}
 		if evt.ID != stored.ID || evt.Type != "challenge.created" || evt.Source != "challenge" ||
-			evt.Data.ChallengeID != c.ID || evt.Data.UserID != 106 || d.RoutingKey != "challenge.created" {
+			evt.Data.ChallengeID != c.Id || evt.Data.UserID != 106 || d.RoutingKey != "challenge.created" {
 			t.Fatalf("published event: %s (routing key %q)", d.Body, d.RoutingKey)
 		}
 	case <-time.After(30 * time.Second):

@@ -78,19 +78,19 @@ func TestUserValidatedActivates(t *testing.T) {
 	const uid = 301
 	tok := h.user(uid)
 	c := h.createChallenge(tok)
-	h.cacheProgress(tok, c.ID)
+	h.cacheProgress(tok, c.Id)
 
-	h.publish(accountEvent(t, "user.validated", answerData{ChallengeID: c.ID, UserID: uid}))
+	h.publish(accountEvent(t, "user.validated", answerData{ChallengeID: c.Id, UserID: uid}))
 	h.waitSettled("user.validated", events.ResultOK, 1)
 
-	if got := h.challenge(tok, c.ID); got.Status != "active" || got.reason() != "" {
+	if got := h.challenge(tok, c.Id); got.Status != "active" || got.reason() != "" {
 		t.Fatalf("after user.validated: %+v", got)
 	}
-	if h.keyExists(h.progressKey(c.ID)) {
+	if h.keyExists(h.progressKey(c.Id)) {
 		t.Fatal("the cached progress survived the status change")
 	}
 	var p progressJSON
-	h.do("GET", progressPath(c.ID), tok, nil).json(t, &p)
+	h.do("GET", progressPath(c.Id), tok, nil).json(t, &p)
 	if p.Status != "active" {
 		t.Fatalf("progress shows %q", p.Status)
 	}
@@ -103,19 +103,19 @@ func TestUserRejectedRejects(t *testing.T) {
 	const uid = 302
 	tok := h.user(uid)
 	c := h.createChallenge(tok)
-	h.logWorkout(tok, c.ID, 60) // a pending challenge takes logs
-	h.cacheProgress(tok, c.ID)
+	h.logWorkout(tok, c.Id, 60) // a pending challenge takes logs
+	h.cacheProgress(tok, c.Id)
 
-	h.publish(accountEvent(t, "user.rejected", answerData{ChallengeID: c.ID, UserID: uid, Reason: "user suspended"}))
+	h.publish(accountEvent(t, "user.rejected", answerData{ChallengeID: c.Id, UserID: uid, Reason: "user suspended"}))
 	h.waitSettled("user.rejected", events.ResultOK, 1)
 
-	if got := h.challenge(tok, c.ID); got.Status != "rejected" || got.reason() != "user suspended" {
+	if got := h.challenge(tok, c.Id); got.Status != "rejected" || got.reason() != "user suspended" {
 		t.Fatalf("after user.rejected: %+v", got)
 	}
-	if h.keyExists(h.progressKey(c.ID)) {
+	if h.keyExists(h.progressKey(c.Id)) {
 		t.Fatal("the cached progress survived the rejection")
 	}
-	r := h.do("POST", "/challenges/"+strconv.FormatInt(c.ID, 10)+"/logs", tok, map[string]any{"sets": 3, "reps": 5, "value": 65})
+	r := h.do("POST", "/challenges/"+strconv.FormatInt(c.Id, 10)+"/logs", tok, map[string]any{"sets": 3, "reps": 5, "value": 65})
 	if r.Status != http.StatusConflict {
 		t.Fatalf("log on a rejected challenge: %d %s", r.Status, r.Body)
 	}
@@ -135,21 +135,21 @@ func TestLateValidationAnswersAreDone(t *testing.T) {
 	// The user was deleted meanwhile: the challenge was archived.
 	h.publish(accountEvent(t, "user.deleted", userData{UserID: uid}))
 	h.waitSettled("user.deleted", events.ResultOK, 1)
-	if r := h.do("DELETE", "/challenges/"+strconv.FormatInt(deleted.ID, 10), tok, nil); r.Status != http.StatusNoContent {
+	if r := h.do("DELETE", "/challenges/"+strconv.FormatInt(deleted.Id, 10), tok, nil); r.Status != http.StatusNoContent {
 		t.Fatalf("delete: %d %s", r.Status, r.Body)
 	}
 	h.publish(
-		accountEvent(t, "user.validated", answerData{ChallengeID: archived.ID, UserID: uid}),
-		accountEvent(t, "user.validated", answerData{ChallengeID: deleted.ID, UserID: uid}),
+		accountEvent(t, "user.validated", answerData{ChallengeID: archived.Id, UserID: uid}),
+		accountEvent(t, "user.validated", answerData{ChallengeID: deleted.Id, UserID: uid}),
 	)
-	h.publish(accountEvent(t, "user.rejected", answerData{ChallengeID: archived.ID, UserID: uid, Reason: "user deleted"}))
+	h.publish(accountEvent(t, "user.rejected", answerData{ChallengeID: archived.Id, UserID: uid, Reason: "user deleted"}))
 	h.waitSettled("user.validated", events.ResultOK, 2)
 	h.waitSettled("user.rejected", events.ResultOK, 1)
 
-	if got := h.challenge(tok, archived.ID); got.Status != "archived" || got.reason() != "user deleted" {
+	if got := h.challenge(tok, archived.Id); got.Status != "archived" || got.reason() != "user deleted" {
 		t.Fatalf("a late answer changed the archived challenge: %+v", got)
 	}
-	if r := h.do("GET", "/challenges/"+strconv.FormatInt(deleted.ID, 10), tok, nil); r.Status != http.StatusNotFound {
+	if r := h.do("GET", "/challenges/"+strconv.FormatInt(deleted.Id, 10), tok, nil); r.Status != http.StatusNotFound {
 		t.Fatalf("the deleted challenge: %d %s", r.Status, r.Body)
 	}
 	ch := h.rawChannel()
@@ -170,17 +170,17 @@ func TestUserDeletedArchivesAndEmptiesTheCache(t *testing.T) {
 	pending := h.createChallenge(tok)
 	active := h.createChallenge(tok)
 	rejected := h.createChallenge(tok)
-	h.setStatus(active.ID, entchallenge.StatusActive)
-	h.setStatus(rejected.ID, entchallenge.StatusRejected)
-	h.logWorkout(tok, active.ID, 60)
+	h.setStatus(active.Id, entchallenge.StatusActive)
+	h.setStatus(rejected.Id, entchallenge.StatusRejected)
+	h.logWorkout(tok, active.Id, 60)
 	theirs := h.createChallenge(otherTok)
 
 	h.do("GET", userLogsPath(uid), tok, nil)
 	h.do("GET", userLogsPath(other), otherTok, nil)
 	for _, c := range []challengeJSON{pending, active, rejected} {
-		h.cacheProgress(tok, c.ID)
+		h.cacheProgress(tok, c.Id)
 	}
-	h.cacheProgress(otherTok, theirs.ID)
+	h.cacheProgress(otherTok, theirs.Id)
 	if !h.keyExists(h.userLogsKey(uid)) || !h.keyExists(h.userLogsKey(other)) {
 		t.Fatal("logs pages not cached")
 	}
@@ -189,40 +189,40 @@ func TestUserDeletedArchivesAndEmptiesTheCache(t *testing.T) {
 	// never moves backwards.
 	ahead := time.Date(2999, 1, 1, 0, 0, 0, 0, time.UTC)
 	client := h.svc.Repo.Client()
-	if err := client.Challenge.UpdateOneID(active.ID).SetUpdatedAt(ahead).Exec(context.Background()); err != nil {
+	if err := client.Challenge.UpdateOneID(active.Id).SetUpdatedAt(ahead).Exec(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	longAgo := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
-	if err := client.Challenge.UpdateOneID(pending.ID).SetUpdatedAt(longAgo).Exec(context.Background()); err != nil {
+	if err := client.Challenge.UpdateOneID(pending.Id).SetUpdatedAt(longAgo).Exec(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 
 	h.publish(accountEvent(t, "user.deleted", userData{UserID: uid}))
 	h.waitSettled("user.deleted", events.ResultOK, 1)
 
-	if row := client.Challenge.GetX(context.Background(), active.ID); !row.UpdatedAt.Equal(ahead) {
+	if row := client.Challenge.GetX(context.Background(), active.Id); !row.UpdatedAt.Equal(ahead) {
 		t.Errorf("updated_at moved back from %v to %v", ahead, row.UpdatedAt)
 	}
-	if row := client.Challenge.GetX(context.Background(), pending.ID); !row.UpdatedAt.After(longAgo) {
+	if row := client.Challenge.GetX(context.Background(), pending.Id); !row.UpdatedAt.After(longAgo) {
 		t.Errorf("updated_at of the archived challenge not moved: %v", row.UpdatedAt)
 	}
 	for _, c := range []challengeJSON{pending, active} {
-		if got := h.challenge(tok, c.ID); got.Status != "archived" || got.reason() != "user deleted" {
-			t.Errorf("challenge %d after user.deleted: %+v", c.ID, got)
+		if got := h.challenge(tok, c.Id); got.Status != "archived" || got.reason() != "user deleted" {
+			t.Errorf("challenge %d after user.deleted: %+v", c.Id, got)
 		}
 	}
-	if got := h.challenge(tok, rejected.ID); got.Status != "rejected" {
+	if got := h.challenge(tok, rejected.Id); got.Status != "rejected" {
 		t.Errorf("the rejected challenge became %q", got.Status)
 	}
-	if got := h.challenge(otherTok, theirs.ID); got.Status != "pending" {
+	if got := h.challenge(otherTok, theirs.Id); got.Status != "pending" {
 		t.Errorf("another user's challenge became %q", got.Status)
 	}
-	for _, key := range []string{h.userLogsKey(uid), h.progressKey(pending.ID), h.progressKey(active.ID), h.progressKey(rejected.ID)} {
+	for _, key := range []string{h.userLogsKey(uid), h.progressKey(pending.Id), h.progressKey(active.Id), h.progressKey(rejected.Id)} {
 		if h.keyExists(key) {
 			t.Errorf("%s is still in Redis", key)
 		}
 	}
-	if !h.keyExists(h.userLogsKey(other)) || !h.keyExists(h.progressKey(theirs.ID)) {
+	if !h.keyExists(h.userLogsKey(other)) || !h.keyExists(h.progressKey(theirs.Id)) {
 		t.Error("another user's cache was dropped")
 	}
 }
@@ -236,26 +236,26 @@ func TestUserSuspendedRejectsPending(t *testing.T) {
 	p1 := h.createChallenge(tok)
 	p2 := h.createChallenge(tok)
 	active := h.createChallenge(tok)
-	h.setStatus(active.ID, entchallenge.StatusActive)
+	h.setStatus(active.Id, entchallenge.StatusActive)
 	for _, c := range []challengeJSON{p1, p2, active} {
-		h.cacheProgress(tok, c.ID)
+		h.cacheProgress(tok, c.Id)
 	}
 
 	h.publish(accountEvent(t, "user.suspended", userData{UserID: uid}))
 	h.waitSettled("user.suspended", events.ResultOK, 1)
 
 	for _, c := range []challengeJSON{p1, p2} {
-		if got := h.challenge(tok, c.ID); got.Status != "rejected" || got.reason() != "user suspended" {
-			t.Errorf("pending challenge %d after user.suspended: %+v", c.ID, got)
+		if got := h.challenge(tok, c.Id); got.Status != "rejected" || got.reason() != "user suspended" {
+			t.Errorf("pending challenge %d after user.suspended: %+v", c.Id, got)
 		}
-		if h.keyExists(h.progressKey(c.ID)) {
-			t.Errorf("progress of %d survived its rejection", c.ID)
+		if h.keyExists(h.progressKey(c.Id)) {
+			t.Errorf("progress of %d survived its rejection", c.Id)
 		}
 	}
-	if got := h.challenge(tok, active.ID); got.Status != "active" {
+	if got := h.challenge(tok, active.Id); got.Status != "active" {
 		t.Errorf("the active challenge became %q", got.Status)
 	}
-	if !h.keyExists(h.progressKey(active.ID)) {
+	if !h.keyExists(h.progressKey(active.Id)) {
 		t.Error("the unchanged challenge's progress was dropped")
 	}
 }
@@ -276,10 +276,10 @@ func TestSameMessageAppliedOnce(t *testing.T) {
 	h.publish(evt, evt)
 	h.waitSettled("user.suspended", events.ResultDuplicate, 2)
 
-	if got := h.challenge(tok, before.ID); got.Status != "rejected" {
+	if got := h.challenge(tok, before.Id); got.Status != "rejected" {
 		t.Fatalf("the first delivery did not apply: %+v", got)
 	}
-	if got := h.challenge(tok, after.ID); got.Status != "pending" {
+	if got := h.challenge(tok, after.Id); got.Status != "pending" {
 		t.Fatalf("a redelivery applied the message again: %+v", got)
 	}
 	if got := h.consumed("user.suspended", events.ResultOK); got != 1 {
@@ -296,7 +296,7 @@ func TestPoisonMessagesAreDeadLettered(t *testing.T) {
 	tok := h.user(uid)
 	first, second, third := h.createChallenge(tok), h.createChallenge(tok), h.createChallenge(tok)
 
-	h.publish(accountEvent(t, "user.validated", answerData{ChallengeID: first.ID, UserID: uid}))
+	h.publish(accountEvent(t, "user.validated", answerData{ChallengeID: first.Id, UserID: uid}))
 	ch := h.rawChannel()
 	if err := ch.PublishWithContext(context.Background(), h.cfg.AMQPExchange, "user.validated", true, false, amqp.Publishing{
 		MessageId: "poison-1", Type: "user.validated", DeliveryMode: amqp.Persistent, Body: []byte("{not json"),
@@ -305,11 +305,11 @@ func TestPoisonMessagesAreDeadLettered(t *testing.T) {
 	}
 	h.publish(
 		accountEvent(t, "user.validated", map[string]any{"challengeId": "two", "userId": uid}),
-		accountEvent(t, "user.validated", answerData{ChallengeID: second.ID, UserID: uid + 1}),
-		accountEvent(t, "user.validated", answerData{ChallengeID: second.ID}),
+		accountEvent(t, "user.validated", answerData{ChallengeID: second.Id, UserID: uid + 1}),
+		accountEvent(t, "user.validated", answerData{ChallengeID: second.Id}),
 		accountEvent(t, "user.deleted", map[string]any{"user": uid}),
 	)
-	h.publish(accountEvent(t, "user.validated", answerData{ChallengeID: third.ID, UserID: uid}))
+	h.publish(accountEvent(t, "user.validated", answerData{ChallengeID: third.Id, UserID: uid}))
 
 	h.waitSettled("user.validated", events.ResultOK, 2)
 	h.waitSettled("user.validated", events.ResultDead, 4)
@@ -320,19 +320,19 @@ func TestPoisonMessagesAreDeadLettered(t *testing.T) {
 	if n := queueDepth(t, ch, h.queue("user-deleted")+".dlq"); n != 1 {
 		t.Errorf("user-deleted DLQ holds %d messages, want 1", n)
 	}
-	for id, want := range map[int64]string{first.ID: "active", second.ID: "pending", third.ID: "active"} {
+	for id, want := range map[int64]string{first.Id: "active", second.Id: "pending", third.Id: "active"} {
 		if got := h.challenge(tok, id); got.Status != want {
 			t.Errorf("challenge %d is %s, want %s", id, got.Status, want)
 		}
 	}
 	// The consumer goes on: another queue, and the poisoned one again.
 	fourth := h.createChallenge(tok)
-	h.publish(accountEvent(t, "user.rejected", answerData{ChallengeID: fourth.ID, UserID: uid, Reason: "user not found"}))
-	h.publish(accountEvent(t, "user.validated", answerData{ChallengeID: second.ID, UserID: uid}))
+	h.publish(accountEvent(t, "user.rejected", answerData{ChallengeID: fourth.Id, UserID: uid, Reason: "user not found"}))
+	h.publish(accountEvent(t, "user.validated", answerData{ChallengeID: second.Id, UserID: uid}))
 	h.waitSettled("user.rejected", events.ResultOK, 1)
 	h.waitSettled("user.validated", events.ResultOK, 3)
-	if got := h.challenge(tok, second.ID); got.Status != "active" {
-		t.Errorf("challenge %d is %s after its valid answer", second.ID, got.Status)
+	if got := h.challenge(tok, second.Id); got.Status != "active" {
+		t.Errorf("challenge %d is %s after its valid answer", second.Id, got.Status)
 	}
 }
 
@@ -350,7 +350,7 @@ func TestBrokerDownAtStart(t *testing.T) {
 	if r := h.do("GET", "/readyz", "", nil); r.Status != http.StatusOK {
 		t.Fatalf("/readyz with the broker down: %d %s", r.Status, r.Body)
 	}
-	if got := h.challenge(tok, c.ID); got.Status != "pending" {
+	if got := h.challenge(tok, c.Id); got.Status != "pending" {
 		t.Fatalf("status %q", got.Status)
 	}
 
@@ -373,9 +373,9 @@ func TestBrokerDownAtStart(t *testing.T) {
 	if n := queueDepth(t, ch, q.Name); n != 1 {
 		t.Fatalf("%d challenge.created messages reached the broker, want 1", n)
 	}
-	h.publish(accountEvent(t, "user.validated", answerData{ChallengeID: c.ID, UserID: uid}))
+	h.publish(accountEvent(t, "user.validated", answerData{ChallengeID: c.Id, UserID: uid}))
 	h.waitSettled("user.validated", events.ResultOK, 1)
-	if got := h.challenge(tok, c.ID); got.Status != "active" {
+	if got := h.challenge(tok, c.Id); got.Status != "active" {
 		t.Fatalf("after the broker came back: %+v", got)
 	}
 }

@@ -54,7 +54,7 @@ func FuzzCreateWorkoutLogBody(f *testing.F) {
 	h := newHarness(f)
 	tok := h.user(502)
 	c := h.createChallenge(tok)
-	path := "/challenges/" + strconv.FormatInt(c.ID, 10) + "/logs"
+	path := "/challenges/" + strconv.FormatInt(c.Id, 10) + "/logs"
 	f.Fuzz(func(t *testing.T, body []byte) {
 		r, err := h.with(t).try("POST", path, tok, body)
 		checkFuzzResponse(t, r, err)
@@ -71,7 +71,7 @@ func FuzzListParameters(f *testing.F) {
 	h := newHarness(f)
 	tok := h.user(503)
 	c := h.createChallenge(tok)
-	h.logWorkout(tok, c.ID, 60)
+	h.logWorkout(tok, c.Id, 60)
 	f.Fuzz(func(t *testing.T, limit, cursor, status string) {
 		h := h.with(t)
 		q := url.Values{}
@@ -82,7 +82,7 @@ func FuzzListParameters(f *testing.F) {
 		}
 		for _, path := range []string{
 			userLogsPath(503) + "?" + q.Encode(),
-			"/challenges/" + strconv.FormatInt(c.ID, 10) + "/logs?" + q.Encode(),
+			"/challenges/" + strconv.FormatInt(c.Id, 10) + "/logs?" + q.Encode(),
 			"/challenges?" + q.Encode(),
 		} {
 			r, err := h.try("GET", path, tok, nil)

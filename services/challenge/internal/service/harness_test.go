@@ -28,13 +28,15 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/progressive-overload/po/services/challenge/api"
-	"github.com/progressive-overload/po/services/challenge/internal/adapters"
+	"github.com/progressive-overload/po/services/challenge/api/client"
 	"github.com/progressive-overload/po/services/challenge/internal/app"
 	"github.com/progressive-overload/po/services/challenge/internal/domain"
+	amqpport "github.com/progressive-overload/po/services/challenge/internal/ports/amqp"
 	"github.com/progressive-overload/po/services/challenge/internal/service"
 	"github.com/progressive-overload/po/services/kit/auth"
 	"github.com/progressive-overload/po/services/kit/events"
 	"github.com/progressive-overload/po/services/kit/mysqldb/mysqltest"
+	"github.com/progressive-overload/po/services/kit/platform"
 	"github.com/progressive-overload/po/services/kit/testkit"
 )
 
@@ -124,27 +126,29 @@ func newHarness(t testing.TB, opts ...harnessOption) *harness {
 
 	prefix := testkit.NewRedisPrefix()
 	cfg := service.Config{
-		HTTPAddr:        "127.0.0.1:0",
-		DatabaseURL:     mysqltest.NewDatabase(t),
-		LogLevel:        "info",
-		LogFormat:       "json",
-		BodyLimit:       1 << 20,
-		ShutdownTimeout: 10 * time.Second,
-		RedisURL:        o.redisURL,
-		AMQPURL:         o.amqpURL,
-		AMQPExchange:    "t." + testkit.RandomHex(6) + ".events",
-		JWTIssuer:       testkit.Issuer,
-		JWTAudience:     testkit.Audience,
-		JWKSURL:         jwks.URL + "/.well-known/jwks.json",
-		CacheEnabled:    o.cacheEnabled,
-		CacheTTL:        30 * time.Second,
-		CacheKeyPrefix:  prefix,
-		CacheTimeout:    o.cacheTimeout,
+		Config: platform.Config{
+			HTTPAddr:        "127.0.0.1:0",
+			DatabaseURL:     mysqltest.NewDatabase(t),
+			LogLevel:        "info",
+			LogFormat:       "json",
+			BodyLimit:       1 << 20,
+			ShutdownTimeout: 10 * time.Second,
+			RedisURL:        o.redisURL,
+			AMQPURL:         o.amqpURL,
+			AMQPExchange:    "t." + testkit.RandomHex(6) + ".events",
+			JWTIssuer:       testkit.Issuer,
+			JWTAudience:     testkit.Audience,
+		},
+		JWKSURL:        jwks.URL + "/.well-known/jwks.json",
+		CacheEnabled:   o.cacheEnabled,
+		CacheTTL:       30 * time.Second,
+		CacheKeyPrefix: prefix,
+		CacheTimeout:   o.cacheTimeout,
 	}
 	log := slog.New(slog.NewJSONHandler(o.logOutput, nil))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := service.Migrate(ctx, cfg, log); err != nil {
+	if _, err := service.Migrate(ctx, cfg.DatabaseURL); err != nil {
 		t.Fatal(err)
 	}
 	h := &harness{t: t, cfg: cfg, signer: signer, reg: prometheus.NewRegistry(), validate: true,
@@ -334,29 +338,13 @@ func (h *harness) validateResponse(req *http.Request, body []byte, r response) e
 
 // --- domain helpers -------------------------------------------------------
 
-type challengeJSON struct {
-	ID     int64  `json:"id"`
-	UserID int64  `json:"userId"`
-	Title  string `json:"title"`
-	Status string `json:"status"`
-	Unit   string `json:"unit"`
-}
-
-type logJSON struct {
-	ID          int64     `json:"id"`
-	ChallengeID int64     `json:"challengeId"`
-	UserID      int64     `json:"userId"`
-	PerformedAt time.Time `json:"performedAt"`
-	Sets        int       `json:"sets"`
-	Reps        int       `json:"reps"`
-	Value       float64   `json:"value"`
-	Note        string    `json:"note"`
-}
-
-type logList struct {
-	Items      []logJSON `json:"items"`
-	NextCursor *string   `json:"nextCursor"`
-}
+// The contract's types (api/client, generated from api/openapi.yaml): the
+// tests keep no copy of a shape.
+type (
+	challengeJSON = client.Challenge
+	logJSON       = client.WorkoutLog
+	logList       = client.WorkoutLogList
+)
 
 func squatBody() map[string]any {
 	return map[string]any{
@@ -534,7 +522,7 @@ func (h *harness) queue(sub string) string { return h.queuePrefix + "." + sub }
 // queues lists every queue the service's consumer declares.
 func (h *harness) queues() []string {
 	var qs []string
-	for _, s := range adapters.Subscriptions() {
+	for _, s := range amqpport.Subscriptions() {
 		q := h.queue(s.Name)
 		qs = append(qs, q, q+".retry", q+".dlq")
 	}

@@ -7,7 +7,6 @@ package service
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -21,6 +20,7 @@ import (
 	"github.com/progressive-overload/po/services/challenge/api"
 	"github.com/progressive-overload/po/services/challenge/internal/adapters"
 	"github.com/progressive-overload/po/services/challenge/internal/app"
+	amqpport "github.com/progressive-overload/po/services/challenge/internal/ports/amqp"
 	httpport "github.com/progressive-overload/po/services/challenge/internal/ports/http"
 	"github.com/progressive-overload/po/services/kit/auth"
 	"github.com/progressive-overload/po/services/kit/cache"
@@ -65,8 +65,8 @@ type Service struct {
 	closeOnce sync.Once
 }
 
-// New connects to MySQL (which must answer: the service is useless without
-// it) and prepares Redis, RabbitMQ and the JWKS client, which may come up
+// New connects to MySQL (which must answer and be migrated: the service is
+// useless without it) and prepares Redis, RabbitMQ and the JWKS client, which may come up
 // later.
 func New(ctx context.Context, cfg Config, opts Options) (_ *Service, err error) {
 	if opts.Logger == nil {
@@ -84,6 +84,9 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *Service, err error) 
 
 	s.db, err = mysqldb.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
+		return nil, err
+	}
+	if err := dbmigrate.CheckCurrent(ctx, cfg.DatabaseURL, migrations.FS, Name); err != nil {
 		return nil, err
 	}
 
@@ -152,26 +155,19 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *Service, err error) 
 	if err != nil {
 		return nil, err
 	}
-	if err := adapters.Subscribe(s.consumer, s.App); err != nil {
+	if err := amqpport.Subscribe(s.consumer, s.App, func(tx *sql.Tx) app.TxRepository { return adapters.InTx(tx) }); err != nil {
 		return nil, err
 	}
 
-	s.HTTP = httpserver.New(httpserver.Options{
-		Service:         Name,
-		Logger:          opts.Logger,
-		Registry:        opts.Registry,
-		BodyLimit:       cfg.BodyLimit,
-		MaxInFlight:     cfg.MaxInFlight,
-		QueueTimeout:    cfg.QueueTimeout,
-		ShutdownTimeout: cfg.ShutdownTimeout,
-		DebugAddr:       cfg.DebugAddr,
-		TrustedProxies:  cfg.TrustedProxies,
-		// MySQL only: without Redis reads fall back to MySQL, and without
-		// RabbitMQ events wait in the outbox; neither should take the pod out.
-		ReadyChecks: []httpserver.Check{{Name: "mysql", Probe: s.db.PingContext}},
-		OpenAPISpec: api.Spec,
-	})
-	httpport.Register(s.HTTP.App, httpport.NewServer(s.App), s.verifier)
+	httpOpts := cfg.HTTPOptions(Name, opts.Logger, opts.Registry)
+	// MySQL only: without Redis reads fall back to MySQL, and without
+	// RabbitMQ events wait in the outbox; neither should take the pod out.
+	httpOpts.ReadyChecks = []httpserver.Check{{Name: "mysql", Probe: s.db.PingContext}}
+	httpOpts.OpenAPISpec = api.Spec
+	s.HTTP = httpserver.New(httpOpts)
+	if err := httpport.Register(s.HTTP.App, s.App, s.verifier); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -233,19 +229,8 @@ func (s *Service) Close() {
 	})
 }
 
-// Migrate creates the database if needed and applies the pending migrations.
-func Migrate(ctx context.Context, cfg Config, log *slog.Logger) error {
-	if err := mysqldb.EnsureDatabase(ctx, cfg.DatabaseURL); err != nil {
-		return err
-	}
-	n, err := dbmigrate.Up(ctx, cfg.DatabaseURL, migrations.FS)
-	var dirty *dbmigrate.DirtyError
-	if errors.As(err, &dirty) {
-		return err
-	}
-	if err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	log.Info("migrations applied", "count", n)
-	return nil
+// Migrate creates the database if needed and applies the pending migrations;
+// it returns how many it applied (0 when the schema is current).
+func Migrate(ctx context.Context, dsn string) (int, error) {
+	return dbmigrate.Migrate(ctx, dsn, migrations.FS)
 }

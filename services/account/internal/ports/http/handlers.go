@@ -1,4 +1,4 @@
-package http
+package httpport
 
 import (
 	"context"
@@ -12,23 +12,23 @@ import (
 // call one use case, encode. Validation of shapes happened in
 // RequestValidator, authentication in the auth middlewares.
 type Handlers struct {
-	app *app.Service
+	app *app.Application
 }
 
 // NewHandlers returns the handlers for svc.
-func NewHandlers(svc *app.Service) *Handlers { return &Handlers{app: svc} }
+func NewHandlers(svc *app.Application) *Handlers { return &Handlers{app: svc} }
 
 var _ StrictServerInterface = (*Handlers)(nil)
 
 func userJSON(u domain.User) User {
 	return User{
-		Id:          u.ID,
-		Email:       u.Email,
-		DisplayName: u.DisplayName,
-		Role:        Role(u.Role),
-		Status:      Status(u.Status),
-		CreatedAt:   u.CreatedAt,
-		UpdatedAt:   u.UpdatedAt,
+		Id:          u.ID(),
+		Email:       u.Email(),
+		DisplayName: u.DisplayName(),
+		Role:        Role(u.Role()),
+		Status:      Status(u.Status()),
+		CreatedAt:   u.CreatedAt(),
+		UpdatedAt:   u.UpdatedAt(),
 	}
 }
 
@@ -43,7 +43,7 @@ func tokenJSON(t app.Tokens) TokenPair {
 
 // errNoActor means a protected operation ran without the auth middlewares: a
 // wiring bug, so a 500.
-var errNoActor = errors.New("http: protected operation reached without an authenticated account")
+var errNoActor = errors.New("httpport: protected operation reached without an authenticated account")
 
 func (h *Handlers) Signup(ctx context.Context, req SignupRequestObject) (SignupResponseObject, error) {
 	u, err := h.app.Signup(ctx, app.SignupInput{
@@ -133,18 +133,11 @@ func (h *Handlers) ListUsers(ctx context.Context, req ListUsersRequestObject) (L
 	if !ok {
 		return nil, errNoActor
 	}
-	var limit int
-	if req.Params.Limit != nil {
-		limit = *req.Params.Limit
-		if limit == 0 { // 0 would mean "default" to the app
-			limit = -1
-		}
-	}
 	var cursor string
 	if req.Params.Cursor != nil {
 		cursor = *req.Params.Cursor
 	}
-	page, err := h.app.ListUsers(ctx, actor, limit, cursor)
+	page, err := h.app.ListUsers(ctx, actor, req.Params.Limit, cursor)
 	if err != nil {
 		return nil, err
 	}

@@ -1,4 +1,4 @@
-package http
+package httpport
 
 import (
 	"context"
@@ -9,11 +9,16 @@ import (
 
 	"github.com/progressive-overload/po/services/kit/auth"
 	"github.com/progressive-overload/po/services/kit/httpserver"
+	"github.com/progressive-overload/po/services/kit/openapi"
 	"github.com/progressive-overload/po/services/kit/problem"
 
 	"github.com/progressive-overload/po/services/account/internal/app"
 	"github.com/progressive-overload/po/services/account/internal/domain"
 )
+
+// The generated handlers read the body kit/openapi validated under their own
+// key: this does not compile when the two differ (duplicate map key false).
+var _ = map[bool]int{false: 0, openapi.ValidatedBodyKey == validatedBodyLocalsKey: 1}
 
 // ProtectedPrefix is where every route needs a bearer token; the spec marks
 // exactly the operations under it with bearerAuth (a test checks that).
@@ -23,8 +28,8 @@ const ProtectedPrefix = "/users"
 // authentication of everything under ProtectedPrefix (token, then the account
 // must still exist and be active), request validation against the spec, and
 // the generated routes.
-func Register(router fiber.Router, svc *app.Service, verifier auth.Verifier, keys *auth.KeySet) error {
-	specRouter, _, err := NewRouter()
+func Register(router fiber.Router, svc *app.Application, verifier auth.Verifier, keys *auth.KeySet) error {
+	specRouter, err := openapi.NewRouter(GetSwagger())
 	if err != nil {
 		return err
 	}
@@ -36,7 +41,7 @@ func Register(router fiber.Router, svc *app.Service, verifier auth.Verifier, key
 		return c.Next()
 	})
 	router.Use(ProtectedPrefix, auth.Middleware(verifier), currentAccount(svc))
-	router.Use(RequestValidator(specRouter))
+	router.Use(openapi.RequestValidator(specRouter))
 	RegisterHandlers(router, NewStrictHandler(NewHandlers(svc), []StrictMiddlewareFunc{mapErrors}))
 	return nil
 }
@@ -44,11 +49,11 @@ func Register(router fiber.Router, svc *app.Service, verifier auth.Verifier, key
 // currentAccount loads the account of the verified token: a deleted or
 // suspended account's tokens stop working at once, and authorisation uses the
 // account's current role rather than the one in the token.
-func currentAccount(svc *app.Service) fiber.Handler {
+func currentAccount(svc *app.Application) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		p, ok := auth.PrincipalFrom(c)
 		if !ok {
-			return fmt.Errorf("http: %w", errNoActor)
+			return fmt.Errorf("httpport: %w", errNoActor)
 		}
 		u, err := svc.Authenticate(c.UserContext(), p.UserID)
 		if errors.Is(err, app.ErrUnauthenticated) {

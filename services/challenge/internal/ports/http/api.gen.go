@@ -22,25 +22,25 @@ import (
 
 // Defines values for ChallengeStatus.
 const (
-	Active    ChallengeStatus = "active"
-	Archived  ChallengeStatus = "archived"
-	Completed ChallengeStatus = "completed"
-	Pending   ChallengeStatus = "pending"
-	Rejected  ChallengeStatus = "rejected"
+	ChallengeStatusActive    ChallengeStatus = "active"
+	ChallengeStatusArchived  ChallengeStatus = "archived"
+	ChallengeStatusCompleted ChallengeStatus = "completed"
+	ChallengeStatusPending   ChallengeStatus = "pending"
+	ChallengeStatusRejected  ChallengeStatus = "rejected"
 )
 
 // Valid indicates whether the value is a known member of the ChallengeStatus enum.
 func (e ChallengeStatus) Valid() bool {
 	switch e {
-	case Active:
+	case ChallengeStatusActive:
 		return true
-	case Archived:
+	case ChallengeStatusArchived:
 		return true
-	case Completed:
+	case ChallengeStatusCompleted:
 		return true
-	case Pending:
+	case ChallengeStatusPending:
 		return true
-	case Rejected:
+	case ChallengeStatusRejected:
 		return true
 	default:
 		return false
@@ -68,6 +68,21 @@ func (e Unit) Valid() bool {
 	case Reps:
 		return true
 	case Seconds:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UpdateChallengeRequestStatus.
+const (
+	UpdateChallengeRequestStatusArchived UpdateChallengeRequestStatus = "archived"
+)
+
+// Valid indicates whether the value is a known member of the UpdateChallengeRequestStatus enum.
+func (e UpdateChallengeRequestStatus) Valid() bool {
+	switch e {
+	case UpdateChallengeRequestStatusArchived:
 		return true
 	default:
 		return false
@@ -103,10 +118,41 @@ type ChallengeList struct {
 type ChallengeStatus string
 
 // CreateChallengeRequest defines model for CreateChallengeRequest.
-type CreateChallengeRequest = CreateChallengeBody
+type CreateChallengeRequest struct {
+	Exercise string `json:"exercise"`
+
+	// Increment Added every `incrementEvery` sessions; same precision as startValue.
+	Increment float64 `json:"increment"`
+
+	// IncrementEvery Sessions between two increments.
+	IncrementEvery  int32 `json:"incrementEvery"`
+	SessionsPerWeek int32 `json:"sessionsPerWeek"`
+
+	// StartDate First day of the plan (default today, UTC), 2000-01-01 to 2999-12-31.
+	StartDate *openapi_types.Date `json:"startDate,omitempty"`
+
+	// StartValue Session 1's target; at most 2 decimals (whole numbers for reps).
+	StartValue float64 `json:"startValue"`
+	Title      string  `json:"title"`
+	Unit       Unit    `json:"unit"`
+	Weeks      int32   `json:"weeks"`
+}
 
 // CreateWorkoutLogRequest defines model for CreateWorkoutLogRequest.
-type CreateWorkoutLogRequest = CreateWorkoutLogBody
+type CreateWorkoutLogRequest struct {
+	Note *string `json:"note,omitempty"`
+
+	// PerformedAt When the session was done (default now); not before the plan's start date.
+	PerformedAt *time.Time `json:"performedAt,omitempty"`
+
+	// Reps Repetitions per set for kg and lb; must be 1 for reps, seconds and meters.
+	Reps int32 `json:"reps"`
+	Sets int32 `json:"sets"`
+
+	// Value The load (kg, lb), or the measured count, time or distance of a set
+	// (reps, seconds, meters); at most 2 decimals (whole numbers for reps).
+	Value float64 `json:"value"`
+}
 
 // FieldError defines model for FieldError.
 type FieldError struct {
@@ -175,7 +221,14 @@ type SetRecord struct {
 type Unit string
 
 // UpdateChallengeRequest defines model for UpdateChallengeRequest.
-type UpdateChallengeRequest = UpdateChallengeBody
+type UpdateChallengeRequest struct {
+	// Status Archive the challenge (final; archiving an archived one changes nothing).
+	Status *UpdateChallengeRequestStatus `json:"status,omitempty"`
+	Title  *string                       `json:"title,omitempty"`
+}
+
+// UpdateChallengeRequestStatus Archive the challenge (final; archiving an archived one changes nothing).
+type UpdateChallengeRequestStatus string
 
 // WorkoutLog defines model for WorkoutLog.
 type WorkoutLog struct {
@@ -233,28 +286,28 @@ type ListChallengesParams struct {
 	// UserId Only this user's challenges (a user may only name themselves).
 	UserId *int64 `form:"userId,omitempty" json:"userId,omitempty"`
 
-	// Limit Page size, 1 to 100 (default 20).
+	// Limit Page size.
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 
-	// Cursor The `nextCursor` of the previous page.
+	// Cursor The `nextCursor` of the previous page; absent for the first page.
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // ListUserLogsParams defines parameters for ListUserLogs.
 type ListUserLogsParams struct {
-	// Limit Page size, 1 to 100 (default 20).
+	// Limit Page size.
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 
-	// Cursor The `nextCursor` of the previous page.
+	// Cursor The `nextCursor` of the previous page; absent for the first page.
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // ListChallengeLogsParams defines parameters for ListChallengeLogs.
 type ListChallengeLogsParams struct {
-	// Limit Page size, 1 to 100 (default 20).
+	// Limit Page size.
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 
-	// Cursor The `nextCursor` of the previous page.
+	// Cursor The `nextCursor` of the previous page; absent for the first page.
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
@@ -706,17 +759,6 @@ func (response ListChallenges200JSONResponse) VisitListChallengesResponse(ctx *f
 	return ctx.JSON(&response)
 }
 
-type ListChallenges400ApplicationProblemPlusJSONResponse struct {
-	BadRequestApplicationProblemPlusJSONResponse
-}
-
-func (response ListChallenges400ApplicationProblemPlusJSONResponse) VisitListChallengesResponse(ctx *fiber.Ctx) error {
-	ctx.Response().Header.Set("Content-Type", "application/problem+json")
-	ctx.Status(400)
-
-	return ctx.JSON(&response)
-}
-
 type ListChallenges401ApplicationProblemPlusJSONResponse struct {
 	UnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -839,17 +881,6 @@ func (response ListUserLogs200JSONResponse) VisitListUserLogsResponse(ctx *fiber
 	return ctx.JSON(&response)
 }
 
-type ListUserLogs400ApplicationProblemPlusJSONResponse struct {
-	BadRequestApplicationProblemPlusJSONResponse
-}
-
-func (response ListUserLogs400ApplicationProblemPlusJSONResponse) VisitListUserLogsResponse(ctx *fiber.Ctx) error {
-	ctx.Response().Header.Set("Content-Type", "application/problem+json")
-	ctx.Status(400)
-
-	return ctx.JSON(&response)
-}
-
 type ListUserLogs401ApplicationProblemPlusJSONResponse struct {
 	UnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -899,17 +930,6 @@ func (response DeleteChallenge204Response) VisitDeleteChallengeResponse(ctx *fib
 	return nil
 }
 
-type DeleteChallenge400ApplicationProblemPlusJSONResponse struct {
-	BadRequestApplicationProblemPlusJSONResponse
-}
-
-func (response DeleteChallenge400ApplicationProblemPlusJSONResponse) VisitDeleteChallengeResponse(ctx *fiber.Ctx) error {
-	ctx.Response().Header.Set("Content-Type", "application/problem+json")
-	ctx.Status(400)
-
-	return ctx.JSON(&response)
-}
-
 type DeleteChallenge401ApplicationProblemPlusJSONResponse struct {
 	UnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -943,6 +963,17 @@ func (response DeleteChallenge404ApplicationProblemPlusJSONResponse) VisitDelete
 	return ctx.JSON(&response)
 }
 
+type DeleteChallenge422ApplicationProblemPlusJSONResponse struct {
+	InvalidApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteChallenge422ApplicationProblemPlusJSONResponse) VisitDeleteChallengeResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(422)
+
+	return ctx.JSON(&response)
+}
+
 type GetChallengeRequestObject struct {
 	Id ChallengeID `json:"id"`
 }
@@ -956,17 +987,6 @@ type GetChallenge200JSONResponse Challenge
 func (response GetChallenge200JSONResponse) VisitGetChallengeResponse(ctx *fiber.Ctx) error {
 	ctx.Response().Header.Set("Content-Type", "application/json")
 	ctx.Status(200)
-
-	return ctx.JSON(&response)
-}
-
-type GetChallenge400ApplicationProblemPlusJSONResponse struct {
-	BadRequestApplicationProblemPlusJSONResponse
-}
-
-func (response GetChallenge400ApplicationProblemPlusJSONResponse) VisitGetChallengeResponse(ctx *fiber.Ctx) error {
-	ctx.Response().Header.Set("Content-Type", "application/problem+json")
-	ctx.Status(400)
 
 	return ctx.JSON(&response)
 }
@@ -1000,6 +1020,17 @@ type GetChallenge404ApplicationProblemPlusJSONResponse struct {
 func (response GetChallenge404ApplicationProblemPlusJSONResponse) VisitGetChallengeResponse(ctx *fiber.Ctx) error {
 	ctx.Response().Header.Set("Content-Type", "application/problem+json")
 	ctx.Status(404)
+
+	return ctx.JSON(&response)
+}
+
+type GetChallenge422ApplicationProblemPlusJSONResponse struct {
+	InvalidApplicationProblemPlusJSONResponse
+}
+
+func (response GetChallenge422ApplicationProblemPlusJSONResponse) VisitGetChallengeResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(422)
 
 	return ctx.JSON(&response)
 }
@@ -1113,17 +1144,6 @@ type ListChallengeLogs200JSONResponse WorkoutLogList
 func (response ListChallengeLogs200JSONResponse) VisitListChallengeLogsResponse(ctx *fiber.Ctx) error {
 	ctx.Response().Header.Set("Content-Type", "application/json")
 	ctx.Status(200)
-
-	return ctx.JSON(&response)
-}
-
-type ListChallengeLogs400ApplicationProblemPlusJSONResponse struct {
-	BadRequestApplicationProblemPlusJSONResponse
-}
-
-func (response ListChallengeLogs400ApplicationProblemPlusJSONResponse) VisitListChallengeLogsResponse(ctx *fiber.Ctx) error {
-	ctx.Response().Header.Set("Content-Type", "application/problem+json")
-	ctx.Status(400)
 
 	return ctx.JSON(&response)
 }
@@ -1284,17 +1304,6 @@ func (response GetProgress200JSONResponse) VisitGetProgressResponse(ctx *fiber.C
 	return ctx.JSON(&response)
 }
 
-type GetProgress400ApplicationProblemPlusJSONResponse struct {
-	BadRequestApplicationProblemPlusJSONResponse
-}
-
-func (response GetProgress400ApplicationProblemPlusJSONResponse) VisitGetProgressResponse(ctx *fiber.Ctx) error {
-	ctx.Response().Header.Set("Content-Type", "application/problem+json")
-	ctx.Status(400)
-
-	return ctx.JSON(&response)
-}
-
 type GetProgress401ApplicationProblemPlusJSONResponse struct {
 	UnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -1324,6 +1333,17 @@ type GetProgress404ApplicationProblemPlusJSONResponse struct {
 func (response GetProgress404ApplicationProblemPlusJSONResponse) VisitGetProgressResponse(ctx *fiber.Ctx) error {
 	ctx.Response().Header.Set("Content-Type", "application/problem+json")
 	ctx.Status(404)
+
+	return ctx.JSON(&response)
+}
+
+type GetProgress422ApplicationProblemPlusJSONResponse struct {
+	InvalidApplicationProblemPlusJSONResponse
+}
+
+func (response GetProgress422ApplicationProblemPlusJSONResponse) VisitGetProgressResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(422)
 
 	return ctx.JSON(&response)
 }
@@ -1667,63 +1687,63 @@ func (sh *strictHandler) GetProgress(ctx *fiber.Ctx, id ChallengeID) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7Ftvb9w2k/8qA90BtlF5rbXd9my/cpOmaM9pAju5vIgDLFeaXbGWSJWkvN4GBu5DHHAf6L7JfZIHQ+oP",
-	"tdJ610njpw2ed9ZKJIfDmd/8Zjj+GMQyL6RAYXRw+jEomGI5GlT26VnKsgzFHH9+To9cBKdBwUwahIFg",
-	"OQanAU+CMFD4e8kVJsGpUSWGgY5TzBmNmEmVM0PfCfPdcRAGZlmge8Q5quD+PgyelUpLRV8nqGPFC8Ml",
-	"LfQmRZgIvDPugwnIGZgUoVB4y2WpoWBzHAWhE+v3EtWylSt2k/qy5OzuAsXcpMHpYRQ1omijuJhbSS54",
-	"zk1fkNdsjqD5HxjCGIyEcRTBboIzVmYGDqO9dTJkdrp16jg6HFLHPWlTF1JotCfwA0su8fcStZUrlsKg",
-	"sH+yosh4zEjEg0LJaYb5N79pkvejt+C/K5wFp8G/HbSnfODe6oPXbpRbtLvjlywjUTEB5RaH3VIUTGlk",
-	"0wxhKpNlCI2pgFTg9L0X0HlKMct4/KQCk63EtbHuaNCGGYREogYhDbAskwswKdck4AuppjxJUDy1hAq1",
-	"LFWMMMVMirkmY2JCmhQVlJrOPwx+Frcs48lTilYtCTOOWaJDQBanQDacABcwQaWk0hMS7ldpXshSPKl0",
-	"v0rQZZy2x0uCvJHygqk5Pv0JOncgDwCuISMhFJiUCYtNGtUtKmBxjIWxxvZWsNKkUvE/8EnV9pJrzcWc",
-	"fJNX5ztFpkhYeYPC4l01TQfpbRBQskBluIOgWCEzmJybDoIlzOC+4TkGPSQNA7xDFXNtJ+u9dMa9MTIQ",
-	"psYK80pZ7cKynGbeqqLMpyvf/3hLOLwN3oaBRq25FPo1qneIN9uOMkyZ58xgTydD6rBf/xfLStxyJwRf",
-	"pd50+s2ZXbnPm4GXyCoz6oliuMmGj6UULvY9tOJb+oa+LZLHmgTh28/bnvwC8UZvFzB99vHe0ZFqqXqz",
-	"njlWu+yciG9nPRvq20ctnG8DzYGFnrP4WvrQCC6nv2Fsddic3gV3wb3rddxg3v1jK1OwZ+yWYkqxJT23",
-	"HIqmEWWWURSvyVqfBnUUalfvzPHgZq4ay0VR5jRDgSKhmcOAxYbfouWLNA7piGgvGbq/mYpTfouJt0Jr",
-	"P8+sYpt1PFLU1ZsPPR7j+48oDHIu6sfxwAoduOmC6XmSYAJIJgGTrolMoLaQM9Ast/Q05vQDMMtDKjsj",
-	"ktj3/Jzd8Zz0NI6iyInonqOt8K0r5VUlCEzRLBAFmIWEZpDuSFD7UyvA8bffeeuPPxUrvQk3TueDaHcr",
-	"L7jSBhK2bEh/xkRLuo1M2DKEt2+e7YVwGEXRfjTejyw5Pzw5OdkfH+4fjbsa3wqaB/UJ4x0NhgK9OQNm",
-	"IJfawCEkGPOcZRp2F6nMENw5aZhJBQoLbdMCvIuzUvNbfFlrwjndJkvYZAoNjHsmPj7cbOOPAfn1IOzJ",
-	"uuGQV9DkSwJyD5bC4G5/LverH1fw4weZLFtYeSfVjSzNhZyvxRUhzarCvx3IIsOgQOVyp/MBIHmXYk0U",
-	"nW0tmIZECmxtW8jF3pnNWqY4kwob89+p4ATIlnvGvTbwki32BbnEAg03Fi4KVKDRWMu9mQMTCWTTM8hL",
-	"IroI48akQ9AYS5Fo+40rE2xAla4pr0EVs9HMNk5yO+zCxNkzyRLYvZmHkE33QiLEpNEcmS4VJhDLUpgQ",
-	"SH30LuHaMBEjAQ8jtVyL3c7ew2rje48Dg2vxxeBgxcmsPqtzrxWzlXO0XlB7xwvKCH+k/K/vEDZbHGSS",
-	"OWrN5kMsc0VSN0U7YIhZ1ClOb/0EDePZoAAuY92aPHm7HGBPXDiDGFypJep9k1xPtd0Pm7Rj37Yktlpq",
-	"jY7mCrUetn8bOtmc0Uas6Wdyrkdw3mAQ18AolkLMMhQJUzbwLrhJgZlrkSHTBgijMjk/A240WKOicTRd",
-	"wpY7xDm0GQGtd7Nv0mZui21cX4sUs4Tis6m/ILEEJlVkdf7RPWGWpKhQxPgaVTzIy+pY8JxWOWiY2Gs3",
-	"9RtJ5CKEmBUFJuStBCR2J5W/biZlG+Iw069m2+dApKMrdLl/ltHI9w9b5hWaS4ylSoL7D+EKc78Pg6Yk",
-	"snViVdNtz/qmUmbIhH1bKoXCXBmF7GbYmAQuUJtG02BSAkG0hsVVdZghTFl8U5/2zHI5+2HCE4pso0HZ",
-	"UCTDZPCCdblgRs8U9LdieKgNzykPeyXwEouX7K6/wg+0px+LDJdQfw4L+L//hd0xfGMB/OAooqhcZpnF",
-	"dGIt1eaZQhutKczoYYNak3K1ZvRgvYRSr4qK9iX/1c5Ra6b2OiMhkUADK5klRbT68EfrRfKOg0a/scc5",
-	"XLTYuKkC2U07wUBcpmOsUaCSvGHaw4rsF0o8ABhG4RVM2OojBxwPJFik6wYs8a6w2SxMl0TeRn+rgpHT",
-	"tn7pDqkv96OqQtuXeFZCnQ9kXv2mqaqsyReq4ksNHCtZhGd/K4bSt4p1JhD2g1BHZ6uY2WL8IPB0nbnj",
-	"Yx42V2FlKNK3AaHHh1byjsclBw8Q6o3Wt3KWt5X6K/7pizW0o7eVgdXlopt5EAbZtJ2got2WJtp7yaHq",
-	"0FtbattcHWr9ZKXA40pPzrHrWWB3xgXLzsAVprig3AjqKpXlEXHKxNxdMqVczF3OX+3kwXLWpyXw9w/T",
-	"+BUt1Cy+5fUDxf3HU4jHXwdsXfGvk+xNSfXjjHurWwCz7aePKmR/shfZQvYaWPSVEQ6me/4pDTldaxF/",
-	"RvHZs69/RvXZHl9cKm6WVySR24K77DovyZHqpxf1Ifzy7k19L28psH3bnklqTOHu1LiYyYGGgCrf4re4",
-	"L29R2QpDc1g6hIXTiM20bK2kqEaMrsW1sJUsIH3buz8QiAmlYP79HHCtS8cpCJNYbMsU9n6Rxwi7t6j4",
-	"jGNyLeRslnGBTYZHxPSXd/95tUcpHtkMaEQnRY1WUmTLirDLhfAkvxa2+CPn+sxCXZJz0R/OiFBawpnb",
-	"/ZANacuDb3Cp0ewXbM4Fmd8pFEzT1uqehh3dbelgGiZx9beRMEdzLYxNM+6M7e84637Pdc1n20zAtoFY",
-	"vdq03wpy+eIZnBx/+z1M1l2yTiCRcWkL46dwHEWQ1z0P16K65Q3hOBpD3r9ItSdEb48s81/KUml6PLaP",
-	"M1mKhB5PrkVc9UK4bNoMdSmEcHx42Ezt7uBht3f9XlWQqrjhmyC8qk3w///7f7zoVdkKgQIqlz0E41E0",
-	"isgrZYGCFTw4DY5G0eiIUIWZ1HrOQWsP9DjI3yvLIhrUGpJnM/aFvS+RAne0rbpRvKRRO9ppY+IAbUIx",
-	"s3EGQtaADOpZK0TY6Up6/3Gw2abhitvdnPeo8H24usdXzku4rqVu9QK7zCkgp6yUviMprEdozG5Rr+0J",
-	"arntY3qkhvfSauXAdS5t8WGFovcfVvqMDqPoge6Ex3UldG82B3oTzq3PEoZ4pnYfBsdOiKG5G2EPvI4o",
-	"O2S8eUinB8MOOto8qO0SohGHh5tH1K07NiKVec7UsjLmTnCoSii2LGKzibnu5EA6+ECMR+oBv7syUqFe",
-	"oakEotUt68QCNRNCliJGDdzA7qT5clSxgsnemYPZlbCyQzivF2TX8taNNhIm7t52Qj48qa9uJyN47ZZ0",
-	"McN947vIVJq0aoRxFUeLX11HX7mUqVoJURtLXf80exy+Or7vso2qprbiFeM/3yuGPMKJSLiQIkuq7ssL",
-	"6RbqrrHKmO6f0nHGWzhO05v1eX5zZe+6mNf3tcZX7kM/ZB2QrR18dDh7vzaAvUkRUmlAIUtc2dqVKS0w",
-	"MVcnr2/kbB8nUQ/b3ZXATMmcPrgWMYtThN1LTLjeg0WKAgqpNZ9mOIJXC+F6I21IDAEzjcQZhhyBQOKt",
-	"RnUh5+viXbfvtokjn9V7+/eKKytZy4OBhazgqw0p546A+4Sqk3DESmq9TcyxWup50EfuHCfB+qqga6zP",
-	"7e9d1O4c+XHf39yY5C9+JE7yh0c0PbDdM3Eb9PHKhmLKxjLn1GsCfQVPXRX/hOYB/UZPE5Q6TdVf78m9",
-	"Erg5yPQweRMeev85QaBYMBOnfbeY2HxuAgoJ14lxncHEpTKnTaVxUv/l+FxbjeQabIXylDhYW5j0LND1",
-	"IYOQkEvlbn73RnA+VM+8Fu24lbLmmZPPDoCaAdrI5tVCKce7Fl6p1PuS3tpb5iYf3j2OTvaGIuFKDfML",
-	"UcI19eKtKOETel/VQfqVeiENONk8oPl/kicmoJfWJz0z/wQySqHUMlKPiD5Q6ximf//iaH8fg/4MUtcp",
-	"DfqEbhN9++zYNFhqOI5OXEbTLTZw3eB66OG/aroLktGaNN+7JviSeX6/l/OJE33/OqRv/hdyPv/KePBf",
-	"HMcvJJGR2qHqFhnb3jkE5+tzooPC67MbrCpcdQsE8FB9oOclP6FpGvm+IEI3awwYZ/vuayX7vYbIRcqM",
-	"7cJmsSlZli1ty+KXSQP8q0o72r+kfP+BsNj9A6Gbu1RZdRl5enAwPvx+FI2i0fj0KIrGFrcrCT82//Ps",
-	"F9ObX12U/XD/jwAAAP//",
+	"7Fvbbtw40n6Vgv4fsI2R292OZ3ZtX2WSyWBmnQPsZHMRB2i2VN3iWCI1JOVOT9DAPsQC+0D7JvskiyJ1",
+	"oFrqg5NJLzKYu5ZFisXiV1VfFcsfg0hmuRQojA4uPgY5UyxDg8o+PUlYmqKY4U9P6ZGL4CLImUmCMBAs",
+	"w+Ai4HEQBgp/LbjCOLgwqsAw0FGCGaMZU6kyZmicMN+dBWFgFjm6R5yhCpbLMHhSKC0VjY5RR4rnhkta",
+	"6HWCMBb4wbgBY5BTMAlCrvCey0JDzmZ4CWyiURiYSmXfTrnSxr4aBKGT+NcC1aIROXLr+WJm7MMViplJ",
+	"govvzsIg46J6HNUia6O4mFmJr3jGTVfgV2yGoPlva1dO7Tx/4RinrEhNcHE6DFvKenQahCQWz4osuBgN",
+	"h1aq8qlHjUs6BZ1LodGe3PcsvsZfC9RWzkgKg8L+ZHme8oiRyCe5kpMUs29+0ST/R0+u/1c4DS6C/ztp",
+	"0HHi3uqTV26WW7R7ZBMZL4BrENIAg59vXr4AOfkFIxOCVPQi41pzMRsEdPZSTFMe7V3IqAL2gQZtmEGI",
+	"JZYyp6mcg0m4JgGfSTXhcYxi3xIq1LJQEcIEUylmGowEJqRJUEGh6czD4Cdxz1Ie71O0ckmYckxjHQKy",
+	"KAGCdwxcwBiVkkqPSbgX0jyThdirdC8k6CJKmuMlQV5LecXUDPd/gtb+aoNISQhyUkxYT6VR3aMCFkWY",
+	"Gwu2N4IVJpGK/4Z7VdtzZ5HWPsvznSBTJKy8Q2F9XvmZVlSwAUPJHJXhzu1ECpnB+LFpOf+YGTw2PMOg",
+	"403DAD+giri2H+u8dODeGkXI3UYKs1JZzcKymKTeqqLIJivjf7gnF72yiPW+3UU0as2l0K9QvUW823WW",
+	"Yco8ZQY7OulThx39d5YWuONOyH0Vetvp12d244bXE6+RlTDqiGK4SfuPpRAu/m1a8Q2NobF5/FBIkH/7",
+	"adeTnyPe6Z2OYukzlXeOupRLVZv14FjusnUiPs46GOrioxLOx0B9YKFnLL6W3teCu7Bpw2R1elfcBfS2",
+	"1XGDWfvHTlCwZ+yWYkqxBT03fIs+I4o0ZYS7kth1qVBLoXb11jc2buamRi4K4jXvghxFTF8OAxYZfo+W",
+	"W9I8pCOivaTofjMVJfweY2+FBj9PrGLrdTwi1Nab73o8CvjX4RYKuOJu2s70cRxjDEiQgHEbImOoEHIJ",
+	"mmWWykac/gDM8pASZ8Qfu5bvs8EWHxzu5N/aUt6UgsAEzRxRgJlLqCfplgRdOnr27Xeb+ehuvtL74NbP",
+	"+U60vZVnlvHHbFEnCCkTcFhSazAyZosQ3rx+chTC6XA4PB6Ojocj4lOn5+fnx6PT40ejtsZ3cs29+oTR",
+	"gQZDgd5cAjOQSW3gFGKMeMZSDYfzRKYI7py0TVoU5vpoYD1PlBaa3+PzShPO6LYhYRsUajfuQXx0uh3j",
+	"D3Hy652wJ+uWQ17xJl/SIfe6Jes03kp1JwtzJWdrvYaQZlWd3w6HPQrMUZE6qtjXBszbBCsa6JAzZxpi",
+	"KbBBrpDzo0ubk0xwKhXW4D4onQUQUjvQXRtWCWldQa4xR8ONdQY5KtDokum7GTARQzq5hKwgGoswqgEb",
+	"gsZIiljbMa5gsMVnDLflsHRcZiuItn7kvt9AiZGnksVweDcLIZ0c2XSUNJoh04XCGCJZCBMCqY/exVwb",
+	"JiIkt8JILbfisLX3sNz40cNM/VZ8MWNfMSGrz/LcK8X0Qf8ZJXM/UOrWRbtN9HpJYIZas1kfQVwRw32i",
+	"mdAnQpWddNaP0TCe9grgks2deY+3yx7iw4U77d6VGo7dxdt6luz+sE079m3DP8ul1uhoplDrfnDbqMdm",
+	"jDZicZ3KmR7A49rBcA2MwiBELEURM2Vj5pybBJi5FSkybYAcUCpnl8CNBosYmkefi9nigOiCNgOg9e6O",
+	"TVJ/2zourm9FgmlModVUI0gsgXEZFB342yfM4gQVighfoYp6KVXlxp/SKic1iXrlPv1aEi8IIWJ5jjGZ",
+	"InkJu5PSGLfzqS0hlOmX093TF9LRDbq0PU1p5rvNyLxBc42RVHGwfB+uI90NDurqxs45UsWcPTROpEyR",
+	"Cfu2UAqFuTEK2V0/uATOUZta82AS8nhogcZVebghTFh0V52+K8TagTGPKYwNemVDEffzuivWpnUpPVP8",
+	"3omsoTY8o5TqpcBrzJ+zD90Vvqc9/ZCnuIBqOMzh3/+CwxF8Y731yaMhheAiTa0DJwJSbp4ptKGZYoru",
+	"B9iag2xgtbH0QVlUySq7kr+w36g0U1mhkRBLoImlzJLCV3X4g/UiecdBs1/b4+yvP2zdVI7srvlATxCm",
+	"Y6y8Qil5TZr7FdmteXgOod8rr/iInQY5R7IhVyJd184TP+Q2MYXJgpja4Kuq/Tht6+fukLpyP6jAs3u1",
+	"ZiX0+Y7MK8XUBZI11L+so1SOYyUh8PC3ApQuKtZBIOwGpZbOVn1m4/N7HU/bmFs25vnmMsz0Rf4mQHT4",
+	"0UqS8bBMYAN73oq+lbO8L9Vfkk1frL4dvSkBVlV+7mZBGKST5gMlx7a00V5H9hV63tiq2fZCT2MnK7Ua",
+	"V0Vyhl19BQ6nXLD0ElyNiQtKhKAqOFleESVMzNx9UcLFzKXv5U42VqY+LRdf9iiwSVR7qvAPJwgPr9vv",
+	"XJqv8uVt+fHDoLtTud7sOvRBFedPthFbcV7j9HxlhL2Zm39K7zci4veoEnv4+l+Uie3xRYXiZnFDErkt",
+	"uFupxwWZSfX0rDqEn9++ru7WLcG1b5szSYzJ3eUXF1PZc3tfZlf8Ho/lPSpbLKgPS4cwdxqxeZUte+Tl",
+	"jMGtuBW25ASkb3tJBwIxpoTLv0gDrnXhGAN5HBbZioO9COQRwuE9Kj7lGN8KOZ2mXGCdzxHt/Pnt326O",
+	"KKEjzIBGdFJUvkiKdFHScTkXnuS3wtZx5ExfWkcWZ1x0pzOii5ZOZnY/hCFtWe4dLjSa45zNuCD4XUDO",
+	"NG2tajg40O0+DaZhHJW/jYQZmlthbBLxwZRNG63xXFdsteH5toHD6tUm+VaQ62dP4Pzs27/AeN1t6Bhi",
+	"GRW2gn0BZ8Mh6V/GC8vYb0V/U8LZcFS1JPgXoPbA6O0jO2khC6Xp8Yweb8VUFiKm53OIyh4Gl0qbvu6C",
+	"EM5OT+tPu7tzkOpWNO02cNh/lV7Wi8rA4aMUXlYo/c8//umFrxJO5DdQufQhGA2GgyEZrsxRsJwHF8Gj",
+	"wXDwiBwPM4k1rpMGMvTYS+BL8BEParDmwcq+sHcfUuCBtjU2Cpg060A7DY2dzxtT0KzthZxvQJh70ggR",
+	"trqR3n3s7ampyeJut+AdLrwMV/f40hkS15XUjV7gkDkFZJSW0jiSwhqNxvQeXSG/T8yG3D6kN6p/L41W",
+	"Tlwn0g4DS0e7fL/SJ3Q6HG7oNHhYh0H7lrKnz+CxNWtyMx7UlmFwNhyt+3Yt7EmrOcJOerR9UtO+QzNO",
+	"T7fPqHpqbAQqsoypRYnMVjAoCyK2yGFzg5luZTQ6eE8MR+oeI7oxUqFeIZ3kNMvrz7F1zEwIWYgINXAD",
+	"h+N65KBkAeOjS+dWV8LIAfl1PSeQyns320gYuwvVMRnkuLpTHQ/glVvSxQg3xsf7RJqk7FBx9UTrjNpW",
+	"u3LbWvYDojbfy3jx+4Gr/0532WYXxD+WHYiPfn+I98HbiUhGniCLyxbKK+kWaq+xypCWFtDD7fD0+vo+",
+	"2XBGOxhO3TT1eXZzY6+pmNeQtcZWlqEff04IaycfndNcro1GrxOERBpQyGJXlG66P4G5Knh1mWZ7L4lq",
+	"2LarGKZKZjTgVkQsShAOrzHm+gjmCQrIpdZ8kuIAXs4FKjIaG99CwFQjkYI+QyAn8UajupKzdcGr3Txb",
+	"B4XPaqD9uoLESpayMUoQCr6O+PDYsWef6rSyhUhJrXcJIHbLHXP4yJ0VxFhV8dvIe2r/3nbBrfM76xqP",
+	"mxPvU79OjM0z6rbRzzsQtzvf89igSnlU6sxzTcguHU1bvz+i2aDc4X7CS6tv+Q96bC8Fbo8VHde6za15",
+	"/8VAvi1nJkq6BjG2OdYYFJJ7JuJ0CWOXXlzU5b9x9cvRsqZEyDXYsuEFUammWujBz/X5gpCQSeWuZymd",
+	"7ysy3opm3kqt8dLJZydAReRsgPIKlKFNLr36pTeS3tqr4DpvPTwbnh/1BbSV8uoXYnZrirg7Mbs9ml7Z",
+	"oblqgnvibHuw2uH59gn1/2vsmUdeW5v0YP4JnJKCqCWWHp/cUH/oZ3F/Uq2vLqY8btXjfF62jYV9dqDp",
+	"Tf/Phucuy2gXALiunXToOXNV39/HgzWpt1eq/5K5d7c1cs/Jt38l0cXylZzNKjj+6ZT34ZSvJDGLyqCq",
+	"JhTbLdnnm9enNie519nWm+nftJN22JSzd6zkRzR169wXdLf1Gj3gbN79IV1sp/9wnjBjO5pZZAqWpgvb",
+	"IfhlCL1/V2hn+7eE796TI3b/aue+Xag0uAhOrIMupVlFW3MHYZNGd9FRYbTVY0mbHnj/WuyXtTsd335F",
+	"oG0l9pqE/lJoVN73XFR+v/xvAAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

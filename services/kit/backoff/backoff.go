@@ -1,4 +1,7 @@
-package events
+// Package backoff is the one exponential retry delay of the platform: the
+// events publisher, relay and consumer and the cache's invalidation retries
+// all wait by it.
+package backoff
 
 import (
 	"math/rand/v2"
@@ -11,7 +14,8 @@ type Backoff struct {
 	Max time.Duration
 }
 
-func (b Backoff) orDefault(d Backoff) Backoff {
+// OrDefault fills what b leaves zero from d and keeps Max at least Min.
+func (b Backoff) OrDefault(d Backoff) Backoff {
 	if b.Min <= 0 {
 		b.Min = d.Min
 	}
@@ -40,8 +44,8 @@ func (b Backoff) Delay(n int) time.Duration {
 	return half + rand.N(half+1)
 }
 
-// sleep waits d or until done is closed; it reports whether the full wait elapsed.
-func sleep(done <-chan struct{}, d time.Duration) bool {
+// Sleep waits d or until done is closed; it reports whether the full wait elapsed.
+func Sleep(done <-chan struct{}, d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

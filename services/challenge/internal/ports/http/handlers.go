@@ -1,11 +1,7 @@
-// Package httpport is the challenge service's HTTP port: the strict-server
-// implementation of api/openapi.yaml (api.gen.go is generated from it) over
-// the application's use cases.
 package httpport
 
 import (
 	"context"
-	"errors"
 	"strconv"
 
 	"github.com/gofiber/fiber/v2"
@@ -17,55 +13,17 @@ import (
 	"github.com/progressive-overload/po/services/kit/problem"
 )
 
-// Server implements StrictServerInterface.
-type Server struct {
+// Handlers implements StrictServerInterface on the application: decode,
+// call one use case, encode. Shapes were checked by kit/openapi, the token
+// by the auth middleware (routes.go).
+type Handlers struct {
 	app *app.Application
 }
 
-var _ StrictServerInterface = (*Server)(nil)
+var _ StrictServerInterface = (*Handlers)(nil)
 
-// NewServer returns the handlers over a.
-func NewServer(a *app.Application) *Server { return &Server{app: a} }
-
-// Register mounts the API on router behind the bearer-token middleware.
-// Errors returned by handlers are rendered by the router's error handler
-// (kit/httpserver: problem+json).
-func Register(router fiber.Router, s *Server, verifier auth.Verifier) {
-	router.Use("/challenges", auth.Middleware(verifier))
-	h := NewStrictHandler(s, []StrictMiddlewareFunc{translateErrors})
-	registerFastPaths(router, h)
-	RegisterHandlers(router, h)
-}
-
-// translateErrors turns application and domain errors into problems.
-func translateErrors(f StrictHandlerFunc, _ string) StrictHandlerFunc {
-	return func(c *fiber.Ctx, req any) (any, error) {
-		resp, err := f(c, req)
-		if err != nil {
-			return nil, toProblem(err)
-		}
-		return resp, nil
-	}
-}
-
-func toProblem(err error) error {
-	var ve *domain.ValidationError
-	switch {
-	case errors.As(err, &ve):
-		fields := make([]problem.FieldError, len(ve.Errors))
-		for i, f := range ve.Errors {
-			fields[i] = problem.FieldError{Field: f.Field, Message: f.Message}
-		}
-		return problem.Validation(fields...)
-	case errors.Is(err, app.ErrNotFound):
-		return problem.NotFound("no such challenge")
-	case errors.Is(err, app.ErrForbidden):
-		return problem.Forbidden("this belongs to another user")
-	case errors.Is(err, domain.ErrChallengeClosed), errors.Is(err, domain.ErrInvalidTransition):
-		return problem.Conflict(err.Error())
-	}
-	return err
-}
+// NewHandlers returns the handlers over a.
+func NewHandlers(a *app.Application) *Handlers { return &Handlers{app: a} }
 
 // actor is the caller the auth middleware verified.
 func actor(ctx context.Context) (app.Actor, error) {
@@ -91,22 +49,6 @@ func deref(s *string) string {
 	return *s
 }
 
-// required collects the names of missing required fields.
-type required []problem.FieldError
-
-func (r *required) check(present bool, field string) {
-	if !present {
-		*r = append(*r, problem.FieldError{Field: field, Message: "is required"})
-	}
-}
-
-func (r required) err() error {
-	if len(r) == 0 {
-		return nil
-	}
-	return problem.Validation(r...)
-}
-
 func or[T any](p *T) T {
 	var zero T
 	if p == nil {
@@ -115,40 +57,30 @@ func or[T any](p *T) T {
 	return *p
 }
 
-func (s *Server) CreateChallenge(ctx context.Context, req CreateChallengeRequestObject) (CreateChallengeResponseObject, error) {
+func (h *Handlers) CreateChallenge(ctx context.Context, req CreateChallengeRequestObject) (CreateChallengeResponseObject, error) {
 	a, err := actor(ctx)
 	if err != nil {
 		return nil, err
 	}
+	// kit/openapi checked the body against the contract: the required
+	// members are present and of their types.
 	b := req.Body
-	var missing required
-	missing.check(b.Title != nil, domain.FieldTitle)
-	missing.check(b.Exercise != nil, domain.FieldExercise)
-	missing.check(b.Unit != nil, domain.FieldUnit)
-	missing.check(b.StartValue != nil, domain.FieldStartValue)
-	missing.check(b.Increment != nil, domain.FieldIncrement)
-	missing.check(b.IncrementEvery != nil, domain.FieldIncrementEvery)
-	missing.check(b.SessionsPerWeek != nil, domain.FieldSessionsPerWeek)
-	missing.check(b.Weeks != nil, domain.FieldWeeks)
-	if err := missing.err(); err != nil {
-		return nil, err
-	}
 	cmd := app.CreateChallenge{
-		Title: *b.Title,
+		Title: b.Title,
 		Plan: domain.PlanSpec{
-			Exercise:        *b.Exercise,
-			Unit:            domain.Unit(*b.Unit),
-			StartValue:      *b.StartValue,
-			Increment:       *b.Increment,
-			IncrementEvery:  *b.IncrementEvery,
-			SessionsPerWeek: *b.SessionsPerWeek,
-			Weeks:           *b.Weeks,
+			Exercise:        b.Exercise,
+			Unit:            domain.Unit(b.Unit),
+			StartValue:      b.StartValue,
+			Increment:       b.Increment,
+			IncrementEvery:  int(b.IncrementEvery),
+			SessionsPerWeek: int(b.SessionsPerWeek),
+			Weeks:           int(b.Weeks),
 		},
 	}
 	if b.StartDate != nil {
 		cmd.Plan.StartDate = domain.DateOf(b.StartDate.Time)
 	}
-	c, err := s.app.CreateChallenge(ctx, a, cmd)
+	c, err := h.app.CreateChallenge(ctx, a, cmd)
 	if err != nil {
 		return nil, err
 	}
@@ -156,7 +88,7 @@ func (s *Server) CreateChallenge(ctx context.Context, req CreateChallengeRequest
 	return CreateChallenge201JSONResponse{Body: toChallenge(c), Headers: CreateChallenge201ResponseHeaders{Location: &loc}}, nil
 }
 
-func (s *Server) ListChallenges(ctx context.Context, req ListChallengesRequestObject) (ListChallengesResponseObject, error) {
+func (h *Handlers) ListChallenges(ctx context.Context, req ListChallengesRequestObject) (ListChallengesResponseObject, error) {
 	a, err := actor(ctx)
 	if err != nil {
 		return nil, err
@@ -170,7 +102,7 @@ func (s *Server) ListChallenges(ctx context.Context, req ListChallengesRequestOb
 		st := string(*req.Params.Status)
 		q.Status = &st
 	}
-	page, err := s.app.ListChallenges(ctx, a, q)
+	page, err := h.app.ListChallenges(ctx, a, q)
 	if err != nil {
 		return nil, err
 	}
@@ -184,105 +116,98 @@ func (s *Server) ListChallenges(ctx context.Context, req ListChallengesRequestOb
 	return out, nil
 }
 
-func (s *Server) GetChallenge(ctx context.Context, req GetChallengeRequestObject) (GetChallengeResponseObject, error) {
+func (h *Handlers) GetChallenge(ctx context.Context, req GetChallengeRequestObject) (GetChallengeResponseObject, error) {
 	a, err := actor(ctx)
 	if err != nil {
 		return nil, err
 	}
-	c, err := s.app.GetChallenge(ctx, a, req.Id)
+	c, err := h.app.GetChallenge(ctx, a, req.Id)
 	if err != nil {
 		return nil, err
 	}
 	return GetChallenge200JSONResponse(toChallenge(c)), nil
 }
 
-func (s *Server) UpdateChallenge(ctx context.Context, req UpdateChallengeRequestObject) (UpdateChallengeResponseObject, error) {
+func (h *Handlers) UpdateChallenge(ctx context.Context, req UpdateChallengeRequestObject) (UpdateChallengeResponseObject, error) {
 	a, err := actor(ctx)
 	if err != nil {
 		return nil, err
 	}
 	cmd := app.UpdateChallenge{Title: req.Body.Title}
 	if st := req.Body.Status; st != nil {
-		if *st != string(domain.StatusArchived) {
+		if string(*st) != string(domain.StatusArchived) {
 			return nil, problem.Validation(problem.FieldError{Field: "status", Message: "can only be set to archived"})
 		}
 		cmd.Archive = true
 	}
-	c, err := s.app.UpdateChallenge(ctx, a, req.Id, cmd)
+	c, err := h.app.UpdateChallenge(ctx, a, req.Id, cmd)
 	if err != nil {
 		return nil, err
 	}
 	return UpdateChallenge200JSONResponse(toChallenge(c)), nil
 }
 
-func (s *Server) DeleteChallenge(ctx context.Context, req DeleteChallengeRequestObject) (DeleteChallengeResponseObject, error) {
+func (h *Handlers) DeleteChallenge(ctx context.Context, req DeleteChallengeRequestObject) (DeleteChallengeResponseObject, error) {
 	a, err := actor(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.app.DeleteChallenge(ctx, a, req.Id); err != nil {
+	if err := h.app.DeleteChallenge(ctx, a, req.Id); err != nil {
 		return nil, err
 	}
 	return DeleteChallenge204Response{}, nil
 }
 
-func (s *Server) CreateWorkoutLog(ctx context.Context, req CreateWorkoutLogRequestObject) (CreateWorkoutLogResponseObject, error) {
+func (h *Handlers) CreateWorkoutLog(ctx context.Context, req CreateWorkoutLogRequestObject) (CreateWorkoutLogResponseObject, error) {
 	a, err := actor(ctx)
 	if err != nil {
 		return nil, err
 	}
-	b := req.Body
-	var missing required
-	missing.check(b.Sets != nil, domain.FieldSets)
-	missing.check(b.Reps != nil, domain.FieldReps)
-	missing.check(b.Value != nil, domain.FieldValue)
-	if err := missing.err(); err != nil {
-		return nil, err
-	}
+	b := req.Body // checked against the contract by kit/openapi
 	spec := domain.WorkoutLogSpec{
 		PerformedAt: or(b.PerformedAt),
-		Sets:        *b.Sets,
-		Reps:        *b.Reps,
-		Value:       *b.Value,
+		Sets:        int(b.Sets),
+		Reps:        int(b.Reps),
+		Value:       b.Value,
 		Note:        deref(b.Note),
 	}
-	v, err := s.app.LogWorkout(ctx, a, req.Id, spec)
+	v, err := h.app.LogWorkout(ctx, a, req.Id, spec)
 	if err != nil {
 		return nil, err
 	}
 	return CreateWorkoutLog201JSONResponse(toWorkoutLog(v)), nil
 }
 
-func (s *Server) ListUserLogs(ctx context.Context, req ListUserLogsRequestObject) (ListUserLogsResponseObject, error) {
+func (h *Handlers) ListUserLogs(ctx context.Context, req ListUserLogsRequestObject) (ListUserLogsResponseObject, error) {
 	a, err := actor(ctx)
 	if err != nil {
 		return nil, err
 	}
-	b, err := s.app.UserLogs(ctx, a, req.UserId, intPtr(req.Params.Limit), deref(req.Params.Cursor))
+	b, err := h.app.UserLogs(ctx, a, req.UserId, intPtr(req.Params.Limit), deref(req.Params.Cursor))
 	if err != nil {
 		return nil, err
 	}
 	return rawJSON(b), nil
 }
 
-func (s *Server) ListChallengeLogs(ctx context.Context, req ListChallengeLogsRequestObject) (ListChallengeLogsResponseObject, error) {
+func (h *Handlers) ListChallengeLogs(ctx context.Context, req ListChallengeLogsRequestObject) (ListChallengeLogsResponseObject, error) {
 	a, err := actor(ctx)
 	if err != nil {
 		return nil, err
 	}
-	b, err := s.app.ChallengeLogs(ctx, a, req.Id, intPtr(req.Params.Limit), deref(req.Params.Cursor))
+	b, err := h.app.ChallengeLogs(ctx, a, req.Id, intPtr(req.Params.Limit), deref(req.Params.Cursor))
 	if err != nil {
 		return nil, err
 	}
 	return rawJSON(b), nil
 }
 
-func (s *Server) GetProgress(ctx context.Context, req GetProgressRequestObject) (GetProgressResponseObject, error) {
+func (h *Handlers) GetProgress(ctx context.Context, req GetProgressRequestObject) (GetProgressResponseObject, error) {
 	a, err := actor(ctx)
 	if err != nil {
 		return nil, err
 	}
-	b, err := s.app.Progress(ctx, a, req.Id)
+	b, err := h.app.Progress(ctx, a, req.Id)
 	if err != nil {
 		return nil, err
 	}

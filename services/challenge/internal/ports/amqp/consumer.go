@@ -1,4 +1,7 @@
-package adapters
+// Package amqpport is the challenge service's inbound event port: the
+// consumer's subscriptions to the account service's events, each applied by
+// one application command in the consumer's transaction.
+package amqpport
 
 import (
 	"context"
@@ -41,10 +44,13 @@ func Subscriptions() []Subscription {
 	}
 }
 
+// InTx binds the repository to a delivery's transaction (adapters.InTx).
+type InTx func(tx *sql.Tx) app.TxRepository
+
 // Subscribe registers every subscription with c; call it before c.Start.
-func Subscribe(c *events.Consumer, a *app.Application) error {
+func Subscribe(c *events.Consumer, a *app.Application, inTx InTx) error {
 	for _, s := range Subscriptions() {
-		if err := c.Subscribe(s.Name, []string{s.Key}, handler(a, s.apply)); err != nil {
+		if err := c.Subscribe(s.Name, []string{s.Key}, handler(a, inTx, s.apply)); err != nil {
 			return err
 		}
 	}
@@ -54,11 +60,11 @@ func Subscribe(c *events.Consumer, a *app.Application) error {
 // handler runs a command on the consumer's transaction and drops what it made
 // stale only once the consumer has committed that transaction: dropping it
 // before would let a concurrent read cache the old rows again.
-func handler(a *app.Application,
+func handler(a *app.Application, inTx InTx,
 	apply func(ctx context.Context, a *app.Application, repo app.TxRepository, evt events.Event) (app.Stale, error),
 ) events.Handler {
 	return func(ctx context.Context, tx *sql.Tx, evt events.Event) error {
-		stale, err := apply(ctx, a, InTx(tx), evt)
+		stale, err := apply(ctx, a, inTx(tx), evt)
 		if err != nil {
 			return classify(err)
 		}

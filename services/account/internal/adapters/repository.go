@@ -50,17 +50,9 @@ var (
 	_ app.RefreshTokenRepository = (*RefreshTokens)(nil)
 )
 
-func toDomainUser(u *account.User) domain.User {
-	return domain.User{
-		ID:           u.ID,
-		Email:        u.Email,
-		PasswordHash: u.PasswordHash,
-		DisplayName:  u.DisplayName,
-		Role:         domain.Role(u.Role),
-		Status:       domain.Status(u.Status),
-		CreatedAt:    u.CreatedAt.UTC(),
-		UpdatedAt:    u.UpdatedAt.UTC(),
-	}
+func toDomainUser(u *account.User) (domain.User, error) {
+	return domain.UnmarshalUserFromDatabase(u.ID, u.Email, u.PasswordHash, u.DisplayName,
+		domain.Role(u.Role), domain.Status(u.Status), u.CreatedAt.UTC(), u.UpdatedAt.UTC())
 }
 
 func notFound(err error) error {
@@ -73,11 +65,11 @@ func notFound(err error) error {
 // Create implements app.UserRepository.
 func (r *Users) Create(ctx context.Context, u domain.User) (domain.User, error) {
 	created, err := r.client.User.Create().
-		SetEmail(u.Email).
-		SetPasswordHash(u.PasswordHash).
-		SetDisplayName(u.DisplayName).
-		SetRole(user.Role(u.Role)).
-		SetStatus(user.Status(u.Status)).
+		SetEmail(u.Email()).
+		SetPasswordHash(u.PasswordHash()).
+		SetDisplayName(u.DisplayName()).
+		SetRole(user.Role(u.Role())).
+		SetStatus(user.Status(u.Status())).
 		Save(ctx)
 	if mysqldb.IsDuplicateKey(err) {
 		return domain.User{}, domain.ErrEmailTaken
@@ -85,7 +77,7 @@ func (r *Users) Create(ctx context.Context, u domain.User) (domain.User, error) 
 	if err != nil {
 		return domain.User{}, fmt.Errorf("create user: %w", err)
 	}
-	return toDomainUser(created), nil
+	return toDomainUser(created)
 }
 
 // ByID implements app.UserRepository.
@@ -94,7 +86,7 @@ func (r *Users) ByID(ctx context.Context, id int64) (domain.User, error) {
 	if err != nil {
 		return domain.User{}, notFound(err)
 	}
-	return toDomainUser(u), nil
+	return toDomainUser(u)
 }
 
 // ByEmail implements app.UserRepository.
@@ -103,7 +95,7 @@ func (r *Users) ByEmail(ctx context.Context, email string) (domain.User, error) 
 	if err != nil {
 		return domain.User{}, notFound(err)
 	}
-	return toDomainUser(u), nil
+	return toDomainUser(u)
 }
 
 // List implements app.UserRepository.
@@ -118,7 +110,9 @@ func (r *Users) List(ctx context.Context, afterID int64, limit int) ([]domain.Us
 	}
 	out := make([]domain.User, len(rows))
 	for i, u := range rows {
-		out[i] = toDomainUser(u)
+		if out[i], err = toDomainUser(u); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }
@@ -133,7 +127,10 @@ func (r *Users) Update(ctx context.Context, id int64, fn func(context.Context, *
 		if err != nil {
 			return notFound(err)
 		}
-		before := toDomainUser(cur)
+		before, err := toDomainUser(cur)
+		if err != nil {
+			return err
+		}
 		u := before
 		if err := fn(ctx, &u, utx); err != nil {
 			return err
@@ -143,20 +140,20 @@ func (r *Users) Update(ctx context.Context, id int64, fn func(context.Context, *
 			return nil
 		}
 		upd := tx.User.UpdateOne(cur)
-		if u.Email != before.Email {
-			upd.SetEmail(u.Email)
+		if u.Email() != before.Email() {
+			upd.SetEmail(u.Email())
 		}
-		if u.PasswordHash != before.PasswordHash {
-			upd.SetPasswordHash(u.PasswordHash)
+		if u.PasswordHash() != before.PasswordHash() {
+			upd.SetPasswordHash(u.PasswordHash())
 		}
-		if u.DisplayName != before.DisplayName {
-			upd.SetDisplayName(u.DisplayName)
+		if u.DisplayName() != before.DisplayName() {
+			upd.SetDisplayName(u.DisplayName())
 		}
-		if u.Role != before.Role {
-			upd.SetRole(user.Role(u.Role))
+		if u.Role() != before.Role() {
+			upd.SetRole(user.Role(u.Role()))
 		}
-		if u.Status != before.Status {
-			upd.SetStatus(user.Status(u.Status))
+		if u.Status() != before.Status() {
+			upd.SetStatus(user.Status(u.Status()))
 		}
 		saved, err := upd.Save(ctx)
 		if mysqldb.IsDuplicateKey(err) {
@@ -165,8 +162,8 @@ func (r *Users) Update(ctx context.Context, id int64, fn func(context.Context, *
 		if err != nil {
 			return fmt.Errorf("update user %d: %w", id, err)
 		}
-		out = toDomainUser(saved)
-		return nil
+		out, err = toDomainUser(saved)
+		return err
 	})
 	if err != nil {
 		return domain.User{}, err
@@ -336,7 +333,7 @@ func (t refreshTx) User(ctx context.Context, id int64) (domain.User, error) {
 	if err != nil {
 		return domain.User{}, notFound(err)
 	}
-	return toDomainUser(u), nil
+	return toDomainUser(u)
 }
 
 func (t refreshTx) MarkUsed(ctx context.Context, id int64, at time.Time) error {

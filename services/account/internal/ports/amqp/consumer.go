@@ -1,4 +1,7 @@
-package adapters
+// Package amqpport is the account service's inbound event port: the
+// consumer's subscription to challenge.created, answered by one use case in
+// the consumer's transaction.
+package amqpport
 
 import (
 	"context"
@@ -7,15 +10,10 @@ import (
 	"fmt"
 	"strconv"
 
-	entsql "entgo.io/ent/dialect/sql"
-
-	"github.com/progressive-overload/po/ent/account"
-	"github.com/progressive-overload/po/ent/account/user"
 	"github.com/progressive-overload/po/services/kit/events"
 
 	"github.com/progressive-overload/po/services/account/internal/app"
 	"github.com/progressive-overload/po/services/account/internal/domain"
-	"github.com/progressive-overload/po/services/kit/mysqldb"
 )
 
 // ChallengeCreatedType is the event in which the challenge service asks
@@ -28,10 +26,14 @@ const ChallengeCreatedType = "challenge.created"
 const ChallengeValidationSubscription = "challenge-validation"
 
 // ChallengeUserValidator is the use case behind ChallengeCreatedHandler
-// (*app.Service).
+// (*app.Application).
 type ChallengeUserValidator interface {
 	ValidateChallengeUser(ctx context.Context, tx app.ChallengeUserTx, in app.ChallengeCreated) (domain.Event, error)
 }
+
+// InTx binds the use case's storage to a delivery's transaction
+// (adapters.ChallengeUserTx).
+type InTx func(tx *sql.Tx) app.ChallengeUserTx
 
 // ChallengeCreatedHandler answers challenge.created: v decides inside the
 // consumer's transaction, which already holds the message's inbox row, and
@@ -40,9 +42,9 @@ type ChallengeUserValidator interface {
 // a permanent failure: retrying cannot fix it, so it goes to the DLQ at once.
 //
 // afterCommit (the relay's Notify; nil for none) runs once the delivery's
-// transaction has ended, so the verdict leaves without waiting for the
-// relay's next poll.
-func ChallengeCreatedHandler(v ChallengeUserValidator, afterCommit func()) events.Handler {
+// transaction has committed (events.AfterCommit), so the verdict leaves
+// without waiting for the relay's next poll.
+func ChallengeCreatedHandler(v ChallengeUserValidator, inTx InTx, afterCommit func()) events.Handler {
 	return func(ctx context.Context, tx *sql.Tx, evt events.Event) error {
 		if evt.Type != ChallengeCreatedType {
 			return events.Permanent(fmt.Errorf("got %q on the %s subscription", evt.Type, ChallengeCreatedType))
@@ -54,11 +56,7 @@ func ChallengeCreatedHandler(v ChallengeUserValidator, afterCommit func()) event
 		if err := evt.DecodeData(&data); err != nil {
 			return events.Permanent(err)
 		}
-		utx := challengeUserTx{
-			client: account.NewClient(account.Driver(mysqldb.TxDriver(tx))),
-			tx:     tx,
-		}
-		_, err := v.ValidateChallengeUser(ctx, utx, app.ChallengeCreated{
+		_, err := v.ValidateChallengeUser(ctx, inTx(tx), app.ChallengeCreated{
 			ChallengeID: int64(data.ChallengeID),
 			UserID:      int64(data.UserID),
 		})
@@ -70,11 +68,9 @@ func ChallengeCreatedHandler(v ChallengeUserValidator, afterCommit func()) event
 			return err
 		}
 		if afterCommit != nil {
-			// The consumer has no after-commit hook, but tx began with ctx,
-			// and database/sql ends a transaction no later than its context:
-			// when ctx ends, the verdict is committed (or rolled back, and
-			// the wake-up costs one empty relay batch).
-			context.AfterFunc(ctx, afterCommit)
+			// Only once the verdict has committed: a rollback (the retry
+			// registers again) or a duplicate delivery wakes nobody.
+			return events.AfterCommit(ctx, func(context.Context) { afterCommit() })
 		}
 		return nil
 	}
@@ -103,34 +99,4 @@ func (w *wireID) UnmarshalJSON(b []byte) error {
 	}
 	*w = wireID(n)
 	return nil
-}
-
-// challengeUserTx implements app.ChallengeUserTx on the consumer's transaction.
-type challengeUserTx struct {
-	client *account.Client // runs on tx
-	tx     *sql.Tx
-}
-
-var _ app.ChallengeUserTx = challengeUserTx{}
-
-func (t challengeUserTx) LockUser(ctx context.Context, id int64) (domain.User, error) {
-	// MariaDB has no FOR SHARE; MySQL 8 still accepts the older spelling.
-	u, err := t.client.User.Query().
-		Where(user.ID(id)).
-		ForShare(entsql.WithLockClause("LOCK IN SHARE MODE")).
-		Only(ctx)
-	if account.IsNotFound(err) {
-		return domain.User{}, domain.ErrNotFound
-	}
-	if err != nil {
-		return domain.User{}, fmt.Errorf("lock user %d: %w", id, err)
-	}
-	return toDomainUser(u), nil
-}
-
-func (t challengeUserTx) Emit(ctx context.Context, evts ...domain.Event) error {
-	if len(evts) == 0 {
-		return nil
-	}
-	return enqueue(ctx, t.tx, evts)
 }

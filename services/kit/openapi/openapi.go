@@ -1,8 +1,14 @@
-package http
+// Package openapi checks requests against a service's contract
+// (api/openapi.yaml) before its handlers run, so both services answer the
+// same bad input with the same status and the same problem: 400 for a body
+// that is not a JSON object, 415 for one that is not JSON, 422 naming every
+// invalid field or parameter (body members by their JSON path, parameters by
+// name). The generated strict handlers bind the body it validated
+// (ValidatedBodyKey), so a body is decoded once.
+package openapi
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,31 +28,29 @@ import (
 	"github.com/progressive-overload/po/services/kit/problem"
 )
 
-// validatedBodyKey is where the generated strict handlers look for a body
-// that was already decoded and validated (see api.gen.go).
-const validatedBodyKey = validatedBodyLocalsKey
+// ValidatedBodyKey is the c.Locals key under which oapi-codegen's strict
+// Fiber handlers look for a body that was already decoded and validated
+// (validatedBodyLocalsKey in every api.gen.go).
+const ValidatedBodyKey = "x-oapi-codegen-validated-body"
 
-// NewRouter returns a kin-openapi router for the embedded spec, matching
-// paths regardless of host (the spec's server is "/").
-func NewRouter() (routers.Router, *openapi3.T, error) {
-	spec, err := GetSwagger()
+// NewRouter returns a kin-openapi router for spec (a service's embedded
+// contract, from the generated GetSwagger), matching paths regardless of
+// host. It changes spec's Servers.
+func NewRouter(spec *openapi3.T, err error) (routers.Router, error) {
 	if err != nil {
-		return nil, nil, fmt.Errorf("load embedded OpenAPI spec: %w", err)
+		return nil, fmt.Errorf("load embedded OpenAPI spec: %w", err)
 	}
 	spec.Servers = nil
 	router, err := legacy.NewRouter(spec)
 	if err != nil {
-		return nil, nil, fmt.Errorf("route OpenAPI spec: %w", err)
+		return nil, fmt.Errorf("route OpenAPI spec: %w", err)
 	}
-	return router, spec, nil
+	return router, nil
 }
 
 // RequestValidator checks each request for an operation of the spec against
-// it (parameters and body) before the handler runs, answering 400 for a body
-// that is not a JSON object, 415 for a body that is not JSON at all, and 422
-// naming every invalid field or parameter. The validated body is handed to
-// the generated handler, so it is decoded exactly once. Requests for paths
-// the spec does not have pass through (Fiber answers 404/405).
+// it (parameters and body) before the handler runs. Requests for paths the
+// spec does not have pass through (Fiber answers 404/405).
 func RequestValidator(router routers.Router) fiber.Handler {
 	opts := &openapi3filter.Options{
 		MultiError:          true,
@@ -81,7 +85,7 @@ func RequestValidator(router routers.Router) fiber.Handler {
 			return requestProblem(err)
 		}
 		if vb, ok := req.Body.(interface{ ValidatedValue() any }); ok {
-			c.Locals(validatedBodyKey, vb.ValidatedValue())
+			c.Locals(ValidatedBodyKey, vb.ValidatedValue())
 		}
 		return c.Next()
 	}
@@ -138,8 +142,10 @@ func requestProblem(err error) error {
 		schemaErrors(re.Err, name, re.Parameter != nil, &fields)
 	}
 	walk(err)
+	// One message per field: a bound can fail twice (exclusiveMinimum is
+	// reported as both "more than" and "at least").
 	slices.SortStableFunc(fields, func(a, b problem.FieldError) int { return strings.Compare(a.Field, b.Field) })
-	fields = slices.Compact(fields)
+	fields = slices.CompactFunc(fields, func(a, b problem.FieldError) bool { return a.Field == b.Field })
 	return problem.Validation(fields...)
 }
 
@@ -169,21 +175,12 @@ func schemaErrors(err error, name string, isParam bool, out *[]problem.FieldErro
 		}
 	}
 	msg := se.Reason
-	if se.SchemaField == "required" {
+	switch se.SchemaField {
+	case "required":
 		msg = "is required"
+	case "format":
+		// The reason carries the parser's own words (Go's time layouts).
+		msg = fmt.Sprintf("is not a valid %s", se.Schema.Format)
 	}
 	*out = append(*out, problem.FieldError{Field: field, Message: msg})
-}
-
-// clientIPKey carries the caller's address to the strict handlers, which only
-// receive a context.
-type clientIPKey struct{}
-
-func withClientIP(ctx context.Context, ip string) context.Context {
-	return context.WithValue(ctx, clientIPKey{}, ip)
-}
-
-func clientIP(ctx context.Context) string {
-	ip, _ := ctx.Value(clientIPKey{}).(string)
-	return ip
 }

@@ -1,0 +1,44 @@
+package httpport
+
+import (
+	"errors"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/progressive-overload/po/services/challenge/internal/app"
+	"github.com/progressive-overload/po/services/challenge/internal/domain"
+	"github.com/progressive-overload/po/services/kit/problem"
+)
+
+// mapErrors is the strict middleware that applies toProblem to every operation.
+func mapErrors(f StrictHandlerFunc, _ string) StrictHandlerFunc {
+	return func(c *fiber.Ctx, req any) (any, error) {
+		resp, err := f(c, req)
+		if err != nil {
+			return nil, toProblem(err)
+		}
+		return resp, nil
+	}
+}
+
+// toProblem maps the app's and the domain's errors to HTTP problems. Errors
+// it does not know are returned unchanged: the server renders them as 500 and
+// logs them.
+func toProblem(err error) error {
+	var ve *domain.ValidationError
+	switch {
+	case errors.As(err, &ve):
+		fields := make([]problem.FieldError, len(ve.Fields))
+		for i, f := range ve.Fields {
+			fields[i] = problem.FieldError{Field: f.Field, Message: f.Message}
+		}
+		return problem.Validation(fields...)
+	case errors.Is(err, app.ErrNotFound):
+		return problem.NotFound("no such challenge")
+	case errors.Is(err, app.ErrForbidden):
+		return problem.Forbidden("this belongs to another user")
+	case errors.Is(err, domain.ErrChallengeClosed), errors.Is(err, domain.ErrInvalidTransition):
+		return problem.Conflict(err.Error())
+	}
+	return err
+}

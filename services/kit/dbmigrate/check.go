@@ -1,0 +1,71 @@
+package dbmigrate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strconv"
+	"strings"
+
+	"github.com/progressive-overload/po/services/kit/mysqldb"
+)
+
+// Migrate is a service's `migrate` subcommand: it creates the database in
+// dsn if needed and applies the pending migrations, returning how many it
+// applied (0 when the schema is current).
+func Migrate(ctx context.Context, dsn string, migrations fs.FS) (int, error) {
+	if err := mysqldb.EnsureDatabase(ctx, dsn); err != nil {
+		return 0, err
+	}
+	return Up(ctx, dsn, migrations)
+}
+
+// CheckCurrent refuses to start a service on a database the migrations have
+// not reached yet, with the fix in the message (`<binary> migrate`), rather
+// than failing request by request. It changes nothing.
+func CheckCurrent(ctx context.Context, dsn string, migrations fs.FS, binary string) error {
+	want, err := Latest(migrations)
+	if err != nil {
+		return err
+	}
+	have, dirty, err := Version(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	if dirty {
+		return &DirtyError{Database: dbName(dsn), Version: have}
+	}
+	if have < want {
+		return fmt.Errorf("database %s is at migration %d, this build needs %d: run `%s migrate` first", dbName(dsn), have, want, binary)
+	}
+	return nil
+}
+
+// Latest is the highest version among the migrations (files at its root).
+func Latest(migrations fs.FS) (uint, error) {
+	names, err := fs.Glob(migrations, "*.up.sql")
+	if err != nil {
+		return 0, err
+	}
+	var latest uint
+	for _, n := range names {
+		prefix, _, _ := strings.Cut(n, "_")
+		v, err := strconv.ParseUint(prefix, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("migration %s: version is not a number", n)
+		}
+		latest = max(latest, uint(v))
+	}
+	if latest == 0 {
+		return 0, errors.New("no migrations embedded")
+	}
+	return latest, nil
+}
+
+func dbName(dsn string) string {
+	if cfg, err := mysqldb.Config(dsn); err == nil {
+		return cfg.DBName
+	}
+	return "?"
+}
