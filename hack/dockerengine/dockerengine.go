@@ -40,7 +40,7 @@ type Engine struct {
 
 // Options of Ensure.
 type Options struct {
-	StateDir string    // default ~/.cache/po-tools/docker-engine
+	StateDir string    // default $PO_TOOLS_DIR/docker-engine ($PO_TOOLS_DIR: ~/.cache/po-tools)
 	RepoRoot string    // this repository (runc-capstrip is built from it)
 	Log      io.Writer // progress
 	// StartTimeout bounds how long a started engine may take to answer.
@@ -49,11 +49,15 @@ type Options struct {
 
 func (o *Options) defaults() error {
 	if o.StateDir == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return err
+		tools := os.Getenv("PO_TOOLS_DIR") // the tool cache of hack/make/cluster.mk
+		if tools == "" {
+			home, err := os.UserHomeDir()
+			if err != nil {
+				return err
+			}
+			tools = filepath.Join(home, ".cache", "po-tools")
 		}
-		o.StateDir = filepath.Join(home, ".cache", "po-tools", "docker-engine")
+		o.StateDir = filepath.Join(tools, "docker-engine")
 	}
 	if o.Log == nil {
 		o.Log = io.Discard
