@@ -5,18 +5,42 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/go-sql-driver/mysql"
+	"github.com/progressive-overload/po/services/kit/backoff"
 	"github.com/progressive-overload/po/services/kit/mysqldb"
 )
 
+// UnreachableWait bounds how long Migrate waits for a MySQL that does not answer
+// (refused, unresolvable, timing out). In a cluster `migrate` is each pod's init
+// container: it starts with the in-cluster MySQL, or while that restarts, and a
+// moment without MySQL is not a failure (tools such as `tilt ci` fail at the first
+// init container in error). A server that answers with an error (a wrong password)
+// fails at once.
+var UnreachableWait = 2 * time.Minute
+
 // Migrate is a service's `migrate` subcommand: it creates the database in
 // dsn if needed and applies the pending migrations, returning how many it
-// applied (0 when the schema is current).
+// applied (0 when the schema is current). It waits up to UnreachableWait for
+// MySQL to answer.
 func Migrate(ctx context.Context, dsn string, migrations fs.FS) (int, error) {
-	if err := mysqldb.EnsureDatabase(ctx, dsn); err != nil {
-		return 0, err
+	deadline := time.Now().Add(UnreachableWait)
+	wait := backoff.Backoff{Min: 250 * time.Millisecond, Max: 2 * time.Second}
+	for attempt := 0; ; attempt++ {
+		err := mysqldb.EnsureDatabase(ctx, dsn)
+		if err == nil {
+			break
+		}
+		var oe *net.OpError
+		var ne net.Error
+		unreachable := errors.As(err, &oe) || errors.As(err, &ne) || errors.Is(err, mysql.ErrInvalidConn)
+		if !unreachable || time.Now().After(deadline) || !backoff.Sleep(ctx.Done(), wait.Delay(attempt)) {
+			return 0, err
+		}
 	}
 	return Up(ctx, dsn, migrations)
 }
