@@ -80,7 +80,7 @@ func TestWholeFlow(t *testing.T) {
 		mustCall(t, http.StatusCreated, http.MethodPost, fmt.Sprintf("%s/challenges/%d/logs", s.challenge.url, c.Id), cara.Token,
 			map[string]any{"sets": 5, "reps": 5, "value": 60}, nil)
 
-		logsKey := s.cachePrefix + "user-logs:{" + strconv.FormatInt(cara.ID, 10) + "}"
+		logsKey := s.cachePrefix + "user-logs:{p." + strconv.FormatInt(cara.ID, 10) + "}"
 		progressKey := s.cachePrefix + "progress:{" + strconv.FormatInt(c.Id, 10) + "}"
 		poll(t, "the user's reads to be cached", func() bool {
 			mustCall(t, http.StatusOK, http.MethodGet, fmt.Sprintf("%s/challenges/logs/%d", s.challenge.url, cara.ID), cara.Token, nil, nil)
@@ -109,7 +109,7 @@ func TestWholeFlow(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		for _, pattern := range []string{
-			"challenge:user-logs:{" + strconv.FormatInt(cara.ID, 10) + "}*",
+			"challenge:user-logs:{p." + strconv.FormatInt(cara.ID, 10) + "}*",
 			"challenge:progress:{" + strconv.FormatInt(c.Id, 10) + "}*",
 		} {
 			keys, err := s.redisKeys(ctx, pattern)

@@ -140,7 +140,11 @@ func (NoCache) Get(ctx context.Context, _ string, load func(ctx context.Context)
 func (NoCache) Invalidate(context.Context, ...string) error { return nil }
 
 // Cache keys; the cache adds its prefix and the view's name.
-func userLogsKey(userID int64) string      { return strconv.FormatInt(userID, 10) }
+// userLogsKey names a user's cached first page. The "p." marks the sliceable
+// format of firstpage.go: replicas of a release that cached the bare default
+// page under the bare id neither read nor overwrite these entries during a
+// rolling upgrade.
+func userLogsKey(userID int64) string      { return "p." + strconv.FormatInt(userID, 10) }
 func progressKey(challengeID int64) string { return strconv.FormatInt(challengeID, 10) }
 
 // invalidate drops what a committed change to a challenge of userID made

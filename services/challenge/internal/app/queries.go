@@ -7,8 +7,6 @@ import (
 	"strconv"
 
 	"github.com/progressive-overload/po/services/challenge/internal/domain"
-
-	"github.com/progressive-overload/po/services/kit/paging"
 )
 
 // GetChallenge returns one challenge the actor may see.
@@ -84,8 +82,9 @@ func appendFieldErrors(to []domain.FieldError, err error) []domain.FieldError {
 }
 
 // UserLogs is the hot read: one user's logs across challenges, newest first,
-// as the JSON of a WorkoutLogList. The first page at the default size comes
-// from the cache; other pages from the database.
+// as the JSON of a WorkoutLogList. The first page, whatever its size, is a
+// slice of the cached largest first page (firstpage.go); later pages come
+// from the database.
 func (a *Application) UserLogs(ctx context.Context, actor Actor, userID int64, limit *int, cursor string) ([]byte, error) {
 	if !actor.CanAccess(userID) {
 		return nil, ErrForbidden
@@ -98,20 +97,24 @@ func (a *Application) UserLogs(ctx context.Context, actor Actor, userID int64, l
 	if err != nil {
 		return nil, err
 	}
-	if after == nil && n == paging.DefaultLimit {
-		return a.logs.Get(ctx, userLogsKey(userID), func(ctx context.Context) ([]byte, error) {
-			return a.loadUserLogs(ctx, userID, nil, n)
+	if after == nil {
+		entry, err := a.logs.Get(ctx, userLogsKey(userID), func(ctx context.Context) ([]byte, error) {
+			rows, err := a.repo.UserLogs(ctx, userID, nil, firstPageRows)
+			if err != nil {
+				return nil, err
+			}
+			return encodeFirstPage(rows)
 		})
+		if err != nil {
+			return nil, err
+		}
+		return sliceFirstPage(entry, n)
 	}
-	return a.loadUserLogs(ctx, userID, after, n)
-}
-
-func (a *Application) loadUserLogs(ctx context.Context, userID int64, after *LogCursor, limit int) ([]byte, error) {
-	rows, err := a.repo.UserLogs(ctx, userID, after, limit+1)
+	rows, err := a.repo.UserLogs(ctx, userID, after, n+1)
 	if err != nil {
 		return nil, err
 	}
-	return encodeLogPage(logPage(rows, limit))
+	return encodeLogPage(logPage(rows, n))
 }
 
 // ChallengeLogs is one challenge's logs, newest first, as the JSON of a
