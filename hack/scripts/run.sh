@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make run`: migrate and start every service natively, with readable prefixed logs.
+# `make run`: migrate and start every service natively, with readable logs, each line
+# prefixed by its service.
 # Ctrl-C (or SIGTERM) stops them all; if one dies, the others are stopped too.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -40,7 +41,9 @@ stop() {
 trap 'stop; exit 0' INT TERM
 
 for svc in "${services[@]}"; do
-  "bin/$svc" serve > >(sed -u "s/^/$(printf '%-10s' "$svc")| /") 2>&1 &
+  # Text logs start with the service's column themselves (kit/logging): no
+  # filter process per service reading every line.
+  "bin/$svc" serve &
   pids+=($!)
 done
 cat <<MSG

@@ -16,23 +16,27 @@ import (
 
 	"github.com/progressive-overload/po/services/kit/config"
 	"github.com/progressive-overload/po/services/kit/httpserver"
+	"github.com/progressive-overload/po/services/kit/logging"
 )
 
 // Config is the shared environment.
 type Config struct {
-	HTTPAddr        string
-	DebugAddr       string
-	TrustedProxies  []netip.Prefix // X-Forwarded-For is believed from these (kit/httpserver.ClientIP)
-	DatabaseURL     string
-	LogLevel        string
-	LogFormat       string // json | text
-	BodyLimit       int
-	MaxInFlight     int           // requests handled at once (kit/httpserver admission control)
-	QueueTimeout    time.Duration // how long a request beyond MaxInFlight waits before a 503
-	ShutdownTimeout time.Duration
-	RedisURL        string
-	AMQPURL         string
-	AMQPExchange    string
+	HTTPAddr       string
+	DebugAddr      string
+	TrustedProxies []netip.Prefix // X-Forwarded-For is believed from these (kit/httpserver.ClientIP)
+	DatabaseURL    string
+	LogLevel       string
+	LogFormat      string // json | text
+	// LogFlushInterval batches log lines (kit/logging.Buffered) into a write
+	// this often; zero writes each line at once.
+	LogFlushInterval time.Duration
+	BodyLimit        int
+	MaxInFlight      int           // requests handled at once (kit/httpserver admission control)
+	QueueTimeout     time.Duration // how long a request beyond MaxInFlight waits before a 503
+	ShutdownTimeout  time.Duration
+	RedisURL         string
+	AMQPURL          string
+	AMQPExchange     string
 	// How long rows nobody needs any more are kept. Zero keeps them forever
 	// (Load never returns zero).
 	OutboxRetention time.Duration // published outbox rows, after publishing
@@ -61,6 +65,7 @@ func LoadMigrate(env *config.Env, d Defaults) Config {
 // are reported by env.Err, together with the service's own.
 func Load(env *config.Env, d Defaults) Config {
 	c := LoadMigrate(env, d)
+	c.LogFlushInterval = env.Duration("LOG_FLUSH_INTERVAL", logging.DefaultFlushInterval, 0, 10*time.Second)
 	c.HTTPAddr = env.String("HTTP_ADDR", d.HTTPAddr)
 	c.DebugAddr = env.String("DEBUG_ADDR", "")
 	c.TrustedProxies = env.Prefixes("TRUSTED_PROXIES")

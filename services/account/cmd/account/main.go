@@ -27,7 +27,11 @@ func serve(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	log := logging.New(os.Stdout, service.Name, cfg.LogLevel, cfg.LogFormat)
+	// Flushed when Listen returns: after the drain, so the shutdown's own
+	// lines are written too.
+	out := logging.NewBuffered(os.Stdout, cfg.LogFlushInterval)
+	defer out.Close()
+	log := logging.New(out, service.Name, cfg.LogLevel, cfg.LogFormat)
 	startCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	svc, err := service.New(startCtx, cfg, service.Options{Logger: log})
 	cancel()
