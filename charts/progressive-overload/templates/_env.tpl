@@ -14,6 +14,8 @@ with $(VAR) references, which Kubernetes expands from variables defined earlier.
   value: {{ $c.logLevel | quote }}
 - name: LOG_FORMAT
   value: {{ $c.logFormat | quote }}
+- name: LOG_FLUSH_INTERVAL
+  value: {{ $c.logFlushInterval | quote }}
 - name: HTTP_BODY_LIMIT
   value: {{ $c.httpBodyLimit | int64 | toString | quote }}
 - name: HTTP_MAX_IN_FLIGHT
@@ -89,6 +91,10 @@ lets garbage grow towards the OOM killer instead of collecting it. */}}
   value: {{ $v.cache.keyPrefix | quote }}
 - name: CACHE_TIMEOUT
   value: {{ $v.cache.timeout | quote }}
+- name: CACHE_NEAR_SIZE_MB
+  value: {{ $v.cache.near.sizeMB | quote }}
+- name: CACHE_NEAR_TTL
+  value: {{ $v.cache.near.ttl | quote }}
 {{- end }}
 {{- with $c.extraEnv }}
 {{ toYaml . }}

@@ -32,6 +32,7 @@ import (
 	"errors"
 	"log/slog"
 	"math/rand/v2"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -70,7 +71,12 @@ type Options struct {
 	InvalidateTimeout time.Duration
 	// Enabled false makes every Get call its loader directly (counted as a miss) and
 	// Invalidate a no-op: the baseline for benchmarks, and a way to run without Redis.
-	Enabled    bool
+	Enabled bool
+	// NearSize, when positive, keeps up to this many bytes of values in the
+	// process in front of Redis (near.go), each for at most NearTTL (default
+	// 1s), coherent across replicas through Redis pub/sub (nearsync.go).
+	NearSize   int
+	NearTTL    time.Duration
 	Registerer prometheus.Registerer // default prometheus.DefaultRegisterer
 	Logger     *slog.Logger          // default slog.Default()
 }
@@ -96,6 +102,14 @@ type Cache struct {
 	// versionTTL must outlast every value and every load in flight: a version key
 	// that expired during a load and was recreated could match an old reading.
 	versionTTL time.Duration
+
+	// The near tier, nil without Options.NearSize.
+	near        *near
+	nearChannel string // where Invalidate announces keys; set even without a near tier of our own
+	origin      string // this Cache's name on that channel
+	nearDelay   prometheus.Observer
+	nearStop    context.CancelFunc
+	nearDone    chan struct{}
 }
 
 // New returns a Cache over rdb. It does not contact Redis: a Redis that is down at
@@ -136,6 +150,20 @@ func New(rdb redis.UniversalClient, opts Options) *Cache {
 	}
 	c.brk.init(breakerThreshold, breakerCooldown)
 	c.retry.init(c)
+	// Announced whether or not this replica keeps a near tier: others may.
+	c.nearChannel = nearChannel(opts.KeyPrefix)
+	c.origin = strconv.FormatUint(rand.Uint64(), 36)
+	if opts.Enabled && opts.NearSize > 0 {
+		if opts.NearTTL <= 0 {
+			opts.NearTTL = time.Second
+			c.opts.NearTTL = opts.NearTTL
+		}
+		c.near = newNear(opts.NearSize, opts.NearTTL, time.Now)
+		c.nearDelay = registerNearDelay(opts.Registerer).WithLabelValues(opts.Service)
+		ctx, stop := context.WithCancel(context.Background())
+		c.nearStop, c.nearDone = stop, make(chan struct{})
+		go c.syncNear(ctx)
+	}
 	if opts.Enabled && !contextTimeoutEnabled(rdb) {
 		c.log.Warn("redis client has ContextTimeoutEnabled=false: cache timeout cannot bound calls to a Redis that does not answer",
 			"timeout", opts.Timeout)
@@ -143,9 +171,16 @@ func New(rdb redis.UniversalClient, opts Options) *Cache {
 	return c
 }
 
-// Close stops retrying invalidations that failed (see Invalidate) and waits for the
-// retry goroutine, if any, to end. It does not close the Redis client.
-func (c *Cache) Close() { c.retry.close() }
+// Close stops retrying invalidations that failed (see Invalidate) and the near
+// tier's subscription, and waits for their goroutines to end. It does not close
+// the Redis client.
+func (c *Cache) Close() {
+	c.retry.close()
+	if c.near != nil {
+		c.nearStop()
+		<-c.nearDone
+	}
+}
 
 func contextTimeoutEnabled(rdb redis.UniversalClient) bool {
 	switch r := rdb.(type) {
@@ -171,20 +206,39 @@ func (c *Cache) jittered(ttl time.Duration) time.Duration {
 }
 
 func registerRequests(reg prometheus.Registerer) *prometheus.CounterVec {
-	cv := prometheus.NewCounterVec(prometheus.CounterOpts{
+	return register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "cache_requests_total",
 		Help: "Cache reads by cache name and result (hit, miss, error: Redis failed or was skipped and the read went to the source).",
-	}, []string{"service", "cache", "result"})
-	if err := reg.Register(cv); err != nil {
-		// Several caches may share one registry (one per process is typical, but
-		// tests and multi-tenant wiring create more): reuse the registered vector.
+	}, []string{"service", "cache", "result"}))
+}
+
+func registerNearRequests(reg prometheus.Registerer) *prometheus.CounterVec {
+	return register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "cache_near_requests_total",
+		Help: "Reads of the in-process near tier by result: hit, miss (went on to Redis), bypass (invalidation channel down, the tier not trusted).",
+	}, []string{"service", "cache", "result"}))
+}
+
+func registerNearDelay(reg prometheus.Registerer) *prometheus.HistogramVec {
+	return register(reg, prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "cache_near_invalidation_delay_seconds",
+		Help:    "From another replica's invalidation to its arrival here, by the sender's clock: the bound on cross-replica staleness of the near tier.",
+		Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1},
+	}, []string{"service"}))
+}
+
+// register registers c, or returns the collector already registered under its
+// name: several caches may share one registry (one per process is typical, but
+// tests and multi-tenant wiring create more).
+func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
+	if err := reg.Register(c); err != nil {
 		var are prometheus.AlreadyRegisteredError
 		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(*prometheus.CounterVec); ok {
+			if existing, ok := are.ExistingCollector.(C); ok {
 				return existing
 			}
 		}
 		panic(err)
 	}
-	return cv
+	return c
 }

@@ -35,7 +35,7 @@ func Example() {
 		Service:    "challenge",
 		KeyPrefix:  prefix,                   // CACHE_KEY_PREFIX
 		TTL:        30 * time.Second,         // CACHE_TTL
-		Timeout:    50 * time.Millisecond,    // CACHE_TIMEOUT
+		Timeout:    time.Second,              // CACHE_TIMEOUT (50ms in production; a busy test machine needs more)
 		Enabled:    true,                     // CACHE_ENABLED
 		Registerer: prometheus.NewRegistry(), // the httpserver's registry
 	})

@@ -6,3 +6,15 @@ func SetOnJoin(c *Cache, f func()) { c.onJoin = f }
 
 // PendingInvalidations is how many keys wait for an invalidation retry.
 func PendingInvalidations(c *Cache) int { return c.retry.pendingLen() }
+
+// NearTrusted reports whether the near tier is subscribed and served from.
+func NearTrusted(c *Cache) bool { return c.near != nil && c.near.healthy.Load() }
+
+// NearEntries is how many values the near tier holds.
+func NearEntries(c *Cache) int {
+	if c.near == nil {
+		return 0
+	}
+	_, n := c.near.size()
+	return n
+}

@@ -19,10 +19,13 @@ func (k Key) String() string { return k.value }
 
 // One script per key so that the version bump and the delete cannot be separated by
 // a broken connection: a bump without the delete would leave the old value served.
+// The same script announces the key to the near tiers of every replica
+// (nearsync.go), so a Redis invalidation never happens without its message.
 var invalidateScript = redis.NewScript(`
 redis.call('INCR', KEYS[2])
 redis.call('PEXPIRE', KEYS[2], ARGV[1])
 redis.call('DEL', KEYS[1])
+redis.call('PUBLISH', ARGV[2], ARGV[3])
 return 1
 `)
 
@@ -51,6 +54,13 @@ func (c *Cache) Invalidate(ctx context.Context, keys ...Key) error {
 	if !c.opts.Enabled || len(keys) == 0 {
 		return nil
 	}
+	// The writer's own near tier first, before anything can fail: its next
+	// read goes to Redis, which the script below cleans.
+	if c.near != nil {
+		for _, k := range keys {
+			c.near.invalidate(k.value)
+		}
+	}
 	err := c.invalidate(context.WithoutCancel(ctx), keys)
 	if err == nil {
 		return nil
@@ -65,12 +75,14 @@ func (c *Cache) invalidate(ctx context.Context, keys []Key) error {
 	ctx, cancel := context.WithTimeout(ctx, c.opts.InvalidateTimeout)
 	defer cancel()
 	ttl := c.versionTTL.Milliseconds()
+	now := time.Now()
 	// Pipelined reports the first failed command's error.
 	_, err := c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for _, k := range keys {
 			// EVAL, not EVALSHA: a pipeline cannot fall back on NOSCRIPT, and writes
 			// are rare enough that sending the short script each time costs nothing.
-			invalidateScript.Eval(ctx, p, []string{k.value, k.value + versionSuf}, ttl)
+			invalidateScript.Eval(ctx, p, []string{k.value, k.value + versionSuf}, ttl,
+				c.nearChannel, nearMessage(c.origin, now, k.value))
 		}
 		return nil
 	})

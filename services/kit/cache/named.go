@@ -21,11 +21,13 @@ type Named struct {
 	hit    prometheus.Counter
 	miss   prometheus.Counter
 	errs   prometheus.Counter
+
+	nearHit, nearMiss, nearBypass prometheus.Counter
 }
 
 // Named returns the view for name. Create views once, at wiring time.
 func (c *Cache) Named(name string) *Named {
-	return &Named{
+	n := &Named{
 		c:      c,
 		name:   name,
 		prefix: c.opts.KeyPrefix + name + ":{",
@@ -33,6 +35,13 @@ func (c *Cache) Named(name string) *Named {
 		miss:   c.requests.WithLabelValues(c.opts.Service, name, "miss"),
 		errs:   c.requests.WithLabelValues(c.opts.Service, name, "error"),
 	}
+	if c.near != nil {
+		near := registerNearRequests(c.opts.Registerer)
+		n.nearHit = near.WithLabelValues(c.opts.Service, name, "hit")
+		n.nearMiss = near.WithLabelValues(c.opts.Service, name, "miss")
+		n.nearBypass = near.WithLabelValues(c.opts.Service, name, "bypass")
+	}
+	return n
 }
 
 // Key names one entry of this view for Cache.Invalidate. Keys must not be empty
@@ -60,6 +69,25 @@ func (n *Named) Get(ctx context.Context, key string, load Loader) ([]byte, error
 		return result(b, err)
 	}
 	vk := n.prefix + key + "}"
+	var epoch uint64
+	if c.near != nil {
+		if b, notFound, ok := c.near.get(vk); ok {
+			n.nearHit.Inc()
+			n.hit.Inc()
+			if notFound {
+				return nil, ErrNotFound
+			}
+			return b, nil
+		}
+		if c.near.healthy.Load() {
+			n.nearMiss.Inc()
+		} else {
+			n.nearBypass.Inc()
+		}
+		// Before Redis is read: an invalidation arriving from now on keeps
+		// what this read fetches out of the near tier.
+		epoch = c.near.epoch(vk)
+	}
 	if !c.brk.allow() {
 		n.errs.Inc()
 		return c.load(ctx, vk, noVersion, load)
@@ -71,9 +99,12 @@ func (n *Named) Get(ctx context.Context, key string, load Loader) ([]byte, error
 			switch s[0] {
 			case tagValue:
 				n.hit.Inc()
-				return bytesOf(s[1:]), nil
+				b := bytesOf(s[1:])
+				c.keepNear(vk, b, false, epoch)
+				return b, nil
 			case tagNotFound:
 				n.hit.Inc()
+				c.keepNear(vk, nil, true, epoch)
 				return nil, ErrNotFound
 			}
 		}
@@ -84,7 +115,18 @@ func (n *Named) Get(ctx context.Context, key string, load Loader) ([]byte, error
 		return c.load(ctx, vk, noVersion, load)
 	}
 	n.miss.Inc()
-	return c.load(ctx, vk, c.version(ctx, vk), load)
+	version := c.version(ctx, vk)
+	b, err := c.load(ctx, vk, version, load)
+	if version != noVersion && (err == nil || err == ErrNotFound) {
+		c.keepNear(vk, b, err != nil, epoch)
+	}
+	return b, err
+}
+
+func (c *Cache) keepNear(vk string, b []byte, notFound bool, epoch uint64) {
+	if c.near != nil {
+		c.near.put(vk, b, notFound, epoch)
+	}
 }
 
 // bytesOf hands out the string go-redis just read without copying it: nothing else

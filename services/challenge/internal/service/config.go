@@ -16,6 +16,8 @@ type Config struct {
 	CacheTTL       time.Duration
 	CacheKeyPrefix string
 	CacheTimeout   time.Duration
+	CacheNearSize  int           // bytes of the in-process tier in front of Redis; 0 turns it off
+	CacheNearTTL   time.Duration // how long the in-process tier keeps a value at most
 }
 
 var defaults = platform.Defaults{HTTPAddr: ":3001", DatabaseURL: "root@tcp(127.0.0.1:3306)/po_challenge"}
@@ -30,6 +32,8 @@ func LoadConfig(env *config.Env) (Config, error) {
 		CacheTTL:       env.Duration("CACHE_TTL", 30*time.Second, time.Second, 24*time.Hour),
 		CacheKeyPrefix: env.String("CACHE_KEY_PREFIX", "po:challenge:"),
 		CacheTimeout:   env.Duration("CACHE_TIMEOUT", 50*time.Millisecond, time.Millisecond, 10*time.Second),
+		CacheNearSize:  env.Int("CACHE_NEAR_SIZE_MB", 32, 0, 4096) << 20,
+		CacheNearTTL:   env.Duration("CACHE_NEAR_TTL", time.Second, 10*time.Millisecond, time.Minute),
 	}
 	return c, env.Err()
 }

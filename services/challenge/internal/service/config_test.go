@@ -42,6 +42,8 @@ func TestConfigDefaults(t *testing.T) {
 		CacheTTL:       30 * time.Second,
 		CacheKeyPrefix: "po:challenge:",
 		CacheTimeout:   50 * time.Millisecond,
+		CacheNearSize:  32 << 20,
+		CacheNearTTL:   time.Second,
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("defaults:\n got %+v\nwant %+v", c, want)

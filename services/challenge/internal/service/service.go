@@ -102,6 +102,8 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *Service, err error) 
 		TTL:        cfg.CacheTTL,
 		Timeout:    cfg.CacheTimeout,
 		Enabled:    cfg.CacheEnabled,
+		NearSize:   cfg.CacheNearSize,
+		NearTTL:    cfg.CacheNearTTL,
 		Registerer: opts.Registry,
 		Logger:     opts.Logger,
 	})
