@@ -9,7 +9,9 @@ func ConsumerQueues(c *Consumer) []string {
 	defer c.mu.Unlock()
 	var qs []string
 	for _, s := range c.subs {
-		qs = append(qs, s.queue, retryQueue(s.queue), deadQueue(s.queue))
+		for _, q := range []string{s.queue, retryQueue(s.queue), deadQueue(s.queue)} {
+			qs = append(qs, q, holdingQueue(q))
+		}
 	}
 	return qs
 }
