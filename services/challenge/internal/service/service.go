@@ -150,8 +150,8 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *Service, err error) 
 		// Quorum queues, replacing classic ones of an earlier release.
 		QueueType:     cfg.AMQPQueueType,
 		DeliveryLimit: cfg.AMQPDeliveryLimit,
-		Metrics:  metrics,
-		Logger:   opts.Logger,
+		Metrics:       metrics,
+		Logger:        opts.Logger,
 		// The table's rows all belong to this consumer's subscriptions.
 		InboxRetention: cfg.InboxRetention,
 	})
