@@ -40,6 +40,10 @@ lets garbage grow towards the OOM killer instead of collecting it. */}}
 {{ include "po.amqpEnv" $root }}
 - name: AMQP_EXCHANGE
   value: {{ $c.amqpExchange | quote }}
+- name: AMQP_QUEUE_TYPE
+  value: {{ $c.amqpQueueType | quote }}
+- name: AMQP_DELIVERY_LIMIT
+  value: {{ $c.amqpDeliveryLimit | quote }}
 - name: OUTBOX_RETENTION
   value: {{ $c.events.outboxRetention | quote }}
 - name: INBOX_RETENTION

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
@@ -33,6 +34,23 @@ type ConsumerOptions struct {
 
 	Prefetch    int // unacknowledged deliveries per subscription (QoS); default 16
 	Concurrency int // handlers running at once per subscription; default 4, at most Prefetch
+
+	// QueueType is AMQP_QUEUE_TYPE: QueueQuorum (the default) or
+	// QueueClassic. With quorum queues, classic queues an earlier release
+	// declared under the same names are replaced the first time, without
+	// losing a message (see migrateQueue).
+	QueueType string
+	// DeliveryLimit is AMQP_DELIVERY_LIMIT, for quorum queues: a message
+	// whose deliveries ended this many times without being settled (its
+	// consumer's process died or lost the connection before the ack) is
+	// dead-lettered when it comes again, instead of crashing consumers
+	// forever. The handler has then run at most DeliveryLimit times. Handler
+	// errors do not count: they take the retry path (MaxAttempts). Default
+	// DefaultDeliveryLimit.
+	DeliveryLimit int
+	// MigrationRetry is how often a classic queue being replaced is tried
+	// again while a consumer of an earlier release still uses it; default 5s.
+	MigrationRetry time.Duration
 
 	// MaxAttempts is how many times a handler may fail on one message; the
 	// last failure sends it to the dead-letter queue. Default 5.
@@ -98,12 +116,84 @@ type subscription struct {
 // session is one connection's worth of state; a new one is built after every
 // reconnect.
 type session struct {
-	pubCh    *amqp.Channel // confirm mode, for retry copies
+	conn     *amqp.Connection
+	pubCh    *amqp.Channel // confirm mode, for retry copies and moves
+	rets     *returns      // pubCh's returns: its publishes are mandatory
 	lost     chan struct{}
 	lostOnce sync.Once
+	lostErr  error
+
+	mu        sync.Mutex
+	stopping  bool
+	consumers []consumerRef
 }
 
-func (s *session) markLost() { s.lostOnce.Do(func() { close(s.lost) }) }
+type consumerRef struct {
+	ch  *amqp.Channel
+	tag string
+}
+
+// fail ends the session; the first error is the one reported.
+func (s *session) fail(err error) {
+	s.lostOnce.Do(func() {
+		s.lostErr = err
+		close(s.lost)
+	})
+}
+
+// register records a consumer for stop; false means stop has begun and the
+// caller cancels it itself.
+func (s *session) register(ch *amqp.Channel, tag string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopping {
+		return false
+	}
+	s.consumers = append(s.consumers, consumerRef{ch, tag})
+	return true
+}
+
+// stop cancels every consumer: the broker sends nothing more, and each
+// deliveries channel closes once the client handed over what it had already
+// received. The workers handle and settle those too, so that a graceful stop
+// returns nothing to the queue: with quorum queues every message returned
+// counts against its delivery limit.
+func (s *session) stop() {
+	s.mu.Lock()
+	s.stopping = true
+	refs := s.consumers
+	s.mu.Unlock()
+	for _, r := range refs {
+		// An error means the channel is gone, and its deliveries with it.
+		_ = r.ch.Cancel(r.tag, false)
+	}
+}
+
+// republish publishes msg to queue through the default exchange and returns
+// once the broker confirmed it into the queue. Mandatory: a queue that does
+// not exist (being replaced, see migrateQueue, or deleted by hand) returns
+// the message instead of the broker confirming and dropping it.
+func (s *session) republish(ctx context.Context, queue string, msg amqp.Publishing) error {
+	k := returnKey{id: msg.MessageId, routingKey: queue}
+	s.rets.expect([]returnKey{k})
+	dc, err := s.pubCh.PublishWithDeferredConfirmWithContext(ctx, "", queue, true, false, msg)
+	if err != nil {
+		s.rets.settle(k)
+		return err
+	}
+	ack, err := dc.WaitContext(ctx)
+	s.rets.sync()
+	returned := s.rets.settle(k)
+	switch {
+	case err != nil:
+		return err
+	case !ack:
+		return ErrNacked
+	case returned:
+		return fmt.Errorf("%w %q", ErrUnroutable, queue)
+	}
+	return nil
+}
 
 // NewConsumer validates opts; add subscriptions, then Start.
 func NewConsumer(db *sql.DB, opts ConsumerOptions) (*Consumer, error) {
@@ -125,6 +215,19 @@ func NewConsumer(db *sql.DB, opts ConsumerOptions) (*Consumer, error) {
 	opts.Concurrency = min(opts.Concurrency, opts.Prefetch)
 	if opts.MaxAttempts <= 0 {
 		opts.MaxAttempts = 5
+	}
+	switch opts.QueueType {
+	case "":
+		opts.QueueType = QueueQuorum
+	case QueueQuorum, QueueClassic:
+	default:
+		return nil, fmt.Errorf("events: queue type %q, want %s or %s", opts.QueueType, QueueQuorum, QueueClassic)
+	}
+	if opts.DeliveryLimit <= 0 {
+		opts.DeliveryLimit = DefaultDeliveryLimit
+	}
+	if opts.MigrationRetry <= 0 {
+		opts.MigrationRetry = 5 * time.Second
 	}
 	opts.RetryBackoff = opts.RetryBackoff.OrDefault(backoff.Backoff{Min: time.Second, Max: time.Minute})
 	opts.Reconnect = opts.Reconnect.OrDefault(backoff.Backoff{Min: 100 * time.Millisecond, Max: 10 * time.Second})
@@ -214,10 +317,11 @@ func (c *Consumer) Start(ctx context.Context) error {
 	}
 }
 
-// Close stops taking deliveries, waits for the handlers in flight to finish
-// and settle their messages, and closes the connection. Deliveries prefetched
-// but not started return to the queue. The inbox prune stops too, cutting
-// short the statement it may be running.
+// Close stops taking deliveries, handles and settles those already received
+// (in flight or prefetched: with quorum queues a message returned unsettled
+// counts against its delivery limit, so a rolling restart must not return
+// any), and closes the connection. The inbox prune stops too, cutting short
+// the statement it may be running.
 func (c *Consumer) Close() error {
 	c.mu.Lock()
 	wasClosed, started := c.closed, c.started
@@ -273,11 +377,15 @@ func (c *Consumer) session() (established bool, err error) {
 		return false, err
 	}
 	var wg sync.WaitGroup
+	var rets *returns
 	defer func() {
 		// Closing first ends every deliveries channel, which is what lets
 		// the workers of a broken session return.
 		_ = conn.Close()
 		wg.Wait()
+		if rets != nil {
+			<-rets.done
+		}
 	}()
 	connClosed := conn.NotifyClose(make(chan *amqp.Error, 1))
 	pubCh, err := conn.Channel()
@@ -288,73 +396,142 @@ func (c *Consumer) session() (established bool, err error) {
 	if err := pubCh.Confirm(false); err != nil {
 		return false, err
 	}
-	s := &session{pubCh: pubCh, lost: make(chan struct{})}
-	for _, sub := range c.subs {
-		if err := declareConsumerTopology(pubCh, c.opts.Exchange, sub.queue, sub.keys); err != nil {
-			return false, err
-		}
+	rets = watchReturns(pubCh)
+	s := &session{conn: conn, pubCh: pubCh, rets: rets, lost: make(chan struct{})}
+	if err := declareExchanges(pubCh, c.opts.Exchange); err != nil {
+		return false, err
 	}
+	// Each subscription on its own: one waiting for a migration (an old
+	// release still consuming its classic queue) holds up no other.
+	consuming := make(chan struct{})
+	var remaining atomic.Int32
+	remaining.Store(int32(len(c.subs)))
 	for _, sub := range c.subs {
-		ch, err := conn.Channel()
-		if err != nil {
-			return false, err
-		}
-		if err := ch.Qos(c.opts.Prefetch, 0, false); err != nil {
-			return false, err
-		}
-		deliveries, err := ch.Consume(sub.queue, "", false, false, false, false, nil)
-		if err != nil {
-			return false, fmt.Errorf("events: consume %s: %w", sub.queue, err)
-		}
-		for range c.opts.Concurrency {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				c.worker(s, sub, deliveries)
-			}()
-		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := c.consume(s, sub, func() {
+				if remaining.Add(-1) == 0 {
+					close(consuming)
+				}
+			})
+			if err != nil {
+				s.fail(err)
+			}
+		}()
 	}
-	c.readyOnce.Do(func() { close(c.ready) })
-	c.log.Info("consuming", "subscriptions", len(c.subs))
 
-	select {
-	case <-c.closing:
-		// Workers see closing too and return after their current message;
-		// waiting before the deferred Close lets them still ack it.
-		wg.Wait()
-		return true, nil
-	case e := <-connClosed:
-		return true, fmt.Errorf("connection lost: %v", e)
-	case e := <-pubClosed:
-		return true, fmt.Errorf("retry channel lost: %v", e)
-	case <-s.lost:
-		return true, errors.New("a consumer channel was closed")
+	for {
+		select {
+		case <-consuming:
+			consuming = nil
+			established = true
+			c.readyOnce.Do(func() { close(c.ready) })
+			c.log.Info("consuming", "subscriptions", len(c.subs), "queue_type", c.opts.QueueType)
+			continue
+		case <-c.closing:
+			// The workers handle what was delivered; waiting before the
+			// deferred Close lets them still ack it.
+			s.stop()
+			wg.Wait()
+			return established, nil
+		case e := <-connClosed:
+			return established, fmt.Errorf("connection lost: %v", e)
+		case e := <-pubClosed:
+			return established, fmt.Errorf("retry channel lost: %v", e)
+		case <-s.lost:
+			return established, s.lostErr
+		}
 	}
 }
 
-func (c *Consumer) worker(s *session, sub *subscription, deliveries <-chan amqp.Delivery) {
-	for {
-		select {
-		case <-c.closing:
-			return
-		case d, ok := <-deliveries:
-			if !ok {
-				s.markLost()
-				return
+// consume declares sub's queues (replacing classic ones when they are to be
+// quorum queues), consumes the main queue and runs the workers until its
+// deliveries end. started is called once it consumes.
+func (c *Consumer) consume(s *session, sub *subscription, started func()) error {
+	if err := c.declareQueues(s, sub); err != nil {
+		return err
+	}
+	ch, err := s.conn.Channel()
+	if err != nil {
+		return err
+	}
+	if err := ch.Qos(c.opts.Prefetch, 0, false); err != nil {
+		return err
+	}
+	tag := "po." + sub.queue
+	deliveries, err := ch.Consume(sub.queue, tag, false, false, false, false, nil)
+	if err != nil {
+		return fmt.Errorf("events: consume %s: %w", sub.queue, err)
+	}
+	if !s.register(ch, tag) {
+		_ = ch.Cancel(tag, false)
+	}
+	started()
+	var workers sync.WaitGroup
+	for range c.opts.Concurrency {
+		workers.Add(1)
+		go func() {
+			defer workers.Done()
+			c.worker(s, sub, deliveries)
+		}()
+	}
+	workers.Wait()
+	return nil
+}
+
+// declareQueues declares the main, retry and dead-letter queues in that
+// order, each replaced first if it is a classic queue that is to be a quorum
+// one, or emptied of the holding queue a replacement cut short left behind.
+func (c *Consumer) declareQueues(s *session, sub *subscription) error {
+	specs := subscriptionQueues(c.opts.QueueType, c.opts.Exchange, sub.queue, sub.keys, c.opts.DeliveryLimit)
+	var legacy []queueSpec
+	if c.opts.QueueType == QueueQuorum {
+		legacy = subscriptionQueues(QueueClassic, c.opts.Exchange, sub.queue, sub.keys, 0)
+	}
+	for i, q := range specs {
+		err := declareQueue(s.conn, q)
+		switch {
+		case errors.Is(err, errOtherType) && legacy != nil:
+			err = c.migrateQueue(s, legacy[i], q)
+		case errors.Is(err, errOtherType):
+			err = fmt.Errorf("%w (AMQP_QUEUE_TYPE=%s, but the queue is of the other type: see docs/operations.md)", err, c.opts.QueueType)
+		case err == nil && legacy != nil:
+			hold := queueSpec{name: holdingQueue(q.name), binds: legacy[i].binds}
+			var left bool
+			if left, err = queueExists(s.conn, hold.name); err == nil && left {
+				err = c.emptyHolding(s, hold, q.name)
 			}
-			select {
-			case <-c.closing:
-				// Left unacknowledged: it returns to the queue when the
-				// channel closes.
-				return
-			default:
-			}
-			c.handle(s, sub, d)
 		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *Consumer) worker(s *session, sub *subscription, deliveries <-chan amqp.Delivery) {
+	for d := range deliveries {
+		c.handle(s, sub, d)
+	}
+	select {
+	case <-c.closing:
+	default:
+		s.fail(errors.New("a consumer channel was closed"))
 	}
 }
 
 func (c *Consumer) handle(s *session, sub *subscription, d amqp.Delivery) {
+	if n := deliveryCount(d.Headers); n >= c.opts.DeliveryLimit {
+		// Its earlier deliveries never got as far as an ack or a reject: the
+		// handler most likely takes the process down. The broker would
+		// dead-letter it on the next return anyway (x-delivery-limit); doing
+		// it here logs it and counts it.
+		c.log.Error("message redelivered too often without being settled; dead-lettered", "queue", sub.queue,
+			"message_id", d.MessageId, "type", d.Type, "deliveries", n, "delivery_limit", c.opts.DeliveryLimit)
+		c.settle(sub, typeLabel(d.Type), ResultDead, d.Nack(false, false))
+		return
+	}
 	evt, err := decodeEvent(d.Body)
 	if err != nil {
 		// Decoding is deterministic: retrying a poison message cannot help.
@@ -436,25 +613,14 @@ func (c *Consumer) retry(s *session, sub *subscription, d amqp.Delivery, evt Eve
 		headers[k] = v
 	}
 	headers[RetriesHeader] = int32(attempt)
-	msg := amqp.Publishing{
-		Headers:         headers,
-		ContentType:     d.ContentType,
-		ContentEncoding: d.ContentEncoding,
-		DeliveryMode:    amqp.Persistent,
-		Priority:        d.Priority,
-		CorrelationId:   d.CorrelationId,
-		ReplyTo:         d.ReplyTo,
-		Expiration:      strconv.FormatInt(max(1, delay.Milliseconds()), 10),
-		MessageId:       d.MessageId,
-		Timestamp:       d.Timestamp,
-		Type:            d.Type,
-		AppId:           d.AppId,
-		Body:            d.Body,
-	}
+	// The count of a quorum queue's redeliveries belongs to that queue.
+	delete(headers, deliveryCountHeader)
+	msg := publishingOf(d, headers)
+	msg.Expiration = strconv.FormatInt(max(1, delay.Milliseconds()), 10)
 	// A fresh context: the handler's may be the very thing that expired.
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	if err := republish(ctx, s.pubCh, retryQueue(sub.queue), msg); err != nil {
+	if err := s.republish(ctx, retryQueue(sub.queue), msg); err != nil {
 		c.log.Warn("scheduling retry failed; requeueing", "queue", sub.queue, "event_id", evt.ID, "error", err)
 		_ = d.Nack(false, true)
 		return
@@ -462,19 +628,23 @@ func (c *Consumer) retry(s *session, sub *subscription, d amqp.Delivery, evt Eve
 	c.settle(sub, evt.Type, ResultRetry, d.Ack(false))
 }
 
-func republish(ctx context.Context, ch *amqp.Channel, queue string, msg amqp.Publishing) error {
-	dc, err := ch.PublishWithDeferredConfirmWithContext(ctx, "", queue, false, false, msg)
-	if err != nil {
-		return err
+// publishingOf is d as a persistent message to publish again.
+func publishingOf(d amqp.Delivery, headers amqp.Table) amqp.Publishing {
+	return amqp.Publishing{
+		Headers:         headers,
+		ContentType:     d.ContentType,
+		ContentEncoding: d.ContentEncoding,
+		DeliveryMode:    amqp.Persistent,
+		Priority:        d.Priority,
+		CorrelationId:   d.CorrelationId,
+		ReplyTo:         d.ReplyTo,
+		Expiration:      d.Expiration,
+		MessageId:       d.MessageId,
+		Timestamp:       d.Timestamp,
+		Type:            d.Type,
+		AppId:           d.AppId,
+		Body:            d.Body,
 	}
-	ack, err := dc.WaitContext(ctx)
-	if err != nil {
-		return err
-	}
-	if !ack {
-		return ErrNacked
-	}
-	return nil
 }
 
 // settle counts a delivery once its ack or nack went out. When that fails the
@@ -494,8 +664,12 @@ func typeLabel(t string) string {
 	return t
 }
 
-func retriesOf(h amqp.Table) int {
-	switch v := h[RetriesHeader].(type) {
+func retriesOf(h amqp.Table) int { return intHeader(h, RetriesHeader) }
+
+func deliveryCount(h amqp.Table) int { return intHeader(h, deliveryCountHeader) }
+
+func intHeader(h amqp.Table, name string) int {
+	switch v := h[name].(type) {
 	case int8:
 		return int(v)
 	case int16:

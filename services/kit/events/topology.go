@@ -1,6 +1,7 @@
 package events
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -12,9 +13,38 @@ import (
 // how they treat x-death on republished messages.
 const RetriesHeader = "po-retries"
 
+// deliveryCountHeader is set by quorum queues on a redelivery: how many
+// earlier deliveries of the message ended without an ack or a reject (the
+// consumer's channel closed, or it requeued the message).
+const deliveryCountHeader = "x-delivery-count"
+
+// Queue types (AMQP_QUEUE_TYPE).
+const (
+	// QueueQuorum: durable queues replicated over the cluster's nodes (Raft),
+	// with a delivery limit. RabbitMQ 3.10 or later: the retry queue relies on
+	// message TTL and at-least-once dead-lettering, both new in 3.10 for
+	// quorum queues.
+	QueueQuorum = "quorum"
+	// QueueClassic: the single-node classic queues of earlier releases, for
+	// brokers older than 3.10. No delivery limit: a message that crashes its
+	// consumer is redelivered until someone removes it.
+	QueueClassic = "classic"
+)
+
+// DefaultDeliveryLimit is ConsumerOptions.DeliveryLimit's default: a
+// crash-looping message stops after ten restarts, while a message that is
+// merely caught in a few connection losses or crashes of unrelated cause is
+// still handled. A graceful Close settles everything it received, so rolling
+// restarts do not count.
+const DefaultDeliveryLimit = 10
+
 func dlxName(exchange string) string { return exchange + ".dlx" }
 func retryQueue(queue string) string { return queue + ".retry" }
 func deadQueue(queue string) string  { return queue + ".dlq" }
+
+// holdingQueue takes a queue's messages while the queue is replaced by one of
+// another type (see migrateQueue).
+func holdingQueue(queue string) string { return queue + ".migrating" }
 
 // dial connects with a bounded handshake so an unreachable broker fails fast
 // and the caller's reconnect loop stays in charge of pacing.
@@ -35,42 +65,147 @@ func declareExchange(ch *amqp.Channel, exchange string) error {
 	return nil
 }
 
-// declareConsumerTopology declares everything a subscription needs. Every
-// declaration is idempotent as long as the arguments never change; changing
-// them would make RabbitMQ refuse the declaration (PRECONDITION_FAILED).
-// Bindings for routing keys a subscription no longer lists are not removed.
-func declareConsumerTopology(ch *amqp.Channel, exchange, queue string, keys []string) error {
+type binding struct{ key, exchange string }
+
+// queueSpec is one queue of a subscription: its arguments and what it is
+// bound to.
+type queueSpec struct {
+	name  string
+	args  amqp.Table
+	binds []binding
+}
+
+// subscriptionQueues are the main queue, its retry queue and its dead-letter
+// queue, in that order, as queue type typ declares them. Every declaration is
+// idempotent as long as the arguments never change; changing them makes
+// RabbitMQ refuse the declaration (PRECONDITION_FAILED), which is why a
+// change of type goes through migrateQueue.
+//
+//   - main: dead-letters (handler gave up, undecodable, or delivered more
+//     than deliveryLimit times without being settled) to the DLQ.
+//   - retry: no consumer; each message's expiration is its backoff, after
+//     which it is dead-lettered back to the main queue.
+//   - dlq: waits for a person; no limit, no expiry.
+//
+// As quorum queues, all three are replicated: a retry or a dead letter is
+// an event not yet applied, as precious as one in the main queue. Dead-
+// lettering from the main and retry queues is at-least-once (RabbitMQ 3.10):
+// the broker keeps a message until the target queue confirmed it, instead of
+// dropping it when the target is unavailable, say while a node restarts. A
+// copy too many is absorbed by the inbox. That strategy requires the
+// reject-publish overflow, which without a length limit never rejects.
+// The DLQ dead-letters nowhere and needs neither.
+//
+// Quorum queues cannot be exclusive or auto-delete (ours are neither), have
+// no priorities (unused) and expire messages only at the head of the queue,
+// like classic queues: a short retry delay waits behind a longer one.
+func subscriptionQueues(typ, exchange, queue string, keys []string, deliveryLimit int) []queueSpec {
 	dlx := dlxName(exchange)
+	main := queueSpec{
+		name:  queue,
+		args:  amqp.Table{"x-dead-letter-exchange": dlx, "x-dead-letter-routing-key": deadQueue(queue)},
+		binds: []binding{{queue, dlx}},
+	}
+	for _, k := range keys {
+		main.binds = append(main.binds, binding{k, exchange})
+	}
+	retry := queueSpec{
+		name: retryQueue(queue),
+		args: amqp.Table{"x-dead-letter-exchange": dlx, "x-dead-letter-routing-key": queue},
+	}
+	dead := queueSpec{
+		name:  deadQueue(queue),
+		args:  amqp.Table{},
+		binds: []binding{{deadQueue(queue), dlx}},
+	}
+	if typ == QueueQuorum {
+		for _, q := range []*queueSpec{&main, &retry, &dead} {
+			q.args["x-queue-type"] = QueueQuorum
+		}
+		for _, q := range []*queueSpec{&main, &retry} {
+			q.args["x-dead-letter-strategy"] = "at-least-once"
+			q.args["x-overflow"] = "reject-publish"
+		}
+		// The broker's count of unsettled deliveries; the consumer acts one
+		// delivery earlier itself (see Consumer.handle), so that the message
+		// is counted and logged. This is the guard for when it cannot.
+		main.args["x-delivery-limit"] = deliveryLimit
+	}
+	return []queueSpec{main, retry, dead}
+}
+
+// declareExchanges declares the topic exchange and the dead-letter exchange.
+func declareExchanges(ch *amqp.Channel, exchange string) error {
 	if err := declareExchange(ch, exchange); err != nil {
 		return err
 	}
-	if err := ch.ExchangeDeclare(dlx, amqp.ExchangeDirect, true, false, false, false, nil); err != nil {
-		return fmt.Errorf("events: declare exchange %s: %w", dlx, err)
+	if err := ch.ExchangeDeclare(dlxName(exchange), amqp.ExchangeDirect, true, false, false, false, nil); err != nil {
+		return fmt.Errorf("events: declare exchange %s: %w", dlxName(exchange), err)
 	}
-	queues := []struct {
-		name string
-		args amqp.Table
-	}{
-		{queue, amqp.Table{"x-dead-letter-exchange": dlx, "x-dead-letter-routing-key": deadQueue(queue)}},
-		{retryQueue(queue), amqp.Table{"x-dead-letter-exchange": dlx, "x-dead-letter-routing-key": queue}},
-		{deadQueue(queue), nil},
-	}
-	for _, q := range queues {
+	return nil
+}
+
+// errOtherType says a queue exists with arguments other than the ones asked
+// for: for our queues, as the other queue type.
+var errOtherType = errors.New("events: queue exists with other arguments")
+
+// declareQueue declares q and its bindings on a channel of its own: a refused
+// declaration closes the channel it was made on. A queue that exists with
+// other arguments is reported as errOtherType.
+func declareQueue(conn *amqp.Connection, q queueSpec) error {
+	return withChannel(conn, func(ch *amqp.Channel) error {
 		if _, err := ch.QueueDeclare(q.name, true, false, false, false, q.args); err != nil {
+			if isCode(err, amqp.PreconditionFailed) {
+				return fmt.Errorf("%w: %s: %v", errOtherType, q.name, err)
+			}
 			return fmt.Errorf("events: declare queue %s: %w", q.name, err)
 		}
-	}
-	binds := []struct{ queue, key, exchange string }{
-		{queue, queue, dlx},
-		{deadQueue(queue), deadQueue(queue), dlx},
-	}
-	for _, k := range keys {
-		binds = append(binds, struct{ queue, key, exchange string }{queue, k, exchange})
-	}
+		return bind(ch, q.name, q.binds)
+	})
+}
+
+func bind(ch *amqp.Channel, queue string, binds []binding) error {
 	for _, b := range binds {
-		if err := ch.QueueBind(b.queue, b.key, b.exchange, false, nil); err != nil {
-			return fmt.Errorf("events: bind %s to %s (%s): %w", b.queue, b.exchange, b.key, err)
+		if err := ch.QueueBind(queue, b.key, b.exchange, false, nil); err != nil {
+			return fmt.Errorf("events: bind %s to %s (%s): %w", queue, b.exchange, b.key, err)
 		}
 	}
 	return nil
+}
+
+func unbind(ch *amqp.Channel, queue string, binds []binding) error {
+	for _, b := range binds {
+		if err := ch.QueueUnbind(queue, b.key, b.exchange, nil); err != nil {
+			return fmt.Errorf("events: unbind %s from %s (%s): %w", queue, b.exchange, b.key, err)
+		}
+	}
+	return nil
+}
+
+// queueExists asks with a passive declaration, which closes its channel when
+// the queue is missing.
+func queueExists(conn *amqp.Connection, name string) (bool, error) {
+	err := withChannel(conn, func(ch *amqp.Channel) error {
+		_, err := ch.QueueDeclarePassive(name, true, false, false, false, nil)
+		return err
+	})
+	if isCode(err, amqp.NotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// withChannel runs f on a new channel and closes it.
+func withChannel(conn *amqp.Connection, f func(*amqp.Channel) error) error {
+	ch, err := conn.Channel()
+	if err != nil {
+		return err
+	}
+	defer func() { _ = ch.Close() }()
+	return f(ch)
+}
+
+func isCode(err error, code int) bool {
+	var e *amqp.Error
+	return errors.As(err, &e) && e.Code == code
 }

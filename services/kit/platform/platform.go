@@ -37,6 +37,10 @@ type Config struct {
 	RedisURL         string
 	AMQPURL          string
 	AMQPExchange     string
+	// AMQPQueueType and AMQPDeliveryLimit are the consumers' queues
+	// (kit/events ConsumerOptions.QueueType, DeliveryLimit).
+	AMQPQueueType     string
+	AMQPDeliveryLimit int
 	// How long rows nobody needs any more are kept. Zero keeps them forever
 	// (Load never returns zero).
 	OutboxRetention time.Duration // published outbox rows, after publishing
@@ -76,6 +80,8 @@ func Load(env *config.Env, d Defaults) Config {
 	c.RedisURL = env.URL("REDIS_URL", "redis://127.0.0.1:6379/0", "redis", "rediss")
 	c.AMQPURL = env.URL("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/", "amqp", "amqps")
 	c.AMQPExchange = env.String("AMQP_EXCHANGE", "po.events")
+	c.AMQPQueueType = env.OneOf("AMQP_QUEUE_TYPE", "quorum", "quorum", "classic")
+	c.AMQPDeliveryLimit = env.Int("AMQP_DELIVERY_LIMIT", 10, 1, 1000)
 	c.OutboxRetention = env.Duration("OUTBOX_RETENTION", 168*time.Hour, time.Minute, 8760*time.Hour)
 	c.InboxRetention = env.Duration("INBOX_RETENTION", 168*time.Hour, time.Hour, 8760*time.Hour)
 	c.JWTIssuer = env.String("JWT_ISSUER", "progressive-overload")

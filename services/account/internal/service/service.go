@@ -192,8 +192,11 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *Service, err error) 
 		URL:      cfg.AMQPURL,
 		Exchange: cfg.AMQPExchange,
 		Service:  opts.QueuePrefix,
-		Metrics:  eventMetrics,
-		Logger:   opts.Logger,
+		// Quorum queues, replacing classic ones of an earlier release.
+		QueueType:     cfg.AMQPQueueType,
+		DeliveryLimit: cfg.AMQPDeliveryLimit,
+		Metrics:       eventMetrics,
+		Logger:        opts.Logger,
 		// The table's rows all belong to this consumer's subscriptions.
 		InboxRetention: cfg.InboxRetention,
 		PruneInterval:  opts.PruneInterval,

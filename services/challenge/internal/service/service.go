@@ -149,8 +149,11 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *Service, err error) 
 		URL:      cfg.AMQPURL,
 		Exchange: cfg.AMQPExchange,
 		Service:  opts.QueuePrefix,
-		Metrics:  metrics,
-		Logger:   opts.Logger,
+		// Quorum queues, replacing classic ones of an earlier release.
+		QueueType:     cfg.AMQPQueueType,
+		DeliveryLimit: cfg.AMQPDeliveryLimit,
+		Metrics:       metrics,
+		Logger:        opts.Logger,
 		// The table's rows all belong to this consumer's subscriptions.
 		InboxRetention: cfg.InboxRetention,
 	})
