@@ -14,8 +14,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/progressive-overload/po/services/kit/problem"
+	"github.com/progressive-overload/po/services/kit/testkit"
 	"github.com/progressive-overload/po/services/kit/testkit/apitest"
 )
+
+// Fails on goroutines left behind: a client's idle connections, say.
+func TestMain(m *testing.M) { testkit.Main(m) }
 
 // spec is a contract of one operation: GET /things/{id} answers a thing or
 // a problem.
@@ -188,6 +192,7 @@ func TestDoReportsAndGoesOn(t *testing.T) {
 		t.Error("a body that does not decode did not fail the test")
 	}
 	unreachable := apitest.New(t, "http://127.0.0.1:1", []byte(spec), apitest.Options{})
+	t.Cleanup(unreachable.Close)
 	rec = run(t, func(tb testing.TB) { unreachable.Do(tb, "GET", "/things/1", "", nil) })
 	if !rec.fatal {
 		t.Error("a transport failure did not fail the test")
