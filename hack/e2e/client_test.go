@@ -1,16 +1,10 @@
 package e2e
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"reflect"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -19,57 +13,6 @@ import (
 )
 
 var httpClient = &http.Client{Timeout: 30 * time.Second}
-
-// call sends one request and returns the status and body; a transport error
-// fails the test.
-func call(t testing.TB, method, url, token string, body any) (int, []byte) {
-	t.Helper()
-	var r io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r = bytes.NewReader(b)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, url, r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := httpClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("%s %s: reading the answer: %v", method, url, err)
-	}
-	return resp.StatusCode, b
-}
-
-// mustCall is call that fails the test on a status other than want and
-// decodes a JSON answer into out (when not nil).
-func mustCall(t testing.TB, want int, method, url, token string, body, out any) {
-	t.Helper()
-	code, b := call(t, method, url, token, body)
-	if code != want {
-		t.Fatalf("%s %s: %d, want %d: %s", method, url, code, want, b)
-	}
-	if out != nil {
-		if err := json.Unmarshal(b, out); err != nil {
-			t.Fatalf("%s %s: decoding %s: %v", method, url, b, err)
-		}
-	}
-}
 
 // accounts and challenges are the generated clients of the two services
 // (services/*/api/client): the contract's operations and types.
@@ -206,87 +149,14 @@ func (s *system) waitStatus(t testing.TB, token string, id int64, status string)
 	return c, time.Since(start)
 }
 
-// metric sums the samples of name whose labels include every pair of
-// labels, from a service's /metrics (Prometheus text format).
-func metric(t testing.TB, baseURL, name string, labels map[string]string) float64 {
+// consumed and published read a service's event counters from its /metrics,
+// whichever queue or route counted them.
+func consumed(t testing.TB, p *process, typ, result string) float64 {
 	t.Helper()
-	code, body := call(t, http.MethodGet, baseURL+"/metrics", "", nil)
-	if code != http.StatusOK {
-		t.Fatalf("GET %s/metrics: %d", baseURL, code)
-	}
-	var sum float64
-	sc := bufio.NewScanner(bytes.NewReader(body))
-	sc.Buffer(make([]byte, 0, 64*1024), 4<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		series, value, ok := strings.Cut(line, " ")
-		if !ok {
-			continue
-		}
-		metricName, labelText, _ := strings.Cut(series, "{")
-		if metricName != name {
-			continue
-		}
-		got := parseLabels(strings.TrimSuffix(labelText, "}"))
-		match := true
-		for k, v := range labels {
-			if got[k] != v {
-				match = false
-				break
-			}
-		}
-		if !match {
-			continue
-		}
-		// A timestamp may follow the value.
-		value, _, _ = strings.Cut(value, " ")
-		f, err := strconv.ParseFloat(value, 64)
-		if err != nil {
-			t.Fatalf("metric line %q: %v", line, err)
-		}
-		sum += f
-	}
-	return sum
+	return p.api.Metrics(t).Sum("events_consumed_total", "type", typ, "result", result)
 }
 
-// parseLabels reads `a="x",b="y"`; the values the tests look at have no
-// escaped characters, and the parser keeps escapes as they are.
-func parseLabels(s string) map[string]string {
-	out := map[string]string{}
-	for s != "" {
-		k, rest, ok := strings.Cut(s, `="`)
-		if !ok {
-			break
-		}
-		var v strings.Builder
-		i := 0
-		for ; i < len(rest); i++ {
-			if rest[i] == '\\' && i+1 < len(rest) {
-				v.WriteByte(rest[i])
-				i++
-				v.WriteByte(rest[i])
-				continue
-			}
-			if rest[i] == '"' {
-				break
-			}
-			v.WriteByte(rest[i])
-		}
-		out[k] = v.String()
-		s = strings.TrimPrefix(rest[min(i+1, len(rest)):], ",")
-	}
-	return out
-}
-
-func consumed(t testing.TB, baseURL, typ, result string) float64 {
+func published(t testing.TB, p *process, typ string) float64 {
 	t.Helper()
-	return metric(t, baseURL, "events_consumed_total", map[string]string{"type": typ, "result": result})
-}
-
-func published(t testing.TB, baseURL, typ string) float64 {
-	t.Helper()
-	return metric(t, baseURL, "events_published_total", map[string]string{"type": typ})
+	return p.api.Metrics(t).Sum("events_published_total", "type", typ)
 }

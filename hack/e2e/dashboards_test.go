@@ -144,23 +144,24 @@ func TestDashboardsQueryRunningServices(t *testing.T) {
 	ada := s.signUp(t, "dash") // signup + login
 	c := s.createChallenge(t, ada.Token)
 	s.waitStatus(t, ada.Token, c.Id, "active") // challenge.created → user.validated
-	mustCall(t, http.StatusCreated, http.MethodPost, fmt.Sprintf("%s/challenges/%d/logs", s.challenge.url, c.Id), ada.Token,
-		map[string]any{"sets": 5, "reps": 5, "value": 60}, nil)
-	logsURL := fmt.Sprintf("%s/challenges/logs/%d", s.challenge.url, ada.ID)
-	progressURL := fmt.Sprintf("%s/challenges/%d/progress", s.challenge.url, c.Id)
+	s.challenge.api.Do(t, http.MethodPost, fmt.Sprintf("/challenges/%d/logs", c.Id), ada.Token,
+		map[string]any{"sets": 5, "reps": 5, "value": 60}).Expect(t, http.StatusCreated)
+	logsPath := fmt.Sprintf("/challenges/logs/%d", ada.ID)
+	progressPath := fmt.Sprintf("/challenges/%d/progress", c.Id)
 	// Read until each cache has answered a hit: the first read misses and
 	// fills, a later one hits (polled: a fill may land after the answer).
 	poll(t, "cache hits on user-logs and progress", func() bool {
-		mustCall(t, http.StatusOK, http.MethodGet, logsURL, ada.Token, nil, nil)
-		mustCall(t, http.StatusOK, http.MethodGet, progressURL, ada.Token, nil, nil)
-		return metric(t, s.challenge.url, "cache_requests_total", map[string]string{"cache": "user-logs", "result": "hit"}) > 0 &&
-			metric(t, s.challenge.url, "cache_requests_total", map[string]string{"cache": "progress", "result": "hit"}) > 0
+		s.challenge.api.Do(t, http.MethodGet, logsPath, ada.Token, nil).Expect(t, http.StatusOK)
+		s.challenge.api.Do(t, http.MethodGet, progressPath, ada.Token, nil).Expect(t, http.StatusOK)
+		m := s.challenge.api.Metrics(t)
+		return m.Sum("cache_requests_total", "cache", "user-logs", "result", "hit") > 0 &&
+			m.Sum("cache_requests_total", "cache", "progress", "result", "hit") > 0
 	}, nil)
 	poll(t, "events published and consumed by both services", func() bool {
-		return published(t, s.challenge.url, "challenge.created") > 0 &&
-			published(t, s.account.url, "user.validated") > 0 &&
-			consumed(t, s.account.url, "challenge.created", "ok") > 0 &&
-			consumed(t, s.challenge.url, "user.validated", "ok") > 0
+		return published(t, s.challenge, "challenge.created") > 0 &&
+			published(t, s.account, "user.validated") > 0 &&
+			consumed(t, s.account, "challenge.created", "ok") > 0 &&
+			consumed(t, s.challenge, "user.validated", "ok") > 0
 	}, nil)
 
 	exported, err := chartkit.MetricsFrom([]string{s.account.url + "/metrics", s.challenge.url + "/metrics"})

@@ -33,8 +33,8 @@ func TestDuplicateDelivery(t *testing.T) {
 	}
 
 	// The state each copy must leave alone.
-	okValidated := consumed(t, s.challenge.url, "user.validated", "ok")
-	okCreated := consumed(t, s.account.url, "challenge.created", "ok")
+	okValidated := consumed(t, s.challenge, "user.validated", "ok")
+	okCreated := consumed(t, s.account, "challenge.created", "ok")
 	if okValidated != 1 || okCreated != 1 {
 		t.Fatalf("before the copies: user.validated ok %v, challenge.created ok %v, want 1 and 1", okValidated, okCreated)
 	}
@@ -47,8 +47,8 @@ func TestDuplicateDelivery(t *testing.T) {
 			what      string
 			got, want float64
 		}{
-			{"challenge: user.validated consumed ok", consumed(t, s.challenge.url, "user.validated", "ok"), okValidated},
-			{"account: challenge.created consumed ok", consumed(t, s.account.url, "challenge.created", "ok"), okCreated},
+			{"challenge: user.validated consumed ok", consumed(t, s.challenge, "user.validated", "ok"), okValidated},
+			{"account: challenge.created consumed ok", consumed(t, s.account, "challenge.created", "ok"), okCreated},
 			{"challenge inbox rows for the user.validated",
 				float64(count(t, s.challengeDB, "SELECT COUNT(*) FROM inbox_messages WHERE consumer = ? AND message_id = ?", queueUserValidated, validated.id)), 1},
 			{"account inbox rows for the challenge.created",
@@ -65,7 +65,7 @@ func TestDuplicateDelivery(t *testing.T) {
 		t.Helper()
 		var got float64
 		poll(t, fmt.Sprintf("%s to count %v duplicate %s", svc.name, want, typ), func() bool {
-			got = consumed(t, svc.url, typ, "duplicate")
+			got = consumed(t, svc, typ, "duplicate")
 			return got >= want
 		}, func() string { return fmt.Sprintf("duplicates: %v", got) })
 		if got != want {
@@ -80,10 +80,10 @@ func TestDuplicateDelivery(t *testing.T) {
 	})
 
 	t.Run("relay republishes user.validated it had not marked", func(t *testing.T) {
-		before := published(t, s.account.url, "user.validated")
+		before := published(t, s.account, "user.validated")
 		s.unmark(t, s.accountDB, validated.id)
 		waitDuplicates(t, s.challenge, "user.validated", 2)
-		if got := published(t, s.account.url, "user.validated"); got != before+1 {
+		if got := published(t, s.account, "user.validated"); got != before+1 {
 			t.Errorf("account published user.validated %v times, want %v", got, before+1)
 		}
 		unchanged(t)

@@ -38,12 +38,12 @@ func TestWholeFlow(t *testing.T) {
 		// certainly still pending when the suspension is published.
 		s.challengeProxy.Cut()
 		c := s.createChallenge(t, bob.Token)
-		mustCall(t, http.StatusOK, http.MethodPatch, fmt.Sprintf("%s/users/%d/status", s.account.url, bob.ID), admin,
-			map[string]string{"status": "suspended"}, nil)
+		s.account.api.Do(t, http.MethodPatch, fmt.Sprintf("/users/%d/status", bob.ID), admin,
+			map[string]string{"status": "suspended"}).Expect(t, http.StatusOK)
 		// The account service refuses the token at once; the challenge
 		// service verifies it offline and accepts it until it expires.
-		if code, body := call(t, http.MethodGet, s.account.url+"/users/me", bob.Token, nil); code != http.StatusUnauthorized {
-			t.Errorf("suspended user's token at the account service: %d %s, want 401", code, body)
+		if r := s.account.api.Do(t, http.MethodGet, "/users/me", bob.Token, nil); r.Status != http.StatusUnauthorized {
+			t.Errorf("suspended user's token at the account service: %s, want 401", r)
 		}
 		if got := s.getChallenge(t, bob.Token, c.Id); got.Status != "pending" {
 			t.Fatalf("while cut off: %+v, want pending", got)
@@ -58,7 +58,7 @@ func TestWholeFlow(t *testing.T) {
 			t.Errorf("reason %q, want %q", reasonOf(got), "user suspended")
 		}
 		poll(t, "user.suspended consumed once", func() bool {
-			return consumed(t, s.challenge.url, "user.suspended", "ok") == 1
+			return consumed(t, s.challenge, "user.suspended", "ok") == 1
 		}, nil)
 
 		// A challenge the suspended user creates afterwards (the token still
@@ -77,21 +77,21 @@ func TestWholeFlow(t *testing.T) {
 		cara := s.signUp(t, "cara")
 		c := s.createChallenge(t, cara.Token)
 		s.waitStatus(t, cara.Token, c.Id, "active")
-		mustCall(t, http.StatusCreated, http.MethodPost, fmt.Sprintf("%s/challenges/%d/logs", s.challenge.url, c.Id), cara.Token,
-			map[string]any{"sets": 5, "reps": 5, "value": 60}, nil)
+		s.challenge.api.Do(t, http.MethodPost, fmt.Sprintf("/challenges/%d/logs", c.Id), cara.Token,
+			map[string]any{"sets": 5, "reps": 5, "value": 60}).Expect(t, http.StatusCreated)
 
 		logsKey := s.cachePrefix + "user-logs:{p." + strconv.FormatInt(cara.ID, 10) + "}"
 		progressKey := s.cachePrefix + "progress:{" + strconv.FormatInt(c.Id, 10) + "}"
 		poll(t, "the user's reads to be cached", func() bool {
-			mustCall(t, http.StatusOK, http.MethodGet, fmt.Sprintf("%s/challenges/logs/%d", s.challenge.url, cara.ID), cara.Token, nil, nil)
-			mustCall(t, http.StatusOK, http.MethodGet, fmt.Sprintf("%s/challenges/%d/progress", s.challenge.url, c.Id), cara.Token, nil, nil)
+			s.challenge.api.Do(t, http.MethodGet, fmt.Sprintf("/challenges/logs/%d", cara.ID), cara.Token, nil).Expect(t, http.StatusOK)
+			s.challenge.api.Do(t, http.MethodGet, fmt.Sprintf("/challenges/%d/progress", c.Id), cara.Token, nil).Expect(t, http.StatusOK)
 			return s.exists(t, logsKey) && s.exists(t, progressKey)
 		}, nil)
 		logsVersion, progressVersion := s.version(t, logsKey), s.version(t, progressKey)
 
-		mustCall(t, http.StatusNoContent, http.MethodDelete, s.account.url+"/users/me", cara.Token, nil, nil)
-		if code, _ := call(t, http.MethodGet, s.account.url+"/users/me", cara.Token, nil); code != http.StatusUnauthorized {
-			t.Errorf("deleted user's token at the account service: %d, want 401", code)
+		s.account.api.Do(t, http.MethodDelete, "/users/me", cara.Token, nil).Expect(t, http.StatusNoContent)
+		if r := s.account.api.Do(t, http.MethodGet, "/users/me", cara.Token, nil); r.Status != http.StatusUnauthorized {
+			t.Errorf("deleted user's token at the account service: %d, want 401", r.Status)
 		}
 		got, took := s.waitStatus(t, admin, c.Id, "archived")
 		t.Logf("challenge %d: active → archived (%q) in %s", c.Id, reasonOf(got), took.Round(time.Millisecond))
@@ -122,7 +122,7 @@ func TestWholeFlow(t *testing.T) {
 				}
 			}
 		}
-		if n := consumed(t, s.challenge.url, "user.deleted", "ok"); n != 1 {
+		if n := consumed(t, s.challenge, "user.deleted", "ok"); n != 1 {
 			t.Errorf("challenge service consumed %v user.deleted, want 1", n)
 		}
 	})

@@ -37,8 +37,8 @@ func TestBrokerOutage(t *testing.T) {
 	}
 	// The broker's absence is no reason to be taken out of rotation.
 	for _, p := range []*process{s.account, s.challenge} {
-		if code, body := call(t, http.MethodGet, p.url+"/readyz", "", nil); code != http.StatusOK {
-			t.Errorf("%s /readyz during the outage: %d %s", p.name, code, body)
+		if r := p.api.Do(t, http.MethodGet, "/readyz", "", nil); r.Status != http.StatusOK {
+			t.Errorf("%s /readyz during the outage: %s", p.name, r)
 		}
 	}
 	// Everything waits in the challenge service's outbox.
@@ -91,9 +91,9 @@ func TestBrokerOutage(t *testing.T) {
 		{"challenge inbox: every consumer",
 			count(t, s.challengeDB, "SELECT COUNT(*) FROM inbox_messages")},
 		{"account: challenge.created consumed ok",
-			int(consumed(t, s.account.url, "challenge.created", "ok"))},
+			int(consumed(t, s.account, "challenge.created", "ok"))},
 		{"challenge: user.validated consumed ok",
-			int(consumed(t, s.challenge.url, "user.validated", "ok"))},
+			int(consumed(t, s.challenge, "user.validated", "ok"))},
 	}
 	for _, c := range checks {
 		if c.got != outageN {
@@ -107,8 +107,8 @@ func TestBrokerOutage(t *testing.T) {
 			t.Errorf("challenge %d: %d user.validated events, want 1", id, validated[id])
 		}
 	}
-	dupAccount := consumed(t, s.account.url, "challenge.created", "duplicate")
-	dupChallenge := consumed(t, s.challenge.url, "user.validated", "duplicate")
+	dupAccount := consumed(t, s.account, "challenge.created", "duplicate")
+	dupChallenge := consumed(t, s.challenge, "user.validated", "duplicate")
 	t.Logf("broker outage: %d of %d challenges created during the outage (all 201) became active, each validated once; "+
 		"outage %s, all active %s after the broker returned; redeliveries absorbed by the inboxes: %v (account), %v (challenge)",
 		active, outageN, restoredAt.Sub(cutAt).Round(time.Millisecond), drained.Round(time.Millisecond), dupAccount, dupChallenge)
@@ -119,15 +119,15 @@ func (s *system) countStatus(t testing.TB, token, status string) int {
 	t.Helper()
 	n, cursor := 0, ""
 	for {
-		u := s.challenge.url + "/challenges?limit=100&status=" + url.QueryEscape(status)
+		path := "/challenges?limit=100&status=" + url.QueryEscape(status)
 		if cursor != "" {
-			u += "&cursor=" + url.QueryEscape(cursor)
+			path += "&cursor=" + url.QueryEscape(cursor)
 		}
 		var page struct {
 			Items      []challenge `json:"items"`
 			NextCursor *string     `json:"nextCursor"`
 		}
-		mustCall(t, http.StatusOK, http.MethodGet, u, token, nil, &page)
+		s.challenge.api.Do(t, http.MethodGet, path, token, nil).Expect(t, http.StatusOK).Decode(t, &page)
 		n += len(page.Items)
 		if page.NextCursor == nil {
 			return n

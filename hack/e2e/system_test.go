@@ -22,7 +22,10 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/redis/go-redis/v9"
 
+	accountapi "github.com/progressive-overload/po/services/account/api"
+	challengeapi "github.com/progressive-overload/po/services/challenge/api"
 	"github.com/progressive-overload/po/services/kit/events/vhosttest"
+	"github.com/progressive-overload/po/services/kit/testkit/apitest"
 	"github.com/progressive-overload/po/services/kit/testkit/netproxy"
 )
 
@@ -204,9 +207,9 @@ func newSystem(t *testing.T) *system {
 	s.accountDB = openDB(t, dsn(accountDBName))
 	s.challengeDB = openDB(t, dsn(challengeDBName))
 
-	s.account = startProcess(t, "account", filepath.Join(logDir, "account.log"), accountEnv)
+	s.account = startProcess(t, "account", accountapi.Spec, filepath.Join(logDir, "account.log"), accountEnv)
 	challengeEnv = append(challengeEnv, "JWKS_URL="+s.account.url+"/.well-known/jwks.json")
-	s.challenge = startProcess(t, "challenge", filepath.Join(logDir, "challenge.log"), challengeEnv)
+	s.challenge = startProcess(t, "challenge", challengeapi.Spec, filepath.Join(logDir, "challenge.log"), challengeEnv)
 
 	// Both consumers have declared and bound their queues and are
 	// consuming: events published from now on reach them.
@@ -239,7 +242,8 @@ func migrate(t *testing.T, name string, env []string) {
 // process is a running service binary.
 type process struct {
 	name    string
-	url     string // http://host:port it listens on
+	url     string          // http://host:port it listens on
+	api     *apitest.Client // its API, every answer checked against its contract
 	logPath string
 	cmd     *exec.Cmd
 	cancel  context.CancelFunc
@@ -247,10 +251,10 @@ type process struct {
 }
 
 // startProcess runs `name serve` with env added to the test's environment
-// and waits until it listens. At cleanup it gets SIGTERM and is waited for
+// and waits until it listens; its api checks answers against spec. At cleanup it gets SIGTERM and is waited for
 // (SIGKILL only if it has not exited 30s later); an exit other than a clean
 // one fails the test.
-func startProcess(t *testing.T, name, logPath string, env []string) *process {
+func startProcess(t *testing.T, name string, spec []byte, logPath string, env []string) *process {
 	t.Helper()
 	logFile, err := os.Create(logPath)
 	if err != nil {
@@ -285,6 +289,8 @@ func startProcess(t *testing.T, name, logPath string, env []string) *process {
 	for {
 		if addr := listeningAddr(logPath); addr != "" {
 			p.url = "http://" + addr
+			p.api = apitest.New(t, p.url, spec, apitest.Options{})
+			t.Cleanup(p.api.Close)
 			return p
 		}
 		select {

@@ -14,6 +14,9 @@ import (
 
 	"github.com/progressive-overload/po/services/kit/auth"
 	"github.com/progressive-overload/po/services/kit/testkit"
+	"github.com/progressive-overload/po/services/kit/testkit/apitest"
+
+	"github.com/progressive-overload/po/services/account/api"
 )
 
 // TestWalkthrough is the README's curl walk-through and the rest of a
@@ -23,89 +26,89 @@ func TestWalkthrough(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 
-	r := h.request(t, "POST", "/auth/signup", "", map[string]string{
+	r := h.Do(t, "POST", "/auth/signup", "", map[string]string{
 		"email": "  Ada.Lovelace@Example.COM ", "password": "correct horse battery", "displayName": " Ada ",
 	})
-	h.expect(t, r, http.StatusCreated)
+	r.Expect(t, http.StatusCreated)
 	var created userJSON
-	r.decode(t, &created)
+	r.Decode(t, &created)
 	if created.Email != "ada.lovelace@example.com" || created.DisplayName != "Ada" || created.Role != "user" || created.Status != "active" || created.Id <= 0 {
 		t.Fatalf("signup returned %+v", created)
 	}
 
 	// Any letter case of the email signs in.
 	r = h.login(t, "ADA.LOVELACE@example.com", "correct horse battery")
-	h.expect(t, r, http.StatusOK)
+	r.Expect(t, http.StatusOK)
 	var tok tokenPair
-	r.decode(t, &tok)
+	r.Decode(t, &tok)
 	if tok.TokenType != "Bearer" || tok.ExpiresIn != 900 || tok.AccessToken == "" || tok.RefreshToken == "" {
 		t.Fatalf("login returned %+v", tok)
 	}
 
-	r = h.request(t, "GET", "/users/me", tok.AccessToken, nil)
-	h.expect(t, r, http.StatusOK)
+	r = h.Do(t, "GET", "/users/me", tok.AccessToken, nil)
+	r.Expect(t, http.StatusOK)
 	var me userJSON
-	r.decode(t, &me)
+	r.Decode(t, &me)
 	if me != created {
 		t.Fatalf("/users/me = %+v, want %+v", me, created)
 	}
-	r = h.request(t, "GET", "/users/"+strconv.FormatInt(me.Id, 10), tok.AccessToken, nil)
-	h.expect(t, r, http.StatusOK)
+	r = h.Do(t, "GET", "/users/"+strconv.FormatInt(me.Id, 10), tok.AccessToken, nil)
+	r.Expect(t, http.StatusOK)
 
-	r = h.request(t, "PATCH", "/users/me", tok.AccessToken, map[string]string{"displayName": "Countess"})
-	h.expect(t, r, http.StatusOK)
-	r.decode(t, &me)
+	r = h.Do(t, "PATCH", "/users/me", tok.AccessToken, map[string]string{"displayName": "Countess"})
+	r.Expect(t, http.StatusOK)
+	r.Decode(t, &me)
 	if me.DisplayName != "Countess" || me.UpdatedAt.Before(created.UpdatedAt) {
 		t.Fatalf("after rename: %+v", me)
 	}
 	// An empty patch changes nothing.
-	h.expect(t, h.request(t, "PATCH", "/users/me", tok.AccessToken, map[string]string{}), http.StatusOK)
+	h.Do(t, "PATCH", "/users/me", tok.AccessToken, map[string]string{}).Expect(t, http.StatusOK)
 
 	// A password change needs the right current password.
-	r = h.request(t, "PATCH", "/users/me", tok.AccessToken, map[string]string{"password": "new password 2"})
-	h.expect(t, r, http.StatusUnprocessableEntity)
-	if f := r.fields(t); !slices.Equal(f, []string{"currentPassword"}) {
+	r = h.Do(t, "PATCH", "/users/me", tok.AccessToken, map[string]string{"password": "new password 2"})
+	r.Expect(t, http.StatusUnprocessableEntity)
+	if f := r.Fields(t); !slices.Equal(f, []string{"currentPassword"}) {
 		t.Fatalf("fields %v", f)
 	}
-	r = h.request(t, "PATCH", "/users/me", tok.AccessToken, map[string]string{"password": "new password 2", "currentPassword": "wrong password"})
-	h.expect(t, r, http.StatusUnprocessableEntity)
-	if f := r.fields(t); !slices.Equal(f, []string{"currentPassword"}) {
+	r = h.Do(t, "PATCH", "/users/me", tok.AccessToken, map[string]string{"password": "new password 2", "currentPassword": "wrong password"})
+	r.Expect(t, http.StatusUnprocessableEntity)
+	if f := r.Fields(t); !slices.Equal(f, []string{"currentPassword"}) {
 		t.Fatalf("fields %v", f)
 	}
-	r = h.request(t, "PATCH", "/users/me", tok.AccessToken, map[string]string{"password": "new password 2", "currentPassword": "correct horse battery"})
-	h.expect(t, r, http.StatusOK)
+	r = h.Do(t, "PATCH", "/users/me", tok.AccessToken, map[string]string{"password": "new password 2", "currentPassword": "correct horse battery"})
+	r.Expect(t, http.StatusOK)
 	// ...which signs out every session: the refresh token is revoked.
-	h.expect(t, h.request(t, "POST", "/auth/refresh", "", map[string]string{"refreshToken": tok.RefreshToken}), http.StatusUnauthorized)
-	h.expect(t, h.login(t, created.Email, "correct horse battery"), http.StatusUnauthorized)
+	h.Do(t, "POST", "/auth/refresh", "", map[string]string{"refreshToken": tok.RefreshToken}).Expect(t, http.StatusUnauthorized)
+	h.login(t, created.Email, "correct horse battery").Expect(t, http.StatusUnauthorized)
 	r = h.login(t, created.Email, "new password 2")
-	h.expect(t, r, http.StatusOK)
-	r.decode(t, &tok)
+	r.Expect(t, http.StatusOK)
+	r.Decode(t, &tok)
 
 	// Delete: the tokens stop working at once, the email is free again.
-	h.expect(t, h.request(t, "DELETE", "/users/me", tok.AccessToken, nil), http.StatusNoContent)
-	r = h.request(t, "GET", "/users/me", tok.AccessToken, nil)
-	h.expect(t, r, http.StatusUnauthorized)
+	h.Do(t, "DELETE", "/users/me", tok.AccessToken, nil).Expect(t, http.StatusNoContent)
+	r = h.Do(t, "GET", "/users/me", tok.AccessToken, nil)
+	r.Expect(t, http.StatusUnauthorized)
 	if got := r.Header.Get("WWW-Authenticate"); !strings.HasPrefix(got, "Bearer") {
 		t.Errorf("WWW-Authenticate %q", got)
 	}
-	h.expect(t, h.request(t, "POST", "/auth/refresh", "", map[string]string{"refreshToken": tok.RefreshToken}), http.StatusUnauthorized)
-	h.expect(t, h.login(t, created.Email, "new password 2"), http.StatusUnauthorized)
+	h.Do(t, "POST", "/auth/refresh", "", map[string]string{"refreshToken": tok.RefreshToken}).Expect(t, http.StatusUnauthorized)
+	h.login(t, created.Email, "new password 2").Expect(t, http.StatusUnauthorized)
 
 	admin := h.adminTokens(t)
-	r = h.request(t, "GET", "/users/"+strconv.FormatInt(created.Id, 10), admin.AccessToken, nil)
-	h.expect(t, r, http.StatusOK)
+	r = h.Do(t, "GET", "/users/"+strconv.FormatInt(created.Id, 10), admin.AccessToken, nil)
+	r.Expect(t, http.StatusOK)
 	var deleted userJSON
-	r.decode(t, &deleted)
+	r.Decode(t, &deleted)
 	if deleted.Status != "deleted" || strings.Contains(deleted.Email, "ada") || deleted.DisplayName == "Countess" {
 		t.Fatalf("deleted account still shows personal data: %+v", deleted)
 	}
 	if n := h.outboxCount(t, "user.deleted", created.Id); n != 1 {
 		t.Fatalf("%d user.deleted events in the outbox, want 1", n)
 	}
-	r = h.request(t, "POST", "/auth/signup", "", map[string]string{
+	r = h.Do(t, "POST", "/auth/signup", "", map[string]string{
 		"email": "ada.lovelace@example.com", "password": "another password", "displayName": "Ada again",
 	})
-	h.expect(t, r, http.StatusCreated)
+	r.Expect(t, http.StatusCreated)
 }
 
 // outboxCount counts outbox rows of typ whose data names userID.
@@ -149,24 +152,24 @@ func TestSignupValidation(t *testing.T) {
 		{"duplicate other case", map[string]string{"email": strings.ToUpper(u.Email), "password": "long enough", "displayName": "x"}, 409, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := h.request(t, "POST", "/auth/signup", "", tc.body)
-			h.expect(t, r, tc.status)
+			r := h.Do(t, "POST", "/auth/signup", "", tc.body)
+			r.Expect(t, tc.status)
 			if tc.fields != nil {
-				if got := r.fields(t); !slices.Equal(got, tc.fields) {
+				if got := r.Fields(t); !slices.Equal(got, tc.fields) {
 					t.Fatalf("invalid fields %v, want %v", got, tc.fields)
 				}
 			}
 		})
 	}
 	t.Run("not JSON", func(t *testing.T) {
-		r := h.request(t, "POST", "/auth/signup", "", "email=a", "Content-Type", "application/x-www-form-urlencoded")
-		h.expect(t, r, http.StatusUnsupportedMediaType)
+		r := h.Do(t, "POST", "/auth/signup", "", "email=a", "Content-Type", "application/x-www-form-urlencoded")
+		r.Expect(t, http.StatusUnsupportedMediaType)
 	})
 	t.Run("body too large", func(t *testing.T) {
 		// Announce a body over HTTP_BODY_LIMIT without sending it: the server
 		// answers from the headers, and a client still writing would see
 		// the connection close under it.
-		conn, err := net.Dial("tcp", strings.TrimPrefix(h.base, "http://"))
+		conn, err := net.Dial("tcp", strings.TrimPrefix(h.BaseURL, "http://"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -195,18 +198,18 @@ func TestLoginFailures(t *testing.T) {
 
 	wrongPassword := h.login(t, u.Email, "not the password")
 	unknownEmail := h.login(t, "nobody-"+testkit.RandomHex(4)+"@example.com", u.Password)
-	h.expect(t, wrongPassword, http.StatusUnauthorized)
-	h.expect(t, unknownEmail, http.StatusUnauthorized)
+	wrongPassword.Expect(t, http.StatusUnauthorized)
+	unknownEmail.Expect(t, http.StatusUnauthorized)
 	if string(wrongPassword.Body) != string(unknownEmail.Body) {
 		t.Fatalf("answers differ:\n%s\n%s", wrongPassword.Body, unknownEmail.Body)
 	}
-	r := h.request(t, "POST", "/auth/login", "", map[string]string{"email": "", "password": ""})
-	h.expect(t, r, http.StatusUnprocessableEntity)
-	if got := r.fields(t); !slices.Equal(got, []string{"email", "password"}) {
+	r := h.Do(t, "POST", "/auth/login", "", map[string]string{"email": "", "password": ""})
+	r.Expect(t, http.StatusUnprocessableEntity)
+	if got := r.Fields(t); !slices.Equal(got, []string{"email", "password"}) {
 		t.Fatalf("fields %v", got)
 	}
-	h.expect(t, h.request(t, "POST", "/auth/login", "", `{"email":"a@b.c"`), http.StatusBadRequest)
-	h.expect(t, h.login(t, u.Email, u.Password), http.StatusOK)
+	h.Do(t, "POST", "/auth/login", "", `{"email":"a@b.c"`).Expect(t, http.StatusBadRequest)
+	h.login(t, u.Email, u.Password).Expect(t, http.StatusOK)
 }
 
 // TestLockout: after LOGIN_MAX_FAILURES failures attempts get 429 with
@@ -228,19 +231,19 @@ func TestLockoutWithoutRedis(t *testing.T) {
 func lockoutAndExpiry(t *testing.T, h *harness) {
 	u := h.signup(t, "lock")
 	for range 3 {
-		h.expect(t, h.login(t, u.Email, "wrong password"), http.StatusUnauthorized)
+		h.login(t, u.Email, "wrong password").Expect(t, http.StatusUnauthorized)
 	}
 	r := h.login(t, u.Email, u.Password)
-	h.expect(t, r, http.StatusTooManyRequests)
+	r.Expect(t, http.StatusTooManyRequests)
 	if s, err := strconv.Atoi(r.Header.Get("Retry-After")); err != nil || s < 1 || s > 2 {
 		t.Fatalf("Retry-After %q", r.Header.Get("Retry-After"))
 	}
-	if p := r.problem(t); p.Type != "urn:progressive-overload:problem:rate-limited" {
+	if p := r.Problem(t); p.Type != "urn:progressive-overload:problem:rate-limited" {
 		t.Fatalf("problem type %q", p.Type)
 	}
 	// The window ends: the right password works again (failures no longer
 	// count while locked, so polling does not extend it).
-	var last response
+	var last apitest.Response
 	testkit.Eventually(t, "the lockout to expire", func() bool {
 		last = h.login(t, u.Email, u.Password)
 		if last.Status != http.StatusTooManyRequests && last.Status != http.StatusOK {
@@ -252,15 +255,15 @@ func lockoutAndExpiry(t *testing.T, h *harness) {
 	// Per client address: failures for several emails add up.
 	other := h.signup(t, "lock2")
 	for i := range 3 {
-		h.expect(t, h.login(t, "nobody"+strconv.Itoa(i)+"@example.com", "x"), http.StatusUnauthorized)
+		h.login(t, "nobody"+strconv.Itoa(i)+"@example.com", "x").Expect(t, http.StatusUnauthorized)
 	}
-	h.expect(t, h.login(t, other.Email, other.Password), http.StatusTooManyRequests)
+	h.login(t, other.Email, other.Password).Expect(t, http.StatusTooManyRequests)
 }
 
 // loginFrom signs in through a proxy that forwarded for xff.
-func (h *harness) loginFrom(t testing.TB, xff, email, password string) response {
+func (h *harness) loginFrom(t testing.TB, xff, email, password string) apitest.Response {
 	t.Helper()
-	return h.request(t, "POST", "/auth/login", "", map[string]string{"email": email, "password": password}, "X-Forwarded-For", xff)
+	return h.Do(t, "POST", "/auth/login", "", map[string]string{"email": email, "password": password}, "X-Forwarded-For", xff)
 }
 
 // TestLockoutPerForwardedClient: behind a trusted proxy (TRUSTED_PROXIES
@@ -273,16 +276,16 @@ func TestLockoutPerForwardedClient(t *testing.T) {
 	const attacker, other = "203.0.113.7", "198.51.100.9"
 	u := h.signup(t, "proxied")
 	for i := range 3 { // several emails: only the attacker's address adds up
-		h.expect(t, h.loginFrom(t, attacker, "nobody"+strconv.Itoa(i)+"@example.com", "x"), http.StatusUnauthorized)
+		h.loginFrom(t, attacker, "nobody"+strconv.Itoa(i)+"@example.com", "x").Expect(t, http.StatusUnauthorized)
 	}
-	h.expect(t, h.loginFrom(t, attacker, u.Email, u.Password), http.StatusTooManyRequests)
+	h.loginFrom(t, attacker, u.Email, u.Password).Expect(t, http.StatusTooManyRequests)
 	// What the attacker writes itself is left of what the proxy appended.
-	h.expect(t, h.loginFrom(t, other+", "+attacker, u.Email, u.Password), http.StatusTooManyRequests)
+	h.loginFrom(t, other+", "+attacker, u.Email, u.Password).Expect(t, http.StatusTooManyRequests)
 	// Another client behind the same proxy signs in; so does the proxy's own
 	// address (a request without the header).
-	h.expect(t, h.loginFrom(t, other, u.Email, u.Password), http.StatusOK)
-	h.expect(t, h.loginFrom(t, "10.9.9.9, "+other, u.Email, u.Password), http.StatusOK)
-	h.expect(t, h.login(t, u.Email, u.Password), http.StatusOK)
+	h.loginFrom(t, other, u.Email, u.Password).Expect(t, http.StatusOK)
+	h.loginFrom(t, "10.9.9.9, "+other, u.Email, u.Password).Expect(t, http.StatusOK)
+	h.login(t, u.Email, u.Password).Expect(t, http.StatusOK)
 }
 
 // TestForwardedForIgnoredWithoutTrustedProxies: with no trusted proxy (the
@@ -293,10 +296,10 @@ func TestForwardedForIgnoredWithoutTrustedProxies(t *testing.T) {
 	h := newHarness(t, withLogin(3, time.Minute))
 	u := h.signup(t, "direct")
 	for i := range 3 {
-		h.expect(t, h.loginFrom(t, "203.0.113."+strconv.Itoa(i+1), "nobody"+strconv.Itoa(i)+"@example.com", "x"), http.StatusUnauthorized)
+		h.loginFrom(t, "203.0.113."+strconv.Itoa(i+1), "nobody"+strconv.Itoa(i)+"@example.com", "x").Expect(t, http.StatusUnauthorized)
 	}
-	h.expect(t, h.loginFrom(t, "198.51.100.9", u.Email, u.Password), http.StatusTooManyRequests)
-	h.expect(t, h.login(t, u.Email, u.Password), http.StatusTooManyRequests)
+	h.loginFrom(t, "198.51.100.9", u.Email, u.Password).Expect(t, http.StatusTooManyRequests)
+	h.login(t, u.Email, u.Password).Expect(t, http.StatusTooManyRequests)
 }
 
 // TestRefresh covers rotation, reuse detection, expiry and logout.
@@ -304,59 +307,59 @@ func TestRefresh(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	u := h.signup(t, "refresh")
-	refresh := func(token string) response {
-		return h.request(t, "POST", "/auth/refresh", "", map[string]string{"refreshToken": token})
+	refresh := func(token string) apitest.Response {
+		return h.Do(t, "POST", "/auth/refresh", "", map[string]string{"refreshToken": token})
 	}
 
 	first := h.tokens(t, u)
 	r := refresh(first.RefreshToken)
-	h.expect(t, r, http.StatusOK)
+	r.Expect(t, http.StatusOK)
 	var second tokenPair
-	r.decode(t, &second)
+	r.Decode(t, &second)
 	if second.RefreshToken == first.RefreshToken || second.AccessToken == "" || second.TokenType != "Bearer" {
 		t.Fatalf("refresh returned %+v", second)
 	}
-	h.expect(t, h.request(t, "GET", "/users/me", second.AccessToken, nil), http.StatusOK)
+	h.Do(t, "GET", "/users/me", second.AccessToken, nil).Expect(t, http.StatusOK)
 	r = refresh(second.RefreshToken)
-	h.expect(t, r, http.StatusOK)
+	r.Expect(t, http.StatusOK)
 	var third tokenPair
-	r.decode(t, &third)
+	r.Decode(t, &third)
 
 	// Replaying a spent token revokes the whole family, the newest token too.
 	r = refresh(first.RefreshToken)
-	h.expect(t, r, http.StatusUnauthorized)
-	if !strings.Contains(r.problem(t).Detail, "revoked") {
-		t.Fatalf("detail %q", r.problem(t).Detail)
+	r.Expect(t, http.StatusUnauthorized)
+	if !strings.Contains(r.Problem(t).Detail, "revoked") {
+		t.Fatalf("detail %q", r.Problem(t).Detail)
 	}
-	h.expect(t, refresh(third.RefreshToken), http.StatusUnauthorized)
+	refresh(third.RefreshToken).Expect(t, http.StatusUnauthorized)
 
 	// Another sign-in is another family, untouched by that.
 	other := h.tokens(t, u)
-	h.expect(t, refresh(other.RefreshToken), http.StatusOK)
+	refresh(other.RefreshToken).Expect(t, http.StatusOK)
 
 	// Logout revokes; unknown and repeated logouts are 204 as well.
 	fresh := h.tokens(t, u)
-	h.expect(t, h.request(t, "POST", "/auth/logout", "", map[string]string{"refreshToken": fresh.RefreshToken}), http.StatusNoContent)
-	h.expect(t, h.request(t, "POST", "/auth/logout", "", map[string]string{"refreshToken": fresh.RefreshToken}), http.StatusNoContent)
-	h.expect(t, refresh(fresh.RefreshToken), http.StatusUnauthorized)
-	h.expect(t, h.request(t, "POST", "/auth/logout", "", map[string]string{"refreshToken": "unknown"}), http.StatusNoContent)
-	h.expect(t, h.request(t, "POST", "/auth/logout", "", map[string]string{"refreshToken": strings.Repeat("A", 43)}), http.StatusNoContent)
-	h.expect(t, h.request(t, "POST", "/auth/logout", "", `{"refreshToken":`), http.StatusBadRequest)
-	h.expect(t, h.request(t, "POST", "/auth/logout", "", `{}`), http.StatusUnprocessableEntity)
+	h.Do(t, "POST", "/auth/logout", "", map[string]string{"refreshToken": fresh.RefreshToken}).Expect(t, http.StatusNoContent)
+	h.Do(t, "POST", "/auth/logout", "", map[string]string{"refreshToken": fresh.RefreshToken}).Expect(t, http.StatusNoContent)
+	refresh(fresh.RefreshToken).Expect(t, http.StatusUnauthorized)
+	h.Do(t, "POST", "/auth/logout", "", map[string]string{"refreshToken": "unknown"}).Expect(t, http.StatusNoContent)
+	h.Do(t, "POST", "/auth/logout", "", map[string]string{"refreshToken": strings.Repeat("A", 43)}).Expect(t, http.StatusNoContent)
+	h.Do(t, "POST", "/auth/logout", "", `{"refreshToken":`).Expect(t, http.StatusBadRequest)
+	h.Do(t, "POST", "/auth/logout", "", `{}`).Expect(t, http.StatusUnprocessableEntity)
 
 	// Unknown and malformed tokens.
-	h.expect(t, refresh(strings.Repeat("A", 43)), http.StatusUnauthorized)
-	h.expect(t, refresh("not a token"), http.StatusUnauthorized)
-	r = h.request(t, "POST", "/auth/refresh", "", `{"refreshToken":""}`)
-	h.expect(t, r, http.StatusUnprocessableEntity)
-	if got := r.fields(t); !slices.Equal(got, []string{"refreshToken"}) {
+	refresh(strings.Repeat("A", 43)).Expect(t, http.StatusUnauthorized)
+	refresh("not a token").Expect(t, http.StatusUnauthorized)
+	r = h.Do(t, "POST", "/auth/refresh", "", `{"refreshToken":""}`)
+	r.Expect(t, http.StatusUnprocessableEntity)
+	if got := r.Fields(t); !slices.Equal(got, []string{"refreshToken"}) {
 		t.Fatalf("fields %v", got)
 	}
 
 	// Expiry (REFRESH_TOKEN_TTL, 720h here).
 	late := h.tokens(t, u)
 	h.clock.Advance(721 * time.Hour)
-	h.expect(t, refresh(late.RefreshToken), http.StatusUnauthorized)
+	refresh(late.RefreshToken).Expect(t, http.StatusUnauthorized)
 }
 
 // TestProtectedRoutes drives every route that needs a token with each kind
@@ -415,7 +418,7 @@ func TestProtectedRoutes(t *testing.T) {
 			tok := tc.token(t)
 			for i, want := range tc.want {
 				rt := routes[i]
-				r := h.request(t, rt.method, rt.path, tok, rt.body)
+				r := h.Do(t, rt.method, rt.path, tok, rt.body)
 				if r.Status != want {
 					t.Errorf("%s %s: got %s, want %d", rt.method, rt.path, r, want)
 				}
@@ -428,15 +431,14 @@ func TestProtectedRoutes(t *testing.T) {
 	// A token whose role claim says admin does not make a user an admin:
 	// the account's current role decides.
 	forged := sign(t, keys[0], owner.ID, auth.RoleAdmin, time.Now())
-	h.expect(t, h.request(t, "GET", "/users", forged, nil), http.StatusForbidden)
+	h.Do(t, "GET", "/users", forged, nil).Expect(t, http.StatusForbidden)
 }
 
 // TestSpecSecurityMatchesRoutes: every operation the spec protects is under
 // the prefix the auth middleware guards, and no other one is.
 func TestSpecSecurityMatchesRoutes(t *testing.T) {
 	t.Parallel()
-	specRouter(t) // validates the document
-	doc := loadDoc(t)
+	doc := apitest.LoadSpec(t, api.Spec) // and validates it
 	for path, item := range doc.Paths.Map() {
 		for method, op := range item.Operations() {
 			protected := op.Security != nil && len(*op.Security) > 0
@@ -469,13 +471,13 @@ func TestAdmin(t *testing.T) {
 		if cursor != "" {
 			path += "&cursor=" + cursor
 		}
-		r := h.request(t, "GET", path, admin, nil)
-		h.expect(t, r, http.StatusOK)
+		r := h.Do(t, "GET", path, admin, nil)
+		r.Expect(t, http.StatusOK)
 		var page struct {
 			Items      []userJSON `json:"items"`
 			NextCursor *string    `json:"nextCursor"`
 		}
-		r.decode(t, &page)
+		r.Decode(t, &page)
 		if len(page.Items) > 2 {
 			t.Fatalf("page of %d", len(page.Items))
 		}
@@ -490,16 +492,16 @@ func TestAdmin(t *testing.T) {
 	if len(seen) != 6 || !slices.IsSorted(seen) || !slices.Contains(seen, ids[4]) { // admin + 5
 		t.Fatalf("listed %v", seen)
 	}
-	r := h.request(t, "GET", "/users", admin, nil)
-	h.expect(t, r, http.StatusOK)
+	r := h.Do(t, "GET", "/users", admin, nil)
+	r.Expect(t, http.StatusOK)
 
 	for _, q := range []struct{ query, field string }{
 		{"limit=0", "limit"}, {"limit=101", "limit"}, {"limit=abc", "limit"}, {"limit=-1", "limit"},
 		{"cursor=!!!", "cursor"}, {"cursor=" + "MA", "cursor"}, {"cursor=", "cursor"}, {"cursor=" + strings.Repeat("A", 65), "cursor"},
 	} {
-		r := h.request(t, "GET", "/users?"+q.query, admin, nil)
-		h.expect(t, r, http.StatusUnprocessableEntity)
-		if got := r.fields(t); !slices.Equal(got, []string{q.field}) {
+		r := h.Do(t, "GET", "/users?"+q.query, admin, nil)
+		r.Expect(t, http.StatusUnprocessableEntity)
+		if got := r.Fields(t); !slices.Equal(got, []string{q.field}) {
 			t.Errorf("?%s: fields %v, want [%s]", q.query, got, q.field)
 		}
 	}
@@ -508,45 +510,45 @@ func TestAdmin(t *testing.T) {
 	// token is revoked, and user.suspended is in the outbox.
 	victim := h.signup(t, "victim")
 	vt := h.tokens(t, victim)
-	status := func(id int64, s string) response {
-		return h.request(t, "PATCH", "/users/"+strconv.FormatInt(id, 10)+"/status", admin, map[string]string{"status": s})
+	status := func(id int64, s string) apitest.Response {
+		return h.Do(t, "PATCH", "/users/"+strconv.FormatInt(id, 10)+"/status", admin, map[string]string{"status": s})
 	}
 	r = status(victim.ID, "suspended")
-	h.expect(t, r, http.StatusOK)
+	r.Expect(t, http.StatusOK)
 	var got userJSON
-	r.decode(t, &got)
+	r.Decode(t, &got)
 	if got.Status != "suspended" {
 		t.Fatalf("status %q", got.Status)
 	}
-	h.expect(t, status(victim.ID, "suspended"), http.StatusOK) // idempotent: no second event
-	h.expect(t, h.request(t, "GET", "/users/me", vt.AccessToken, nil), http.StatusUnauthorized)
-	h.expect(t, h.request(t, "POST", "/auth/refresh", "", map[string]string{"refreshToken": vt.RefreshToken}), http.StatusUnauthorized)
-	h.expect(t, h.login(t, victim.Email, victim.Password), http.StatusForbidden)
-	h.expect(t, h.login(t, victim.Email, "wrong password"), http.StatusUnauthorized)
+	status(victim.ID, "suspended").Expect(t, http.StatusOK) // idempotent: no second event
+	h.Do(t, "GET", "/users/me", vt.AccessToken, nil).Expect(t, http.StatusUnauthorized)
+	h.Do(t, "POST", "/auth/refresh", "", map[string]string{"refreshToken": vt.RefreshToken}).Expect(t, http.StatusUnauthorized)
+	h.login(t, victim.Email, victim.Password).Expect(t, http.StatusForbidden)
+	h.login(t, victim.Email, "wrong password").Expect(t, http.StatusUnauthorized)
 	if n := h.outboxCount(t, "user.suspended", victim.ID); n != 1 {
 		t.Fatalf("%d user.suspended events, want 1", n)
 	}
-	h.expect(t, status(victim.ID, "active"), http.StatusOK)
-	h.expect(t, h.request(t, "GET", "/users/me", h.tokens(t, victim).AccessToken, nil), http.StatusOK)
+	status(victim.ID, "active").Expect(t, http.StatusOK)
+	h.Do(t, "GET", "/users/me", h.tokens(t, victim).AccessToken, nil).Expect(t, http.StatusOK)
 
 	// What cannot be done.
 	r = status(victim.ID, "deleted")
-	h.expect(t, r, http.StatusUnprocessableEntity)
-	if got := r.fields(t); !slices.Equal(got, []string{"status"}) {
+	r.Expect(t, http.StatusUnprocessableEntity)
+	if got := r.Fields(t); !slices.Equal(got, []string{"status"}) {
 		t.Fatalf("fields %v", got)
 	}
-	h.expect(t, status(1<<40, "suspended"), http.StatusNotFound)
-	h.expect(t, h.request(t, "GET", "/users/1099511627776", admin, nil), http.StatusNotFound)
-	h.expect(t, h.request(t, "GET", "/users/0", admin, nil), http.StatusUnprocessableEntity)
-	h.expect(t, h.request(t, "GET", "/users/abc", admin, nil), http.StatusUnprocessableEntity)
+	status(1<<40, "suspended").Expect(t, http.StatusNotFound)
+	h.Do(t, "GET", "/users/1099511627776", admin, nil).Expect(t, http.StatusNotFound)
+	h.Do(t, "GET", "/users/0", admin, nil).Expect(t, http.StatusUnprocessableEntity)
+	h.Do(t, "GET", "/users/abc", admin, nil).Expect(t, http.StatusUnprocessableEntity)
 	var adminID int64
-	h.request(t, "GET", "/users/me", admin, nil).decode(t, &struct {
+	h.Do(t, "GET", "/users/me", admin, nil).Decode(t, &struct {
 		ID *int64 `json:"id"`
 	}{&adminID})
-	h.expect(t, status(adminID, "suspended"), http.StatusConflict)
+	status(adminID, "suspended").Expect(t, http.StatusConflict)
 	gone := h.signup(t, "gone")
-	h.expect(t, h.request(t, "DELETE", "/users/me", h.tokens(t, gone).AccessToken, nil), http.StatusNoContent)
-	h.expect(t, status(gone.ID, "active"), http.StatusConflict)
+	h.Do(t, "DELETE", "/users/me", h.tokens(t, gone).AccessToken, nil).Expect(t, http.StatusNoContent)
+	status(gone.ID, "active").Expect(t, http.StatusConflict)
 }
 
 // TestAdminBootstrapIsIdempotent: starting again with the same ADMIN_* does
@@ -576,26 +578,26 @@ func TestAdminBootstrapIsIdempotent(t *testing.T) {
 func TestPlatformEndpoints(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	r := h.request(t, "GET", "/.well-known/jwks.json", "", nil)
-	h.expect(t, r, http.StatusOK)
+	r := h.Do(t, "GET", "/.well-known/jwks.json", "", nil)
+	r.Expect(t, http.StatusOK)
 	var set struct {
 		Keys []struct {
 			Kid string `json:"kid"`
 		} `json:"keys"`
 	}
-	r.decode(t, &set)
+	r.Decode(t, &set)
 	if len(set.Keys) != 1 || set.Keys[0].Kid != auth.Thumbprint(&testkit.RSAKeys()[0].PublicKey) {
 		t.Fatalf("JWKS %s", r.Body)
 	}
-	h.expect(t, h.request(t, "GET", "/healthz", "", nil), http.StatusOK)
-	h.expect(t, h.request(t, "GET", "/readyz", "", nil), http.StatusOK)
-	h.expect(t, h.request(t, "GET", "/api-docs/openapi.yaml", "", nil), http.StatusOK)
-	h.expect(t, h.request(t, "GET", "/no/such/route", "", nil), http.StatusNotFound)
+	h.Do(t, "GET", "/healthz", "", nil).Expect(t, http.StatusOK)
+	h.Do(t, "GET", "/readyz", "", nil).Expect(t, http.StatusOK)
+	h.Do(t, "GET", "/api-docs/openapi.yaml", "", nil).Expect(t, http.StatusOK)
+	h.Do(t, "GET", "/no/such/route", "", nil).Expect(t, http.StatusNotFound)
 	h.signup(t, "metrics")
 	// The outbox gauges appear with the relay's first statistics pass.
 	testkit.Eventually(t, "the metrics", func() bool {
-		r := h.request(t, "GET", "/metrics", "", nil)
-		h.expect(t, r, http.StatusOK)
+		r := h.Do(t, "GET", "/metrics", "", nil)
+		r.Expect(t, http.StatusOK)
 		for _, want := range []string{
 			`http_requests_total{code="201",method="POST",route="/auth/signup",service="account"}`,
 			`http_request_duration_seconds_bucket{method="POST",route="/auth/signup",service="account"`,
@@ -617,14 +619,14 @@ func TestKeyRotation(t *testing.T) {
 	u := h.signup(t, "rotated")
 	keys := testkit.RSAKeys()
 	old := sign(t, keys[1], u.ID, auth.RoleUser, time.Now())
-	h.expect(t, h.request(t, "GET", "/users/me", old, nil), http.StatusOK)
-	r := h.request(t, "GET", "/.well-known/jwks.json", "", nil)
+	h.Do(t, "GET", "/users/me", old, nil).Expect(t, http.StatusOK)
+	r := h.Do(t, "GET", "/.well-known/jwks.json", "", nil)
 	var set struct {
 		Keys []struct {
 			Kid string `json:"kid"`
 		} `json:"keys"`
 	}
-	r.decode(t, &set)
+	r.Decode(t, &set)
 	if len(set.Keys) != 2 || set.Keys[0].Kid != auth.Thumbprint(&keys[0].PublicKey) || set.Keys[1].Kid != auth.Thumbprint(&keys[1].PublicKey) {
 		t.Fatalf("JWKS %s", r.Body)
 	}
@@ -638,13 +640,24 @@ func TestConcurrentRefresh(t *testing.T) {
 	u := h.signup(t, "race")
 	for range 3 {
 		tok := h.tokens(t, u)
-		results := make(chan response, 2)
+		type result struct {
+			r   apitest.Response
+			err error
+		}
+		results := make(chan result, 2)
 		for range 2 {
 			go func() {
-				results <- h.request(t, "POST", "/auth/refresh", "", map[string]string{"refreshToken": tok.RefreshToken})
+				r, err := h.Try("POST", "/auth/refresh", "", map[string]string{"refreshToken": tok.RefreshToken})
+				results <- result{r, err}
 			}()
 		}
-		a, b := <-results, <-results
+		ra, rb := <-results, <-results
+		for _, res := range []result{ra, rb} {
+			if res.err != nil {
+				t.Fatal(res.err)
+			}
+		}
+		a, b := ra.r, rb.r
 		if a.Status > b.Status {
 			a, b = b, a
 		}
@@ -652,7 +665,7 @@ func TestConcurrentRefresh(t *testing.T) {
 			t.Fatalf("concurrent refreshes: %s and %s, want one 200 and one 401", a, b)
 		}
 		var won tokenPair
-		a.decode(t, &won)
-		h.expect(t, h.request(t, "POST", "/auth/refresh", "", map[string]string{"refreshToken": won.RefreshToken}), http.StatusUnauthorized)
+		a.Decode(t, &won)
+		h.Do(t, "POST", "/auth/refresh", "", map[string]string{"refreshToken": won.RefreshToken}).Expect(t, http.StatusUnauthorized)
 	}
 }

@@ -21,11 +21,11 @@ func TestEventsReachTheBroker(t *testing.T) {
 	deliveries := testkit.Listen(t, testkit.AMQPURL, h.cfg.AMQPExchange, "user.*")
 
 	leaving := h.signup(t, "leaving")
-	h.expect(t, h.request(t, "DELETE", "/users/me", h.tokens(t, leaving).AccessToken, nil), http.StatusNoContent)
+	h.Do(t, "DELETE", "/users/me", h.tokens(t, leaving).AccessToken, nil).Expect(t, http.StatusNoContent)
 	suspended := h.signup(t, "suspended")
 	admin := h.adminTokens(t).AccessToken
-	h.expect(t, h.request(t, "PATCH", "/users/"+strconv.FormatInt(suspended.ID, 10)+"/status", admin,
-		map[string]string{"status": "suspended"}), http.StatusOK)
+	h.Do(t, "PATCH", "/users/"+strconv.FormatInt(suspended.ID, 10)+"/status", admin,
+		map[string]string{"status": "suspended"}).Expect(t, http.StatusOK)
 
 	want := map[string]int64{"user.deleted": leaving.ID, "user.suspended": suspended.ID}
 	timeout := time.After(30 * time.Second)

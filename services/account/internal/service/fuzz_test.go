@@ -49,7 +49,7 @@ func FuzzRequestBodies(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, op uint8, body []byte) {
 		o := ops[int(op)%len(ops)]
-		h.request(t, o.method, o.path, o.token, body)
+		h.Do(t, o.method, o.path, o.token, body)
 	})
 }
 
@@ -74,11 +74,11 @@ func FuzzQueryAndPath(f *testing.F) {
 		if cursor != "" {
 			q.Set("cursor", cursor)
 		}
-		r := h.request(t, "GET", "/users?"+q.Encode(), adminTok, nil)
+		r := h.Do(t, "GET", "/users?"+q.Encode(), adminTok, nil)
 		if r.Status != http.StatusOK && r.Status != http.StatusUnprocessableEntity {
 			t.Fatalf("GET /users?%s: %s", q.Encode(), r)
 		}
-		r = h.request(t, "GET", "/users/"+url.PathEscape(id), adminTok, nil)
+		r = h.Do(t, "GET", "/users/"+url.PathEscape(id), adminTok, nil)
 		switch r.Status {
 		case http.StatusOK, http.StatusNotFound, http.StatusUnprocessableEntity:
 		default:

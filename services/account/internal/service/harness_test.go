@@ -6,7 +6,6 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"database/sql"
-	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"log/slog"
@@ -14,15 +13,10 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/getkin/kin-openapi/openapi3"
-	"github.com/getkin/kin-openapi/openapi3filter"
-	"github.com/getkin/kin-openapi/routers"
-	"github.com/getkin/kin-openapi/routers/legacy"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/progressive-overload/po/services/kit/auth"
@@ -30,6 +24,7 @@ import (
 	"github.com/progressive-overload/po/services/kit/mysqldb/mysqltest"
 	"github.com/progressive-overload/po/services/kit/platform"
 	"github.com/progressive-overload/po/services/kit/testkit"
+	"github.com/progressive-overload/po/services/kit/testkit/apitest"
 
 	"github.com/progressive-overload/po/services/account/api"
 	"github.com/progressive-overload/po/services/account/api/client"
@@ -54,17 +49,15 @@ func (c *testClock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
 // harness is one running account service on 127.0.0.1:0 with its own
 // database, Redis key prefix, AMQP exchange and queue names.
 type harness struct {
-	t      testing.TB
-	base   string
-	cfg    service.Config
-	queues string // the service's QueuePrefix
-	svc    *service.Service
-	clock  *testClock
-	client *http.Client
-	router routers.Router
-	db     *sql.DB
-	rdb    *redis.Client
-	served *testkit.Served
+	*apitest.Client // the service's API, every answer checked against api/openapi.yaml
+	t               testing.TB
+	cfg             service.Config
+	queues          string // the service's QueuePrefix
+	svc             *service.Service
+	clock           *testClock
+	db              *sql.DB
+	rdb             *redis.Client
+	served          *testkit.Served
 }
 
 type harnessOption func(*service.Config)
@@ -161,10 +154,8 @@ func newHarness(t testing.TB, opts ...harnessOption) *harness {
 	}
 	h.svc = svc
 	h.served = testkit.Serve(t, svc)
-	h.base = h.served.URL
 
-	h.client = &http.Client{Transport: &http.Transport{}, Timeout: time.Minute}
-	h.router = specRouter(t)
+	h.Client = apitest.New(t, h.served.URL, api.Spec, apitest.Options{Check: noPasswordHash})
 	h.rdb = redis.NewClient(&redis.Options{Addr: testkit.RedisAddr})
 	h.db, err = mysqldb.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
@@ -179,150 +170,27 @@ func newHarness(t testing.TB, opts ...harnessOption) *harness {
 }
 
 func (h *harness) close() {
+	// Clients hang up first, as they would; the server then drains at once.
+	h.Close()
 	if err := h.served.Stop(); err != nil {
 		h.t.Errorf("serve: %v", err)
 	}
-	h.client.CloseIdleConnections()
 	testkit.DeleteRedisKeys(h.rdb, h.cfg.RedisKeyPrefix)
 	_ = h.rdb.Close()
 	_ = h.db.Close()
-}
-
-// loadDoc loads api/openapi.yaml.
-func loadDoc(t testing.TB) *openapi3.T {
-	t.Helper()
-	loader := openapi3.NewLoader()
-	doc, err := loader.LoadFromData(api.Spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := doc.Validate(loader.Context); err != nil {
-		t.Fatalf("api/openapi.yaml is invalid: %v", err)
-	}
-	return doc
 }
 
 func newService(ctx context.Context, cfg service.Config) (*service.Service, error) {
 	return service.New(ctx, cfg, service.Options{Logger: testLogger()})
 }
 
-// specRouter routes requests to the operations of api/openapi.yaml (the
-// file, not the generated copy), after checking the document itself.
-func specRouter(t testing.TB) routers.Router {
-	t.Helper()
-	doc := loadDoc(t)
-	doc.Servers = nil
-	router, err := legacy.NewRouter(doc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return router
-}
-
-// response is one HTTP answer, already checked against the spec.
-type response struct {
-	Status int
-	Header http.Header
-	Body   []byte
-}
-
-func (r response) String() string { return fmt.Sprintf("%d %s", r.Status, r.Body) }
-
-// decode unmarshals the body into v.
-func (r response) decode(t testing.TB, v any) {
-	t.Helper()
-	if err := json.Unmarshal(r.Body, v); err != nil {
-		t.Fatalf("decode %s: %v", r, err)
-	}
-}
-
-// problem is the problem+json body.
-type problemBody struct {
-	Type   string `json:"type"`
-	Title  string `json:"title"`
-	Status int    `json:"status"`
-	Detail string `json:"detail"`
-	Errors []struct {
-		Field   string `json:"field"`
-		Message string `json:"message"`
-	} `json:"errors"`
-}
-
-func (r response) problem(t testing.TB) problemBody {
-	t.Helper()
-	var p problemBody
-	r.decode(t, &p)
-	if p.Status != r.Status {
-		t.Fatalf("problem status %d on a %d response", p.Status, r.Status)
-	}
-	return p
-}
-
-// fields lists the invalid fields a 422 names.
-func (r response) fields(t testing.TB) []string {
-	t.Helper()
-	var out []string
-	for _, e := range r.problem(t).Errors {
-		out = append(out, e.Field)
-	}
-	return out
-}
-
-// request sends a request and checks the response against the spec. body is
-// sent as is when it is a string or []byte, else marshalled as JSON.
-func (h *harness) request(t testing.TB, method, path, token string, body any, headers ...string) response {
-	t.Helper()
-	req, _, err := testkit.NewRequest(method, h.base+path, token, body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	res, data, err := testkit.Do(h.client, req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	r := response{Status: res.StatusCode, Header: res.Header, Body: data}
-	h.checkResponse(t, req, r)
-	return r
-}
-
-// checkResponse validates r against the operation of req in the spec, and
-// checks what holds for every response: no 5xx, no password hash, errors
-// as problem+json.
-func (h *harness) checkResponse(t testing.TB, req *http.Request, r response) {
-	t.Helper()
-	if r.Status >= 500 {
-		t.Errorf("%s %s: server error %s", req.Method, req.URL.Path, r)
-	}
+// noPasswordHash is the account service's own check of every answer: no
+// password hash, in any form, ever leaves it.
+func noPasswordHash(_ *http.Request, r apitest.Response) error {
 	if bytes.Contains(r.Body, []byte("$argon2")) || bytes.Contains(bytes.ToLower(r.Body), []byte("passwordhash")) {
-		t.Errorf("%s %s: response exposes a password hash: %s", req.Method, req.URL.Path, r.Body)
+		return fmt.Errorf("the answer exposes a password hash: %s", r.Body)
 	}
-	if r.Status >= 400 && !strings.HasPrefix(r.Header.Get("Content-Type"), "application/problem+json") {
-		t.Errorf("%s %s: error %d with Content-Type %q", req.Method, req.URL.Path, r.Status, r.Header.Get("Content-Type"))
-	}
-	route, params, err := h.router.FindRoute(req)
-	if err != nil {
-		return // not an API operation (404 for unknown paths): checked above
-	}
-	in := &openapi3filter.ResponseValidationInput{
-		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route},
-		Status:                 r.Status,
-		Header:                 r.Header,
-		Options:                &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true},
-	}
-	in.SetBodyBytes(r.Body)
-	if err := openapi3filter.ValidateResponse(context.Background(), in); err != nil {
-		t.Errorf("%s %s: response %s does not match the spec: %v", req.Method, req.URL.Path, r, err)
-	}
-}
-
-func (h *harness) expect(t testing.TB, r response, status int) {
-	t.Helper()
-	if r.Status != status {
-		t.Fatalf("got %s, want status %d", r, status)
-	}
+	return nil
 }
 
 // user is an account a test signed up, with its credentials.
@@ -342,27 +210,23 @@ type (
 func (h *harness) signup(t testing.TB, name string) user {
 	t.Helper()
 	u := user{Email: name + "-" + testkit.RandomHex(4) + "@example.com", Password: "password " + testkit.RandomHex(4)}
-	r := h.request(t, "POST", "/auth/signup", "", map[string]string{
-		"email": u.Email, "password": u.Password, "displayName": name,
-	})
-	h.expect(t, r, http.StatusCreated)
 	var got userJSON
-	r.decode(t, &got)
+	h.Do(t, "POST", "/auth/signup", "", map[string]string{
+		"email": u.Email, "password": u.Password, "displayName": name,
+	}).Expect(t, http.StatusCreated).Decode(t, &got)
 	u.ID = got.Id
 	return u
 }
 
-func (h *harness) login(t testing.TB, email, password string) response {
+func (h *harness) login(t testing.TB, email, password string) apitest.Response {
 	t.Helper()
-	return h.request(t, "POST", "/auth/login", "", map[string]string{"email": email, "password": password})
+	return h.Do(t, "POST", "/auth/login", "", map[string]string{"email": email, "password": password})
 }
 
 func (h *harness) tokens(t testing.TB, u user) tokenPair {
 	t.Helper()
-	r := h.login(t, u.Email, u.Password)
-	h.expect(t, r, http.StatusOK)
 	var p tokenPair
-	r.decode(t, &p)
+	h.login(t, u.Email, u.Password).Expect(t, http.StatusOK).Decode(t, &p)
 	return p
 }
 

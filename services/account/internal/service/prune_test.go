@@ -11,6 +11,7 @@ import (
 	"github.com/progressive-overload/po/services/kit/testkit"
 
 	"github.com/progressive-overload/po/services/account/internal/service"
+	"github.com/progressive-overload/po/services/kit/testkit/apitest"
 )
 
 // withExpiredRefreshTokenRetention is EXPIRED_REFRESH_TOKEN_RETENTION (off,
@@ -38,17 +39,17 @@ func TestExpiredRefreshTokensArePruned(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, withExpiredRefreshTokenRetention(24*time.Hour))
 	u := h.signup(t, "pruned")
-	refresh := func(token string) response {
-		return h.request(t, "POST", "/auth/refresh", "", map[string]string{"refreshToken": token})
+	refresh := func(token string) apitest.Response {
+		return h.Do(t, "POST", "/auth/refresh", "", map[string]string{"refreshToken": token})
 	}
 
 	gone := h.tokens(t, u) // expires after 720h (REFRESH_TOKEN_TTL)
 	h.clock.Advance(24 * time.Hour)
 	spent := h.tokens(t, u) // expires after 744h
 	r := refresh(spent.RefreshToken)
-	h.expect(t, r, http.StatusOK)
+	r.Expect(t, http.StatusOK)
 	var rotated tokenPair
-	r.decode(t, &rotated)
+	r.Decode(t, &rotated)
 
 	// 745h: gone expired 25h ago, spent and rotated 1h ago.
 	h.clock.Advance(721 * time.Hour)
@@ -66,14 +67,14 @@ func TestExpiredRefreshTokensArePruned(t *testing.T) {
 	// Reuse within the grace still revokes the family; a deleted token is
 	// merely unknown.
 	r = refresh(spent.RefreshToken)
-	h.expect(t, r, http.StatusUnauthorized)
-	if d := r.problem(t).Detail; !strings.Contains(d, "revoked") {
+	r.Expect(t, http.StatusUnauthorized)
+	if d := r.Problem(t).Detail; !strings.Contains(d, "revoked") {
 		t.Errorf("spent token within the grace: detail %q, want reuse detected", d)
 	}
 	r = refresh(gone.RefreshToken)
-	h.expect(t, r, http.StatusUnauthorized)
-	if d := r.problem(t).Detail; strings.Contains(d, "revoked") {
+	r.Expect(t, http.StatusUnauthorized)
+	if d := r.Problem(t).Detail; strings.Contains(d, "revoked") {
 		t.Errorf("deleted token: detail %q, want unknown", d)
 	}
-	h.expect(t, refresh(live.RefreshToken), http.StatusOK)
+	refresh(live.RefreshToken).Expect(t, http.StatusOK)
 }

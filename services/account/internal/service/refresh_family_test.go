@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/progressive-overload/po/services/account/internal/service"
+	"github.com/progressive-overload/po/services/kit/testkit/apitest"
 )
 
 // withRefreshFamilyMaxAge is REFRESH_FAMILY_MAX_AGE.
@@ -39,26 +40,26 @@ func (h *harness) tokenRow(t testing.TB, token string) tokenRow {
 	return r
 }
 
-func (h *harness) refresh(t testing.TB, token string) response {
+func (h *harness) refresh(t testing.TB, token string) apitest.Response {
 	t.Helper()
-	return h.request(t, "POST", "/auth/refresh", "", map[string]string{"refreshToken": token})
+	return h.Do(t, "POST", "/auth/refresh", "", map[string]string{"refreshToken": token})
 }
 
 func (h *harness) refreshOK(t testing.TB, token string) tokenPair {
 	t.Helper()
 	r := h.refresh(t, token)
-	h.expect(t, r, http.StatusOK)
+	r.Expect(t, http.StatusOK)
 	var p tokenPair
-	r.decode(t, &p)
+	r.Decode(t, &p)
 	return p
 }
 
 // expectExpiredRefresh checks r is the 401 an expired refresh token gets, not
 // the reuse answer.
-func expectExpiredRefresh(t testing.TB, h *harness, r response) {
+func expectExpiredRefresh(t testing.TB, h *harness, r apitest.Response) {
 	t.Helper()
-	h.expect(t, r, http.StatusUnauthorized)
-	if d := r.problem(t).Detail; d != "invalid or expired refresh token" {
+	r.Expect(t, http.StatusUnauthorized)
+	if d := r.Problem(t).Detail; d != "invalid or expired refresh token" {
 		t.Fatalf("detail %q, want the expired-token answer", d)
 	}
 }

@@ -31,10 +31,10 @@ func TestChallengeUserValidation(t *testing.T) {
 	active := h.signup(t, "active")
 	suspended := h.signup(t, "suspended")
 	admin := h.adminTokens(t).AccessToken
-	h.expect(t, h.request(t, "PATCH", "/users/"+strconv.FormatInt(suspended.ID, 10)+"/status", admin,
-		map[string]string{"status": "suspended"}), http.StatusOK)
+	h.Do(t, "PATCH", "/users/"+strconv.FormatInt(suspended.ID, 10)+"/status", admin,
+		map[string]string{"status": "suspended"}).Expect(t, http.StatusOK)
 	deleted := h.signup(t, "deleted")
-	h.expect(t, h.request(t, "DELETE", "/users/me", h.tokens(t, deleted).AccessToken, nil), http.StatusNoContent)
+	h.Do(t, "DELETE", "/users/me", h.tokens(t, deleted).AccessToken, nil).Expect(t, http.StatusNoContent)
 	unknown := deleted.ID + 1_000_000
 
 	cases := []struct {
@@ -86,7 +86,7 @@ func TestChallengeCreatedAnsweredOnce(t *testing.T) {
 	h.publish(t, evt)
 	h.publish(t, evt)
 	testkit.Eventually(t, "the second delivery to be dropped as a duplicate", func() bool {
-		return h.metric(t, "events_consumed_total", "result", "duplicate", "service", h.queues, "type", "challenge.created") == 1
+		return h.Metrics(t).Value("events_consumed_total", "result", "duplicate", "service", h.queues, "type", "challenge.created") == 1
 	})
 	// Every outbox row published means every verdict is in the tap queue.
 	testkit.Eventually(t, "the outbox to drain", func() bool {
@@ -129,7 +129,7 @@ func TestMalformedChallengeCreatedIsDeadLettered(t *testing.T) {
 	}
 	dlq := h.consumerQueues()[2]
 	testkit.Eventually(t, "the malformed messages in "+dlq, func() bool { return h.queueDepth(t, dlq) == len(malformed) })
-	if n := h.metric(t, "events_consumed_total", "result", "retry", "service", h.queues, "type", "challenge.created"); n != 0 {
+	if n := h.Metrics(t).Value("events_consumed_total", "result", "retry", "service", h.queues, "type", "challenge.created"); n != 0 {
 		t.Errorf("%v retries of messages that cannot succeed", n)
 	}
 	if n := h.count(t, "SELECT COUNT(*) FROM outbox_events"); n != 1 {
@@ -148,10 +148,10 @@ func TestServesWhileBrokerIsDown(t *testing.T) {
 	h := newHarness(t, withAMQPURL("amqp://guest:guest@"+proxy.Addr()+"/"))
 	tap := h.tap(t, "user.validated", "user.deleted")
 
-	h.expect(t, h.request(t, "GET", "/readyz", "", nil), http.StatusOK)
+	h.Do(t, "GET", "/readyz", "", nil).Expect(t, http.StatusOK)
 	u := h.signup(t, "early")
 	leaving := h.signup(t, "leaving")
-	h.expect(t, h.request(t, "DELETE", "/users/me", h.tokens(t, leaving).AccessToken, nil), http.StatusNoContent)
+	h.Do(t, "DELETE", "/users/me", h.tokens(t, leaving).AccessToken, nil).Expect(t, http.StatusNoContent)
 
 	proxy.Restore(t)
 	h.publish(t, challengeCreated(t, map[string]any{"challengeId": 11, "userId": u.ID}))
@@ -377,31 +377,4 @@ func (h *harness) queueDepth(t testing.TB, queue string) int {
 		t.Fatal(err)
 	}
 	return q.Messages
-}
-
-// metric reads one series from /metrics (0 when absent); labels are name,
-// value pairs in alphabetical order of name, as the exposition writes them.
-func (h *harness) metric(t testing.TB, name string, labels ...string) float64 {
-	t.Helper()
-	var series strings.Builder
-	series.WriteString(name + "{")
-	for i := 0; i+1 < len(labels); i += 2 {
-		if i > 0 {
-			series.WriteString(",")
-		}
-		series.WriteString(labels[i] + "=" + strconv.Quote(labels[i+1]))
-	}
-	series.WriteString("} ")
-	r := h.request(t, "GET", "/metrics", "", nil)
-	h.expect(t, r, http.StatusOK)
-	for line := range strings.Lines(string(r.Body)) {
-		if v, ok := strings.CutPrefix(line, series.String()); ok {
-			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-			if err != nil {
-				t.Fatalf("metric line %q: %v", line, err)
-			}
-			return f
-		}
-	}
-	return 0
 }

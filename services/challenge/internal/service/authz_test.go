@@ -43,11 +43,11 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"expired", mintWith(t, signing, testkit.Audience, time.Now().Add(-2*time.Hour), owner)},
 		{"wrong-audience", mintWith(t, signing, "someone-else", time.Now(), owner)},
 		{"unknown-key", mintWith(t, unknown, testkit.Audience, time.Now(), owner)},
-		{"owner", h.user(owner)},
-		{"other", h.user(other)},
-		{"admin", h.admin(adminID)},
+		{"owner", h.user(t, owner)},
+		{"other", h.user(t, other)},
+		{"admin", h.admin(t, adminID)},
 	}
-	ownerTok := h.user(owner)
+	ownerTok := h.user(t, owner)
 	type route struct {
 		name   string
 		method string
@@ -75,8 +75,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	for _, rt := range routes {
 		for _, c := range callers {
 			t.Run(rt.name+"/"+c.name, func(t *testing.T) {
-				h := h.with(t)
-				ch := h.createChallenge(ownerTok) // fresh, so DELETE and PATCH start clean
+				ch := h.createChallenge(t, ownerTok) // fresh, so DELETE and PATCH start clean
 				want := http.StatusUnauthorized
 				switch c.name {
 				case "owner":
@@ -89,21 +88,21 @@ func TestAuthorizationMatrix(t *testing.T) {
 				// Twice: the second read of a cached route is served from the
 				// cache and must be authorized just the same. The owner reads
 				// first so the cache is warm for the others.
-				h.do(rt.method, rt.path(ch.Id), ownerTok, rt.body)
+				h.Do(t, rt.method, rt.path(ch.Id), ownerTok, rt.body)
 				if rt.method == "DELETE" {
-					ch = h.createChallenge(ownerTok)
+					ch = h.createChallenge(t, ownerTok)
 				}
 				rounds := 1
 				if rt.method == "GET" {
 					rounds = 2
 				}
 				for range rounds {
-					r := h.do(rt.method, rt.path(ch.Id), c.token, rt.body)
+					r := h.Do(t, rt.method, rt.path(ch.Id), c.token, rt.body)
 					if r.Status != want {
 						t.Fatalf("%s %s as %s: %d %s, want %d", rt.method, rt.path(ch.Id), c.name, r.Status, r.Body, want)
 					}
 					if want >= 400 {
-						r.problem(t)
+						r.Problem(t)
 					}
 					if want == http.StatusUnauthorized && !strings.HasPrefix(r.Header.Get("WWW-Authenticate"), "Bearer") {
 						t.Fatalf("401 without a Bearer challenge: %q", r.Header.Get("WWW-Authenticate"))
@@ -114,17 +113,17 @@ func TestAuthorizationMatrix(t *testing.T) {
 	}
 
 	// A user's list holds only their own challenges; an admin's holds everyone's.
-	h.createChallenge(h.user(other))
+	h.createChallenge(t, h.user(t, other))
 	var list struct {
 		Items []challengeJSON `json:"items"`
 	}
-	h.do("GET", "/challenges?limit=100", h.user(other), nil).json(t, &list)
+	h.Do(t, "GET", "/challenges?limit=100", h.user(t, other), nil).Decode(t, &list)
 	for _, c := range list.Items {
 		if c.UserId != other {
 			t.Fatalf("user %d listed challenge %d of user %d", other, c.Id, c.UserId)
 		}
 	}
-	h.do("GET", "/challenges?limit=100", h.admin(adminID), nil).json(t, &list)
+	h.Do(t, "GET", "/challenges?limit=100", h.admin(t, adminID), nil).Decode(t, &list)
 	users := map[int64]bool{}
 	for _, c := range list.Items {
 		users[c.UserId] = true
@@ -134,7 +133,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	}
 	// Admin-created challenges belong to the admin.
 	var mine challengeJSON
-	h.do("POST", "/challenges", h.admin(adminID), squatBody()).json(t, &mine)
+	h.Do(t, "POST", "/challenges", h.admin(t, adminID), squatBody()).Decode(t, &mine)
 	if mine.UserId != adminID {
 		t.Fatalf("admin's challenge owned by %d", mine.UserId)
 	}

@@ -10,14 +10,16 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/progressive-overload/po/services/kit/testkit/apitest"
 )
 
 // Bad input gets a 4xx problem+json that names what is wrong, never a 5xx.
 func TestBadInput(t *testing.T) {
 	h := newHarness(t)
 	const uid = 401
-	tok := h.user(uid)
-	c := h.createChallenge(tok)
+	tok := h.user(t, uid)
+	c := h.createChallenge(t, tok)
 	id := strconv.FormatInt(c.Id, 10)
 	with := func(k string, v any) map[string]any {
 		b := squatBody()
@@ -87,15 +89,13 @@ func TestBadInput(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			h := h.with(t)
-			h.validate = tc.name != "unknown route" // not in the contract
-			r := h.do(tc.method, tc.path, tok, tc.body)
+			r := h.Do(t, tc.method, tc.path, tok, tc.body)
 			if r.Status != tc.status {
 				t.Fatalf("%d %s, want %d", r.Status, r.Body, tc.status)
 			}
-			p := r.problem(t)
+			r.Problem(t)
 			if tc.fields != nil {
-				got := p.fields()
+				got := r.Fields(t)
 				slices.Sort(got)
 				want := slices.Clone(tc.fields)
 				slices.Sort(want)
@@ -108,7 +108,7 @@ func TestBadInput(t *testing.T) {
 	t.Run("too large", func(t *testing.T) {
 		// The server answers as soon as it reads the headers and closes the
 		// connection without reading the body, so this talks raw HTTP/1.1.
-		conn, err := net.Dial("tcp", strings.TrimPrefix(h.base, "http://"))
+		conn, err := net.Dial("tcp", strings.TrimPrefix(h.BaseURL, "http://"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -121,22 +121,22 @@ func TestBadInput(t *testing.T) {
 		}
 		defer resp.Body.Close()
 		body, _ := io.ReadAll(resp.Body)
-		r := response{Status: resp.StatusCode, Header: resp.Header, Body: body}
+		r := apitest.Response{Status: resp.StatusCode, Header: resp.Header, Body: body}
 		if r.Status != http.StatusRequestEntityTooLarge {
 			t.Fatalf("%d %s, want 413", r.Status, body)
 		}
-		r.problem(t)
+		r.Problem(t)
 	})
 
 	// None of it changed anything.
 	var list struct {
 		Items []challengeJSON `json:"items"`
 	}
-	h.do("GET", "/challenges", tok, nil).json(t, &list)
+	h.Do(t, "GET", "/challenges", tok, nil).Decode(t, &list)
 	if len(list.Items) != 1 {
 		t.Fatalf("bad input created challenges: %+v", list.Items)
 	}
-	if r := h.do("GET", "/challenges/"+id+"/logs", tok, nil); !strings.Contains(string(r.Body), `"items":[]`) {
+	if r := h.Do(t, "GET", "/challenges/"+id+"/logs", tok, nil); !strings.Contains(string(r.Body), `"items":[]`) {
 		t.Fatalf("bad input created logs: %s", r.Body)
 	}
 }

@@ -15,13 +15,13 @@ func benchHarness(b *testing.B, opts ...harnessOption) (*harness, string, string
 	b.Helper()
 	h := newHarness(b, opts...)
 	const uid = 601
-	tok := h.user(uid)
-	c := h.createChallenge(tok)
+	tok := h.user(b, uid)
+	c := h.createChallenge(b, tok)
 	for i := range 25 {
-		h.logWorkout(tok, c.Id, 60+float64(i%4)*2.5)
+		h.logWorkout(b, tok, c.Id, 60+float64(i%4)*2.5)
 	}
 	path := userLogsPath(uid)
-	if r := h.do("GET", path, tok, nil); r.Status != http.StatusOK {
+	if r := h.Do(b, "GET", path, tok, nil); r.Status != http.StatusOK {
 		b.Fatalf("warm-up: %d %s", r.Status, r.Body)
 	}
 	return h, path, tok
@@ -54,7 +54,7 @@ func BenchmarkUserLogs(b *testing.B) {
 			if ctx.Response.StatusCode() != http.StatusOK || want < 1000 {
 				b.Fatalf("%d %s", ctx.Response.StatusCode(), ctx.Response.Body())
 			}
-			hits0 := h.cacheCount("user-logs", "hit")
+			hits0 := h.cacheCount(b, "user-logs", "hit")
 			b.ReportAllocs()
 			b.ResetTimer()
 			for b.Loop() {
@@ -65,7 +65,7 @@ func BenchmarkUserLogs(b *testing.B) {
 				}
 			}
 			b.StopTimer()
-			if bc.name == "hit" && h.cacheCount("user-logs", "hit")-hits0 < float64(b.N) {
+			if bc.name == "hit" && h.cacheCount(b, "user-logs", "hit")-hits0 < float64(b.N) {
 				b.Fatal("not every request was a cache hit")
 			}
 		})
@@ -80,10 +80,10 @@ func BenchmarkUserLogsLoopback(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
-		req, _ := http.NewRequest("GET", h.base+path, nil)
+		req, _ := http.NewRequest("GET", h.BaseURL+path, nil)
 		req.Header.Set("Authorization", "Bearer "+tok)
 		for pb.Next() {
-			resp, err := h.client.Do(req)
+			resp, err := h.HTTP.Do(req)
 			if err != nil {
 				b.Error(err)
 				return

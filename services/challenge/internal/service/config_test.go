@@ -8,9 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/progressive-overload/po/services/challenge/api"
 	"github.com/progressive-overload/po/services/challenge/internal/service"
 	"github.com/progressive-overload/po/services/kit/config"
 	"github.com/progressive-overload/po/services/kit/platform"
+	"github.com/progressive-overload/po/services/kit/testkit/apitest"
 )
 
 func TestConfigDefaults(t *testing.T) {
@@ -100,7 +102,7 @@ func TestConfigTrustedProxies(t *testing.T) {
 // The response validator finds the contract's operation for every route the
 // tests call (otherwise it could only skip validation).
 func TestSpecRoutes(t *testing.T) {
-	_, router := loadSpec(t, "http://127.0.0.1:1")
+	c := apitest.New(t, "http://127.0.0.1:1", api.Spec, apitest.Options{})
 	for _, tc := range []struct{ method, path, op string }{
 		{"GET", "/challenges?limit=5", "listChallenges"},
 		{"POST", "/challenges", "createChallenge"},
@@ -113,7 +115,7 @@ func TestSpecRoutes(t *testing.T) {
 		{"GET", "/challenges/7/progress", "getProgress"},
 	} {
 		req, _ := http.NewRequest(tc.method, "http://127.0.0.1:1"+tc.path, nil)
-		route, _, err := router.FindRoute(req)
+		route, _, err := c.FindRoute(req)
 		if err != nil || route.Operation.OperationID != tc.op {
 			t.Errorf("%s %s: %v %v, want %s", tc.method, tc.path, route, err, tc.op)
 		}

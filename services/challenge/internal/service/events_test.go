@@ -33,14 +33,14 @@ type challengeDetail struct {
 	StatusReason *string `json:"statusReason"`
 }
 
-func (h *harness) challenge(token string, id int64) challengeDetail {
-	h.t.Helper()
-	r := h.do("GET", "/challenges/"+strconv.FormatInt(id, 10), token, nil)
+func (h *harness) challenge(t testing.TB, token string, id int64) challengeDetail {
+	t.Helper()
+	r := h.Do(t, "GET", "/challenges/"+strconv.FormatInt(id, 10), token, nil)
 	if r.Status != http.StatusOK {
-		h.t.Fatalf("GET challenge %d: %d %s", id, r.Status, r.Body)
+		t.Fatalf("GET challenge %d: %d %s", id, r.Status, r.Body)
 	}
 	var c challengeDetail
-	r.json(h.t, &c)
+	r.Decode(t, &c)
 	return c
 }
 
@@ -54,20 +54,20 @@ func (c challengeDetail) reason() string {
 func progressPath(id int64) string { return "/challenges/" + strconv.FormatInt(id, 10) + "/progress" }
 
 // cacheProgress reads a challenge's progress twice so the cache holds it.
-func (h *harness) cacheProgress(token string, id int64) {
-	h.t.Helper()
-	h.do("GET", progressPath(id), token, nil)
-	h.do("GET", progressPath(id), token, nil)
-	if !h.keyExists(h.progressKey(id)) {
-		h.t.Fatalf("progress of %d not cached", id)
+func (h *harness) cacheProgress(t testing.TB, token string, id int64) {
+	t.Helper()
+	h.Do(t, "GET", progressPath(id), token, nil)
+	h.Do(t, "GET", progressPath(id), token, nil)
+	if !h.keyExists(t, h.progressKey(id)) {
+		t.Fatalf("progress of %d not cached", id)
 	}
 }
 
 // setStatus stands in for a transition this test is not about.
-func (h *harness) setStatus(id int64, s entchallenge.Status) {
-	h.t.Helper()
+func (h *harness) setStatus(t testing.TB, id int64, s entchallenge.Status) {
+	t.Helper()
 	if err := h.svc.Repo.Client().Challenge.UpdateOneID(id).SetStatus(s).Exec(context.Background()); err != nil {
-		h.t.Fatal(err)
+		t.Fatal(err)
 	}
 }
 
@@ -76,21 +76,21 @@ func (h *harness) setStatus(id int64, s entchallenge.Status) {
 func TestUserValidatedActivates(t *testing.T) {
 	h := newHarness(t)
 	const uid = 301
-	tok := h.user(uid)
-	c := h.createChallenge(tok)
-	h.cacheProgress(tok, c.Id)
+	tok := h.user(t, uid)
+	c := h.createChallenge(t, tok)
+	h.cacheProgress(t, tok, c.Id)
 
-	h.publish(accountEvent(t, "user.validated", answerData{ChallengeID: c.Id, UserID: uid}))
-	h.waitSettled("user.validated", events.ResultOK, 1)
+	h.publish(t, accountEvent(t, "user.validated", answerData{ChallengeID: c.Id, UserID: uid}))
+	h.waitSettled(t, "user.validated", events.ResultOK, 1)
 
-	if got := h.challenge(tok, c.Id); got.Status != "active" || got.reason() != "" {
+	if got := h.challenge(t, tok, c.Id); got.Status != "active" || got.reason() != "" {
 		t.Fatalf("after user.validated: %+v", got)
 	}
-	if h.keyExists(h.progressKey(c.Id)) {
+	if h.keyExists(t, h.progressKey(c.Id)) {
 		t.Fatal("the cached progress survived the status change")
 	}
 	var p progressJSON
-	h.do("GET", progressPath(c.Id), tok, nil).json(t, &p)
+	h.Do(t, "GET", progressPath(c.Id), tok, nil).Decode(t, &p)
 	if p.Status != "active" {
 		t.Fatalf("progress shows %q", p.Status)
 	}
@@ -101,25 +101,25 @@ func TestUserValidatedActivates(t *testing.T) {
 func TestUserRejectedRejects(t *testing.T) {
 	h := newHarness(t)
 	const uid = 302
-	tok := h.user(uid)
-	c := h.createChallenge(tok)
-	h.logWorkout(tok, c.Id, 60) // a pending challenge takes logs
-	h.cacheProgress(tok, c.Id)
+	tok := h.user(t, uid)
+	c := h.createChallenge(t, tok)
+	h.logWorkout(t, tok, c.Id, 60) // a pending challenge takes logs
+	h.cacheProgress(t, tok, c.Id)
 
-	h.publish(accountEvent(t, "user.rejected", answerData{ChallengeID: c.Id, UserID: uid, Reason: "user suspended"}))
-	h.waitSettled("user.rejected", events.ResultOK, 1)
+	h.publish(t, accountEvent(t, "user.rejected", answerData{ChallengeID: c.Id, UserID: uid, Reason: "user suspended"}))
+	h.waitSettled(t, "user.rejected", events.ResultOK, 1)
 
-	if got := h.challenge(tok, c.Id); got.Status != "rejected" || got.reason() != "user suspended" {
+	if got := h.challenge(t, tok, c.Id); got.Status != "rejected" || got.reason() != "user suspended" {
 		t.Fatalf("after user.rejected: %+v", got)
 	}
-	if h.keyExists(h.progressKey(c.Id)) {
+	if h.keyExists(t, h.progressKey(c.Id)) {
 		t.Fatal("the cached progress survived the rejection")
 	}
-	r := h.do("POST", "/challenges/"+strconv.FormatInt(c.Id, 10)+"/logs", tok, map[string]any{"sets": 3, "reps": 5, "value": 65})
+	r := h.Do(t, "POST", "/challenges/"+strconv.FormatInt(c.Id, 10)+"/logs", tok, map[string]any{"sets": 3, "reps": 5, "value": 65})
 	if r.Status != http.StatusConflict {
 		t.Fatalf("log on a rejected challenge: %d %s", r.Status, r.Body)
 	}
-	r.problem(t)
+	r.Problem(t)
 }
 
 // An answer that comes after the challenge has moved on, or is gone, no
@@ -128,31 +128,31 @@ func TestUserRejectedRejects(t *testing.T) {
 func TestLateValidationAnswersAreDone(t *testing.T) {
 	h := newHarness(t)
 	const uid = 303
-	tok := h.user(uid)
-	archived := h.createChallenge(tok)
-	deleted := h.createChallenge(tok)
+	tok := h.user(t, uid)
+	archived := h.createChallenge(t, tok)
+	deleted := h.createChallenge(t, tok)
 
 	// The user was deleted meanwhile: the challenge was archived.
-	h.publish(accountEvent(t, "user.deleted", userData{UserID: uid}))
-	h.waitSettled("user.deleted", events.ResultOK, 1)
-	if r := h.do("DELETE", "/challenges/"+strconv.FormatInt(deleted.Id, 10), tok, nil); r.Status != http.StatusNoContent {
+	h.publish(t, accountEvent(t, "user.deleted", userData{UserID: uid}))
+	h.waitSettled(t, "user.deleted", events.ResultOK, 1)
+	if r := h.Do(t, "DELETE", "/challenges/"+strconv.FormatInt(deleted.Id, 10), tok, nil); r.Status != http.StatusNoContent {
 		t.Fatalf("delete: %d %s", r.Status, r.Body)
 	}
-	h.publish(
+	h.publish(t,
 		accountEvent(t, "user.validated", answerData{ChallengeID: archived.Id, UserID: uid}),
 		accountEvent(t, "user.validated", answerData{ChallengeID: deleted.Id, UserID: uid}),
 	)
-	h.publish(accountEvent(t, "user.rejected", answerData{ChallengeID: archived.Id, UserID: uid, Reason: "user deleted"}))
-	h.waitSettled("user.validated", events.ResultOK, 2)
-	h.waitSettled("user.rejected", events.ResultOK, 1)
+	h.publish(t, accountEvent(t, "user.rejected", answerData{ChallengeID: archived.Id, UserID: uid, Reason: "user deleted"}))
+	h.waitSettled(t, "user.validated", events.ResultOK, 2)
+	h.waitSettled(t, "user.rejected", events.ResultOK, 1)
 
-	if got := h.challenge(tok, archived.Id); got.Status != "archived" || got.reason() != "user deleted" {
+	if got := h.challenge(t, tok, archived.Id); got.Status != "archived" || got.reason() != "user deleted" {
 		t.Fatalf("a late answer changed the archived challenge: %+v", got)
 	}
-	if r := h.do("GET", "/challenges/"+strconv.FormatInt(deleted.Id, 10), tok, nil); r.Status != http.StatusNotFound {
+	if r := h.Do(t, "GET", "/challenges/"+strconv.FormatInt(deleted.Id, 10), tok, nil); r.Status != http.StatusNotFound {
 		t.Fatalf("the deleted challenge: %d %s", r.Status, r.Body)
 	}
-	ch := h.rawChannel()
+	ch := h.rawChannel(t)
 	for _, sub := range []string{"user-validated", "user-rejected"} {
 		if n := queueDepth(t, ch, h.queue(sub)+".dlq"); n != 0 {
 			t.Errorf("%s dead-lettered %d late answers", sub, n)
@@ -166,22 +166,22 @@ func TestLateValidationAnswersAreDone(t *testing.T) {
 func TestUserDeletedArchivesAndEmptiesTheCache(t *testing.T) {
 	h := newHarness(t)
 	const uid, other = 304, 305
-	tok, otherTok := h.user(uid), h.user(other)
-	pending := h.createChallenge(tok)
-	active := h.createChallenge(tok)
-	rejected := h.createChallenge(tok)
-	h.setStatus(active.Id, entchallenge.StatusActive)
-	h.setStatus(rejected.Id, entchallenge.StatusRejected)
-	h.logWorkout(tok, active.Id, 60)
-	theirs := h.createChallenge(otherTok)
+	tok, otherTok := h.user(t, uid), h.user(t, other)
+	pending := h.createChallenge(t, tok)
+	active := h.createChallenge(t, tok)
+	rejected := h.createChallenge(t, tok)
+	h.setStatus(t, active.Id, entchallenge.StatusActive)
+	h.setStatus(t, rejected.Id, entchallenge.StatusRejected)
+	h.logWorkout(t, tok, active.Id, 60)
+	theirs := h.createChallenge(t, otherTok)
 
-	h.do("GET", userLogsPath(uid), tok, nil)
-	h.do("GET", userLogsPath(other), otherTok, nil)
+	h.Do(t, "GET", userLogsPath(uid), tok, nil)
+	h.Do(t, "GET", userLogsPath(other), otherTok, nil)
 	for _, c := range []challengeJSON{pending, active, rejected} {
-		h.cacheProgress(tok, c.Id)
+		h.cacheProgress(t, tok, c.Id)
 	}
-	h.cacheProgress(otherTok, theirs.Id)
-	if !h.keyExists(h.userLogsKey(uid)) || !h.keyExists(h.userLogsKey(other)) {
+	h.cacheProgress(t, otherTok, theirs.Id)
+	if !h.keyExists(t, h.userLogsKey(uid)) || !h.keyExists(t, h.userLogsKey(other)) {
 		t.Fatal("logs pages not cached")
 	}
 
@@ -197,8 +197,8 @@ func TestUserDeletedArchivesAndEmptiesTheCache(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	h.publish(accountEvent(t, "user.deleted", userData{UserID: uid}))
-	h.waitSettled("user.deleted", events.ResultOK, 1)
+	h.publish(t, accountEvent(t, "user.deleted", userData{UserID: uid}))
+	h.waitSettled(t, "user.deleted", events.ResultOK, 1)
 
 	if row := client.Challenge.GetX(context.Background(), active.Id); !row.UpdatedAt.Equal(ahead) {
 		t.Errorf("updated_at moved back from %v to %v", ahead, row.UpdatedAt)
@@ -207,22 +207,22 @@ func TestUserDeletedArchivesAndEmptiesTheCache(t *testing.T) {
 		t.Errorf("updated_at of the archived challenge not moved: %v", row.UpdatedAt)
 	}
 	for _, c := range []challengeJSON{pending, active} {
-		if got := h.challenge(tok, c.Id); got.Status != "archived" || got.reason() != "user deleted" {
+		if got := h.challenge(t, tok, c.Id); got.Status != "archived" || got.reason() != "user deleted" {
 			t.Errorf("challenge %d after user.deleted: %+v", c.Id, got)
 		}
 	}
-	if got := h.challenge(tok, rejected.Id); got.Status != "rejected" {
+	if got := h.challenge(t, tok, rejected.Id); got.Status != "rejected" {
 		t.Errorf("the rejected challenge became %q", got.Status)
 	}
-	if got := h.challenge(otherTok, theirs.Id); got.Status != "pending" {
+	if got := h.challenge(t, otherTok, theirs.Id); got.Status != "pending" {
 		t.Errorf("another user's challenge became %q", got.Status)
 	}
 	for _, key := range []string{h.userLogsKey(uid), h.progressKey(pending.Id), h.progressKey(active.Id), h.progressKey(rejected.Id)} {
-		if h.keyExists(key) {
+		if h.keyExists(t, key) {
 			t.Errorf("%s is still in Redis", key)
 		}
 	}
-	if !h.keyExists(h.userLogsKey(other)) || !h.keyExists(h.progressKey(theirs.Id)) {
+	if !h.keyExists(t, h.userLogsKey(other)) || !h.keyExists(t, h.progressKey(theirs.Id)) {
 		t.Error("another user's cache was dropped")
 	}
 }
@@ -232,30 +232,30 @@ func TestUserDeletedArchivesAndEmptiesTheCache(t *testing.T) {
 func TestUserSuspendedRejectsPending(t *testing.T) {
 	h := newHarness(t)
 	const uid = 306
-	tok := h.user(uid)
-	p1 := h.createChallenge(tok)
-	p2 := h.createChallenge(tok)
-	active := h.createChallenge(tok)
-	h.setStatus(active.Id, entchallenge.StatusActive)
+	tok := h.user(t, uid)
+	p1 := h.createChallenge(t, tok)
+	p2 := h.createChallenge(t, tok)
+	active := h.createChallenge(t, tok)
+	h.setStatus(t, active.Id, entchallenge.StatusActive)
 	for _, c := range []challengeJSON{p1, p2, active} {
-		h.cacheProgress(tok, c.Id)
+		h.cacheProgress(t, tok, c.Id)
 	}
 
-	h.publish(accountEvent(t, "user.suspended", userData{UserID: uid}))
-	h.waitSettled("user.suspended", events.ResultOK, 1)
+	h.publish(t, accountEvent(t, "user.suspended", userData{UserID: uid}))
+	h.waitSettled(t, "user.suspended", events.ResultOK, 1)
 
 	for _, c := range []challengeJSON{p1, p2} {
-		if got := h.challenge(tok, c.Id); got.Status != "rejected" || got.reason() != "user suspended" {
+		if got := h.challenge(t, tok, c.Id); got.Status != "rejected" || got.reason() != "user suspended" {
 			t.Errorf("pending challenge %d after user.suspended: %+v", c.Id, got)
 		}
-		if h.keyExists(h.progressKey(c.Id)) {
+		if h.keyExists(t, h.progressKey(c.Id)) {
 			t.Errorf("progress of %d survived its rejection", c.Id)
 		}
 	}
-	if got := h.challenge(tok, active.Id); got.Status != "active" {
+	if got := h.challenge(t, tok, active.Id); got.Status != "active" {
 		t.Errorf("the active challenge became %q", got.Status)
 	}
-	if !h.keyExists(h.progressKey(active.Id)) {
+	if !h.keyExists(t, h.progressKey(active.Id)) {
 		t.Error("the unchanged challenge's progress was dropped")
 	}
 }
@@ -266,23 +266,23 @@ func TestUserSuspendedRejectsPending(t *testing.T) {
 func TestSameMessageAppliedOnce(t *testing.T) {
 	h := newHarness(t)
 	const uid = 307
-	tok := h.user(uid)
-	before := h.createChallenge(tok)
+	tok := h.user(t, uid)
+	before := h.createChallenge(t, tok)
 	evt := accountEvent(t, "user.suspended", userData{UserID: uid})
 
-	h.publish(evt)
-	h.waitSettled("user.suspended", events.ResultOK, 1)
-	after := h.createChallenge(tok)
-	h.publish(evt, evt)
-	h.waitSettled("user.suspended", events.ResultDuplicate, 2)
+	h.publish(t, evt)
+	h.waitSettled(t, "user.suspended", events.ResultOK, 1)
+	after := h.createChallenge(t, tok)
+	h.publish(t, evt, evt)
+	h.waitSettled(t, "user.suspended", events.ResultDuplicate, 2)
 
-	if got := h.challenge(tok, before.Id); got.Status != "rejected" {
+	if got := h.challenge(t, tok, before.Id); got.Status != "rejected" {
 		t.Fatalf("the first delivery did not apply: %+v", got)
 	}
-	if got := h.challenge(tok, after.Id); got.Status != "pending" {
+	if got := h.challenge(t, tok, after.Id); got.Status != "pending" {
 		t.Fatalf("a redelivery applied the message again: %+v", got)
 	}
-	if got := h.consumed("user.suspended", events.ResultOK); got != 1 {
+	if got := h.consumed(t, "user.suspended", events.ResultOK); got != 1 {
 		t.Fatalf("applied %v times", got)
 	}
 }
@@ -293,27 +293,27 @@ func TestSameMessageAppliedOnce(t *testing.T) {
 func TestPoisonMessagesAreDeadLettered(t *testing.T) {
 	h := newHarness(t)
 	const uid = 308
-	tok := h.user(uid)
-	first, second, third := h.createChallenge(tok), h.createChallenge(tok), h.createChallenge(tok)
+	tok := h.user(t, uid)
+	first, second, third := h.createChallenge(t, tok), h.createChallenge(t, tok), h.createChallenge(t, tok)
 
-	h.publish(accountEvent(t, "user.validated", answerData{ChallengeID: first.Id, UserID: uid}))
-	ch := h.rawChannel()
+	h.publish(t, accountEvent(t, "user.validated", answerData{ChallengeID: first.Id, UserID: uid}))
+	ch := h.rawChannel(t)
 	if err := ch.PublishWithContext(context.Background(), h.cfg.AMQPExchange, "user.validated", true, false, amqp.Publishing{
 		MessageId: "poison-1", Type: "user.validated", DeliveryMode: amqp.Persistent, Body: []byte("{not json"),
 	}); err != nil {
 		t.Fatal(err)
 	}
-	h.publish(
+	h.publish(t,
 		accountEvent(t, "user.validated", map[string]any{"challengeId": "two", "userId": uid}),
 		accountEvent(t, "user.validated", answerData{ChallengeID: second.Id, UserID: uid + 1}),
 		accountEvent(t, "user.validated", answerData{ChallengeID: second.Id}),
 		accountEvent(t, "user.deleted", map[string]any{"user": uid}),
 	)
-	h.publish(accountEvent(t, "user.validated", answerData{ChallengeID: third.Id, UserID: uid}))
+	h.publish(t, accountEvent(t, "user.validated", answerData{ChallengeID: third.Id, UserID: uid}))
 
-	h.waitSettled("user.validated", events.ResultOK, 2)
-	h.waitSettled("user.validated", events.ResultDead, 4)
-	h.waitSettled("user.deleted", events.ResultDead, 1)
+	h.waitSettled(t, "user.validated", events.ResultOK, 2)
+	h.waitSettled(t, "user.validated", events.ResultDead, 4)
+	h.waitSettled(t, "user.deleted", events.ResultDead, 1)
 	if n := queueDepth(t, ch, h.queue("user-validated")+".dlq"); n != 4 {
 		t.Errorf("user-validated DLQ holds %d messages, want 4", n)
 	}
@@ -321,17 +321,17 @@ func TestPoisonMessagesAreDeadLettered(t *testing.T) {
 		t.Errorf("user-deleted DLQ holds %d messages, want 1", n)
 	}
 	for id, want := range map[int64]string{first.Id: "active", second.Id: "pending", third.Id: "active"} {
-		if got := h.challenge(tok, id); got.Status != want {
+		if got := h.challenge(t, tok, id); got.Status != want {
 			t.Errorf("challenge %d is %s, want %s", id, got.Status, want)
 		}
 	}
 	// The consumer goes on: another queue, and the poisoned one again.
-	fourth := h.createChallenge(tok)
-	h.publish(accountEvent(t, "user.rejected", answerData{ChallengeID: fourth.Id, UserID: uid, Reason: "user not found"}))
-	h.publish(accountEvent(t, "user.validated", answerData{ChallengeID: second.Id, UserID: uid}))
-	h.waitSettled("user.rejected", events.ResultOK, 1)
-	h.waitSettled("user.validated", events.ResultOK, 3)
-	if got := h.challenge(tok, second.Id); got.Status != "active" {
+	fourth := h.createChallenge(t, tok)
+	h.publish(t, accountEvent(t, "user.rejected", answerData{ChallengeID: fourth.Id, UserID: uid, Reason: "user not found"}))
+	h.publish(t, accountEvent(t, "user.validated", answerData{ChallengeID: second.Id, UserID: uid}))
+	h.waitSettled(t, "user.rejected", events.ResultOK, 1)
+	h.waitSettled(t, "user.validated", events.ResultOK, 3)
+	if got := h.challenge(t, tok, second.Id); got.Status != "active" {
 		t.Errorf("challenge %d is %s after its valid answer", second.Id, got.Status)
 	}
 }
@@ -344,18 +344,18 @@ func TestBrokerDownAtStart(t *testing.T) {
 	proxy.Cut()
 	h := newHarness(t, withAMQPURL("amqp://guest:guest@"+proxy.Addr()+"/"))
 	const uid = 309
-	tok := h.user(uid)
+	tok := h.user(t, uid)
 
-	c := h.createChallenge(tok)
-	if r := h.do("GET", "/readyz", "", nil); r.Status != http.StatusOK {
+	c := h.createChallenge(t, tok)
+	if r := h.Do(t, "GET", "/readyz", "", nil); r.Status != http.StatusOK {
 		t.Fatalf("/readyz with the broker down: %d %s", r.Status, r.Body)
 	}
-	if got := h.challenge(tok, c.Id); got.Status != "pending" {
+	if got := h.challenge(t, tok, c.Id); got.Status != "pending" {
 		t.Fatalf("status %q", got.Status)
 	}
 
 	// What the account service's queue would be.
-	ch := h.rawChannel()
+	ch := h.rawChannel(t)
 	if err := ch.ExchangeDeclare(h.cfg.AMQPExchange, amqp.ExchangeTopic, true, false, false, false, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -369,22 +369,22 @@ func TestBrokerDownAtStart(t *testing.T) {
 
 	proxy.Restore(t)
 	// challenge.created leaves the outbox once the relay has reconnected.
-	testkit.Eventually(t, "the outbox to drain", func() bool { return h.countUnpublished() == 0 })
+	testkit.Eventually(t, "the outbox to drain", func() bool { return h.countUnpublished(t) == 0 })
 	if n := queueDepth(t, ch, q.Name); n != 1 {
 		t.Fatalf("%d challenge.created messages reached the broker, want 1", n)
 	}
-	h.publish(accountEvent(t, "user.validated", answerData{ChallengeID: c.Id, UserID: uid}))
-	h.waitSettled("user.validated", events.ResultOK, 1)
-	if got := h.challenge(tok, c.Id); got.Status != "active" {
+	h.publish(t, accountEvent(t, "user.validated", answerData{ChallengeID: c.Id, UserID: uid}))
+	h.waitSettled(t, "user.validated", events.ResultOK, 1)
+	if got := h.challenge(t, tok, c.Id); got.Status != "active" {
 		t.Fatalf("after the broker came back: %+v", got)
 	}
 }
 
 // --- helpers --------------------------------------------------------------
 
-func (h *harness) rawChannel() *amqp.Channel {
-	h.t.Helper()
-	return testkit.Channel(h.t, testkit.AMQPURL)
+func (h *harness) rawChannel(t testing.TB) *amqp.Channel {
+	t.Helper()
+	return testkit.Channel(t, testkit.AMQPURL)
 }
 
 func queueDepth(t testing.TB, ch *amqp.Channel, queue string) int {
@@ -396,11 +396,11 @@ func queueDepth(t testing.TB, ch *amqp.Channel, queue string) int {
 	return q.Messages
 }
 
-func (h *harness) countUnpublished() int {
-	h.t.Helper()
+func (h *harness) countUnpublished(t testing.TB) int {
+	t.Helper()
 	n, err := h.svc.Repo.Client().OutboxEvent.Query().Where(outboxevent.PublishedAtIsNil()).Count(context.Background())
 	if err != nil {
-		h.t.Fatal(err)
+		t.Fatal(err)
 	}
 	return n
 }

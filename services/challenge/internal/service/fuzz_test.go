@@ -4,13 +4,15 @@ import (
 	"net/url"
 	"strconv"
 	"testing"
+
+	"github.com/progressive-overload/po/services/kit/testkit/apitest"
 )
 
 // The request decoders (JSON bodies, path and query parameters) never answer
 // 5xx, whatever the input: a 2xx or a 4xx problem+json, and every answer
 // matches api/openapi.yaml. `go test` runs the seeds; `go test -fuzz` explores.
 
-func checkFuzzResponse(t *testing.T, r response, err error) {
+func checkFuzzResponse(t *testing.T, r apitest.Response, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
@@ -19,7 +21,7 @@ func checkFuzzResponse(t *testing.T, r response, err error) {
 		t.Fatalf("%d %s", r.Status, r.Body)
 	}
 	if r.Status >= 400 {
-		r.problem(t)
+		r.Problem(t)
 	}
 }
 
@@ -34,9 +36,9 @@ func FuzzCreateChallengeBody(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	h := newHarness(f)
-	tok := h.user(501)
+	tok := h.user(f, 501)
 	f.Fuzz(func(t *testing.T, body []byte) {
-		r, err := h.with(t).try("POST", "/challenges", tok, body)
+		r, err := h.Try("POST", "/challenges", tok, body)
 		checkFuzzResponse(t, r, err)
 	})
 }
@@ -52,11 +54,11 @@ func FuzzCreateWorkoutLogBody(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	h := newHarness(f)
-	tok := h.user(502)
-	c := h.createChallenge(tok)
+	tok := h.user(f, 502)
+	c := h.createChallenge(f, tok)
 	path := "/challenges/" + strconv.FormatInt(c.Id, 10) + "/logs"
 	f.Fuzz(func(t *testing.T, body []byte) {
-		r, err := h.with(t).try("POST", path, tok, body)
+		r, err := h.Try("POST", path, tok, body)
 		checkFuzzResponse(t, r, err)
 	})
 }
@@ -69,11 +71,10 @@ func FuzzListParameters(f *testing.F) {
 		f.Add(seed[0], seed[1], seed[2])
 	}
 	h := newHarness(f)
-	tok := h.user(503)
-	c := h.createChallenge(tok)
-	h.logWorkout(tok, c.Id, 60)
+	tok := h.user(f, 503)
+	c := h.createChallenge(f, tok)
+	h.logWorkout(f, tok, c.Id, 60)
 	f.Fuzz(func(t *testing.T, limit, cursor, status string) {
-		h := h.with(t)
 		q := url.Values{}
 		for k, v := range map[string]string{"limit": limit, "cursor": cursor, "status": status} {
 			if v != "" {
@@ -85,13 +86,13 @@ func FuzzListParameters(f *testing.F) {
 			"/challenges/" + strconv.FormatInt(c.Id, 10) + "/logs?" + q.Encode(),
 			"/challenges?" + q.Encode(),
 		} {
-			r, err := h.try("GET", path, tok, nil)
+			r, err := h.Try("GET", path, tok, nil)
 			checkFuzzResponse(t, r, err)
 		}
 		// Path parameters.
-		r, err := h.try("GET", "/challenges/"+url.PathEscape(limit)+"/progress", tok, nil)
+		r, err := h.Try("GET", "/challenges/"+url.PathEscape(limit)+"/progress", tok, nil)
 		checkFuzzResponse(t, r, err)
-		r, err = h.try("GET", "/challenges/logs/"+url.PathEscape(cursor), tok, nil)
+		r, err = h.Try("GET", "/challenges/logs/"+url.PathEscape(cursor), tok, nil)
 		checkFuzzResponse(t, r, err)
 	})
 }

@@ -1,10 +1,8 @@
 package service_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rsa"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -19,12 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/getkin/kin-openapi/openapi3"
-	"github.com/getkin/kin-openapi/openapi3filter"
-	"github.com/getkin/kin-openapi/routers"
-	"github.com/getkin/kin-openapi/routers/legacy"
 	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/progressive-overload/po/services/challenge/api"
@@ -38,6 +31,7 @@ import (
 	"github.com/progressive-overload/po/services/kit/mysqldb/mysqltest"
 	"github.com/progressive-overload/po/services/kit/platform"
 	"github.com/progressive-overload/po/services/kit/testkit"
+	"github.com/progressive-overload/po/services/kit/testkit/apitest"
 )
 
 func TestMain(m *testing.M) { testkit.Main(m) }
@@ -53,19 +47,15 @@ func keys(testing.TB) (*rsa.PrivateKey, *rsa.PrivateKey) {
 // database, Redis key prefix and AMQP exchange, and a JWKS server the
 // service's real RemoteVerifier fetches keys from.
 type harness struct {
-	t        testing.TB
-	base     string
-	svc      *service.Service
-	cfg      service.Config
-	reg      *prometheus.Registry
-	rdb      *redis.Client // direct, for inspecting keys
-	signer   *auth.Signer
-	client   *http.Client
-	repo     *spyRepo
-	spec     *openapi3.T
-	router   routers.Router
-	served   *testkit.Served
-	validate bool
+	*apitest.Client // the service's API, every answer checked against api/openapi.yaml
+	t               testing.TB
+	svc             *service.Service
+	cfg             service.Config
+	reg             *prometheus.Registry
+	rdb             *redis.Client // direct, for inspecting keys
+	signer          *auth.Signer
+	repo            *spyRepo
+	served          *testkit.Served
 	// queuePrefix names the service's event queues, as its own exchange
 	// does for what it publishes: queues are durable and shared by the
 	// whole broker, so no two tests (or a running service) may share one.
@@ -151,7 +141,7 @@ func newHarness(t testing.TB, opts ...harnessOption) *harness {
 	if _, err := service.Migrate(ctx, cfg.DatabaseURL); err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, cfg: cfg, signer: signer, reg: prometheus.NewRegistry(), validate: true,
+	h := &harness{t: t, cfg: cfg, signer: signer, reg: prometheus.NewRegistry(),
 		queuePrefix: "t_" + testkit.RandomHex(6), account: &accountPublisher{}}
 	h.repo = &spyRepo{}
 	svc, err := service.New(ctx, cfg, service.Options{
@@ -168,11 +158,8 @@ func newHarness(t testing.TB, opts ...harnessOption) *harness {
 	}
 	h.svc = svc
 	h.served = testkit.Serve(t, svc)
-	h.base = h.served.URL
-
-	h.client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 200}, Timeout: time.Minute}
+	h.Client = apitest.New(t, h.served.URL, api.Spec, apitest.Options{})
 	h.rdb = redis.NewClient(&redis.Options{Addr: testkit.RedisAddr})
-	h.spec, h.router = loadSpec(t, h.base)
 	// Cleanups run last-registered first: stop the service (whose publisher
 	// and consumer would declare them again), then remove its keys, queues
 	// and exchanges.
@@ -186,7 +173,7 @@ func newHarness(t testing.TB, opts ...harnessOption) *harness {
 
 func (h *harness) close() {
 	// Clients hang up first, as they would; the server then drains at once.
-	h.client.CloseIdleConnections()
+	h.Close()
 	if err := h.served.Stop(); err != nil {
 		h.t.Errorf("serve: %v", err)
 	}
@@ -197,144 +184,18 @@ func (h *harness) cleanRedis() {
 	testkit.DeleteRedisKeys(h.rdb, h.cfg.CacheKeyPrefix)
 }
 
-func loadSpec(t testing.TB, base string) (*openapi3.T, routers.Router) {
-	t.Helper()
-	loader := openapi3.NewLoader()
-	doc, err := loader.LoadFromData(api.Spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := doc.Validate(loader.Context); err != nil {
-		t.Fatalf("api/openapi.yaml is invalid: %v", err)
-	}
-	doc.Servers = openapi3.Servers{{URL: base}}
-	router, err := legacy.NewRouter(doc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return doc, router
-}
-
-// with is h reporting to t (a subtest).
-func (h *harness) with(t testing.TB) *harness {
-	c := *h
-	c.t = t
-	return &c
-}
-
 // token mints a bearer token the way the account service does.
-func (h *harness) token(userID int64, role auth.Role) string {
-	h.t.Helper()
+func (h *harness) token(t testing.TB, userID int64, role auth.Role) string {
+	t.Helper()
 	tok, _, err := h.signer.Sign(auth.Claims{UserID: userID, Role: role})
 	if err != nil {
-		h.t.Fatal(err)
+		t.Fatal(err)
 	}
 	return tok
 }
 
-func (h *harness) user(id int64) string  { return h.token(id, auth.RoleUser) }
-func (h *harness) admin(id int64) string { return h.token(id, auth.RoleAdmin) }
-
-type response struct {
-	Status int
-	Header http.Header
-	Body   []byte
-}
-
-func (r response) json(t testing.TB, v any) {
-	t.Helper()
-	if err := json.Unmarshal(r.Body, v); err != nil {
-		t.Fatalf("decode %s: %v", r.Body, err)
-	}
-}
-
-// problem decodes a problem+json body.
-type problemDoc struct {
-	Type   string `json:"type"`
-	Title  string `json:"title"`
-	Status int    `json:"status"`
-	Detail string `json:"detail"`
-	Errors []struct {
-		Field   string `json:"field"`
-		Message string `json:"message"`
-	} `json:"errors"`
-}
-
-func (r response) problem(t testing.TB) problemDoc {
-	t.Helper()
-	if ct := r.Header.Get("Content-Type"); ct != "application/problem+json" {
-		t.Fatalf("status %d with Content-Type %q, want application/problem+json: %s", r.Status, ct, r.Body)
-	}
-	var p problemDoc
-	r.json(t, &p)
-	if p.Status != r.Status {
-		t.Fatalf("problem status %d in a %d response", p.Status, r.Status)
-	}
-	return p
-}
-
-func (p problemDoc) fields() []string {
-	var out []string
-	for _, e := range p.Errors {
-		out = append(out, e.Field)
-	}
-	return out
-}
-
-// do sends a request (body: nil, a string sent as is, or a value encoded as
-// JSON) and validates the response against api/openapi.yaml.
-func (h *harness) do(method, path, token string, body any) response {
-	h.t.Helper()
-	r, err := h.try(method, path, token, body)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	return r
-}
-
-func (h *harness) try(method, path, token string, body any) (response, error) {
-	req, raw, err := testkit.NewRequest(method, h.base+path, token, body)
-	if err != nil {
-		return response{}, err
-	}
-	resp, data, err := testkit.Do(h.client, req)
-	if err != nil {
-		return response{}, err
-	}
-	out := response{Status: resp.StatusCode, Header: resp.Header, Body: data}
-	// The API is what the contract covers; probes, metrics and docs are the platform's.
-	if h.validate && strings.HasPrefix(path, "/challenges") {
-		if err := h.validateResponse(req, raw, out); err != nil {
-			return out, fmt.Errorf("%s %s → %d violates api/openapi.yaml: %v\nbody: %s", method, path, out.Status, err, data)
-		}
-	}
-	return out, nil
-}
-
-func (h *harness) validateResponse(req *http.Request, body []byte, r response) error {
-	req = req.Clone(context.Background())
-	req.Body = io.NopCloser(bytes.NewReader(body))
-	route, params, err := h.router.FindRoute(req)
-	if err != nil {
-		// A path the contract does not have (e.g. an empty id) must be a
-		// client error, which the problem checks of the callers cover.
-		if r.Status >= 400 && r.Status < 500 {
-			return nil
-		}
-		return fmt.Errorf("no route in the spec: %w", err)
-	}
-	in := &openapi3filter.ResponseValidationInput{
-		RequestValidationInput: &openapi3filter.RequestValidationInput{
-			Request: req, PathParams: params, Route: route,
-			Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc},
-		},
-		Status:  r.Status,
-		Header:  r.Header,
-		Body:    io.NopCloser(bytes.NewReader(r.Body)),
-		Options: &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true},
-	}
-	return openapi3filter.ValidateResponse(context.Background(), in)
-}
+func (h *harness) user(t testing.TB, id int64) string  { return h.token(t, id, auth.RoleUser) }
+func (h *harness) admin(t testing.TB, id int64) string { return h.token(t, id, auth.RoleAdmin) }
 
 // --- domain helpers -------------------------------------------------------
 
@@ -354,14 +215,14 @@ func squatBody() map[string]any {
 	}
 }
 
-func (h *harness) createChallenge(token string) challengeJSON {
-	h.t.Helper()
-	r := h.do("POST", "/challenges", token, squatBody())
+func (h *harness) createChallenge(t testing.TB, token string) challengeJSON {
+	t.Helper()
+	r := h.Do(t, "POST", "/challenges", token, squatBody())
 	if r.Status != http.StatusCreated {
-		h.t.Fatalf("create challenge: %d %s", r.Status, r.Body)
+		t.Fatalf("create challenge: %d %s", r.Status, r.Body)
 	}
 	var c challengeJSON
-	r.json(h.t, &c)
+	r.Decode(t, &c)
 	return c
 }
 
@@ -378,16 +239,16 @@ func nextPerformedAt() time.Time {
 	return logClock.next
 }
 
-func (h *harness) logWorkout(token string, challengeID int64, value float64) logJSON {
-	h.t.Helper()
-	r := h.do("POST", "/challenges/"+strconv.FormatInt(challengeID, 10)+"/logs", token, map[string]any{
+func (h *harness) logWorkout(t testing.TB, token string, challengeID int64, value float64) logJSON {
+	t.Helper()
+	r := h.Do(t, "POST", "/challenges/"+strconv.FormatInt(challengeID, 10)+"/logs", token, map[string]any{
 		"performedAt": nextPerformedAt().Format(time.RFC3339Nano), "sets": 5, "reps": 5, "value": value,
 	})
 	if r.Status != http.StatusCreated {
-		h.t.Fatalf("log workout: %d %s", r.Status, r.Body)
+		t.Fatalf("log workout: %d %s", r.Status, r.Body)
 	}
 	var l logJSON
-	r.json(h.t, &l)
+	r.Decode(t, &l)
 	return l
 }
 
@@ -395,58 +256,10 @@ func userLogsPath(userID int64) string { return "/challenges/logs/" + strconv.Fo
 
 // --- metrics --------------------------------------------------------------
 
-// counter reads a counter of the service's registry by name and labels.
-func (h *harness) counter(name string, labels map[string]string) float64 {
-	h.t.Helper()
-	mfs, err := h.reg.Gather()
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			if matches(m, labels) {
-				return m.GetCounter().GetValue()
-			}
-		}
-	}
-	return 0
-}
-
-func matches(m *dto.Metric, labels map[string]string) bool {
-	n := 0
-	for _, lp := range m.GetLabel() {
-		if v, ok := labels[lp.GetName()]; ok {
-			if v != lp.GetValue() {
-				return false
-			}
-			n++
-		}
-	}
-	return n == len(labels)
-}
-
-func (h *harness) cacheCount(cache, result string) float64 {
-	return h.counter("cache_requests_total", map[string]string{"service": "challenge", "cache": cache, "result": result})
-}
-
-// scrape reads /metrics over HTTP, as Prometheus does, and returns the value
-// of the sample whose line starts with prefix.
-func (h *harness) scrape(prefix string) float64 {
-	h.t.Helper()
-	r := h.do("GET", "/metrics", "", nil)
-	for _, line := range strings.Split(string(r.Body), "\n") {
-		if strings.HasPrefix(line, prefix) {
-			v, err := strconv.ParseFloat(strings.TrimSpace(line[len(prefix):]), 64)
-			if err != nil {
-				h.t.Fatalf("metric line %q: %v", line, err)
-			}
-			return v
-		}
-	}
-	return 0
+// cacheCount reads cache_requests_total from the service's registry.
+func (h *harness) cacheCount(t testing.TB, cache, result string) float64 {
+	t.Helper()
+	return apitest.Gather(t, h.reg).Value("cache_requests_total", "service", "challenge", "cache", cache, "result", result)
 }
 
 // --- Redis ----------------------------------------------------------------
@@ -459,11 +272,11 @@ func (h *harness) progressKey(challengeID int64) string {
 	return fmt.Sprintf("%sprogress:{%d}", h.cfg.CacheKeyPrefix, challengeID)
 }
 
-func (h *harness) keyExists(key string) bool {
-	h.t.Helper()
+func (h *harness) keyExists(t testing.TB, key string) bool {
+	t.Helper()
 	n, err := h.rdb.Exists(context.Background(), key).Result()
 	if err != nil {
-		h.t.Fatal(err)
+		t.Fatal(err)
 	}
 	return n == 1
 }
@@ -533,34 +346,34 @@ func (h *harness) queues() []string {
 // service's relay does, retrying while the broker returns them unroutable:
 // until the consumer, which starts in the background, has bound its queues.
 // One at a time, so that a retry never sends again one that was routed.
-func (h *harness) publish(evts ...events.Event) {
-	h.t.Helper()
+func (h *harness) publish(t testing.TB, evts ...events.Event) {
+	t.Helper()
 	for _, evt := range evts {
-		h.publishOne(evt)
+		h.publishOne(t, evt)
 	}
 }
 
-func (h *harness) publishOne(evt events.Event) {
-	h.t.Helper()
+func (h *harness) publishOne(t testing.TB, evt events.Event) {
+	t.Helper()
 	h.account.once.Do(func() {
 		pub, err := events.NewPublisher(events.PublisherOptions{
 			URL: testkit.AMQPURL, Exchange: h.cfg.AMQPExchange, Service: "account",
 			Metrics: events.NewMetrics(prometheus.NewRegistry()), Logger: slog.New(slog.DiscardHandler),
 		})
 		if err != nil {
-			h.t.Fatal(err)
+			t.Fatal(err)
 		}
 		h.account.pub = pub
 		// Before the harness's cleanups, which delete the exchange it would
 		// declare again.
 		h.t.Cleanup(func() { _ = pub.Close() })
 	})
-	testkit.Eventually(h.t, "the broker routing the events to a queue", func() bool {
+	testkit.Eventually(t, "the broker routing the events to a queue", func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		err := h.account.pub.Publish(ctx, evt)
 		if err != nil && !errors.Is(err, events.ErrUnroutable) && !errors.Is(err, events.ErrNotConnected) {
-			h.t.Fatalf("publish: %v", err)
+			t.Fatalf("publish: %v", err)
 		}
 		return err == nil
 	})
@@ -576,21 +389,23 @@ func accountEvent(t testing.TB, typ string, data any) events.Event {
 	return evt
 }
 
-// consumed reads events_consumed_total of the service's consumer.
-func (h *harness) consumed(typ, result string) float64 {
-	return h.counter("events_consumed_total", map[string]string{"service": h.queuePrefix, "type": typ, "result": result})
+// consumed reads events_consumed_total of the service's consumer from its
+// registry.
+func (h *harness) consumed(t testing.TB, typ, result string) float64 {
+	t.Helper()
+	return apitest.Gather(t, h.reg).Value("events_consumed_total", "service", h.queuePrefix, "type", typ, "result", result)
 }
 
 // waitSettled waits until the consumer has acknowledged (or dead-lettered) n
 // messages of typ with result. Hooks run after the commit and before the ack,
 // so the cache has been invalidated by then.
-func (h *harness) waitSettled(typ, result string, n int) {
-	h.t.Helper()
-	testkit.Eventually(h.t, fmt.Sprintf("%d %s messages settled as %s", n, typ, result), func() bool {
-		return h.consumed(typ, result) >= float64(n)
+func (h *harness) waitSettled(t testing.TB, typ, result string, n int) {
+	t.Helper()
+	testkit.Eventually(t, fmt.Sprintf("%d %s messages settled as %s", n, typ, result), func() bool {
+		return h.consumed(t, typ, result) >= float64(n)
 	})
-	if got := h.consumed(typ, result); got != float64(n) {
-		h.t.Fatalf("%v %s messages settled as %s, want %d", got, typ, result, n)
+	if got := h.consumed(t, typ, result); got != float64(n) {
+		t.Fatalf("%v %s messages settled as %s, want %d", got, typ, result, n)
 	}
 }
 
