@@ -47,14 +47,37 @@ func TestStatsCountsFailuresAndErrorWindow(t *testing.T) {
 	}
 	// The bucket [1000, 2000) holds failures; [2000, 3000) is empty and is
 	// skipped; nothing after recovers it, so no recovery.
-	if ws.Recovered {
-		t.Errorf("recovered after %s with no successful bucket after the failures", ws.Recovery)
+	if ws.Recovered || ws.BackRecovered {
+		t.Errorf("recovered after %s / %s with no successful bucket after the failures", ws.Recovery, ws.BackToBase)
 	}
 	if got := FormatFailures(ws.Failed); got != "502 ×2, reset ×1" {
 		t.Errorf("FormatFailures = %q", got)
 	}
 	if got := FormatFailures(nil); got != "0" {
 		t.Errorf("FormatFailures(nil) = %q", got)
+	}
+}
+
+func TestBackToBaseUsesTwiceTheBaseline(t *testing.T) {
+	var samples []Sample
+	for k := range 10 {
+		samples = append(samples, ok(k*10, 20*time.Millisecond)) // baseline: 20ms, above the bound
+	}
+	for sec := 1; sec <= 4; sec++ {
+		lat := 30 * time.Millisecond
+		if sec == 1 {
+			lat = 200 * time.Millisecond // the fault's disturbance
+		}
+		for k := range 10 {
+			samples = append(samples, ok(sec*1000+k*10, lat))
+		}
+	}
+	ws := Stats(samples, t0, at(1000), at(5000), RecoveryOpts{Bound: 10 * time.Millisecond, Bucket: time.Second, Hold: 3})
+	if ws.Recovered {
+		t.Errorf("under the 10ms bound after %s, but no bucket is", ws.Recovery)
+	}
+	if !ws.BackRecovered || ws.BackToBase != time.Second {
+		t.Errorf("back under 2× the baseline after %s %v, want 1s", ws.BackToBase, ws.BackRecovered)
 	}
 }
 
@@ -123,7 +146,7 @@ func TestCheckLogs(t *testing.T) {
 	stored := map[int64]StoredLog{
 		1: {ID: 1, ChallengeID: 10, UserID: 7, Sets: 3, Reps: 5, Value: 60.5, Note: "a"},
 		3: {ID: 3, ChallengeID: 11, UserID: 7, Sets: 1, Reps: 2, Value: 1, Note: "c"}, // reps changed
-		4: {ID: 4}, // stored, never acknowledged: not a loss
+		4: {ID: 4},                                                                    // stored, never acknowledged: not a loss
 	}
 	l := CheckLogs(acks, stored)
 	if l.Checked != 3 || len(l.Missing) != 1 || l.Missing[0] != 2 || len(l.Changed) != 1 || l.Count() != 2 {

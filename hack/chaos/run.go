@@ -65,9 +65,10 @@ type Runner struct {
 	counters               *Counters
 	accDB, chDB            *sql.DB
 
-	mu      sync.Mutex
-	current string // the fault being injected, for the progress line
-	notes   []string
+	mu         sync.Mutex
+	current    string // the fault being injected, for the progress line
+	load1Start string
+	notes      []string
 }
 
 // NewRunner returns a runner for cfg.
@@ -97,6 +98,7 @@ func (r *Runner) note(format string, args ...any) {
 // process it started is stopped before it returns, whatever happened.
 func (r *Runner) Run(ctx context.Context) (rep Report, err error) {
 	started := time.Now()
+	r.load1Start = loadAvg()
 	rep = Report{Started: started, Command: r.cfg.Command, Quick: r.cfg.Quick, Machine: bench.DescribeMachine()}
 	if r.dir, err = os.MkdirTemp("", "po-chaos-"); err != nil {
 		return rep, err
@@ -200,6 +202,7 @@ func (r *Runner) configRows() [][2]string {
 		{"window", fmt.Sprintf("baseline %s, observation %s after recovery; outages %s; killed replicas down %s; settle wait up to %s",
 			r.timing.Baseline, r.timing.Observe, r.timing.Outage, r.timing.Down, r.timing.Settle)},
 		{"service settings", "SHUTDOWN_TIMEOUT=10s, CACHE_ENABLED=true (defaults otherwise)"},
+		{"machine load", fmt.Sprintf("1-minute load average %s at the start, %s at the end (other work on the machine shares its cores)", r.load1Start, loadAvg())},
 	}
 }
 
@@ -874,6 +877,18 @@ func (r *Runner) write(rep *Report) error {
 	}
 	r.logf("wrote %s and %s", r.cfg.Doc, img)
 	return nil
+}
+
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return "unknown"
+	}
+	return f[0]
 }
 
 func execCommand(ctx context.Context, name string, args ...string) (string, error) {

@@ -89,7 +89,12 @@ type WindowStats struct {
 	// false when that did not happen before the window ended.
 	Recovery  time.Duration
 	Recovered bool
-	Buckets   []Bucket
+	// BackToBase is the same against max(bound, 2 × BaselineP99): where the
+	// machine cannot meet the bound even without a fault, how long the
+	// fault's own disturbance lasted.
+	BackToBase    time.Duration
+	BackRecovered bool
+	Buckets       []Bucket
 }
 
 // Bucket is the p99 of the requests sent in one interval; a failed request
@@ -199,6 +204,9 @@ func Stats(samples []Sample, start, inject, end time.Time, o RecoveryOpts) Windo
 	ws.BaselineP99 = bench.Percentile(base, 99)
 	ws.Buckets = Buckets(samples, inject, end, o.Bucket)
 	ws.Recovery, ws.Recovered = Recovery(ws.Buckets, inject, o)
+	ob := o
+	ob.Bound = max(o.Bound, 2*ws.BaselineP99)
+	ws.BackToBase, ws.BackRecovered = Recovery(ws.Buckets, inject, ob)
 	return ws
 }
 
