@@ -25,7 +25,7 @@ func LatencyChart(path string, phases []Phase) error {
 	p.Title.Text = "Latency percentiles per variant (open loop)"
 	p.Y.Label.Text = "latency (ms, log scale)"
 	p.Y.Scale = plot.LogScale{}
-	p.Y.Tick.Marker = logTicks{}
+	p.Y.Tick.Marker = LogTicks{}
 	names := []string{"p50", "p90", "p95", "p99", "p99.9", "max"}
 	var ticks []plot.Tick
 	for i, n := range names {
@@ -78,8 +78,8 @@ func ThroughputChart(path string, searches []Search) error {
 	p.X.Label.Text = "answered requests per second (log scale)"
 	p.Y.Label.Text = "p99 latency (ms, log scale)"
 	p.X.Scale, p.Y.Scale = plot.LogScale{}, plot.LogScale{}
-	p.X.Tick.Marker = logTicks{}
-	p.Y.Tick.Marker = logTicks{}
+	p.X.Tick.Marker = LogTicks{}
+	p.Y.Tick.Marker = LogTicks{}
 	var lines []any
 	minX, maxX := math.Inf(1), 0.0
 	var bound time.Duration
@@ -129,11 +129,13 @@ func ThroughputChart(path string, searches []Search) error {
 	return p.Save(22*vg.Centimeter, 14*vg.Centimeter, path)
 }
 
-// logTicks labels 1, 2 and 5 times each power of ten within the axis, with
-// unlabelled minor ticks at the other integers times it.
-type logTicks struct{}
+// LogTicks labels 1, 2 and 5 times each power of ten within the axis, with
+// unlabelled minor ticks at the other integers times it (a plot.Ticker for a
+// log axis; hack/chaos uses it too).
+type LogTicks struct{}
 
-func (logTicks) Ticks(lo, hi float64) []plot.Tick {
+// Ticks returns the ticks between lo and hi.
+func (LogTicks) Ticks(lo, hi float64) []plot.Tick {
 	if lo <= 0 || hi <= lo {
 		return nil
 	}

@@ -240,7 +240,7 @@ func TestChecks(t *testing.T) {
 }
 
 func TestLogTicks(t *testing.T) {
-	ticks := logTicks{}.Ticks(0.3, 120)
+	ticks := LogTicks{}.Ticks(0.3, 120)
 	var labels []string
 	for _, tk := range ticks {
 		if tk.Label != "" {
@@ -253,7 +253,7 @@ func TestLogTicks(t *testing.T) {
 	if len(ticks) != 7+9+9+1 { // 0.3..0.9, 1..9, 10..90, 100
 		t.Fatalf("%d ticks", len(ticks))
 	}
-	if logTicks.Ticks(logTicks{}, 0, 1) != nil {
+	if LogTicks.Ticks(LogTicks{}, 0, 1) != nil {
 		t.Fatal("ticks on a non-positive range")
 	}
 }

@@ -106,7 +106,14 @@ func (p *Proc) Exited() (bool, error) {
 	}
 }
 
-// Stop sends SIGTERM, waits up to grace, then kills.
+// Signal sends sig to the process (kill -9 is Signal(syscall.SIGKILL)).
+func (p *Proc) Signal(sig os.Signal) error { return p.cmd.Process.Signal(sig) }
+
+// Done is closed when the process has exited.
+func (p *Proc) Done() <-chan struct{} { return p.done }
+
+// Stop sends SIGTERM, waits up to grace, then kills its whole process group:
+// a wrapper script (rabbitmq-server) leaves no child behind.
 func (p *Proc) Stop(grace time.Duration) error {
 	if p == nil {
 		return nil
@@ -119,6 +126,7 @@ func (p *Proc) Stop(grace time.Duration) error {
 	case <-p.done:
 		return nil
 	case <-time.After(grace):
+		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL) // Setpgid: the group is the process' own
 		_ = p.cmd.Process.Kill()
 		<-p.done
 		return fmt.Errorf("%s did not stop within %s; killed", p.Name, grace)
