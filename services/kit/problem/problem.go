@@ -3,10 +3,14 @@
 package problem
 
 import (
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"strconv"
+
+	"github.com/go-sql-driver/mysql"
 )
 
 // ContentType is the media type of a problem document.
@@ -129,5 +133,20 @@ func From(err error) (p *Problem, internal bool) {
 			return New(status, ""), true
 		}
 	}
+	if dependencyDown(err) {
+		// Retrying is the right thing for the client to do, and a 500 would say
+		// the request itself broke something.
+		return Unavailable("a dependency of the service is briefly unavailable; retry shortly", 1), true
+	}
 	return New(http.StatusInternalServerError, "an unexpected error occurred; it has been logged"), true
+}
+
+// dependencyDown reports errors that mean the database (or another backend
+// reached over the network) could not be reached or dropped the connection:
+// a MariaDB restart answers every request that needs it this way until it
+// is back. Nothing was written: a transaction that loses its connection is
+// rolled back by the server.
+func dependencyDown(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, mysql.ErrInvalidConn)
 }

@@ -1,11 +1,16 @@
 package problem
 
 import (
+	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"syscall"
 	"testing"
+
+	"github.com/go-sql-driver/mysql"
 )
 
 type coded struct{ status int }
@@ -26,12 +31,18 @@ func TestFromMapsErrors(t *testing.T) {
 		{"5xx status coder", coded{503}, 503, true},
 		{"plain error", errors.New("dial tcp 10.0.0.1: refused"), 500, true},
 		{"nonsense status", coded{42}, 500, true},
+		{"database refused", fmt.Errorf("begin transaction: %w", &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}), 503, true},
+		{"connection dropped", fmt.Errorf("insert: %w", mysql.ErrInvalidConn), 503, true},
+		{"bad connection", fmt.Errorf("query: %w", driver.ErrBadConn), 503, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p, internal := From(tt.err)
 			if p.Status != tt.wantStatus || internal != tt.wantInternal {
 				t.Fatalf("From = %d internal=%v, want %d internal=%v", p.Status, internal, tt.wantStatus, tt.wantInternal)
+			}
+			if tt.name != "5xx status coder" && p.Status == 503 && p.RetryAfterHeader() != "1" {
+				t.Fatalf("503 without Retry-After: %q", p.RetryAfterHeader())
 			}
 			if internal && p.Detail == tt.err.Error() {
 				t.Fatalf("internal error text leaked into detail: %q", p.Detail)

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-sql-driver/mysql"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
@@ -75,13 +76,30 @@ type harnessOptions struct {
 	cacheTimeout time.Duration
 	amqpURL      string
 	logOutput    io.Writer
+	nearSize     int
+	databaseVia  func(dsn string) string
 }
 
 type harnessOption func(*harnessOptions)
 
-func withRedisURL(u string) harnessOption { return func(o *harnessOptions) { o.redisURL = u } }
-func withCacheDisabled() harnessOption    { return func(o *harnessOptions) { o.cacheEnabled = false } }
-func withAMQPURL(u string) harnessOption  { return func(o *harnessOptions) { o.amqpURL = u } }
+func withRedisURL(u string) harnessOption   { return func(o *harnessOptions) { o.redisURL = u } }
+func withCacheDisabled() harnessOption      { return func(o *harnessOptions) { o.cacheEnabled = false } }
+func withAMQPURL(u string) harnessOption    { return func(o *harnessOptions) { o.amqpURL = u } }
+func withNearCache(bytes int) harnessOption { return func(o *harnessOptions) { o.nearSize = bytes } }
+
+// withDatabaseVia reaches the test's database at addr (a netproxy) instead.
+func withDatabaseVia(addr string) harnessOption {
+	return func(o *harnessOptions) {
+		o.databaseVia = func(dsn string) string {
+			c, err := mysql.ParseDSN(dsn)
+			if err != nil {
+				panic(err)
+			}
+			c.Addr = addr
+			return c.FormatDSN()
+		}
+	}
+}
 
 func newHarness(t testing.TB, opts ...harnessOption) *harness {
 	t.Helper()
@@ -134,6 +152,11 @@ func newHarness(t testing.TB, opts ...harnessOption) *harness {
 		CacheTTL:       30 * time.Second,
 		CacheKeyPrefix: prefix,
 		CacheTimeout:   o.cacheTimeout,
+		CacheNearSize:  o.nearSize,
+		CacheNearTTL:   time.Minute,
+	}
+	if o.databaseVia != nil {
+		cfg.DatabaseURL = o.databaseVia(cfg.DatabaseURL)
 	}
 	log := slog.New(slog.NewJSONHandler(o.logOutput, nil))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

@@ -1,6 +1,7 @@
 // Package apitest is the component tests' HTTP client: it sends requests to a
 // running service and checks every answer against what holds for every
-// response of every service (no 5xx, errors as problem+json) and against the
+// response of every service (no 5xx but a 503 with Retry-After, errors as
+// problem+json) and against the
 // service's contract (the operation's response in its OpenAPI document). Both
 // services' tests drive their service through it, so they speak one dialect:
 // Do, Try, Response.Expect, Decode, Problem, Fields, Metrics. Import it from
@@ -144,7 +145,10 @@ func (c *Client) send(method, path, token string, body any, headers []string) (R
 // contract's operation for req, and of the service's own Check.
 func (c *Client) violations(req *http.Request, r Response) []error {
 	var out []error
-	if r.Status >= 500 {
+	// A 503 with Retry-After is a service telling the client to come back
+	// (admission control, a dependency down): tests that cause one expect it.
+	// Any other 5xx is a bug.
+	if r.Status >= 500 && (r.Status != http.StatusServiceUnavailable || r.Header.Get("Retry-After") == "") {
 		out = append(out, fmt.Errorf("server error %s", r))
 	}
 	if ct := r.Header.Get("Content-Type"); r.Status >= 400 && !strings.HasPrefix(ct, problem.ContentType) {

@@ -237,6 +237,9 @@ type TooManyRequests = Problem
 // Unauthorized RFC 9457 problem details.
 type Unauthorized = Problem
 
+// Unavailable RFC 9457 problem details.
+type Unavailable = Problem
+
 // ListUsersParams defines parameters for ListUsers.
 type ListUsersParams struct {
 	// Limit Page size.
@@ -603,6 +606,15 @@ type TooManyRequestsApplicationProblemPlusJSONResponse struct {
 
 type UnauthorizedApplicationProblemPlusJSONResponse Problem
 
+type UnavailableResponseHeaders struct {
+	RetryAfter *int
+}
+type UnavailableApplicationProblemPlusJSONResponse struct {
+	Body Problem
+
+	Headers UnavailableResponseHeaders
+}
+
 type LoginRequestObject struct {
 	Body *LoginJSONRequestBody
 }
@@ -676,6 +688,20 @@ func (response Login429ApplicationProblemPlusJSONResponse) VisitLoginResponse(ct
 	return ctx.JSON(&response.Body)
 }
 
+type Login503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response Login503ApplicationProblemPlusJSONResponse) VisitLoginResponse(ctx *fiber.Ctx) error {
+	if response.Headers.RetryAfter != nil {
+		ctx.Response().Header.Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(503)
+
+	return ctx.JSON(&response.Body)
+}
+
 type LogindefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -724,6 +750,20 @@ func (response Logout422ApplicationProblemPlusJSONResponse) VisitLogoutResponse(
 	ctx.Status(422)
 
 	return ctx.JSON(&response)
+}
+
+type Logout503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response Logout503ApplicationProblemPlusJSONResponse) VisitLogoutResponse(ctx *fiber.Ctx) error {
+	if response.Headers.RetryAfter != nil {
+		ctx.Response().Header.Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(503)
+
+	return ctx.JSON(&response.Body)
 }
 
 type LogoutdefaultApplicationProblemPlusJSONResponse struct {
@@ -788,6 +828,20 @@ func (response RefreshToken422ApplicationProblemPlusJSONResponse) VisitRefreshTo
 	return ctx.JSON(&response)
 }
 
+type RefreshToken503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response RefreshToken503ApplicationProblemPlusJSONResponse) VisitRefreshTokenResponse(ctx *fiber.Ctx) error {
+	if response.Headers.RetryAfter != nil {
+		ctx.Response().Header.Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(503)
+
+	return ctx.JSON(&response.Body)
+}
+
 type RefreshTokendefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -848,6 +902,20 @@ func (response Signup422ApplicationProblemPlusJSONResponse) VisitSignupResponse(
 	ctx.Status(422)
 
 	return ctx.JSON(&response)
+}
+
+type Signup503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response Signup503ApplicationProblemPlusJSONResponse) VisitSignupResponse(ctx *fiber.Ctx) error {
+	if response.Headers.RetryAfter != nil {
+		ctx.Response().Header.Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(503)
+
+	return ctx.JSON(&response.Body)
 }
 
 type SignupdefaultApplicationProblemPlusJSONResponse struct {
@@ -912,6 +980,20 @@ func (response ListUsers422ApplicationProblemPlusJSONResponse) VisitListUsersRes
 	return ctx.JSON(&response)
 }
 
+type ListUsers503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListUsers503ApplicationProblemPlusJSONResponse) VisitListUsersResponse(ctx *fiber.Ctx) error {
+	if response.Headers.RetryAfter != nil {
+		ctx.Response().Header.Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(503)
+
+	return ctx.JSON(&response.Body)
+}
+
 type ListUsersdefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -948,6 +1030,20 @@ func (response DeleteMe401ApplicationProblemPlusJSONResponse) VisitDeleteMeRespo
 	ctx.Status(401)
 
 	return ctx.JSON(&response)
+}
+
+type DeleteMe503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteMe503ApplicationProblemPlusJSONResponse) VisitDeleteMeResponse(ctx *fiber.Ctx) error {
+	if response.Headers.RetryAfter != nil {
+		ctx.Response().Header.Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(503)
+
+	return ctx.JSON(&response.Body)
 }
 
 type DeleteMedefaultApplicationProblemPlusJSONResponse struct {
@@ -987,6 +1083,20 @@ func (response GetMe401ApplicationProblemPlusJSONResponse) VisitGetMeResponse(ct
 	ctx.Status(401)
 
 	return ctx.JSON(&response)
+}
+
+type GetMe503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetMe503ApplicationProblemPlusJSONResponse) VisitGetMeResponse(ctx *fiber.Ctx) error {
+	if response.Headers.RetryAfter != nil {
+		ctx.Response().Header.Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(503)
+
+	return ctx.JSON(&response.Body)
 }
 
 type GetMedefaultApplicationProblemPlusJSONResponse struct {
@@ -1063,6 +1173,20 @@ func (response UpdateMe429ApplicationProblemPlusJSONResponse) VisitUpdateMeRespo
 	return ctx.JSON(&response.Body)
 }
 
+type UpdateMe503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateMe503ApplicationProblemPlusJSONResponse) VisitUpdateMeResponse(ctx *fiber.Ctx) error {
+	if response.Headers.RetryAfter != nil {
+		ctx.Response().Header.Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(503)
+
+	return ctx.JSON(&response.Body)
+}
+
 type UpdateMedefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -1134,6 +1258,20 @@ func (response GetUser422ApplicationProblemPlusJSONResponse) VisitGetUserRespons
 	ctx.Status(422)
 
 	return ctx.JSON(&response)
+}
+
+type GetUser503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetUser503ApplicationProblemPlusJSONResponse) VisitGetUserResponse(ctx *fiber.Ctx) error {
+	if response.Headers.RetryAfter != nil {
+		ctx.Response().Header.Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(503)
+
+	return ctx.JSON(&response.Body)
 }
 
 type GetUserdefaultApplicationProblemPlusJSONResponse struct {
@@ -1230,6 +1368,20 @@ func (response SetUserStatus422ApplicationProblemPlusJSONResponse) VisitSetUserS
 	ctx.Status(422)
 
 	return ctx.JSON(&response)
+}
+
+type SetUserStatus503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response SetUserStatus503ApplicationProblemPlusJSONResponse) VisitSetUserStatusResponse(ctx *fiber.Ctx) error {
+	if response.Headers.RetryAfter != nil {
+		ctx.Response().Header.Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(503)
+
+	return ctx.JSON(&response.Body)
 }
 
 type SetUserStatusdefaultApplicationProblemPlusJSONResponse struct {
@@ -1641,63 +1793,64 @@ func (sh *strictHandler) SetUserStatus(ctx *fiber.Ctx, id UserID) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"zFt9b9y2k/4qA90BtXvK+iVOr1njgHPTpJeieYHt4neHbFBxpdkVa4lUScrrbWDgPsR9wvskP8yQ0kpr",
-	"7W5eGtd/xVqJ5HA488zDh8yHKNVlpRUqZ6Pxh6gSRpTo0PDTrxbNyx/pL6micVQJl0dxpESJ0TiSWRRH",
-	"Bv+opcEsGjtTYxzZNMdSUIuZNqVw9J1y351EcVRKJcu6jMZHceSWFfpXOEcT3d7eUle20soij/yDyM7x",
-	"jxqto6dUK4eK/xRVVchUOKnVQWX0tMDy3363WtG71eD/anAWjaN/OVjN7sC/tQdvfSs/aIY2NbKi7qJx",
-	"dJkjTHW2BGlBaQcCfr548xr09HdMXQza0ItSWivVfBTdxtEzrWaFTO/dSON9A2khbI4WFtLl4HKEtDYG",
-	"lQPrhEM28bkx2tynfWdqCdrlaABpaNg7OTyBWl0pvVBgdO0whpOjx97RTmsohJnzb0/Y6eTyGJ7c3Oyz",
-	"/S+0mcosQ3Wvc6hdjspR/5jFMK2dj4ei0AvM2K6X6loUMrtPq8KQMJNYZJbCcZWuMaBIc6DczEAqSNj5",
-	"NmFbX2v3QtfqXo19rcHWaQ4iTXWtHNtxqfUroZYhs+29Zo3WUAq1hJmQBWYgnMOycvYUDDqzBDFzaCA5",
-	"p4dHZ/SQgMVUq8yOojjKUWQBFDuf0ONmBNwOeLdx9KsStcu1kX/ivS7NK49gMcgQUNoA3lQ0C0gNZhT5",
-	"orCjiJqG/mi4H6WtCrF8zfj/IcIbUVYFTessEwTw4uYXVHOXR+Ojw0MG/Pa59YB1Rqo5A1MpZNHvR2Ti",
-	"P8PTKNVlv8/jJye9Ph8P9PmCMqNFvMroCo2TvqRw1tAfd1qVaK2Y48C7226Fexe6WDV435rgSwR19oue",
-	"S9WpXX0j8AsnPeTISli70Cbrd5tqYzB1kGtjEaYU72ZJdYFery3W8a5B1vzgZ9EZeYMjdO02esLgzKDN",
-	"L/WVh/bepL/7NHt6fQ3Z8hoXb7/US8ff94z6fmAlmpwbf1jLuPMXz+DpyZN/h5DLkKETsmBo6bvFvxgM",
-	"U4/ozMYclnYXAHRy4ba1VRgjlvQslXVCpTg4ErGH2nZetbgVR066YriV/2FXDvHbppt2qKFFO/er+jAi",
-	"6Fz7WaMiRH8X1RZNFEciK2W3wcobF+gueG4b7V95uelUpE5es1dqW6HKMBvoes3yLQ68kHNVVxvHz/pw",
-	"vi2WushPkdig2LY2Ht/X8Glbg26S7kScuGf+4Ow/xr1UGgt0g44mvnKF6q2QA9VEpCla28beWrpfHD/5",
-	"Dn7+x2UMlti4sJCchVLPNX0MP6AwaGBSHx4+Th11w39iQpBwN/W5OtuXA2NdeJICtXKy4D2ANw2401DX",
-	"GWi28ZH4Tjb1R3lTiT9qjIF4Q4FQWzwF9iFIB8LBATGZg9DH4BTYnMsAEc2KeC/sDvKut7tddT0T707i",
-	"X6tMOHyFG1MibJ+6tWJtZYNR4PQceZPDW6+kiUtevk+rrfEXJOLnptZdz1gcCPLUIG2AzlxvQ08+fORk",
-	"idHuudyN5HJTeZP90nxyHN/VEAbCNuDyttkzdvfK2ravA27cxlHN4fIJ01+LWlZIGuTqOiaY3VoUdzzd",
-	"Hfb9hpV6G9hqf7VaVvBR9IBXfIAYKLxxz2pjPYXuRz/FEINZyh8kMNOGIYcaQSXmeAqqLgrQin8uhPU/",
-	"U1bQCzGl1fIbpR2+4zn0zLnrDVpTTGsj3fKCpuX9MGVQIbxdPb1oVu/nf1xGYVNDPfm3q5XMnav8lkmq",
-	"mb7rgTO/m7WEhHP1SCoQKushrh1N1ER9C2fd30AYhLYqWNhLCyFLC4mtpwn8B+GpAZnFkFBgJDEk0lr6",
-	"R9RZEk8UQCKFox/wpkr2Y7hGI2cSM5guAa+Zs6K5limCmAvidpAcjBZYFI9Ydzn4fXFlR7SBTEZkXKBW",
-	"Xet0D+Ef1RZ5akY7CkYaJ3n75uKyj/TUG8Bbg1TmpJqDANPtGlwuHCyEBVEYFNmSZsr7TYPX+gqz8K/1",
-	"k6DOfDs9800bL+9JZ+HbmShlsfx2fwwCrNMFDcCfSwsLbVwOWnFxopJUauvYvDPw7aCQ12ibV5CcP39x",
-	"/vziv357cfbq5S//89urs//+7eyn5wnsZTgTdeHg6SFkYmn3YWZ0CdJZ6i1YFEOuF2Q06JkjCxwZESaP",
-	"2SnFv08CXltqZYHChZaH1+A5L5vXyKQFoeDuLkGndUkEYi/ZJAgk+6dk1cnxMbQCKqtAXg+SXcmopxj1",
-	"RCKOCV07JB6RoYHkgMy2CSjEbDt56QZ/4DC0fEKRXUH9CYvpZFEA3kjrLAcXTZs5GS9oQ8rIzMDKmvbf",
-	"2DY0LK18Rct9RQGXo+HV1irF0US1O4sxbcbmBq2V1whvrtEUWmTw///7f61NIWOiOLpGY31+H40OR4cE",
-	"g7pCJSoZjaPHo8PRY6aeLmd8GU6saPzhNo58dhR6LplEVdqzjDUQgYXRag5cGjyAhF+aeg5zdBw8llby",
-	"5PAIhLILNPyxE1cIYqprN1HtN1SQRvBCyKI26DOaZ4kZVGg6Q9FTWkimpVlGDjr14tdEuUYjI04jA4Tr",
-	"9ErXDhZSZXoBs9ow62nks8auk+On3Gqi+hLaXtDQ9vktdZTmmPLKUe/NfEdw1ln/sEAT1craRs5zt/KO",
-	"H9TCyeFjv+ZUBjk2X2bR2Esw4XACrftBZ8st8tqnyWo9eee2X7Worq0fZBwfHv5lY6+2IwOiHm32WPpl",
-	"pfXEDzvUW2veQeeQhZsc7W7Skyy50ePdjVYSPrU4Pt7dohHX+funu79fF5bZOwziu9sGiaTDJaLxu/e0",
-	"SSxLYZbROHp+k+ZCzbGbRU0oMgNiXCLoEXPL2xXiHu9vu3iga7cZEM5DEeRQ79VPGsvX97YuUiUMRWgE",
-	"Z8VCLC0cH56wJWKiGJuIrHJxZX/EIAqrO6Z6OCaMaM5lqG2o0KEyx2C1xxdUWaWlcpAKpbSDKfoq7jQ4",
-	"tA4WuUxbKsHoHgdQM+gMkRQ//4mydZoiZnZD0pKPvlrWdrTIj0rbk4Gttk8xXbvPzrFPDP6/Moh5RULg",
-	"bInVEH+bg/WCUHpTrBp0tSFGCQoXfSXChwT9HJpRwblCCmLVxGHcnEPEd4hi00mD/Ec+yChIM42Wmd8i",
-	"1xZbzigt6ILIjMuF2kj3TkE0Y01UMxh1xjnTo6fBBnKHL1TMC9sS3CTlRF3ylmix5h/FdDEIFuHAqZPM",
-	"31goxY0s6xJoxzSQIuddfePrJMqa5vqQCtwZu9S7shLS3G+d+/sS95x3YOs7qy0ZbFn23ZzAFJ2+kkkL",
-	"ZJQwRLoomZw2DNcLNI9SYWkfI1TDE9sKQQRUgVQTRWSxQEeRTJ930vPpCC47BA/K2jrIxTXC91Q4jo6/",
-	"hzQXRqSOvhcqmzS1ZZFLh7YSKYJWxXIoEbyw/ZVSoK+af1QGHP1lg3tVZvjSR0DU9jT9s2L/I8hUe6nl",
-	"7437ZyyJcfz5SQ+HPO9Tabw58rBrrEJa9yt/EffuNr27K23NCcH/ZKmKbzv9UaNZrq47FbKULuqe77dz",
-	"PT5kzTeI6+Hoe/PRfzyUkMlK6Eq8+oFQGbyWurZBWRNTPkxoNLeZNB11bchkr9L1bO5I09/tPPR9/xWh",
-	"vpUxB4L9jcIwr4e7LfmyQO+LlO/e3/apGpONEPUxkxjrwnrv8YnjficXfAJ0kuHAS+9eQrkL/6+EubLN",
-	"QRELIUFsiQGNsGiZlIStTkD+Pc/xp5jqEi3MDCLF4UR5QscMpq72Ywgqt1eguhuleI1K3aGOE1XV00Ly",
-	"dbaE5jEKZiW+krRK0KAM1FOA+hDwI3fzilX3nRTff5x9fuR9zbjwxvl7fqIo0HxjB7CxiYd4GBF/Qjfk",
-	"i8N7KWHrZj9MP19+rIMr4dJ8QN/zQF1iOWVyYxAKnDmoldcRshE8oz/WVTAWW+1EJWvHkAnsnRwfU05R",
-	"C0k7blTNPVTaI7F4eBo0RK3Qeu0PhJ2ocN8tbDJsWz6CsLfviR/L07p27WGCtaz0iqJY2675+bQigegf",
-	"cwSGKK2taVAnluAF6PZ4ehl2QEOp2pzPfiVmt378e8+7m22JEc78vpzf3cPe5u9R5Lan7DMv0FFg90pQ",
-	"CPbOtZHNZfODzG43EsmfkHnkXRo5NJXVJwfhCv1X51KbAuuLgfYzqJQvrNtbtFeSHxj3Iu7Z8KI9i8WM",
-	"pdHdnIuC52B1wWBDZbjwZxwE26aj+a64jVk7mCUG1dCiifK8qD0oSU6ZqvUhePPpGFygc6HmTJS3la/v",
-	"BNDOhQVfoPh/P+RSzUdwtn4UFzc51VTIiRfuulv/oS27z5+L5sLDF2TRV9jyr9/Ve0CVoQlGPguj5WbC",
-	"zdY+9JOeT8aBh61ObAeOkNpesuZT7b56sW3nxuOY6yYZalNE4+iAwz18O3QU8aiu+tdQ7kjylg/iW2F6",
-	"pQywfjIsRLTEVy/UKudX51DNdGYNLkrrjHDa2E7/fmbDAzCepXCFy3AOxXdZlmuXaFZ90YfR7fvbfwYA",
-	"AP//",
+	"3Ft9b9w4c/8qA7XA2Vdl/RLnelmjQH255JrD5QW2g6dFNjhxpdkVzxKpkJTX+wQL9EP0E/aTFDOktNJa",
+	"u87LEzd3f8VaieRwOC+/+Q3zIUp1WWmFytlo/CGqhBElOjT89Maief4z/SVVNI4q4fIojpQoMRpHMovi",
+	"yOD7WhrMorEzNcaRTXMsBY2YaVMKR98p98NJFEelVLKsy2h8FEduWaF/hXM00Wq1oqlspZVFXvknkZ3j",
+	"+xqto6dUK4eK/xRVVchUOKnVQWX0tMDyX/6wWtG79eL/bHAWjaN/Oljv7sC/tQev/Si/aIY2NbKi6aJx",
+	"dJkjTHW2BGlBaQcCfr149RL09A9MXQza0ItSWivVfBSt4uiJVrNCpvcupPG6gbQQNkcLC+lycDlCWhuD",
+	"yoF1wiGL+NQYbe5TvjO1BO1yNIC0NOydHJ5Ara6UXigwunYYw8nRQ69opzUUwsz5t0esdFJ5DI9ubvZZ",
+	"/mfaTGWWobrXPdQuR+VofsximNbO20NR6AVmLNdzdS0Kmd2nVGFJmEksMkvmuHbXGFCkOZBvZiAVJKx8",
+	"m7CsL7V7pmt1r8K+1GDrNAeRprpWjuW41PqFUMvg2fZevUZrKIVawkzIAjMQzmFZOXsKBp1Zgpg5NJCc",
+	"08ODM3pIwGKqVWZHURzlKLIQFDuf0OP2CLg74K3i6I0Stcu1kX/Hez2aFz6CxSCDQWkDeFPRLiA1mJHl",
+	"i8Lykb1R4lrIQkwLvO8gZ9FcyxQp5goHqahEKt2ShBWQYYUqQ5UuYU86C5lwYios7tPXUyNxViyhVoac",
+	"gmQ/Jf/NpZrDQlhIc6HmmI3g/MvOvi/zhR8CTsNCSAdTnGmD3r44YXyCcayab3nZn6WtCrF8yYn3Q4Q3",
+	"oqzoPKKzTFBmFTe/oZq7PBofHR5ypm2f29mtM1LNOSOUQhb9eUQm/j08jVJd9uc8fnTSm/PhwJzPKCS1",
+	"qaYyukLjpM/lHK7oj1ujSrRWzHHg3aoLLd6GKdYD3rUi+NxMk/2m51J1QENfCPzCTQ8pshLWLrTJ+tOm",
+	"2hhMHeTaWIQpBRqzpIRMrzcO6/iuRTb04HfRWXmLInTttmrC4MygzS/1lc+pvU3/8Gny9OYakuUlLl5/",
+	"qZaOf+wJ9ePASTSR5JZPnj97Ao9PHv0rhAgFGTohC/brvlr8i0Ez9amUYbDD0t4V1jq+sGplFcaIJT1L",
+	"ZZ1QKQ6uRLCttp1XbUyIIyddMTzK/3CXD/HbZpp2qaFDO/en+m1Y0Ln2u0ZF0fJtVFs0URyJrJTdAWtt",
+	"XKC74L1tlX+t5WZSkTp5zVqpLSeWbGDqDcl3KPBCzlVdbV0/64fzXbbUjfxkiU0U2zXGx/eN+LRrQNdJ",
+	"74w4cU/8wd1/jHop4RfoBhVNQPEK1WshB7KJSFO0trW9DXe/OH70A/z6t8sYLJVBwkJyFjAWI5Ux/ITC",
+	"oIFJfXj4MHU0Df+JCYWE267PsMg+V9vTfa2cLLj48qIBTxoAFQeaXbk+vuVN/VVeVeJ9jTEQYCsQaoun",
+	"wDoE6QgWHRCEPAhzDG6BxbkMIaI5Ea+Fu428q+3uVF3NxHc78ZsqEw5f4FaXCHVrN1dsnGwQCpyeI1eX",
+	"XPMmjV3y8X1abo2/wBE/17Vua8bigJGnBqnyPHM9JoV0+MDJEqO793Lbkstt6U32U/PJcXybvBkw2xCX",
+	"d+2eY3cvre36OsSNVRzVbC6fsP0Nq2VqqolcXcUEsVuJ4o6mu8u+23JSrwNa7Z9Wiwo+Ch7wiQ8AA4U3",
+	"7kltrB4oLciGOJil/EECM2045NAgqMScCpy6KEAr/rkQ1v9MXkEvfP3mK9Q7dMd76IlzWxt0ppjWRrrl",
+	"BW3L62HKQYXi7frpWXN6v/7tsimAaCb/dn2SuXOVLwSlmunbGjjzNIKlSDhXD6QCobJexLWjiZqo7+Gs",
+	"+xsIg9BmBQt7aSFkaSGx9TSBf6N4akBmMSRkGEkMibSW/hF1lsQTBZBI4egHvKmS/Riu0ciZxAymS8Br",
+	"xqyhTBVzQdgOkoPRAoviARNeB38sruyIyuJkRMIFaNWVTvci/IPaIm/NaEfGSOskr19dXPYjPc0G8Nog",
+	"pTkqawWY7tTgcuG41hWFQZEtaadc6Bu81leYhX+t3wRN5sfpmR/aaJmr6+9nopTF8vv9MQiwThe0AH8u",
+	"LSy0cTloxcmJUlKprWPxzsCPg0Jeo21eQXL+9Nn504v/+P3Z2Yvnv/3X7y/O/vP3s1+eJrCX4UzUhYPH",
+	"h5CJpd2HmdElSGdptiBRDLlekNCgZ44kcCRE2Dxmp2T/3gn4bGmUBTIXOh4+g6d8bJ6clBaEgttVgk7r",
+	"kgDEXrKN5kj2T0mqk+NjaJlrpt88ESe7XF2Pquuxc2wTunZIOCJDA8kBiW0TUIjZbvDSNf6AYej4hCK5",
+	"Au0WDtPJogC8kdZZNi7aNmMyPtAGlJGYAZU147+zrWlYOvmKjvuKDC5Hw6etVYqjiWorizEVY3OD1spr",
+	"hFfXaAotMvjf//6fVqbgMVEcXaOx3r+PRoejQwqDukIlKhmNo4ejw9FDhp4u5/gy7FjR+MMqjrx3FHou",
+	"GURV2qOMjSACC6PVHDg1+AASfmnyOczRsfFYOsmTwyMQyi7Q8MdOXCGIqa7dRLXfUEIawTMhi9qg92je",
+	"JWZQoeksRU9pIRmWZhkp6NQzTxPlGnKSMI0MIVynV7p2sJAq0wuY1YZRT8NbNnKdHD/mURPV56/2AoG1",
+	"z29pojTHlE+OZm/2O4KzzvmHA5qotp9g5Dx3a+34RS2cHD70Z05pkG3zeRaNPQUTukJo3U86W+4gDT+N",
+	"LOzRO6t+1qK8ttlBOj48/IetvS5HBqhKKvaYc2e+9MQvOzRbK95Bp7vFQ47uHtLjinnQw7sHrXsnNOL4",
+	"+O4RTVeDv3989/ebjP4qjh59jGRdWpk1yoH/7nGBVungj2j89h0VlmUpzDIaR09vPLvb9bzGfBk1cSyj",
+	"cCXmlkscwivvVt0Yomu3PYich8TJ7tHLubSWxwRtLqXsGRLXCM6KhVhaOD48YUnERHE8I4DLCZl1GIMo",
+	"rO6I6kM4xZWmiUZjQ1YP2TwGq31MQpVVWioHqVBKO5iiz/xOg0PrYJHLtIUfnBHiEAgNOkPAxu9/omyd",
+	"poiZ3eLopKOv5ukd/vKjXP1koDz3bqlr99l++YkO8/9t+HyKwdh22Hew2e0GfkHZYJt9G3S1IeQKChd9",
+	"xsObEf0chlFiu0IyfNXYbtw0muJbgLSZpMkwR94wybAzjZYR5iLXFltsKi3ogkCTy4XaCitPQTRrTVSz",
+	"GE3GftaDwUEGUodPiIw/21TfOPJEXXLptdjQj2JYGoiR0FXqBIDvLJTiRpZ1CVSZDbjVeZdH+TrOtcHt",
+	"fkuJ9IxV6lVZCWnuN5/+uZz9nKvDzapvh9dbpqS3Oz1ZtM+Y0gIJJQwBQnJApw2nhQWaB6mwVGMJ1WDY",
+	"NhMROFYg1UQRkC3QkfXT5x2XfjyCyw74hLK2DnJxjfAjJaij4x8hzYURqaPvhcomTQ5b5NKhrUSKoFWx",
+	"HHIeT7p/JbfpM/of5TVH/7DFPWM03CQPUbi9YvFZ/vIRQK+96fTn85UnTPGxzXpFDbsJ19203hx52Q3E",
+	"I617w1/EvUtyb29TdXPKFH9n6o2vzb2v0SzX9+YKWUrXuwvQ7vX4kDns0CwIrfzt1wTiISdO1sRd4tkc",
+	"hMrgtdS1DUyhmHJzpOEQZ9J02MIhkT3r2L+/sKbaf7izif3uK6aUlpYdcJBXCsO+vt0y6/6do0/Uvn23",
+	"6sNIBkLBU2IGWNYFG9njrut+x3+803Qc6MC3HzyNdDvNvBDmyjbNMiaDAuEUAxph0TJgCqVbyDB7vmaZ",
+	"YqpLtDAziGS7E+XBJqOrutqPITD9noXrFn7xBsy7BWsnqqqnheS7lAntYxTESnzGatmwQSqsx4L1w8bP",
+	"PM0L7jzcWbL4j7PPt9ZvzZb8hvzFVFEUaL6zAzG4saF4OPL+gm5If4f3kl43xf7rnM3lxx5KJVyaD3Cp",
+	"PomUWE4ZrBmEAmcOatXerntCf2wyjkxs24lKNlq+CeydHB+T79II6WCRo2ouW1OdyETtaeBrtULreVYQ",
+	"dqLCpc5QaNk2tQUSdd8DWW4F6Nq1jRtrmVUXRbFRsvr9tOSK6LeUAuKV1ta0qBNL8GR/exVgGarAoZDQ",
+	"9MK/ElLdbLXfc4W3y5lCf/XL8eo91Hd/HvZzt5s/8WQoOUMvPQYH6Vzr2Z7SP8hstRUY/4KMi2/D4qGt",
+	"rD85CP+35Ktjw23G+MUB/TOgoU/6u0e0d/X/AliS8HeD8/YsFjOmru/GkGRwB+tLI1sy0IXvW1F6MB1O",
+	"fo3VzEaznRBhA/MmyuO8tvmVnDL07If67R1PuEDnQm6bKC8rX8kKySFvr5nb5ur5CM4226tx44dNJp54",
+	"krRLmQxRHd7nLppLLF/geV+BKtm8f/kNZaDGGLm/ScfNBQRL+6137z45dvz1WJ3dwSaEA99S4NsNfdZn",
+	"V/XK65jrxoFqU0Tj6IBdJHw71F56UFf960i3WiaWL2S0jYM1o8K80zCB04JyvVDrOLHuLTbbmTWxVFpn",
+	"hNPGdub3OxtegGNgCle4DL1FvtO03LhMtZ6LPoxW71b/FwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

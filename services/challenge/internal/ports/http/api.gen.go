@@ -279,6 +279,9 @@ type TooLarge = Problem
 // Unauthorized defines model for Unauthorized.
 type Unauthorized = Problem
 
+// Unavailable defines model for Unavailable.
+type Unavailable = Problem
+
 // ListChallengesParams defines parameters for ListChallenges.
 type ListChallengesParams struct {
 	Status *ChallengeStatus `form:"status,omitempty" json:"status,omitempty"`
@@ -742,6 +745,15 @@ type TooLargeApplicationProblemPlusJSONResponse Problem
 
 type UnauthorizedApplicationProblemPlusJSONResponse Problem
 
+type UnavailableResponseHeaders struct {
+	RetryAfter *int
+}
+type UnavailableApplicationProblemPlusJSONResponse struct {
+	Body Problem
+
+	Headers UnavailableResponseHeaders
+}
+
 type ListChallengesRequestObject struct {
 	Params ListChallengesParams
 }
@@ -790,6 +802,20 @@ func (response ListChallenges422ApplicationProblemPlusJSONResponse) VisitListCha
 	ctx.Status(422)
 
 	return ctx.JSON(&response)
+}
+
+type ListChallenges503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListChallenges503ApplicationProblemPlusJSONResponse) VisitListChallengesResponse(ctx *fiber.Ctx) error {
+	if response.Headers.RetryAfter != nil {
+		ctx.Response().Header.Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(503)
+
+	return ctx.JSON(&response.Body)
 }
 
 type CreateChallengeRequestObject struct {
@@ -863,6 +889,20 @@ func (response CreateChallenge422ApplicationProblemPlusJSONResponse) VisitCreate
 	return ctx.JSON(&response)
 }
 
+type CreateChallenge503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateChallenge503ApplicationProblemPlusJSONResponse) VisitCreateChallengeResponse(ctx *fiber.Ctx) error {
+	if response.Headers.RetryAfter != nil {
+		ctx.Response().Header.Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(503)
+
+	return ctx.JSON(&response.Body)
+}
+
 type ListUserLogsRequestObject struct {
 	UserId int64 `json:"userId"`
 	Params ListUserLogsParams
@@ -912,6 +952,20 @@ func (response ListUserLogs422ApplicationProblemPlusJSONResponse) VisitListUserL
 	ctx.Status(422)
 
 	return ctx.JSON(&response)
+}
+
+type ListUserLogs503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListUserLogs503ApplicationProblemPlusJSONResponse) VisitListUserLogsResponse(ctx *fiber.Ctx) error {
+	if response.Headers.RetryAfter != nil {
+		ctx.Response().Header.Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(503)
+
+	return ctx.JSON(&response.Body)
 }
 
 type DeleteChallengeRequestObject struct {
@@ -974,6 +1028,20 @@ func (response DeleteChallenge422ApplicationProblemPlusJSONResponse) VisitDelete
 	return ctx.JSON(&response)
 }
 
+type DeleteChallenge503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteChallenge503ApplicationProblemPlusJSONResponse) VisitDeleteChallengeResponse(ctx *fiber.Ctx) error {
+	if response.Headers.RetryAfter != nil {
+		ctx.Response().Header.Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(503)
+
+	return ctx.JSON(&response.Body)
+}
+
 type GetChallengeRequestObject struct {
 	Id ChallengeID `json:"id"`
 }
@@ -1033,6 +1101,20 @@ func (response GetChallenge422ApplicationProblemPlusJSONResponse) VisitGetChalle
 	ctx.Status(422)
 
 	return ctx.JSON(&response)
+}
+
+type GetChallenge503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetChallenge503ApplicationProblemPlusJSONResponse) VisitGetChallengeResponse(ctx *fiber.Ctx) error {
+	if response.Headers.RetryAfter != nil {
+		ctx.Response().Header.Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(503)
+
+	return ctx.JSON(&response.Body)
 }
 
 type UpdateChallengeRequestObject struct {
@@ -1130,6 +1212,20 @@ func (response UpdateChallenge422ApplicationProblemPlusJSONResponse) VisitUpdate
 	return ctx.JSON(&response)
 }
 
+type UpdateChallenge503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateChallenge503ApplicationProblemPlusJSONResponse) VisitUpdateChallengeResponse(ctx *fiber.Ctx) error {
+	if response.Headers.RetryAfter != nil {
+		ctx.Response().Header.Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(503)
+
+	return ctx.JSON(&response.Body)
+}
+
 type ListChallengeLogsRequestObject struct {
 	Id     ChallengeID `json:"id"`
 	Params ListChallengeLogsParams
@@ -1190,6 +1286,20 @@ func (response ListChallengeLogs422ApplicationProblemPlusJSONResponse) VisitList
 	ctx.Status(422)
 
 	return ctx.JSON(&response)
+}
+
+type ListChallengeLogs503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListChallengeLogs503ApplicationProblemPlusJSONResponse) VisitListChallengeLogsResponse(ctx *fiber.Ctx) error {
+	if response.Headers.RetryAfter != nil {
+		ctx.Response().Header.Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(503)
+
+	return ctx.JSON(&response.Body)
 }
 
 type CreateWorkoutLogRequestObject struct {
@@ -1287,6 +1397,20 @@ func (response CreateWorkoutLog422ApplicationProblemPlusJSONResponse) VisitCreat
 	return ctx.JSON(&response)
 }
 
+type CreateWorkoutLog503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWorkoutLog503ApplicationProblemPlusJSONResponse) VisitCreateWorkoutLogResponse(ctx *fiber.Ctx) error {
+	if response.Headers.RetryAfter != nil {
+		ctx.Response().Header.Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(503)
+
+	return ctx.JSON(&response.Body)
+}
+
 type GetProgressRequestObject struct {
 	Id ChallengeID `json:"id"`
 }
@@ -1346,6 +1470,20 @@ func (response GetProgress422ApplicationProblemPlusJSONResponse) VisitGetProgres
 	ctx.Status(422)
 
 	return ctx.JSON(&response)
+}
+
+type GetProgress503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetProgress503ApplicationProblemPlusJSONResponse) VisitGetProgressResponse(ctx *fiber.Ctx) error {
+	if response.Headers.RetryAfter != nil {
+		ctx.Response().Header.Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(503)
+
+	return ctx.JSON(&response.Body)
 }
 
 // StrictServerInterface represents all server handlers.
@@ -1687,63 +1825,65 @@ func (sh *strictHandler) GetProgress(ctx *fiber.Ctx, id ChallengeID) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7Fvbbtw40n6Vgv4fsI2R292OZ3ZtX2WSyWBmnQPsZHMRB2i2VN3iWCI1JOVOT9DAPsQC+0D7JvskiyJ1",
-	"oFrqg5NJLzKYu5ZFisXiV1VfFcsfg0hmuRQojA4uPgY5UyxDg8o+PUlYmqKY4U9P6ZGL4CLImUmCMBAs",
-	"w+Ai4HEQBgp/LbjCOLgwqsAw0FGCGaMZU6kyZmicMN+dBWFgFjm6R5yhCpbLMHhSKC0VjY5RR4rnhkta",
-	"6HWCMBb4wbgBY5BTMAlCrvCey0JDzmZ4CWyiURiYSmXfTrnSxr4aBKGT+NcC1aIROXLr+WJm7MMViplJ",
-	"govvzsIg46J6HNUia6O4mFmJr3jGTVfgV2yGoPlva1dO7Tx/4RinrEhNcHE6DFvKenQahCQWz4osuBgN",
-	"h1aq8qlHjUs6BZ1LodGe3PcsvsZfC9RWzkgKg8L+ZHme8oiRyCe5kpMUs29+0ST/R0+u/1c4DS6C/ztp",
-	"0HHi3uqTV26WW7R7ZBMZL4BrENIAg59vXr4AOfkFIxOCVPQi41pzMRsEdPZSTFMe7V3IqAL2gQZtmEGI",
-	"JZYyp6mcg0m4JgGfSTXhcYxi3xIq1LJQEcIEUylmGowEJqRJUEGh6czD4Cdxz1Ie71O0ckmYckxjHQKy",
-	"KAGCdwxcwBiVkkqPSbgX0jyThdirdC8k6CJKmuMlQV5LecXUDPd/gtb+aoNISQhyUkxYT6VR3aMCFkWY",
-	"Gwu2N4IVJpGK/4Z7VdtzZ5HWPsvznSBTJKy8Q2F9XvmZVlSwAUPJHJXhzu1ECpnB+LFpOf+YGTw2PMOg",
-	"403DAD+giri2H+u8dODeGkXI3UYKs1JZzcKymKTeqqLIJivjf7gnF72yiPW+3UU0as2l0K9QvUW823WW",
-	"Yco8ZQY7OulThx39d5YWuONOyH0Vetvp12d244bXE6+RlTDqiGK4SfuPpRAu/m1a8Q2NobF5/FBIkH/7",
-	"adeTnyPe6Z2OYukzlXeOupRLVZv14FjusnUiPs46GOrioxLOx0B9YKFnLL6W3teCu7Bpw2R1elfcBfS2",
-	"1XGDWfvHTlCwZ+yWYkqxBT03fIs+I4o0ZYS7kth1qVBLoXb11jc2buamRi4K4jXvghxFTF8OAxYZfo+W",
-	"W9I8pCOivaTofjMVJfweY2+FBj9PrGLrdTwi1Nab73o8CvjX4RYKuOJu2s70cRxjDEiQgHEbImOoEHIJ",
-	"mmWWykac/gDM8pASZ8Qfu5bvs8EWHxzu5N/aUt6UgsAEzRxRgJlLqCfplgRdOnr27Xeb+ehuvtL74NbP",
-	"+U60vZVnlvHHbFEnCCkTcFhSazAyZosQ3rx+chTC6XA4PB6Ojocj4lOn5+fnx6PT40ejtsZ3cs29+oTR",
-	"gQZDgd5cAjOQSW3gFGKMeMZSDYfzRKYI7py0TVoU5vpoYD1PlBaa3+PzShPO6LYhYRsUajfuQXx0uh3j",
-	"D3Hy652wJ+uWQ17xJl/SIfe6Jes03kp1JwtzJWdrvYaQZlWd3w6HPQrMUZE6qtjXBszbBCsa6JAzZxpi",
-	"KbBBrpDzo0ubk0xwKhXW4D4onQUQUjvQXRtWCWldQa4xR8ONdQY5KtDokum7GTARQzq5hKwgGoswqgEb",
-	"gsZIiljbMa5gsMVnDLflsHRcZiuItn7kvt9AiZGnksVweDcLIZ0c2XSUNJoh04XCGCJZCBMCqY/exVwb",
-	"JiIkt8JILbfisLX3sNz40cNM/VZ8MWNfMSGrz/LcK8X0Qf8ZJXM/UOrWRbtN9HpJYIZas1kfQVwRw32i",
-	"mdAnQpWddNaP0TCe9grgks2deY+3yx7iw4U77d6VGo7dxdt6luz+sE079m3DP8ul1uhoplDrfnDbqMdm",
-	"jDZicZ3KmR7A49rBcA2MwiBELEURM2Vj5pybBJi5FSkybYAcUCpnl8CNBosYmkefi9nigOiCNgOg9e6O",
-	"TVJ/2zourm9FgmlModVUI0gsgXEZFB342yfM4gQVighfoYp6KVXlxp/SKic1iXrlPv1aEi8IIWJ5jjGZ",
-	"InkJu5PSGLfzqS0hlOmX093TF9LRDbq0PU1p5rvNyLxBc42RVHGwfB+uI90NDurqxs45UsWcPTROpEyR",
-	"Cfu2UAqFuTEK2V0/uATOUZta82AS8nhogcZVebghTFh0V52+K8TagTGPKYwNemVDEffzuivWpnUpPVP8",
-	"3omsoTY8o5TqpcBrzJ+zD90Vvqc9/ZCnuIBqOMzh3/+CwxF8Y731yaMhheAiTa0DJwJSbp4ptKGZYoru",
-	"B9iag2xgtbH0QVlUySq7kr+w36g0U1mhkRBLoImlzJLCV3X4g/UiecdBs1/b4+yvP2zdVI7srvlATxCm",
-	"Y6y8Qil5TZr7FdmteXgOod8rr/iInQY5R7IhVyJd184TP+Q2MYXJgpja4Kuq/Tht6+fukLpyP6jAs3u1",
-	"ZiX0+Y7MK8XUBZI11L+so1SOYyUh8PC3ApQuKtZBIOwGpZbOVn1m4/N7HU/bmFs25vnmMsz0Rf4mQHT4",
-	"0UqS8bBMYAN73oq+lbO8L9Vfkk1frL4dvSkBVlV+7mZBGKST5gMlx7a00V5H9hV63tiq2fZCT2MnK7Ua",
-	"V0Vyhl19BQ6nXLD0ElyNiQtKhKAqOFleESVMzNx9UcLFzKXv5U42VqY+LRdf9iiwSVR7qvAPJwgPr9vv",
-	"XJqv8uVt+fHDoLtTud7sOvRBFedPthFbcV7j9HxlhL2Zm39K7zci4veoEnv4+l+Uie3xRYXiZnFDErkt",
-	"uFupxwWZSfX0rDqEn9++ru7WLcG1b5szSYzJ3eUXF1PZc3tfZlf8Ho/lPSpbLKgPS4cwdxqxeZUte+Tl",
-	"jMGtuBW25ASkb3tJBwIxpoTLv0gDrnXhGAN5HBbZioO9COQRwuE9Kj7lGN8KOZ2mXGCdzxHt/Pnt326O",
-	"KKEjzIBGdFJUvkiKdFHScTkXnuS3wtZx5ExfWkcWZ1x0pzOii5ZOZnY/hCFtWe4dLjSa45zNuCD4XUDO",
-	"NG2tajg40O0+DaZhHJW/jYQZmlthbBLxwZRNG63xXFdsteH5toHD6tUm+VaQ62dP4Pzs27/AeN1t6Bhi",
-	"GRW2gn0BZ8Mh6V/GC8vYb0V/U8LZcFS1JPgXoPbA6O0jO2khC6Xp8Yweb8VUFiKm53OIyh4Gl0qbvu6C",
-	"EM5OT+tPu7tzkOpWNO02cNh/lV7Wi8rA4aMUXlYo/c8//umFrxJO5DdQufQhGA2GgyEZrsxRsJwHF8Gj",
-	"wXDwiBwPM4k1rpMGMvTYS+BL8BEParDmwcq+sHcfUuCBtjU2Cpg060A7DY2dzxtT0KzthZxvQJh70ggR",
-	"trqR3n3s7ampyeJut+AdLrwMV/f40hkS15XUjV7gkDkFZJSW0jiSwhqNxvQeXSG/T8yG3D6kN6p/L41W",
-	"Tlwn0g4DS0e7fL/SJ3Q6HG7oNHhYh0H7lrKnz+CxNWtyMx7UlmFwNhyt+3Yt7EmrOcJOerR9UtO+QzNO",
-	"T7fPqHpqbAQqsoypRYnMVjAoCyK2yGFzg5luZTQ6eE8MR+oeI7oxUqFeIZ3kNMvrz7F1zEwIWYgINXAD",
-	"h+N65KBkAeOjS+dWV8LIAfl1PSeQyns320gYuwvVMRnkuLpTHQ/glVvSxQg3xsf7RJqk7FBx9UTrjNpW",
-	"u3LbWvYDojbfy3jx+4Gr/0532WYXxD+WHYiPfn+I98HbiUhGniCLyxbKK+kWaq+xypCWFtDD7fD0+vo+",
-	"2XBGOxhO3TT1eXZzY6+pmNeQtcZWlqEff04IaycfndNcro1GrxOERBpQyGJXlG66P4G5Knh1mWZ7L4lq",
-	"2LarGKZKZjTgVkQsShAOrzHm+gjmCQrIpdZ8kuIAXs4FKjIaG99CwFQjkYI+QyAn8UajupKzdcGr3Txb",
-	"B4XPaqD9uoLESpayMUoQCr6O+PDYsWef6rSyhUhJrXcJIHbLHXP4yJ0VxFhV8dvIe2r/3nbBrfM76xqP",
-	"mxPvU79OjM0z6rbRzzsQtzvf89igSnlU6sxzTcguHU1bvz+i2aDc4X7CS6tv+Q96bC8Fbo8VHde6za15",
-	"/8VAvi1nJkq6BjG2OdYYFJJ7JuJ0CWOXXlzU5b9x9cvRsqZEyDXYsuEFUammWujBz/X5gpCQSeWuZymd",
-	"7ysy3opm3kqt8dLJZydAReRsgPIKlKFNLr36pTeS3tqr4DpvPTwbnh/1BbSV8uoXYnZrirg7Mbs9ml7Z",
-	"oblqgnvibHuw2uH59gn1/2vsmUdeW5v0YP4JnJKCqCWWHp/cUH/oZ3F/Uq2vLqY8btXjfF62jYV9dqDp",
-	"Tf/Phucuy2gXALiunXToOXNV39/HgzWpt1eq/5K5d7c1cs/Jt38l0cXylZzNKjj+6ZT34ZSvJDGLyqCq",
-	"JhTbLdnnm9enNie519nWm+nftJN22JSzd6zkRzR169wXdLf1Gj3gbN79IV1sp/9wnjBjO5pZZAqWpgvb",
-	"IfhlCL1/V2hn+7eE796TI3b/aue+Xag0uAhOrIMupVlFW3MHYZNGd9FRYbTVY0mbHnj/WuyXtTsd335F",
-	"oG0l9pqE/lJoVN73XFR+v/xvAAAA//8=",
+	"7Fvdctu4kn6VLu5W2a6hZdlxZtf2lSeZTM2s81N2srmIUyWIbIkYkwAHAKVoUqrah9iqfaB9k32SrQb4",
+	"A4rUjzMTnTPn5E40AaLR+Lr760b7cxDJLJcChdHB5ecgZ4plaFDZp2cJS1MUU/z5OT1yEVwGOTNJEAaC",
+	"ZRhcBjwOwkDhbwVXGAeXRhUYBjpKMGM0YyJVxgyNE+b78yAMzCJH94hTVMFyGQbPCqWlotEx6kjx3HBJ",
+	"C71NEEYCPxk3YARyAiZByBXOuCw05GyKV8DGGoWBiVT27YQrbeyrQRA6iX8rUC0akSO3ni9mxj7doJia",
+	"JLj8/jwMMi6qx9NaZG0UF1Mr8Q3PuOkK/IZNETT/fe3KqZ3nLxzjhBWpCS7PhmFLWU/OgpDE4lmRBZen",
+	"w6GVqnzqUeOSTkHnUmi0J/cDi2/xtwK1lTOSwqCwP1mepzxiJPJJruQ4xey7XzXJ/9mT618VToLL4F9O",
+	"GnScuLf65I2b5RbtHtlYxgvgGoQ0wOCXu9evQI5/xciEIBW9yLjWXEwHAZ29FJOUR3sXMqqAfaBBG2YQ",
+	"YomlzGkq52ASrknAF1KNeRyj2LeECrUsVIQwxlSKqQYjgQlpElRQaDrzMPhZzFjK432KVi4JE45prENA",
+	"FiVA8I6BCxihUlLpEQn3SpoXshB7le6VBF1ESXO8JMhbKW+YmuL+T9DaX20QKQlBTooJ66k0qhkqYFGE",
+	"ubFgeydYYRKp+O+4V7W9dBZp7bM83zEyRcLKBxSlaDPGUzZO965H0hOPkFTIDEQsZxE3CxKWQYw5ihhF",
+	"tIBDbjTEzLAx03hEo8eK4yRdQCEUwZRkvyITT2ivc6YJJmKK8QBu0agFsIlBBSP7cHxNDyPQGEkRa/Lo",
+	"CbK4jIvekG4YuHNTyGDnjBsY40QqgoNRC+v3WpFno1MnhZRaaoVjG6mVzFEZ7vx9pJAZjK9NK+rGzOCx",
+	"4RkGnTAWBvgJVcS1/VjnpfMqW8M3xblIYVZioVlYFoSUeoIosvHK+B9nFBtXFrFhr7uIRq25FPoNqveI",
+	"D7vOMkyZ58xgRyd96rCj/5OlBe64E4obhd4G7vrM7tzweuItstJKOqIYbtL+YymEIx6bVnxHY2hsHj8W",
+	"EhRYft715OeID3qno1j6FPGD44zlUtVmPTiWu2ydiI+zDoa6+KiE8zFQH1joGYuvpY+14I6vWH5Snd4N",
+	"d0yqbXXcYNb+sRMU7Bm7pZhSbEHPDdGlz4giLX2tY9RdDtpSqF299Y2Nm7mrkYuCfM+HgLwofTkMWGT4",
+	"DC2pp3lIR0R7SdH9ZipK+Axjb4UGP8+sYut1PAba1pvvejzu/e/DLdx7xd20/e51HGMMSJCAURsi5Mcd",
+	"Qq5As8zmEBGnPwCzBLDEGfnmruX7NLxFxIc7+bfV6OAEgTGaOaIAM5dQT9ItCbp5wPnT7zcnArv5Su+D",
+	"Wz/nO9H2Vl7YVCtmizozS5mAwzKnASNjtgjh3dtnRyGcDYfD4+Hp8fCU4uLZxcXF8enZ8ZPTtsZ3cs29",
+	"+oTTAw2GGJa5IpqQSW3gDGKMeMZSDYfzRKYI7py0zRYV5vpoYD1PlBaaz/BlpQlndNuQsA0KtRv3IH56",
+	"th3jj3Hy652wJ+uWQ17xJl/TIfe6Jes03kv1IAtzI6drvYaQZlWdT4fDHgXmqEgdVexrA+Z9ghX/dsgh",
+	"JhhLgQ1yhZwfWaZYcbcK3AelsyCeiR3org2rhLSuILeYo+HGOoMcFWh0VYyHKTARQzq+gqyg/AHhtAZs",
+	"WDFSO8ZVarb4jOG24gEdl9kKoq0fmfUbKFH4VLIYDh+mIaTjI1sHII1myHShMIZIFsKEQOqjdzHXhokI",
+	"ya0wUsu9OGztPSw3fvQ4U78XX83YV0zI6rM890oxfdB/QVn0j5Qzd9FuM+xeEpih1mzaRxBXxHCfaCb0",
+	"iVAlX531YzSMp70CuCx/Z97j7bKH+HDhTrt3pYZjd/G2niW7P2zTjn3b8M9yqTU6mirUuh/cNuqxKaON",
+	"WFyncqoHcF07GEpcKQxCxFIUMVM2Zs65SYCZe5Ei0wbIAaVyegWUxlrE0Dz6XMwWB0QXtBkArfdwbJL6",
+	"29ZxcX0vEkxjCq2mGkFiCYzLoOjA3z5hFieoUET4BlXUS6kqN/6cVjmpSdQb9+m3knhBSCl5jjGZInkJ",
+	"u5PSGLfzqS0hlOnXk93TF9LRHbqqRJrSzA+bkXmH5hYjqeJg+TFcR7obHNRlpZ1zpIo5e2gcS5kis0WV",
+	"qFAKhbkzCtlDP7gEzlGbWvNgEvJ4aIHGVXm4IYxZ9FCdvquA24ExjymMDXplQxH387ob1qZ1KT1T/N6J",
+	"rKE2PKOU6rXAW8xfsk/dFX6gPf2Yp7iAajjM4X//Bw5P4TvrrU+eDCkEF2lqHTgRkHLzTKENzRRTdD/A",
+	"1hxkA6uNpQ/KokpW2ZX8lf1GpZnKCo2EWAJNLGWWFL6qwx+sF8k7Dpr91h5nf/1h66ZyZA/NB3qCMB1j",
+	"5RVKyWvS3K/Ibs3Dcwj9XnnFR+w0yDmSDbkS6bp2nvgpt4kpjBfE1AZ/qdqP07Z+6Q6pK/ejCjy7V2tW",
+	"Qp/vyLxSTF0gWUP9yzpK5ThWEgIPfytA6aJiHQTCblBq6WzVZzY+v9fxtI25ZWOeby7DTF/kbwJEhx+t",
+	"JBmPywQ2sOet6Fs5y1mp/pJs+mL17ehdCbCq8vMwDcIgHTcfKDm2pY32Hriv0PPOVs22F3oaO1mp1bgq",
+	"kjPs6itwOOGCpVfgakxcUCIEVcHJ8gpXsddVFd+l7+VONlamviwXX/YosElUe6rwjycIj6/b71yar/Ll",
+	"bfnx46C7U7ne7Dr0URXnL7YRW3Fe4/R8ZYS9mZt/Sh83IuLPqBJ7+PpblInt8UWF4mZxRxK5LbjrwOuC",
+	"zKR6elEdwi/v31Z3Wpbg2rfNmSTG5O5uj4uJ7GmbKLMrPsNjOUNliwX1YekQ5k4jNq+yZY+8nDG4F/fC",
+	"lpyA9G3vIEEgxpRw+TeYwLUuHGMgj8MiW3GobxYPZ6j4hGN8L+RkknKBdT5HtPOX9/9xd0QJHWEGNKKT",
+	"ovJFUqSLko7LufAkvxe2jiOn+so6sjjjojudEV20dDKz+yEMactyH3Ch0RznbMoFwe8ScqZpa1Wnx4Fu",
+	"N8gwDaOo/G0kTNHcC2OTiE+m7JZpjee6YqsNz7edM1avNsm3gty+eAYX50//DUbrLntHEMuosBXsSzgf",
+	"Dkn/Ml5Yxn4v+rtBzoenVS+If/NsD4zePrGTFrJQmh7P6fFeTGQhYnq+gKhsHnGptOlr6wjh/Oys/rRr",
+	"WgCp7kXT5wSH/T0MZb2oDBw+SuF1hdL/+6//9sJXCSfyG6hc+hCcDoaDIRmuzFGwnAeXwZPBcPCEHA8z",
+	"iTWukwYy9NhL4EvwEQ9qsObByr6wdx9S4IG2NTYKmDTrQDsNjZzPG1HQrO2FnG9AmHvWCBG22sA+fO5t",
+	"ZqrJ4m6X/B0uvAxX9/jaGRLXldSNXuCQOQVklJbSOJLCGo3GdIaukN8nZkNuH9OU1r+XRisnrgVsh4Gl",
+	"o11+XGnQOhsONzRSPK6Bon1L2dNGcW3NmtyMB7VlGJwPT9d9uxb2pNWVYic92T6p6ZuiGWdn22dUzUzL",
+	"MHi6ywp+R4qNWkWWMbUo0dwKIGURxRZGbD4x1a0sSAcfiRVJ3WN4d0Yq1CtElRxteWU6ss6cCSELEaEG",
+	"buBwVI8clMxhdHTlXPFK6DmgWKDnBGw5c7ONhJG7hB2REY+qe9jRAN64JV1ccWN8GxlLk5TtRK4GaR1Y",
+	"29JXbmjL5k3U5gcZL/48QPbfAy/bjIQ4y7JjFqd/vln0mYQTMW739dxIt1B7jVVWtbRGMNwOUa8J84uN",
+	"7XQHU6g73PZva3f2Oox5HXdr7GsZ+nHuhPB58tk55+XaqPc2QUikAYUsdsXvpr0XmKu2V5d2trmWKI3t",
+	"q4thomRGA+5FxKIE4fAWY66PYJ6ggFxqzccpDuD1XKCyzWQUR0PAVCORjz7jIcfyTqO6kdN1QbLdHV0H",
+	"nz/UIf3XCkYr2dDGaEQo+MeNQ9eO2fs0rJXJREpqvUugsmrqmNBn7iwnxuqGoY3W5/bvbVffOvPzrsG5",
+	"OfE+z8SJsXlG3Uu8/0N0GvE9nA34lBemzg2soROlQ2ufyU9oNhzIcD+hr9UA/+2o66N+LXB7HOu4/W0u",
+	"1/sXGvK7OTNR0jW8kc0zR6CQQgcRwSsYuRTrsi6BjqpfjmY2ZVKuwZZOL4kaNhVTD7KuyRyEhEwqd0V9",
+	"NIDrvkLrvWjmrdRbr5x8dgJUxNQGT69IG9oE26vheiPprb0Or3P3w/PhxVFfsF0pMX8lprqmkL0TU92j",
+	"uZZdqqtmuycOugdLH15sn1D/s9BfgBffWjv2TOMLODIFeEuUPX68oW7Tz0q/Ucd/ith13ap9+jxzG6v8",
+	"wwGtt2xyPrxwmVa7cMJ1HQxCL2ioulciHqwpWXjXIl+zZtFtQ91z0cK//uni/0ZOpxWEvzn/v1fnfyOJ",
+	"9VRGWDUJ2W7WvhiwPr07yb3Ow94KyV272AGbah0dy/oJTd3a+BXder1GD6Cbd99ceYmeTk/pPGHGdqmz",
+	"yBQsTRe26/PrJCj+/a+d7d/8fvhIDt/936r7dqHS4DI4sYGglGYVoc29kk2c3eVVhetW3yxteuD9n75/",
+	"VdHp4vcrKW3Lsldf9JdCo/K+5xjDx+X/BwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
