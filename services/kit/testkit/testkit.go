@@ -21,6 +21,7 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/redis/go-redis/v9"
+	"go.uber.org/goleak"
 
 	"github.com/progressive-overload/po/services/kit/leaktest"
 )
@@ -35,10 +36,11 @@ const (
 )
 
 // Main runs a package's tests with go-redis quiet (it logs every failed dial,
-// and outage tests make many on purpose) and fails when goroutines leak.
-func Main(m *testing.M) {
+// and outage tests make many on purpose) and fails when goroutines leak;
+// extra goes to the leak check (e.g. redistest.StopSharedAtExit).
+func Main(m *testing.M, extra ...goleak.Option) {
 	redis.SetLogger(quietRedis{})
-	leaktest.VerifyTestMain(m)
+	leaktest.VerifyTestMain(m, extra...)
 }
 
 type quietRedis struct{}
@@ -66,18 +68,29 @@ func NewRedisPrefix() string { return "t:" + RandomHex(6) + ":" }
 
 // RedisPrefix is NewRedisPrefix with its keys deleted through rdb when the
 // test ends (rdb must still be open then).
-func RedisPrefix(t testing.TB, rdb *redis.Client) string {
+func RedisPrefix(t testing.TB, rdb redis.UniversalClient) string {
 	p := NewRedisPrefix()
 	t.Cleanup(func() { DeleteRedisKeys(rdb, p) })
 	return p
 }
 
-// DeleteRedisKeys deletes every key starting with prefix.
-func DeleteRedisKeys(rdb *redis.Client, prefix string) {
+// DeleteRedisKeys deletes every key starting with prefix. On a Redis Cluster
+// each master holds its own keys, so each is scanned.
+func DeleteRedisKeys(rdb redis.UniversalClient, prefix string) {
 	ctx := context.Background()
-	iter := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-	for iter.Next(ctx) {
-		rdb.Del(ctx, iter.Val())
+	del := func(ctx context.Context, node *redis.Client) error {
+		iter := node.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+		for iter.Next(ctx) {
+			node.Del(ctx, iter.Val())
+		}
+		return iter.Err()
+	}
+	if c, ok := rdb.(*redis.ClusterClient); ok {
+		_ = c.ForEachMaster(ctx, del)
+		return
+	}
+	if c, ok := rdb.(*redis.Client); ok {
+		_ = del(ctx, c)
 	}
 }
 
