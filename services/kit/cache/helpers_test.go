@@ -22,6 +22,7 @@ import (
 	"github.com/progressive-overload/po/services/kit/cache"
 	"github.com/progressive-overload/po/services/kit/redisclient"
 	"github.com/progressive-overload/po/services/kit/redisclient/redistest"
+	"github.com/progressive-overload/po/services/kit/testkit"
 )
 
 const redisAddr = "127.0.0.1:6379"
@@ -89,35 +90,6 @@ func newClient(t testing.TB, addr string) *redis.Client {
 	return rdb
 }
 
-// keys lists the keys starting with prefix; on a cluster, every master's.
-func keys(t testing.TB, rdb redis.UniversalClient, prefix string) []string {
-	t.Helper()
-	var (
-		mu  sync.Mutex
-		out []string
-	)
-	scan := func(ctx context.Context, node *redis.Client) error {
-		iter := node.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-		for iter.Next(ctx) {
-			mu.Lock()
-			out = append(out, iter.Val())
-			mu.Unlock()
-		}
-		return iter.Err()
-	}
-	ctx := context.Background()
-	var err error
-	if c, ok := rdb.(*redis.ClusterClient); ok {
-		err = c.ForEachMaster(ctx, scan)
-	} else {
-		err = scan(ctx, rdb.(*redis.Client))
-	}
-	if err != nil {
-		t.Fatalf("scan %s: %v", prefix, err)
-	}
-	return out
-}
-
 // testPrefix gives the test its own key space and removes it afterwards
 // through rdb, which must still be open then.
 func testPrefix(t testing.TB, rdb redis.UniversalClient) string {
@@ -130,7 +102,7 @@ func testPrefix(t testing.TB, rdb redis.UniversalClient) string {
 	t.Cleanup(func() {
 		ctx := context.Background()
 		// One DEL per key: on a cluster the keys live in many slots.
-		for _, k := range keys(t, rdb, prefix) {
+		for _, k := range testkit.RedisKeys(t, rdb, prefix) {
 			if err := rdb.Del(ctx, k).Err(); err != nil {
 				t.Errorf("del %s: %v", k, err)
 			}
@@ -177,7 +149,7 @@ func buildFixture(t testing.TB, rdb, client redis.UniversalClient, opts cache.Op
 }
 
 // keys lists the test's keys.
-func (f *fixture) keys(t testing.TB) []string { return keys(t, f.rdb, f.prefix) }
+func (f *fixture) keys(t testing.TB) []string { return testkit.RedisKeys(t, f.rdb, f.prefix) }
 
 func (f *fixture) valueKey(name, key string) string { return f.prefix + name + ":{" + key + "}" }
 

@@ -11,6 +11,7 @@ import (
 	"crypto/rsa"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -74,24 +75,54 @@ func RedisPrefix(t testing.TB, rdb redis.UniversalClient) string {
 	return p
 }
 
-// DeleteRedisKeys deletes every key starting with prefix. On a Redis Cluster
-// each master holds its own keys, so each is scanned.
+// DeleteRedisKeys deletes every key starting with prefix.
 func DeleteRedisKeys(rdb redis.UniversalClient, prefix string) {
 	ctx := context.Background()
-	del := func(ctx context.Context, node *redis.Client) error {
+	keys, _ := scanKeys(rdb, prefix)
+	for _, k := range keys {
+		// One DEL per key: on a cluster the keys live in many slots.
+		rdb.Del(ctx, k)
+	}
+}
+
+// RedisKeys lists every key starting with prefix, failing t if Redis does
+// not answer.
+func RedisKeys(t testing.TB, rdb redis.UniversalClient, prefix string) []string {
+	t.Helper()
+	keys, err := scanKeys(rdb, prefix)
+	if err != nil {
+		t.Fatalf("scan %s*: %v", prefix, err)
+	}
+	return keys
+}
+
+// scanKeys scans rdb, or on a Redis Cluster each master, which holds only
+// its own slots' keys.
+func scanKeys(rdb redis.UniversalClient, prefix string) ([]string, error) {
+	var (
+		mu   sync.Mutex
+		keys []string
+	)
+	scan := func(ctx context.Context, node *redis.Client) error {
 		iter := node.Scan(ctx, 0, prefix+"*", 1000).Iterator()
 		for iter.Next(ctx) {
-			node.Del(ctx, iter.Val())
+			mu.Lock()
+			keys = append(keys, iter.Val())
+			mu.Unlock()
 		}
 		return iter.Err()
 	}
-	if c, ok := rdb.(*redis.ClusterClient); ok {
-		_ = c.ForEachMaster(ctx, del)
-		return
+	ctx := context.Background()
+	var err error
+	switch c := rdb.(type) {
+	case *redis.ClusterClient:
+		err = c.ForEachMaster(ctx, scan)
+	case *redis.Client:
+		err = scan(ctx, c)
+	default:
+		err = fmt.Errorf("testkit: cannot scan a %T", rdb)
 	}
-	if c, ok := rdb.(*redis.Client); ok {
-		_ = del(ctx, c)
-	}
+	return keys, err
 }
 
 // DeleteBrokerObjects removes what one test declared on the shared vhost at

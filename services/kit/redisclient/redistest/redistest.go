@@ -57,6 +57,17 @@ func (c *Cluster) Client(t testing.TB) *redis.ClusterClient {
 	return rdb
 }
 
+// StopMaster kills master i (of Addrs), for a test of what a client does
+// when one node of the cluster dies. Only on a cluster of the test's own
+// (StartCluster), never on the shared one.
+func (c *Cluster) StopMaster(i int) {
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
+	p := c.s.procs[i]
+	_ = p.Process.Kill()
+	_ = p.Wait()
+}
+
 // StartCluster starts a cluster of the test's own, stopped when t ends.
 func StartCluster(t testing.TB) *Cluster {
 	t.Helper()
@@ -160,8 +171,10 @@ func (s *servers) stop() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, p := range s.procs {
-		_ = p.Process.Kill()
-		_ = p.Wait()
+		if p.ProcessState == nil { // not reaped yet (StopMaster reaps)
+			_ = p.Process.Kill()
+			_ = p.Wait()
+		}
 	}
 	s.procs = nil
 }
