@@ -82,7 +82,7 @@ func BenchmarkGetHitParallel(b *testing.B) {
 func BenchmarkRedisGet(b *testing.B) {
 	rdb := newClient(b, redisAddr)
 	ctx := context.Background()
-	key := testPrefix(b) + "raw"
+	key := testPrefix(b, rdb) + "raw"
 	if err := rdb.Set(ctx, key, benchBody, 0).Err(); err != nil {
 		b.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/progressive-overload/po/services/kit/cache"
 	"github.com/progressive-overload/po/services/kit/testkit"
@@ -19,141 +20,216 @@ import (
 )
 
 func TestMissThenHit(t *testing.T) {
-	ctx := context.Background()
-	ttl, jitter := time.Hour, 0.1
-	f := newFixture(t, redisAddr, cache.Options{Enabled: true, TTL: ttl, Jitter: jitter})
-	n := f.cache.Named("challenge")
-	l := &countingLoader{body: []byte(`{"id":42,"name":"squat"}`)}
+	onEachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		ttl, jitter := time.Hour, 0.1
+		f := b.fixture(t, cache.Options{Enabled: true, TTL: ttl, Jitter: jitter})
+		n := f.cache.Named("challenge")
+		l := &countingLoader{body: []byte(`{"id":42,"name":"squat"}`)}
 
-	first, err := n.Get(ctx, "42", l.load)
-	if err != nil {
-		t.Fatal(err)
-	}
-	second, err := n.Get(ctx, "42", l.load)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(first, l.body) || !bytes.Equal(second, l.body) {
-		t.Fatalf("got %q then %q, want %q twice", first, second, l.body)
-	}
-	if l.n() != 1 {
-		t.Fatalf("loader called %d times, want 1", l.n())
-	}
-	f.assertCounts(t, "challenge", 1, 1, 0)
-
-	key := f.valueKey("challenge", "42")
-	raw, err := f.rdb.Get(ctx, key).Result()
-	if err != nil {
-		t.Fatalf("value not in Redis under %s: %v", key, err)
-	}
-	if raw != "v"+string(l.body) {
-		t.Fatalf("stored %q", raw)
-	}
-	pttl, err := f.rdb.PTTL(ctx, key).Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The lower bound allows a minute for the test itself to run.
-	lo, hi := time.Duration(float64(ttl)*(1-jitter))-time.Minute, time.Duration(float64(ttl)*(1+jitter))
-	if pttl < lo || pttl > hi {
-		t.Fatalf("PTTL %v outside [%v, %v]", pttl, lo, hi)
-	}
-}
-
-func TestJitterSpreadsExpiries(t *testing.T) {
-	ctx := context.Background()
-	const ttl = time.Hour
-	f := newFixture(t, redisAddr, cache.Options{Enabled: true, TTL: ttl, Jitter: 0.1})
-	n := f.cache.Named("c")
-	var lo, hi time.Duration
-	for i := range 50 {
-		k := strconv.Itoa(i)
-		if _, err := n.Get(ctx, k, func(context.Context) ([]byte, error) { return []byte("x"), nil }); err != nil {
-			t.Fatal(err)
-		}
-		pttl, err := f.rdb.PTTL(ctx, f.valueKey("c", k)).Result()
+		first, err := n.Get(ctx, "42", l.load)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if i == 0 || pttl < lo {
-			lo = pttl
+		second, err := n.Get(ctx, "42", l.load)
+		if err != nil {
+			t.Fatal(err)
 		}
-		if pttl > hi {
-			hi = pttl
+		if !bytes.Equal(first, l.body) || !bytes.Equal(second, l.body) {
+			t.Fatalf("got %q then %q, want %q twice", first, second, l.body)
 		}
-	}
-	// 50 draws over ±6 minutes all landing within one minute of each other has a
-	// probability below 1e-50; without jitter they would be milliseconds apart.
-	if hi-lo < time.Minute {
-		t.Fatalf("expiries span only %v (from %v to %v)", hi-lo, lo, hi)
-	}
+		if l.n() != 1 {
+			t.Fatalf("loader called %d times, want 1", l.n())
+		}
+		f.assertCounts(t, "challenge", 1, 1, 0)
+
+		key := f.valueKey("challenge", "42")
+		raw, err := f.rdb.Get(ctx, key).Result()
+		if err != nil {
+			t.Fatalf("value not in Redis under %s: %v", key, err)
+		}
+		if raw != "v"+string(l.body) {
+			t.Fatalf("stored %q", raw)
+		}
+		pttl, err := f.rdb.PTTL(ctx, key).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The lower bound allows a minute for the test itself to run.
+		lo, hi := time.Duration(float64(ttl)*(1-jitter))-time.Minute, time.Duration(float64(ttl)*(1+jitter))
+		if pttl < lo || pttl > hi {
+			t.Fatalf("PTTL %v outside [%v, %v]", pttl, lo, hi)
+		}
+	})
+}
+
+func TestJitterSpreadsExpiries(t *testing.T) {
+	onEachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		const ttl = time.Hour
+		f := b.fixture(t, cache.Options{Enabled: true, TTL: ttl, Jitter: 0.1})
+		n := f.cache.Named("c")
+		var lo, hi time.Duration
+		for i := range 50 {
+			k := strconv.Itoa(i)
+			if _, err := n.Get(ctx, k, func(context.Context) ([]byte, error) { return []byte("x"), nil }); err != nil {
+				t.Fatal(err)
+			}
+			pttl, err := f.rdb.PTTL(ctx, f.valueKey("c", k)).Result()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if i == 0 || pttl < lo {
+				lo = pttl
+			}
+			if pttl > hi {
+				hi = pttl
+			}
+		}
+		// 50 draws over ±6 minutes all landing within one minute of each other has a
+		// probability below 1e-50; without jitter they would be milliseconds apart.
+		if hi-lo < time.Minute {
+			t.Fatalf("expiries span only %v (from %v to %v)", hi-lo, lo, hi)
+		}
+	})
 }
 
 func TestSingleflight(t *testing.T) {
-	ctx := context.Background()
-	f := newFixture(t, redisAddr, cache.Options{Enabled: true})
-	n := f.cache.Named("c")
-	const readers = 100
-	var joined atomic.Int32
-	allJoined := make(chan struct{})
-	cache.SetOnJoin(f.cache, func() {
-		if joined.Add(1) == readers {
-			close(allJoined)
+	onEachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		f := b.fixture(t, cache.Options{Enabled: true})
+		n := f.cache.Named("c")
+		const readers = 100
+		var joined atomic.Int32
+		allJoined := make(chan struct{})
+		cache.SetOnJoin(f.cache, func() {
+			if joined.Add(1) == readers {
+				close(allJoined)
+			}
+		})
+		var calls atomic.Int32
+		body := []byte("shared")
+		load := func(context.Context) ([]byte, error) {
+			calls.Add(1)
+			<-allJoined
+			return body, nil
 		}
+
+		var wg sync.WaitGroup
+		results := make([][]byte, readers)
+		errs := make([]error, readers)
+		for i := range readers {
+			wg.Go(func() { results[i], errs[i] = n.Get(ctx, "hot", load) })
+		}
+		wg.Wait()
+
+		if got := calls.Load(); got != 1 {
+			t.Fatalf("loader called %d times, want 1", got)
+		}
+		for i := range readers {
+			if errs[i] != nil || !bytes.Equal(results[i], body) {
+				t.Fatalf("reader %d: %q, %v", i, results[i], errs[i])
+			}
+		}
+		f.assertCounts(t, "c", 0, readers, 0)
 	})
-	var calls atomic.Int32
-	body := []byte("shared")
-	load := func(context.Context) ([]byte, error) {
-		calls.Add(1)
-		<-allJoined
-		return body, nil
-	}
-
-	var wg sync.WaitGroup
-	results := make([][]byte, readers)
-	errs := make([]error, readers)
-	for i := range readers {
-		wg.Go(func() { results[i], errs[i] = n.Get(ctx, "hot", load) })
-	}
-	wg.Wait()
-
-	if got := calls.Load(); got != 1 {
-		t.Fatalf("loader called %d times, want 1", got)
-	}
-	for i := range readers {
-		if errs[i] != nil || !bytes.Equal(results[i], body) {
-			t.Fatalf("reader %d: %q, %v", i, results[i], errs[i])
-		}
-	}
-	f.assertCounts(t, "c", 0, readers, 0)
 }
 
 // A reader misses and loads the old row; a writer commits and invalidates; the
 // reader's load then finishes. Its old value must not land in the cache.
 func TestNoStaleFill(t *testing.T) {
-	ctx := context.Background()
-	ttl, jitter := time.Hour, 0.1
-	f := newFixture(t, redisAddr, cache.Options{Enabled: true, TTL: ttl, Jitter: jitter})
-	n := f.cache.Named("c")
-	var source atomic.Value
-	source.Store("v0")
-	loadSource := func(context.Context) ([]byte, error) { return []byte(source.Load().(string)), nil }
+	onEachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		ttl, jitter := time.Hour, 0.1
+		f := b.fixture(t, cache.Options{Enabled: true, TTL: ttl, Jitter: jitter})
+		n := f.cache.Named("c")
+		var source atomic.Value
+		source.Store("v0")
+		loadSource := func(context.Context) ([]byte, error) { return []byte(source.Load().(string)), nil }
 
-	// Twice: first with no version key yet, then with the one the first round created.
-	for round := 1; round <= 2; round++ {
-		if round == 2 {
-			// The value expires; the version key from round 1 stays behind.
-			if err := f.rdb.Del(ctx, f.valueKey("c", "k")).Err(); err != nil {
+		// Twice: first with no version key yet, then with the one the first round created.
+		for round := 1; round <= 2; round++ {
+			if round == 2 {
+				// The value expires; the version key from round 1 stays behind.
+				if err := f.rdb.Del(ctx, f.valueKey("c", "k")).Err(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			old := source.Load().(string)
+			loading, release := make(chan struct{}), make(chan struct{})
+			type res struct {
+				b   []byte
+				err error
+			}
+			done := make(chan res, 1)
+			go func() {
+				b, err := n.Get(ctx, "k", func(context.Context) ([]byte, error) {
+					v := source.Load().(string)
+					close(loading)
+					<-release
+					return []byte(v), nil
+				})
+				done <- res{b, err}
+			}()
+			select {
+			case <-loading:
+			case r := <-done: // a hit: the value from before did not go away
+				t.Fatalf("round %d: read answered %q, %v without loading", round, r.b, r.err)
+			}
+			newer := fmt.Sprintf("v%d", round)
+			source.Store(newer) // the writer's commit
+			if err := n.Invalidate(ctx, "k"); err != nil {
 				t.Fatal(err)
 			}
+			close(release)
+			r := <-done
+			if r.err != nil || string(r.b) != old {
+				t.Fatalf("round %d: racing reader got %q, %v; want %q (it read before the write)", round, r.b, r.err, old)
+			}
+			if n, err := f.rdb.Exists(ctx, f.valueKey("c", "k")).Result(); err != nil || n != 0 {
+				raw, _ := f.rdb.Get(ctx, f.valueKey("c", "k")).Result()
+				t.Fatalf("round %d: stale value stored: %q (exists=%d, %v)", round, raw, n, err)
+			}
+			got, err := n.Get(ctx, "k", loadSource)
+			if err != nil || string(got) != newer {
+				t.Fatalf("round %d: next read got %q, %v; want %q", round, got, err, newer)
+			}
+			// And that one was stored: the version check does not refuse honest fills.
+			got, err = n.Get(ctx, "k", func(context.Context) ([]byte, error) { return nil, errBoom })
+			if err != nil || string(got) != newer {
+				t.Fatalf("round %d: cached read got %q, %v; want %q", round, got, err, newer)
+			}
 		}
-		old := source.Load().(string)
+		f.assertCounts(t, "c", 2, 4, 0)
+
+		pttl, err := f.rdb.PTTL(ctx, f.valueKey("c", "k")+":v").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if maxValueTTL := time.Duration(float64(ttl) * (1 + jitter)); pttl <= maxValueTTL {
+			t.Fatalf("version PTTL %v does not outlive values (up to %v)", pttl, maxValueTTL)
+		}
+	})
+}
+
+// A read that starts after Invalidate returned must see the write, even while a
+// load that started before the write is still running for the same key.
+func TestReadAfterInvalidateDoesNotJoinOlderLoad(t *testing.T) {
+	onEachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		f := b.fixture(t, cache.Options{Enabled: true})
+		n := f.cache.Named("c")
+		var joins atomic.Int32
+		secondJoined := make(chan struct{})
+		cache.SetOnJoin(f.cache, func() {
+			if joins.Add(1) == 2 {
+				close(secondJoined)
+			}
+		})
+		var source atomic.Value
+		source.Store("old")
 		loading, release := make(chan struct{}), make(chan struct{})
-		type res struct {
-			b   []byte
-			err error
-		}
-		done := make(chan res, 1)
+		firstDone := make(chan []byte, 1)
 		go func() {
 			b, err := n.Get(ctx, "k", func(context.Context) ([]byte, error) {
 				v := source.Load().(string)
@@ -161,244 +237,245 @@ func TestNoStaleFill(t *testing.T) {
 				<-release
 				return []byte(v), nil
 			})
-			done <- res{b, err}
+			if err != nil {
+				t.Error(err)
+			}
+			firstDone <- b
 		}()
 		<-loading
-		newer := fmt.Sprintf("v%d", round)
-		source.Store(newer) // the writer's commit
+		source.Store("new")
 		if err := n.Invalidate(ctx, "k"); err != nil {
 			t.Fatal(err)
 		}
+
+		secondDone := make(chan []byte, 1)
+		go func() {
+			b, err := n.Get(ctx, "k", func(context.Context) ([]byte, error) { return []byte(source.Load().(string)), nil })
+			if err != nil {
+				t.Error(err)
+			}
+			secondDone <- b
+		}()
+		// Once the second reader has picked its shared load, let the first one finish:
+		// had it joined the first load, it now receives "old".
+		<-secondJoined
 		close(release)
-		r := <-done
-		if r.err != nil || string(r.b) != old {
-			t.Fatalf("round %d: racing reader got %q, %v; want %q (it read before the write)", round, r.b, r.err, old)
+		if b := <-secondDone; string(b) != "new" {
+			t.Fatalf("read after the write got %q, want \"new\"", b)
 		}
-		if n, err := f.rdb.Exists(ctx, f.valueKey("c", "k")).Result(); err != nil || n != 0 {
-			raw, _ := f.rdb.Get(ctx, f.valueKey("c", "k")).Result()
-			t.Fatalf("round %d: stale value stored: %q (exists=%d, %v)", round, raw, n, err)
+		if b := <-firstDone; string(b) != "old" {
+			t.Fatalf("read before the write got %q, want \"old\"", b)
 		}
-		got, err := n.Get(ctx, "k", loadSource)
-		if err != nil || string(got) != newer {
-			t.Fatalf("round %d: next read got %q, %v; want %q", round, got, err, newer)
-		}
-		// And that one was stored: the version check does not refuse honest fills.
-		got, err = n.Get(ctx, "k", func(context.Context) ([]byte, error) { return nil, errBoom })
-		if err != nil || string(got) != newer {
-			t.Fatalf("round %d: cached read got %q, %v; want %q", round, got, err, newer)
-		}
-	}
-	f.assertCounts(t, "c", 2, 4, 0)
-
-	pttl, err := f.rdb.PTTL(ctx, f.valueKey("c", "k")+":v").Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if maxValueTTL := time.Duration(float64(ttl) * (1 + jitter)); pttl <= maxValueTTL {
-		t.Fatalf("version PTTL %v does not outlive values (up to %v)", pttl, maxValueTTL)
-	}
-}
-
-// A read that starts after Invalidate returned must see the write, even while a
-// load that started before the write is still running for the same key.
-func TestReadAfterInvalidateDoesNotJoinOlderLoad(t *testing.T) {
-	ctx := context.Background()
-	f := newFixture(t, redisAddr, cache.Options{Enabled: true})
-	n := f.cache.Named("c")
-	var joins atomic.Int32
-	secondJoined := make(chan struct{})
-	cache.SetOnJoin(f.cache, func() {
-		if joins.Add(1) == 2 {
-			close(secondJoined)
+		if raw, err := f.rdb.Get(ctx, f.valueKey("c", "k")).Result(); err != nil || raw != "vnew" {
+			t.Fatalf("cached %q, %v; want the new value", raw, err)
 		}
 	})
-	var source atomic.Value
-	source.Store("old")
-	loading, release := make(chan struct{}), make(chan struct{})
-	firstDone := make(chan []byte, 1)
-	go func() {
-		b, err := n.Get(ctx, "k", func(context.Context) ([]byte, error) {
-			v := source.Load().(string)
-			close(loading)
-			<-release
-			return []byte(v), nil
-		})
-		if err != nil {
-			t.Error(err)
-		}
-		firstDone <- b
-	}()
-	<-loading
-	source.Store("new")
-	if err := n.Invalidate(ctx, "k"); err != nil {
-		t.Fatal(err)
-	}
-
-	secondDone := make(chan []byte, 1)
-	go func() {
-		b, err := n.Get(ctx, "k", func(context.Context) ([]byte, error) { return []byte(source.Load().(string)), nil })
-		if err != nil {
-			t.Error(err)
-		}
-		secondDone <- b
-	}()
-	// Once the second reader has picked its shared load, let the first one finish:
-	// had it joined the first load, it now receives "old".
-	<-secondJoined
-	close(release)
-	if b := <-secondDone; string(b) != "new" {
-		t.Fatalf("read after the write got %q, want \"new\"", b)
-	}
-	if b := <-firstDone; string(b) != "old" {
-		t.Fatalf("read before the write got %q, want \"old\"", b)
-	}
-	if raw, err := f.rdb.Get(ctx, f.valueKey("c", "k")).Result(); err != nil || raw != "vnew" {
-		t.Fatalf("cached %q, %v; want the new value", raw, err)
-	}
 }
 
 func TestInvalidateRemovesValue(t *testing.T) {
-	ctx := context.Background()
-	f := newFixture(t, redisAddr, cache.Options{Enabled: true})
-	a, b := f.cache.Named("a"), f.cache.Named("b")
-	la, lb := &countingLoader{body: []byte("A")}, &countingLoader{body: []byte("B")}
-	for range 2 {
+	onEachBackend(t, func(t *testing.T, be backend) {
+		ctx := context.Background()
+		f := be.fixture(t, cache.Options{Enabled: true})
+		a, b := f.cache.Named("a"), f.cache.Named("b")
+		la, lb := &countingLoader{body: []byte("A")}, &countingLoader{body: []byte("B")}
+		for range 2 {
+			if _, err := a.Get(ctx, "1", la.load); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := b.Get(ctx, "1", lb.load); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// One call across views, as a service does after a commit touching both.
+		if err := f.cache.Invalidate(ctx, a.Key("1"), b.Key("1")); err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range []string{f.valueKey("a", "1"), f.valueKey("b", "1")} {
+			if n, err := f.rdb.Exists(ctx, k).Result(); err != nil || n != 0 {
+				t.Fatalf("%s still exists (%d, %v)", k, n, err)
+			}
+		}
 		if _, err := a.Get(ctx, "1", la.load); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := b.Get(ctx, "1", lb.load); err != nil {
 			t.Fatal(err)
 		}
-	}
-	// One call across views, as a service does after a commit touching both.
-	if err := f.cache.Invalidate(ctx, a.Key("1"), b.Key("1")); err != nil {
-		t.Fatal(err)
-	}
-	for _, k := range []string{f.valueKey("a", "1"), f.valueKey("b", "1")} {
-		if n, err := f.rdb.Exists(ctx, k).Result(); err != nil || n != 0 {
-			t.Fatalf("%s still exists (%d, %v)", k, n, err)
+		if la.n() != 2 || lb.n() != 2 {
+			t.Fatalf("loaders called %d and %d times, want 2 each", la.n(), lb.n())
 		}
-	}
-	if _, err := a.Get(ctx, "1", la.load); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := b.Get(ctx, "1", lb.load); err != nil {
-		t.Fatal(err)
-	}
-	if la.n() != 2 || lb.n() != 2 {
-		t.Fatalf("loaders called %d and %d times, want 2 each", la.n(), lb.n())
-	}
+	})
+}
+
+// One Invalidate of keys that live in many slots (on a cluster, on every
+// master): the pipeline reaches each key's node, and every key is dropped.
+func TestInvalidateManyKeys(t *testing.T) {
+	onEachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		f := b.fixture(t, cache.Options{Enabled: true})
+		n := f.cache.Named("c")
+		l := &countingLoader{body: []byte("x")}
+		const count = 30
+		var ks []cache.Key
+		masters := map[string]bool{}
+		for i := range count {
+			k := strconv.Itoa(i)
+			if _, err := n.Get(ctx, k, l.load); err != nil {
+				t.Fatal(err)
+			}
+			ks = append(ks, n.Key(k))
+			if cc, ok := f.rdb.(*redis.ClusterClient); ok {
+				m, err := cc.MasterForKey(ctx, f.valueKey("c", k))
+				if err != nil {
+					t.Fatal(err)
+				}
+				masters[m.Options().Addr] = true
+			}
+		}
+		if b.name == "cluster" && len(masters) < 2 {
+			t.Fatalf("%d keys on %d master(s): the test would not cross nodes", count, len(masters))
+		}
+		if got := len(f.keys(t)); got != count {
+			t.Fatalf("%d keys in Redis, want the %d values (versions appear with the first write)", got, count)
+		}
+		if err := f.cache.Invalidate(ctx, ks...); err != nil {
+			t.Fatal(err)
+		}
+		for i := range count {
+			if c, err := f.rdb.Exists(ctx, f.valueKey("c", strconv.Itoa(i))).Result(); err != nil || c != 0 {
+				t.Fatalf("key %d still cached (%d, %v)", i, c, err)
+			}
+			if v, err := f.rdb.Get(ctx, f.valueKey("c", strconv.Itoa(i))+":v").Result(); err != nil || v != "1" {
+				t.Fatalf("key %d: version %q, %v; want 1", i, v, err)
+			}
+		}
+		for i := range count {
+			if _, err := n.Get(ctx, strconv.Itoa(i), l.load); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if l.n() != 2*count {
+			t.Fatalf("loader called %d times, want %d", l.n(), 2*count)
+		}
+	})
 }
 
 // A cancelled request context must not skip the invalidation: the write committed.
 func TestInvalidateIgnoresCancellation(t *testing.T) {
-	f := newFixture(t, redisAddr, cache.Options{Enabled: true})
-	n := f.cache.Named("c")
-	if _, err := n.Get(context.Background(), "1", func(context.Context) ([]byte, error) { return []byte("x"), nil }); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	if err := n.Invalidate(ctx, "1"); err != nil {
-		t.Fatal(err)
-	}
-	if c, err := f.rdb.Exists(context.Background(), f.valueKey("c", "1")).Result(); err != nil || c != 0 {
-		t.Fatalf("value still cached (%d, %v)", c, err)
-	}
+	onEachBackend(t, func(t *testing.T, b backend) {
+		f := b.fixture(t, cache.Options{Enabled: true})
+		n := f.cache.Named("c")
+		if _, err := n.Get(context.Background(), "1", func(context.Context) ([]byte, error) { return []byte("x"), nil }); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		if err := n.Invalidate(ctx, "1"); err != nil {
+			t.Fatal(err)
+		}
+		if c, err := f.rdb.Exists(context.Background(), f.valueKey("c", "1")).Result(); err != nil || c != 0 {
+			t.Fatalf("value still cached (%d, %v)", c, err)
+		}
+	})
 }
 
 func TestNegativeCaching(t *testing.T) {
-	ctx := context.Background()
-	const negTTL = 300 * time.Millisecond
-	f := newFixture(t, redisAddr, cache.Options{Enabled: true, NegativeTTL: negTTL, Jitter: -1})
-	n := f.cache.Named("c")
-	l := &countingLoader{err: fmt.Errorf("challenge 7: %w", cache.ErrNotFound)}
+	onEachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		const negTTL = 300 * time.Millisecond
+		f := b.fixture(t, cache.Options{Enabled: true, NegativeTTL: negTTL, Jitter: -1})
+		n := f.cache.Named("c")
+		l := &countingLoader{err: fmt.Errorf("challenge 7: %w", cache.ErrNotFound)}
 
-	for range 3 {
-		if _, err := n.Get(ctx, "7", l.load); err != cache.ErrNotFound {
-			t.Fatalf("err %v, want cache.ErrNotFound", err)
+		for range 3 {
+			if _, err := n.Get(ctx, "7", l.load); err != cache.ErrNotFound {
+				t.Fatalf("err %v, want cache.ErrNotFound", err)
+			}
 		}
-	}
-	if l.n() != 1 {
-		t.Fatalf("loader called %d times, want 1", l.n())
-	}
-	f.assertCounts(t, "c", 2, 1, 0)
-	key := f.valueKey("c", "7")
-	if raw, err := f.rdb.Get(ctx, key).Result(); err != nil || raw != "n" {
-		t.Fatalf("placeholder %q, %v", raw, err)
-	}
-	if pttl, err := f.rdb.PTTL(ctx, key).Result(); err != nil || pttl <= 0 || pttl > negTTL {
-		t.Fatalf("placeholder PTTL %v, %v; want in (0, %v]", pttl, err, negTTL)
-	}
+		if l.n() != 1 {
+			t.Fatalf("loader called %d times, want 1", l.n())
+		}
+		f.assertCounts(t, "c", 2, 1, 0)
+		key := f.valueKey("c", "7")
+		if raw, err := f.rdb.Get(ctx, key).Result(); err != nil || raw != "n" {
+			t.Fatalf("placeholder %q, %v", raw, err)
+		}
+		if pttl, err := f.rdb.PTTL(ctx, key).Result(); err != nil || pttl <= 0 || pttl > negTTL {
+			t.Fatalf("placeholder PTTL %v, %v; want in (0, %v]", pttl, err, negTTL)
+		}
 
-	// Invalidate: the thing was just created.
-	if err := n.Invalidate(ctx, "7"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := n.Get(ctx, "7", l.load); err != cache.ErrNotFound {
-		t.Fatal(err)
-	}
-	if l.n() != 2 {
-		t.Fatalf("after invalidate: loader called %d times, want 2", l.n())
-	}
+		// Invalidate: the thing was just created.
+		if err := n.Invalidate(ctx, "7"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := n.Get(ctx, "7", l.load); err != cache.ErrNotFound {
+			t.Fatal(err)
+		}
+		if l.n() != 2 {
+			t.Fatalf("after invalidate: loader called %d times, want 2", l.n())
+		}
 
-	// Expiry: once Redis drops the placeholder, the loader is asked again.
-	testkit.Eventually(t, "placeholder expiry", func() bool {
-		c, err := f.rdb.Exists(ctx, key).Result()
-		return err == nil && c == 0
+		// Expiry: once Redis drops the placeholder, the loader is asked again.
+		testkit.Eventually(t, "placeholder expiry", func() bool {
+			c, err := f.rdb.Exists(ctx, key).Result()
+			return err == nil && c == 0
+		})
+		if _, err := n.Get(ctx, "7", l.load); err != cache.ErrNotFound {
+			t.Fatal(err)
+		}
+		if l.n() != 3 {
+			t.Fatalf("after expiry: loader called %d times, want 3", l.n())
+		}
 	})
-	if _, err := n.Get(ctx, "7", l.load); err != cache.ErrNotFound {
-		t.Fatal(err)
-	}
-	if l.n() != 3 {
-		t.Fatalf("after expiry: loader called %d times, want 3", l.n())
-	}
 }
 
 func TestLoaderErrorIsNotCached(t *testing.T) {
-	ctx := context.Background()
-	f := newFixture(t, redisAddr, cache.Options{Enabled: true})
-	n := f.cache.Named("c")
-	l := &countingLoader{err: errBoom}
-	for range 2 {
-		if _, err := n.Get(ctx, "1", l.load); !errors.Is(err, errBoom) {
-			t.Fatalf("err %v, want errBoom", err)
+	onEachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		f := b.fixture(t, cache.Options{Enabled: true})
+		n := f.cache.Named("c")
+		l := &countingLoader{err: errBoom}
+		for range 2 {
+			if _, err := n.Get(ctx, "1", l.load); !errors.Is(err, errBoom) {
+				t.Fatalf("err %v, want errBoom", err)
+			}
 		}
-	}
-	if l.n() != 2 {
-		t.Fatalf("loader called %d times, want 2", l.n())
-	}
-	if c, err := f.rdb.Exists(ctx, f.valueKey("c", "1")).Result(); err != nil || c != 0 {
-		t.Fatalf("error was cached (%d, %v)", c, err)
-	}
+		if l.n() != 2 {
+			t.Fatalf("loader called %d times, want 2", l.n())
+		}
+		if c, err := f.rdb.Exists(ctx, f.valueKey("c", "1")).Result(); err != nil || c != 0 {
+			t.Fatalf("error was cached (%d, %v)", c, err)
+		}
+	})
 }
 
 func TestDisabledAlwaysLoads(t *testing.T) {
-	ctx := context.Background()
-	f := newFixture(t, redisAddr, cache.Options{Enabled: false})
-	n := f.cache.Named("c")
-	l := &countingLoader{body: []byte("x")}
-	for range 3 {
-		b, err := n.Get(ctx, "1", l.load)
-		if err != nil || string(b) != "x" {
-			t.Fatalf("%q, %v", b, err)
+	onEachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		f := b.fixture(t, cache.Options{Enabled: false})
+		n := f.cache.Named("c")
+		l := &countingLoader{body: []byte("x")}
+		for range 3 {
+			b, err := n.Get(ctx, "1", l.load)
+			if err != nil || string(b) != "x" {
+				t.Fatalf("%q, %v", b, err)
+			}
 		}
-	}
-	if l.n() != 3 {
-		t.Fatalf("loader called %d times, want 3", l.n())
-	}
-	f.assertCounts(t, "c", 0, 3, 0)
-	nf := &countingLoader{err: cache.ErrNotFound}
-	if _, err := n.Get(ctx, "2", nf.load); err != cache.ErrNotFound {
-		t.Fatalf("err %v", err)
-	}
-	if err := n.Invalidate(ctx, "1"); err != nil {
-		t.Fatal(err)
-	}
-	keys, err := f.rdb.Keys(ctx, f.prefix+"*").Result()
-	if err != nil || len(keys) != 0 {
-		t.Fatalf("disabled cache wrote %v (%v)", keys, err)
-	}
+		if l.n() != 3 {
+			t.Fatalf("loader called %d times, want 3", l.n())
+		}
+		f.assertCounts(t, "c", 0, 3, 0)
+		nf := &countingLoader{err: cache.ErrNotFound}
+		if _, err := n.Get(ctx, "2", nf.load); err != cache.ErrNotFound {
+			t.Fatalf("err %v", err)
+		}
+		if err := n.Invalidate(ctx, "1"); err != nil {
+			t.Fatal(err)
+		}
+		if keys := f.keys(t); len(keys) != 0 {
+			t.Fatalf("disabled cache wrote %v", keys)
+		}
+	})
 }
 
 // outageTimeout is short because go-redis retries a refused dial with backoff until
@@ -531,63 +608,67 @@ func TestInvalidationRetriedAfterOutage(t *testing.T) {
 // The shared load runs on the context of the reader that started it. If that reader
 // goes away, the others still get an answer.
 func TestSharedLoadSurvivesFirstReaderLeaving(t *testing.T) {
-	f := newFixture(t, redisAddr, cache.Options{Enabled: true})
-	n := f.cache.Named("c")
-	var joined atomic.Int32
-	bothJoined := make(chan struct{})
-	cache.SetOnJoin(f.cache, func() {
-		if joined.Add(1) == 2 {
-			close(bothJoined)
+	onEachBackend(t, func(t *testing.T, b backend) {
+		f := b.fixture(t, cache.Options{Enabled: true})
+		n := f.cache.Named("c")
+		var joined atomic.Int32
+		bothJoined := make(chan struct{})
+		cache.SetOnJoin(f.cache, func() {
+			if joined.Add(1) == 2 {
+				close(bothJoined)
+			}
+		})
+		started := make(chan struct{})
+		var calls atomic.Int32
+		load := func(ctx context.Context) ([]byte, error) {
+			if calls.Add(1) == 1 {
+				close(started)
+				<-ctx.Done()
+				return nil, ctx.Err()
+			}
+			return []byte("answer"), nil
+		}
+
+		firstCtx, cancelFirst := context.WithCancel(context.Background())
+		firstDone := make(chan error, 1)
+		go func() {
+			_, err := n.Get(firstCtx, "1", load)
+			firstDone <- err
+		}()
+		<-started
+		secondDone := make(chan []byte, 1)
+		go func() {
+			b, err := n.Get(context.Background(), "1", load)
+			if err != nil {
+				t.Error(err)
+			}
+			secondDone <- b
+		}()
+		<-bothJoined
+		cancelFirst()
+		if err := <-firstDone; !errors.Is(err, context.Canceled) {
+			t.Fatalf("first reader: %v, want context.Canceled", err)
+		}
+		if b := <-secondDone; string(b) != "answer" {
+			t.Fatalf("second reader got %q", b)
 		}
 	})
-	started := make(chan struct{})
-	var calls atomic.Int32
-	load := func(ctx context.Context) ([]byte, error) {
-		if calls.Add(1) == 1 {
-			close(started)
-			<-ctx.Done()
-			return nil, ctx.Err()
-		}
-		return []byte("answer"), nil
-	}
-
-	firstCtx, cancelFirst := context.WithCancel(context.Background())
-	firstDone := make(chan error, 1)
-	go func() {
-		_, err := n.Get(firstCtx, "1", load)
-		firstDone <- err
-	}()
-	<-started
-	secondDone := make(chan []byte, 1)
-	go func() {
-		b, err := n.Get(context.Background(), "1", load)
-		if err != nil {
-			t.Error(err)
-		}
-		secondDone <- b
-	}()
-	<-bothJoined
-	cancelFirst()
-	if err := <-firstDone; !errors.Is(err, context.Canceled) {
-		t.Fatalf("first reader: %v, want context.Canceled", err)
-	}
-	if b := <-secondDone; string(b) != "answer" {
-		t.Fatalf("second reader got %q", b)
-	}
 }
 
 func TestLoaderPanicReachesCaller(t *testing.T) {
-	f := newFixture(t, redisAddr, cache.Options{Enabled: true})
-	n := f.cache.Named("c")
-	defer func() {
-		r := recover()
-		err, ok := r.(error)
-		if !ok || !errors.Is(err, errBoom) {
-			t.Fatalf("recovered %v, want a panic wrapping errBoom", r)
-		}
-	}()
-	_, _ = n.Get(context.Background(), "1", func(context.Context) ([]byte, error) { panic(errBoom) })
-	t.Fatal("Get returned after its loader panicked")
+	onEachBackend(t, func(t *testing.T, b backend) {
+		f := b.fixture(t, cache.Options{Enabled: true})
+		n := f.cache.Named("c")
+		defer func() {
+			r := recover()
+			err, ok := r.(error)
+			if !ok || !errors.Is(err, errBoom) {
+				t.Fatalf("recovered %v, want a panic wrapping errBoom", r)
+			}
+		}()
+		_, _ = n.Get(context.Background(), "1", func(context.Context) ([]byte, error) { panic(errBoom) })
+		t.Fatal("Get returned after its loader panicked")
+	})
 }
 
 func TestCachesShareARegistry(t *testing.T) {

@@ -7,9 +7,10 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/progressive-overload/po/services/kit/cache"
+	"github.com/progressive-overload/po/services/kit/redisclient"
+	"github.com/progressive-overload/po/services/kit/testkit"
 )
 
 // How the challenge service uses the cache (internal/adapters/cache.go): a view
@@ -17,19 +18,14 @@ import (
 // on a miss and invalidated after the write that changed them has committed.
 // It runs against the test Redis, in a key space of its own.
 func Example() {
-	opt, err := cache.RedisOptions("redis://" + redisAddr + "/0") // REDIS_URL
+	// REDIS_URL; a redis+cluster:// or redis+sentinel:// URL works the same.
+	rdb, err := redisclient.New("redis://"+redisAddr+"/0", redisclient.Options{})
 	if err != nil {
 		panic(err)
 	}
-	rdb := redis.NewClient(opt)
 	defer rdb.Close()
 	prefix := fmt.Sprintf("t:example-%d:", time.Now().UnixNano())
-	defer func() {
-		keys, _ := rdb.Keys(context.Background(), prefix+"*").Result()
-		if len(keys) > 0 {
-			rdb.Del(context.Background(), keys...)
-		}
-	}()
+	defer testkit.DeleteRedisKeys(rdb, prefix)
 
 	c := cache.New(rdb, cache.Options{
 		Service:    "challenge",

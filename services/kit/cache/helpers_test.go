@@ -20,6 +20,9 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/progressive-overload/po/services/kit/cache"
+	"github.com/progressive-overload/po/services/kit/redisclient"
+	"github.com/progressive-overload/po/services/kit/redisclient/redistest"
+	"github.com/progressive-overload/po/services/kit/testkit"
 )
 
 const redisAddr = "127.0.0.1:6379"
@@ -31,7 +34,47 @@ func TestMain(m *testing.M) {
 		// go-redis probes a refused address once a second until its pool is closed,
 		// and only notices the close after the sleep in progress.
 		goleak.IgnoreAnyFunction("github.com/redis/go-redis/v9/internal/pool.(*ConnPool).tryDial"),
+		redistest.StopSharedAtExit(),
 	)
+}
+
+// A backend is a Redis deployment the cache must behave the same on. The
+// cluster is what the hash tags in the key layout are for: the fill and
+// invalidate scripts name two keys, which a cluster refuses unless they
+// share a slot.
+type backend struct {
+	name string
+	url  func(t testing.TB) string // a REDIS_URL, for kit/redisclient
+}
+
+var backends = []backend{
+	{"single", func(testing.TB) string { return "redis://" + redisAddr + "/0" }},
+	{"cluster", func(t testing.TB) string { return redistest.SharedCluster(t).URL() }},
+}
+
+// onEachBackend runs test as one subtest per backend.
+func onEachBackend(t *testing.T, test func(t *testing.T, b backend)) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) { test(t, b) })
+	}
+}
+
+// client connects to b as the services do, closed when t ends.
+func (b backend) client(t testing.TB) redis.UniversalClient {
+	t.Helper()
+	rdb, err := redisclient.New(b.url(t), redisclient.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = rdb.Close() })
+	return rdb
+}
+
+// fixture builds a Cache on b, with a second client for assertions.
+func (b backend) fixture(t testing.TB, opts cache.Options) *fixture {
+	t.Helper()
+	rdb := b.client(t)
+	return buildFixture(t, rdb, b.client(t), opts)
 }
 
 type quietLogger struct{}
@@ -47,8 +90,9 @@ func newClient(t testing.TB, addr string) *redis.Client {
 	return rdb
 }
 
-// testPrefix gives the test its own key space and removes it afterwards.
-func testPrefix(t testing.TB) string {
+// testPrefix gives the test its own key space and removes it afterwards
+// through rdb, which must still be open then.
+func testPrefix(t testing.TB, rdb redis.UniversalClient) string {
 	t.Helper()
 	var b [6]byte
 	if _, err := rand.Read(b[:]); err != nil {
@@ -56,21 +100,11 @@ func testPrefix(t testing.TB) string {
 	}
 	prefix := "t:" + hex.EncodeToString(b[:]) + ":"
 	t.Cleanup(func() {
-		rdb := redis.NewClient(&redis.Options{Addr: redisAddr})
-		defer rdb.Close()
 		ctx := context.Background()
-		iter := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-		var keys []string
-		for iter.Next(ctx) {
-			keys = append(keys, iter.Val())
-		}
-		if err := iter.Err(); err != nil {
-			t.Errorf("scan %s: %v", prefix, err)
-			return
-		}
-		if len(keys) > 0 {
-			if err := rdb.Del(ctx, keys...).Err(); err != nil {
-				t.Errorf("del: %v", err)
+		// One DEL per key: on a cluster the keys live in many slots.
+		for _, k := range testkit.RedisKeys(t, rdb, prefix) {
+			if err := rdb.Del(ctx, k).Err(); err != nil {
+				t.Errorf("del %s: %v", k, err)
 			}
 		}
 	})
@@ -78,20 +112,26 @@ func testPrefix(t testing.TB) string {
 }
 
 type fixture struct {
-	rdb    *redis.Client // talks to the real Redis directly, for assertions
+	rdb    redis.UniversalClient // talks to the real Redis directly, for assertions
 	reg    *prometheus.Registry
 	cache  *cache.Cache
 	prefix string
 }
 
-// newFixture builds a Cache whose client reaches Redis at addr (the real one, a
-// proxy to it, or nothing at all).
+// newFixture builds a Cache whose client reaches the single test Redis at
+// addr (the real one, a proxy to it, or nothing at all).
 func newFixture(t testing.TB, addr string, opts cache.Options) *fixture {
 	t.Helper()
+	return buildFixture(t, newClient(t, redisAddr), newClient(t, addr), opts)
+}
+
+// buildFixture builds a Cache on client; rdb reaches the same Redis directly.
+func buildFixture(t testing.TB, rdb, client redis.UniversalClient, opts cache.Options) *fixture {
+	t.Helper()
 	f := &fixture{
-		rdb:    newClient(t, redisAddr),
+		rdb:    rdb,
 		reg:    prometheus.NewRegistry(),
-		prefix: testPrefix(t),
+		prefix: testPrefix(t, rdb),
 	}
 	opts.Service = "svc"
 	if opts.Timeout == 0 {
@@ -103,10 +143,13 @@ func newFixture(t testing.TB, addr string, opts cache.Options) *fixture {
 	opts.Logger = slog.New(slog.NewTextHandler(t.Output(), nil))
 	opts.KeyPrefix = f.prefix
 	opts.Registerer = f.reg
-	f.cache = cache.New(newClient(t, addr), opts)
+	f.cache = cache.New(client, opts)
 	t.Cleanup(f.cache.Close)
 	return f
 }
+
+// keys lists the test's keys.
+func (f *fixture) keys(t testing.TB) []string { return testkit.RedisKeys(t, f.rdb, f.prefix) }
 
 func (f *fixture) valueKey(name, key string) string { return f.prefix + name + ":{" + key + "}" }
 

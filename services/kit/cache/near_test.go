@@ -8,6 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/progressive-overload/po/services/kit/cache"
 	"github.com/progressive-overload/po/services/kit/testkit/netproxy"
@@ -19,11 +20,17 @@ var nearOpts = cache.Options{Enabled: true, NearSize: 1 << 20, NearTTL: time.Min
 // addr, with a registry of its own.
 func replicaOf(t testing.TB, f *fixture, addr string, opts cache.Options) (*cache.Cache, *prometheus.Registry) {
 	t.Helper()
+	return replicaOn(t, f, newClient(t, addr), opts)
+}
+
+// replicaOn is replicaOf through rdb.
+func replicaOn(t testing.TB, f *fixture, rdb redis.UniversalClient, opts cache.Options) (*cache.Cache, *prometheus.Registry) {
+	t.Helper()
 	reg := prometheus.NewRegistry()
 	opts.Service, opts.KeyPrefix, opts.Registerer = "svc", f.prefix, reg
 	opts.Timeout = 5 * time.Second
 	opts.Logger = slog.New(slog.NewTextHandler(t.Output(), nil))
-	c := cache.New(newClient(t, addr), opts)
+	c := cache.New(rdb, opts)
 	t.Cleanup(c.Close)
 	return c, reg
 }
@@ -78,36 +85,39 @@ func (l *countingLoader) set(body string) {
 // A write through replica A: A's next read sees it at once, and B's near
 // tier drops the old value when A's invalidation arrives.
 func TestNearCoherentAcrossReplicas(t *testing.T) {
-	f := newFixture(t, redisAddr, nearOpts)
-	a := f.cache
-	b, bReg := replicaOf(t, f, redisAddr, nearOpts)
-	waitFor(t, "both near tiers to subscribe", func() bool { return cache.NearTrusted(a) && cache.NearTrusted(b) })
+	// On a cluster too: the script's PUBLISH reaches subscribers on every node.
+	onEachBackend(t, func(t *testing.T, be backend) {
+		f := be.fixture(t, nearOpts)
+		a := f.cache
+		b, bReg := replicaOn(t, f, be.client(t), nearOpts)
+		waitFor(t, "both near tiers to subscribe", func() bool { return cache.NearTrusted(a) && cache.NearTrusted(b) })
 
-	src := &countingLoader{body: []byte("v1")}
-	if got := get(t, b, src); got != "v1" {
-		t.Fatalf("first read %q", got)
-	}
-	if got := get(t, b, src); got != "v1" || nearCount(t, bReg, "hit") != 1 {
-		t.Fatalf("second read %q with %d near hits, want a near hit", got, nearCount(t, bReg, "hit"))
-	}
-	if got := get(t, a, src); got != "v1" {
-		t.Fatalf("A's first read %q", got)
-	}
+		src := &countingLoader{body: []byte("v1")}
+		if got := get(t, b, src); got != "v1" {
+			t.Fatalf("first read %q", got)
+		}
+		if got := get(t, b, src); got != "v1" || nearCount(t, bReg, "hit") != 1 {
+			t.Fatalf("second read %q with %d near hits, want a near hit", got, nearCount(t, bReg, "hit"))
+		}
+		if got := get(t, a, src); got != "v1" {
+			t.Fatalf("A's first read %q", got)
+		}
 
-	src.set("v2") // the write commits, then invalidates
-	if err := a.Named("n").Invalidate(context.Background(), "k"); err != nil {
-		t.Fatal(err)
-	}
-	if got := get(t, a, src); got != "v2" {
-		t.Fatalf("the writer read %q right after its write, want v2", got)
-	}
-	waitFor(t, "B to see A's write", func() bool { return get(t, b, src) == "v2" })
-	if n := testutil.CollectAndCount(bReg, "cache_near_invalidation_delay_seconds"); n != 1 {
-		t.Fatalf("%d delay series on B, want one", n)
-	}
-	if loads := src.n(); loads != 2 {
-		t.Errorf("%d loads, want one per version", loads)
-	}
+		src.set("v2") // the write commits, then invalidates
+		if err := a.Named("n").Invalidate(context.Background(), "k"); err != nil {
+			t.Fatal(err)
+		}
+		if got := get(t, a, src); got != "v2" {
+			t.Fatalf("the writer read %q right after its write, want v2", got)
+		}
+		waitFor(t, "B to see A's write", func() bool { return get(t, b, src) == "v2" })
+		if n := testutil.CollectAndCount(bReg, "cache_near_invalidation_delay_seconds"); n != 1 {
+			t.Fatalf("%d delay series on B, want one", n)
+		}
+		if loads := src.n(); loads != 2 {
+			t.Errorf("%d loads, want one per version", loads)
+		}
+	})
 }
 
 // While B's invalidation channel is cut, B serves nothing from its near

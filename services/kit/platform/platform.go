@@ -17,6 +17,7 @@ import (
 	"github.com/progressive-overload/po/services/kit/config"
 	"github.com/progressive-overload/po/services/kit/httpserver"
 	"github.com/progressive-overload/po/services/kit/logging"
+	"github.com/progressive-overload/po/services/kit/redisclient"
 )
 
 // Config is the shared environment.
@@ -77,7 +78,8 @@ func Load(env *config.Env, d Defaults) Config {
 	c.MaxInFlight = env.Int("HTTP_MAX_IN_FLIGHT", httpserver.DefaultMaxInFlight, 1, 1<<20)
 	c.QueueTimeout = env.Duration("HTTP_QUEUE_TIMEOUT", httpserver.DefaultQueueTimeout, time.Millisecond, 10*time.Second)
 	c.ShutdownTimeout = env.Duration("SHUTDOWN_TIMEOUT", 15*time.Second, 0, 10*time.Minute)
-	c.RedisURL = env.URL("REDIS_URL", "redis://127.0.0.1:6379/0", "redis", "rediss")
+	// One server, a Redis Cluster or a Sentinel primary (kit/redisclient).
+	c.RedisURL = env.URL("REDIS_URL", "redis://127.0.0.1:6379/0", redisclient.Schemes...)
 	c.AMQPURL = env.URL("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/", "amqp", "amqps")
 	c.AMQPExchange = env.String("AMQP_EXCHANGE", "po.events")
 	c.AMQPQueueType = env.OneOf("AMQP_QUEUE_TYPE", "quorum", "quorum", "classic")

@@ -11,6 +11,7 @@ import (
 	"crypto/rsa"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -21,6 +22,7 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/redis/go-redis/v9"
+	"go.uber.org/goleak"
 
 	"github.com/progressive-overload/po/services/kit/leaktest"
 )
@@ -35,10 +37,11 @@ const (
 )
 
 // Main runs a package's tests with go-redis quiet (it logs every failed dial,
-// and outage tests make many on purpose) and fails when goroutines leak.
-func Main(m *testing.M) {
+// and outage tests make many on purpose) and fails when goroutines leak;
+// extra goes to the leak check (e.g. redistest.StopSharedAtExit).
+func Main(m *testing.M, extra ...goleak.Option) {
 	redis.SetLogger(quietRedis{})
-	leaktest.VerifyTestMain(m)
+	leaktest.VerifyTestMain(m, extra...)
 }
 
 type quietRedis struct{}
@@ -66,19 +69,60 @@ func NewRedisPrefix() string { return "t:" + RandomHex(6) + ":" }
 
 // RedisPrefix is NewRedisPrefix with its keys deleted through rdb when the
 // test ends (rdb must still be open then).
-func RedisPrefix(t testing.TB, rdb *redis.Client) string {
+func RedisPrefix(t testing.TB, rdb redis.UniversalClient) string {
 	p := NewRedisPrefix()
 	t.Cleanup(func() { DeleteRedisKeys(rdb, p) })
 	return p
 }
 
 // DeleteRedisKeys deletes every key starting with prefix.
-func DeleteRedisKeys(rdb *redis.Client, prefix string) {
+func DeleteRedisKeys(rdb redis.UniversalClient, prefix string) {
 	ctx := context.Background()
-	iter := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-	for iter.Next(ctx) {
-		rdb.Del(ctx, iter.Val())
+	keys, _ := scanKeys(rdb, prefix)
+	for _, k := range keys {
+		// One DEL per key: on a cluster the keys live in many slots.
+		rdb.Del(ctx, k)
 	}
+}
+
+// RedisKeys lists every key starting with prefix, failing t if Redis does
+// not answer.
+func RedisKeys(t testing.TB, rdb redis.UniversalClient, prefix string) []string {
+	t.Helper()
+	keys, err := scanKeys(rdb, prefix)
+	if err != nil {
+		t.Fatalf("scan %s*: %v", prefix, err)
+	}
+	return keys
+}
+
+// scanKeys scans rdb, or on a Redis Cluster each master, which holds only
+// its own slots' keys.
+func scanKeys(rdb redis.UniversalClient, prefix string) ([]string, error) {
+	var (
+		mu   sync.Mutex
+		keys []string
+	)
+	scan := func(ctx context.Context, node *redis.Client) error {
+		iter := node.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+		for iter.Next(ctx) {
+			mu.Lock()
+			keys = append(keys, iter.Val())
+			mu.Unlock()
+		}
+		return iter.Err()
+	}
+	ctx := context.Background()
+	var err error
+	switch c := rdb.(type) {
+	case *redis.ClusterClient:
+		err = c.ForEachMaster(ctx, scan)
+	case *redis.Client:
+		err = scan(ctx, c)
+	default:
+		err = fmt.Errorf("testkit: cannot scan a %T", rdb)
+	}
+	return keys, err
 }
 
 // DeleteBrokerObjects removes what one test declared on the shared vhost at

@@ -45,7 +45,11 @@ type LoginThrottle struct {
 // redisCooldown is how long Redis is skipped after a failure.
 const redisCooldown = 2 * time.Second
 
-// incrScript counts one failure and starts the window on the first.
+// incrScript counts one failure and starts the window on the first. It
+// names one key, so it runs on a Redis Cluster as on one server; the email
+// and address keys never travel together (each has its own script call, and
+// the reads are a pipeline, which a cluster client splits by node), so they
+// need no shared hash slot and spread over the cluster.
 var incrScript = redis.NewScript(`
 local n = redis.call('INCR', KEYS[1])
 if n == 1 or redis.call('PTTL', KEYS[1]) < 0 then
@@ -111,8 +115,16 @@ func (t *LoginThrottle) redisBlocked(ctx context.Context, keys []string) (time.D
 		counts[i] = pipe.Get(ctx, k)
 		ttls[i] = pipe.PTTL(ctx, k)
 	}
-	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		return 0, err
+	_, _ = pipe.Exec(ctx)
+	// Each reply on its own: Exec reports only the first error, and on a
+	// cluster the keys may live on different nodes, so an absent key (nil)
+	// on one must not hide a failed node behind the other.
+	for i := range keys {
+		for _, err := range []error{counts[i].Err(), ttls[i].Err()} {
+			if err != nil && !errors.Is(err, redis.Nil) {
+				return 0, err
+			}
+		}
 	}
 	var wait time.Duration
 	for i := range keys {
@@ -158,6 +170,8 @@ func (t *LoginThrottle) Succeeded(ctx context.Context, email string) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, t.opts.Timeout)
 	defer cancel()
+	// keys is the email's alone: one key, one slot, so one DEL is fine on a
+	// cluster too (a DEL of keys in several slots would be refused).
 	if err := t.rdb.Del(ctx, keys...).Err(); err != nil {
 		t.degraded(err)
 	}

@@ -23,11 +23,11 @@ import (
 	"github.com/progressive-overload/po/ent/account"
 	"github.com/progressive-overload/po/ent/account/migrations"
 	"github.com/progressive-overload/po/services/kit/auth"
-	"github.com/progressive-overload/po/services/kit/cache"
 	"github.com/progressive-overload/po/services/kit/dbmigrate"
 	"github.com/progressive-overload/po/services/kit/events"
 	"github.com/progressive-overload/po/services/kit/httpserver"
 	"github.com/progressive-overload/po/services/kit/mysqldb"
+	"github.com/progressive-overload/po/services/kit/redisclient"
 	"github.com/progressive-overload/po/services/kit/retention"
 
 	"github.com/progressive-overload/po/services/account/api"
@@ -62,7 +62,7 @@ type Service struct {
 	cfg       Config
 	log       *slog.Logger
 	db        *sql.DB
-	rdb       *redis.Client
+	rdb       redis.UniversalClient
 	publisher *events.Publisher
 	relay     *events.Relay
 	consumer  *events.Consumer
@@ -129,12 +129,10 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *Service, err error) 
 
 	// So that the throttle's timeout cuts off a Redis that stopped
 	// answering, with no retry spending that budget; nor a second dial.
-	ropts, err := cache.RedisOptions(cfg.RedisURL)
+	s.rdb, err = redisclient.New(cfg.RedisURL, redisclient.Options{DialerRetries: 1})
 	if err != nil {
 		return nil, fmt.Errorf("REDIS_URL: %w", err)
 	}
-	ropts.DialerRetries = 1
-	s.rdb = redis.NewClient(ropts)
 	throttle := adapters.NewLoginThrottle(s.rdb, adapters.LoginThrottleOptions{
 		MaxFailures: cfg.LoginMaxFailures,
 		Window:      cfg.LoginLockout,

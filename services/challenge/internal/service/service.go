@@ -28,6 +28,7 @@ import (
 	"github.com/progressive-overload/po/services/kit/events"
 	"github.com/progressive-overload/po/services/kit/httpserver"
 	"github.com/progressive-overload/po/services/kit/mysqldb"
+	"github.com/progressive-overload/po/services/kit/redisclient"
 )
 
 // Name is the service label on metrics and logs.
@@ -56,7 +57,7 @@ type Service struct {
 	cfg       Config
 	log       *slog.Logger
 	db        *sql.DB
-	rdb       *redis.Client
+	rdb       redis.UniversalClient
 	cache     *cache.Cache
 	verifier  *auth.RemoteVerifier
 	publisher *events.Publisher
@@ -91,11 +92,10 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *Service, err error) 
 	}
 
 	// Bounded by CACHE_TIMEOUT, without retries: a read falls back to MySQL.
-	ropts, err := cache.RedisOptions(cfg.RedisURL)
+	s.rdb, err = redisclient.New(cfg.RedisURL, redisclient.Options{})
 	if err != nil {
 		return nil, fmt.Errorf("REDIS_URL: %w", err)
 	}
-	s.rdb = redis.NewClient(ropts)
 	s.cache = cache.New(s.rdb, cache.Options{
 		Service:    Name,
 		KeyPrefix:  cfg.CacheKeyPrefix,
