@@ -40,8 +40,14 @@ func TestNewPicksTheClientByScheme(t *testing.T) {
 			t.Fatalf("options %+v", o)
 		}
 		// go-redis stores "no retries" (-1) as 0 once the client exists.
-		if !o.ContextTimeoutEnabled || o.MaxRetries != 0 || o.DialerRetries != 1 {
-			t.Fatalf("ContextTimeoutEnabled %v, MaxRetries %d, DialerRetries %d", o.ContextTimeoutEnabled, o.MaxRetries, o.DialerRetries)
+		if !o.ContextTimeoutEnabled || o.MaxRetries != 0 || o.DialerRetries != 1 || o.Protocol != 2 {
+			t.Fatalf("ContextTimeoutEnabled %v, MaxRetries %d, DialerRetries %d, Protocol %d", o.ContextTimeoutEnabled, o.MaxRetries, o.DialerRetries, o.Protocol)
+		}
+	})
+	t.Run("protocol from the URL", func(t *testing.T) {
+		c := newClient(t, "redis://127.0.0.1:6390?protocol=3", redisclient.Options{}).(*redis.Client)
+		if p := c.Options().Protocol; p != 3 {
+			t.Fatalf("Protocol %d, want the URL's 3", p)
 		}
 	})
 	t.Run("single tls", func(t *testing.T) {
@@ -60,7 +66,7 @@ func TestNewPicksTheClientByScheme(t *testing.T) {
 		if got := strings.Join(o.Addrs, ","); got != "127.0.0.1:7000,127.0.0.1:7001,127.0.0.1:7002" || o.Password != "pw" {
 			t.Fatalf("addrs %s, password %q", got, o.Password)
 		}
-		if !o.ContextTimeoutEnabled || o.MaxRetries != -1 || o.DialerRetries != 1 || o.MaxRedirects != 3 {
+		if !o.ContextTimeoutEnabled || o.MaxRetries != -1 || o.DialerRetries != 1 || o.MaxRedirects != 3 || o.Protocol != 2 {
 			t.Fatalf("ContextTimeoutEnabled %v, MaxRetries %d, DialerRetries %d, MaxRedirects %d",
 				o.ContextTimeoutEnabled, o.MaxRetries, o.DialerRetries, o.MaxRedirects)
 		}
