@@ -553,7 +553,7 @@ func (r Report) Text() string {
 		fmt.Fprintf(&b, "\n== %s ==\n%s\n", p.Title, PhaseTable(p).Text())
 	}
 	if len(r.Searches) > 0 {
-		fmt.Fprintf(&b, "\n== Closed loop: highest rate with p99 under %s ==\n%s\n", FormatDuration(r.Searches[0].Bound), SearchTable(r.Searches).Text())
+		fmt.Fprintf(&b, "\n== Closed loop (wrk): highest throughput with p99 under %s ==\n%s\n", FormatDuration(r.Searches[0].Bound), SearchTable(r.Searches).Text())
 	}
 	if len(r.Pairs) > 0 {
 		fmt.Fprintf(&b, "\n== Interleaved pairs (wrk) ==\n%s\n", PairTable(r.Pairs).Text())
@@ -623,7 +623,7 @@ func (r Report) Markdown() string {
 		b.WriteString(PhaseTable(p).Markdown() + "\n")
 	}
 	if len(r.Searches) > 0 {
-		fmt.Fprintf(&b, "### Closed loop: the highest rate with p99 under %s\n\n", FormatDuration(r.Searches[0].Bound))
+		fmt.Fprintf(&b, "### Closed loop (wrk): the highest throughput with p99 under %s\n\n", FormatDuration(r.Searches[0].Bound))
 		b.WriteString("wrk keeps a number of connections busy, each sending its next request when the last is answered; a step passes when p99 is under the bound and at least 99.9% of the requests succeed. Connections double until a step fails or stops adding 5% throughput, then a binary search narrows the gap; a failing step is tried again before it counts (other work shares the machine). Every attempt is listed, with the CPU wrk and the server spent in the best one.\n\n")
 		b.WriteString(SearchTable(r.Searches).Markdown() + "\n")
 	}

@@ -199,7 +199,7 @@ func TestReportMarkdownAndText(t *testing.T) {
 		}
 	}
 	text := rep.Text()
-	for _, want := range []string{"== Open loop ==", "== Closed loop: highest rate with p99 under 50.0 ms ==", "== Aims ==", "== Interleaved pairs (wrk) ==", "== Where the time goes ==", "`runtime.memmove`"} {
+	for _, want := range []string{"== Open loop ==", "== Closed loop (wrk): highest throughput with p99 under 50.0 ms ==", "== Aims ==", "== Interleaved pairs (wrk) ==", "== Where the time goes ==", "`runtime.memmove`"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("text lacks %q:\n%s", want, text)
 		}

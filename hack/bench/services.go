@@ -216,7 +216,7 @@ func (r *Runner) serviceVariant(ctx context.Context, variant string, cache bool)
 		defer func() {
 			if r.challenge != nil {
 				_ = r.challenge.Stop(20 * time.Second)
-				r.challenge = nil
+				r.challenge, r.debug = nil, ""
 			}
 		}()
 	}
