@@ -4,7 +4,6 @@ package bench
 
 import (
 	"fmt"
-	"time"
 )
 
 // Checks measures the run against the aims of issues 6 and 13.
@@ -156,13 +155,6 @@ func pct(r Result, ok bool) string {
 		return "–"
 	}
 	return FormatPct(r.Summary.SuccessPct())
-}
-
-func durIf(d time.Duration, ok bool) string {
-	if !ok {
-		return "–"
-	}
-	return FormatDuration(d)
 }
 
 func mibIf(k int64, ok bool) string {

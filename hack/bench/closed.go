@@ -160,7 +160,7 @@ func (r *Runner) servicePairs(ctx context.Context, variant string) error {
 // keeps its top functions for the report (shown when an aim is not met).
 func (r *Runner) profileHotRead(ctx context.Context, variant string) {
 	cfg := r.cfg
-	if r.debug == "" || cfg.ProfileSecs <= 0 {
+	if r.debug == "" || cfg.ProfileFor <= 0 {
 		return
 	}
 	dir := cfg.ProfileDir
@@ -168,9 +168,9 @@ func (r *Runner) profileHotRead(ctx context.Context, variant string) {
 		dir = r.tmp
 	}
 	p := &profiler{dir: dir, base: r.debug, logf: r.logf}
-	d := cfg.ProfileSecs + 2*time.Second
-	r.logf("\n[%s] profiling the hot read under wrk (%d connections, %s)", variant, cfg.WrkConns, cfg.ProfileSecs)
-	file, finish := p.cpu(ctx, "hot read "+variant, time.Second, cfg.ProfileSecs)
+	d := cfg.ProfileFor + 2*time.Second
+	r.logf("\n[%s] profiling the hot read under wrk (%d connections, %s)", variant, cfg.WrkConns, cfg.ProfileFor)
+	file, finish := p.cpu(ctx, "hot read "+variant, time.Second, cfg.ProfileFor)
 	s := r.wrk(ctx, r.challengeURL(), "/challenges/logs/", "", cfg.WrkConns, d, cfg.SearchTimeout, r.serviceProcs())
 	finish()
 	if ctx.Err() != nil {
@@ -181,7 +181,7 @@ func (r *Runner) profileHotRead(ctx context.Context, variant string) {
 		r.logf("  profile: %v", err)
 		return
 	}
-	r.report.Profile = &ProfileTop{Variant: variant, Seconds: cfg.ProfileSecs, Conns: cfg.WrkConns, Throughput: s.Throughput(), File: file, Rows: top}
+	r.report.Profile = &ProfileTop{Variant: variant, Span: cfg.ProfileFor, Conns: cfg.WrkConns, Throughput: s.Throughput(), File: file, Rows: top}
 	if cfg.ProfileDir == "" {
 		r.report.Profile.File = "" // in the run's temporary directory, gone with it
 	}

@@ -81,7 +81,7 @@ func (p *profiler) cpu(ctx context.Context, name string, skip, secs time.Duratio
 // ProfileTop is a CPU profile's heaviest functions.
 type ProfileTop struct {
 	Variant    string
-	Seconds    time.Duration
+	Span       time.Duration
 	Conns      int
 	Throughput float64 // of the profiled run
 	File       string  // kept with -profile; "" otherwise

@@ -472,7 +472,7 @@ func (r Report) unmet() bool {
 }
 
 func (p *ProfileTop) about() string {
-	s := fmt.Sprintf("CPU profile of the %s service over %s of wrk with %d connections (%s answered):", p.Variant, p.Seconds, p.Conns, FormatRate(p.Throughput))
+	s := fmt.Sprintf("CPU profile of the %s service over %s of wrk with %d connections (%s answered):", p.Variant, p.Span, p.Conns, FormatRate(p.Throughput))
 	if p.File != "" {
 		s += " `go tool pprof -top " + p.File + "`."
 	}

@@ -124,16 +124,18 @@ func sampleReport() Report {
 		Phases:  []Phase{samplePhase()},
 		Searches: []Search{{Variant: "cache", Bound: 50 * time.Millisecond, Best: 9000, BestConns: 32,
 			BestAt: Summary{Requests: 45000, OK: 45000, P99: ms_(20), Wall: 5 * time.Second, GenCPU: 2, SvcCPU: 5, Conns: 32},
-			Steps: []SearchStep{step(8, 3000, true), step(16, 6000, true), step(64, 12000, false), step(32, 9000, true)}}},
+			Steps:  []SearchStep{step(8, 3000, true), step(16, 6000, true), step(64, 12000, false), step(32, 9000, true)}}},
 		Checks: []Check{{Aim: "p99 under 3 ms", Measured: "2.20 ms", Met: true, Known: true}, {Aim: "hit ratio", Known: false}},
 		Pairs: []PairSet{{Title: "t", A: VarFixed, B: "cache", Conns: 64, Duration: 5 * time.Second, Runs: []PairRun{
 			{A: perSec(20000), B: perSec(15000)}, {A: perSec(20000), B: perSec(12000)}, {A: perSec(10000), B: perSec(9000)}}}},
-		Profile: &ProfileTop{Variant: "cache", Seconds: 5 * time.Second, Conns: 64, Throughput: 15000,
+		Profile: &ProfileTop{Variant: "cache", Span: 5 * time.Second, Conns: 64, Throughput: 15000,
 			Rows: []TopRow{{Flat: "1.2s", FlatPct: "20.00%", Cum: "1.5s", CumPct: "25.00%", Func: "runtime.memmove"}}},
 	}
 }
 
-func perSec(n int) Summary { return Summary{Requests: n, OK: n, Wall: time.Second, P99: ms_(3), GenCPU: 0.5, SvcCPU: 1} }
+func perSec(n int) Summary {
+	return Summary{Requests: n, OK: n, Wall: time.Second, P99: ms_(3), GenCPU: 0.5, SvcCPU: 1}
+}
 
 func TestPairsMedianAndTable(t *testing.T) {
 	p := sampleReport().Pairs[0]

@@ -26,7 +26,7 @@ type Config struct {
 	WrkConns       int // connections of the pairs and the profiled run
 	Pairs          int // rounds of each interleaved pair
 	PairDuration   time.Duration
-	ProfileSecs    time.Duration // profiled wrk run of the cached hot read
+	ProfileFor     time.Duration // profiled wrk run of the cached hot read
 	SearchStart    int           // connections
 	SearchMaxConns int
 	SearchStep     time.Duration

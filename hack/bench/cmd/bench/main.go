@@ -62,7 +62,7 @@ func run() int {
 	flag.IntVar(&cfg.WrkConns, "wrk-conns", 64, "connections of wrk in the interleaved pairs and the profiled run")
 	flag.IntVar(&cfg.Pairs, "pairs", 5, "rounds of each interleaved pair (A, B, A, B …)")
 	flag.DurationVar(&cfg.PairDuration, "pair-duration", 5*time.Second, "length of each run of a pair")
-	flag.DurationVar(&cfg.ProfileSecs, "profile-seconds", 5*time.Second, "CPU profile of the cached hot read under wrk, for the report's top functions (0: none)")
+	flag.DurationVar(&cfg.ProfileFor, "profile-seconds", 5*time.Second, "CPU profile of the cached hot read under wrk, for the report's top functions (0: none)")
 	flag.IntVar(&cfg.SearchStart, "search-start", 8, "connections of the closed-loop search's first step")
 	flag.IntVar(&cfg.SearchMaxConns, "search-max", 1024, "most connections the search tries")
 	flag.DurationVar(&cfg.SearchStep, "search-step", 5*time.Second, "length of each search step")
@@ -123,7 +123,7 @@ func run() int {
 		def("search-start", func() { cfg.SearchStart = 16 })
 		def("pairs", func() { cfg.Pairs = 2 })
 		def("pair-duration", func() { cfg.PairDuration = 2 * time.Second })
-		def("profile-seconds", func() { cfg.ProfileSecs = 2 * time.Second })
+		def("profile-seconds", func() { cfg.ProfileFor = 2 * time.Second })
 		def("doc", func() { cfg.Doc = "" })
 	}
 	cfg.ServiceEnv = serviceEnv
