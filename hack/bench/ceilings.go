@@ -12,14 +12,20 @@ import (
 	"github.com/progressive-overload/po/hack/bench/ceiling"
 )
 
-// ceilings measures the three handlers of the minimal Fiber program.
-func (r *Runner) ceilings(ctx context.Context) error {
+// ensureCeiling starts the minimal Fiber program (its handlers answer the
+// sampled page) unless it runs already; it runs until the end of the run, so
+// the pairs can alternate between it and the service.
+func (r *Runner) ensureCeiling(ctx context.Context) error {
+	if r.ceiling != nil {
+		return nil
+	}
 	cfg := r.cfg
 	body := r.samplePage
 	if body == nil {
 		body = ceiling.SamplePage(r.users[0].ID, cfg.PageSize)
 		r.logf("no real logs page fetched: the ceilings use a synthetic page of %d logs (%s bytes)", cfg.PageSize, FormatInt(int64(len(body))))
 	}
+	r.ceilingBody = body
 	dir := filepath.Join(cfg.Root, ".dev", "bench")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -30,12 +36,8 @@ func (r *Runner) ceilings(ctx context.Context) error {
 	}
 	args := []string{"-addr", cfg.CeilingAddr, "-body-file", bodyFile, "-redis", cfg.RedisURL, "-redis-prefix", ceilingKeyPrefix,
 		"-page-size", strconv.Itoa(cfg.PageSize)}
-	mysqlDSN := r.dsn("challenge")
-	if !r.own() {
-		mysqlDSN = cfg.ChallengeDSN
-	}
-	if mysqlDSN != "" {
-		args = append(args, "-mysql", mysqlDSN, "-interpolate="+strconv.FormatBool(cfg.CeilingInterpolate))
+	if dsn := r.ceilingDSN(); dsn != "" {
+		args = append(args, "-mysql", dsn, "-interpolate="+strconv.FormatBool(cfg.CeilingInterpolate))
 	}
 	if err := PortFree(cfg.CeilingAddr); err != nil {
 		return err
@@ -46,10 +48,23 @@ func (r *Runner) ceilings(ctx context.Context) error {
 		return err
 	}
 	r.ceiling = p
-	defer func() { _ = p.Stop(10 * time.Second); r.ceiling = nil }()
-	if err := WaitReady(ctx, p, r.ceilingURL()+"/healthz", 30*time.Second); err != nil {
+	return WaitReady(ctx, p, r.ceilingURL()+"/healthz", 30*time.Second)
+}
+
+func (r *Runner) ceilingDSN() string {
+	if !r.own() {
+		return r.cfg.ChallengeDSN
+	}
+	return r.dsn("challenge")
+}
+
+// ceilings measures the three handlers of the minimal Fiber program.
+func (r *Runner) ceilings(ctx context.Context) error {
+	cfg := r.cfg
+	if err := r.ensureCeiling(ctx); err != nil {
 		return err
 	}
+	p, body, mysqlDSN := r.ceiling, r.ceilingBody, r.ceilingDSN()
 	kinds := []struct{ kind, variant string }{{"fixed", VarFixed}, {"redis", VarRedis}, {"mysql", VarMySQL}}
 	for _, k := range kinds {
 		if k.kind == "mysql" && mysqlDSN == "" {
@@ -79,7 +94,7 @@ func (r *Runner) ceilings(ctx context.Context) error {
 				}
 			}
 			r.settle(ctx, r.ceilingURL()+CeilingPath(k.kind)(r.users[0].ID), "", cfg.Bound/2)
-			r.search(ctx, k.variant, r.ceilingURL(), CeilingPath(k.kind), r.ceilingProcs())
+			r.search(ctx, k.variant, r.ceilingURL(), "/"+k.kind+"/", "", r.ceilingProcs())
 			r.checkCeilingPages(ctx, k.kind, "closed-loop search")
 		}
 		if ctx.Err() != nil {

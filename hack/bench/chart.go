@@ -86,15 +86,7 @@ func ThroughputChart(path string, searches []Search) error {
 	for _, s := range searches {
 		bound = s.Bound
 		steps := slices.Clone(s.Steps)
-		slices.SortFunc(steps, func(a, b SearchStep) int {
-			switch {
-			case a.Rate < b.Rate:
-				return -1
-			case a.Rate > b.Rate:
-				return 1
-			}
-			return 0
-		})
+		slices.SortFunc(steps, func(a, b SearchStep) int { return a.Summary.Conns - b.Summary.Conns })
 		var pts plotter.XYs
 		for _, st := range steps {
 			x := st.Summary.Throughput()

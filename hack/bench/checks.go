@@ -1,13 +1,12 @@
 package bench
 
-// The checks a report is held to (issue 6's aims) and their cell formatting.
+// The checks a report is held to (the aims of issues 6 and 13) and their cell formatting.
 
 import (
 	"fmt"
-	"time"
 )
 
-// Checks measures the run against issue 6's aims.
+// Checks measures the run against the aims of issues 6 and 13.
 func Checks(rep Report, rate float64) []Check {
 	find := func(variant string) (Result, bool) {
 		for _, p := range rep.Phases {
@@ -27,6 +26,14 @@ func Checks(rep Report, rate float64) []Check {
 		}
 		return 0, false
 	}
+	pair := func(a string) (PairSet, bool) {
+		for _, p := range rep.Pairs {
+			if p.A == a {
+				return p, true
+			}
+		}
+		return PairSet{}, false
+	}
 	at := FormatInt(int64(rate)) + "/s"
 	var cs []Check
 	cached := VarCached
@@ -34,16 +41,41 @@ func Checks(rep Report, rate float64) []Check {
 		cached = VarTarget // a running system is measured as it is, normally with its cache
 	}
 	c, okC := find(cached)
+	ratioOf := func(aim, a string, want float64) Check {
+		p, ok := pair(a)
+		m, okM := p.Median()
+		ch := Check{Aim: aim, Known: ok && okM}
+		if ch.Known {
+			ch.Met = m >= want
+			ch.Measured = fmt.Sprintf("median %.0f%% over %d rounds (wrk, %d connections)", 100*m, len(p.Runs), p.Conns)
+		}
+		return ch
+	}
+	cs = append(cs, ratioOf("cached hot read (auth, metrics, logging) ≥ 70% of the fixed-body ceiling's throughput", VarFixed, 0.7))
 	cs = append(cs,
 		Check{Aim: "cache at " + at + ": 100% success", Known: okC, Met: okC && c.Summary.Requests > 0 && c.Summary.OK == c.Summary.Requests, Measured: pct(c, okC)},
-		Check{Aim: "cache at " + at + ": p99 under 3 ms", Known: okC, Met: okC && c.Summary.P99 < 3*time.Millisecond, Measured: durIf(c.Summary.P99, okC)},
 	)
-	hit := Check{Aim: "cache at " + at + ": hit ratio at least 95%", Known: okC && c.Cache != nil}
+	f, okF := find(VarFixed)
+	p99 := Check{Aim: "cache at " + at + ": p99 at most twice the fixed-body ceiling's", Known: okC && okF && f.Summary.P99 > 0}
+	if p99.Known {
+		p99.Met = c.Summary.P99 <= 2*f.Summary.P99
+		p99.Measured = fmt.Sprintf("%s vs %s = %.1f×", FormatDuration(c.Summary.P99), FormatDuration(f.Summary.P99), float64(c.Summary.P99)/float64(f.Summary.P99))
+	}
+	cs = append(cs, p99)
+	hit := Check{Aim: "cache at " + at + ": hit ratio at least 97%", Known: okC && c.Cache != nil}
 	if hit.Known {
 		h, ok := c.Cache.HitRatio()
-		hit.Known, hit.Met, hit.Measured = ok, ok && h >= 0.95, FormatPct(100*h)
+		hit.Known, hit.Met, hit.Measured = ok, ok && h >= 0.97, FormatPct(100*h)
 	}
 	cs = append(cs, hit)
+	cmds := Check{Aim: "cache at " + at + ": Redis commands per hot read at most 0.2", Known: okC && c.Redis != nil && c.Summary.Requests > 0}
+	if cmds.Known {
+		v := float64(c.Redis.Commands) / float64(c.Summary.Requests)
+		cmds.Met, cmds.Measured = v <= 0.2, fmt.Sprintf("%.3f (INFO commandstats, server-wide)", v)
+	}
+	cs = append(cs, cmds)
+	// "As fast": within the noise of a shared machine, 5%.
+	cs = append(cs, ratioOf("?limit=10 as fast as the default page (≥ 95%)", cached, 0.95))
 	ratio := func(aim, v, ceiling string, want float64) Check {
 		a, okA := best(v)
 		b, okB := best(ceiling)
@@ -55,13 +87,13 @@ func Checks(rep Report, rate float64) []Check {
 		return ch
 	}
 	cs = append(cs,
-		ratio("highest rate with p99 under the bound: cache ≥ 70% of the bare Redis handler's", cached, VarRedis, 0.7),
-		ratio("highest rate with p99 under the bound: no cache ≥ 60% of the bare MySQL handler's", VarUncached, VarMySQL, 0.6),
+		ratio("highest throughput with p99 under the bound: cache ≥ 70% of the bare Redis handler's", cached, VarRedis, 0.7),
+		ratio("highest throughput with p99 under the bound: no cache ≥ 60% of the bare MySQL handler's", VarUncached, VarMySQL, 0.6),
 	)
 	peak := map[string]int64{}
 	collect := func(us []ProcUsage) {
 		for _, u := range us {
-			if u.Name == "account" || u.Name == "challenge" {
+			if u.Name == "account" || u.Name == "challenge" || u.Name == "challenge-b" {
 				peak[u.Name] = max(peak[u.Name], u.PeakRSSKiB)
 			}
 		}
@@ -76,7 +108,7 @@ func Checks(rep Report, rate float64) []Check {
 	}
 	for _, name := range []string{"account", "challenge"} {
 		u, ok := findProc(c.Procs, name)
-		ch := Check{Aim: name + " under 100 MB RSS at " + at + " with the cache", Known: okC && ok, Met: ok && u.PeakRSSKiB < 100*1024, Measured: mibIf(u.PeakRSSKiB, ok)}
+		ch := Check{Aim: name + " under 100 MB RSS at " + at + " with the cache (L1 at its default size)", Known: okC && ok, Met: ok && u.PeakRSSKiB < 100*1024, Measured: mibIf(u.PeakRSSKiB, ok)}
 		if v, ok := peak[name]; ok && ch.Known && v > u.PeakRSSKiB {
 			ch.Measured += fmt.Sprintf(" (%s at most in any phase, overloads included)", FormatMiB(v))
 		}
@@ -85,12 +117,37 @@ func Checks(rep Report, rate float64) []Check {
 	for _, p := range rep.Phases {
 		for _, res := range p.Results {
 			if res.Mixed != nil {
-				cs = append(cs, Check{Aim: "mixed: every read includes its user's earlier writes", Known: res.Mixed.Checks > 0,
+				aim := "mixed: every read includes its user's earlier writes"
+				if res.Replicas != nil {
+					aim = "two replicas: every read through the writer includes its user's earlier writes"
+				}
+				cs = append(cs, Check{Aim: aim, Known: res.Mixed.Checks > 0,
 					Met: res.Mixed.Violations == 0, Measured: fmt.Sprintf("%s stale of %s checked", FormatInt(int64(res.Mixed.Violations)), FormatInt(int64(res.Mixed.Checks)))})
+			}
+			if s := res.Replicas; s != nil {
+				cs = append(cs, crossCheck(s))
 			}
 		}
 	}
 	return cs
+}
+
+// crossCheck holds the other replica's stale reads to the propagation time
+// measured in the same phase: a read may miss a write only if it was sent
+// before the slowest invalidation the probes or the histogram saw arrived.
+func crossCheck(s *ReplicaStats) Check {
+	bound := max(s.Probes.Max, s.HistP99)
+	ch := Check{Aim: "two replicas: a read through the other replica misses a write only within the measured propagation time", Known: s.CrossChecks > 0 && (s.Probes.N > 0 || s.HistKnown)}
+	if !ch.Known {
+		return ch
+	}
+	ch.Met = s.CrossStale == 0 || s.CrossMaxAge <= bound
+	ch.Measured = fmt.Sprintf("%s stale of %s checked", FormatInt(int64(s.CrossStale)), FormatInt(int64(s.CrossChecks)))
+	if s.CrossStale > 0 {
+		ch.Measured += ", the oldest missed write " + FormatDuration(s.CrossMaxAge) + " old"
+	}
+	ch.Measured += "; propagation at most " + FormatDuration(bound)
+	return ch
 }
 
 func pct(r Result, ok bool) string {
@@ -98,13 +155,6 @@ func pct(r Result, ok bool) string {
 		return "–"
 	}
 	return FormatPct(r.Summary.SuccessPct())
-}
-
-func durIf(d time.Duration, ok bool) string {
-	if !ok {
-		return "–"
-	}
-	return FormatDuration(d)
 }
 
 func mibIf(k int64, ok bool) string {

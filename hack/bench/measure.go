@@ -119,7 +119,7 @@ func (r *Runner) cacheCounts(ctx context.Context) (CacheCounts, error) {
 }
 
 func (r *Runner) redisCounts(ctx context.Context) (RedisCounts, error) {
-	s, err := r.rdb.Info(ctx, "stats").Result()
+	s, err := r.rdb.Info(ctx, "stats", "commandstats").Result()
 	if err != nil {
 		return RedisCounts{}, err
 	}
@@ -180,21 +180,18 @@ func (r *Runner) addOpen(res Result) {
 	r.open.Results = append(r.open.Results, res)
 }
 
-// search runs the closed-loop search for one variant.
-func (r *Runner) search(ctx context.Context, variant, base string, path func(int64) string, procs map[string]int) {
+// search runs the closed-loop search for one variant with wrk.
+func (r *Runner) search(ctx context.Context, variant, base, prefix, suffix string, procs map[string]int) {
 	cfg := r.cfg
-	r.logf("\n[%s] closed loop: highest rate with p99 < %s", variant, FormatDuration(cfg.Bound))
-	o := SearchOptions{Bound: cfg.Bound, Start: cfg.SearchStart, MaxRate: cfg.SearchMaxRate, Step: cfg.SearchStep,
-		MaxSteps: cfg.SearchMaxSteps, Precision: cfg.SearchPrec, MinSuccess: 99.9, Pause: time.Second, Retries: cfg.SearchRetries, Log: r.out}
-	o.Settle = func(ctx context.Context) { r.settle(ctx, base+path(r.users[0].ID), r.users[0].Token, cfg.Bound/2) }
-	target := ReadTargeter(base, path, r.users, r.zipf)
+	r.logf("\n[%s] closed loop (wrk): highest throughput with p99 < %s", variant, FormatDuration(cfg.Bound))
+	o := SearchOptions{Bound: cfg.Bound, Start: cfg.SearchStart, MaxConns: cfg.SearchMaxConns, MaxSteps: cfg.SearchMaxSteps,
+		Precision: cfg.SearchPrec, MinSuccess: 99.9, Saturated: 0.05, Pause: time.Second, Retries: cfg.SearchRetries, Log: r.out}
+	o.Settle = func(ctx context.Context) {
+		r.settle(ctx, base+prefix+strconv.FormatInt(r.users[0].ID, 10)+suffix, r.users[0].Token, cfg.Bound/2)
+	}
 	w := WatchProcs(ctx, procs)
-	s := SearchMax(ctx, variant, o, func(ctx context.Context, rate float64) Summary {
-		a := r.attack(variant, rate, cfg.SearchStep, cfg.SearchTimeout, target)
-		// A step that is clearly lost is cut short: it would only pile up
-		// work (and connections) the next step pays for.
-		a.Abandon = func(p99 time.Duration, okPct float64) bool { return p99 > 10*cfg.Bound || okPct < 50 }
-		return Run(ctx, a)
+	s := SearchMax(ctx, variant, o, func(ctx context.Context, conns int) Summary {
+		return r.wrk(ctx, base, prefix, suffix, conns, cfg.SearchStep, cfg.SearchTimeout, procs)
 	})
 	s.Procs, s.Host = w.Stop()
 	r.report.Searches = append(r.report.Searches, s)

@@ -92,8 +92,12 @@ type RAWChecker struct {
 	pageSize      int
 	Writes        map[int64][]WriteRec // by user
 	Reads         []ReadRec
-	Reads2xx      *Recorder
-	Writes2xx     *Recorder
+	// Other, when set, is the base URL of another replica: its reads go to
+	// OtherReads, which may miss a write while its invalidation travels.
+	Other      string
+	OtherReads []ReadRec
+	Reads2xx   *Recorder
+	Writes2xx  *Recorder
 }
 
 // NewRAWChecker returns a checker knowing which user owns each challenge;
@@ -152,6 +156,10 @@ func (c *RAWChecker) OnResult(res *vegeta.Result) {
 	if n := len(page.Items); n > 0 {
 		r.Last = LogKey{PerformedAt: page.Items[n-1].PerformedAt, ID: page.Items[n-1].Id}
 	}
+	if c.Other != "" && strings.HasPrefix(res.URL, c.Other) {
+		c.OtherReads = append(c.OtherReads, r)
+		return
+	}
 	c.Reads = append(c.Reads, r)
 }
 
@@ -168,6 +176,25 @@ func challengeFromLogsURL(u string) int64 {
 // it to a later page). It returns the number of (read, write) pairs
 // checked, how many writes were missing, and a few examples.
 func CheckReadAfterWrite(writes map[int64][]WriteRec, reads []ReadRec) (checks, violations int, examples []string) {
+	checkRAW(writes, reads, func(r ReadRec, w WriteRec) {
+		violations++
+		if len(examples) < 5 {
+			examples = append(examples, fmt.Sprintf("user %d: log %d was written %s before a read that did not include it",
+				r.User, w.Key.ID, r.Start.Sub(w.End).Round(time.Microsecond)))
+		}
+	}, &checks)
+	return checks, violations, examples
+}
+
+// StaleAges runs the same check and returns, for every missing write, how
+// long before the read was sent it had completed: across replicas, a read
+// may miss a write only while the write's invalidation is on its way.
+func StaleAges(writes map[int64][]WriteRec, reads []ReadRec) (checks int, ages []time.Duration) {
+	checkRAW(writes, reads, func(r ReadRec, w WriteRec) { ages = append(ages, r.Start.Sub(w.End)) }, &checks)
+	return checks, ages
+}
+
+func checkRAW(writes map[int64][]WriteRec, reads []ReadRec, missing func(ReadRec, WriteRec), checks *int) {
 	for u := range writes {
 		slices.SortFunc(writes[u], func(a, b WriteRec) int { return a.End.Compare(b.End) })
 	}
@@ -183,15 +210,10 @@ func CheckReadAfterWrite(writes map[int64][]WriteRec, reads []ReadRec) (checks, 
 			if r.Full && w.Key.Less(r.Last) {
 				continue
 			}
-			checks++
+			*checks++
 			if !slices.Contains(r.IDs, w.Key.ID) {
-				violations++
-				if len(examples) < 5 {
-					examples = append(examples, fmt.Sprintf("user %d: log %d was written %s before a read that did not include it",
-						r.User, w.Key.ID, r.Start.Sub(w.End).Round(time.Microsecond)))
-				}
+				missing(r, w)
 			}
 		}
 	}
-	return checks, violations, examples
 }

@@ -147,16 +147,19 @@ func ParseRedisInfo(text string) map[string]string {
 	return m
 }
 
-// RedisCounts are Redis' keyspace_hits and keyspace_misses (INFO stats);
-// they are server-wide, so other clients of the same Redis count too.
-type RedisCounts struct{ Hits, Misses int64 }
+// RedisCounts are Redis' keyspace_hits and keyspace_misses (INFO stats)
+// and the calls of every command (INFO commandstats); they are server-wide,
+// so other clients of the same Redis count too.
+type RedisCounts struct{ Hits, Misses, Commands int64 }
 
 // Sub returns c - o.
 func (c RedisCounts) Sub(o RedisCounts) RedisCounts {
-	return RedisCounts{Hits: c.Hits - o.Hits, Misses: c.Misses - o.Misses}
+	return RedisCounts{Hits: c.Hits - o.Hits, Misses: c.Misses - o.Misses, Commands: c.Commands - o.Commands}
 }
 
-// RedisCountsFrom reads keyspace_hits and keyspace_misses from INFO text.
+// RedisCountsFrom reads keyspace_hits and keyspace_misses from INFO text,
+// and sums the calls= of its cmdstat_* lines when it has a commandstats
+// section.
 func RedisCountsFrom(info string) (RedisCounts, error) {
 	m := ParseRedisInfo(info)
 	h, err1 := strconv.ParseInt(m["keyspace_hits"], 10, 64)
@@ -164,7 +167,22 @@ func RedisCountsFrom(info string) (RedisCounts, error) {
 	if err1 != nil || err2 != nil {
 		return RedisCounts{}, fmt.Errorf("redis INFO without keyspace_hits/keyspace_misses")
 	}
-	return RedisCounts{Hits: h, Misses: mi}, nil
+	c := RedisCounts{Hits: h, Misses: mi}
+	for k, v := range m {
+		if !strings.HasPrefix(k, "cmdstat_") {
+			continue
+		}
+		for _, f := range strings.Split(v, ",") {
+			if n, ok := strings.CutPrefix(f, "calls="); ok {
+				calls, err := strconv.ParseInt(n, 10, 64)
+				if err != nil {
+					return c, fmt.Errorf("redis INFO: bad %s", k)
+				}
+				c.Commands += calls
+			}
+		}
+	}
+	return c, nil
 }
 
 // ProcStat is what /proc/<pid>/stat and /proc/<pid>/status tell about a

@@ -6,7 +6,9 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -52,6 +54,74 @@ func (p *profiler) start(ctx context.Context, name string, d time.Duration) (fin
 		<-done
 		p.fetch(context.WithoutCancel(ctx), "/debug/pprof/heap", slug+".heap.pprof", 30*time.Second)
 	}
+}
+
+// cpu starts a CPU profile of secs after skip and returns the file it will
+// be in and a function that waits for it.
+func (p *profiler) cpu(ctx context.Context, name string, skip, secs time.Duration) (string, func()) {
+	file := profileSlug(name) + ".cpu.pprof"
+	if err := os.MkdirAll(p.dir, 0o755); err != nil {
+		p.logf("  profile: %v", err)
+		return filepath.Join(p.dir, file), func() {}
+	}
+	s := max(1, int(secs/time.Second))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		select {
+		case <-time.After(skip):
+		case <-ctx.Done():
+			return
+		}
+		p.fetch(ctx, fmt.Sprintf("/debug/pprof/profile?seconds=%d", s), file, time.Duration(s+30)*time.Second)
+	}()
+	return filepath.Join(p.dir, file), func() { <-done }
+}
+
+// ProfileTop is a CPU profile's heaviest functions.
+type ProfileTop struct {
+	Variant    string
+	Span       time.Duration
+	Conns      int
+	Throughput float64 // of the profiled run
+	File       string  // kept with -profile; "" otherwise
+	Rows       []TopRow
+}
+
+// TopRow is one line of `go tool pprof -top`.
+type TopRow struct{ Flat, FlatPct, Cum, CumPct, Func string }
+
+// PprofTop runs `go tool pprof -top` on a profile of bin and parses the
+// heaviest n functions by their own (flat) time.
+func PprofTop(ctx context.Context, bin, profile string, n int) ([]TopRow, error) {
+	if _, err := os.Stat(profile); err != nil {
+		return nil, err
+	}
+	cmd := exec.CommandContext(ctx, "go", "tool", "pprof", "-top", "-nodecount="+strconv.Itoa(n), bin, profile)
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("go tool pprof -top: %w", err)
+	}
+	return ParsePprofTop(string(out)), nil
+}
+
+// ParsePprofTop reads the table of `go tool pprof -top`: the lines after
+// the "flat  flat%   sum%        cum   cum%" header.
+func ParsePprofTop(out string) []TopRow {
+	var rows []TopRow
+	header := false
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if !header {
+			header = len(f) >= 5 && f[0] == "flat" && f[1] == "flat%" && f[4] == "cum%"
+			continue
+		}
+		if len(f) < 6 || !strings.HasSuffix(f[1], "%") || !strings.HasSuffix(f[4], "%") {
+			continue
+		}
+		rows = append(rows, TopRow{Flat: f[0], FlatPct: f[1], Cum: f[3], CumPct: f[4], Func: strings.Join(f[5:], " ")})
+	}
+	return rows
 }
 
 func (p *profiler) fetch(ctx context.Context, path, file string, timeout time.Duration) {

@@ -17,6 +17,9 @@ type Result struct {
 	Procs   []ProcUsage
 	Host    HostUsage
 	Mixed   *MixedStats // mixed phase only
+	// Replicas: the replicas phase only (Mixed then holds the reads
+	// through the writer).
+	Replicas *ReplicaStats
 	// CacheOff marks a service run with CACHE_ENABLED=false: its counters
 	// are shown, its hit ratio is not (there is no cache to hit).
 	CacheOff bool
@@ -37,22 +40,23 @@ type Phase struct {
 	Results []Result
 }
 
-// SearchStep is one fixed-rate step of a closed-loop search.
+// SearchStep is one step of a closed-loop search (Summary.Conns
+// connections).
 type SearchStep struct {
-	Rate    float64
 	Summary Summary
 	Pass    bool
 }
 
 // Search is the closed-loop search for one variant.
 type Search struct {
-	Variant string
-	Bound   time.Duration
-	Best    float64 // highest rate that passed (0: none did)
-	BestAt  Summary // that step's summary
-	Steps   []SearchStep
-	Procs   []ProcUsage // over the whole search
-	Host    HostUsage
+	Variant   string
+	Bound     time.Duration
+	Best      float64 // highest throughput (2xx/s) of a passing step (0: none passed)
+	BestAt    Summary // that step's summary
+	BestConns int     // and its connections
+	Steps     []SearchStep
+	Procs     []ProcUsage // over the whole search
+	Host      HostUsage
 }
 
 // Check is one of the issue's aims, measured.
@@ -83,6 +87,8 @@ type Report struct {
 	Config   [][2]string // ordered name, value
 	Phases   []Phase
 	Searches []Search
+	Pairs    []PairSet
+	Profile  *ProfileTop // the cached hot read's CPU profile under wrk
 	Checks   []Check
 	Notes    []string
 	Charts   []Chart
@@ -273,6 +279,66 @@ func PhaseTable(p Phase) Table {
 			}
 			return FormatInt(r.Redis.Hits) + " / " + FormatInt(r.Redis.Misses)
 		})
+		// Server-wide (INFO commandstats): other clients of the same Redis
+		// count too.
+		row("Redis commands per request", func(r Result) string {
+			if r.Redis == nil || r.Summary.Requests == 0 {
+				return "–"
+			}
+			return fmt.Sprintf("%.3f", float64(r.Redis.Commands)/float64(r.Summary.Requests))
+		})
+	}
+	if any(func(r Result) bool { return r.Replicas != nil }) {
+		rep := func(name string, f func(s *ReplicaStats) string) {
+			row(name, func(r Result) string {
+				if r.Replicas == nil {
+					return "–"
+				}
+				return f(r.Replicas)
+			})
+		}
+		ratio := func(v float64, ok bool) string {
+			if !ok {
+				return "–"
+			}
+			return FormatPct(100 * v)
+		}
+		rep("L1 (near) hit ratio, first / second", func(s *ReplicaStats) string {
+			a, okA := s.Near[0].HitRatio()
+			b, okB := s.Near[1].HitRatio()
+			return ratio(a, okA) + " / " + ratio(b, okB)
+		})
+		rep("L1 hit / miss / bypass", func(s *ReplicaStats) string {
+			n := s.Near[0].Add(s.Near[1])
+			return fmt.Sprintf("%s / %s / %s", FormatInt(int64(n.Hit)), FormatInt(int64(n.Miss)), FormatInt(int64(n.Bypass)))
+		})
+		rep("L2 (Redis) hit ratio of L1's misses", func(s *ReplicaStats) string {
+			h, m := s.L2()
+			return ratio(h/(h+m), h+m > 0)
+		})
+		rep("propagation, write to visible (probes) p50 / p99 / max", func(s *ReplicaStats) string {
+			if s.Probes.N == 0 {
+				return "–"
+			}
+			out := fmt.Sprintf("%s / %s / %s (%d probes)", FormatDuration(s.Probes.P50), FormatDuration(s.Probes.P99), FormatDuration(s.Probes.Max), s.Probes.N)
+			if s.ProbeTimeouts > 0 {
+				out += fmt.Sprintf(", %d not visible within %s", s.ProbeTimeouts, probeTimeout)
+			}
+			return out
+		})
+		rep("propagation, invalidation delay histogram p50 / p99", func(s *ReplicaStats) string {
+			if !s.HistKnown {
+				return "–"
+			}
+			return fmt.Sprintf("%s / %s (%s messages)", FormatDuration(s.HistP50), FormatDuration(s.HistP99), FormatInt(int64(s.HistN)))
+		})
+		rep("reads through the other replica: stale / checked", func(s *ReplicaStats) string {
+			out := fmt.Sprintf("%s / %s", FormatInt(int64(s.CrossStale)), FormatInt(int64(s.CrossChecks)))
+			if s.CrossStale > 0 {
+				out += ", the oldest missed write " + FormatDuration(s.CrossMaxAge) + " old"
+			}
+			return out
+		})
 	}
 	for _, name := range procNames(p.Results) {
 		row("peak RSS "+name, func(r Result) string {
@@ -327,15 +393,18 @@ func findProc(us []ProcUsage, name string) (ProcUsage, bool) {
 	return ProcUsage{}, false
 }
 
-// SearchTable summarises closed-loop searches.
+// SearchTable summarises closed-loop searches, with the CPU the generator
+// and the server spent in the best step.
 func SearchTable(ss []Search) Table {
-	t := Table{Header: []string{"variant", "highest rate with p99 under bound", "p99 there", "success there", "steps"}, Right: true}
+	t := Table{Header: []string{"variant", "highest throughput with p99 under bound", "connections", "p99 there", "success there", "wrk CPU there", "server CPU there", "steps (connections → answers/s)"}, Right: true}
 	for _, s := range ss {
-		best, p99, succ := "none", "–", "–"
+		best, conns, p99, succ, gen, svc := "none", "–", "–", "–", "–", "–"
 		if s.Best > 0 {
 			best = FormatRate(s.Best)
+			conns = strconv.Itoa(s.BestConns)
 			p99 = FormatDuration(s.BestAt.P99)
 			succ = FormatPct(s.BestAt.SuccessPct())
+			gen, svc = cpuCell(s.BestAt.GenCPU, s.BestAt.Wall), cpuCell(s.BestAt.SvcCPU, s.BestAt.Wall)
 		}
 		var steps []string
 		for _, st := range s.Steps {
@@ -343,11 +412,71 @@ func SearchTable(ss []Search) Table {
 			if st.Pass {
 				mark = "✓"
 			}
-			steps = append(steps, fmt.Sprintf("%s %s", FormatInt(int64(math.Round(st.Rate))), mark))
+			steps = append(steps, fmt.Sprintf("%d → %s %s", st.Summary.Conns, FormatInt(int64(math.Round(st.Summary.Throughput()))), mark))
 		}
-		t.Rows = append(t.Rows, []string{s.Variant, best, p99, succ, strings.Join(steps, ", ")})
+		t.Rows = append(t.Rows, []string{s.Variant, best, conns, p99, succ, gen, svc, strings.Join(steps, ", ")})
 	}
 	return t
+}
+
+// cpuCell prints CPU seconds over a wall time as cores busy: "1.42 s (0.71 cores)".
+func cpuCell(sec float64, wall time.Duration) string {
+	if wall <= 0 {
+		return fmt.Sprintf("%.2f s", sec)
+	}
+	return fmt.Sprintf("%.2f s (%.2f cores)", sec, sec/wall.Seconds())
+}
+
+// PairTable lists every round of the interleaved pairs and each set's
+// median ratio, with the CPU the generator (wrk) and the server spent.
+func PairTable(ps []PairSet) Table {
+	t := Table{Header: []string{"pair", "round", "A: answers/s", "A: p99", "A: wrk / server CPU", "B: answers/s", "B: p99", "B: wrk / server CPU", "B / A"}, Right: true}
+	side := func(s Summary) []string {
+		return []string{FormatRate(s.Throughput()), FormatDuration(s.P99), fmt.Sprintf("%.1f / %.1f s", s.GenCPU, s.SvcCPU)}
+	}
+	for _, p := range ps {
+		name := fmt.Sprintf("A = %s, B = %s", p.A, p.B)
+		for i, run := range p.Runs {
+			ratio := "–"
+			if v, ok := run.Ratio(); ok {
+				ratio = fmt.Sprintf("%.2f", v)
+			}
+			row := append([]string{name, strconv.Itoa(i + 1)}, side(run.A)...)
+			row = append(append(row, side(run.B)...), ratio)
+			t.Rows = append(t.Rows, row)
+			name = ""
+		}
+		if m, ok := p.Median(); ok {
+			t.Rows = append(t.Rows, []string{"", "median", "", "", "", "", "", "", fmt.Sprintf("**%.2f**", m)})
+		}
+	}
+	return t
+}
+
+// TopTable is a profile's heaviest functions.
+func TopTable(p *ProfileTop) Table {
+	t := Table{Header: []string{"function", "flat", "flat %", "cum", "cum %"}}
+	for _, r := range p.Rows {
+		t.Rows = append(t.Rows, []string{"`" + r.Func + "`", r.Flat, r.FlatPct, r.Cum, r.CumPct})
+	}
+	return t
+}
+
+func (r Report) unmet() bool {
+	for _, c := range r.Checks {
+		if c.Known && !c.Met {
+			return true
+		}
+	}
+	return false
+}
+
+func (p *ProfileTop) about() string {
+	s := fmt.Sprintf("CPU profile of the %s service over %s of wrk with %d connections (%s answered):", p.Variant, p.Span, p.Conns, FormatRate(p.Throughput))
+	if p.File != "" {
+		s += " `go tool pprof -top " + p.File + "`."
+	}
+	return s
 }
 
 // CheckTable lists the aims and whether they were met.
@@ -424,10 +553,16 @@ func (r Report) Text() string {
 		fmt.Fprintf(&b, "\n== %s ==\n%s\n", p.Title, PhaseTable(p).Text())
 	}
 	if len(r.Searches) > 0 {
-		fmt.Fprintf(&b, "\n== Closed loop: highest rate with p99 under %s ==\n%s\n", FormatDuration(r.Searches[0].Bound), SearchTable(r.Searches).Text())
+		fmt.Fprintf(&b, "\n== Closed loop (wrk): highest throughput with p99 under %s ==\n%s\n", FormatDuration(r.Searches[0].Bound), SearchTable(r.Searches).Text())
+	}
+	if len(r.Pairs) > 0 {
+		fmt.Fprintf(&b, "\n== Interleaved pairs (wrk) ==\n%s\n", PairTable(r.Pairs).Text())
 	}
 	if len(r.Checks) > 0 {
 		fmt.Fprintf(&b, "\n== Aims ==\n%s\n", CheckTable(r.Checks).Text())
+	}
+	if r.Profile != nil {
+		fmt.Fprintf(&b, "\n== Where the time goes ==\n%s\n%s\n", r.Profile.about(), TopTable(r.Profile).Text())
 	}
 	for _, n := range r.Notes {
 		fmt.Fprintf(&b, "note: %s\n", n)
@@ -472,7 +607,13 @@ func (r Report) Markdown() string {
 		b.WriteString(ct.Markdown() + "\n")
 	}
 	if len(r.Checks) > 0 {
-		b.WriteString("### Against the aims of issue 6\n\n" + CheckTable(r.Checks).Markdown() + "\n")
+		b.WriteString("### Against the aims (issues 6 and 13)\n\n" + CheckTable(r.Checks).Markdown() + "\n")
+	}
+	if r.Profile != nil && r.unmet() {
+		b.WriteString("### Where the time goes\n\nAn aim is not met: " + r.Profile.about() + " the heaviest functions by their own time.\n\n" + TopTable(r.Profile).Markdown() + "\n")
+	}
+	if len(r.Pairs) > 0 {
+		b.WriteString("### Interleaved pairs (wrk, closed loop)\n\nEach round runs A, then B, back to back with the same generator and connections; noise that outlasts a round weighs on both sides of its ratio, and the median ignores a noisy round. The CPU columns are the generator's (wrk) and the server's during each run.\n\n" + PairTable(r.Pairs).Markdown() + "\n")
 	}
 	for _, p := range r.Phases {
 		fmt.Fprintf(&b, "### %s\n\n", p.Title)
@@ -482,8 +623,8 @@ func (r Report) Markdown() string {
 		b.WriteString(PhaseTable(p).Markdown() + "\n")
 	}
 	if len(r.Searches) > 0 {
-		fmt.Fprintf(&b, "### Closed loop: the highest rate with p99 under %s\n\n", FormatDuration(r.Searches[0].Bound))
-		b.WriteString("Each step attacks at a fixed rate for a bounded time; a step passes when p99 is under the bound, at least 99.9% of the requests succeed and the rate was really offered. The rate doubles until a step fails, then a binary search narrows the gap; a failing step is tried again before it counts (other work shares the machine). Every attempt is listed.\n\n")
+		fmt.Fprintf(&b, "### Closed loop (wrk): the highest throughput with p99 under %s\n\n", FormatDuration(r.Searches[0].Bound))
+		b.WriteString("wrk keeps a number of connections busy, each sending its next request when the last is answered; a step passes when p99 is under the bound and at least 99.9% of the requests succeed. Connections double until a step fails or stops adding 5% throughput, then a binary search narrows the gap; a failing step is tried again before it counts (other work shares the machine). Every attempt is listed, with the CPU wrk and the server spent in the best one.\n\n")
 		b.WriteString(SearchTable(r.Searches).Markdown() + "\n")
 	}
 	for _, c := range r.Charts {

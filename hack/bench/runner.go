@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -20,9 +21,14 @@ type Config struct {
 	Duration time.Duration
 	Timeout  time.Duration // per request in fixed-rate phases
 	Bound    time.Duration // p99 bound of the closed-loop search
-	// Closed-loop search.
-	SearchStart    float64
-	SearchMaxRate  float64
+	// Closed loop (wrk): the search, the interleaved pairs, the profile.
+	WrkThreads     int
+	WrkConns       int // connections of the pairs and the profiled run
+	Pairs          int // rounds of each interleaved pair
+	PairDuration   time.Duration
+	ProfileFor     time.Duration // profiled wrk run of the cached hot read
+	SearchStart    int           // connections
+	SearchMaxConns int
 	SearchStep     time.Duration
 	SearchMaxSteps int
 	SearchPrec     float64
@@ -47,6 +53,7 @@ type Config struct {
 	AMQPURL         string // vhost is created when missing
 	AccountAddr     string
 	ChallengeAddr   string
+	ChallengeAddr2  string // the second replica of the replicas phase
 	CeilingAddr     string
 	BinDir          string
 	Build           bool
@@ -76,7 +83,12 @@ const (
 	PhaseCeilings = "ceilings"
 	PhaseMixed    = "mixed"
 	PhaseSearch   = "search"
+	PhasePairs    = "pairs"
+	PhaseReplicas = "replicas"
 )
+
+// AllPhases in the order of the -phases flag's help.
+var AllPhases = []string{PhaseUncached, PhaseCached, PhaseCeilings, PhaseMixed, PhasePairs, PhaseReplicas, PhaseSearch}
 
 // Variant names in the tables.
 const (
@@ -86,24 +98,34 @@ const (
 	VarFixed    = "ceiling: fixed body"
 	VarRedis    = "ceiling: bare Redis GET"
 	VarMySQL    = "ceiling: bare MySQL query"
+	VarLimit10  = "cache, ?limit=10"
 )
 
 // Runner carries out a run.
 type Runner struct {
-	cfg        Config
-	out        io.Writer
-	rdb        *redis.Client
-	api        *APIClient
-	users      []*User
-	zipf       *Zipf
-	account    *Proc
-	challenge  *Proc
-	ceiling    *Proc
-	samplePage []byte
-	report     Report
-	open       Phase
-	mixed      Phase
-	prof       *profiler
+	cfg         Config
+	out         io.Writer
+	rdb         *redis.Client
+	api         *APIClient
+	users       []*User
+	zipf        *Zipf
+	account     *Proc
+	challenge   *Proc
+	ceiling     *Proc
+	samplePage  []byte
+	ceilingBody []byte
+	report      Report
+	open        Phase
+	mixed       Phase
+	replicas    Phase
+	prof        *profiler
+	// The closed loop: wrk, the run's temporary directory with its inputs,
+	// and the scripts written so far (by path prefix and suffix).
+	wrkBin   string
+	tmp      string
+	wrkFiles WrkFiles
+	scripts  map[string]string
+	debug    string // the cached challenge service's DEBUG_ADDR base URL
 }
 
 // NewRunner prepares a run.
@@ -127,7 +149,12 @@ func (r *Runner) own() bool { return r.cfg.Target == "" }
 
 func (r *Runner) needServices() bool {
 	p := r.cfg.Phases
-	return p[PhaseUncached] || p[PhaseCached] || p[PhaseMixed]
+	return p[PhaseUncached] || p[PhaseCached] || p[PhaseMixed] || p[PhasePairs] || p[PhaseReplicas]
+}
+
+func (r *Runner) needWrk() bool {
+	p := r.cfg.Phases
+	return p[PhaseSearch] || p[PhasePairs]
 }
 
 func (r *Runner) dbName(svc string) string { return r.cfg.DBPrefix + svc }
@@ -182,6 +209,15 @@ func (r *Runner) Run(ctx context.Context) (rep Report, err error) {
 		rep = r.report
 	}()
 
+	if r.tmp, err = os.MkdirTemp("", "po-bench-*"); err != nil {
+		return r.report, err
+	}
+	defer os.RemoveAll(r.tmp)
+	if r.needWrk() {
+		if r.wrkBin, err = EnsureDebianPackage(ctx, "wrk", "wrk", "/usr/bin/wrk", r.logf); err != nil {
+			return r.report, err
+		}
+	}
 	if err := r.prepare(ctx); err != nil {
 		return r.report, err
 	}
@@ -192,13 +228,20 @@ func (r *Runner) Run(ctx context.Context) (rep Report, err error) {
 	if err != nil {
 		return r.report, err
 	}
+	if r.needWrk() {
+		// 2^17 draws: the sequence every wrk thread walks repeats every few
+		// seconds at the highest rates, with the distribution intact.
+		if r.wrkFiles, err = WriteWrkFiles(r.tmp, r.users, r.zipf, 1<<17); err != nil {
+			return r.report, err
+		}
+	}
 	if r.own() {
 		if cfg.Phases[PhaseUncached] {
 			if err := r.survive(r.serviceVariant(ctx, VarUncached, false)); err != nil {
 				return r.report, err
 			}
 		}
-		if cfg.Phases[PhaseCached] || cfg.Phases[PhaseMixed] {
+		if cfg.Phases[PhaseCached] || cfg.Phases[PhaseMixed] || cfg.Phases[PhasePairs] || cfg.Phases[PhaseReplicas] {
 			if err := r.survive(r.serviceVariant(ctx, VarCached, true)); err != nil {
 				return r.report, err
 			}
@@ -219,7 +262,7 @@ func (r *Runner) Run(ctx context.Context) (rep Report, err error) {
 func (r *Runner) configRows() [][2]string {
 	c := r.cfg
 	var phases []string
-	for _, p := range []string{PhaseUncached, PhaseCached, PhaseCeilings, PhaseMixed, PhaseSearch} {
+	for _, p := range AllPhases {
 		if c.Phases[p] {
 			phases = append(phases, p)
 		}
@@ -238,9 +281,15 @@ func (r *Runner) configRows() [][2]string {
 		rows = append(rows, [2]string{"mixed phase", fmt.Sprintf("%.0f%% reads, %.0f%% writes (`POST /challenges/{id}/logs`) at the same rate", 100*(1-c.WriteFrac), 100*c.WriteFrac)})
 	}
 	if c.Phases[PhaseSearch] {
-		rows = append(rows, [2]string{"closed-loop search", fmt.Sprintf("p99 < %s, ≥ 99.9%% success; steps of %s, from %s/s, at most %d rates, a failing step tried %d more time(s)", FormatDuration(c.Bound), c.SearchStep, FormatInt(int64(c.SearchStart)), c.SearchMaxSteps, c.SearchRetries)})
+		rows = append(rows, [2]string{"closed-loop search", fmt.Sprintf("wrk, p99 < %s, ≥ 99.9%% success; steps of %s from %d connections (doubling, then bisecting; at most %d), at most %d steps, a failing step tried %d more time(s)", FormatDuration(c.Bound), c.SearchStep, c.SearchStart, c.SearchMaxConns, c.SearchMaxSteps, c.SearchRetries)})
 	}
-	rows = append(rows, [2]string{"load generator", fmt.Sprintf("vegeta (Go net/http client), at most %s connections, in the same process as the tool", FormatInt(int64(c.MaxWorkers)))})
+	if c.Phases[PhasePairs] {
+		rows = append(rows, [2]string{"interleaved pairs", fmt.Sprintf("wrk, %d connections, %s per run, %d rounds of A then B", c.WrkConns, c.PairDuration, c.Pairs)})
+	}
+	if c.Phases[PhaseReplicas] {
+		rows = append(rows, [2]string{"replicas phase", fmt.Sprintf("two challenge services (%s, %s) on one database and one Redis prefix; reads alternate between them, writes go to the first", c.ChallengeAddr, c.ChallengeAddr2)})
+	}
+	rows = append(rows, [2]string{"load generators", fmt.Sprintf("open loop (fixed rate): vegeta (Go net/http client) in the tool's own process, at most %s connections; closed loop (search, pairs): wrk %d thread(s), a separate process; users and tokens from a generated Lua script", FormatInt(int64(c.MaxWorkers)), c.WrkThreads)})
 	return append(rows, [2]string{"system", system})
 }
 
@@ -257,6 +306,11 @@ func (r *Runner) finish() {
 	}
 	if len(r.mixed.Results) > 0 {
 		r.report.Phases = append(r.report.Phases, r.mixed)
+	}
+	r.replicas.Title = fmt.Sprintf("Two replicas: %.0f%% reads through both, %.0f%% writes through the first, at %s/s for %s", 100*(1-cfg.WriteFrac), 100*cfg.WriteFrac, FormatInt(int64(cfg.Rate)), cfg.Duration)
+	r.replicas.About = "Two challenge services share the database and the Redis prefix; each has its near tier (L1) in front of Redis (L2). Reads alternate between them, writes go to the first, so the second sees them only through the invalidation channel. Reads through the writer must include its earlier writes; reads through the other replica may miss a write only while its invalidation is on the way. A probe meanwhile reads a user on the second replica, writes on the first and polls the second until the write shows: the propagation time as a client sees it."
+	if len(r.replicas.Results) > 0 {
+		r.report.Phases = append(r.report.Phases, r.replicas)
 	}
 	r.report.Checks = Checks(r.report, cfg.Rate)
 }

@@ -8,32 +8,33 @@ import (
 	"time"
 )
 
-// SearchOptions bound a closed-loop search.
+// SearchOptions bound a closed-loop search: wrk keeps Conns requests in
+// flight, each connection sending its next request when the last is
+// answered, and the search looks for the connection count that gets the most
+// answers per second with p99 under the bound.
 type SearchOptions struct {
 	Bound      time.Duration // p99 must stay under it
-	Start      float64       // first rate tried
-	MaxRate    float64       // never try above it
-	Step       time.Duration // duration of each fixed-rate step
+	Start      int           // first connection count tried
+	MaxConns   int           // never try above it
 	MaxSteps   int
-	Precision  float64 // stop when the failing rate is within this fraction above the passing one
+	Precision  float64 // stop when the failing count is within this fraction above the passing one
 	MinSuccess float64 // percent of 2xx a passing step needs
-	Pause      time.Duration
-	Retries    int // a failing step is tried again this many times (noise on a shared machine)
+	// Saturated: a passing step that adds less than this fraction of
+	// throughput to the best so far ends the search (more connections only
+	// queue).
+	Saturated float64
+	Pause     time.Duration
+	Retries   int // a failing step is tried again this many times (noise on a shared machine)
 	// Settle, when set, is called after a failing step to wait until the
 	// system has worked off its backlog, so the next step starts clean.
 	Settle func(ctx context.Context)
 	Log    io.Writer
 }
 
-// Passes says whether a step at rate passed: p99 under the bound, enough
-// successes, and the rate was really offered (a load generator that could
-// not keep up measured something else).
-func (o SearchOptions) Passes(rate float64, s Summary) bool {
-	if s.Requests == 0 {
-		return false
-	}
-	offered := float64(s.Requests) / o.Step.Seconds()
-	return s.P99 < o.Bound && s.SuccessPct() >= o.MinSuccess && offered >= 0.9*rate
+// Passes says whether a step passed: p99 under the bound and enough
+// successes.
+func (o SearchOptions) Passes(s Summary) bool {
+	return s.Requests > 0 && s.P99 < o.Bound && s.SuccessPct() >= o.MinSuccess
 }
 
 // NextRate is the search's rule: double while every step passes (lo is the
@@ -57,12 +58,15 @@ func NextRate(lo, hi, maxRate, precision float64) (float64, bool) {
 	}
 }
 
-// SearchMax looks for the highest rate run sustains under the options.
-// run attacks at a rate for o.Step and returns the summary.
-func SearchMax(ctx context.Context, variant string, o SearchOptions, run func(ctx context.Context, rate float64) Summary) Search {
+// SearchMax looks for the highest throughput run sustains under the
+// options: connections double from o.Start while steps pass and add
+// throughput, then a binary search narrows the gap between the highest
+// passing and the lowest failing count. run attacks with conns connections
+// and returns the summary.
+func SearchMax(ctx context.Context, variant string, o SearchOptions, run func(ctx context.Context, conns int) Summary) Search {
 	res := Search{Variant: variant, Bound: o.Bound}
 	lo, hi := 0.0, 0.0
-	rate := math.Min(o.Start, o.MaxRate)
+	conns := max(min(o.Start, o.MaxConns), 1)
 	pause := func() {
 		select {
 		case <-ctx.Done():
@@ -76,38 +80,48 @@ func SearchMax(ctx context.Context, variant string, o SearchOptions, run func(ct
 			if try > 0 {
 				pause()
 			}
-			s = run(ctx, rate)
+			s = run(ctx, conns)
 			if ctx.Err() != nil {
 				break
 			}
-			pass = o.Passes(rate, s)
+			s.Conns = conns
+			pass = o.Passes(s)
 			if !pass && o.Settle != nil {
 				o.Settle(ctx)
 			}
-			res.Steps = append(res.Steps, SearchStep{Rate: rate, Summary: s, Pass: pass})
+			res.Steps = append(res.Steps, SearchStep{Summary: s, Pass: pass})
 			if o.Log != nil {
 				verdict := "fail"
 				if pass {
 					verdict = "pass"
 				}
-				fmt.Fprintf(o.Log, "  %s: %s/s → p99 %s, %s ok, %s/s answered: %s\n", variant, FormatInt(int64(rate)),
-					FormatDuration(s.P99), FormatPct(s.SuccessPct()), FormatInt(int64(s.Throughput())), verdict)
+				fmt.Fprintf(o.Log, "  %s: %d connections → %s/s answered, p99 %s, %s ok (wrk %.1f s CPU, server %.1f s): %s\n", variant, conns,
+					FormatInt(int64(s.Throughput())), FormatDuration(s.P99), FormatPct(s.SuccessPct()), s.GenCPU, s.SvcCPU, verdict)
 			}
 		}
 		if ctx.Err() != nil {
 			break
 		}
+		saturated := false
 		if pass {
-			lo = rate
-			res.Best, res.BestAt = rate, s
+			lo = float64(conns)
+			if t := s.Throughput(); t > res.Best {
+				saturated = res.Best > 0 && t < res.Best*(1+o.Saturated)
+				res.Best, res.BestAt, res.BestConns = t, s, conns
+			} else {
+				saturated = true
+			}
 		} else {
-			hi = rate
+			hi = float64(conns)
 		}
-		next, done := NextRate(lo, hi, o.MaxRate, o.Precision)
-		if done {
+		if saturated && hi == 0 {
 			break
 		}
-		rate = next
+		next, done := NextRate(lo, hi, float64(o.MaxConns), o.Precision)
+		if done || int(math.Round(next)) == conns {
+			break
+		}
+		conns = int(math.Round(next))
 		pause()
 	}
 	return res

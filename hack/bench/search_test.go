@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"math"
 	"testing"
 	"time"
 )
@@ -28,39 +29,57 @@ func TestNextRate(t *testing.T) {
 	}
 }
 
-func TestSearchMaxConvergesOnAFakeSystem(t *testing.T) {
-	// A system whose p99 crosses 50 ms at 10,000/s.
-	o := SearchOptions{Bound: 50 * time.Millisecond, Start: 1000, MaxRate: 1e6, Step: time.Second, MaxSteps: 20, Precision: 0.05, MinSuccess: 99.9}
-	fake := func(_ context.Context, rate float64) Summary {
-		s := Summary{Requests: int(rate), OK: int(rate), Wall: time.Second, P99: time.Millisecond}
-		if rate > 10000 {
-			s.P99 = 200 * time.Millisecond
+// fakeServer answers a request in 1 ms until it reaches capacity requests/s
+// (at capacity/1000 connections); past that, each connection adds queueing,
+// and throughput grows by growth per connection. p99 is three times the
+// mean latency.
+func fakeServer(capacity, growth float64) func(context.Context, int) Summary {
+	return func(_ context.Context, conns int) Summary {
+		thr := math.Min(1000*float64(conns), capacity*(1+growth*float64(conns)))
+		p99 := time.Duration(3 * float64(conns) / thr * float64(time.Second))
+		return Summary{Requests: int(thr), OK: int(thr), Wall: time.Second, P99: p99}
+	}
+}
+
+func TestSearchMaxFindsTheSaturation(t *testing.T) {
+	o := SearchOptions{Bound: 50 * time.Millisecond, Start: 4, MaxConns: 4096, MaxSteps: 20, Precision: 0.1, MinSuccess: 99.9, Saturated: 0.05}
+	res := SearchMax(context.Background(), "fake", o, fakeServer(20000, 0))
+	if res.Best != 20000 || res.BestConns != 32 {
+		t.Fatalf("best %v at %d connections after %+v", res.Best, res.BestConns, res.Steps)
+	}
+	// 4, 8, 16, 32, then 64 adds nothing: done.
+	if len(res.Steps) != 5 || res.Steps[4].Summary.Conns != 64 {
+		t.Errorf("%d steps: %+v", len(res.Steps), res.Steps)
+	}
+}
+
+func TestSearchMaxBisectsBelowTheBound(t *testing.T) {
+	// Throughput keeps growing a little, but p99 crosses 50 ms near 345
+	// connections.
+	o := SearchOptions{Bound: 50 * time.Millisecond, Start: 8, MaxConns: 4096, MaxSteps: 20, Precision: 0.1, MinSuccess: 99.9}
+	res := SearchMax(context.Background(), "fake", o, fakeServer(20000, 0.0001))
+	if res.BestConns < 300 || res.BestConns > 345 || res.BestAt.P99 >= o.Bound {
+		t.Fatalf("best %v at %d connections: %+v", res.Best, res.BestConns, res.Steps)
+	}
+	for _, st := range res.Steps {
+		if st.Pass != (st.Summary.P99 < o.Bound) {
+			t.Errorf("step %+v", st)
 		}
-		return s
-	}
-	res := SearchMax(context.Background(), "fake", o, fake)
-	if res.Best > 10000 || res.Best < 10000/1.05 {
-		t.Fatalf("best %v after %d steps", res.Best, len(res.Steps))
-	}
-	if len(res.Steps) > 12 {
-		t.Errorf("%d steps", len(res.Steps))
 	}
 }
 
 func TestPasses(t *testing.T) {
-	o := SearchOptions{Bound: 50 * time.Millisecond, Step: 2 * time.Second, MinSuccess: 99.9}
+	o := SearchOptions{Bound: 50 * time.Millisecond, MinSuccess: 99.9}
 	good := Summary{Requests: 2000, OK: 2000, P99: 10 * time.Millisecond}
-	if !o.Passes(1000, good) {
+	if !o.Passes(good) {
 		t.Error("good step failed")
 	}
 	slow := good
 	slow.P99 = 50 * time.Millisecond
 	failing := good
 	failing.OK = 1990
-	short := good
-	short.Requests, short.OK = 1500, 1500 // the generator offered 750/s of 1000/s
-	for name, s := range map[string]Summary{"slow": slow, "failing": failing, "short": short, "empty": {}} {
-		if o.Passes(1000, s) {
+	for name, s := range map[string]Summary{"slow": slow, "failing": failing, "empty": {}} {
+		if o.Passes(s) {
 			t.Errorf("%s step passed", name)
 		}
 	}
@@ -68,14 +87,14 @@ func TestPasses(t *testing.T) {
 
 func TestSearchStopsWhenCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
-	o := SearchOptions{Bound: time.Second, Start: 100, MaxRate: 1e9, Step: time.Second, MaxSteps: 50, Precision: 0.1, MinSuccess: 99}
+	o := SearchOptions{Bound: time.Second, Start: 1, MaxConns: 1 << 20, MaxSteps: 50, Precision: 0.1, MinSuccess: 99}
 	n := 0
-	res := SearchMax(ctx, "x", o, func(_ context.Context, rate float64) Summary {
+	res := SearchMax(ctx, "x", o, func(_ context.Context, conns int) Summary {
 		n++
 		if n == 3 {
 			cancel()
 		}
-		return Summary{Requests: int(rate), OK: int(rate), P99: time.Millisecond}
+		return Summary{Requests: 1000 * conns, OK: 1000 * conns, Wall: time.Second, P99: time.Millisecond}
 	})
 	if len(res.Steps) != 2 {
 		t.Fatalf("%d steps recorded after cancel", len(res.Steps))
@@ -83,18 +102,18 @@ func TestSearchStopsWhenCancelled(t *testing.T) {
 }
 
 func TestSearchRetriesAFailingStep(t *testing.T) {
-	o := SearchOptions{Bound: 50 * time.Millisecond, Start: 1000, MaxRate: 4000, Step: time.Second, MaxSteps: 5, Precision: 0.1, MinSuccess: 99.9, Retries: 1}
-	calls := map[float64]int{}
-	res := SearchMax(context.Background(), "noisy", o, func(_ context.Context, rate float64) Summary {
-		calls[rate]++
-		s := Summary{Requests: int(rate), OK: int(rate), P99: time.Millisecond}
-		if rate == 2000 && calls[rate] == 1 { // a noisy first attempt
+	o := SearchOptions{Bound: 50 * time.Millisecond, Start: 1, MaxConns: 4, MaxSteps: 5, Precision: 0.1, MinSuccess: 99.9, Retries: 1}
+	calls := map[int]int{}
+	res := SearchMax(context.Background(), "noisy", o, func(_ context.Context, conns int) Summary {
+		calls[conns]++
+		s := Summary{Requests: 1000 * conns, OK: 1000 * conns, Wall: time.Second, P99: time.Millisecond}
+		if conns == 2 && calls[conns] == 1 { // a noisy first attempt
 			s.P99 = time.Second
 		}
 		return s
 	})
-	if res.Best != 4000 || calls[2000] != 2 || calls[1000] != 1 {
-		t.Fatalf("best %v calls %v", res.Best, calls)
+	if res.BestConns != 4 || res.Best != 4000 || calls[2] != 2 || calls[1] != 1 {
+		t.Fatalf("best %v at %d, calls %v", res.Best, res.BestConns, calls)
 	}
 	if len(res.Steps) != 4 || res.Steps[1].Pass || !res.Steps[2].Pass {
 		t.Fatalf("steps %+v", res.Steps)

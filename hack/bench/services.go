@@ -112,7 +112,7 @@ func (r *Runner) prepare(ctx context.Context) error {
 }
 
 func (r *Runner) buildCeiling(ctx context.Context) error {
-	if !r.cfg.Phases[PhaseCeilings] {
+	if !r.cfg.Phases[PhaseCeilings] && !r.cfg.Phases[PhasePairs] {
 		return nil
 	}
 	bin := filepath.Join(r.cfg.BinDir, "bench-ceiling")
@@ -157,7 +157,8 @@ func (r *Runner) serviceEnv(svc string, cache bool) []string {
 			"CACHE_ENABLED="+strconv.FormatBool(cache),
 			"CACHE_KEY_PREFIX="+cacheKeyPrefix,
 		)
-		if r.prof != nil {
+		if r.prof != nil || cache {
+			// The cached service is profiled under wrk when the pairs run.
 			env = append(env, "DEBUG_ADDR="+cfg.DebugAddr)
 		}
 	}
@@ -175,6 +176,9 @@ func (r *Runner) startChallenge(ctx context.Context, cache bool) error {
 		return err
 	}
 	r.challenge = p
+	if cache {
+		r.debug = "http://" + r.cfg.DebugAddr
+	}
 	return WaitReady(ctx, p, r.challengeURL()+"/readyz", 60*time.Second)
 }
 
@@ -212,7 +216,7 @@ func (r *Runner) serviceVariant(ctx context.Context, variant string, cache bool)
 		defer func() {
 			if r.challenge != nil {
 				_ = r.challenge.Stop(20 * time.Second)
-				r.challenge = nil
+				r.challenge, r.debug = nil, ""
 			}
 		}()
 	}
@@ -262,9 +266,25 @@ func (r *Runner) serviceVariant(ctx context.Context, variant string, cache bool)
 			return err
 		}
 	}
+	if cache && cfg.Phases[PhasePairs] {
+		r.settle(ctx, base+LogsPath(r.users[0].ID), r.users[0].Token, cfg.Bound/2)
+		if err := r.servicePairs(ctx, variant); err != nil {
+			return err
+		}
+		r.profileHotRead(ctx, variant)
+		if err := r.alive("the pairs of "+variant, r.account, r.challenge, r.ceiling); err != nil {
+			return err
+		}
+	}
+	if cache && cfg.Phases[PhaseReplicas] && r.own() {
+		r.settle(ctx, base+LogsPath(r.users[0].ID), r.users[0].Token, cfg.Bound/2)
+		if err := r.replicaPhase(ctx, variant); err != nil {
+			return err
+		}
+	}
 	if cfg.Phases[PhaseSearch] {
 		r.settle(ctx, base+LogsPath(r.users[0].ID), r.users[0].Token, cfg.Bound/2)
-		r.search(ctx, variant, base, LogsPath, r.serviceProcs())
+		r.search(ctx, variant, base, "/challenges/logs/", "", r.serviceProcs())
 		if err := r.alive("the closed-loop search of "+variant, r.account, r.challenge); err != nil {
 			return err
 		}

@@ -27,6 +27,11 @@ type Summary struct {
 	Rate     float64        // requested rate (per second), 0 when closed
 	Codes    map[int]int    // status code (0: transport error) -> count
 	Errors   map[string]int // error text -> count, at most maxErrorKinds kinds
+	// The machine's work behind the figures, so a reader can tell a server
+	// limit from a generator limit: CPU seconds of the load generator (wrk's
+	// process, or the tool itself for vegeta) and of the measured servers.
+	GenCPU, SvcCPU float64
+	Conns          int // closed loop (wrk): connections; 0 for open-loop attacks
 }
 
 const maxErrorKinds = 8

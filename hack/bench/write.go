@@ -24,9 +24,14 @@ The original system's headline result was a load test of its Redis cache
 | hit ratio | – | 40% |
 
 ` + "`make bench`" + ` reproduces that experiment on this system (hack/bench) and adds the
-ceilings, a mixed read/write phase and a closed-loop search for each variant's
-highest rate under a p99 bound. ` + "`make bench-quick`" + ` is a smoke run of a few
-seconds per phase. Everything below the marker is rewritten by each run.
+ceilings, a mixed read/write phase, two replicas sharing the cache, interleaved
+pairs (A, B, A, B …) of the hot read against the fixed-body ceiling and of
+` + "`?limit=10`" + ` against the default page, and a closed-loop search for each variant's
+highest throughput under a p99 bound. The fixed-rate phases use vegeta in the
+tool's process; the pairs and the search use wrk, a separate C process much
+cheaper per request than the server, and report its CPU beside each figure.
+` + "`make bench-quick`" + ` is a smoke run of a few seconds per phase. Everything below the
+marker is rewritten by each run.
 `
 
 // WriteReport writes the charts into imgDir and the report into doc,

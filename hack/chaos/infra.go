@@ -7,7 +7,6 @@ import (
 	"bufio"
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -433,29 +432,8 @@ func ParseShowStat(csv string) []ServerState {
 // EnsureHAProxy installs Debian's haproxy when it is missing and the tool
 // runs as root on a Debian-like system.
 func EnsureHAProxy(ctx context.Context, logf func(string, ...any)) (string, error) {
-	if p, err := exec.LookPath("haproxy"); err == nil {
-		return p, nil
-	}
-	if p := "/usr/sbin/haproxy"; fileExists(p) {
-		return p, nil
-	}
-	if os.Geteuid() != 0 || !fileExists("/usr/bin/apt-get") {
-		return "", errors.New("haproxy is not installed: apt-get install haproxy (Debian's package) and run again")
-	}
-	logf("installing Debian's haproxy (apt-get install haproxy)")
-	env := []string{"DEBIAN_FRONTEND=noninteractive"}
-	if err := bench.RunCmd(ctx, "/", env, "apt-get", "install", "-y", "--no-install-recommends", "haproxy"); err != nil {
-		if err2 := bench.RunCmd(ctx, "/", env, "apt-get", "update"); err2 != nil {
-			return "", errors.Join(err, err2)
-		}
-		if err := bench.RunCmd(ctx, "/", env, "apt-get", "install", "-y", "--no-install-recommends", "haproxy"); err != nil {
-			return "", err
-		}
-	}
-	return "/usr/sbin/haproxy", nil
+	return bench.EnsureDebianPackage(ctx, "haproxy", "haproxy", "/usr/sbin/haproxy", logf)
 }
-
-func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
 
 // StartHAProxy writes the configuration and runs haproxy in the foreground.
 func StartHAProxy(ctx context.Context, bin, dir string, backends []Backend) (*HAProxy, error) {

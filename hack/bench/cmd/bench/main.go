@@ -5,9 +5,12 @@
 // (po_bench_account, po_bench_challenge: never a developer's), starts them
 // on their own ports, seeds users (through signup and login), challenges and
 // logs, and attacks GET /challenges/logs/{userId} at a fixed rate without
-// the cache, then with it; runs the ceilings (hack/bench/ceiling), a mixed
-// read/write phase and a closed-loop search for the highest rate under a
-// p99 bound; prints the tables and writes docs/benchmarks.md and charts.
+// the cache, then with it (vegeta); runs the ceilings (hack/bench/ceiling), a
+// mixed read/write phase, interleaved wrk pairs (the hot read against the
+// fixed-body ceiling, ?limit=10 against the default page), two replicas
+// sharing the cache, and a closed-loop wrk search for the highest throughput
+// under a p99 bound; prints the tables and writes docs/benchmarks.md and
+// charts. wrk is Debian's package, installed when missing (as root).
 //
 //	go run ./hack/bench/cmd/bench -quick            # a few seconds per phase
 //	go run ./hack/bench/cmd/bench -target http://127.0.0.1:3001 -account-url http://127.0.0.1:3000
@@ -27,6 +30,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -49,13 +53,18 @@ func run() int {
 	var phases string
 	var serviceEnv listFlag
 	quick := flag.Bool("quick", false, "smoke run: a few seconds per phase and a small data set (explicit flags still win)")
-	flag.StringVar(&phases, "phases", "uncached,cached,ceilings,mixed,search", "phases to run: uncached, cached, ceilings, mixed, search")
+	flag.StringVar(&phases, "phases", strings.Join(bench.AllPhases, ","), "phases to run: "+strings.Join(bench.AllPhases, ", "))
 	flag.Float64Var(&cfg.Rate, "rate", 3000, "fixed rate of the open-loop and mixed phases (requests/s)")
 	flag.DurationVar(&cfg.Duration, "duration", 20*time.Second, "length of each open-loop and mixed phase")
 	flag.DurationVar(&cfg.Timeout, "timeout", 10*time.Second, "per-request timeout in the fixed-rate phases")
 	flag.DurationVar(&cfg.Bound, "p99", 50*time.Millisecond, "p99 bound of the closed-loop search")
-	flag.Float64Var(&cfg.SearchStart, "search-start", 3000, "first rate of the closed-loop search")
-	flag.Float64Var(&cfg.SearchMaxRate, "search-max", 200000, "highest rate the search tries")
+	flag.IntVar(&cfg.WrkThreads, "wrk-threads", 2, "threads of wrk, the closed-loop load generator")
+	flag.IntVar(&cfg.WrkConns, "wrk-conns", 64, "connections of wrk in the interleaved pairs and the profiled run")
+	flag.IntVar(&cfg.Pairs, "pairs", 5, "rounds of each interleaved pair (A, B, A, B …)")
+	flag.DurationVar(&cfg.PairDuration, "pair-duration", 5*time.Second, "length of each run of a pair")
+	flag.DurationVar(&cfg.ProfileFor, "profile-seconds", 5*time.Second, "CPU profile of the cached hot read under wrk, for the report's top functions (0: none)")
+	flag.IntVar(&cfg.SearchStart, "search-start", 8, "connections of the closed-loop search's first step")
+	flag.IntVar(&cfg.SearchMaxConns, "search-max", 1024, "most connections the search tries")
 	flag.DurationVar(&cfg.SearchStep, "search-step", 5*time.Second, "length of each search step")
 	flag.IntVar(&cfg.SearchMaxSteps, "search-steps", 10, "most steps per variant")
 	flag.Float64Var(&cfg.SearchPrec, "search-precision", 0.1, "stop when the failing rate is within this fraction of the passing one")
@@ -80,6 +89,7 @@ func run() int {
 	flag.StringVar(&cfg.AMQPURL, "amqp", "amqp://guest:guest@127.0.0.1:5672/po-bench", "AMQP URL for the bench services (its vhost is created when missing)")
 	flag.StringVar(&cfg.AccountAddr, "account-addr", "127.0.0.1:3100", "listen address of the bench account service")
 	flag.StringVar(&cfg.ChallengeAddr, "challenge-addr", "127.0.0.1:3101", "listen address of the bench challenge service")
+	flag.StringVar(&cfg.ChallengeAddr2, "challenge-addr-2", "127.0.0.1:3103", "listen address of the second challenge service (replicas phase)")
 	flag.StringVar(&cfg.CeilingAddr, "ceiling-addr", "127.0.0.1:3102", "listen address of the ceilings")
 	flag.StringVar(&cfg.BinDir, "bin", "bin", "directory of the service binaries (relative to the repository)")
 	flag.BoolVar(&cfg.Build, "build", true, "build the services and the ceilings first")
@@ -110,16 +120,20 @@ func run() int {
 		def("search-steps", func() { cfg.SearchMaxSteps = 5 })
 		def("search-precision", func() { cfg.SearchPrec = 0.25 })
 		def("search-retries", func() { cfg.SearchRetries = 0 })
+		def("search-start", func() { cfg.SearchStart = 16 })
+		def("pairs", func() { cfg.Pairs = 2 })
+		def("pair-duration", func() { cfg.PairDuration = 2 * time.Second })
+		def("profile-seconds", func() { cfg.ProfileFor = 2 * time.Second })
 		def("doc", func() { cfg.Doc = "" })
 	}
 	cfg.ServiceEnv = serviceEnv
 	cfg.Phases = map[string]bool{}
 	for _, p := range strings.Split(phases, ",") {
 		p = strings.TrimSpace(p)
-		switch p {
-		case bench.PhaseUncached, bench.PhaseCached, bench.PhaseCeilings, bench.PhaseMixed, bench.PhaseSearch:
+		switch {
+		case slices.Contains(bench.AllPhases, p):
 			cfg.Phases[p] = true
-		case "":
+		case p == "":
 		default:
 			fmt.Fprintf(os.Stderr, "bench: unknown phase %q\n", p)
 			return 2
@@ -130,6 +144,10 @@ func run() int {
 			// A running system has one cache setting: measure it once.
 			delete(cfg.Phases, bench.PhaseUncached)
 		}
+	}
+	if cfg.Pairs < 1 || cfg.WrkConns < 1 || cfg.WrkThreads < 1 || cfg.SearchStart < 1 || cfg.SearchMaxConns < cfg.SearchStart {
+		fmt.Fprintln(os.Stderr, "bench: -pairs, -wrk-conns, -wrk-threads and -search-start must be positive, -search-max at least -search-start")
+		return 2
 	}
 	if cfg.Users < 1 || cfg.Challenges < 1 || cfg.Logs < 1 || cfg.Rate <= 0 || cfg.Duration <= 0 {
 		fmt.Fprintln(os.Stderr, "bench: -users, -challenges, -logs, -rate and -duration must be positive")
