@@ -31,7 +31,7 @@ var (
 
 // PublisherOptions configure a Publisher. URL and Service are required.
 type PublisherOptions struct {
-	URL            string          // AMQP_URL
+	URL            string          // AMQP_URL: one URL, or one per node of a cluster, comma-separated
 	Exchange       string          // AMQP_EXCHANGE; DefaultExchange when empty
 	Service        string          // metrics label and connection name
 	ConfirmTimeout time.Duration   // how long to wait for confirms; default 15s
@@ -44,6 +44,7 @@ type PublisherOptions struct {
 // by itself when either is lost. It is safe for concurrent use.
 type Publisher struct {
 	opts    PublisherOptions
+	brokers *brokers
 	log     *slog.Logger
 	metrics *Metrics
 
@@ -68,8 +69,9 @@ type outgoing struct {
 // NewPublisher validates opts and starts connecting in the background; use
 // WaitConnected to wait for the first connection.
 func NewPublisher(opts PublisherOptions) (*Publisher, error) {
-	if _, err := amqp.ParseURI(opts.URL); err != nil {
-		return nil, fmt.Errorf("events: AMQP URL: %w", err)
+	brokers, err := parseBrokers(opts.URL)
+	if err != nil {
+		return nil, err
 	}
 	if opts.Service == "" {
 		return nil, errors.New("events: publisher needs a service name")
@@ -86,6 +88,7 @@ func NewPublisher(opts PublisherOptions) (*Publisher, error) {
 	}
 	p := &Publisher{
 		opts:    opts,
+		brokers: brokers,
 		log:     opts.Logger.With("component", "events.publisher"),
 		metrics: metricsOrNew(opts.Metrics),
 		changed: make(chan struct{}),
@@ -286,7 +289,7 @@ func (p *Publisher) run() {
 }
 
 func (p *Publisher) connect() (*amqp.Connection, *amqp.Channel, *returns, error) {
-	conn, err := dial(p.opts.URL, p.opts.Service+" publisher")
+	conn, err := p.brokers.dial(p.opts.Service + " publisher")
 	if err != nil {
 		return nil, nil, nil, err
 	}
