@@ -81,7 +81,12 @@ func Start(t testing.TB) *Cluster {
 		}
 	}
 	c := &Cluster{dir: t.TempDir(), bin: bin}
-	t.Cleanup(c.stopAll)
+	t.Cleanup(func() {
+		c.stopAll()
+		if t.Failed() {
+			c.logTails(t)
+		}
+	})
 	if err := c.start(); err != nil {
 		t.Fatalf("rabbitcluster: %v", err)
 	}
@@ -407,6 +412,61 @@ func (c *Cluster) Queue(t testing.TB, name string) Queue {
 	}
 	t.Fatalf("rabbitcluster: no queue %s", name)
 	return Queue{}
+}
+
+// Connection is a client's connection to the cluster.
+type Connection struct {
+	Name string // the client-provided connection name
+	Node string // the node it is connected to
+}
+
+// Connections lists the clients' connections to every running node.
+func (c *Cluster) Connections(t testing.TB) []Connection {
+	t.Helper()
+	for _, n := range c.Nodes {
+		if !n.Running() {
+			continue
+		}
+		out := n.Ctl(t, "list_connections", "--formatter", "json", "port", "client_properties")
+		var rows []struct {
+			Port  int     `json:"port"`
+			Props [][]any `json:"client_properties"` // [key, type, value]
+		}
+		if err := json.Unmarshal([]byte(out), &rows); err != nil {
+			t.Fatalf("rabbitcluster: list_connections: %v:\n%s", err, out)
+		}
+		conns := make([]Connection, 0, len(rows))
+		for _, r := range rows {
+			var conn Connection
+			for _, p := range r.Props {
+				if len(p) == 3 && p[0] == "connection_name" {
+					conn.Name, _ = p[2].(string)
+				}
+			}
+			for _, m := range c.Nodes {
+				if m.Port == r.Port {
+					conn.Node = m.Name
+				}
+			}
+			conns = append(conns, conn)
+		}
+		return conns
+	}
+	t.Fatal("rabbitcluster: no node runs")
+	return nil
+}
+
+// logTails puts the end of each node's log into the test's output: the
+// directory goes when the test ends.
+func (c *Cluster) logTails(t testing.TB) {
+	for _, n := range c.Nodes {
+		out, err := os.ReadFile(filepath.Join(n.dir, "log", strings.TrimSuffix(n.Name, "@localhost")+"@localhost.log"))
+		if err != nil {
+			t.Logf("%s: no log: %v", n.Name, err)
+			continue
+		}
+		t.Logf("%s: end of its log:\n%s", n.Name, tail(out, 6000))
+	}
 }
 
 func tail(b []byte, n int) string {
