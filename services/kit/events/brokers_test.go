@@ -3,8 +3,12 @@ package events_test
 import (
 	"context"
 	"errors"
+	"log/slog"
+	"slices"
 	"strings"
 	"testing"
+
+	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/progressive-overload/po/services/kit/events"
 	"github.com/progressive-overload/po/services/kit/testkit/netproxy"
@@ -66,4 +70,31 @@ func TestSeveralURLsFailOverToTheOneThatAnswers(t *testing.T) {
 			t.Errorf("event %s applied %d times", id, n)
 		}
 	}
+}
+
+// A publish the broker refuses (here: a full queue that rejects publishes)
+// makes the publisher start again on a new connection, logged, and the
+// next publish goes through.
+func TestPublisherStartsAfreshAfterANack(t *testing.T) {
+	e := newEnv(t)
+	raw := rawChannel(t, e.url)
+	e.tapQueue(raw, "order.placed")
+	full := e.service + ".full"
+	e.ownQueues(full)
+	if _, err := raw.QueueDeclare(full, true, false, false, false, amqp.Table{"x-max-length": 0, "x-overflow": "reject-publish"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := raw.QueueBind(full, "order.refused", e.exchange, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	pub := e.publisher(e.url)
+	if err := pub.Publish(context.Background(), newEvents(t, "order.refused", 1)...); !errors.Is(err, events.ErrNacked) {
+		t.Fatalf("publish to a full queue: %v, want a nack", err)
+	}
+	if msgs := e.logs.find(slog.LevelWarn, "exchange", e.exchange); !slices.Contains(msgs, "broker refused messages; reconnecting") {
+		t.Errorf("logged %q", msgs)
+	}
+	evt := newEvents(t, "order.placed", 1)[0]
+	waitFor(t, func() bool { return pub.Publish(context.Background(), evt) == nil },
+		func() string { return "no publish went through after the nack" })
 }

@@ -205,6 +205,7 @@ func (p *Publisher) publish(ctx context.Context, msgs []outgoing) []error {
 		confirms[i] = dc
 	}
 	acked := make([]bool, len(msgs))
+	nacked := false
 	for i, dc := range confirms {
 		if dc == nil {
 			continue
@@ -217,11 +218,21 @@ func (p *Publisher) publish(ctx context.Context, msgs []outgoing) []error {
 			// A lost channel nacks every outstanding confirm too, so this
 			// covers both a broker refusal and a connection dropped mid-batch.
 			errs[i] = fmt.Errorf("events: confirm %s: %w", msgs[i].id, ErrNacked)
+			nacked = true
 		default:
 			acked[i] = true
 		}
 	}
 	rets.sync()
+	if nacked && !ch.IsClosed() {
+		// A refusal on a live channel: start afresh on a new connection, to
+		// the next broker of AMQP_URL. On RabbitMQ 3.10 a channel whose
+		// quorum-queue client was set up while the queue's leader changed
+		// was seen nacking every publish for minutes afterwards, and a new
+		// channel does not inherit that state. Nacks are rare otherwise.
+		p.log.Warn("broker refused messages; reconnecting", "exchange", p.opts.Exchange)
+		_ = ch.Close()
+	}
 	unroutable := map[string]int{}
 	for i, m := range msgs {
 		returned := rets.settle(keys[i])
