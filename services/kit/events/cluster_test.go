@@ -86,7 +86,9 @@ func TestClusterNodeStopsUnderLoad(t *testing.T) {
 		t.Logf("%s led by %s on %v; clients on %s", queue, q.Leader, q.Online, connectionNodes(t, cl, e.service))
 		n.Restart(t)
 		waitFor(t, func() bool { return len(cl.Queue(t, queue).Online) == len(nodes) },
-			func() string { return fmt.Sprintf("%s rejoined, yet %s is online on %v", n.Name, queue, cl.Queue(t, queue).Online) })
+			func() string {
+				return fmt.Sprintf("%s rejoined, yet %s is online on %v", n.Name, queue, cl.Queue(t, queue).Online)
+			})
 		progress("after " + n.Name + " restarted")
 	}
 	// The leader's node first: it is also the consumer's, which declared
