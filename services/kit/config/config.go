@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -140,6 +141,37 @@ func (e *Env) URL(name, def string, schemes ...string) string {
 	}
 	e.fail(name, "scheme %q is not one of %s", u.Scheme, strings.Join(schemes, ", "))
 	return def
+}
+
+// URLs reads a comma-separated list of absolute URLs, each with one of
+// schemes, and returns them (def when unset). At least one is required.
+func (e *Env) URLs(name string, def []string, schemes ...string) []string {
+	v, ok := e.raw(name)
+	if !ok {
+		return def
+	}
+	var out []string
+	for i, item := range strings.Split(v, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		u, err := url.Parse(item)
+		if err != nil || u.Host == "" {
+			e.fail(name, "item %d, %q, is not an absolute URL", i+1, redact(item))
+			return def
+		}
+		if !slices.Contains(schemes, u.Scheme) {
+			e.fail(name, "item %d: scheme %q is not one of %s", i+1, u.Scheme, strings.Join(schemes, ", "))
+			return def
+		}
+		out = append(out, item)
+	}
+	if len(out) == 0 {
+		e.fail(name, "no URL in %q", v)
+		return def
+	}
+	return out
 }
 
 // List splits a comma-separated value, dropping empty items.

@@ -120,3 +120,34 @@ func TestPrefixes(t *testing.T) {
 		t.Errorf("a good item reported: %v", err)
 	}
 }
+
+func TestURLs(t *testing.T) {
+	e := FromMap(map[string]string{"ONE": "amqp://a:5672/", "MANY": " amqp://u:pw@a:5672/v , ,amqps://b:5671/v"})
+	if got := e.URLs("ONE", nil, "amqp"); len(got) != 1 || got[0] != "amqp://a:5672/" {
+		t.Errorf("URLs(one) = %q", got)
+	}
+	if got := e.URLs("MANY", nil, "amqp", "amqps"); len(got) != 2 || got[0] != "amqp://u:pw@a:5672/v" || got[1] != "amqps://b:5671/v" {
+		t.Errorf("URLs(many) = %q", got)
+	}
+	if got := e.URLs("UNSET", []string{"amqp://d/"}, "amqp"); len(got) != 1 || got[0] != "amqp://d/" {
+		t.Errorf("URLs(unset) = %q", got)
+	}
+	if err := e.Err(); err != nil {
+		t.Fatalf("Err = %v", err)
+	}
+	for _, bad := range []string{"amqp://ok:hunter2@x/,http://b/", "amqp://a/,b:5672", " , "} {
+		e := FromMap(map[string]string{"U": bad})
+		if got := e.URLs("U", []string{"def"}, "amqp"); len(got) != 1 || got[0] != "def" {
+			t.Errorf("%q: URLs = %q, want the default", bad, got)
+		}
+		err := e.Err()
+		if err == nil || !strings.Contains(err.Error(), "U: ") || strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("%q: Err = %v", bad, err)
+		}
+	}
+	e = FromMap(map[string]string{"U": "amqp://user:hunter2@/x"})
+	e.URLs("U", nil, "amqp")
+	if err := e.Err(); err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("Err = %v, want an error without the password", err)
+	}
+}

@@ -28,7 +28,7 @@ type Handler func(ctx context.Context, tx *sql.Tx, evt Event) error
 
 // ConsumerOptions configure a Consumer. URL and Service are required.
 type ConsumerOptions struct {
-	URL      string // AMQP_URL
+	URL      string // AMQP_URL: one URL, or one per node of a cluster, comma-separated
 	Exchange string // AMQP_EXCHANGE; DefaultExchange when empty
 	Service  string // queue prefix and metrics label
 
@@ -88,6 +88,7 @@ type ConsumerOptions struct {
 type Consumer struct {
 	db      *sql.DB
 	opts    ConsumerOptions
+	brokers *brokers
 	log     *slog.Logger
 	metrics *Metrics
 
@@ -197,8 +198,9 @@ func (s *session) republish(ctx context.Context, queue string, msg amqp.Publishi
 
 // NewConsumer validates opts; add subscriptions, then Start.
 func NewConsumer(db *sql.DB, opts ConsumerOptions) (*Consumer, error) {
-	if _, err := amqp.ParseURI(opts.URL); err != nil {
-		return nil, fmt.Errorf("events: AMQP URL: %w", err)
+	brokers, err := parseBrokers(opts.URL)
+	if err != nil {
+		return nil, err
 	}
 	if opts.Service == "" {
 		return nil, errors.New("events: consumer needs a service name")
@@ -243,6 +245,7 @@ func NewConsumer(db *sql.DB, opts ConsumerOptions) (*Consumer, error) {
 	return &Consumer{
 		db:      db,
 		opts:    opts,
+		brokers: brokers,
 		log:     opts.Logger.With("component", "events.consumer"),
 		metrics: metricsOrNew(opts.Metrics),
 		ready:   make(chan struct{}),
@@ -372,7 +375,7 @@ func (c *Consumer) run() {
 // session runs one connection until it is lost or the consumer closes. It
 // reports whether it got as far as consuming.
 func (c *Consumer) session() (established bool, err error) {
-	conn, err := dial(c.opts.URL, c.opts.Service+" consumer")
+	conn, err := c.brokers.dial(c.opts.Service + " consumer")
 	if err != nil {
 		return false, err
 	}

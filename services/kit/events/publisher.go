@@ -31,7 +31,7 @@ var (
 
 // PublisherOptions configure a Publisher. URL and Service are required.
 type PublisherOptions struct {
-	URL            string          // AMQP_URL
+	URL            string          // AMQP_URL: one URL, or one per node of a cluster, comma-separated
 	Exchange       string          // AMQP_EXCHANGE; DefaultExchange when empty
 	Service        string          // metrics label and connection name
 	ConfirmTimeout time.Duration   // how long to wait for confirms; default 15s
@@ -44,6 +44,7 @@ type PublisherOptions struct {
 // by itself when either is lost. It is safe for concurrent use.
 type Publisher struct {
 	opts    PublisherOptions
+	brokers *brokers
 	log     *slog.Logger
 	metrics *Metrics
 
@@ -68,8 +69,9 @@ type outgoing struct {
 // NewPublisher validates opts and starts connecting in the background; use
 // WaitConnected to wait for the first connection.
 func NewPublisher(opts PublisherOptions) (*Publisher, error) {
-	if _, err := amqp.ParseURI(opts.URL); err != nil {
-		return nil, fmt.Errorf("events: AMQP URL: %w", err)
+	brokers, err := parseBrokers(opts.URL)
+	if err != nil {
+		return nil, err
 	}
 	if opts.Service == "" {
 		return nil, errors.New("events: publisher needs a service name")
@@ -86,6 +88,7 @@ func NewPublisher(opts PublisherOptions) (*Publisher, error) {
 	}
 	p := &Publisher{
 		opts:    opts,
+		brokers: brokers,
 		log:     opts.Logger.With("component", "events.publisher"),
 		metrics: metricsOrNew(opts.Metrics),
 		changed: make(chan struct{}),
@@ -202,6 +205,7 @@ func (p *Publisher) publish(ctx context.Context, msgs []outgoing) []error {
 		confirms[i] = dc
 	}
 	acked := make([]bool, len(msgs))
+	nacked := false
 	for i, dc := range confirms {
 		if dc == nil {
 			continue
@@ -214,11 +218,21 @@ func (p *Publisher) publish(ctx context.Context, msgs []outgoing) []error {
 			// A lost channel nacks every outstanding confirm too, so this
 			// covers both a broker refusal and a connection dropped mid-batch.
 			errs[i] = fmt.Errorf("events: confirm %s: %w", msgs[i].id, ErrNacked)
+			nacked = true
 		default:
 			acked[i] = true
 		}
 	}
 	rets.sync()
+	if nacked && !ch.IsClosed() {
+		// A refusal on a live channel: start afresh on a new connection, to
+		// the next broker of AMQP_URL. On RabbitMQ 3.10 a channel whose
+		// quorum-queue client was set up while the queue's leader changed
+		// was seen nacking every publish for minutes afterwards, and a new
+		// channel does not inherit that state. Nacks are rare otherwise.
+		p.log.Warn("broker refused messages; reconnecting", "exchange", p.opts.Exchange)
+		_ = ch.Close()
+	}
 	unroutable := map[string]int{}
 	for i, m := range msgs {
 		returned := rets.settle(keys[i])
@@ -286,7 +300,7 @@ func (p *Publisher) run() {
 }
 
 func (p *Publisher) connect() (*amqp.Connection, *amqp.Channel, *returns, error) {
-	conn, err := dial(p.opts.URL, p.opts.Service+" publisher")
+	conn, err := p.brokers.dial(p.opts.Service + " publisher")
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -3,6 +3,11 @@ package events
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
@@ -45,6 +50,59 @@ func deadQueue(queue string) string  { return queue + ".dlq" }
 // holdingQueue takes a queue's messages while the queue is replaced by one of
 // another type (see migrateQueue).
 func holdingQueue(queue string) string { return queue + ".migrating" }
+
+// brokers are the URLs of AMQP_URL: one, or several separated by commas,
+// typically one per node of a RabbitMQ cluster that no load balancer stands
+// in front of. A connect tries them in turn until one answers, beginning
+// after the one the previous connection went to: that connection was most
+// likely lost because its node went away. A process' first connect begins
+// at a random one, so that the replicas of a service spread over the nodes.
+//
+// Every node of a cluster serves every queue (a quorum queue's leader may be
+// on another node; the broker forwards), so any node that answers will do.
+type brokers struct {
+	urls  []string
+	hosts []string // host:port of each, for errors without credentials
+	mu    sync.Mutex
+	next  int
+}
+
+func parseBrokers(s string) (*brokers, error) {
+	b := &brokers{}
+	for _, u := range strings.Split(s, ",") {
+		if u = strings.TrimSpace(u); u == "" {
+			continue
+		}
+		uri, err := amqp.ParseURI(u)
+		if err != nil {
+			return nil, fmt.Errorf("events: AMQP URL %d: %w", len(b.urls)+1, err)
+		}
+		b.urls = append(b.urls, u)
+		b.hosts = append(b.hosts, net.JoinHostPort(uri.Host, strconv.Itoa(uri.Port)))
+	}
+	if len(b.urls) == 0 {
+		return nil, errors.New("events: no AMQP URL")
+	}
+	b.next = rand.IntN(len(b.urls))
+	return b, nil
+}
+
+// dial connects to the first broker that answers, in the order above.
+func (b *brokers) dial(name string) (*amqp.Connection, error) {
+	var errs []error
+	for range b.urls {
+		b.mu.Lock()
+		i := b.next
+		b.next = (i + 1) % len(b.urls)
+		b.mu.Unlock()
+		conn, err := dial(b.urls[i], name)
+		if err == nil {
+			return conn, nil
+		}
+		errs = append(errs, fmt.Errorf("%s: %w", b.hosts[i], err))
+	}
+	return nil, errors.Join(errs...)
+}
 
 // dial connects with a bounded handshake so an unreachable broker fails fast
 // and the caller's reconnect loop stays in charge of pacing.

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"math"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -36,7 +37,7 @@ type Config struct {
 	QueueTimeout     time.Duration // how long a request beyond MaxInFlight waits before a 503
 	ShutdownTimeout  time.Duration
 	RedisURL         string
-	AMQPURL          string
+	AMQPURL          string // comma-separated when it names several nodes
 	AMQPExchange     string
 	// AMQPQueueType and AMQPDeliveryLimit are the consumers' queues
 	// (kit/events ConsumerOptions.QueueType, DeliveryLimit).
@@ -80,7 +81,9 @@ func Load(env *config.Env, d Defaults) Config {
 	c.ShutdownTimeout = env.Duration("SHUTDOWN_TIMEOUT", 15*time.Second, 0, 10*time.Minute)
 	// One server, a Redis Cluster or a Sentinel primary (kit/redisclient).
 	c.RedisURL = env.URL("REDIS_URL", "redis://127.0.0.1:6379/0", redisclient.Schemes...)
-	c.AMQPURL = env.URL("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/", "amqp", "amqps")
+	// One broker, or the nodes of a cluster with no balancer in front, tried
+	// in turn (kit/events).
+	c.AMQPURL = strings.Join(env.URLs("AMQP_URL", []string{"amqp://guest:guest@127.0.0.1:5672/"}, "amqp", "amqps"), ",")
 	c.AMQPExchange = env.String("AMQP_EXCHANGE", "po.events")
 	c.AMQPQueueType = env.OneOf("AMQP_QUEUE_TYPE", "quorum", "quorum", "classic")
 	c.AMQPDeliveryLimit = env.Int("AMQP_DELIVERY_LIMIT", 10, 1, 1000)
