@@ -1,5 +1,5 @@
 #!/bin/sh
-# Tilt live-update helper for the dev images (services/*/Dockerfile, target dev).
+# Tilt live-update helper for the dev images (services/Dockerfile, target dev).
 #
 #   restart.sh /app/<binary> [args...]
 #

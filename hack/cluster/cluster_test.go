@@ -102,7 +102,7 @@ func TestPlanUp(t *testing.T) {
 		t.Fatalf("second plan %v\nwant %v (a second `up` reuses the cluster, nothing else changes)", got, want)
 	}
 	build := fresh[3]
-	if strings.Join(build.Args, " ") != "docker build -f /repo/services/account/Dockerfile --target runtime --build-arg VERSION=dev -t progressive-overload/account:dev /repo" {
+	if strings.Join(build.Args, " ") != "docker build -f /repo/services/Dockerfile --target runtime --build-arg SERVICE=account --build-arg VERSION=dev -t progressive-overload/account:dev /repo" {
 		t.Errorf("build %v", build.Args)
 	}
 	if got := fresh[7].Args; !reflect.DeepEqual(got, []string{"po", "progressive-overload/account:dev", "progressive-overload/challenge:dev"}) {

@@ -200,8 +200,9 @@ func Plan(c Config, clusterExists bool) []Step {
 			img := c.ImagePrefix + svc + ":dev"
 			steps = append(steps, Step{Kind: BuildImage, Service: svc, Image: img, Args: []string{
 				"docker", "build",
-				"-f", filepath.Join(c.Root, "services", svc, "Dockerfile"),
+				"-f", filepath.Join(c.Root, "services", "Dockerfile"),
 				"--target", "runtime",
+				"--build-arg", "SERVICE=" + svc,
 				"--build-arg", "VERSION=" + c.Version,
 				"-t", img,
 				c.Root,

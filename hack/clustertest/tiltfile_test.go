@@ -34,8 +34,9 @@ type tiltResult struct {
 				} `json:"execs"`
 			}
 			BuildDetails struct {
-				Target             string `json:"target"`
-				DockerfileContents string `json:"dockerfileContents"`
+				Target             string   `json:"target"`
+				DockerfileContents string   `json:"dockerfileContents"`
+				Args               []string `json:"args"` // --build-arg KEY=VALUE
 			}
 		}
 		DeployTarget struct {
@@ -126,10 +127,14 @@ func TestTiltfileEvaluates(t *testing.T) {
 			t.Errorf("%s: image %s target %q", svc, it.Selector, it.BuildDetails.Target)
 		}
 		if !strings.Contains(it.BuildDetails.DockerfileContents, "FROM debian:bookworm-slim AS dev") {
-			t.Errorf("%s: Tilt does not build services/%s/Dockerfile", svc, svc)
+			t.Errorf("%s: Tilt does not build services/Dockerfile", svc)
+		}
+		if !slices.Contains(it.BuildDetails.Args, "SERVICE="+svc) {
+			t.Errorf("%s: build args %v, want SERVICE=%s", svc, it.BuildDetails.Args, svc)
 		}
 		lu := it.LiveUpdateSpec
-		if len(lu.Syncs) != 1 || lu.Syncs[0].LocalPath != ".dev/bin/linux/"+svc || lu.Syncs[0].ContainerPath != "/app/sync/"+svc {
+		// The dev image runs /app/service; restart.sh swaps in /app/sync/<its basename>.
+		if len(lu.Syncs) != 1 || lu.Syncs[0].LocalPath != ".dev/bin/linux/"+svc || lu.Syncs[0].ContainerPath != "/app/sync/service" {
 			t.Errorf("%s: live update syncs %+v", svc, lu.Syncs)
 		}
 		if len(lu.Execs) != 1 || !strings.Contains(strings.Join(lu.Execs[0].Args, " "), "touch /tmp/po-restart") {

@@ -24,6 +24,7 @@ type Stage struct {
 	Copies      []Copy
 	Users       []string
 	Exposes     []string
+	Labels      []string // KEY=VALUE, as written after substitution
 	Entrypoint  string
 	Runs        []string
 	Instruction []string // every instruction keyword, in order
@@ -36,10 +37,18 @@ type Copy struct {
 	Dest    string
 }
 
-// ParseDockerfile reads stages, COPY sources, USER, EXPOSE and ENTRYPOINT,
-// joining continuation lines. It understands what the project's Dockerfiles use,
-// not the whole language.
-func ParseDockerfile(path string) ([]Stage, error) {
+// ParseDockerfile reads stages, COPY sources, USER, EXPOSE, LABEL and
+// ENTRYPOINT, joining continuation lines, as a build with the given
+// --build-arg values would see them. It understands what the project's
+// Dockerfiles use, not the whole language.
+//
+// ARG scoping follows Docker: an ARG before the first FROM is visible to FROM
+// lines only, and inside a stage only once the stage declares it again. FROM,
+// COPY, USER, EXPOSE and LABEL are substituted (${NAME} and $NAME); ENTRYPOINT is
+// not (the builder leaves exec form alone). RUN lines are substituted too,
+// although the builder does not do it: a declared ARG is in RUN's environment,
+// so its shell expands them to the same text.
+func ParseDockerfile(path string, buildArgs map[string]string) ([]Stage, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -64,19 +73,39 @@ func ParseDockerfile(path string) ([]Stage, error) {
 	if err := sc.Err(); err != nil {
 		return nil, err
 	}
+	global := map[string]string{} // ARGs before the first FROM
+	var scope map[string]string   // the current stage's declared ARGs
 	var stages []Stage
 	for _, l := range lines {
 		fields := strings.Fields(l)
 		kw := strings.ToUpper(fields[0])
-		if kw == "ARG" && len(stages) == 0 {
+		if kw == "ARG" {
+			if len(fields) < 2 {
+				return nil, fmt.Errorf("%s: ARG without a name", path)
+			}
+			name, def, hasDef := strings.Cut(fields[1], "=")
+			val, given := buildArgs[name]
+			switch {
+			case given:
+			case hasDef:
+				val = expand(def, scope)
+			case len(stages) > 0:
+				val = global[name] // a redeclared global keeps its default
+			}
+			if len(stages) == 0 {
+				global[name] = val
+			} else {
+				scope[name] = val
+			}
 			continue
 		}
 		if kw == "FROM" {
-			st := Stage{Base: fields[1]}
+			st := Stage{Base: expand(fields[1], global)}
 			if len(fields) >= 4 && strings.EqualFold(fields[2], "AS") {
 				st.Name = fields[3]
 			}
 			stages = append(stages, st)
+			scope = map[string]string{}
 			continue
 		}
 		if len(stages) == 0 {
@@ -94,7 +123,7 @@ func ParseDockerfile(path string) ([]Stage, error) {
 					c.From = strings.TrimPrefix(a, "--from=")
 				case strings.HasPrefix(a, "--"):
 				default:
-					args = append(args, a)
+					args = append(args, expand(a, scope))
 				}
 			}
 			if len(args) < 2 {
@@ -103,16 +132,28 @@ func ParseDockerfile(path string) ([]Stage, error) {
 			c.Sources, c.Dest = args[:len(args)-1], args[len(args)-1]
 			st.Copies = append(st.Copies, c)
 		case "USER":
-			st.Users = append(st.Users, fields[1])
+			st.Users = append(st.Users, expand(fields[1], scope))
 		case "EXPOSE":
-			st.Exposes = append(st.Exposes, fields[1:]...)
+			for _, p := range fields[1:] {
+				st.Exposes = append(st.Exposes, expand(p, scope))
+			}
+		case "LABEL":
+			for _, kv := range fields[1:] {
+				st.Labels = append(st.Labels, expand(kv, scope))
+			}
 		case "ENTRYPOINT":
 			st.Entrypoint = strings.TrimSpace(strings.TrimPrefix(l, fields[0]))
 		case "RUN":
-			st.Runs = append(st.Runs, l)
+			st.Runs = append(st.Runs, expand(l, scope))
 		}
 	}
 	return stages, nil
+}
+
+// expand substitutes ${NAME} and $NAME from vars; an undeclared name is empty,
+// as in a build.
+func expand(s string, vars map[string]string) string {
+	return os.Expand(s, func(name string) string { return vars[name] })
 }
 
 // Context is the build context Docker would send: every file of root not

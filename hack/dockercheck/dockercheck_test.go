@@ -2,13 +2,14 @@ package dockercheck
 
 import (
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/progressive-overload/po/hack/chartkit"
 )
 
-var ports = map[string]string{"account": "3000", "challenge": "3001"}
+var services = []string{"account", "challenge"}
 
 func stageByName(stages []Stage, name string) *Stage {
 	for i := range stages {
@@ -19,18 +20,19 @@ func stageByName(stages []Stage, name string) *Stage {
 	return nil
 }
 
-// Each service Dockerfile: a Go build stage, a non-root distroless runtime as the
-// default (last) target with only the binary, a dev target with a shell for
-// Tilt; every COPY from the context is something .dockerignore lets through.
-func TestServiceDockerfiles(t *testing.T) {
+// services/Dockerfile, built for each service: a Go build stage, a non-root
+// distroless runtime as the default (last) target with only the binary, a dev
+// target with a shell for Tilt; every COPY from the context is something
+// .dockerignore lets through.
+func TestServiceDockerfile(t *testing.T) {
 	root := chartkit.RepoRoot()
 	ctx, err := Context(root)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for svc, port := range ports {
+	for _, svc := range services {
 		t.Run(svc, func(t *testing.T) {
-			stages, err := ParseDockerfile(filepath.Join(root, "services", svc, "Dockerfile"))
+			stages, err := ParseDockerfile(filepath.Join(root, "services", "Dockerfile"), map[string]string{"SERVICE": svc, "VERSION": "test"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -47,25 +49,32 @@ func TestServiceDockerfiles(t *testing.T) {
 			if !strings.HasPrefix(rt.Base, "gcr.io/distroless/static") || !strings.HasSuffix(rt.Base, ":nonroot") {
 				t.Errorf("runtime base %s: want distroless static, nonroot", rt.Base)
 			}
-			if len(rt.Copies) != 1 || rt.Copies[0].From != "build" || rt.Copies[0].Sources[0] != "/out/"+svc {
-				t.Errorf("runtime must hold only the binary: %+v", rt.Copies)
+			// hack/offline builds a stand-in for exactly this name.
+			if dev.Base != "debian:bookworm-slim" {
+				t.Errorf("dev base %s: want debian:bookworm-slim", dev.Base)
+			}
+			if len(rt.Copies) != 1 || rt.Copies[0].From != "build" || rt.Copies[0].Sources[0] != "/out/service" || rt.Copies[0].Dest != "/service" {
+				t.Errorf("runtime must hold only the binary, as /service: %+v", rt.Copies)
 			}
 			for _, st := range []*Stage{rt, dev} {
 				if len(st.Users) == 0 || st.Users[len(st.Users)-1] != "65532:65532" {
 					t.Errorf("%s: USER %v, want numeric 65532:65532 (runAsNonRoot checks a numeric user)", st.Name, st.Users)
 				}
-				if len(st.Exposes) != 1 || st.Exposes[0] != port {
-					t.Errorf("%s: EXPOSE %v, want %s", st.Name, st.Exposes, port)
+				if !slices.Contains(st.Labels, "org.opencontainers.image.title="+svc) {
+					t.Errorf("%s: labels %v, want the service's name as the image title", st.Name, st.Labels)
 				}
 			}
-			if rt.Entrypoint != `["/`+svc+`"]` {
+			if rt.Entrypoint != `["/service"]` {
 				t.Errorf("runtime ENTRYPOINT %s", rt.Entrypoint)
 			}
-			if !strings.Contains(dev.Entrypoint, "/app/restart.sh") {
-				t.Errorf("dev ENTRYPOINT %s: want tilt/restart.sh", dev.Entrypoint)
+			if dev.Entrypoint != `["/app/restart.sh", "/app/service"]` {
+				t.Errorf("dev ENTRYPOINT %s: want tilt/restart.sh running /app/service (Tilt syncs to /app/sync/service)", dev.Entrypoint)
+			}
+			if c := dev.Copies[len(dev.Copies)-1]; c.Sources[0] != ".dev/bin/linux/"+svc || c.Dest != "/app/service" {
+				t.Errorf("dev must run the binary Tilt compiled for %s: COPY %v %s", svc, c.Sources, c.Dest)
 			}
 			buildLine := strings.Join(build.Runs, "\n")
-			for _, want := range []string{"go build", "-trimpath", "-X main.version=", "./cmd/" + svc} {
+			for _, want := range []string{"go build", "-trimpath", "-X main.version=test", "cd services/" + svc + " ", "./cmd/" + svc} {
 				if !strings.Contains(buildLine, want) {
 					t.Errorf("build stage lacks %q", want)
 				}
@@ -90,6 +99,26 @@ func TestServiceDockerfiles(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Without SERVICE, every service path would name services/ itself (the dev
+// stage would copy the whole .dev/bin/linux directory as its binary): each stage
+// that copies by SERVICE refuses first, in a RUN before its first COPY.
+func TestServiceDockerfileNeedsService(t *testing.T) {
+	stages, err := ParseDockerfile(filepath.Join(chartkit.RepoRoot(), "services", "Dockerfile"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"build", "dev"} {
+		st := stageByName(stages, name)
+		if st == nil {
+			t.Fatalf("no %s stage", name)
+		}
+		firstRun, firstCopy := slices.Index(st.Instruction, "RUN"), slices.Index(st.Instruction, "COPY")
+		if firstRun < 0 || firstRun > firstCopy || !strings.Contains(st.Runs[0], `[ -n "" ] ||`) || !strings.Contains(st.Runs[0], "exit 1") {
+			t.Errorf("%s: instructions %v, first RUN %q: want a check that SERVICE is set before the first COPY", name, st.Instruction, st.Runs)
+		}
 	}
 }
 

@@ -5,6 +5,7 @@ package kindtest
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/url"
 	"sort"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/progressive-overload/po/hack/chartkit"
+	challengeclient "github.com/progressive-overload/po/services/challenge/api/client"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -30,7 +32,7 @@ func (e *env) prometheus(t *testing.T, sys *system) {
 				Result []any `json:"result"`
 			} `json:"data"`
 		}
-		if _, err := call("GET", prom.url+"/api/v1/query?query="+url.QueryEscape(q), "", nil, &r); err != nil {
+		if err := get(prom.url+"/api/v1/query?query="+url.QueryEscape(q), &r); err != nil {
 			return 0, err
 		}
 		return len(r.Data.Result), nil
@@ -109,7 +111,7 @@ func (e *env) prometheus(t *testing.T, sys *system) {
 			} `json:"groups"`
 		} `json:"data"`
 	}
-	if _, err := call("GET", prom.url+"/api/v1/rules", "", nil, &rules); err != nil {
+	if err := get(prom.url+"/api/v1/rules", &rules); err != nil {
 		t.Fatal(err)
 	}
 	alerts := 0
@@ -138,9 +140,9 @@ type writer struct {
 }
 
 func (w *writer) write(v float64) {
-	_, err := call("POST", fmt.Sprintf("%s/challenges/%d/logs", w.sys.challenge.url, w.c.ID), w.u.token,
-		map[string]any{"sets": 1, "reps": 1, "value": v}, nil)
-	if err != nil {
+	r, err := w.sys.challenges.CreateWorkoutLogWithResponse(context.Background(), w.c.Id,
+		challengeclient.CreateWorkoutLogRequest{Sets: 1, Reps: 1, Value: v}, bearer(w.u.token))
+	if failure(r, err, http.StatusCreated) != nil {
 		w.fails++
 		return
 	}
@@ -236,6 +238,7 @@ func (e *env) upgradeUnderLoad(t *testing.T) {
 	sys := e.system(t) // the earlier port-forwards went to pods that were killed
 	u := sys.signUp(t, "upgrade")
 	c, _ := sys.activeChallenge(t, u)
+	edgeAccounts, edgeChallenges := accountClient(t, edge+"/account"), challengeClient(t, edge+"/challenge")
 	before := map[string]bool{}
 	for _, p := range e.pods(t) {
 		if comp := component(p); comp == "account" || comp == "challenge" {
@@ -250,6 +253,8 @@ func (e *env) upgradeUnderLoad(t *testing.T) {
 		failures[fmt.Sprintf("%s: %v", kind, err)]++
 		failMu.Unlock()
 	}
+	// ctx stops the loops; each request runs to its end on a context of its own, so
+	// that stopping cancels none in flight (it would count as a failure).
 	ctx, stop := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	var acked sync.Map
@@ -263,10 +268,11 @@ func (e *env) upgradeUnderLoad(t *testing.T) {
 			}
 		}()
 	}
-	for r := 0; r < 4; r++ {
+	for range 4 {
 		loop(func(int) {
 			reads.Add(1)
-			if _, err := call("GET", fmt.Sprintf("%s/challenge/challenges/logs/%d", edge, u.ID), u.token, nil, nil); err != nil {
+			r, err := edgeChallenges.ListUserLogsWithResponse(context.Background(), u.ID, nil, bearer(u.token))
+			if err := failure(r, err, http.StatusOK); err != nil {
 				readFails.Add(1)
 				fail("read", err)
 			}
@@ -276,7 +282,8 @@ func (e *env) upgradeUnderLoad(t *testing.T) {
 		time.Sleep(80 * time.Millisecond) // about 10 writes a second
 		writes.Add(1)
 		v := float64(1000 + i)
-		if _, err := call("POST", fmt.Sprintf("%s/challenge/challenges/%d/logs", edge, c.ID), u.token, map[string]any{"sets": 1, "reps": 1, "value": v}, nil); err != nil {
+		r, err := edgeChallenges.CreateWorkoutLogWithResponse(context.Background(), c.Id, challengeclient.CreateWorkoutLogRequest{Sets: 1, Reps: 1, Value: v}, bearer(u.token))
+		if err := failure(r, err, http.StatusCreated); err != nil {
 			writeFails.Add(1)
 			fail("write", err)
 			return
@@ -285,7 +292,8 @@ func (e *env) upgradeUnderLoad(t *testing.T) {
 	})
 	loop(func(int) {
 		logins.Add(1)
-		if _, err := call("GET", edge+"/account/users/me", u.token, nil, nil); err != nil {
+		r, err := edgeAccounts.GetMeWithResponse(context.Background(), bearer(u.token))
+		if err := failure(r, err, http.StatusOK); err != nil {
 			loginFails.Add(1)
 			fail("account", err)
 		}

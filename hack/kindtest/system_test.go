@@ -4,19 +4,21 @@ package kindtest
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os/exec"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	accountclient "github.com/progressive-overload/po/services/account/api/client"
+	challengeclient "github.com/progressive-overload/po/services/challenge/api/client"
 )
 
 // forward is one `kubectl port-forward` to a Service, on a free local port.
@@ -62,125 +64,166 @@ func (e *env) portForward(t *testing.T, svc string, port int) *forward {
 	return nil
 }
 
-// system is the two APIs (and the pods' metrics) through port-forwards.
+// system is the two APIs (and the pods' metrics) through port-forwards, spoken
+// to with the clients generated from their contracts (services/*/api/client).
 type system struct {
 	e                  *env
 	account, challenge *forward
+	accounts           *accountclient.ClientWithResponses
+	challenges         *challengeclient.ClientWithResponses
 }
 
 func (e *env) system(t *testing.T) *system {
-	return &system{e: e, account: e.portForward(t, release+"-account", 3000), challenge: e.portForward(t, release+"-challenge", 3001)}
+	s := &system{e: e, account: e.portForward(t, release+"-account", 3000), challenge: e.portForward(t, release+"-challenge", 3001)}
+	s.accounts, s.challenges = accountClient(t, s.account.url), challengeClient(t, s.challenge.url)
+	return s
 }
 
-var client = &http.Client{Timeout: 20 * time.Second}
+var httpClient = &http.Client{Timeout: 20 * time.Second}
 
-// call sends a JSON request; a transport error is returned, not fatal (the
-// fault tests count them).
-func call(method, url, token string, body any, out any) (int, error) {
-	var r io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return 0, err
-		}
-		r = bytes.NewReader(b)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, url, r)
+// accountClient and challengeClient are the generated clients on base, a
+// service's root (a port-forward, or the edge balancer's path prefix).
+func accountClient(t *testing.T, base string) *accountclient.ClientWithResponses {
+	t.Helper()
+	c, err := accountclient.NewClientWithResponses(base, accountclient.WithHTTPClient(httpClient))
 	if err != nil {
-		return 0, err
+		t.Fatal(err)
 	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+	return c
+}
+
+func challengeClient(t *testing.T, base string) *challengeclient.ClientWithResponses {
+	t.Helper()
+	c, err := challengeclient.NewClientWithResponses(base, challengeclient.WithHTTPClient(httpClient))
+	if err != nil {
+		t.Fatal(err)
 	}
-	if token != "" {
+	return c
+}
+
+// bearer sends token as the request's bearer token; an unnamed function type, so
+// that it is a RequestEditorFn of either generated client.
+func bearer(token string) func(context.Context, *http.Request) error {
+	return func(_ context.Context, req *http.Request) error {
 		req.Header.Set("Authorization", "Bearer "+token)
+		return nil
 	}
-	resp, err := client.Do(req)
+}
+
+// failure is why a generated client's call did not answer status want (a
+// transport error, or the status and body it did answer), nil if it did. The
+// fault tests count these instead of failing.
+func failure(r interface{ StatusCode() int }, err error, want int) error {
 	if err != nil {
-		return 0, err
+		return err // r is a nil pointer then
+	}
+	if code := r.StatusCode(); code != want {
+		body, _ := reflect.ValueOf(r).Elem().FieldByName("Body").Interface().([]byte)
+		return fmt.Errorf("%d, want %d: %s", code, want, body)
+	}
+	return nil
+}
+
+func must(t *testing.T, what string, r interface{ StatusCode() int }, err error, want int) {
+	t.Helper()
+	if err := failure(r, err, want); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// get reads an endpoint outside the services' contracts (Prometheus's API, a
+// service's /metrics) into out: a *string takes the body as it is, anything
+// else is decoded from JSON.
+func get(url string, out any) error {
+	resp, err := httpClient.Get(url)
+	if err != nil {
+		return err
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return resp.StatusCode, err
+		return err
 	}
-	if out != nil && resp.StatusCode < 300 {
-		if s, ok := out.(*string); ok {
-			*s = string(b)
-		} else if err := json.Unmarshal(b, out); err != nil {
-			return resp.StatusCode, fmt.Errorf("%s %s: %w: %s", method, url, err, b)
-		}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %d %s", url, resp.StatusCode, b)
 	}
-	if resp.StatusCode >= 300 {
-		return resp.StatusCode, fmt.Errorf("%s %s: %d %s", method, url, resp.StatusCode, b)
+	if s, ok := out.(*string); ok {
+		*s = string(b)
+		return nil
 	}
-	return resp.StatusCode, nil
-}
-
-func must(t *testing.T, want int, method, url, token string, body, out any) {
-	t.Helper()
-	code, err := call(method, url, token, body, out)
-	if code != want || (code < 300 && err != nil) {
-		t.Fatalf("%s %s: got %d, want %d (%v)", method, url, code, want, err)
+	if err := json.Unmarshal(b, out); err != nil {
+		return fmt.Errorf("GET %s: %w: %s", url, err, b)
 	}
+	return nil
 }
 
 type user struct {
-	ID    int64  `json:"id"`
-	Email string `json:"email"`
+	ID    int64
 	token string
 }
 
 // signUp creates a user with a unique email and logs in.
 func (s *system) signUp(t *testing.T, name string) user {
 	t.Helper()
+	ctx := context.Background()
 	email := fmt.Sprintf("%s-%d@example.com", name, time.Now().UnixNano())
 	pw := "correct horse battery"
-	must(t, http.StatusCreated, "POST", s.account.url+"/auth/signup", "", map[string]string{"email": email, "password": pw, "displayName": name}, nil)
-	var tok struct {
-		AccessToken string `json:"accessToken"`
+	r, err := s.accounts.SignupWithResponse(ctx, accountclient.SignupRequest{Email: email, Password: pw, DisplayName: name})
+	must(t, "signup", r, err, http.StatusCreated)
+	tok, err := s.accounts.LoginWithResponse(ctx, accountclient.LoginRequest{Email: email, Password: pw})
+	must(t, "login", tok, err, http.StatusOK)
+	if tok.JSON200 == nil || tok.JSON200.AccessToken == "" {
+		t.Fatalf("login answered no access token: %s", tok.Body)
 	}
-	must(t, http.StatusOK, "POST", s.account.url+"/auth/login", "", map[string]string{"email": email, "password": pw}, &tok)
-	var u user
-	must(t, http.StatusOK, "GET", s.account.url+"/users/me", tok.AccessToken, nil, &u)
-	u.token = tok.AccessToken
-	return u
+	me, err := s.accounts.GetMeWithResponse(ctx, bearer(tok.JSON200.AccessToken))
+	must(t, "GET /users/me", me, err, http.StatusOK)
+	if me.JSON200 == nil || me.JSON200.Email != email {
+		t.Fatalf("GET /users/me answered %s, want %s", me.Body, email)
+	}
+	return user{ID: me.JSON200.Id, token: tok.JSON200.AccessToken}
 }
 
-type challenge struct {
-	ID     int64  `json:"id"`
-	Status string `json:"status"`
-}
+// challenge is the contract's Challenge.
+type challenge = challengeclient.Challenge
 
-var squatTo80 = map[string]any{"title": "Squat to 80", "exercise": "Back squat", "unit": "kg",
-	"startValue": 60, "increment": 2.5, "incrementEvery": 1, "sessionsPerWeek": 3, "weeks": 8}
+// The README walk-through's challenge.
+var squatTo80 = challengeclient.CreateChallengeRequest{
+	Title: "Squat to 80", Exercise: "Back squat", Unit: challengeclient.Kg,
+	StartValue: 60, Increment: 2.5, IncrementEvery: 1, SessionsPerWeek: 3, Weeks: 8,
+}
 
 // activeChallenge creates a challenge and waits for the account service to
 // validate it over RabbitMQ (pending -> active).
 func (s *system) activeChallenge(t *testing.T, u user) (challenge, time.Duration) {
 	t.Helper()
-	var c challenge
-	must(t, http.StatusCreated, "POST", s.challenge.url+"/challenges", u.token, squatTo80, &c)
-	if c.Status != "pending" {
+	ctx := context.Background()
+	r, err := s.challenges.CreateChallengeWithResponse(ctx, squatTo80, bearer(u.token))
+	must(t, "create challenge", r, err, http.StatusCreated)
+	if r.JSON201 == nil {
+		t.Fatalf("create challenge answered %s", r.Body)
+	}
+	c := *r.JSON201
+	if c.Status != challengeclient.ChallengeStatusPending {
 		t.Errorf("new challenge status %q, want pending", c.Status)
 	}
 	start := time.Now()
-	for c.Status != "active" {
+	for c.Status != challengeclient.ChallengeStatusActive {
 		if time.Since(start) > time.Minute {
-			t.Fatalf("challenge %d still %q after a minute", c.ID, c.Status)
+			t.Fatalf("challenge %d still %q after a minute", c.Id, c.Status)
 		}
 		time.Sleep(100 * time.Millisecond)
-		must(t, http.StatusOK, "GET", fmt.Sprintf("%s/challenges/%d", s.challenge.url, c.ID), u.token, nil, &c)
+		g, err := s.challenges.GetChallengeWithResponse(ctx, c.Id, bearer(u.token))
+		must(t, fmt.Sprintf("get challenge %d", c.Id), g, err, http.StatusOK)
+		if g.JSON200 == nil {
+			t.Fatalf("get challenge %d answered %s", c.Id, g.Body)
+		}
+		c = *g.JSON200
 	}
 	return c, time.Since(start)
 }
 
-type logEntry struct {
-	ID    int64   `json:"id"`
-	Value float64 `json:"value"`
-}
+// logEntry is the contract's WorkoutLog.
+type logEntry = challengeclient.WorkoutLog
 
 // logs reads the first page of the user's logs (the cached hot read).
 func (s *system) logs(u user) ([]logEntry, error) {
@@ -189,20 +232,22 @@ func (s *system) logs(u user) ([]logEntry, error) {
 }
 
 func (s *system) logPage(u user, cursor string) ([]logEntry, string, error) {
-	var page struct {
-		Items      []logEntry `json:"items"`
-		NextCursor *string    `json:"nextCursor"`
-	}
-	q := ""
+	params := &challengeclient.ListUserLogsParams{}
 	if cursor != "" {
-		q = "?cursor=" + url.QueryEscape(cursor)
+		params.Cursor = &cursor
 	}
-	_, err := call("GET", fmt.Sprintf("%s/challenges/logs/%d%s", s.challenge.url, u.ID, q), u.token, nil, &page)
+	r, err := s.challenges.ListUserLogsWithResponse(context.Background(), u.ID, params, bearer(u.token))
+	if err := failure(r, err, http.StatusOK); err != nil {
+		return nil, "", fmt.Errorf("logs of user %d: %w", u.ID, err)
+	}
+	if r.JSON200 == nil {
+		return nil, "", fmt.Errorf("logs of user %d: not JSON: %s", u.ID, r.Body)
+	}
 	next := ""
-	if page.NextCursor != nil {
-		next = *page.NextCursor
+	if r.JSON200.NextCursor != nil {
+		next = *r.JSON200.NextCursor
 	}
-	return page.Items, next, err
+	return r.JSON200.Items, next, nil
 }
 
 // allLogs pages through every log of the user.
@@ -226,7 +271,9 @@ func (s *system) allLogs(u user) ([]logEntry, error) {
 func metric(t *testing.T, baseURL, name string, labels map[string]string) float64 {
 	t.Helper()
 	var body string
-	must(t, http.StatusOK, "GET", baseURL+"/metrics", "", nil, &body)
+	if err := get(baseURL+"/metrics", &body); err != nil {
+		t.Fatal(err)
+	}
 	sum := 0.0
 	for _, line := range strings.Split(body, "\n") {
 		if !strings.HasPrefix(line, name+"{") {
@@ -246,12 +293,13 @@ func metric(t *testing.T, baseURL, name string, labels map[string]string) float6
 
 // walkThrough is the README's walk-through.
 func (s *system) walkThrough(t *testing.T) {
+	ctx := context.Background()
 	u := s.signUp(t, "ada")
 	c, took := s.activeChallenge(t, u)
 	t.Logf("FIGURE challenge pending -> active over RabbitMQ in %s", took.Round(time.Millisecond))
 	for _, v := range []float64{60, 62.5} {
-		must(t, http.StatusCreated, "POST", fmt.Sprintf("%s/challenges/%d/logs", s.challenge.url, c.ID), u.token,
-			map[string]any{"sets": 5, "reps": 5, "value": v}, nil)
+		r, err := s.challenges.CreateWorkoutLogWithResponse(ctx, c.Id, challengeclient.CreateWorkoutLogRequest{Sets: 5, Reps: 5, Value: v}, bearer(u.token))
+		must(t, fmt.Sprintf("log %v", v), r, err, http.StatusCreated)
 	}
 	labels := func(r string) map[string]string { return map[string]string{"cache": "user-logs", "result": r} }
 	hit0, miss0 := metric(t, s.challenge.url, "cache_requests_total", labels("hit")), metric(t, s.challenge.url, "cache_requests_total", labels("miss"))
@@ -265,9 +313,9 @@ func (s *system) walkThrough(t *testing.T) {
 	if hit != 1 || miss != 1 {
 		t.Errorf("two reads counted %v hits and %v misses, want a miss then a hit", hit, miss)
 	}
-	var progress map[string]any
-	must(t, http.StatusOK, "GET", fmt.Sprintf("%s/challenges/%d/progress", s.challenge.url, c.ID), u.token, nil, &progress)
-	if len(progress) == 0 {
-		t.Error("empty progress")
+	p, err := s.challenges.GetProgressWithResponse(ctx, c.Id, bearer(u.token))
+	must(t, "progress", p, err, http.StatusOK)
+	if p.JSON200 == nil || p.JSON200.ChallengeId != c.Id || p.JSON200.SessionsDone < 1 { // sessions are days with a log
+		t.Errorf("progress of challenge %d after two logs: %s", c.Id, p.Body)
 	}
 }

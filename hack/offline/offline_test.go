@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/progressive-overload/po/hack/dockercheck"
 )
 
 func TestContainerdConfigFromKinds(t *testing.T) {
@@ -125,6 +127,29 @@ func TestSetIsComplete(t *testing.T) {
 	for _, ref := range append(NodeImports(), append(StandIns, EdgeImage)...) {
 		if !built[ref] {
 			t.Errorf("%s is imported or loaded but never built", ref)
+		}
+	}
+}
+
+// Every base image of services/Dockerfile, for each service, is one the set
+// builds under that exact name: an offline `make up` pulls nothing.
+func TestSetBuildsTheServiceImageBases(t *testing.T) {
+	c := Config{Root: filepath.Join("..", ".."), ToolsDir: t.TempDir()}
+	built := map[string]bool{debianRef: true}
+	for _, img := range Set(c) {
+		built[img.Ref] = true
+	}
+	for _, svc := range []string{"account", "challenge"} {
+		stages, err := dockercheck.ParseDockerfile(filepath.Join(c.Root, "services", "Dockerfile"), map[string]string{"SERVICE": svc})
+		if err != nil {
+			t.Fatal(err)
+		}
+		names := map[string]bool{}
+		for _, st := range stages {
+			if !names[st.Base] && !built[st.Base] {
+				t.Errorf("%s: stage %s is built on %s, which hack/offline does not build", svc, st.Name, st.Base)
+			}
+			names[st.Name] = true
 		}
 	}
 }
