@@ -99,6 +99,9 @@ type Cache struct {
 	brk      breaker
 	retry    retrier
 	onJoin   func() // test hook: a reader has joined (or started) the load of its key
+	// Test hooks of the near tier's races: a writer has invalidated its own
+	// near tier and is about to invalidate Redis; a reader has read Redis.
+	onInvalidating, onRedisRead func()
 	// versionTTL must outlast every value and every load in flight: a version key
 	// that expired during a load and was recreated could match an old reading.
 	versionTTL time.Duration

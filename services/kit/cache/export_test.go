@@ -18,3 +18,8 @@ func NearEntries(c *Cache) int {
 	_, n := c.near.size()
 	return n
 }
+
+// SetNearRaceHooks sets the hooks of the near tier's race tests (nil: none).
+func SetNearRaceHooks(c *Cache, onInvalidating, onRedisRead func()) {
+	c.onInvalidating, c.onRedisRead = onInvalidating, onRedisRead
+}

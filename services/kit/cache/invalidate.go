@@ -54,14 +54,18 @@ func (c *Cache) Invalidate(ctx context.Context, keys ...Key) error {
 	if !c.opts.Enabled || len(keys) == 0 {
 		return nil
 	}
-	// The writer's own near tier first, before anything can fail: its next
-	// read goes to Redis, which the script below cleans.
-	if c.near != nil {
-		for _, k := range keys {
-			c.near.invalidate(k.value)
-		}
+	// The writer's own near tier, before Redis and again after it: a read of
+	// this process that fetched from Redis before the script below ran holds
+	// the old value, and only a move of the epoch after the script keeps it
+	// from being kept (the script's message to this process is skipped as
+	// its own, and would come too late anyway: the writer's next read must
+	// see the write).
+	c.invalidateNear(keys)
+	if c.onInvalidating != nil {
+		c.onInvalidating()
 	}
 	err := c.invalidate(context.WithoutCancel(ctx), keys)
+	c.invalidateNear(keys)
 	if err == nil {
 		return nil
 	}
@@ -69,6 +73,14 @@ func (c *Cache) Invalidate(ctx context.Context, keys ...Key) error {
 	c.log.WarnContext(ctx, "cache invalidation failed; retrying in the background until TTL makes it moot",
 		"keys", len(keys), "first", keys[0].value, "queued", queued, "err", err)
 	return fmt.Errorf("cache: invalidate %d keys: %w", len(keys), err)
+}
+
+func (c *Cache) invalidateNear(keys []Key) {
+	if c.near != nil {
+		for _, k := range keys {
+			c.near.invalidate(k.value)
+		}
+	}
 }
 
 func (c *Cache) invalidate(ctx context.Context, keys []Key) error {

@@ -93,6 +93,9 @@ func (n *Named) Get(ctx context.Context, key string, load Loader) ([]byte, error
 		return c.load(ctx, vk, noVersion, load)
 	}
 	s, err := c.get(ctx, vk)
+	if c.onRedisRead != nil {
+		c.onRedisRead()
+	}
 	switch {
 	case err == nil:
 		if len(s) > 0 {

@@ -3,6 +3,7 @@ package cache_test
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"testing"
 	"time"
 
@@ -171,5 +172,47 @@ func TestNearOffByDefault(t *testing.T) {
 	f.assertCounts(t, "n", 1, 1, 0)
 	if n := testutil.CollectAndCount(f.reg, "cache_near_requests_total"); n != 0 {
 		t.Fatalf("%d near series without a near tier", n)
+	}
+}
+
+// The writer's own read-after-write with a reader of the same process in
+// between: the reader misses the near tier just after the writer dropped its
+// entry, reads the old value from Redis before the writer's script runs,
+// and offers it to the near tier after the write has finished. It must not
+// be kept, or the writer's next read would answer the old value.
+func TestNearKeepsNoValueReadBeforeTheWritersRedisInvalidation(t *testing.T) {
+	f := newFixture(t, redisAddr, nearOpts)
+	c := f.cache
+	waitFor(t, "the near tier to subscribe", func() bool { return cache.NearTrusted(c) })
+	src := &countingLoader{body: []byte("v1")}
+	get(t, c, src) // v1 in Redis and in the near tier
+
+	writerPaused, releaseWriter := make(chan struct{}), make(chan struct{})
+	readerRead, releaseReader := make(chan struct{}), make(chan struct{})
+	var writerOnce, readerOnce sync.Once
+	cache.SetNearRaceHooks(c,
+		func() { writerOnce.Do(func() { close(writerPaused); <-releaseWriter }) },
+		func() { readerOnce.Do(func() { close(readerRead); <-releaseReader }) })
+
+	src.set("v2") // the write commits
+	invalidated := make(chan error, 1)
+	go func() { invalidated <- c.Named("n").Invalidate(context.Background(), "k") }()
+	<-writerPaused // the near entry is gone, Redis still holds v1
+	read := make(chan string, 1)
+	go func() {
+		b, _ := c.Named("n").Get(context.Background(), "k", src.load)
+		read <- string(b)
+	}()
+	<-readerRead // the reader holds v1 from Redis
+	close(releaseWriter)
+	if err := <-invalidated; err != nil {
+		t.Fatal(err)
+	}
+	close(releaseReader)
+	if got := <-read; got != "v1" {
+		t.Fatalf("the concurrent reader answered %q; it read Redis before the write finished", got)
+	}
+	if got := get(t, c, src); got != "v2" {
+		t.Fatalf("the writer's next read answered %q, want v2: the racing reader's value was kept", got)
 	}
 }
