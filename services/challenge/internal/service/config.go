@@ -32,7 +32,7 @@ func LoadConfig(env *config.Env) (Config, error) {
 		CacheTTL:       env.Duration("CACHE_TTL", 30*time.Second, time.Second, 24*time.Hour),
 		CacheKeyPrefix: env.String("CACHE_KEY_PREFIX", "po:challenge:"),
 		CacheTimeout:   env.Duration("CACHE_TIMEOUT", 50*time.Millisecond, time.Millisecond, 10*time.Second),
-		CacheNearSize:  env.Int("CACHE_NEAR_SIZE_MB", 16, 0, 4096) << 20,
+		CacheNearSize:  env.Int("CACHE_NEAR_SIZE_MB", 0, 0, 4096) << 20,
 		CacheNearTTL:   env.Duration("CACHE_NEAR_TTL", time.Second, 10*time.Millisecond, time.Minute),
 	}
 	return c, env.Err()

@@ -46,7 +46,7 @@ func TestConfigDefaults(t *testing.T) {
 		CacheTTL:       30 * time.Second,
 		CacheKeyPrefix: "po:challenge:",
 		CacheTimeout:   50 * time.Millisecond,
-		CacheNearSize:  16 << 20,
+		CacheNearSize:  0,
 		CacheNearTTL:   time.Second,
 	}
 	if !reflect.DeepEqual(c, want) {
