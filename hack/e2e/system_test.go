@@ -200,6 +200,9 @@ func newSystem(t *testing.T) *system {
 		// a loaded machine must not turn cache calls into fallbacks.
 		"CACHE_TTL=1h",
 		"CACHE_TIMEOUT=5s",
+		// The near tier is opt-in; on here, so the flows run through it and
+		// its metrics are exported for the dashboards' check.
+		"CACHE_NEAR_SIZE_MB=4",
 	}, common...)
 
 	migrate(t, "account", accountEnv)
