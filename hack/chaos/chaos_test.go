@@ -417,17 +417,3 @@ func TestServiceEnv(t *testing.T) {
 		t.Errorf("account env:\n%s", acc)
 	}
 }
-
-func TestFreePortNeverRepeats(t *testing.T) {
-	seen := map[int]bool{}
-	for range 300 {
-		p, err := FreePort()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if seen[p] || (p >= 35672 && p <= 35682) {
-			t.Fatalf("port %d handed out twice or in rabbitmqctl's range", p)
-		}
-		seen[p] = true
-	}
-}

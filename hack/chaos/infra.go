@@ -7,7 +7,6 @@ import (
 	"bufio"
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -15,42 +14,18 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/progressive-overload/po/hack/bench"
+
+	"github.com/progressive-overload/po/services/kit/testkit/localproc"
 )
 
-var handedOut = struct {
-	sync.Mutex
-	ports map[int]bool
-}{ports: map[int]bool{}}
-
-// FreePort returns a loopback TCP port nothing listens on now and that it
-// has not returned before: ports are picked before their processes bind
-// them, and the kernel may offer a freed one again (a run once gave HAProxy
-// the port of a replica that had not started yet). It also skips
-// 35672–35682, where rabbitmqctl listens while a command runs.
-func FreePort() (int, error) {
-	handedOut.Lock()
-	defer handedOut.Unlock()
-	for range 100 {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return 0, err
-		}
-		port := ln.Addr().(*net.TCPAddr).Port
-		_ = ln.Close()
-		if handedOut.ports[port] || (port >= 35672 && port <= 35682) {
-			continue
-		}
-		handedOut.ports[port] = true
-		return port, nil
-	}
-	return 0, errors.New("no free loopback port that was not handed out already")
-}
+// FreePort is localproc.FreePort: never the same port twice in a run, and
+// never one rabbitmqctl needs.
+func FreePort() (int, error) { return localproc.FreePort() }
 
 // waitTCP polls addr until it accepts a connection, p exits or timeout passes.
 func waitTCP(ctx context.Context, p *bench.Proc, addr string, timeout time.Duration) error {

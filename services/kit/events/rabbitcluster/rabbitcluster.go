@@ -30,6 +30,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/progressive-overload/po/services/kit/testkit/localproc"
 )
 
 // Size is the number of nodes: the smallest cluster in which a quorum queue
@@ -123,7 +125,7 @@ func (c *Cluster) start() error {
 	if err := os.WriteFile(filepath.Join(c.dir, ".erlang.cookie"), []byte(hex.EncodeToString(cookie)), 0o400); err != nil {
 		return err
 	}
-	ports, err := freePorts(2 * Size)
+	ports, err := localproc.FreePorts(2 * Size)
 	if err != nil {
 		return err
 	}
@@ -235,7 +237,7 @@ func (n *Node) boot() error {
 	cmd := exec.Command(filepath.Join(n.c.bin, "rabbitmq-server"))
 	cmd.Env = n.serverEnv()
 	cmd.Stdout, cmd.Stderr = log, log
-	cmd.SysProcAttr = childAttr()
+	cmd.SysProcAttr = localproc.DieWithParent()
 	if err := cmd.Start(); err != nil {
 		n.mu.Unlock()
 		return fmt.Errorf("start %s: %w", n.Name, err)
@@ -474,33 +476,4 @@ func tail(b []byte, n int) string {
 		b = b[len(b)-n:]
 	}
 	return string(b)
-}
-
-// cliPorts are where rabbitmqctl itself listens for distribution while it
-// runs (the default distribution port plus 10000 to 10010), for this
-// package's commands and every other rabbitmqctl on the machine: a node
-// must not take one.
-const cliPortsLow, cliPortsHigh = 35672, 35682
-
-// freePorts returns n ports nothing listened on a moment ago, outside the
-// command-line tools' range.
-func freePorts(n int) ([]int, error) {
-	var ports []int
-	var lns []net.Listener
-	defer func() {
-		for _, ln := range lns {
-			_ = ln.Close()
-		}
-	}()
-	for len(ports) < n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		lns = append(lns, ln)
-		if p := ln.Addr().(*net.TCPAddr).Port; p < cliPortsLow || p > cliPortsHigh {
-			ports = append(ports, p)
-		}
-	}
-	return ports, nil
 }

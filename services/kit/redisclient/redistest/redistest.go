@@ -23,6 +23,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/goleak"
+
+	"github.com/progressive-overload/po/services/kit/testkit/localproc"
 )
 
 // startTimeout bounds how long a deployment may take to come up; it is not
@@ -204,7 +206,7 @@ func (s *servers) start(name, addr string, args ...string) error {
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = s.dir
 	cmd.Stdout, cmd.Stderr = log, log
-	cmd.SysProcAttr = childAttr()
+	cmd.SysProcAttr = localproc.DieWithParent()
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start %s: %w", name, err)
 	}
@@ -245,30 +247,6 @@ func tail(b []byte, n int) string {
 	return string(b)
 }
 
-// freePorts returns n ports nothing listened on a moment ago. Another
-// process may take one in between; starting then fails and is retried on
-// new ports.
-func freePorts(n int) ([]int, error) {
-	ports := make([]int, n)
-	lns := make([]net.Listener, n)
-	defer func() {
-		for _, ln := range lns {
-			if ln != nil {
-				_ = ln.Close()
-			}
-		}
-	}()
-	for i := range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		lns[i] = ln
-		ports[i] = ln.Addr().(*net.TCPAddr).Port
-	}
-	return ports, nil
-}
-
 // common are the flags of every server: loopback only, nothing on disk.
 func common(port int) []string {
 	return []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
@@ -291,7 +269,7 @@ func startCluster(dir string) (*Cluster, error) {
 
 func tryCluster(dir string) (c *Cluster, err error) {
 	const masters = 3
-	ports, err := freePorts(2 * masters) // client ports, then cluster bus ports
+	ports, err := localproc.FreePorts(2 * masters) // client ports, then cluster bus ports
 	if err != nil {
 		return nil, err
 	}
@@ -369,7 +347,7 @@ func startSentinel(dir string) (*Sentinel, error) {
 }
 
 func trySentinel(dir string) (sn *Sentinel, err error) {
-	ports, err := freePorts(2)
+	ports, err := localproc.FreePorts(2)
 	if err != nil {
 		return nil, err
 	}
