@@ -138,6 +138,9 @@ func New(rdb redis.UniversalClient, opts Options) *Cache {
 	if opts.InvalidateTimeout <= 0 {
 		opts.InvalidateTimeout = 10 * opts.Timeout
 	}
+	if opts.NearTTL <= 0 {
+		opts.NearTTL = time.Second
+	}
 	if opts.Registerer == nil {
 		opts.Registerer = prometheus.DefaultRegisterer
 	}
@@ -157,10 +160,6 @@ func New(rdb redis.UniversalClient, opts Options) *Cache {
 	c.nearChannel = nearChannel(opts.KeyPrefix)
 	c.origin = strconv.FormatUint(rand.Uint64(), 36)
 	if opts.Enabled && opts.NearSize > 0 {
-		if opts.NearTTL <= 0 {
-			opts.NearTTL = time.Second
-			c.opts.NearTTL = opts.NearTTL
-		}
 		c.near = newNear(opts.NearSize, opts.NearTTL, time.Now)
 		c.nearDelay = registerNearDelay(opts.Registerer).WithLabelValues(opts.Service)
 		ctx, stop := context.WithCancel(context.Background())

@@ -71,22 +71,23 @@ func (n *Named) Get(ctx context.Context, key string, load Loader) ([]byte, error
 	vk := n.prefix + key + "}"
 	var epoch uint64
 	if c.near != nil {
-		if b, notFound, ok := c.near.get(vk); ok {
+		// The epoch is read before Redis is: an invalidation arriving from
+		// now on keeps what this read fetches out of the near tier.
+		b, notFound, ok, e := c.near.get(vk)
+		switch {
+		case ok:
 			n.nearHit.Inc()
 			n.hit.Inc()
 			if notFound {
 				return nil, ErrNotFound
 			}
 			return b, nil
-		}
-		if c.near.healthy.Load() {
+		case c.near.healthy.Load():
 			n.nearMiss.Inc()
-		} else {
+		default:
 			n.nearBypass.Inc()
 		}
-		// Before Redis is read: an invalidation arriving from now on keeps
-		// what this read fetches out of the near tier.
-		epoch = c.near.epoch(vk)
+		epoch = e
 	}
 	if !c.brk.allow() {
 		n.errs.Inc()

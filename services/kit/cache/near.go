@@ -65,37 +65,31 @@ func (n *near) shard(key string) *nearShard {
 	return &n.shards[maphash.String(n.seed, key)%nearShards]
 }
 
-// get returns the value of key if the tier holds a live one and is trusted.
-func (n *near) get(key string) (val []byte, notFound, ok bool) {
-	if !n.healthy.Load() {
-		return nil, false, false
-	}
+// get returns the value of key if the tier holds a live one and is trusted;
+// otherwise the shard's epoch as of now, for put: a miss reads the shard
+// once, under one lock, for both.
+func (n *near) get(key string) (val []byte, notFound, ok bool, epoch uint64) {
 	s := n.shard(key)
 	now := n.now().UnixNano()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if !n.healthy.Load() {
+		return nil, false, false, s.epoch
+	}
 	el, found := s.m[key]
 	if !found {
-		return nil, false, false
+		return nil, false, false, s.epoch
 	}
 	e := el.Value.(*nearEntry)
 	if now >= e.expires {
 		s.remove(el)
-		return nil, false, false
+		return nil, false, false, s.epoch
 	}
 	s.lru.MoveToFront(el)
-	return e.val, e.notFound, true
+	return e.val, e.notFound, true, 0
 }
 
-// epoch is read before the value is fetched, for put.
-func (n *near) epoch(key string) uint64 {
-	s := n.shard(key)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.epoch
-}
-
-// put keeps a value fetched after epoch was read, unless an invalidation of
+// put keeps a value fetched after get returned epoch, unless an invalidation of
 // its shard came in meanwhile or the channel is down. It reports whether the
 // value was kept.
 func (n *near) put(key string, val []byte, notFound bool, epoch uint64) bool {

@@ -10,6 +10,14 @@ type nearClock struct{ t time.Time }
 
 func (c *nearClock) now() time.Time { return c.t }
 
+// epoch is what get returns on a miss: the shard's epoch now.
+func (n *near) epoch(key string) uint64 {
+	s := n.shard(key)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.epoch
+}
+
 func trustedNear(maxBytes int, ttl time.Duration, clock *nearClock) *near {
 	n := newNear(maxBytes, ttl, clock.now)
 	n.healthy.Store(true)
@@ -22,15 +30,15 @@ func TestNearServesUntilItsTTL(t *testing.T) {
 	if !n.put("k", []byte("v"), false, n.epoch("k")) {
 		t.Fatal("put refused on a quiet shard")
 	}
-	if v, nf, ok := n.get("k"); !ok || nf || string(v) != "v" {
+	if v, nf, ok, _ := n.get("k"); !ok || nf || string(v) != "v" {
 		t.Fatalf("get: %q %v %v", v, nf, ok)
 	}
 	clock.t = clock.t.Add(999 * time.Millisecond)
-	if _, _, ok := n.get("k"); !ok {
+	if _, _, ok, _ := n.get("k"); !ok {
 		t.Fatal("expired before its TTL")
 	}
 	clock.t = clock.t.Add(time.Millisecond)
-	if _, _, ok := n.get("k"); ok {
+	if _, _, ok, _ := n.get("k"); ok {
 		t.Fatal("served after its TTL")
 	}
 	if _, entries := n.size(); entries != 0 {
@@ -41,7 +49,7 @@ func TestNearServesUntilItsTTL(t *testing.T) {
 func TestNearKeepsNotFound(t *testing.T) {
 	n := trustedNear(1<<20, time.Second, &nearClock{t: time.Unix(1, 0)})
 	n.put("gone", nil, true, n.epoch("gone"))
-	if _, nf, ok := n.get("gone"); !ok || !nf {
+	if _, nf, ok, _ := n.get("gone"); !ok || !nf {
 		t.Fatalf("not found placeholder: nf=%v ok=%v", nf, ok)
 	}
 }
@@ -63,13 +71,13 @@ func TestNearEvictsLeastRecentlyUsedWithinItsBound(t *testing.T) {
 	for _, k := range keys[:3] {
 		n.put(k, val, false, n.epoch(k))
 	}
-	n.get(keys[0]) // now keys[1] is the least recently used
+	_, _, _, _ = n.get(keys[0]) // now keys[1] is the least recently used
 	n.put(keys[3], val, false, n.epoch(keys[3]))
-	if _, _, ok := n.get(keys[1]); ok {
+	if _, _, ok, _ := n.get(keys[1]); ok {
 		t.Error("the least recently used entry survived an insert over the bound")
 	}
 	for _, k := range []string{keys[0], keys[2], keys[3]} {
-		if _, _, ok := n.get(k); !ok {
+		if _, _, ok, _ := n.get(k); !ok {
 			t.Errorf("%s evicted, want only the least recently used gone", k)
 		}
 	}
@@ -91,7 +99,8 @@ func TestNearEvictsLeastRecentlyUsedWithinItsBound(t *testing.T) {
 // it may be the very value the invalidation removed.
 func TestNearRefusesAFetchThatRacedAnInvalidation(t *testing.T) {
 	n := trustedNear(1<<20, time.Hour, &nearClock{t: time.Unix(1, 0)})
-	e := n.epoch("k")
+	// The epoch a miss hands out is the one put checks.
+	_, _, _, e := n.get("k")
 	n.invalidate("k")
 	if n.put("k", []byte("old"), false, e) {
 		t.Fatal("kept a value fetched before the invalidation")
@@ -110,7 +119,7 @@ func TestNearUntrustedIsBypassed(t *testing.T) {
 	n := trustedNear(1<<20, time.Hour, &nearClock{t: time.Unix(1, 0)})
 	n.put("k", []byte("v"), false, n.epoch("k"))
 	n.healthy.Store(false)
-	if _, _, ok := n.get("k"); ok {
+	if _, _, ok, _ := n.get("k"); ok {
 		t.Fatal("served while the invalidation channel is down")
 	}
 	if n.put("k2", []byte("v"), false, n.epoch("k2")) {
