@@ -70,6 +70,13 @@ func TestBrokerOutage(t *testing.T) {
 		return active == outageN
 	}, func() string { return "active: " + strconv.Itoa(active) })
 	drained := time.Since(restoredAt)
+	// A consumer counts a message after its commit, so the last status can be
+	// visible a moment before its counter moves: wait for the counters (a
+	// count that never reaches outageN still fails below, as does one above).
+	poll(t, "the consumers to count every event", func() bool {
+		return int(consumed(t, s.account, "challenge.created", "ok")) >= outageN &&
+			int(consumed(t, s.challenge, "user.validated", "ok")) >= outageN
+	}, nil)
 
 	// None applied twice. Each inbox holds one row per event it applied and
 	// the handlers ran once each ("ok"); had the account service handled a
