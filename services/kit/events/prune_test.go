@@ -60,6 +60,8 @@ func TestRelayPruneKeepsRecentAndPendingRows(t *testing.T) {
 			t.Errorf("row %s was pruned", evt.ID)
 		}
 	}
+	waitFor(t, func() bool { return e.pruned(events.TableOutbox) >= 1 },
+		func() string { return "events_pruned_total{table=outbox_events} never counted the pruned row" })
 	if n := e.pruned(events.TableOutbox); n != 1 {
 		t.Errorf("events_pruned_total{table=outbox_events} = %d, want 1", n)
 	}
