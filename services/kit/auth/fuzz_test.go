@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -122,6 +123,25 @@ func FuzzParseKeyPEM(f *testing.F) {
 			if err := checkPublicKey(pub); err != nil {
 				t.Fatalf("weak public key accepted: %v", err)
 			}
+		}
+	})
+}
+
+// isB64Token is RFC 6750's b64token grammar, held against the grammar
+// written as a regular expression.
+var b64TokenGrammar = regexp.MustCompile(`^[A-Za-z0-9\-._~+/]+=*$`)
+
+func FuzzIsB64Token(f *testing.F) {
+	for b := range 256 {
+		f.Add(string([]byte{byte(b)}))
+		f.Add("ab" + string([]byte{byte(b)}) + "==")
+	}
+	for _, s := range []string{"", "=", "a=", "a=b", "eyJhbGciOiJSUzI1NiJ9.e30.c2ln", "a.b-c_d~e+f/g=="} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := isB64Token(s), b64TokenGrammar.MatchString(s); got != want {
+			t.Fatalf("isB64Token(%q) = %v, the grammar says %v", s, got, want)
 		}
 	})
 }

@@ -79,6 +79,8 @@ func TestBadInput(t *testing.T) {
 		{"user id not a number", "GET", "/challenges/logs/me", nil, 422, []string{"userId"}},
 		{"limit zero", "GET", userLogsPath(uid) + "?limit=0", nil, 422, []string{"limit"}},
 		{"limit too big", "GET", "/challenges?limit=101", nil, 422, []string{"limit"}},
+		{"logs limit too big", "GET", userLogsPath(uid) + "?limit=101", nil, 422, []string{"limit"}},
+		{"logs limit and a bad cursor", "GET", userLogsPath(uid) + "?limit=10&cursor=xyz", nil, 422, []string{"cursor"}},
 		{"limit not a number", "GET", userLogsPath(uid) + "?limit=ten", nil, 422, []string{"limit"}},
 		{"empty cursor", "GET", userLogsPath(uid) + "?cursor=", nil, 422, []string{"cursor"}},
 		{"long cursor", "GET", "/challenges?cursor=" + strings.Repeat("A", 65), nil, 422, []string{"cursor"}},

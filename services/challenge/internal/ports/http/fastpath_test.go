@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
+	"strconv"
 	"testing"
 	"time"
 
@@ -54,4 +55,66 @@ func TestLogPageEncoderMatchesTheContract(t *testing.T) {
 			t.Errorf("the encoder says\n%s\nthe contract's type says\n%s", g, w)
 		}
 	}
+}
+
+// The fast path takes only the query strings the contract check passes
+// unchanged; everything else goes to the generated binder and the check.
+func TestFirstPageLimit(t *testing.T) {
+	for _, tc := range []struct {
+		query string
+		limit Limit
+		ok    bool
+	}{
+		{"", 0, true},
+		{"limit=1", 1, true},
+		{"limit=10", 10, true},
+		{"limit=99", 99, true},
+		{"limit=100", 100, true},
+		{"limit=0", 0, false},
+		{"limit=101", 0, false},
+		{"limit=999", 0, false},
+		{"limit=1000", 0, false},
+		{"limit=010", 0, false},
+		{"limit=+10", 0, false},
+		{"limit=-1", 0, false},
+		{"limit=1e1", 0, false},
+		{"limit=", 0, false},
+		{"limit", 0, false},
+		{"Limit=10", 0, false},
+		{"limit=10&cursor=abc", 0, false},
+		{"cursor=abc", 0, false},
+		{"limit=10&", 0, false},
+		{"limit=%31", 0, false},
+	} {
+		limit, ok := firstPageLimit([]byte(tc.query))
+		if limit != tc.limit || ok != tc.ok {
+			t.Errorf("firstPageLimit(%q) = %d, %v; want %d, %v", tc.query, limit, ok, tc.limit, tc.ok)
+		}
+	}
+}
+
+// Every limit the fast path accepts is one the generated binder would bind
+// to the same value: the round trip through strconv agrees for all of them.
+func FuzzFirstPageLimit(f *testing.F) {
+	for _, s := range []string{"", "limit=10", "limit=100", "limit=0", "limit=abc", "limit=10&cursor=x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, query string) {
+		limit, ok := firstPageLimit([]byte(query))
+		if !ok {
+			return
+		}
+		if query == "" {
+			if limit != 0 {
+				t.Fatalf("no query gave limit %d", limit)
+			}
+			return
+		}
+		if limit < minPageLimit || limit > maxPageLimit {
+			t.Fatalf("%q gave limit %d outside the contract", query, limit)
+		}
+		if want := "limit=" + strconv.Itoa(int(limit)); query != want {
+			t.Fatalf("%q accepted as limit %d, whose canonical query is %q", query, limit, want)
+		}
+	})
 }
