@@ -132,8 +132,8 @@ type Options struct {
 	// HistoryCache caches GET /challenges/{id}/history and
 	// GET /challenges/history/{userId}: every week, each page a slice.
 	HistoryCache Cache
-	Now           func() time.Time // default time.Now
-	Logger        *slog.Logger     // default slog.Default()
+	Now          func() time.Time // default time.Now
+	Logger       *slog.Logger     // default slog.Default()
 }
 
 // New returns the use cases over repo. A nil cache means no caching.
@@ -170,7 +170,7 @@ func (NoCache) Invalidate(context.Context, ...string) error { return nil }
 // rolling upgrade.
 func userLogsKey(userID int64) string      { return "p." + strconv.FormatInt(userID, 10) }
 func progressKey(challengeID int64) string { return strconv.FormatInt(challengeID, 10) }
-func recordsKey(userID int64) string        { return strconv.FormatInt(userID, 10) }
+func recordsKey(userID int64) string       { return strconv.FormatInt(userID, 10) }
 
 // History keys: "c.<challenge id>", or "e.<user id>.<unit>.<hash>" for an
 // exercise across challenges. The exercise is hashed (its domain.ExerciseKey)
