@@ -10,6 +10,8 @@ import (
 
 	entchallenge "github.com/progressive-overload/po/ent/challenge/challenge"
 	"github.com/progressive-overload/po/services/challenge/api/client"
+	"github.com/progressive-overload/po/services/kit/testkit"
+	"github.com/progressive-overload/po/services/kit/testkit/apitest"
 )
 
 type (
@@ -348,4 +350,30 @@ func TestHistoryAndRecords(t *testing.T) {
 func round2(v float64) float64 {
 	n, _ := strconv.ParseFloat(strconv.FormatFloat(v, 'f', 2, 64), 64)
 	return n
+}
+
+// With the near tier on, a correction is still in the writer's next read of
+// the records and the first page, as a new log is.
+func TestCorrectionNearTierReadAfterWrite(t *testing.T) {
+	h := newHarness(t, withNearCache(1<<20))
+	const uid = 606
+	tok := h.user(t, uid)
+	c := h.createChallenge(t, tok)
+	l := h.logWorkout(t, tok, c.Id, 60)
+	testkit.Eventually(t, "the near tier to serve the records", func() bool {
+		h.Do(t, "GET", recordsPath(uid), tok, nil).Expect(t, http.StatusOK)
+		return apitest.Gather(t, h.reg).Value("cache_near_requests_total", "service", "challenge", "cache", "records", "result", "hit") > 0
+	})
+	for i := range 5 {
+		v := 61 + float64(i)
+		h.Do(t, "GET", userLogsPath(uid), tok, nil).Expect(t, http.StatusOK)
+		h.Do(t, "PATCH", logPath(c.Id, l.Id), tok, map[string]any{"value": v}).Expect(t, http.StatusOK)
+		var recs recordsJSON
+		h.Do(t, "GET", recordsPath(uid), tok, nil).Decode(t, &recs)
+		var page logList
+		h.Do(t, "GET", userLogsPath(uid), tok, nil).Decode(t, &page)
+		if recs.Exercises[0].Best.Value != v || page.Items[0].Value != v {
+			t.Fatalf("correction %d to %v: records %v, first page %v", i, v, recs.Exercises[0].Best.Value, page.Items[0].Value)
+		}
+	}
 }
