@@ -123,6 +123,12 @@ func Checks(rep Report, rate float64) []Check {
 				}
 				cs = append(cs, Check{Aim: aim, Known: res.Mixed.Checks > 0,
 					Met: res.Mixed.Violations == 0, Measured: fmt.Sprintf("%s stale of %s checked", FormatInt(int64(res.Mixed.Violations)), FormatInt(int64(res.Mixed.Checks)))})
+				caim := "mixed: every read shows its user's earlier corrections (PATCH, DELETE)"
+				if res.Replicas != nil {
+					caim = "two replicas: every read through the writer shows its user's earlier corrections"
+				}
+				cs = append(cs, Check{Aim: caim, Known: res.Mixed.CorrectionChecks > 0,
+					Met: res.Mixed.CorrectionViolations == 0, Measured: fmt.Sprintf("%s stale of %s checked", FormatInt(int64(res.Mixed.CorrectionViolations)), FormatInt(int64(res.Mixed.CorrectionChecks)))})
 			}
 			if s := res.Replicas; s != nil {
 				cs = append(cs, crossCheck(s))

@@ -1,7 +1,9 @@
 package bench
 
 import (
+	"math/rand/v2"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -71,7 +73,7 @@ func TestRAWCheckerCollects(t *testing.T) {
 func TestMixedTargeter(t *testing.T) {
 	users := []*User{{ID: 1, Token: "a", Challenges: []int64{10}}, {ID: 2, Token: "b"}}
 	z, _ := NewZipf(len(users), 1.5, 3)
-	tr := MixedTargeter("http://127.0.0.1:1", users, z, 0.3, 9)
+	tr := MixedTargeter("http://127.0.0.1:1", users, z, 0.3, 9, nil)
 	writes, reads := 0, 0
 	for i := 0; i < 2000; i++ {
 		var tg vegeta.Target
@@ -95,5 +97,103 @@ func TestMixedTargeter(t *testing.T) {
 	// Only user 1 has challenges; writes are about 30% of user 1's draws.
 	if writes == 0 || reads == 0 || writes > 2000*3/10+100 {
 		t.Fatalf("writes %d reads %d", writes, reads)
+	}
+}
+
+func TestCheckCorrections(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	corrections := []CorrectionRec{
+		{User: 1, LogID: 11, Value: 60.25, End: at(20)},
+		{User: 1, LogID: 12, Deleted: true, End: at(10)},
+	}
+	reads := []ReadRec{
+		{User: 1, Start: at(5), IDs: []int64{12, 11}, Values: []float64{50, 60}},  // before both: nothing to check
+		{User: 1, Start: at(15), IDs: []int64{11}, Values: []float64{60}},         // deleted one gone; patch not done yet
+		{User: 1, Start: at(15), IDs: []int64{12, 11}, Values: []float64{50, 60}}, // deleted one still there
+		{User: 1, Start: at(25), IDs: []int64{11}, Values: []float64{60.25}},      // both right
+		{User: 1, Start: at(25), IDs: []int64{11}, Values: []float64{60}},         // old value
+		{User: 1, Start: at(25), IDs: []int64{9}, Values: []float64{1}},           // corrected log on a later page: only the deletion checked
+		{User: 2, Start: at(25), IDs: []int64{12, 11}, Values: []float64{50, 60}}, // another user's
+	}
+	checks, viol, ex := CheckCorrections(corrections, reads)
+	if checks != 1+1+2+2+1 || viol != 2 || len(ex) != 2 ||
+		!strings.Contains(ex[0], "log 12 was deleted") || !strings.Contains(ex[1], "corrected to 60.25") {
+		t.Fatalf("checks %d violations %d %q", checks, viol, ex)
+	}
+}
+
+// A write whose DELETE was sent before a read need not be on its page.
+func TestDeletedWriteNotRequired(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	writes := map[int64][]WriteRec{1: {{Key: LogKey{t0, 11}, End: t0, DeleteSent: t0.Add(time.Millisecond)}}}
+	reads := []ReadRec{{User: 1, Start: t0.Add(time.Microsecond)}, {User: 1, Start: t0.Add(2 * time.Millisecond)}}
+	if checks, viol, _ := CheckReadAfterWrite(writes, reads); checks != 1 || viol != 1 {
+		t.Fatalf("checks %d violations %d", checks, viol)
+	}
+}
+
+func TestRAWCheckerCorrections(t *testing.T) {
+	users := []*User{{ID: 7, Token: "t", Challenges: []int64{70}}}
+	c := NewRAWChecker(users, 20)
+	t0 := time.Unix(2000, 0)
+	for _, id := range []int{555, 556} {
+		c.OnResult(&vegeta.Result{Method: http.MethodPost, URL: "http://x/challenges/70/logs", Code: 201, Timestamp: t0, Latency: time.Millisecond,
+			Body: []byte(`{"id":` + strconv.Itoa(id) + `,"challengeId":70,"userId":7,"performedAt":"2026-11-25T10:00:00Z"}`)})
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	taken := map[int64]bool{}
+	for range 2 {
+		cid, lid, ok := c.Pool.Take(7, r)
+		if !ok || cid != 70 || taken[lid] {
+			t.Fatalf("take %d %d %v", cid, lid, ok)
+		}
+		taken[lid] = true
+	}
+	if _, _, ok := c.Pool.Take(7, r); ok {
+		t.Fatal("a log handed out twice")
+	}
+	c.OnResult(&vegeta.Result{Method: http.MethodPatch, URL: "http://x/challenges/70/logs/555", Code: 200, Timestamp: t0.Add(time.Second), Latency: time.Millisecond,
+		Body: []byte(`{"id":555,"challengeId":70,"userId":7,"value":60.25}`)})
+	c.OnResult(&vegeta.Result{Method: http.MethodDelete, URL: "http://x/challenges/70/logs/556", Code: 503, Timestamp: t0.Add(time.Second), Latency: time.Millisecond})
+	if len(c.Corrections) != 1 || c.Corrections[0].Value != 60.25 || c.Corrections[0].LogID != 555 || c.Corrections[0].Deleted {
+		t.Fatalf("corrections %+v", c.Corrections)
+	}
+	if !c.Writes[7][1].DeleteSent.Equal(t0.Add(time.Second)) {
+		t.Fatalf("a failed DELETE may still have deleted: %+v", c.Writes[7][1])
+	}
+	if s := c.Stats(); s.Patched != 1 || s.Deleted != 0 || s.Writes.Requests != 4 {
+		t.Fatalf("stats %+v", s)
+	}
+}
+
+func TestMixedTargeterCorrects(t *testing.T) {
+	users := []*User{{ID: 1, Token: "a", Challenges: []int64{10}}}
+	z, _ := NewZipf(len(users), 1.5, 3)
+	pool := NewLogPool()
+	for id := int64(100); id < 400; id++ {
+		pool.Add(1, 10, id)
+	}
+	tr := MixedTargeter("http://h", users, z, 1, 9, pool)
+	methods := map[string]int{}
+	seen := map[string]bool{}
+	for range 1000 {
+		var tg vegeta.Target
+		if err := tr(&tg); err != nil {
+			t.Fatal(err)
+		}
+		methods[tg.Method]++
+		if tg.Method == http.MethodPatch || tg.Method == http.MethodDelete {
+			if seen[tg.URL] || !strings.HasPrefix(tg.URL, "http://h/challenges/10/logs/") {
+				t.Fatalf("%s %s", tg.Method, tg.URL)
+			}
+			seen[tg.URL] = true
+		}
+		if tg.Method == http.MethodPatch && !strings.Contains(string(tg.Body), `.25,"note"`) && !strings.Contains(string(tg.Body), `.75,"note"`) {
+			t.Fatalf("patch body %s", tg.Body)
+		}
+	}
+	if methods[http.MethodPatch] == 0 || methods[http.MethodDelete] == 0 || methods[http.MethodPost] < 500 {
+		t.Fatalf("methods %v", methods)
 	}
 }

@@ -184,8 +184,8 @@ func (s ReplicaStats) L2() (hits, misses float64) {
 
 // ReplicaTargeter is MixedTargeter's traffic with every other read sent to
 // other instead of base (writes stay on base).
-func ReplicaTargeter(base, other string, users []*User, z *Zipf, writeFrac float64, seed uint64) vegeta.Targeter {
-	inner := MixedTargeter(base, users, z, writeFrac, seed)
+func ReplicaTargeter(base, other string, users []*User, z *Zipf, writeFrac float64, seed uint64, pool *LogPool) vegeta.Targeter {
+	inner := MixedTargeter(base, users, z, writeFrac, seed, pool)
 	var n atomic.Uint64
 	return func(t *vegeta.Target) error {
 		if err := inner(t); err != nil {
@@ -261,7 +261,7 @@ func (r *Runner) replicaPhase(ctx context.Context, variant string) error {
 	}()
 	r.logf("\n[%s] %s/s for %s, %.0f%% writes through %s, reads alternating with %s", name, FormatInt(int64(cfg.Rate)), cfg.Duration, 100*cfg.WriteFrac, cfg.ChallengeAddr, cfg.ChallengeAddr2)
 	res := r.measure(ctx, name, false, procs, func(ctx context.Context) Summary {
-		a := r.attack("replicas", cfg.Rate, cfg.Duration, cfg.Timeout, ReplicaTargeter(baseA, baseB, r.users, r.zipf, cfg.WriteFrac, cfg.Seed+11))
+		a := r.attack("replicas", cfg.Rate, cfg.Duration, cfg.Timeout, ReplicaTargeter(baseA, baseB, r.users, r.zipf, cfg.WriteFrac, cfg.Seed+11, chk.Pool))
 		a.KeepBody, a.OnResult = true, chk.OnResult
 		return Run(ctx, a)
 	})
@@ -291,9 +291,8 @@ func (r *Runner) replicaPhase(ctx context.Context, variant string) error {
 	total.Miss += stats.Cache[1].Miss
 	total.Error += stats.Cache[1].Error
 	res.Cache = &total
-	checks, viol, ex := CheckReadAfterWrite(chk.Writes, chk.Reads)
-	res.Mixed = &MixedStats{Reads: chk.Reads2xx.Summary(0), Writes: chk.Writes2xx.Summary(0), Checks: checks, Violations: viol, Examples: ex}
-	for _, e := range ex {
+	res.Mixed = chk.Stats()
+	for _, e := range res.Mixed.Examples {
 		r.logf("  stale read through the writer: %s", e)
 	}
 	var ages []time.Duration

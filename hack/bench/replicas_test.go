@@ -107,7 +107,7 @@ func TestStaleAges(t *testing.T) {
 func TestReplicaTargeterAlternatesReadsAndKeepsWritesOnTheFirst(t *testing.T) {
 	users := []*User{{ID: 1, Token: "a", Challenges: []int64{11}}, {ID: 2, Token: "b", Challenges: []int64{22}}}
 	z, _ := NewZipf(len(users), 1.5, 1)
-	tg := ReplicaTargeter("http://a", "http://b", users, z, 0.3, 9)
+	tg := ReplicaTargeter("http://a", "http://b", users, z, 0.3, 9, nil)
 	reads := map[string]int{}
 	for range 400 {
 		var tr vegeta.Target

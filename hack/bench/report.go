@@ -31,6 +31,12 @@ type MixedStats struct {
 	Checks        int      // (read, earlier completed write of the same user) pairs checked
 	Violations    int      // of which the read did not include the write
 	Examples      []string // a few violations, for the log
+	// Corrections (PATCH and DELETE of logs the phase wrote) that
+	// succeeded, and the (read, earlier correction of the same user) pairs
+	// checked: a deleted log must be gone, a corrected one show its value.
+	Patched, Deleted     int
+	CorrectionChecks     int
+	CorrectionViolations int
 }
 
 // Phase is a set of variants attacked the same way.
@@ -238,6 +244,18 @@ func PhaseTable(p Phase) Table {
 				return "–"
 			}
 			return fmt.Sprintf("%s checked, %s stale", FormatInt(int64(r.Mixed.Checks)), FormatInt(int64(r.Mixed.Violations)))
+		})
+		row("corrections (patched / deleted)", func(r Result) string {
+			if r.Mixed == nil {
+				return "–"
+			}
+			return FormatInt(int64(r.Mixed.Patched)) + " / " + FormatInt(int64(r.Mixed.Deleted))
+		})
+		row("read-after-correction", func(r Result) string {
+			if r.Mixed == nil {
+				return "–"
+			}
+			return fmt.Sprintf("%s checked, %s stale", FormatInt(int64(r.Mixed.CorrectionChecks)), FormatInt(int64(r.Mixed.CorrectionViolations)))
 		})
 	}
 	row("hit ratio", func(r Result) string {

@@ -278,7 +278,7 @@ func (r *Runner) configRows() [][2]string {
 		{"data", fmt.Sprintf("%s users × %d challenges × %d logs = %s logs (seeded via %s)", FormatInt(int64(c.Users)), c.Challenges, c.Logs, FormatInt(int64(c.Users*c.Challenges*c.Logs)), c.SeedMode)},
 	}
 	if c.Phases[PhaseMixed] {
-		rows = append(rows, [2]string{"mixed phase", fmt.Sprintf("%.0f%% reads, %.0f%% writes (`POST /challenges/{id}/logs`) at the same rate", 100*(1-c.WriteFrac), 100*c.WriteFrac)})
+		rows = append(rows, [2]string{"mixed phase", fmt.Sprintf("%.0f%% reads, %.0f%% writes at the same rate (`POST /challenges/{id}/logs`; %.0f%% of them, once the user has a log the phase wrote, `PATCH` or `DELETE /challenges/{id}/logs/{logId}` of it)", 100*(1-c.WriteFrac), 100*c.WriteFrac, 100*CorrectionShare)})
 	}
 	if c.Phases[PhaseSearch] {
 		rows = append(rows, [2]string{"closed-loop search", fmt.Sprintf("wrk, p99 < %s, ≥ 99.9%% success; steps of %s from %d connections (doubling, then bisecting; at most %d), at most %d steps, a failing step tried %d more time(s)", FormatDuration(c.Bound), c.SearchStep, c.SearchStart, c.SearchMaxConns, c.SearchMaxSteps, c.SearchRetries)})
@@ -299,7 +299,7 @@ func (r *Runner) finish() {
 	r.open.Title = fmt.Sprintf("Open loop: %s requests/s for %s", FormatInt(int64(cfg.Rate)), cfg.Duration)
 	r.open.About = "The original's experiment: a fixed arrival rate whatever the latency (vegeta adds connections when answers are slow), every user's first page, users drawn from the Zipf distribution. The cache variant starts cold, like the original's. Ceilings answer the same paths and payload without authentication, metrics or logging."
 	r.mixed.Title = fmt.Sprintf("Mixed: %.0f%% reads, %.0f%% writes at %s/s for %s", 100*(1-cfg.WriteFrac), 100*cfg.WriteFrac, FormatInt(int64(cfg.Rate)), cfg.Duration)
-	r.mixed.About = "Writes add a log (performedAt: now) to one of the drawn user's challenges. Every read is checked against each write of its user that completed before the read was sent: the write must be on the page, unless the page is full and the write sorts after its last entry (newer logs pushed it to the next page)."
+	r.mixed.About = "Writes add a log (performedAt: now) to one of the drawn user's challenges or, for " + fmt.Sprintf("%.0f%%", 100*CorrectionShare) + " of them, correct a log the phase wrote earlier (each at most once): half PATCH its value, half DELETE it. Every read is checked against each write of its user that completed before the read was sent: the write must be on the page, unless the page is full and the write sorts after its last entry (newer logs pushed it to the next page), or a DELETE of it was sent before the read. And against each correction that completed before it: a deleted log must not be on the page, a corrected one on the page must show its new value."
 	r.report.Phases = nil
 	if len(r.open.Results) > 0 {
 		r.report.Phases = append(r.report.Phases, r.open)

@@ -254,14 +254,13 @@ func (r *Runner) serviceVariant(ctx context.Context, variant string, cache bool)
 		chk := NewRAWChecker(r.users, cfg.PageSize)
 		profiled := r.prof.start(ctx, "mixed "+variant, cfg.Duration)
 		res := r.measure(ctx, "mixed ("+variant+")", true, r.serviceProcs(), func(ctx context.Context) Summary {
-			a := r.attack("mixed", cfg.Rate, cfg.Duration, cfg.Timeout, MixedTargeter(base, r.users, r.zipf, cfg.WriteFrac, cfg.Seed+7))
+			a := r.attack("mixed", cfg.Rate, cfg.Duration, cfg.Timeout, MixedTargeter(base, r.users, r.zipf, cfg.WriteFrac, cfg.Seed+7, chk.Pool))
 			a.KeepBody, a.OnResult = true, chk.OnResult
 			return Run(ctx, a)
 		})
 		profiled()
-		checks, viol, ex := CheckReadAfterWrite(chk.Writes, chk.Reads)
-		res.Mixed = &MixedStats{Reads: chk.Reads2xx.Summary(0), Writes: chk.Writes2xx.Summary(0), Checks: checks, Violations: viol, Examples: ex}
-		for _, e := range ex {
+		res.Mixed = chk.Stats()
+		for _, e := range res.Mixed.Examples {
 			r.logf("  stale read: %s", e)
 		}
 		r.mixed.Results = append(r.mixed.Results, res)

@@ -45,6 +45,21 @@ func (e ChallengeStatus) Valid() bool {
 	}
 }
 
+// Defines values for E1RMRecordFormula.
+const (
+	Epley E1RMRecordFormula = "epley"
+)
+
+// Valid indicates whether the value is a known member of the E1RMRecordFormula enum.
+func (e E1RMRecordFormula) Valid() bool {
+	switch e {
+	case Epley:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for Unit.
 const (
 	Kg      Unit = "kg"
@@ -152,10 +167,50 @@ type CreateWorkoutLogRequest struct {
 	Value float64 `json:"value"`
 }
 
+// E1RMRecord defines model for E1RMRecord.
+type E1RMRecord struct {
+	Estimate float64 `json:"estimate"`
+
+	// Formula Epley, w × (1 + reps/30), to two decimals; a single counts as w.
+	Formula E1RMRecordFormula `json:"formula"`
+
+	// Set The logged set a record was set with.
+	Set RecordSet `json:"set"`
+}
+
+// E1RMRecordFormula Epley, w × (1 + reps/30), to two decimals; a single counts as w.
+type E1RMRecordFormula string
+
+// ExerciseRecords `best` is the heaviest load for kg and lb, the most reps, seconds or
+// meters in a set otherwise; ties go to more reps, then the earlier set.
+// `bestE1rm` is the best estimated one-rep max, null for units that are
+// not loads.
+type ExerciseRecords struct {
+	// Best The logged set a record was set with.
+	Best     RecordSet   `json:"best"`
+	BestE1rm *E1RMRecord `json:"bestE1rm"`
+
+	// Exercise As spelled in the most recent log's challenge.
+	Exercise string `json:"exercise"`
+
+	// Logs Logs of this exercise in this unit.
+	Logs int `json:"logs"`
+
+	// RepsAtLoad For each load lifted (kg, lb), the set with the most reps at it, heaviest first; empty for other units.
+	RepsAtLoad []RecordSet `json:"repsAtLoad"`
+	Unit       Unit        `json:"unit"`
+}
+
 // FieldError defines model for FieldError.
 type FieldError struct {
 	Field   string `json:"field"`
 	Message string `json:"message"`
+}
+
+// PersonalRecords defines model for PersonalRecords.
+type PersonalRecords struct {
+	Exercises []ExerciseRecords `json:"exercises"`
+	UserId    int64             `json:"userId"`
 }
 
 // Problem defines model for Problem.
@@ -208,6 +263,16 @@ type Progress struct {
 	UserId                int64              `json:"userId"`
 }
 
+// RecordSet The logged set a record was set with.
+type RecordSet struct {
+	ChallengeId int64     `json:"challengeId"`
+	LogId       int64     `json:"logId"`
+	PerformedAt time.Time `json:"performedAt"`
+	Reps        int       `json:"reps"`
+	Sets        int       `json:"sets"`
+	Value       float64   `json:"value"`
+}
+
 // SetRecord defines model for SetRecord.
 type SetRecord struct {
 	PerformedAt time.Time `json:"performedAt"`
@@ -227,6 +292,44 @@ type UpdateChallengeRequest struct {
 
 // UpdateChallengeRequestStatus Archive the challenge (final; archiving an archived one changes nothing).
 type UpdateChallengeRequestStatus string
+
+// UpdateWorkoutLogRequest A correction; members left out keep their value.
+type UpdateWorkoutLogRequest struct {
+	// Note An empty note removes the note.
+	Note *string `json:"note,omitempty"`
+
+	// PerformedAt Not before the plan's start date, not in the future.
+	PerformedAt *time.Time `json:"performedAt,omitempty"`
+
+	// Reps Repetitions per set for kg and lb; must be 1 for reps, seconds and meters.
+	Reps *int32 `json:"reps,omitempty"`
+	Sets *int32 `json:"sets,omitempty"`
+
+	// Value At most 2 decimals (whole numbers for reps).
+	Value *float64 `json:"value,omitempty"`
+}
+
+// WeekStats defines model for WeekStats.
+type WeekStats struct {
+	// BestE1rm The week's best Epley estimate; null for units that are not loads.
+	BestE1rm *float64 `json:"bestE1rm"`
+	Logs     int      `json:"logs"`
+	Sets     int      `json:"sets"`
+
+	// Volume Σ sets × reps × value, two decimals (the tonnage for kg and lb).
+	Volume float64 `json:"volume"`
+
+	// WeekStart The week's Monday (UTC).
+	WeekStart openapi_types.Date `json:"weekStart"`
+}
+
+// WeeklyHistory defines model for WeeklyHistory.
+type WeeklyHistory struct {
+	Exercise   string      `json:"exercise"`
+	Items      []WeekStats `json:"items"`
+	NextCursor *string     `json:"nextCursor"`
+	Unit       Unit        `json:"unit"`
+}
 
 // WorkoutLog defines model for WorkoutLog.
 type WorkoutLog struct {
@@ -255,6 +358,9 @@ type Cursor = string
 
 // Limit defines model for Limit.
 type Limit = int32
+
+// WeekCursor defines model for WeekCursor.
+type WeekCursor = string
 
 // BadRequest defines model for BadRequest.
 type BadRequest = Problem
@@ -294,6 +400,19 @@ type ListChallengesParams struct {
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
+// GetExerciseHistoryParams defines parameters for GetExerciseHistory.
+type GetExerciseHistoryParams struct {
+	// Exercise The exercise's name, compared without case.
+	Exercise string `form:"exercise" json:"exercise"`
+	Unit     Unit   `form:"unit" json:"unit"`
+
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `nextCursor` of the previous page of weeks; absent for the first page.
+	Cursor *WeekCursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
 // ListUserLogsParams defines parameters for ListUserLogs.
 type ListUserLogsParams struct {
 	// Limit Page size.
@@ -301,6 +420,15 @@ type ListUserLogsParams struct {
 
 	// Cursor The `nextCursor` of the previous page; absent for the first page.
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// GetChallengeHistoryParams defines parameters for GetChallengeHistory.
+type GetChallengeHistoryParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `nextCursor` of the previous page of weeks; absent for the first page.
+	Cursor *WeekCursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // ListChallengeLogsParams defines parameters for ListChallengeLogs.
@@ -320,6 +448,9 @@ type UpdateChallengeJSONRequestBody = UpdateChallengeRequest
 
 // CreateWorkoutLogJSONRequestBody defines body for CreateWorkoutLog for application/json ContentType.
 type CreateWorkoutLogJSONRequestBody = CreateWorkoutLogRequest
+
+// UpdateWorkoutLogJSONRequestBody defines body for UpdateWorkoutLog for application/json ContentType.
+type UpdateWorkoutLogJSONRequestBody = UpdateWorkoutLogRequest
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -424,6 +555,15 @@ type ClientInterface interface {
 	// Corresponds with POST /challenges (the `CreateChallenge` operationId).
 	CreateChallenge(ctx context.Context, body CreateChallengeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetExerciseHistory Weekly volume and best estimated 1RM of one exercise across a user's challenges
+	//
+	// Newest week first, weeks without logs left out, keyset-paginated.
+	// Cached (Redis) and dropped on every change to the user's logs of the
+	// exercise. Owner or admin, else 403.
+	//
+	// Corresponds with GET /challenges/history/{userId} (the `GetExerciseHistory` operationId).
+	GetExerciseHistory(ctx context.Context, userId int64, params *GetExerciseHistoryParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListUserLogs All of one user's workout logs across challenges, newest first
 	//
 	// The hot read. The first page at the default limit is served from the
@@ -431,6 +571,17 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /challenges/logs/{userId} (the `ListUserLogs` operationId).
 	ListUserLogs(ctx context.Context, userId int64, params *ListUserLogsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetPersonalRecords One user's personal records per exercise, across all their challenges
+	//
+	// Computed from the logs when read and cached (Redis); every change to a
+	// log of the user (a new log, a correction, a deletion, a deleted
+	// challenge) drops the cached answer, so a correction is reflected at
+	// once. An exercise is its name compared without case, in one unit.
+	// Owner or admin, else 403.
+	//
+	// Corresponds with GET /challenges/records/{userId} (the `GetPersonalRecords` operationId).
+	GetPersonalRecords(ctx context.Context, userId int64, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DeleteChallenge Delete a challenge and its logs
 	//
@@ -466,6 +617,14 @@ type ClientInterface interface {
 	// Corresponds with PATCH /challenges/{id} (the `UpdateChallenge` operationId).
 	UpdateChallenge(ctx context.Context, id ChallengeID, body UpdateChallengeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetChallengeHistory Weekly volume and best estimated 1RM of one challenge
+	//
+	// Newest week first, weeks without logs left out, keyset-paginated.
+	// Cached (Redis) and dropped on every change to the challenge's logs.
+	//
+	// Corresponds with GET /challenges/{id}/history (the `GetChallengeHistory` operationId).
+	GetChallengeHistory(ctx context.Context, id ChallengeID, params *GetChallengeHistoryParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListChallengeLogs A challenge's workout logs, newest first
 	//
 	// Corresponds with GET /challenges/{id}/logs (the `ListChallengeLogs` operationId).
@@ -488,6 +647,46 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /challenges/{id}/logs (the `CreateWorkoutLog` operationId).
 	CreateWorkoutLog(ctx context.Context, id ChallengeID, body CreateWorkoutLogJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteWorkoutLog Delete a workout log
+	//
+	// As a correction: progress, records and history are recomputed and a
+	// `completed` challenge the remaining logs no longer complete goes back
+	// to `active`. 409 when the challenge is rejected or archived; 404 when
+	// it has no such log. Owner or admin.
+	//
+	// Corresponds with DELETE /challenges/{id}/logs/{logId} (the `DeleteWorkoutLog` operationId).
+	DeleteWorkoutLog(ctx context.Context, id ChallengeID, logId int64, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateWorkoutLogWithBody Correct a workout log
+	//
+	// Members present replace the log's values; the result is validated as a
+	// new log is. Progress, records and history are recomputed from the
+	// corrected logs, and the challenge's status follows them: an active
+	// challenge the correction completes becomes `completed`, and a
+	// `completed` one it no longer completes goes back to `active`. 409
+	// when the challenge is rejected or archived (those never change); 404
+	// when the challenge has no such log. Owner or admin.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /challenges/{id}/logs/{logId} (the `UpdateWorkoutLog` operationId).
+	UpdateWorkoutLogWithBody(ctx context.Context, id ChallengeID, logId int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateWorkoutLog Correct a workout log
+	//
+	// Members present replace the log's values; the result is validated as a
+	// new log is. Progress, records and history are recomputed from the
+	// corrected logs, and the challenge's status follows them: an active
+	// challenge the correction completes becomes `completed`, and a
+	// `completed` one it no longer completes goes back to `active`. 409
+	// when the challenge is rejected or archived (those never change); 404
+	// when the challenge has no such log. Owner or admin.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /challenges/{id}/logs/{logId} (the `UpdateWorkoutLog` operationId).
+	UpdateWorkoutLog(ctx context.Context, id ChallengeID, logId int64, body UpdateWorkoutLogJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetProgress The plan against what was actually done
 	//
@@ -556,6 +755,25 @@ func (c *Client) CreateChallenge(ctx context.Context, body CreateChallengeJSONRe
 	return c.Client.Do(req)
 }
 
+// GetExerciseHistory Weekly volume and best estimated 1RM of one exercise across a user's challenges
+//
+// Newest week first, weeks without logs left out, keyset-paginated.
+// Cached (Redis) and dropped on every change to the user's logs of the
+// exercise. Owner or admin, else 403.
+//
+// Corresponds with GET /challenges/history/{userId} (the `GetExerciseHistory` operationId).
+func (c *Client) GetExerciseHistory(ctx context.Context, userId int64, params *GetExerciseHistoryParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetExerciseHistoryRequest(c.Server, userId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListUserLogs All of one user's workout logs across challenges, newest first
 //
 // The hot read. The first page at the default limit is served from the
@@ -564,6 +782,27 @@ func (c *Client) CreateChallenge(ctx context.Context, body CreateChallengeJSONRe
 // Corresponds with GET /challenges/logs/{userId} (the `ListUserLogs` operationId).
 func (c *Client) ListUserLogs(ctx context.Context, userId int64, params *ListUserLogsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListUserLogsRequest(c.Server, userId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetPersonalRecords One user's personal records per exercise, across all their challenges
+//
+// Computed from the logs when read and cached (Redis); every change to a
+// log of the user (a new log, a correction, a deletion, a deleted
+// challenge) drops the cached answer, so a correction is reflected at
+// once. An exercise is its name compared without case, in one unit.
+// Owner or admin, else 403.
+//
+// Corresponds with GET /challenges/records/{userId} (the `GetPersonalRecords` operationId).
+func (c *Client) GetPersonalRecords(ctx context.Context, userId int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetPersonalRecordsRequest(c.Server, userId)
 	if err != nil {
 		return nil, err
 	}
@@ -648,6 +887,24 @@ func (c *Client) UpdateChallenge(ctx context.Context, id ChallengeID, body Updat
 	return c.Client.Do(req)
 }
 
+// GetChallengeHistory Weekly volume and best estimated 1RM of one challenge
+//
+// Newest week first, weeks without logs left out, keyset-paginated.
+// Cached (Redis) and dropped on every change to the challenge's logs.
+//
+// Corresponds with GET /challenges/{id}/history (the `GetChallengeHistory` operationId).
+func (c *Client) GetChallengeHistory(ctx context.Context, id ChallengeID, params *GetChallengeHistoryParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetChallengeHistoryRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListChallengeLogs A challenge's workout logs, newest first
 //
 // Corresponds with GET /challenges/{id}/logs (the `ListChallengeLogs` operationId).
@@ -691,6 +948,76 @@ func (c *Client) CreateWorkoutLogWithBody(ctx context.Context, id ChallengeID, c
 // Corresponds with POST /challenges/{id}/logs (the `CreateWorkoutLog` operationId).
 func (c *Client) CreateWorkoutLog(ctx context.Context, id ChallengeID, body CreateWorkoutLogJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCreateWorkoutLogRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteWorkoutLog Delete a workout log
+//
+// As a correction: progress, records and history are recomputed and a
+// `completed` challenge the remaining logs no longer complete goes back
+// to `active`. 409 when the challenge is rejected or archived; 404 when
+// it has no such log. Owner or admin.
+//
+// Corresponds with DELETE /challenges/{id}/logs/{logId} (the `DeleteWorkoutLog` operationId).
+func (c *Client) DeleteWorkoutLog(ctx context.Context, id ChallengeID, logId int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteWorkoutLogRequest(c.Server, id, logId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateWorkoutLogWithBody Correct a workout log
+//
+// Members present replace the log's values; the result is validated as a
+// new log is. Progress, records and history are recomputed from the
+// corrected logs, and the challenge's status follows them: an active
+// challenge the correction completes becomes `completed`, and a
+// `completed` one it no longer completes goes back to `active`. 409
+// when the challenge is rejected or archived (those never change); 404
+// when the challenge has no such log. Owner or admin.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /challenges/{id}/logs/{logId} (the `UpdateWorkoutLog` operationId).
+func (c *Client) UpdateWorkoutLogWithBody(ctx context.Context, id ChallengeID, logId int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateWorkoutLogRequestWithBody(c.Server, id, logId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateWorkoutLog Correct a workout log
+//
+// Members present replace the log's values; the result is validated as a
+// new log is. Progress, records and history are recomputed from the
+// corrected logs, and the challenge's status follows them: an active
+// challenge the correction completes becomes `completed`, and a
+// `completed` one it no longer completes goes back to `active`. 409
+// when the challenge is rejected or archived (those never change); 404
+// when the challenge has no such log. Owner or admin.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /challenges/{id}/logs/{logId} (the `UpdateWorkoutLog` operationId).
+func (c *Client) UpdateWorkoutLog(ctx context.Context, id ChallengeID, logId int64, body UpdateWorkoutLogJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateWorkoutLogRequest(c.Server, id, logId, body)
 	if err != nil {
 		return nil, err
 	}
@@ -848,6 +1175,95 @@ func NewCreateChallengeRequestWithBody(server string, contentType string, body i
 	return req, nil
 }
 
+// NewGetExerciseHistoryRequest constructs an http.Request for the GetExerciseHistory method
+func NewGetExerciseHistoryRequest(server string, userId int64, params *GetExerciseHistoryParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "userId", userId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/challenges/history/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "exercise", params.Exercise, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "unit", params.Unit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListUserLogsRequest constructs an http.Request for the ListUserLogs method
 func NewListUserLogsRequest(server string, userId int64, params *ListUserLogsParams) (*http.Request, error) {
 	var err error
@@ -911,6 +1327,40 @@ func NewListUserLogsRequest(server string, userId int64, params *ListUserLogsPar
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
 		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetPersonalRecordsRequest constructs an http.Request for the GetPersonalRecords method
+func NewGetPersonalRecordsRequest(server string, userId int64) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "userId", userId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/challenges/records/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -1036,6 +1486,79 @@ func NewUpdateChallengeRequestWithBody(server string, id ChallengeID, contentTyp
 	return req, nil
 }
 
+// NewGetChallengeHistoryRequest constructs an http.Request for the GetChallengeHistory method
+func NewGetChallengeHistoryRequest(server string, id ChallengeID, params *GetChallengeHistoryParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/challenges/%s/history", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListChallengeLogsRequest constructs an http.Request for the ListChallengeLogs method
 func NewListChallengeLogsRequest(server string, id ChallengeID, params *ListChallengeLogsParams) (*http.Request, error) {
 	var err error
@@ -1156,6 +1679,101 @@ func NewCreateWorkoutLogRequestWithBody(server string, id ChallengeID, contentTy
 	return req, nil
 }
 
+// NewDeleteWorkoutLogRequest constructs an http.Request for the DeleteWorkoutLog method
+func NewDeleteWorkoutLogRequest(server string, id ChallengeID, logId int64) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "logId", logId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/challenges/%s/logs/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdateWorkoutLogRequest calls the generic UpdateWorkoutLog builder with application/json body
+func NewUpdateWorkoutLogRequest(server string, id ChallengeID, logId int64, body UpdateWorkoutLogJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateWorkoutLogRequestWithBody(server, id, logId, "application/json", bodyReader)
+}
+
+// NewUpdateWorkoutLogRequestWithBody constructs an http.Request for the UpdateWorkoutLog method, with any body, and a specified content type
+func NewUpdateWorkoutLogRequestWithBody(server string, id ChallengeID, logId int64, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "logId", logId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/challenges/%s/logs/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewGetProgressRequest constructs an http.Request for the GetProgress method
 func NewGetProgressRequest(server string, id ChallengeID) (*http.Request, error) {
 	var err error
@@ -1265,6 +1883,17 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /challenges (the `CreateChallenge` operationId).
 	CreateChallengeWithResponse(ctx context.Context, body CreateChallengeJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateChallengeResponse, error)
 
+	// GetExerciseHistoryWithResponse Weekly volume and best estimated 1RM of one exercise across a user's challenges
+	//
+	// Newest week first, weeks without logs left out, keyset-paginated.
+	// Cached (Redis) and dropped on every change to the user's logs of the
+	// exercise. Owner or admin, else 403.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /challenges/history/{userId} (the `GetExerciseHistory` operationId).
+	GetExerciseHistoryWithResponse(ctx context.Context, userId int64, params *GetExerciseHistoryParams, reqEditors ...RequestEditorFn) (*GetExerciseHistoryResponse, error)
+
 	// ListUserLogsWithResponse All of one user's workout logs across challenges, newest first
 	//
 	// The hot read. The first page at the default limit is served from the
@@ -1274,6 +1903,19 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /challenges/logs/{userId} (the `ListUserLogs` operationId).
 	ListUserLogsWithResponse(ctx context.Context, userId int64, params *ListUserLogsParams, reqEditors ...RequestEditorFn) (*ListUserLogsResponse, error)
+
+	// GetPersonalRecordsWithResponse One user's personal records per exercise, across all their challenges
+	//
+	// Computed from the logs when read and cached (Redis); every change to a
+	// log of the user (a new log, a correction, a deletion, a deleted
+	// challenge) drops the cached answer, so a correction is reflected at
+	// once. An exercise is its name compared without case, in one unit.
+	// Owner or admin, else 403.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /challenges/records/{userId} (the `GetPersonalRecords` operationId).
+	GetPersonalRecordsWithResponse(ctx context.Context, userId int64, reqEditors ...RequestEditorFn) (*GetPersonalRecordsResponse, error)
 
 	// DeleteChallengeWithResponse Delete a challenge and its logs
 	//
@@ -1313,6 +1955,16 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PATCH /challenges/{id} (the `UpdateChallenge` operationId).
 	UpdateChallengeWithResponse(ctx context.Context, id ChallengeID, body UpdateChallengeJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateChallengeResponse, error)
 
+	// GetChallengeHistoryWithResponse Weekly volume and best estimated 1RM of one challenge
+	//
+	// Newest week first, weeks without logs left out, keyset-paginated.
+	// Cached (Redis) and dropped on every change to the challenge's logs.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /challenges/{id}/history (the `GetChallengeHistory` operationId).
+	GetChallengeHistoryWithResponse(ctx context.Context, id ChallengeID, params *GetChallengeHistoryParams, reqEditors ...RequestEditorFn) (*GetChallengeHistoryResponse, error)
+
 	// ListChallengeLogsWithResponse A challenge's workout logs, newest first
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -1337,6 +1989,48 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /challenges/{id}/logs (the `CreateWorkoutLog` operationId).
 	CreateWorkoutLogWithResponse(ctx context.Context, id ChallengeID, body CreateWorkoutLogJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateWorkoutLogResponse, error)
+
+	// DeleteWorkoutLogWithResponse Delete a workout log
+	//
+	// As a correction: progress, records and history are recomputed and a
+	// `completed` challenge the remaining logs no longer complete goes back
+	// to `active`. 409 when the challenge is rejected or archived; 404 when
+	// it has no such log. Owner or admin.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /challenges/{id}/logs/{logId} (the `DeleteWorkoutLog` operationId).
+	DeleteWorkoutLogWithResponse(ctx context.Context, id ChallengeID, logId int64, reqEditors ...RequestEditorFn) (*DeleteWorkoutLogResponse, error)
+
+	// UpdateWorkoutLogWithBodyWithResponse Correct a workout log
+	//
+	// Members present replace the log's values; the result is validated as a
+	// new log is. Progress, records and history are recomputed from the
+	// corrected logs, and the challenge's status follows them: an active
+	// challenge the correction completes becomes `completed`, and a
+	// `completed` one it no longer completes goes back to `active`. 409
+	// when the challenge is rejected or archived (those never change); 404
+	// when the challenge has no such log. Owner or admin.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /challenges/{id}/logs/{logId} (the `UpdateWorkoutLog` operationId).
+	UpdateWorkoutLogWithBodyWithResponse(ctx context.Context, id ChallengeID, logId int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateWorkoutLogResponse, error)
+
+	// UpdateWorkoutLogWithResponse Correct a workout log
+	//
+	// Members present replace the log's values; the result is validated as a
+	// new log is. Progress, records and history are recomputed from the
+	// corrected logs, and the challenge's status follows them: an active
+	// challenge the correction completes becomes `completed`, and a
+	// `completed` one it no longer completes goes back to `active`. 409
+	// when the challenge is rejected or archived (those never change); 404
+	// when the challenge has no such log. Owner or admin.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /challenges/{id}/logs/{logId} (the `UpdateWorkoutLog` operationId).
+	UpdateWorkoutLogWithResponse(ctx context.Context, id ChallengeID, logId int64, body UpdateWorkoutLogJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateWorkoutLogResponse, error)
 
 	// GetProgressWithResponse The plan against what was actually done
 	//
@@ -1514,6 +2208,82 @@ func (r CreateChallengeResponse) ContentType() string {
 	return ""
 }
 
+// GetExerciseHistoryResponse503Headers the declared response headers of an HTTP 503 response for GetExerciseHistory
+type GetExerciseHistoryResponse503Headers struct {
+	RetryAfter *int
+}
+
+type GetExerciseHistoryResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *WeeklyHistory
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Invalid
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetExerciseHistoryResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetExerciseHistoryResponse) GetJSON200() *WeeklyHistory {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetExerciseHistoryResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetExerciseHistoryResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r GetExerciseHistoryResponse) GetApplicationproblemJSON422() *Invalid {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetExerciseHistoryResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetExerciseHistoryResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetExerciseHistoryResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetExerciseHistoryResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetExerciseHistoryResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListUserLogsResponse503Headers the declared response headers of an HTTP 503 response for ListUserLogs
 type ListUserLogsResponse503Headers struct {
 	RetryAfter *int
@@ -1584,6 +2354,82 @@ func (r ListUserLogsResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ListUserLogsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetPersonalRecordsResponse503Headers the declared response headers of an HTTP 503 response for GetPersonalRecords
+type GetPersonalRecordsResponse503Headers struct {
+	RetryAfter *int
+}
+
+type GetPersonalRecordsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PersonalRecords
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Invalid
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetPersonalRecordsResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetPersonalRecordsResponse) GetJSON200() *PersonalRecords {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetPersonalRecordsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetPersonalRecordsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r GetPersonalRecordsResponse) GetApplicationproblemJSON422() *Invalid {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetPersonalRecordsResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetPersonalRecordsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetPersonalRecordsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetPersonalRecordsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetPersonalRecordsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -1853,6 +2699,89 @@ func (r UpdateChallengeResponse) ContentType() string {
 	return ""
 }
 
+// GetChallengeHistoryResponse503Headers the declared response headers of an HTTP 503 response for GetChallengeHistory
+type GetChallengeHistoryResponse503Headers struct {
+	RetryAfter *int
+}
+
+type GetChallengeHistoryResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *WeeklyHistory
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Invalid
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetChallengeHistoryResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetChallengeHistoryResponse) GetJSON200() *WeeklyHistory {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetChallengeHistoryResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetChallengeHistoryResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetChallengeHistoryResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r GetChallengeHistoryResponse) GetApplicationproblemJSON422() *Invalid {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetChallengeHistoryResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetChallengeHistoryResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetChallengeHistoryResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetChallengeHistoryResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetChallengeHistoryResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListChallengeLogsResponse503Headers the declared response headers of an HTTP 503 response for ListChallengeLogs
 type ListChallengeLogsResponse503Headers struct {
 	RetryAfter *int
@@ -2040,6 +2969,193 @@ func (r CreateWorkoutLogResponse) ContentType() string {
 	return ""
 }
 
+// DeleteWorkoutLogResponse503Headers the declared response headers of an HTTP 503 response for DeleteWorkoutLog
+type DeleteWorkoutLogResponse503Headers struct {
+	RetryAfter *int
+}
+
+type DeleteWorkoutLogResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Invalid
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *DeleteWorkoutLogResponse503Headers
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeleteWorkoutLogResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DeleteWorkoutLogResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DeleteWorkoutLogResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r DeleteWorkoutLogResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r DeleteWorkoutLogResponse) GetApplicationproblemJSON422() *Invalid {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DeleteWorkoutLogResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteWorkoutLogResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteWorkoutLogResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteWorkoutLogResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteWorkoutLogResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UpdateWorkoutLogResponse503Headers the declared response headers of an HTTP 503 response for UpdateWorkoutLog
+type UpdateWorkoutLogResponse503Headers struct {
+	RetryAfter *int
+}
+
+type UpdateWorkoutLogResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *WorkoutLog
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Invalid
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *UpdateWorkoutLogResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateWorkoutLogResponse) GetJSON200() *WorkoutLog {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UpdateWorkoutLogResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UpdateWorkoutLogResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UpdateWorkoutLogResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UpdateWorkoutLogResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r UpdateWorkoutLogResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r UpdateWorkoutLogResponse) GetApplicationproblemJSON413() *TooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r UpdateWorkoutLogResponse) GetApplicationproblemJSON422() *Invalid {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r UpdateWorkoutLogResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateWorkoutLogResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateWorkoutLogResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateWorkoutLogResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateWorkoutLogResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetProgressResponse503Headers the declared response headers of an HTTP 503 response for GetProgress
 type GetProgressResponse503Headers struct {
 	RetryAfter *int
@@ -2172,6 +3288,23 @@ func (c *ClientWithResponses) CreateChallengeWithResponse(ctx context.Context, b
 	return ParseCreateChallengeResponse(rsp)
 }
 
+// GetExerciseHistoryWithResponse Weekly volume and best estimated 1RM of one exercise across a user's challenges
+//
+// Newest week first, weeks without logs left out, keyset-paginated.
+// Cached (Redis) and dropped on every change to the user's logs of the
+// exercise. Owner or admin, else 403.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /challenges/history/{userId} (the `GetExerciseHistory` operationId).
+func (c *ClientWithResponses) GetExerciseHistoryWithResponse(ctx context.Context, userId int64, params *GetExerciseHistoryParams, reqEditors ...RequestEditorFn) (*GetExerciseHistoryResponse, error) {
+	rsp, err := c.GetExerciseHistory(ctx, userId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetExerciseHistoryResponse(rsp)
+}
+
 // ListUserLogsWithResponse All of one user's workout logs across challenges, newest first
 //
 // The hot read. The first page at the default limit is served from the
@@ -2186,6 +3319,25 @@ func (c *ClientWithResponses) ListUserLogsWithResponse(ctx context.Context, user
 		return nil, err
 	}
 	return ParseListUserLogsResponse(rsp)
+}
+
+// GetPersonalRecordsWithResponse One user's personal records per exercise, across all their challenges
+//
+// Computed from the logs when read and cached (Redis); every change to a
+// log of the user (a new log, a correction, a deletion, a deleted
+// challenge) drops the cached answer, so a correction is reflected at
+// once. An exercise is its name compared without case, in one unit.
+// Owner or admin, else 403.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /challenges/records/{userId} (the `GetPersonalRecords` operationId).
+func (c *ClientWithResponses) GetPersonalRecordsWithResponse(ctx context.Context, userId int64, reqEditors ...RequestEditorFn) (*GetPersonalRecordsResponse, error) {
+	rsp, err := c.GetPersonalRecords(ctx, userId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetPersonalRecordsResponse(rsp)
 }
 
 // DeleteChallengeWithResponse Delete a challenge and its logs
@@ -2250,6 +3402,22 @@ func (c *ClientWithResponses) UpdateChallengeWithResponse(ctx context.Context, i
 	return ParseUpdateChallengeResponse(rsp)
 }
 
+// GetChallengeHistoryWithResponse Weekly volume and best estimated 1RM of one challenge
+//
+// Newest week first, weeks without logs left out, keyset-paginated.
+// Cached (Redis) and dropped on every change to the challenge's logs.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /challenges/{id}/history (the `GetChallengeHistory` operationId).
+func (c *ClientWithResponses) GetChallengeHistoryWithResponse(ctx context.Context, id ChallengeID, params *GetChallengeHistoryParams, reqEditors ...RequestEditorFn) (*GetChallengeHistoryResponse, error) {
+	rsp, err := c.GetChallengeHistory(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetChallengeHistoryResponse(rsp)
+}
+
 // ListChallengeLogsWithResponse A challenge's workout logs, newest first
 //
 // Returns a wrapper object for the known response body format(s).
@@ -2291,6 +3459,66 @@ func (c *ClientWithResponses) CreateWorkoutLogWithResponse(ctx context.Context, 
 		return nil, err
 	}
 	return ParseCreateWorkoutLogResponse(rsp)
+}
+
+// DeleteWorkoutLogWithResponse Delete a workout log
+//
+// As a correction: progress, records and history are recomputed and a
+// `completed` challenge the remaining logs no longer complete goes back
+// to `active`. 409 when the challenge is rejected or archived; 404 when
+// it has no such log. Owner or admin.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /challenges/{id}/logs/{logId} (the `DeleteWorkoutLog` operationId).
+func (c *ClientWithResponses) DeleteWorkoutLogWithResponse(ctx context.Context, id ChallengeID, logId int64, reqEditors ...RequestEditorFn) (*DeleteWorkoutLogResponse, error) {
+	rsp, err := c.DeleteWorkoutLog(ctx, id, logId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteWorkoutLogResponse(rsp)
+}
+
+// UpdateWorkoutLogWithBodyWithResponse Correct a workout log
+//
+// Members present replace the log's values; the result is validated as a
+// new log is. Progress, records and history are recomputed from the
+// corrected logs, and the challenge's status follows them: an active
+// challenge the correction completes becomes `completed`, and a
+// `completed` one it no longer completes goes back to `active`. 409
+// when the challenge is rejected or archived (those never change); 404
+// when the challenge has no such log. Owner or admin.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /challenges/{id}/logs/{logId} (the `UpdateWorkoutLog` operationId).
+func (c *ClientWithResponses) UpdateWorkoutLogWithBodyWithResponse(ctx context.Context, id ChallengeID, logId int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateWorkoutLogResponse, error) {
+	rsp, err := c.UpdateWorkoutLogWithBody(ctx, id, logId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateWorkoutLogResponse(rsp)
+}
+
+// UpdateWorkoutLogWithResponse Correct a workout log
+//
+// Members present replace the log's values; the result is validated as a
+// new log is. Progress, records and history are recomputed from the
+// corrected logs, and the challenge's status follows them: an active
+// challenge the correction completes becomes `completed`, and a
+// `completed` one it no longer completes goes back to `active`. 409
+// when the challenge is rejected or archived (those never change); 404
+// when the challenge has no such log. Owner or admin.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /challenges/{id}/logs/{logId} (the `UpdateWorkoutLog` operationId).
+func (c *ClientWithResponses) UpdateWorkoutLogWithResponse(ctx context.Context, id ChallengeID, logId int64, body UpdateWorkoutLogJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateWorkoutLogResponse, error) {
+	rsp, err := c.UpdateWorkoutLog(ctx, id, logId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateWorkoutLogResponse(rsp)
 }
 
 // GetProgressWithResponse The plan against what was actually done
@@ -2459,6 +3687,73 @@ func ParseCreateChallengeResponse(rsp *http.Response) (*CreateChallengeResponse,
 	return response, nil
 }
 
+// ParseGetExerciseHistoryResponse parses an HTTP response from a GetExerciseHistoryWithResponse call
+func ParseGetExerciseHistoryResponse(rsp *http.Response) (*GetExerciseHistoryResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetExerciseHistoryResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest WeeklyHistory
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Invalid
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers GetExerciseHistoryResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseListUserLogsResponse parses an HTTP response from a ListUserLogsWithResponse call
 func ParseListUserLogsResponse(rsp *http.Response) (*ListUserLogsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -2513,6 +3808,73 @@ func ParseListUserLogsResponse(rsp *http.Response) (*ListUserLogsResponse, error
 	switch {
 	case rsp.StatusCode == 503:
 		var headers ListUserLogsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetPersonalRecordsResponse parses an HTTP response from a GetPersonalRecordsWithResponse call
+func ParseGetPersonalRecordsResponse(rsp *http.Response) (*GetPersonalRecordsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetPersonalRecordsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PersonalRecords
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Invalid
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers GetPersonalRecordsResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -2765,6 +4127,80 @@ func ParseUpdateChallengeResponse(rsp *http.Response) (*UpdateChallengeResponse,
 	return response, nil
 }
 
+// ParseGetChallengeHistoryResponse parses an HTTP response from a GetChallengeHistoryWithResponse call
+func ParseGetChallengeHistoryResponse(rsp *http.Response) (*GetChallengeHistoryResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetChallengeHistoryResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest WeeklyHistory
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Invalid
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers GetChallengeHistoryResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseListChallengeLogsResponse parses an HTTP response from a ListChallengeLogsWithResponse call
 func ParseListChallengeLogsResponse(rsp *http.Response) (*ListChallengeLogsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -2921,6 +4357,178 @@ func ParseCreateWorkoutLogResponse(rsp *http.Response) (*CreateWorkoutLogRespons
 	switch {
 	case rsp.StatusCode == 503:
 		var headers CreateWorkoutLogResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDeleteWorkoutLogResponse parses an HTTP response from a DeleteWorkoutLogWithResponse call
+func ParseDeleteWorkoutLogResponse(rsp *http.Response) (*DeleteWorkoutLogResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteWorkoutLogResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Invalid
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers DeleteWorkoutLogResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUpdateWorkoutLogResponse parses an HTTP response from a UpdateWorkoutLogWithResponse call
+func ParseUpdateWorkoutLogResponse(rsp *http.Response) (*UpdateWorkoutLogResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateWorkoutLogResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest WorkoutLog
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Invalid
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers UpdateWorkoutLogResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {

@@ -12,6 +12,8 @@ import (
 const (
 	CacheUserLogs = "user-logs"
 	CacheProgress = "progress"
+	CacheRecords  = "records"
+	CacheHistory  = "history"
 )
 
 // Cache is app.Cache on one view of kit/cache (Redis cache-aside with

@@ -7,6 +7,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 
 	entsql "entgo.io/ent/dialect/sql"
 
@@ -238,6 +239,103 @@ func (r *Repository) AddLog(ctx context.Context, challengeID int64,
 		return save(ctx, tx.Challenge, row, c)
 	})
 	return view, out, err
+}
+
+func (r *Repository) ChangeLog(ctx context.Context, challengeID, logID int64,
+	fn func(c *domain.Challenge, logs []domain.WorkoutLog, i int) (domain.WorkoutLog, bool, error),
+) (app.LogView, *domain.Challenge, error) {
+	var (
+		view app.LogView
+		out  *domain.Challenge
+	)
+	err := r.inTx(ctx, func(tx *ent.Tx) error {
+		// The challenge's lock is the one AddLog takes: a correction and a
+		// new log of one challenge are serialized, so each sees the other's
+		// result when it settles the status.
+		row, c, err := lock(ctx, tx.Challenge, challengeID)
+		if err != nil {
+			return err
+		}
+		rows, err := tx.WorkoutLog.Query().
+			Where(workoutlog.ChallengeID(challengeID)).
+			Order(workoutlog.ByPerformedAt(), workoutlog.ByID()).
+			All(ctx)
+		if err != nil {
+			return fmt.Errorf("read logs of challenge %d: %w", challengeID, err)
+		}
+		logs, err := toWorkoutLogs(c.Plan().Unit(), rows)
+		if err != nil {
+			return err
+		}
+		i := slices.IndexFunc(rows, func(l *ent.WorkoutLog) bool { return l.ID == logID })
+		fixed, keep, err := fn(c, logs, i)
+		if err != nil {
+			return err
+		}
+		if i < 0 {
+			return fmt.Errorf("log %d of challenge %d: %w", logID, challengeID, app.ErrLogNotFound)
+		}
+		if keep {
+			updated, err := tx.WorkoutLog.UpdateOneID(logID).
+				SetPerformedAt(fixed.PerformedAt()).
+				SetSets(fixed.Sets()).
+				SetReps(fixed.Reps()).
+				SetValue(fixed.Value()).
+				SetNote(fixed.Note()).
+				Save(ctx)
+			if err != nil {
+				return fmt.Errorf("update log %d: %w", logID, err)
+			}
+			view = toLogView(updated)
+		} else {
+			if err := tx.WorkoutLog.DeleteOneID(logID).Exec(ctx); err != nil {
+				return fmt.Errorf("delete log %d: %w", logID, err)
+			}
+			view = app.LogView{}
+		}
+		out = c
+		return save(ctx, tx.Challenge, row, c)
+	})
+	return view, out, err
+}
+
+// UserExerciseLogs reads the user's logs on the (user_id, performed_at, id)
+// index and their challenges on (user_id, status, id): two range scans
+// instead of a join, put together here.
+func (r *Repository) UserExerciseLogs(ctx context.Context, userID int64) ([]domain.ExerciseLog, error) {
+	challenges, err := r.client.Challenge.Query().
+		Where(entchallenge.UserID(userID)).
+		Select(entchallenge.FieldID, entchallenge.FieldExercise, entchallenge.FieldUnit).
+		All(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read challenges of user %d: %w", userID, err)
+	}
+	byID := make(map[int64]*ent.Challenge, len(challenges))
+	for _, c := range challenges {
+		byID[c.ID] = c
+	}
+	rows, err := r.client.WorkoutLog.Query().Where(workoutlog.UserID(userID)).All(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read logs of user %d: %w", userID, err)
+	}
+	out := make([]domain.ExerciseLog, 0, len(rows))
+	for _, row := range rows {
+		c, ok := byID[row.ChallengeID]
+		if !ok {
+			// Its challenge was deleted between the two reads, and the
+			// log with it.
+			continue
+		}
+		unit := domain.Unit(c.Unit)
+		l, err := domain.UnmarshalWorkoutLogFromDatabase(unit, domain.WorkoutLogSpec{
+			PerformedAt: row.PerformedAt, Sets: row.Sets, Reps: row.Reps, Value: row.Value, Note: row.Note,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("stored log %d is invalid: %v", row.ID, err)
+		}
+		out = append(out, domain.ExerciseLog{LogID: row.ID, ChallengeID: row.ChallengeID, Exercise: c.Exercise, Unit: unit, Log: l})
+	}
+	return out, nil
 }
 
 func (r *Repository) ListChallenges(ctx context.Context, f app.ChallengeFilter) ([]*domain.Challenge, error) {

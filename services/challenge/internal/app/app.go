@@ -10,7 +10,10 @@ package app
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strconv"
 	"time"
@@ -27,6 +30,8 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrForbidden: the resource belongs to another user.
 	ErrForbidden = errors.New("forbidden")
+	// ErrLogNotFound: the challenge has no such log. It matches ErrNotFound.
+	ErrLogNotFound = fmt.Errorf("%w: no such workout log", ErrNotFound)
 )
 
 // Actor is the authenticated caller.
@@ -73,6 +78,15 @@ type Repository interface {
 	AddLog(ctx context.Context, challengeID int64,
 		fn func(c *domain.Challenge, history func() ([]domain.WorkoutLog, error)) (domain.WorkoutLog, error),
 	) (LogView, *domain.Challenge, error)
+	// ChangeLog locks the challenge, reads all its logs chronologically and
+	// lets fn correct or delete the one with id logID: fn gets its index in
+	// logs (-1 when the challenge has no such log; fn decides the answer)
+	// and returns the corrected log, or keep false to delete it, and may
+	// change the challenge's status. The log and the challenge are stored in
+	// one transaction; the view is the stored log (zero when deleted).
+	ChangeLog(ctx context.Context, challengeID, logID int64,
+		fn func(c *domain.Challenge, logs []domain.WorkoutLog, i int) (corrected domain.WorkoutLog, keep bool, err error),
+	) (LogView, *domain.Challenge, error)
 	ListChallenges(ctx context.Context, f ChallengeFilter) ([]*domain.Challenge, error)
 
 	// UserLogs is a user's logs, newest first, after the cursor (nil: from the newest).
@@ -82,6 +96,9 @@ type Repository interface {
 	// ChallengeWithLogs is a challenge and all its logs, chronologically;
 	// ErrNotFound when there is no such challenge.
 	ChallengeWithLogs(ctx context.Context, id int64) (*domain.Challenge, []domain.WorkoutLog, error)
+	// UserExerciseLogs is every log of the user, across all their
+	// challenges, with its challenge's exercise and unit, in no set order.
+	UserExerciseLogs(ctx context.Context, userID int64) ([]domain.ExerciseLog, error)
 }
 
 // Cache stores encoded read results by key (cache-aside). Get returns the
@@ -98,6 +115,8 @@ type Application struct {
 	repo     Repository
 	logs     Cache // first page of a user's logs, by user id
 	progress Cache // progress of a challenge, by challenge id
+	records  Cache // personal records, by user id
+	history  Cache // weekly history, by challenge or by user and exercise
 	now      func() time.Time
 	log      *slog.Logger
 }
@@ -108,18 +127,23 @@ type Options struct {
 	UserLogsCache Cache
 	// ProgressCache caches GET /challenges/{id}/progress.
 	ProgressCache Cache
-	Now           func() time.Time // default time.Now
-	Logger        *slog.Logger     // default slog.Default()
+	// RecordsCache caches GET /challenges/records/{userId}.
+	RecordsCache Cache
+	// HistoryCache caches GET /challenges/{id}/history and
+	// GET /challenges/history/{userId}: every week, each page a slice.
+	HistoryCache Cache
+	Now          func() time.Time // default time.Now
+	Logger       *slog.Logger     // default slog.Default()
 }
 
 // New returns the use cases over repo. A nil cache means no caching.
 func New(repo Repository, opts Options) *Application {
-	a := &Application{repo: repo, logs: opts.UserLogsCache, progress: opts.ProgressCache, now: opts.Now, log: opts.Logger}
-	if a.logs == nil {
-		a.logs = NoCache{}
-	}
-	if a.progress == nil {
-		a.progress = NoCache{}
+	a := &Application{repo: repo, logs: opts.UserLogsCache, progress: opts.ProgressCache,
+		records: opts.RecordsCache, history: opts.HistoryCache, now: opts.Now, log: opts.Logger}
+	for _, c := range []*Cache{&a.logs, &a.progress, &a.records, &a.history} {
+		if *c == nil {
+			*c = NoCache{}
+		}
 	}
 	if a.now == nil {
 		a.now = time.Now
@@ -146,6 +170,17 @@ func (NoCache) Invalidate(context.Context, ...string) error { return nil }
 // rolling upgrade.
 func userLogsKey(userID int64) string      { return "p." + strconv.FormatInt(userID, 10) }
 func progressKey(challengeID int64) string { return strconv.FormatInt(challengeID, 10) }
+func recordsKey(userID int64) string       { return strconv.FormatInt(userID, 10) }
+
+// History keys: "c.<challenge id>", or "e.<user id>.<unit>.<hash>" for an
+// exercise across challenges. The exercise is hashed (its domain.ExerciseKey)
+// because a name may hold anything, braces included, and a key must stay
+// short and keep its hash tag (kit/cache) intact.
+func challengeHistoryKey(challengeID int64) string { return "c." + strconv.FormatInt(challengeID, 10) }
+func exerciseHistoryKey(userID int64, unit domain.Unit, exercise string) string {
+	sum := sha256.Sum256([]byte(domain.ExerciseKey(exercise)))
+	return "e." + strconv.FormatInt(userID, 10) + "." + string(unit) + "." + hex.EncodeToString(sum[:12])
+}
 
 // invalidate drops what a committed change to a challenge of userID made
 // stale. A failure is logged, not returned: the write has committed, and the
@@ -160,6 +195,26 @@ func (a *Application) invalidate(ctx context.Context, userID, challengeID int64)
 		if err := a.progress.Invalidate(ctx, progressKey(challengeID)); err != nil {
 			a.log.WarnContext(ctx, "invalidate progress", "challenge_id", challengeID, "err", err)
 		}
+		// A read of a challenge's history, like its progress, may have
+		// cached "not found" before the challenge existed.
+		if err := a.history.Invalidate(ctx, challengeHistoryKey(challengeID)); err != nil {
+			a.log.WarnContext(ctx, "invalidate history", "challenge_id", challengeID, "err", err)
+		}
+	}
+}
+
+// invalidateLogs drops, after the commit, every cached read a change to the
+// logs of c made stale: what invalidate drops, and the owner's records and
+// the history of c's exercise. Every log change goes through here: a new
+// log, a correction, a deletion, a deleted challenge.
+func (a *Application) invalidateLogs(ctx context.Context, c *domain.Challenge) {
+	a.invalidate(ctx, c.UserID(), c.ID())
+	if err := a.records.Invalidate(ctx, recordsKey(c.UserID())); err != nil {
+		a.log.WarnContext(ctx, "invalidate records", "user_id", c.UserID(), "err", err)
+	}
+	plan := c.Plan()
+	if err := a.history.Invalidate(ctx, exerciseHistoryKey(c.UserID(), plan.Unit(), plan.Exercise())); err != nil {
+		a.log.WarnContext(ctx, "invalidate history", "user_id", c.UserID(), "err", err)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/progressive-overload/po/services/challenge/internal/domain"
 )
@@ -80,7 +81,7 @@ func (a *Application) DeleteChallenge(ctx context.Context, actor Actor, id int64
 	if err != nil {
 		return err
 	}
-	a.invalidate(ctx, c.UserID(), c.ID())
+	a.invalidateLogs(ctx, c)
 	return nil
 }
 
@@ -123,6 +124,67 @@ func (a *Application) LogWorkout(ctx context.Context, actor Actor, challengeID i
 	if err != nil {
 		return LogView{}, err
 	}
-	a.invalidate(ctx, c.UserID(), c.ID())
+	a.invalidateLogs(ctx, c)
 	return view, nil
+}
+
+// CorrectLog applies a correction to a log of a challenge that is not
+// rejected or archived. Progress is a function of the plan and the logs, so
+// the challenge's status is settled again over the corrected logs in the
+// same locked transaction: a challenge completed only because of the log
+// reopens, and one the correction completes is completed.
+func (a *Application) CorrectLog(ctx context.Context, actor Actor, challengeID, logID int64, patch domain.WorkoutLogPatch) (LogView, error) {
+	now := a.now()
+	view, c, err := a.repo.ChangeLog(ctx, challengeID, logID,
+		func(c *domain.Challenge, logs []domain.WorkoutLog, i int) (domain.WorkoutLog, bool, error) {
+			if err := checkLogChange(actor, c, i); err != nil {
+				return domain.WorkoutLog{}, false, err
+			}
+			fixed, err := logs[i].Corrected(c.Plan().Unit(), patch, now)
+			if err != nil {
+				return domain.WorkoutLog{}, false, err
+			}
+			if err := c.CheckCorrection(&fixed); err != nil {
+				return domain.WorkoutLog{}, false, err
+			}
+			logs[i] = fixed
+			return fixed, true, c.Resettle(logs, now)
+		})
+	if err != nil {
+		return LogView{}, err
+	}
+	a.invalidateLogs(ctx, c)
+	return view, nil
+}
+
+// DeleteLog deletes a log of a challenge that is not rejected or archived,
+// settling the challenge's status again over the remaining logs.
+func (a *Application) DeleteLog(ctx context.Context, actor Actor, challengeID, logID int64) error {
+	now := a.now()
+	_, c, err := a.repo.ChangeLog(ctx, challengeID, logID,
+		func(c *domain.Challenge, logs []domain.WorkoutLog, i int) (domain.WorkoutLog, bool, error) {
+			if err := checkLogChange(actor, c, i); err != nil {
+				return domain.WorkoutLog{}, false, err
+			}
+			return domain.WorkoutLog{}, false, c.Resettle(slices.Delete(logs, i, i+1), now)
+		})
+	if err != nil {
+		return err
+	}
+	a.invalidateLogs(ctx, c)
+	return nil
+}
+
+// checkLogChange answers, in the order the routes do, whether the actor may
+// change log i of c: another user's challenge is 403 whether or not the log
+// exists (so its log ids cannot be probed), a missing log 404, a frozen
+// challenge 409 whatever the body holds.
+func checkLogChange(actor Actor, c *domain.Challenge, i int) error {
+	if !actor.CanAccess(c.UserID()) {
+		return ErrForbidden
+	}
+	if i < 0 {
+		return ErrLogNotFound
+	}
+	return c.CheckCorrection(nil)
 }

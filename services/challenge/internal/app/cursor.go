@@ -51,3 +51,24 @@ func DecodeChallengeCursor(s string) (int64, error) {
 }
 
 var errBadCursor = domain.Invalid("cursor", paging.CursorMessage)
+
+// Weeks: kind "w", key the day number of the week's Monday (weekDay).
+const weekCursorKind = "w"
+
+// EncodeWeekCursor is the cursor of the page of weeks before weekDay.
+func EncodeWeekCursor(weekDay int64) string {
+	return paging.EncodeCursor(weekCursorKind, weekDay)
+}
+
+// DecodeWeekCursor parses a cursor from EncodeWeekCursor; "" is 0 (the
+// first page). Anything else that does not parse is a 422 on "cursor".
+func DecodeWeekCursor(s string) (int64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	k, ok := paging.DecodeCursor(s, weekCursorKind, 1)
+	if !ok {
+		return 0, errBadCursor
+	}
+	return k[0], nil
+}

@@ -22,11 +22,14 @@ const (
 	StatusArchived  Status = "archived"  // put away; terminal
 )
 
-// transitions is the whole life cycle; anything absent is refused.
+// transitions is the whole life cycle; anything absent is refused. Each
+// method takes one edge: completed → active is Reopen's (a corrected log no
+// longer completes the plan), never Activate's, which only answers the
+// account service about a pending challenge.
 var transitions = map[Status][]Status{
 	StatusPending:   {StatusActive, StatusRejected, StatusArchived},
 	StatusActive:    {StatusCompleted, StatusArchived},
-	StatusCompleted: {StatusArchived},
+	StatusCompleted: {StatusActive, StatusArchived},
 	StatusRejected:  nil,
 	StatusArchived:  nil,
 }
@@ -219,7 +222,11 @@ func (c *Challenge) AssignID(id int64) error {
 }
 
 // Activate: pending → active, once the account service vouched for the user.
+// Only from pending: a late answer must not reopen a completed challenge.
 func (c *Challenge) Activate(now time.Time) error {
+	if c.status != StatusPending {
+		return &TransitionError{From: c.status, To: StatusActive}
+	}
 	return c.moveTo(StatusActive, "", now)
 }
 
@@ -243,10 +250,63 @@ func (c *Challenge) Complete(logs []WorkoutLog, now time.Time) error {
 	if !c.status.CanBecome(StatusCompleted) {
 		return &TransitionError{From: c.status, To: StatusCompleted}
 	}
-	if !ComputeProgress(c.plan, logs, now).Complete {
+	if !c.completes(logs, now) {
 		return ErrChallengeNotComplete
 	}
 	return c.moveTo(StatusCompleted, "", now)
+}
+
+// Reopen: completed → active, only when the logs no longer complete the plan
+// (a log that completed it was corrected or deleted). Like Complete it
+// computes progress itself. Rejected and archived challenges never reopen.
+func (c *Challenge) Reopen(logs []WorkoutLog, now time.Time) error {
+	if c.status != StatusCompleted {
+		return &TransitionError{From: c.status, To: StatusActive}
+	}
+	if c.completes(logs, now) {
+		return ErrChallengeStillComplete
+	}
+	return c.moveTo(StatusActive, "", now)
+}
+
+// Resettle makes the status follow the challenge's logs after one of them
+// was corrected or deleted, so that completion stays a function of the plan
+// and the logs: an active challenge whose logs now complete the plan is
+// completed (as a new log would complete it), a completed one whose logs no
+// longer do is reopened. Pending challenges are not judged until they are
+// active; rejected and archived ones are frozen (ErrChallengeClosed).
+func (c *Challenge) Resettle(logs []WorkoutLog, now time.Time) error {
+	switch c.status {
+	case StatusActive:
+		if err := c.Complete(logs, now); err != nil && !errors.Is(err, ErrChallengeNotComplete) {
+			return err
+		}
+	case StatusCompleted:
+		if err := c.Reopen(logs, now); err != nil && !errors.Is(err, ErrChallengeStillComplete) {
+			return err
+		}
+	case StatusRejected, StatusArchived:
+		return fmt.Errorf("%w: it is %s", ErrChallengeClosed, c.status)
+	}
+	return nil
+}
+
+// CheckCorrection says whether a log of c may be corrected or deleted:
+// while the challenge is pending, active or completed (a completed one may
+// reopen), never once it is rejected or archived, which are frozen. A
+// corrected log, when given, must not predate the plan's start, as CheckLog
+// requires of a new one.
+func (c *Challenge) CheckCorrection(corrected *WorkoutLog) error {
+	if c.status.Terminal() {
+		return fmt.Errorf("%w: it is %s", ErrChallengeClosed, c.status)
+	}
+	if corrected != nil && DateOf(corrected.PerformedAt()).Before(c.plan.StartDate()) {
+		return (fieldErrors{{
+			Field:   FieldPerformedAt,
+			Message: "must not be before the challenge's start date " + c.plan.StartDate().String(),
+		}}).err()
+	}
+	return nil
 }
 
 // Rename changes the title. Rejected and archived challenges are frozen;
@@ -278,6 +338,12 @@ func (c *Challenge) CheckLog(log WorkoutLog) error {
 		}}).err()
 	}
 	return nil
+}
+
+// completes is the one completion rule Complete, Reopen and so Resettle
+// apply: a pure function of the plan and the logs.
+func (c *Challenge) completes(logs []WorkoutLog, now time.Time) bool {
+	return ComputeProgress(c.plan, logs, now).Complete
 }
 
 // Progress is ComputeProgress over the challenge's plan.

@@ -21,7 +21,9 @@
 //     seconds and meters the value is the measured quantity of a set and reps
 //     must be 1, so "3 sets of 12 reps" has one reading: sets 3, value 12.
 //   - Status life cycle: pending → active | rejected | archived;
-//     active → completed | archived; completed → archived. Rejected and
+//     active → completed | archived; completed → active | archived, back to
+//     active only when a corrected or deleted log leaves the plan
+//     incomplete (status follows the logs, see Challenge.Resettle). Rejected and
 //     archived are terminal: a rejection keeps its reason instead of being
 //     hidden by an archive, and an archived challenge (its user is gone, or
 //     they put it away) never comes back.

@@ -34,6 +34,9 @@ var (
 	ErrChallengeClosed = errors.New("challenge is closed")
 	// ErrChallengeNotComplete: Complete was asked before the plan was done.
 	ErrChallengeNotComplete = errors.New("challenge is not complete")
+	// ErrChallengeStillComplete: Reopen was asked while the logs still
+	// complete the plan.
+	ErrChallengeStillComplete = errors.New("challenge is still complete")
 )
 
 // TransitionError says which status change was refused; it matches

@@ -116,3 +116,38 @@ func (l WorkoutLog) Note() string { return l.note }
 func (l WorkoutLog) Spec() WorkoutLogSpec {
 	return WorkoutLogSpec{PerformedAt: l.performedAt, Sets: l.sets, Reps: l.reps, Value: l.value, Note: l.note}
 }
+
+// WorkoutLogPatch is a correction of a stored log: nil fields keep the
+// log's value. An empty note clears the note.
+type WorkoutLogPatch struct {
+	PerformedAt *time.Time
+	Sets        *int
+	Reps        *int
+	Value       *float64
+	Note        *string
+}
+
+// Corrected is l with p applied, validated exactly as NewWorkoutLog
+// validates a new log (every invalid field at once), so a correction cannot
+// store what logging could not.
+func (l WorkoutLog) Corrected(unit Unit, p WorkoutLogPatch, now time.Time) (WorkoutLog, error) {
+	spec := l.Spec()
+	if p.PerformedAt != nil {
+		spec.PerformedAt = *p.PerformedAt
+	}
+	if p.Sets != nil {
+		spec.Sets = *p.Sets
+	}
+	if p.Reps != nil {
+		spec.Reps = *p.Reps
+	}
+	if p.Value != nil {
+		spec.Value = *p.Value
+	}
+	if p.Note != nil {
+		spec.Note = *p.Note
+	}
+	// The clock rule holds for an unchanged performedAt too: it was at most
+	// MaxClockSkew after the time it was logged, which is before now.
+	return NewWorkoutLog(unit, spec, now)
+}

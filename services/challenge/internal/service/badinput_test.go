@@ -21,6 +21,8 @@ func TestBadInput(t *testing.T) {
 	tok := h.user(t, uid)
 	c := h.createChallenge(t, tok)
 	id := strconv.FormatInt(c.Id, 10)
+	logged := h.logWorkout(t, tok, c.Id, 60)
+	logID := strconv.FormatInt(logged.Id, 10)
 	with := func(k string, v any) map[string]any {
 		b := squatBody()
 		if v == nil {
@@ -70,6 +72,21 @@ func TestBadInput(t *testing.T) {
 		}, 422, []string{"performedAt"}},
 		{"log bad time", "POST", "/challenges/" + id + "/logs", `{"performedAt":"yesterday","sets":1,"reps":1,"value":1}`, 422, []string{"performedAt"}},
 		{"log on missing challenge", "POST", "/challenges/999999/logs", map[string]any{"sets": 1, "reps": 1, "value": 1}, 404, nil},
+		{"correction out of bounds", "PATCH", "/challenges/" + id + "/logs/" + logID, map[string]any{"sets": 0, "reps": 1001}, 422, []string{"sets", "reps"}},
+		{"correction invalid", "PATCH", "/challenges/" + id + "/logs/" + logID, map[string]any{"value": 62.555, "performedAt": "1999-12-31T00:00:00Z"}, 422, []string{"value", "performedAt"}},
+		{"correction before the plan", "PATCH", "/challenges/" + id + "/logs/" + logID, map[string]any{"performedAt": "2026-01-04T23:59:59Z"}, 422, []string{"performedAt"}},
+		{"correction in the future", "PATCH", "/challenges/" + id + "/logs/" + logID, map[string]any{"performedAt": "2999-01-01T00:00:00Z"}, 422, []string{"performedAt"}},
+		{"correction wrong type", "PATCH", "/challenges/" + id + "/logs/" + logID, `{"reps":"five","note":7}`, 422, []string{"reps", "note"}},
+		{"correction not an object", "PATCH", "/challenges/" + id + "/logs/" + logID, `[1]`, 400, nil},
+		{"correction bad log id", "PATCH", "/challenges/" + id + "/logs/x", map[string]any{"sets": 1}, 422, []string{"logId"}},
+		{"correction of no log", "DELETE", "/challenges/" + id + "/logs/424242", nil, 404, nil},
+		{"history bad cursor", "GET", "/challenges/" + id + "/history?cursor=bDE", nil, 422, []string{"cursor"}},
+		{"history bad limit and cursor", "GET", "/challenges/" + id + "/history?limit=0&cursor=", nil, 422, []string{"limit", "cursor"}},
+		{"history of no challenge", "GET", "/challenges/424242/history", nil, 404, nil},
+		{"exercise history without exercise", "GET", "/challenges/history/" + strconv.Itoa(uid) + "?unit=kg", nil, 422, []string{"exercise"}},
+		{"exercise history blank exercise", "GET", "/challenges/history/" + strconv.Itoa(uid) + "?unit=kg&exercise=%20", nil, 422, []string{"exercise"}},
+		{"exercise history bad unit", "GET", "/challenges/history/" + strconv.Itoa(uid) + "?unit=stone&exercise=Squat", nil, 422, []string{"unit"}},
+		{"records user not a number", "GET", "/challenges/records/me", nil, 422, []string{"userId"}},
 		{"patch bad status", "PATCH", "/challenges/" + id, map[string]any{"status": "active"}, 422, []string{"status"}},
 		{"patch blank title", "PATCH", "/challenges/" + id, map[string]any{"title": ""}, 422, []string{"title"}},
 		{"id not a number", "GET", "/challenges/abc", nil, 422, []string{"id"}},
@@ -138,7 +155,9 @@ func TestBadInput(t *testing.T) {
 	if len(list.Items) != 1 {
 		t.Fatalf("bad input created challenges: %+v", list.Items)
 	}
-	if r := h.Do(t, "GET", "/challenges/"+id+"/logs", tok, nil); !strings.Contains(string(r.Body), `"items":[]`) {
-		t.Fatalf("bad input created logs: %s", r.Body)
+	var logs logList
+	h.Do(t, "GET", "/challenges/"+id+"/logs", tok, nil).Decode(t, &logs)
+	if len(logs.Items) != 1 || logs.Items[0] != logged {
+		t.Fatalf("bad input created or changed logs: %+v", logs.Items)
 	}
 }

@@ -96,3 +96,52 @@ func FuzzListParameters(f *testing.F) {
 		checkFuzzResponse(t, r, err)
 	})
 }
+
+func FuzzUpdateWorkoutLogBody(f *testing.F) {
+	for _, seed := range []string{
+		`{}`, `{"value":62.5}`, `{"note":""}`, `{"performedAt":"2026-01-06T07:30:00Z","sets":3,"reps":8,"value":62.5,"note":"fixed"}`,
+		`{"value":625e-1}`, `{"value":-0}`, `{"value":0.001}`, `{"reps":1e3}`, `{"sets":null}`, `{"performedAt":"2026-01-04T23:59:59.999999Z"}`,
+		`{"performedAt":"9999-12-31T23:59:59Z"}`, `{"note":"` + "\x00" + `"}`, `[]`, `null`, ``, `{"value":"62.5"}`, `{"sets":1,"sets":0}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	h := newHarness(f)
+	tok := h.user(f, 504)
+	c := h.createChallenge(f, tok)
+	l := h.logWorkout(f, tok, c.Id, 60)
+	path := logPath(c.Id, l.Id)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		r, err := h.Try("PATCH", path, tok, body)
+		checkFuzzResponse(t, r, err)
+	})
+}
+
+func FuzzHistoryParameters(f *testing.F) {
+	for _, seed := range [][4]string{
+		{"Back squat", "kg", "", ""}, {"back SQUAT", "lb", "2", "dzIwNDU4"}, {" ", "kg", "0", ""}, {"", "", "", "dzA"},
+		{"{}", "reps", "101", "bDE3Njc2MjQwMDAwMDAwMDAuMQ"}, {"%00", "KG", "-1", "===="}, {"é\u0000", "meters", "ten", "YzE"},
+	} {
+		f.Add(seed[0], seed[1], seed[2], seed[3])
+	}
+	h := newHarness(f)
+	tok := h.user(f, 505)
+	c := h.createChallenge(f, tok)
+	h.logWorkout(f, tok, c.Id, 60)
+	f.Fuzz(func(t *testing.T, exercise, unit, limit, cursor string) {
+		q := url.Values{}
+		for k, v := range map[string]string{"exercise": exercise, "unit": unit, "limit": limit, "cursor": cursor} {
+			if v != "" {
+				q.Set(k, v)
+			}
+		}
+		for _, path := range []string{
+			"/challenges/history/505?" + q.Encode(),
+			"/challenges/" + strconv.FormatInt(c.Id, 10) + "/history?" + q.Encode(),
+			"/challenges/records/" + url.PathEscape(limit),
+			"/challenges/" + url.PathEscape(cursor) + "/history",
+		} {
+			r, err := h.Try("GET", path, tok, nil)
+			checkFuzzResponse(t, r, err)
+		}
+	})
+}

@@ -138,6 +138,8 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *Service, err error) 
 	s.App = app.New(repo, app.Options{
 		UserLogsCache: adapters.NewCache(s.cache, adapters.CacheUserLogs),
 		ProgressCache: adapters.NewCache(s.cache, adapters.CacheProgress),
+		RecordsCache:  adapters.NewCache(s.cache, adapters.CacheRecords),
+		HistoryCache:  adapters.NewCache(s.cache, adapters.CacheHistory),
 		Now:           opts.Now,
 		Logger:        opts.Logger,
 	})

@@ -47,6 +47,21 @@ func (e ChallengeStatus) Valid() bool {
 	}
 }
 
+// Defines values for E1RMRecordFormula.
+const (
+	Epley E1RMRecordFormula = "epley"
+)
+
+// Valid indicates whether the value is a known member of the E1RMRecordFormula enum.
+func (e E1RMRecordFormula) Valid() bool {
+	switch e {
+	case Epley:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for Unit.
 const (
 	Kg      Unit = "kg"
@@ -154,10 +169,50 @@ type CreateWorkoutLogRequest struct {
 	Value float64 `json:"value"`
 }
 
+// E1RMRecord defines model for E1RMRecord.
+type E1RMRecord struct {
+	Estimate float64 `json:"estimate"`
+
+	// Formula Epley, w × (1 + reps/30), to two decimals; a single counts as w.
+	Formula E1RMRecordFormula `json:"formula"`
+
+	// Set The logged set a record was set with.
+	Set RecordSet `json:"set"`
+}
+
+// E1RMRecordFormula Epley, w × (1 + reps/30), to two decimals; a single counts as w.
+type E1RMRecordFormula string
+
+// ExerciseRecords `best` is the heaviest load for kg and lb, the most reps, seconds or
+// meters in a set otherwise; ties go to more reps, then the earlier set.
+// `bestE1rm` is the best estimated one-rep max, null for units that are
+// not loads.
+type ExerciseRecords struct {
+	// Best The logged set a record was set with.
+	Best     RecordSet   `json:"best"`
+	BestE1rm *E1RMRecord `json:"bestE1rm"`
+
+	// Exercise As spelled in the most recent log's challenge.
+	Exercise string `json:"exercise"`
+
+	// Logs Logs of this exercise in this unit.
+	Logs int `json:"logs"`
+
+	// RepsAtLoad For each load lifted (kg, lb), the set with the most reps at it, heaviest first; empty for other units.
+	RepsAtLoad []RecordSet `json:"repsAtLoad"`
+	Unit       Unit        `json:"unit"`
+}
+
 // FieldError defines model for FieldError.
 type FieldError struct {
 	Field   string `json:"field"`
 	Message string `json:"message"`
+}
+
+// PersonalRecords defines model for PersonalRecords.
+type PersonalRecords struct {
+	Exercises []ExerciseRecords `json:"exercises"`
+	UserId    int64             `json:"userId"`
 }
 
 // Problem defines model for Problem.
@@ -210,6 +265,16 @@ type Progress struct {
 	UserId                int64              `json:"userId"`
 }
 
+// RecordSet The logged set a record was set with.
+type RecordSet struct {
+	ChallengeId int64     `json:"challengeId"`
+	LogId       int64     `json:"logId"`
+	PerformedAt time.Time `json:"performedAt"`
+	Reps        int       `json:"reps"`
+	Sets        int       `json:"sets"`
+	Value       float64   `json:"value"`
+}
+
 // SetRecord defines model for SetRecord.
 type SetRecord struct {
 	PerformedAt time.Time `json:"performedAt"`
@@ -229,6 +294,44 @@ type UpdateChallengeRequest struct {
 
 // UpdateChallengeRequestStatus Archive the challenge (final; archiving an archived one changes nothing).
 type UpdateChallengeRequestStatus string
+
+// UpdateWorkoutLogRequest A correction; members left out keep their value.
+type UpdateWorkoutLogRequest struct {
+	// Note An empty note removes the note.
+	Note *string `json:"note,omitempty"`
+
+	// PerformedAt Not before the plan's start date, not in the future.
+	PerformedAt *time.Time `json:"performedAt,omitempty"`
+
+	// Reps Repetitions per set for kg and lb; must be 1 for reps, seconds and meters.
+	Reps *int32 `json:"reps,omitempty"`
+	Sets *int32 `json:"sets,omitempty"`
+
+	// Value At most 2 decimals (whole numbers for reps).
+	Value *float64 `json:"value,omitempty"`
+}
+
+// WeekStats defines model for WeekStats.
+type WeekStats struct {
+	// BestE1rm The week's best Epley estimate; null for units that are not loads.
+	BestE1rm *float64 `json:"bestE1rm"`
+	Logs     int      `json:"logs"`
+	Sets     int      `json:"sets"`
+
+	// Volume Σ sets × reps × value, two decimals (the tonnage for kg and lb).
+	Volume float64 `json:"volume"`
+
+	// WeekStart The week's Monday (UTC).
+	WeekStart openapi_types.Date `json:"weekStart"`
+}
+
+// WeeklyHistory defines model for WeeklyHistory.
+type WeeklyHistory struct {
+	Exercise   string      `json:"exercise"`
+	Items      []WeekStats `json:"items"`
+	NextCursor *string     `json:"nextCursor"`
+	Unit       Unit        `json:"unit"`
+}
 
 // WorkoutLog defines model for WorkoutLog.
 type WorkoutLog struct {
@@ -257,6 +360,9 @@ type Cursor = string
 
 // Limit defines model for Limit.
 type Limit = int32
+
+// WeekCursor defines model for WeekCursor.
+type WeekCursor = string
 
 // BadRequest defines model for BadRequest.
 type BadRequest = Problem
@@ -296,6 +402,19 @@ type ListChallengesParams struct {
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
+// GetExerciseHistoryParams defines parameters for GetExerciseHistory.
+type GetExerciseHistoryParams struct {
+	// Exercise The exercise's name, compared without case.
+	Exercise string `form:"exercise" json:"exercise"`
+	Unit     Unit   `form:"unit" json:"unit"`
+
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `nextCursor` of the previous page of weeks; absent for the first page.
+	Cursor *WeekCursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
 // ListUserLogsParams defines parameters for ListUserLogs.
 type ListUserLogsParams struct {
 	// Limit Page size.
@@ -303,6 +422,15 @@ type ListUserLogsParams struct {
 
 	// Cursor The `nextCursor` of the previous page; absent for the first page.
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// GetChallengeHistoryParams defines parameters for GetChallengeHistory.
+type GetChallengeHistoryParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `nextCursor` of the previous page of weeks; absent for the first page.
+	Cursor *WeekCursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // ListChallengeLogsParams defines parameters for ListChallengeLogs.
@@ -323,6 +451,9 @@ type UpdateChallengeJSONRequestBody = UpdateChallengeRequest
 // CreateWorkoutLogJSONRequestBody defines body for CreateWorkoutLog for application/json ContentType.
 type CreateWorkoutLogJSONRequestBody = CreateWorkoutLogRequest
 
+// UpdateWorkoutLogJSONRequestBody defines body for UpdateWorkoutLog for application/json ContentType.
+type UpdateWorkoutLogJSONRequestBody = UpdateWorkoutLogRequest
+
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
 	// ListChallenges List challenges, newest first
@@ -331,9 +462,15 @@ type ServerInterface interface {
 	// CreateChallenge Start a challenge
 	// (POST /challenges)
 	CreateChallenge(c *fiber.Ctx) error
+	// GetExerciseHistory Weekly volume and best estimated 1RM of one exercise across a user's challenges
+	// (GET /challenges/history/{userId})
+	GetExerciseHistory(c *fiber.Ctx, userId int64, params GetExerciseHistoryParams) error
 	// ListUserLogs All of one user's workout logs across challenges, newest first
 	// (GET /challenges/logs/{userId})
 	ListUserLogs(c *fiber.Ctx, userId int64, params ListUserLogsParams) error
+	// GetPersonalRecords One user's personal records per exercise, across all their challenges
+	// (GET /challenges/records/{userId})
+	GetPersonalRecords(c *fiber.Ctx, userId int64) error
 	// DeleteChallenge Delete a challenge and its logs
 	// (DELETE /challenges/{id})
 	DeleteChallenge(c *fiber.Ctx, id ChallengeID) error
@@ -343,12 +480,21 @@ type ServerInterface interface {
 	// UpdateChallenge Rename or archive a challenge
 	// (PATCH /challenges/{id})
 	UpdateChallenge(c *fiber.Ctx, id ChallengeID) error
+	// GetChallengeHistory Weekly volume and best estimated 1RM of one challenge
+	// (GET /challenges/{id}/history)
+	GetChallengeHistory(c *fiber.Ctx, id ChallengeID, params GetChallengeHistoryParams) error
 	// ListChallengeLogs A challenge's workout logs, newest first
 	// (GET /challenges/{id}/logs)
 	ListChallengeLogs(c *fiber.Ctx, id ChallengeID, params ListChallengeLogsParams) error
 	// CreateWorkoutLog Log a workout session of a challenge
 	// (POST /challenges/{id}/logs)
 	CreateWorkoutLog(c *fiber.Ctx, id ChallengeID) error
+	// DeleteWorkoutLog Delete a workout log
+	// (DELETE /challenges/{id}/logs/{logId})
+	DeleteWorkoutLog(c *fiber.Ctx, id ChallengeID, logId int64) error
+	// UpdateWorkoutLog Correct a workout log
+	// (PATCH /challenges/{id}/logs/{logId})
+	UpdateWorkoutLog(c *fiber.Ctx, id ChallengeID, logId int64) error
 	// GetProgress The plan against what was actually done
 	// (GET /challenges/{id}/progress)
 	GetProgress(c *fiber.Ctx, id ChallengeID) error
@@ -439,6 +585,72 @@ func (siw *ServerInterfaceWrapper) CreateChallenge(c *fiber.Ctx) error {
 	return handler(c)
 }
 
+// GetExerciseHistory operation middleware
+func (siw *ServerInterfaceWrapper) GetExerciseHistory(c *fiber.Ctx) error {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "userId" -------------
+	var userId int64
+
+	err = runtime.BindStyledParameterWithOptions("simple", "userId", c.Params("userId"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64"})
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for parameter userId: %w", err).Error())
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetExerciseHistoryParams
+
+	var query url.Values
+	query, err = url.ParseQuery(string(c.Request().URI().QueryString()))
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for query string: %w", err).Error())
+	}
+
+	// ------------- Required query parameter "exercise" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "exercise", query, &params.Exercise, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for parameter exercise: %w", err).Error())
+	}
+
+	// ------------- Required query parameter "unit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "unit", query, &params.Unit, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for parameter unit: %w", err).Error())
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", query, &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for parameter limit: %w", err).Error())
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", query, &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for parameter cursor: %w", err).Error())
+	}
+
+	handler := func(c *fiber.Ctx) error {
+		return siw.Handler.GetExerciseHistory(c, userId, params)
+	}
+
+	for i := len(siw.HandlerMiddlewares) - 1; i >= 0; i-- {
+		m := siw.HandlerMiddlewares[i]
+		next := handler
+		handler = func(c *fiber.Ctx) error {
+			return m(c, next)
+		}
+	}
+
+	return handler(c)
+}
+
 // ListUserLogs operation middleware
 func (siw *ServerInterfaceWrapper) ListUserLogs(c *fiber.Ctx) error {
 
@@ -478,6 +690,35 @@ func (siw *ServerInterfaceWrapper) ListUserLogs(c *fiber.Ctx) error {
 
 	handler := func(c *fiber.Ctx) error {
 		return siw.Handler.ListUserLogs(c, userId, params)
+	}
+
+	for i := len(siw.HandlerMiddlewares) - 1; i >= 0; i-- {
+		m := siw.HandlerMiddlewares[i]
+		next := handler
+		handler = func(c *fiber.Ctx) error {
+			return m(c, next)
+		}
+	}
+
+	return handler(c)
+}
+
+// GetPersonalRecords operation middleware
+func (siw *ServerInterfaceWrapper) GetPersonalRecords(c *fiber.Ctx) error {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "userId" -------------
+	var userId int64
+
+	err = runtime.BindStyledParameterWithOptions("simple", "userId", c.Params("userId"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64"})
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for parameter userId: %w", err).Error())
+	}
+
+	handler := func(c *fiber.Ctx) error {
+		return siw.Handler.GetPersonalRecords(c, userId)
 	}
 
 	for i := len(siw.HandlerMiddlewares) - 1; i >= 0; i-- {
@@ -578,6 +819,58 @@ func (siw *ServerInterfaceWrapper) UpdateChallenge(c *fiber.Ctx) error {
 	return handler(c)
 }
 
+// GetChallengeHistory operation middleware
+func (siw *ServerInterfaceWrapper) GetChallengeHistory(c *fiber.Ctx) error {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "id" -------------
+	var id ChallengeID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", c.Params("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64"})
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for parameter id: %w", err).Error())
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetChallengeHistoryParams
+
+	var query url.Values
+	query, err = url.ParseQuery(string(c.Request().URI().QueryString()))
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for query string: %w", err).Error())
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", query, &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for parameter limit: %w", err).Error())
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", query, &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for parameter cursor: %w", err).Error())
+	}
+
+	handler := func(c *fiber.Ctx) error {
+		return siw.Handler.GetChallengeHistory(c, id, params)
+	}
+
+	for i := len(siw.HandlerMiddlewares) - 1; i >= 0; i-- {
+		m := siw.HandlerMiddlewares[i]
+		next := handler
+		handler = func(c *fiber.Ctx) error {
+			return m(c, next)
+		}
+	}
+
+	return handler(c)
+}
+
 // ListChallengeLogs operation middleware
 func (siw *ServerInterfaceWrapper) ListChallengeLogs(c *fiber.Ctx) error {
 
@@ -659,6 +952,80 @@ func (siw *ServerInterfaceWrapper) CreateWorkoutLog(c *fiber.Ctx) error {
 	return handler(c)
 }
 
+// DeleteWorkoutLog operation middleware
+func (siw *ServerInterfaceWrapper) DeleteWorkoutLog(c *fiber.Ctx) error {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "id" -------------
+	var id ChallengeID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", c.Params("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64"})
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for parameter id: %w", err).Error())
+	}
+
+	// ------------- Path parameter "logId" -------------
+	var logId int64
+
+	err = runtime.BindStyledParameterWithOptions("simple", "logId", c.Params("logId"), &logId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64"})
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for parameter logId: %w", err).Error())
+	}
+
+	handler := func(c *fiber.Ctx) error {
+		return siw.Handler.DeleteWorkoutLog(c, id, logId)
+	}
+
+	for i := len(siw.HandlerMiddlewares) - 1; i >= 0; i-- {
+		m := siw.HandlerMiddlewares[i]
+		next := handler
+		handler = func(c *fiber.Ctx) error {
+			return m(c, next)
+		}
+	}
+
+	return handler(c)
+}
+
+// UpdateWorkoutLog operation middleware
+func (siw *ServerInterfaceWrapper) UpdateWorkoutLog(c *fiber.Ctx) error {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "id" -------------
+	var id ChallengeID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", c.Params("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64"})
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for parameter id: %w", err).Error())
+	}
+
+	// ------------- Path parameter "logId" -------------
+	var logId int64
+
+	err = runtime.BindStyledParameterWithOptions("simple", "logId", c.Params("logId"), &logId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64"})
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for parameter logId: %w", err).Error())
+	}
+
+	handler := func(c *fiber.Ctx) error {
+		return siw.Handler.UpdateWorkoutLog(c, id, logId)
+	}
+
+	for i := len(siw.HandlerMiddlewares) - 1; i >= 0; i-- {
+		m := siw.HandlerMiddlewares[i]
+		next := handler
+		handler = func(c *fiber.Ctx) error {
+			return m(c, next)
+		}
+	}
+
+	return handler(c)
+}
+
 // GetProgress operation middleware
 func (siw *ServerInterfaceWrapper) GetProgress(c *fiber.Ctx) error {
 
@@ -717,6 +1084,10 @@ func RegisterHandlersWithOptions(router fiber.Router, si ServerInterface, option
 
 	router.Get(options.BaseURL+"/challenges/logs/:userId", wrapper.ListUserLogs)
 
+	router.Get(options.BaseURL+"/challenges/records/:userId", wrapper.GetPersonalRecords)
+
+	router.Get(options.BaseURL+"/challenges/history/:userId", wrapper.GetExerciseHistory)
+
 	router.Delete(options.BaseURL+"/challenges/:id", wrapper.DeleteChallenge)
 
 	router.Get(options.BaseURL+"/challenges/:id", wrapper.GetChallenge)
@@ -726,6 +1097,12 @@ func RegisterHandlersWithOptions(router fiber.Router, si ServerInterface, option
 	router.Get(options.BaseURL+"/challenges/:id/logs", wrapper.ListChallengeLogs)
 
 	router.Post(options.BaseURL+"/challenges/:id/logs", wrapper.CreateWorkoutLog)
+
+	router.Delete(options.BaseURL+"/challenges/:id/logs/:logId", wrapper.DeleteWorkoutLog)
+
+	router.Patch(options.BaseURL+"/challenges/:id/logs/:logId", wrapper.UpdateWorkoutLog)
+
+	router.Get(options.BaseURL+"/challenges/:id/history", wrapper.GetChallengeHistory)
 
 	router.Get(options.BaseURL+"/challenges/:id/progress", wrapper.GetProgress)
 
@@ -903,6 +1280,71 @@ func (response CreateChallenge503ApplicationProblemPlusJSONResponse) VisitCreate
 	return ctx.JSON(&response.Body)
 }
 
+type GetExerciseHistoryRequestObject struct {
+	UserId int64 `json:"userId"`
+	Params GetExerciseHistoryParams
+}
+
+type GetExerciseHistoryResponseObject interface {
+	VisitGetExerciseHistoryResponse(ctx *fiber.Ctx) error
+}
+
+type GetExerciseHistory200JSONResponse WeeklyHistory
+
+func (response GetExerciseHistory200JSONResponse) VisitGetExerciseHistoryResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/json")
+	ctx.Status(200)
+
+	return ctx.JSON(&response)
+}
+
+type GetExerciseHistory401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetExerciseHistory401ApplicationProblemPlusJSONResponse) VisitGetExerciseHistoryResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(401)
+
+	return ctx.JSON(&response)
+}
+
+type GetExerciseHistory403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetExerciseHistory403ApplicationProblemPlusJSONResponse) VisitGetExerciseHistoryResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(403)
+
+	return ctx.JSON(&response)
+}
+
+type GetExerciseHistory422ApplicationProblemPlusJSONResponse struct {
+	InvalidApplicationProblemPlusJSONResponse
+}
+
+func (response GetExerciseHistory422ApplicationProblemPlusJSONResponse) VisitGetExerciseHistoryResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(422)
+
+	return ctx.JSON(&response)
+}
+
+type GetExerciseHistory503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetExerciseHistory503ApplicationProblemPlusJSONResponse) VisitGetExerciseHistoryResponse(ctx *fiber.Ctx) error {
+	if response.Headers.RetryAfter != nil {
+		ctx.Response().Header.Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(503)
+
+	return ctx.JSON(&response.Body)
+}
+
 type ListUserLogsRequestObject struct {
 	UserId int64 `json:"userId"`
 	Params ListUserLogsParams
@@ -959,6 +1401,70 @@ type ListUserLogs503ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response ListUserLogs503ApplicationProblemPlusJSONResponse) VisitListUserLogsResponse(ctx *fiber.Ctx) error {
+	if response.Headers.RetryAfter != nil {
+		ctx.Response().Header.Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(503)
+
+	return ctx.JSON(&response.Body)
+}
+
+type GetPersonalRecordsRequestObject struct {
+	UserId int64 `json:"userId"`
+}
+
+type GetPersonalRecordsResponseObject interface {
+	VisitGetPersonalRecordsResponse(ctx *fiber.Ctx) error
+}
+
+type GetPersonalRecords200JSONResponse PersonalRecords
+
+func (response GetPersonalRecords200JSONResponse) VisitGetPersonalRecordsResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/json")
+	ctx.Status(200)
+
+	return ctx.JSON(&response)
+}
+
+type GetPersonalRecords401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetPersonalRecords401ApplicationProblemPlusJSONResponse) VisitGetPersonalRecordsResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(401)
+
+	return ctx.JSON(&response)
+}
+
+type GetPersonalRecords403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetPersonalRecords403ApplicationProblemPlusJSONResponse) VisitGetPersonalRecordsResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(403)
+
+	return ctx.JSON(&response)
+}
+
+type GetPersonalRecords422ApplicationProblemPlusJSONResponse struct {
+	InvalidApplicationProblemPlusJSONResponse
+}
+
+func (response GetPersonalRecords422ApplicationProblemPlusJSONResponse) VisitGetPersonalRecordsResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(422)
+
+	return ctx.JSON(&response)
+}
+
+type GetPersonalRecords503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetPersonalRecords503ApplicationProblemPlusJSONResponse) VisitGetPersonalRecordsResponse(ctx *fiber.Ctx) error {
 	if response.Headers.RetryAfter != nil {
 		ctx.Response().Header.Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
 	}
@@ -1226,6 +1732,82 @@ func (response UpdateChallenge503ApplicationProblemPlusJSONResponse) VisitUpdate
 	return ctx.JSON(&response.Body)
 }
 
+type GetChallengeHistoryRequestObject struct {
+	Id     ChallengeID `json:"id"`
+	Params GetChallengeHistoryParams
+}
+
+type GetChallengeHistoryResponseObject interface {
+	VisitGetChallengeHistoryResponse(ctx *fiber.Ctx) error
+}
+
+type GetChallengeHistory200JSONResponse WeeklyHistory
+
+func (response GetChallengeHistory200JSONResponse) VisitGetChallengeHistoryResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/json")
+	ctx.Status(200)
+
+	return ctx.JSON(&response)
+}
+
+type GetChallengeHistory401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetChallengeHistory401ApplicationProblemPlusJSONResponse) VisitGetChallengeHistoryResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(401)
+
+	return ctx.JSON(&response)
+}
+
+type GetChallengeHistory403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetChallengeHistory403ApplicationProblemPlusJSONResponse) VisitGetChallengeHistoryResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(403)
+
+	return ctx.JSON(&response)
+}
+
+type GetChallengeHistory404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetChallengeHistory404ApplicationProblemPlusJSONResponse) VisitGetChallengeHistoryResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(404)
+
+	return ctx.JSON(&response)
+}
+
+type GetChallengeHistory422ApplicationProblemPlusJSONResponse struct {
+	InvalidApplicationProblemPlusJSONResponse
+}
+
+func (response GetChallengeHistory422ApplicationProblemPlusJSONResponse) VisitGetChallengeHistoryResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(422)
+
+	return ctx.JSON(&response)
+}
+
+type GetChallengeHistory503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetChallengeHistory503ApplicationProblemPlusJSONResponse) VisitGetChallengeHistoryResponse(ctx *fiber.Ctx) error {
+	if response.Headers.RetryAfter != nil {
+		ctx.Response().Header.Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(503)
+
+	return ctx.JSON(&response.Body)
+}
+
 type ListChallengeLogsRequestObject struct {
 	Id     ChallengeID `json:"id"`
 	Params ListChallengeLogsParams
@@ -1411,6 +1993,202 @@ func (response CreateWorkoutLog503ApplicationProblemPlusJSONResponse) VisitCreat
 	return ctx.JSON(&response.Body)
 }
 
+type DeleteWorkoutLogRequestObject struct {
+	Id    ChallengeID `json:"id"`
+	LogId int64       `json:"logId"`
+}
+
+type DeleteWorkoutLogResponseObject interface {
+	VisitDeleteWorkoutLogResponse(ctx *fiber.Ctx) error
+}
+
+type DeleteWorkoutLog204Response struct {
+}
+
+func (response DeleteWorkoutLog204Response) VisitDeleteWorkoutLogResponse(ctx *fiber.Ctx) error {
+	ctx.Status(204)
+	return nil
+}
+
+type DeleteWorkoutLog401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteWorkoutLog401ApplicationProblemPlusJSONResponse) VisitDeleteWorkoutLogResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(401)
+
+	return ctx.JSON(&response)
+}
+
+type DeleteWorkoutLog403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteWorkoutLog403ApplicationProblemPlusJSONResponse) VisitDeleteWorkoutLogResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(403)
+
+	return ctx.JSON(&response)
+}
+
+type DeleteWorkoutLog404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteWorkoutLog404ApplicationProblemPlusJSONResponse) VisitDeleteWorkoutLogResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(404)
+
+	return ctx.JSON(&response)
+}
+
+type DeleteWorkoutLog409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteWorkoutLog409ApplicationProblemPlusJSONResponse) VisitDeleteWorkoutLogResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(409)
+
+	return ctx.JSON(&response)
+}
+
+type DeleteWorkoutLog422ApplicationProblemPlusJSONResponse struct {
+	InvalidApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteWorkoutLog422ApplicationProblemPlusJSONResponse) VisitDeleteWorkoutLogResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(422)
+
+	return ctx.JSON(&response)
+}
+
+type DeleteWorkoutLog503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteWorkoutLog503ApplicationProblemPlusJSONResponse) VisitDeleteWorkoutLogResponse(ctx *fiber.Ctx) error {
+	if response.Headers.RetryAfter != nil {
+		ctx.Response().Header.Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(503)
+
+	return ctx.JSON(&response.Body)
+}
+
+type UpdateWorkoutLogRequestObject struct {
+	Id    ChallengeID `json:"id"`
+	LogId int64       `json:"logId"`
+	Body  *UpdateWorkoutLogJSONRequestBody
+}
+
+type UpdateWorkoutLogResponseObject interface {
+	VisitUpdateWorkoutLogResponse(ctx *fiber.Ctx) error
+}
+
+type UpdateWorkoutLog200JSONResponse WorkoutLog
+
+func (response UpdateWorkoutLog200JSONResponse) VisitUpdateWorkoutLogResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/json")
+	ctx.Status(200)
+
+	return ctx.JSON(&response)
+}
+
+type UpdateWorkoutLog400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateWorkoutLog400ApplicationProblemPlusJSONResponse) VisitUpdateWorkoutLogResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(400)
+
+	return ctx.JSON(&response)
+}
+
+type UpdateWorkoutLog401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateWorkoutLog401ApplicationProblemPlusJSONResponse) VisitUpdateWorkoutLogResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(401)
+
+	return ctx.JSON(&response)
+}
+
+type UpdateWorkoutLog403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateWorkoutLog403ApplicationProblemPlusJSONResponse) VisitUpdateWorkoutLogResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(403)
+
+	return ctx.JSON(&response)
+}
+
+type UpdateWorkoutLog404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateWorkoutLog404ApplicationProblemPlusJSONResponse) VisitUpdateWorkoutLogResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(404)
+
+	return ctx.JSON(&response)
+}
+
+type UpdateWorkoutLog409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateWorkoutLog409ApplicationProblemPlusJSONResponse) VisitUpdateWorkoutLogResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(409)
+
+	return ctx.JSON(&response)
+}
+
+type UpdateWorkoutLog413ApplicationProblemPlusJSONResponse struct {
+	TooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateWorkoutLog413ApplicationProblemPlusJSONResponse) VisitUpdateWorkoutLogResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(413)
+
+	return ctx.JSON(&response)
+}
+
+type UpdateWorkoutLog422ApplicationProblemPlusJSONResponse struct {
+	InvalidApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateWorkoutLog422ApplicationProblemPlusJSONResponse) VisitUpdateWorkoutLogResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(422)
+
+	return ctx.JSON(&response)
+}
+
+type UpdateWorkoutLog503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateWorkoutLog503ApplicationProblemPlusJSONResponse) VisitUpdateWorkoutLogResponse(ctx *fiber.Ctx) error {
+	if response.Headers.RetryAfter != nil {
+		ctx.Response().Header.Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(503)
+
+	return ctx.JSON(&response.Body)
+}
+
 type GetProgressRequestObject struct {
 	Id ChallengeID `json:"id"`
 }
@@ -1494,9 +2272,15 @@ type StrictServerInterface interface {
 	// CreateChallenge Start a challenge
 	// (POST /challenges)
 	CreateChallenge(ctx context.Context, request CreateChallengeRequestObject) (CreateChallengeResponseObject, error)
+	// GetExerciseHistory Weekly volume and best estimated 1RM of one exercise across a user's challenges
+	// (GET /challenges/history/{userId})
+	GetExerciseHistory(ctx context.Context, request GetExerciseHistoryRequestObject) (GetExerciseHistoryResponseObject, error)
 	// ListUserLogs All of one user's workout logs across challenges, newest first
 	// (GET /challenges/logs/{userId})
 	ListUserLogs(ctx context.Context, request ListUserLogsRequestObject) (ListUserLogsResponseObject, error)
+	// GetPersonalRecords One user's personal records per exercise, across all their challenges
+	// (GET /challenges/records/{userId})
+	GetPersonalRecords(ctx context.Context, request GetPersonalRecordsRequestObject) (GetPersonalRecordsResponseObject, error)
 	// DeleteChallenge Delete a challenge and its logs
 	// (DELETE /challenges/{id})
 	DeleteChallenge(ctx context.Context, request DeleteChallengeRequestObject) (DeleteChallengeResponseObject, error)
@@ -1506,12 +2290,21 @@ type StrictServerInterface interface {
 	// UpdateChallenge Rename or archive a challenge
 	// (PATCH /challenges/{id})
 	UpdateChallenge(ctx context.Context, request UpdateChallengeRequestObject) (UpdateChallengeResponseObject, error)
+	// GetChallengeHistory Weekly volume and best estimated 1RM of one challenge
+	// (GET /challenges/{id}/history)
+	GetChallengeHistory(ctx context.Context, request GetChallengeHistoryRequestObject) (GetChallengeHistoryResponseObject, error)
 	// ListChallengeLogs A challenge's workout logs, newest first
 	// (GET /challenges/{id}/logs)
 	ListChallengeLogs(ctx context.Context, request ListChallengeLogsRequestObject) (ListChallengeLogsResponseObject, error)
 	// CreateWorkoutLog Log a workout session of a challenge
 	// (POST /challenges/{id}/logs)
 	CreateWorkoutLog(ctx context.Context, request CreateWorkoutLogRequestObject) (CreateWorkoutLogResponseObject, error)
+	// DeleteWorkoutLog Delete a workout log
+	// (DELETE /challenges/{id}/logs/{logId})
+	DeleteWorkoutLog(ctx context.Context, request DeleteWorkoutLogRequestObject) (DeleteWorkoutLogResponseObject, error)
+	// UpdateWorkoutLog Correct a workout log
+	// (PATCH /challenges/{id}/logs/{logId})
+	UpdateWorkoutLog(ctx context.Context, request UpdateWorkoutLogRequestObject) (UpdateWorkoutLogResponseObject, error)
 	// GetProgress The plan against what was actually done
 	// (GET /challenges/{id}/progress)
 	GetProgress(ctx context.Context, request GetProgressRequestObject) (GetProgressResponseObject, error)
@@ -1601,6 +2394,34 @@ func (sh *strictHandler) CreateChallenge(ctx *fiber.Ctx) error {
 	return nil
 }
 
+// GetExerciseHistory operation middleware
+func (sh *strictHandler) GetExerciseHistory(ctx *fiber.Ctx, userId int64, params GetExerciseHistoryParams) error {
+	var request GetExerciseHistoryRequestObject
+
+	request.UserId = userId
+	request.Params = params
+
+	handler := func(ctx *fiber.Ctx, request interface{}) (interface{}, error) {
+		return sh.ssi.GetExerciseHistory(ctx.UserContext(), request.(GetExerciseHistoryRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetExerciseHistory")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetExerciseHistoryResponseObject); ok {
+		if err := validResponse.VisitGetExerciseHistoryResponse(ctx); err != nil {
+			return err
+		}
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListUserLogs operation middleware
 func (sh *strictHandler) ListUserLogs(ctx *fiber.Ctx, userId int64, params ListUserLogsParams) error {
 	var request ListUserLogsRequestObject
@@ -1621,6 +2442,33 @@ func (sh *strictHandler) ListUserLogs(ctx *fiber.Ctx, userId int64, params ListU
 		return err
 	} else if validResponse, ok := response.(ListUserLogsResponseObject); ok {
 		if err := validResponse.VisitListUserLogsResponse(ctx); err != nil {
+			return err
+		}
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetPersonalRecords operation middleware
+func (sh *strictHandler) GetPersonalRecords(ctx *fiber.Ctx, userId int64) error {
+	var request GetPersonalRecordsRequestObject
+
+	request.UserId = userId
+
+	handler := func(ctx *fiber.Ctx, request interface{}) (interface{}, error) {
+		return sh.ssi.GetPersonalRecords(ctx.UserContext(), request.(GetPersonalRecordsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetPersonalRecords")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetPersonalRecordsResponseObject); ok {
+		if err := validResponse.VisitGetPersonalRecordsResponse(ctx); err != nil {
 			return err
 		}
 	} else if response != nil {
@@ -1724,6 +2572,34 @@ func (sh *strictHandler) UpdateChallenge(ctx *fiber.Ctx, id ChallengeID) error {
 	return nil
 }
 
+// GetChallengeHistory operation middleware
+func (sh *strictHandler) GetChallengeHistory(ctx *fiber.Ctx, id ChallengeID, params GetChallengeHistoryParams) error {
+	var request GetChallengeHistoryRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx *fiber.Ctx, request interface{}) (interface{}, error) {
+		return sh.ssi.GetChallengeHistory(ctx.UserContext(), request.(GetChallengeHistoryRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetChallengeHistory")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetChallengeHistoryResponseObject); ok {
+		if err := validResponse.VisitGetChallengeHistoryResponse(ctx); err != nil {
+			return err
+		}
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListChallengeLogs operation middleware
 func (sh *strictHandler) ListChallengeLogs(ctx *fiber.Ctx, id ChallengeID, params ListChallengeLogsParams) error {
 	var request ListChallengeLogsRequestObject
@@ -1793,6 +2669,76 @@ func (sh *strictHandler) CreateWorkoutLog(ctx *fiber.Ctx, id ChallengeID) error 
 	return nil
 }
 
+// DeleteWorkoutLog operation middleware
+func (sh *strictHandler) DeleteWorkoutLog(ctx *fiber.Ctx, id ChallengeID, logId int64) error {
+	var request DeleteWorkoutLogRequestObject
+
+	request.Id = id
+	request.LogId = logId
+
+	handler := func(ctx *fiber.Ctx, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteWorkoutLog(ctx.UserContext(), request.(DeleteWorkoutLogRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteWorkoutLog")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteWorkoutLogResponseObject); ok {
+		if err := validResponse.VisitDeleteWorkoutLogResponse(ctx); err != nil {
+			return err
+		}
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateWorkoutLog operation middleware
+func (sh *strictHandler) UpdateWorkoutLog(ctx *fiber.Ctx, id ChallengeID, logId int64) error {
+	var request UpdateWorkoutLogRequestObject
+
+	request.Id = id
+	request.LogId = logId
+
+	var body UpdateWorkoutLogJSONRequestBody
+	var err error
+	// The validation middleware stores the value a kin-openapi validator
+	// validated in the Fiber context. Bind that value, matching member
+	// names exactly, so the handler receives what was validated instead
+	// of a second, case-insensitive decode.
+	if v := ctx.Locals(validatedBodyLocalsKey); v == nil || runtime.BindJSONValue(v, &body) != nil {
+		err = ctx.BodyParser(&body)
+	}
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, err.Error())
+	}
+	request.Body = &body
+
+	handler := func(ctx *fiber.Ctx, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateWorkoutLog(ctx.UserContext(), request.(UpdateWorkoutLogRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateWorkoutLog")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateWorkoutLogResponseObject); ok {
+		if err := validResponse.VisitUpdateWorkoutLogResponse(ctx); err != nil {
+			return err
+		}
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetProgress operation middleware
 func (sh *strictHandler) GetProgress(ctx *fiber.Ctx, id ChallengeID) error {
 	var request GetProgressRequestObject
@@ -1825,65 +2771,87 @@ func (sh *strictHandler) GetProgress(ctx *fiber.Ctx, id ChallengeID) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7Fvdctu4kn6VLu5W2a6hZdlxZtf2lSeZTM2s81N2srmIUyWIbIkYkwAHAKVoUqrah9iqfaB9k32SrQb4",
-	"A4rUjzMTnTPn5E40AaLR+Lr760b7cxDJLJcChdHB5ecgZ4plaFDZp2cJS1MUU/z5OT1yEVwGOTNJEAaC",
-	"ZRhcBjwOwkDhbwVXGAeXRhUYBjpKMGM0YyJVxgyNE+b78yAMzCJH94hTVMFyGQbPCqWlotEx6kjx3HBJ",
-	"C71NEEYCPxk3YARyAiZByBXOuCw05GyKV8DGGoWBiVT27YQrbeyrQRA6iX8rUC0akSO3ni9mxj7doJia",
-	"JLj8/jwMMi6qx9NaZG0UF1Mr8Q3PuOkK/IZNETT/fe3KqZ3nLxzjhBWpCS7PhmFLWU/OgpDE4lmRBZen",
-	"w6GVqnzqUeOSTkHnUmi0J/cDi2/xtwK1lTOSwqCwP1mepzxiJPJJruQ4xey7XzXJ/9mT618VToLL4F9O",
-	"GnScuLf65I2b5RbtHtlYxgvgGoQ0wOCXu9evQI5/xciEIBW9yLjWXEwHAZ29FJOUR3sXMqqAfaBBG2YQ",
-	"YomlzGkq52ASrknAF1KNeRyj2LeECrUsVIQwxlSKqQYjgQlpElRQaDrzMPhZzFjK432KVi4JE45prENA",
-	"FiVA8I6BCxihUlLpEQn3SpoXshB7le6VBF1ESXO8JMhbKW+YmuL+T9DaX20QKQlBTooJ66k0qhkqYFGE",
-	"ubFgeydYYRKp+O+4V7W9dBZp7bM83zEyRcLKBxSlaDPGUzZO965H0hOPkFTIDEQsZxE3CxKWQYw5ihhF",
-	"tIBDbjTEzLAx03hEo8eK4yRdQCEUwZRkvyITT2ivc6YJJmKK8QBu0agFsIlBBSP7cHxNDyPQGEkRa/Lo",
-	"CbK4jIvekG4YuHNTyGDnjBsY40QqgoNRC+v3WpFno1MnhZRaaoVjG6mVzFEZ7vx9pJAZjK9NK+rGzOCx",
-	"4RkGnTAWBvgJVcS1/VjnpfMqW8M3xblIYVZioVlYFoSUeoIosvHK+B9nFBtXFrFhr7uIRq25FPoNqveI",
-	"D7vOMkyZ58xgRyd96rCj/5OlBe64E4obhd4G7vrM7tzweuItstJKOqIYbtL+YymEIx6bVnxHY2hsHj8W",
-	"EhRYft715OeID3qno1j6FPGD44zlUtVmPTiWu2ydiI+zDoa6+KiE8zFQH1joGYuvpY+14I6vWH5Snd4N",
-	"d0yqbXXcYNb+sRMU7Bm7pZhSbEHPDdGlz4giLX2tY9RdDtpSqF299Y2Nm7mrkYuCfM+HgLwofTkMWGT4",
-	"DC2pp3lIR0R7SdH9ZipK+Axjb4UGP8+sYut1PAba1pvvejzu/e/DLdx7xd20/e51HGMMSJCAURsi5Mcd",
-	"Qq5As8zmEBGnPwCzBLDEGfnmruX7NLxFxIc7+bfV6OAEgTGaOaIAM5dQT9ItCbp5wPnT7zcnArv5Su+D",
-	"Wz/nO9H2Vl7YVCtmizozS5mAwzKnASNjtgjh3dtnRyGcDYfD4+Hp8fCU4uLZxcXF8enZ8ZPTtsZ3cs29",
-	"+oTTAw2GGJa5IpqQSW3gDGKMeMZSDYfzRKYI7py0zRYV5vpoYD1PlBaaz/BlpQlndNuQsA0KtRv3IH56",
-	"th3jj3Hy652wJ+uWQ17xJl/TIfe6Jes03kv1IAtzI6drvYaQZlWdT4fDHgXmqEgdVexrA+Z9ghX/dsgh",
-	"JhhLgQ1yhZwfWaZYcbcK3AelsyCeiR3org2rhLSuILeYo+HGOoMcFWh0VYyHKTARQzq+gqyg/AHhtAZs",
-	"WDFSO8ZVarb4jOG24gEdl9kKoq0fmfUbKFH4VLIYDh+mIaTjI1sHII1myHShMIZIFsKEQOqjdzHXhokI",
-	"ya0wUsu9OGztPSw3fvQ4U78XX83YV0zI6rM890oxfdB/QVn0j5Qzd9FuM+xeEpih1mzaRxBXxHCfaCb0",
-	"iVAlX531YzSMp70CuCx/Z97j7bKH+HDhTrt3pYZjd/G2niW7P2zTjn3b8M9yqTU6mirUuh/cNuqxKaON",
-	"WFyncqoHcF07GEpcKQxCxFIUMVM2Zs65SYCZe5Ei0wbIAaVyegWUxlrE0Dz6XMwWB0QXtBkArfdwbJL6",
-	"29ZxcX0vEkxjCq2mGkFiCYzLoOjA3z5hFieoUET4BlXUS6kqN/6cVjmpSdQb9+m3knhBSCl5jjGZInkJ",
-	"u5PSGLfzqS0hlOnXk93TF9LRHbqqRJrSzA+bkXmH5hYjqeJg+TFcR7obHNRlpZ1zpIo5e2gcS5kis0WV",
-	"qFAKhbkzCtlDP7gEzlGbWvNgEvJ4aIHGVXm4IYxZ9FCdvquA24ExjymMDXplQxH387ob1qZ1KT1T/N6J",
-	"rKE2PKOU6rXAW8xfsk/dFX6gPf2Yp7iAajjM4X//Bw5P4TvrrU+eDCkEF2lqHTgRkHLzTKENzRRTdD/A",
-	"1hxkA6uNpQ/KokpW2ZX8lf1GpZnKCo2EWAJNLGWWFL6qwx+sF8k7Dpr91h5nf/1h66ZyZA/NB3qCMB1j",
-	"5RVKyWvS3K/Ibs3Dcwj9XnnFR+w0yDmSDbkS6bp2nvgpt4kpjBfE1AZ/qdqP07Z+6Q6pK/ejCjy7V2tW",
-	"Qp/vyLxSTF0gWUP9yzpK5ThWEgIPfytA6aJiHQTCblBq6WzVZzY+v9fxtI25ZWOeby7DTF/kbwJEhx+t",
-	"JBmPywQ2sOet6Fs5y1mp/pJs+mL17ehdCbCq8vMwDcIgHTcfKDm2pY32Hriv0PPOVs22F3oaO1mp1bgq",
-	"kjPs6itwOOGCpVfgakxcUCIEVcHJ8gpXsddVFd+l7+VONlamviwXX/YosElUe6rwjycIj6/b71yar/Ll",
-	"bfnx46C7U7ne7Dr0URXnL7YRW3Fe4/R8ZYS9mZt/Sh83IuLPqBJ7+PpblInt8UWF4mZxRxK5LbjrwOuC",
-	"zKR6elEdwi/v31Z3Wpbg2rfNmSTG5O5uj4uJ7GmbKLMrPsNjOUNliwX1YekQ5k4jNq+yZY+8nDG4F/fC",
-	"lpyA9G3vIEEgxpRw+TeYwLUuHGMgj8MiW3GobxYPZ6j4hGN8L+RkknKBdT5HtPOX9/9xd0QJHWEGNKKT",
-	"ovJFUqSLko7LufAkvxe2jiOn+so6sjjjojudEV20dDKz+yEMactyH3Ch0RznbMoFwe8ScqZpa1Wnx4Fu",
-	"N8gwDaOo/G0kTNHcC2OTiE+m7JZpjee6YqsNz7edM1avNsm3gty+eAYX50//DUbrLntHEMuosBXsSzgf",
-	"Dkn/Ml5Yxn4v+rtBzoenVS+If/NsD4zePrGTFrJQmh7P6fFeTGQhYnq+gKhsHnGptOlr6wjh/Oys/rRr",
-	"WgCp7kXT5wSH/T0MZb2oDBw+SuF1hdL/+6//9sJXCSfyG6hc+hCcDoaDIRmuzFGwnAeXwZPBcPCEHA8z",
-	"iTWukwYy9NhL4EvwEQ9qsObByr6wdx9S4IG2NTYKmDTrQDsNjZzPG1HQrO2FnG9AmHvWCBG22sA+fO5t",
-	"ZqrJ4m6X/B0uvAxX9/jaGRLXldSNXuCQOQVklJbSOJLCGo3GdIaukN8nZkNuH9OU1r+XRisnrgVsh4Gl",
-	"o11+XGnQOhsONzRSPK6Bon1L2dNGcW3NmtyMB7VlGJwPT9d9uxb2pNWVYic92T6p6ZuiGWdn22dUzUzL",
-	"MHi6ywp+R4qNWkWWMbUo0dwKIGURxRZGbD4x1a0sSAcfiRVJ3WN4d0Yq1CtElRxteWU6ss6cCSELEaEG",
-	"buBwVI8clMxhdHTlXPFK6DmgWKDnBGw5c7ONhJG7hB2REY+qe9jRAN64JV1ccWN8GxlLk5TtRK4GaR1Y",
-	"29JXbmjL5k3U5gcZL/48QPbfAy/bjIQ4y7JjFqd/vln0mYQTMW739dxIt1B7jVVWtbRGMNwOUa8J84uN",
-	"7XQHU6g73PZva3f2Oox5HXdr7GsZ+nHuhPB58tk55+XaqPc2QUikAYUsdsXvpr0XmKu2V5d2trmWKI3t",
-	"q4thomRGA+5FxKIE4fAWY66PYJ6ggFxqzccpDuD1XKCyzWQUR0PAVCORjz7jIcfyTqO6kdN1QbLdHV0H",
-	"nz/UIf3XCkYr2dDGaEQo+MeNQ9eO2fs0rJXJREpqvUugsmrqmNBn7iwnxuqGoY3W5/bvbVffOvPzrsG5",
-	"OfE+z8SJsXlG3Uu8/0N0GvE9nA34lBemzg2soROlQ2ufyU9oNhzIcD+hr9UA/+2o66N+LXB7HOu4/W0u",
-	"1/sXGvK7OTNR0jW8kc0zR6CQQgcRwSsYuRTrsi6BjqpfjmY2ZVKuwZZOL4kaNhVTD7KuyRyEhEwqd0V9",
-	"NIDrvkLrvWjmrdRbr5x8dgJUxNQGT69IG9oE26vheiPprb0Or3P3w/PhxVFfsF0pMX8lprqmkL0TU92j",
-	"uZZdqqtmuycOugdLH15sn1D/s9BfgBffWjv2TOMLODIFeEuUPX68oW7Tz0q/Ucd/ith13ap9+jxzG6v8",
-	"wwGtt2xyPrxwmVa7cMJ1HQxCL2ioulciHqwpWXjXIl+zZtFtQ91z0cK//uni/0ZOpxWEvzn/v1fnfyOJ",
-	"9VRGWDUJ2W7WvhiwPr07yb3Ow94KyV272AGbah0dy/oJTd3a+BXder1GD6Cbd99ceYmeTk/pPGHGdqmz",
-	"yBQsTRe26/PrJCj+/a+d7d/8fvhIDt/936r7dqHS4DI4sYGglGYVoc29kk2c3eVVhetW3yxteuD9n75/",
-	"VdHp4vcrKW3Lsldf9JdCo/K+5xjDx+X/BwAA//8=",
+	"7F3dcts6kn4VFHerYtcwsuz4zG7sK0/Oye6cdX7KTjYXR6kSRLYkjCmABwCtaFKu2ofYqnmAfZS534fY",
+	"J9nqBkiCImRJ+fH5mdyFFkk0Gv3z9YcG8zHJ1KJUEqQ1ydnHpOSaL8CCpqtnc14UIGfw5+/xUsjkLCm5",
+	"nSdpIvkCkrNE5EmaaPi5Ehry5MzqCtLEZHNYcHxiqvSCW7xP2j+eJmliVyW4S5iBTu7u0uRZpY3SeHcO",
+	"JtOitELhQG/mwMYSPlh3w5ipKbNzYKWGW6Eqw0o+g3PGJwakZVOl6dep0MbST4MkdRL/XIFetSJnbrxQ",
+	"zAX/cAlyZufJ2R9P02QhZH153IhsrBZyRhJfioWwfYFf8xkwI/66ceSCngsHzmHKq8ImZyfDtKOsJydJ",
+	"imKJRbVIzo6HQ5LKX0XV+A7g5rNUiX9cAtyYX0Cnd2hEplTSABnen3h+BT9XYEjNmZIWJP2Tl2UhMo7z",
+	"Oiq1mhSw+MNfDE7yYzD2P2uYJmfJPx21xn3kfjVHr91TbtC+miYqXzFhmFSWcfbj9auXTE3+AplNmdL4",
+	"w0IYI+RskKDpKjktRPbgQma1Xz4yzFhugeUKvMxFoZbMzoVBAZ8rPRF5DvKhJdRgVKUzYBMolJwZZhXj",
+	"Utk5aFYZNNk0+bO85YXIH1I0PySbCihykzLg2ZyhDedMSDYGrZU2YxTupbLPVSUfVLqXipkqm7fLi4K8",
+	"UeqS6xk8/AqS/zUOUaAQGA+4pKBgQN+CZjzLoLRkbG8lr+xcafFXeFC1vXAeSf7p13cCXKOw6gakF+2W",
+	"i4JPigfXI+pJZIAq5JZlvOSZsCsUlrMcSpA5yGzFDoQ1LOeWT7iBQ7x7ogVMixWrpEYzRdnP0cXnONcl",
+	"N2gmcgb5gF2B1SvGpxY0G9PF4wu8GDMDmZK5wbA9B577tB7c0s8V1+4RdNglF5ZNYKo0moPVK4p7nSB/",
+	"X04ihXgtddAEAQ2tStBWuHifaeAW8gvbAQ05t/DYigUkvYyRJvABdCYMvaz3o4sqW9EHJrNMw8LbQjuw",
+	"qtBSmgdktZis3f/DLSbAtUEoa/cHMWCMUNK8Bo1ZetenLNf2e26hp5OYOuju/+RFBTvOBPNGZbYZd7Nm",
+	"1+725sEr4N5LeqJYYYv4slTS4ab7RnyL9+C9Zb6vSWBi+fOuK09QZ6eluAsR7k8O8vqh6skG5uhn2VmR",
+	"0M56NtS3j1q40AaaBUsDZwm19L4R3OEVwif16l0Kh6S6XicsLLr/2MkUaI3dUFxrvsLrFlzia2RV+Fjr",
+	"CoI+hO4olEbvvOPeyVw3lgsSY89PCUZRfHOa8MyKW6CaBJ8DXCKcSwHu31xnc3ELeTBCaz/PSLHNOAEC",
+	"7eotDD0BzP3X4RaYuxZuunH3Is8hZ4AmwcZdE8E47izknBm+INyeCfwD4wQAvZ1hbO57flhFdOqI4U7x",
+	"bT07OEHYBOwSQDK7VKx5yHQk6Jcxp9/98f46ZrdYGbxw6+vCINqdynOqanK+aqqhgkt24EsyZlXOVyl7",
+	"++bZYcpOhsPh4+Hx4+Ex5sWTp0+fPj4+efzkuKvxnUJzVJ/s+JFhFhGWPUeYsFDGshOWQyYWvDDsYDlX",
+	"BTC3ToYKMw2lORxQ5MmKyohbeFFrwjndNkvYZgpNGA9M/Phku43vE+Q3B+FA1tOttW8YTb5mQI6GJQoa",
+	"75S+UZW9VLONUUMqu67O74bDiAJL0KiOOvd1DebdHGr87SwHkWCuJLSWK9XykJBijd1q437kgwXiTOiZ",
+	"7sa0ipbWF+QKSrDCUjAoQTMDjjC4mTEuc1ZMztmiwvoB2HFjsGmNSOkeRzRtiRnDbdwHLpfdakRbX3Ib",
+	"d1CE8IXiOTu4maWsmBwSD4AaXQA3lYacZaqSNmWoPvwtF8ZymRGfwlEtI3nQmXvqJ364n6uP5Fdz9jUX",
+	"In36da8VEzP9H46vXlxBpnQeyZHGikUPvG5Eo3hLVfC+/n8oC1ilbMn+/jd2cMz+QMo4ejI8TDESY/ap",
+	"NXeO2hZyVoBbEYPJcUkR0sMEwHdFM7+BrSHLTfQabE9dzVTbabg3RnXmw5J7XcSvxhMwdowFIBrZHPit",
+	"wDKcbLDjX6mzQjSfrmspPZLOwpiQzgQZMS9LYeCc4QqxmUL1LVxlhw/bOq4A14Vw/jwYSZLmh2O9aCTC",
+	"P7B6yjlTEh5rKNmCf0gZ4j4SEiMu3s4t4xpGEoMRzsA4K+6aysSHyx21nya1TFS/F8WraXL20/2PB5Z6",
+	"9z7dhE/bVQoR3hpMM8yUUBSOMQpWIAOJc5w9Mi1/M4iF00LNIst+qWbGARFhWD28G0IY0ucgWsbg6l3Y",
+	"S8XzCMJR2jFcZDyFmOKCtXHMZRHLlsLOu7aEcUnYtLU+YoDPGSxKu6IF9kweLjNxwrsUEJ01XC8gdkcN",
+	"697Xy/OkYGclSWAsHV3FXPO5gCL/QWtXw3RtlAjDaE27AGP4LFbvrgnqXtE+EBPhNWijJC+C6BAvPXYv",
+	"29YDTkz3u9fNa3NqyuBWrui0PEXWm04OlosiqlfHxe48zWDxIjMU0uXk6EgtE9J3r81chvvDtkWnX1uW",
+	"wA+1QUczDcbEIQjVJnzGcSLkq2jkA3bRwEBhGMdihWW8AJlzTZUNuTa3I1kANxaDNT54zjA6U16vo3rO",
+	"V48MxfYBw/FuHtt5826Cl8KM5ByKnNJufQeKJSH3pUssuPN8DhpkBq9BZ9HCtwbb3+MoR02p+9q9+o3C",
+	"6i1lGS9LyDEwIZajmfjEv73q3VLocIMZZFeSCXV07eDCbrnnGuw+qadJHjszWTW/EVjjRKkCOFHfWaU1",
+	"SHttNfCbuHFJWGKQrzXv8vYCyNCE9oubsgnPburVd1uCdGMuciw24ukJZB6vvi95t/gu8BqrrJ1K6gZ/",
+	"vJJwBeUL/qE/wp9wTgQfG7gSgZHnm0ALazFL1MA2LGRrVvcS1BI+WF/79yV/Se+oNVN7oVUsVwwf9DIr",
+	"LDLqxR9sFilYDnz6DS1nHJdvnVQJ/KZ9QaRUwmWso4KXvKE24orsM9NBQIhH5bUYsdNNLpDcw2ihrpvg",
+	"CR9Kog/ZZIX19OA3xdA7bZsXbpH6cu9Fw38yNggDWUCYNzT2BoLGs9114FijbQL7WzOUvlVsMoG0n5Q6",
+	"OluPmW3MjwaerjN3fCyIzT7NxDJ/i4s3sA+zGTmTZRzrDKVzIn1q6D7o5dz9U0ihZjvfu0ZP7cchbSZv",
+	"7mFktvrKmuW52aRrFhjKne7McbTZuwdev7AiPnm6t943/FxCsWIzeuu9v2ZFbmZYM03aF3gegUoV6gSL",
+	"MSZvaeNp+15JG8TW6mi3EeOibv0WdjAVkhfnzG3TCDljCHv9ng2BPrfpbeqN8MOQ37l3c+fT6Oy7mAJp",
+	"6lHGd22OLFNaQ4aX52wBjtErYGqZqiy7ASg9xLqtt2/ilPHaa6UvxPFnpmGhbsGlL/zDwIHfz6CYX25h",
+	"jlOCRp79mFa20t/I5N3I5Itfw85OzKTfAdwgfogwDiHZ1k9OiNh94biGtb8esK4JtL1yiSqqRWRF/vd/",
+	"0NYMlgVEfP39b84X0w61zA7Q1K2Sks+ga5iHO4LapdOwtvfq8YWSWBMdvH3z7HCHQmgtEbRjNCSYT3N+",
+	"+gEb9n6DFRSrfxfGKrf3u3nbu7+zvVcvQWtvn9tL8EWZwx07EdrQH+lk2r9837/3aef2pjqBbEsA+8Xu",
+	"nVqe7K637tW188kgSfQBYVOSbEeG4SrdbxFfotMmsK9fotWGli+rtLCra5SozgNcg76oEFTUV8/rRfjx",
+	"3Zu6L5DoJ/q1XZO5taXrjxRyqiKd8577FLfwWN2Cpv2KZrFMypZOI8R6UuAt/RODkRxJ2rZnqG/q42QS",
+	"AEFBpwuUCWMqV89jLOcZ7RE23ZkHt6DFVEA+kmo6LYSEhm3F3PXju/+4PhywC+pdZgbASVGDUSWLlUdy",
+	"aikDyUeSsoSamXNCsvlCyP7jvCg82bOg+aANGUqVN7AyYB+XfCYkmt8ZK7kxVAe6bvlHptvYzw0bZ/7f",
+	"VrEZ2JEkZAgfrD8w0blfmJpLalk4avQnvRIFT4JcPX/Gnp5+9y9svKlhdsxylVXUBXTGTodD1L/KV5T2",
+	"RzLeUX86PK776cPuXVow/PUJPbRSlTZ4eYqXIzlVlczx+inLfAN+u4fVa41P2enJSfNq1/hNW6TtURd2",
+	"EO8D93vuvnIIrZS9qq30//7rv4P6xZsTxg3QjtxLjgfDwRAdV5UgeSmSs+TJYDh4goGH2zk511FrMngZ",
+	"pde88c2AsJS3tcCs6AfqH1MSHhnqU8CKCZ96ZJyGxi7mjRFbNP6CwTdBm3vWCpF2TgL99DF66qOhcnZr",
+	"lO4xVXfp+hxfOUcSppa61Qs74E4BC75yDodSkNMYKG7BQeaYmC31tM+5pPhcWq0cuVNAO9zoA+3d+7VD",
+	"LifD4T3N6Ps1oXc7PSOt6BfNGZ/A1O7S5HR4vOndjbBHnc5+eujJ9ofasyf4xMnJ9ifqAyF3afLdLiOE",
+	"Xf2UtarFgiNyJWvuJBC/xUHbFsT2YQkRcJQmeY+oSMXK+GurtC+wW0/HQOvbTscUzLmUqpIZGCYsOxi3",
+	"PQAeOYwPz10oXks9jzAXmCUaNtXxwmLgHrtG1jE68bjuZR0P2Gs3pMsr7p7QRybKzv2RDLdDSAGs6+lr",
+	"Xa7+/B4Y+yeVr76cQcZ7ae+6iAQxy13PLY6/vFvEXMKJmHfPRlwqN1B3jN55NXKC4XYTDQ6yfbKzHe/g",
+	"Cs0poYf3Nao4GQ9OLW3wr7s0zHNHc1dnHn108fluY+J76XwXq1vnwKk7p0gprUGFNa2W9kDTYCSf8WwO",
+	"OTu4glyYQ/LXXCvaUVbSN107NFZvcPr8UzRtOTCSdcE4YK+WEjSd4cHUmzIoDCBeifnbv4GtezDq0jqe",
+	"Xbsna5us9Vmna2NcQz2NR4ZSaEp7iFxD3ig042bjUc+gat4s2T5d8ShkNG27mnzzILsU/F8uiwfna79q",
+	"Ju+SMPdmcteU/LtN4k4TzHFX5LNrvYfHVy9QDQhym445nmlFFVIPQAZhSfteqF5MQnffHpDQiebKMg08",
+	"d+0y7Qlpxl1/Tt2MTWe+scyi85I5m2q1cNEkw5jUhKTlHCQrlTFiUuwZYBDsvDWgLx3l93Ch5bcEkNcY",
+	"mnv9irjT361bXTi2ISwNO+yKc6AdwDOpqedC3re2e9EztSgrG7iEG58cAT3LUSSdxH3eS9V8JAs1q1tl",
+	"qD484CgwvixFVNLswKV04LaAzr8hH8lG+EMCBXUnCA3soHnKjOq8Cx1aw7RwPSLcjqSSGQzYhQx6dw1R",
+	"R1SlRjNsyoR0yyCFHYzknqBivVf0wTz/a7rp+qQ2Hk6nn1M2WTUK//167KvWVUuvn1oDtFtaayBtsl9R",
+	"eIpov/T3UTh/da6B/+pa3ff0927p2DGE076bu2fyh1wdJ8b9TzTfd3j45XQaCSsmCnUYLPyu3QZ6wofR",
+	"XiS4Z0GGD1NKdz5K8m2pO567tS7uBe5tcCn4KhMG45LbbB45SES89ZhpwOCPyeicjR1le9b01Izrfzna",
+	"qu27EYZRL87ZSIYtOIHJug9/MOmPEaHpHg7YRaxzJ8ix6w08504+eoDVRBclwaDrJyXCPmgKCu7EX6n5",
+	"vdkLODgdPj2MJc21nqWvxHxt6Izaifl6QHf1Xw5Yd9sH4rQewNOHT7c/0HzA6TfAs12RHweu8QmcGyb4",
+	"mnj7dfFt4b7dJuY6THUbqbRvfM8/THbdhyCKeUqLgz8vBcecrG5Si2K2zmZrnLb5xq38Q5jwRSfwhUTM",
+	"Ntrls1FjdK/zdPjUMTDd3U6iOxziSgNkppvjR/lgwz5j0Mv0NTca+93YD7zTGPZs9e3/ks5wfENYv26E",
+	"damwtKidsD53R5/xiKWPOP/ZRP+jj3QOZY1Q6X1NIKQVz5q+trQheDCtecRGnVj4d0+cUg/ASI4bJxwH",
+	"LmuJJltwIbFiIsgmFSuUnEHrtmymwNDBzpEMug4GbHscCGu0c2rOwvtHUlg25zQWfcuyULP13YwYtHOc",
+	"yFqw+D1QS3v7yC/ERQWp5wvnmjTKRNdntD6TiN7AfbzwZ21KDfQlYw1lwTOodxke+dPv5ty7iakK2qQj",
+	"tRJ05AZdy28kMGEG7PU+rhls8znvhtxndXwo1qhYGTZVRaGWtP+wOCP+hNwxZE/oyXYbovZjwyY4NhgW",
+	"BIM0FiDoKL+NhALTxgK2HgpGcvdYwA7sXBlgEqs8X+QdUoCIvuUTYsX6+auvyuN8IrAYPhCweNPag7Ow",
+	"bxjj140xnrnF2hZxY6CiDL4QEiVurrstBuy+DoPojmI9wNfc4KvHiBhz+9u3+tCbS+/bL8s5t3T8m2e2",
+	"4kWxoq+zfJ2thfAkCD0dngH56T3mX/cVcPfuShfJWXJE1aWXprfn37aq+jwodIN5O9+3wUkPgv9gIGxa",
+	"7n0TMexf6MJ1aoKf+nagQQd+xN70en17FaVcOprJZ/qU5aDF7XrfQvDumla6e3/3/wEAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -33,6 +33,8 @@ func toProblem(err error) error {
 			fields[i] = problem.FieldError{Field: f.Field, Message: f.Message}
 		}
 		return problem.Validation(fields...)
+	case errors.Is(err, app.ErrLogNotFound):
+		return problem.NotFound("no such workout log in this challenge")
 	case errors.Is(err, app.ErrNotFound):
 		return problem.NotFound("no such challenge")
 	case errors.Is(err, app.ErrForbidden):

@@ -178,6 +178,74 @@ func (h *Handlers) CreateWorkoutLog(ctx context.Context, req CreateWorkoutLogReq
 	return CreateWorkoutLog201JSONResponse(toWorkoutLog(v)), nil
 }
 
+func (h *Handlers) UpdateWorkoutLog(ctx context.Context, req UpdateWorkoutLogRequestObject) (UpdateWorkoutLogResponseObject, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	b := req.Body // checked against the contract by kit/openapi
+	patch := domain.WorkoutLogPatch{
+		PerformedAt: b.PerformedAt,
+		Sets:        intPtr(b.Sets),
+		Reps:        intPtr(b.Reps),
+		Value:       b.Value,
+		Note:        b.Note,
+	}
+	v, err := h.app.CorrectLog(ctx, a, req.Id, req.LogId, patch)
+	if err != nil {
+		return nil, err
+	}
+	return UpdateWorkoutLog200JSONResponse(toWorkoutLog(v)), nil
+}
+
+func (h *Handlers) DeleteWorkoutLog(ctx context.Context, req DeleteWorkoutLogRequestObject) (DeleteWorkoutLogResponseObject, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := h.app.DeleteLog(ctx, a, req.Id, req.LogId); err != nil {
+		return nil, err
+	}
+	return DeleteWorkoutLog204Response{}, nil
+}
+
+func (h *Handlers) GetPersonalRecords(ctx context.Context, req GetPersonalRecordsRequestObject) (GetPersonalRecordsResponseObject, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	b, err := h.app.Records(ctx, a, req.UserId)
+	if err != nil {
+		return nil, err
+	}
+	return rawJSON(b), nil
+}
+
+func (h *Handlers) GetChallengeHistory(ctx context.Context, req GetChallengeHistoryRequestObject) (GetChallengeHistoryResponseObject, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	b, err := h.app.ChallengeHistory(ctx, a, req.Id, intPtr(req.Params.Limit), deref(req.Params.Cursor))
+	if err != nil {
+		return nil, err
+	}
+	return rawJSON(b), nil
+}
+
+func (h *Handlers) GetExerciseHistory(ctx context.Context, req GetExerciseHistoryRequestObject) (GetExerciseHistoryResponseObject, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p := req.Params
+	b, err := h.app.ExerciseHistory(ctx, a, req.UserId, p.Exercise, string(p.Unit), intPtr(p.Limit), deref(p.Cursor))
+	if err != nil {
+		return nil, err
+	}
+	return rawJSON(b), nil
+}
+
 func (h *Handlers) ListUserLogs(ctx context.Context, req ListUserLogsRequestObject) (ListUserLogsResponseObject, error) {
 	a, err := actor(ctx)
 	if err != nil {
@@ -226,9 +294,12 @@ func (r rawJSON) write(c *fiber.Ctx) error {
 	return nil
 }
 
-func (r rawJSON) VisitListUserLogsResponse(c *fiber.Ctx) error      { return r.write(c) }
-func (r rawJSON) VisitListChallengeLogsResponse(c *fiber.Ctx) error { return r.write(c) }
-func (r rawJSON) VisitGetProgressResponse(c *fiber.Ctx) error       { return r.write(c) }
+func (r rawJSON) VisitListUserLogsResponse(c *fiber.Ctx) error        { return r.write(c) }
+func (r rawJSON) VisitListChallengeLogsResponse(c *fiber.Ctx) error   { return r.write(c) }
+func (r rawJSON) VisitGetProgressResponse(c *fiber.Ctx) error         { return r.write(c) }
+func (r rawJSON) VisitGetPersonalRecordsResponse(c *fiber.Ctx) error  { return r.write(c) }
+func (r rawJSON) VisitGetChallengeHistoryResponse(c *fiber.Ctx) error { return r.write(c) }
+func (r rawJSON) VisitGetExerciseHistoryResponse(c *fiber.Ctx) error  { return r.write(c) }
 
 func toChallenge(c *domain.Challenge) Challenge {
 	p := c.Plan()
