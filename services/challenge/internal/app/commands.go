@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/progressive-overload/po/services/challenge/internal/domain"
 )
@@ -105,7 +106,7 @@ func (a *Application) LogWorkout(ctx context.Context, actor Actor, challengeID i
 			if err != nil {
 				return domain.WorkoutLog{}, err
 			}
-			if err := c.CheckLog(log); err != nil {
+			if err := c.CheckLog(log, time.UTC); err != nil {
 				return domain.WorkoutLog{}, err
 			}
 			if c.Status().CanBecome(domain.StatusCompleted) {
@@ -113,7 +114,7 @@ func (a *Application) LogWorkout(ctx context.Context, actor Actor, challengeID i
 				if err != nil {
 					return domain.WorkoutLog{}, err
 				}
-				err = c.Complete(append(logs, log), now)
+				err = c.Complete(append(logs, log), time.UTC, now)
 				if err != nil && !errors.Is(err, domain.ErrChallengeNotComplete) {
 					return domain.WorkoutLog{}, err
 				}

@@ -80,7 +80,7 @@ type ProgressView struct {
 // NewProgressView computes the progress of c from its logs at now.
 func NewProgressView(c *domain.Challenge, logs []domain.WorkoutLog, now time.Time) ProgressView {
 	plan := c.Plan()
-	p := c.Progress(logs, now)
+	p := c.Progress(logs, time.UTC, now)
 	v := ProgressView{
 		ChallengeID:           c.ID(),
 		UserID:                c.UserID(),

@@ -239,11 +239,13 @@ func (c *Challenge) Archive(reason string, now time.Time) error {
 // Complete: active → completed, only when the logs complete the plan
 // (see Progress.Complete). Progress is computed here rather than taken as
 // an argument so a caller cannot complete a challenge on someone else's say.
-func (c *Challenge) Complete(logs []WorkoutLog, now time.Time) error {
+//
+// zone is the user's time zone, which groups logs into sessions.
+func (c *Challenge) Complete(logs []WorkoutLog, zone *time.Location, now time.Time) error {
 	if !c.status.CanBecome(StatusCompleted) {
 		return &TransitionError{From: c.status, To: StatusCompleted}
 	}
-	if !ComputeProgress(c.plan, logs, now).Complete {
+	if !ComputeProgress(c.plan, logs, zone, now).Complete {
 		return ErrChallengeNotComplete
 	}
 	return c.moveTo(StatusCompleted, "", now)
@@ -266,12 +268,14 @@ func (c *Challenge) Rename(title string, now time.Time) error {
 
 // CheckLog says whether log may be added: the challenge must accept logs,
 // and the log must not predate the plan's start, since sessions count from
-// there.
-func (c *Challenge) CheckLog(log WorkoutLog) error {
+// there. The start date is a day of the user's calendar, so the log's day
+// is taken in their zone (nil is UTC): someone east of UTC who starts
+// "today" can log this morning.
+func (c *Challenge) CheckLog(log WorkoutLog, zone *time.Location) error {
 	if !c.AcceptsLogs() {
 		return fmt.Errorf("%w: it is %s", ErrChallengeClosed, c.status)
 	}
-	if DateOf(log.PerformedAt()).Before(c.plan.StartDate()) {
+	if DateIn(log.PerformedAt(), zone).Before(c.plan.StartDate()) {
 		return (fieldErrors{{
 			Field:   FieldPerformedAt,
 			Message: "must not be before the challenge's start date " + c.plan.StartDate().String(),
@@ -280,9 +284,10 @@ func (c *Challenge) CheckLog(log WorkoutLog) error {
 	return nil
 }
 
-// Progress is ComputeProgress over the challenge's plan.
-func (c *Challenge) Progress(logs []WorkoutLog, now time.Time) Progress {
-	return ComputeProgress(c.plan, logs, now)
+// Progress is ComputeProgress over the challenge's plan, sessions grouped
+// by day in zone.
+func (c *Challenge) Progress(logs []WorkoutLog, zone *time.Location, now time.Time) Progress {
+	return ComputeProgress(c.plan, logs, zone, now)
 }
 
 func (c *Challenge) moveTo(to Status, reason string, now time.Time) error {
