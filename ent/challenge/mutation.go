@@ -54,6 +54,15 @@ type ChallengeMutation struct {
 	addsessions_per_week *int
 	weeks                *int
 	addweeks             *int
+	progression          *challenge.Progression
+	deload_after         *int
+	adddeload_after      *int
+	deload_percent       *int
+	adddeload_percent    *int
+	min_reps             *int
+	addmin_reps          *int
+	max_reps             *int
+	addmax_reps          *int
 	start_date           *time.Time
 	status               *challenge.Status
 	status_reason        *string
@@ -616,6 +625,266 @@ func (m *ChallengeMutation) ResetWeeks() {
 	m.addweeks = nil
 }
 
+// SetProgression sets the "progression" field.
+func (m *ChallengeMutation) SetProgression(c challenge.Progression) {
+	m.progression = &c
+}
+
+// Progression returns the value of the "progression" field in the mutation.
+func (m *ChallengeMutation) Progression() (r challenge.Progression, exists bool) {
+	v := m.progression
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProgression returns the old "progression" field's value of the Challenge entity.
+// If the Challenge object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ChallengeMutation) OldProgression(ctx context.Context) (v challenge.Progression, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProgression is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProgression requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProgression: %w", err)
+	}
+	return oldValue.Progression, nil
+}
+
+// ResetProgression resets all changes to the "progression" field.
+func (m *ChallengeMutation) ResetProgression() {
+	m.progression = nil
+}
+
+// SetDeloadAfter sets the "deload_after" field.
+func (m *ChallengeMutation) SetDeloadAfter(i int) {
+	m.deload_after = &i
+	m.adddeload_after = nil
+}
+
+// DeloadAfter returns the value of the "deload_after" field in the mutation.
+func (m *ChallengeMutation) DeloadAfter() (r int, exists bool) {
+	v := m.deload_after
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDeloadAfter returns the old "deload_after" field's value of the Challenge entity.
+// If the Challenge object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ChallengeMutation) OldDeloadAfter(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDeloadAfter is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDeloadAfter requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDeloadAfter: %w", err)
+	}
+	return oldValue.DeloadAfter, nil
+}
+
+// AddDeloadAfter adds i to the "deload_after" field.
+func (m *ChallengeMutation) AddDeloadAfter(i int) {
+	if m.adddeload_after != nil {
+		*m.adddeload_after += i
+	} else {
+		m.adddeload_after = &i
+	}
+}
+
+// AddedDeloadAfter returns the value that was added to the "deload_after" field in this mutation.
+func (m *ChallengeMutation) AddedDeloadAfter() (r int, exists bool) {
+	v := m.adddeload_after
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetDeloadAfter resets all changes to the "deload_after" field.
+func (m *ChallengeMutation) ResetDeloadAfter() {
+	m.deload_after = nil
+	m.adddeload_after = nil
+}
+
+// SetDeloadPercent sets the "deload_percent" field.
+func (m *ChallengeMutation) SetDeloadPercent(i int) {
+	m.deload_percent = &i
+	m.adddeload_percent = nil
+}
+
+// DeloadPercent returns the value of the "deload_percent" field in the mutation.
+func (m *ChallengeMutation) DeloadPercent() (r int, exists bool) {
+	v := m.deload_percent
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDeloadPercent returns the old "deload_percent" field's value of the Challenge entity.
+// If the Challenge object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ChallengeMutation) OldDeloadPercent(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDeloadPercent is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDeloadPercent requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDeloadPercent: %w", err)
+	}
+	return oldValue.DeloadPercent, nil
+}
+
+// AddDeloadPercent adds i to the "deload_percent" field.
+func (m *ChallengeMutation) AddDeloadPercent(i int) {
+	if m.adddeload_percent != nil {
+		*m.adddeload_percent += i
+	} else {
+		m.adddeload_percent = &i
+	}
+}
+
+// AddedDeloadPercent returns the value that was added to the "deload_percent" field in this mutation.
+func (m *ChallengeMutation) AddedDeloadPercent() (r int, exists bool) {
+	v := m.adddeload_percent
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetDeloadPercent resets all changes to the "deload_percent" field.
+func (m *ChallengeMutation) ResetDeloadPercent() {
+	m.deload_percent = nil
+	m.adddeload_percent = nil
+}
+
+// SetMinReps sets the "min_reps" field.
+func (m *ChallengeMutation) SetMinReps(i int) {
+	m.min_reps = &i
+	m.addmin_reps = nil
+}
+
+// MinReps returns the value of the "min_reps" field in the mutation.
+func (m *ChallengeMutation) MinReps() (r int, exists bool) {
+	v := m.min_reps
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMinReps returns the old "min_reps" field's value of the Challenge entity.
+// If the Challenge object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ChallengeMutation) OldMinReps(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMinReps is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMinReps requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMinReps: %w", err)
+	}
+	return oldValue.MinReps, nil
+}
+
+// AddMinReps adds i to the "min_reps" field.
+func (m *ChallengeMutation) AddMinReps(i int) {
+	if m.addmin_reps != nil {
+		*m.addmin_reps += i
+	} else {
+		m.addmin_reps = &i
+	}
+}
+
+// AddedMinReps returns the value that was added to the "min_reps" field in this mutation.
+func (m *ChallengeMutation) AddedMinReps() (r int, exists bool) {
+	v := m.addmin_reps
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetMinReps resets all changes to the "min_reps" field.
+func (m *ChallengeMutation) ResetMinReps() {
+	m.min_reps = nil
+	m.addmin_reps = nil
+}
+
+// SetMaxReps sets the "max_reps" field.
+func (m *ChallengeMutation) SetMaxReps(i int) {
+	m.max_reps = &i
+	m.addmax_reps = nil
+}
+
+// MaxReps returns the value of the "max_reps" field in the mutation.
+func (m *ChallengeMutation) MaxReps() (r int, exists bool) {
+	v := m.max_reps
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMaxReps returns the old "max_reps" field's value of the Challenge entity.
+// If the Challenge object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ChallengeMutation) OldMaxReps(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMaxReps is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMaxReps requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMaxReps: %w", err)
+	}
+	return oldValue.MaxReps, nil
+}
+
+// AddMaxReps adds i to the "max_reps" field.
+func (m *ChallengeMutation) AddMaxReps(i int) {
+	if m.addmax_reps != nil {
+		*m.addmax_reps += i
+	} else {
+		m.addmax_reps = &i
+	}
+}
+
+// AddedMaxReps returns the value that was added to the "max_reps" field in this mutation.
+func (m *ChallengeMutation) AddedMaxReps() (r int, exists bool) {
+	v := m.addmax_reps
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetMaxReps resets all changes to the "max_reps" field.
+func (m *ChallengeMutation) ResetMaxReps() {
+	m.max_reps = nil
+	m.addmax_reps = nil
+}
+
 // SetStartDate sets the "start_date" field.
 func (m *ChallengeMutation) SetStartDate(t time.Time) {
 	m.start_date = &t
@@ -897,7 +1166,7 @@ func (m *ChallengeMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *ChallengeMutation) Fields() []string {
-	fields := make([]string, 0, 14)
+	fields := make([]string, 0, 19)
 	if m.user_id != nil {
 		fields = append(fields, challenge.FieldUserID)
 	}
@@ -924,6 +1193,21 @@ func (m *ChallengeMutation) Fields() []string {
 	}
 	if m.weeks != nil {
 		fields = append(fields, challenge.FieldWeeks)
+	}
+	if m.progression != nil {
+		fields = append(fields, challenge.FieldProgression)
+	}
+	if m.deload_after != nil {
+		fields = append(fields, challenge.FieldDeloadAfter)
+	}
+	if m.deload_percent != nil {
+		fields = append(fields, challenge.FieldDeloadPercent)
+	}
+	if m.min_reps != nil {
+		fields = append(fields, challenge.FieldMinReps)
+	}
+	if m.max_reps != nil {
+		fields = append(fields, challenge.FieldMaxReps)
 	}
 	if m.start_date != nil {
 		fields = append(fields, challenge.FieldStartDate)
@@ -966,6 +1250,16 @@ func (m *ChallengeMutation) Field(name string) (ent.Value, bool) {
 		return m.SessionsPerWeek()
 	case challenge.FieldWeeks:
 		return m.Weeks()
+	case challenge.FieldProgression:
+		return m.Progression()
+	case challenge.FieldDeloadAfter:
+		return m.DeloadAfter()
+	case challenge.FieldDeloadPercent:
+		return m.DeloadPercent()
+	case challenge.FieldMinReps:
+		return m.MinReps()
+	case challenge.FieldMaxReps:
+		return m.MaxReps()
 	case challenge.FieldStartDate:
 		return m.StartDate()
 	case challenge.FieldStatus:
@@ -1003,6 +1297,16 @@ func (m *ChallengeMutation) OldField(ctx context.Context, name string) (ent.Valu
 		return m.OldSessionsPerWeek(ctx)
 	case challenge.FieldWeeks:
 		return m.OldWeeks(ctx)
+	case challenge.FieldProgression:
+		return m.OldProgression(ctx)
+	case challenge.FieldDeloadAfter:
+		return m.OldDeloadAfter(ctx)
+	case challenge.FieldDeloadPercent:
+		return m.OldDeloadPercent(ctx)
+	case challenge.FieldMinReps:
+		return m.OldMinReps(ctx)
+	case challenge.FieldMaxReps:
+		return m.OldMaxReps(ctx)
 	case challenge.FieldStartDate:
 		return m.OldStartDate(ctx)
 	case challenge.FieldStatus:
@@ -1085,6 +1389,41 @@ func (m *ChallengeMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetWeeks(v)
 		return nil
+	case challenge.FieldProgression:
+		v, ok := value.(challenge.Progression)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProgression(v)
+		return nil
+	case challenge.FieldDeloadAfter:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDeloadAfter(v)
+		return nil
+	case challenge.FieldDeloadPercent:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDeloadPercent(v)
+		return nil
+	case challenge.FieldMinReps:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMinReps(v)
+		return nil
+	case challenge.FieldMaxReps:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMaxReps(v)
+		return nil
 	case challenge.FieldStartDate:
 		v, ok := value.(time.Time)
 		if !ok {
@@ -1146,6 +1485,18 @@ func (m *ChallengeMutation) AddedFields() []string {
 	if m.addweeks != nil {
 		fields = append(fields, challenge.FieldWeeks)
 	}
+	if m.adddeload_after != nil {
+		fields = append(fields, challenge.FieldDeloadAfter)
+	}
+	if m.adddeload_percent != nil {
+		fields = append(fields, challenge.FieldDeloadPercent)
+	}
+	if m.addmin_reps != nil {
+		fields = append(fields, challenge.FieldMinReps)
+	}
+	if m.addmax_reps != nil {
+		fields = append(fields, challenge.FieldMaxReps)
+	}
 	return fields
 }
 
@@ -1166,6 +1517,14 @@ func (m *ChallengeMutation) AddedField(name string) (ent.Value, bool) {
 		return m.AddedSessionsPerWeek()
 	case challenge.FieldWeeks:
 		return m.AddedWeeks()
+	case challenge.FieldDeloadAfter:
+		return m.AddedDeloadAfter()
+	case challenge.FieldDeloadPercent:
+		return m.AddedDeloadPercent()
+	case challenge.FieldMinReps:
+		return m.AddedMinReps()
+	case challenge.FieldMaxReps:
+		return m.AddedMaxReps()
 	}
 	return nil, false
 }
@@ -1216,6 +1575,34 @@ func (m *ChallengeMutation) AddField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.AddWeeks(v)
+		return nil
+	case challenge.FieldDeloadAfter:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddDeloadAfter(v)
+		return nil
+	case challenge.FieldDeloadPercent:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddDeloadPercent(v)
+		return nil
+	case challenge.FieldMinReps:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddMinReps(v)
+		return nil
+	case challenge.FieldMaxReps:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddMaxReps(v)
 		return nil
 	}
 	return fmt.Errorf("unknown Challenge numeric field %s", name)
@@ -1279,6 +1666,21 @@ func (m *ChallengeMutation) ResetField(name string) error {
 		return nil
 	case challenge.FieldWeeks:
 		m.ResetWeeks()
+		return nil
+	case challenge.FieldProgression:
+		m.ResetProgression()
+		return nil
+	case challenge.FieldDeloadAfter:
+		m.ResetDeloadAfter()
+		return nil
+	case challenge.FieldDeloadPercent:
+		m.ResetDeloadPercent()
+		return nil
+	case challenge.FieldMinReps:
+		m.ResetMinReps()
+		return nil
+	case challenge.FieldMaxReps:
+		m.ResetMaxReps()
 		return nil
 	case challenge.FieldStartDate:
 		m.ResetStartDate()

@@ -21,6 +21,11 @@ var (
 		{Name: "increment_every", Type: field.TypeInt, SchemaType: map[string]string{"mysql": "int"}},
 		{Name: "sessions_per_week", Type: field.TypeInt, SchemaType: map[string]string{"mysql": "int"}},
 		{Name: "weeks", Type: field.TypeInt, SchemaType: map[string]string{"mysql": "int"}},
+		{Name: "progression", Type: field.TypeEnum, Enums: []string{"fixed", "linear", "double"}, Default: "fixed"},
+		{Name: "deload_after", Type: field.TypeInt, Default: 0, SchemaType: map[string]string{"mysql": "int"}},
+		{Name: "deload_percent", Type: field.TypeInt, Default: 0, SchemaType: map[string]string{"mysql": "int"}},
+		{Name: "min_reps", Type: field.TypeInt, Default: 0, SchemaType: map[string]string{"mysql": "int"}},
+		{Name: "max_reps", Type: field.TypeInt, Default: 0, SchemaType: map[string]string{"mysql": "int"}},
 		{Name: "start_date", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "date"}},
 		{Name: "status", Type: field.TypeEnum, Enums: []string{"pending", "active", "rejected", "completed", "archived"}, Default: "pending"},
 		{Name: "status_reason", Type: field.TypeString, Nullable: true, Size: 255},
@@ -36,7 +41,7 @@ var (
 			{
 				Name:    "challenge_user_id_status_id",
 				Unique:  false,
-				Columns: []*schema.Column{ChallengesColumns[1], ChallengesColumns[11], ChallengesColumns[0]},
+				Columns: []*schema.Column{ChallengesColumns[1], ChallengesColumns[16], ChallengesColumns[0]},
 			},
 		},
 	}

@@ -59,6 +59,7 @@ type ProgressView struct {
 	Status                string    `json:"status"`
 	Exercise              string    `json:"exercise"`
 	Unit                  string    `json:"unit"`
+	Progression           string    `json:"progression"`
 	StartDate             string    `json:"startDate"`
 	EndDate               string    `json:"endDate"`
 	StartValue            float64   `json:"startValue"`
@@ -69,10 +70,13 @@ type ProgressView struct {
 	AdherencePercent      float64   `json:"adherencePercent"`
 	TargetsMet            int       `json:"targetsMet"`
 	CurrentStreak         int       `json:"currentStreak"`
+	MissesInARow          int       `json:"missesInARow"`
 	BestSet               *SetView  `json:"bestSet"`
 	EstimatedOneRepMax    *float64  `json:"estimatedOneRepMax"`
 	NextSession           *int      `json:"nextSession"`
 	NextTarget            *float64  `json:"nextTarget"`
+	NextReps              *int      `json:"nextReps"`
+	NextReason            *string   `json:"nextReason"`
 	Complete              bool      `json:"complete"`
 	AsOf                  time.Time `json:"asOf"`
 }
@@ -87,6 +91,7 @@ func NewProgressView(c *domain.Challenge, logs []domain.WorkoutLog, now time.Tim
 		Status:                string(c.Status()),
 		Exercise:              plan.Exercise(),
 		Unit:                  string(plan.Unit()),
+		Progression:           string(plan.Progression()),
 		StartDate:             plan.StartDate().String(),
 		EndDate:               plan.EndDate().String(),
 		StartValue:            plan.StartValue(),
@@ -97,8 +102,10 @@ func NewProgressView(c *domain.Challenge, logs []domain.WorkoutLog, now time.Tim
 		AdherencePercent:      p.AdherencePercent,
 		TargetsMet:            p.TargetsMet,
 		CurrentStreak:         p.CurrentStreak,
+		MissesInARow:          p.MissesInARow,
 		EstimatedOneRepMax:    p.EstimatedOneRepMax,
 		NextTarget:            p.NextTarget,
+		NextReps:              p.NextReps,
 		Complete:              p.Complete,
 		AsOf:                  now.UTC().Truncate(time.Second),
 	}
@@ -108,6 +115,10 @@ func NewProgressView(c *domain.Challenge, logs []domain.WorkoutLog, now time.Tim
 	if p.NextSession > 0 {
 		n := p.NextSession
 		v.NextSession = &n
+	}
+	if p.NextReason != "" {
+		r := string(p.NextReason)
+		v.NextReason = &r
 	}
 	return v
 }

@@ -47,6 +47,63 @@ func (e ChallengeStatus) Valid() bool {
 	}
 }
 
+// Defines values for ProgressReason.
+const (
+	DeloadAfterFailures     ProgressReason = "deload_after_failures"
+	IncreaseAfterMetTarget  ProgressReason = "increase_after_met_target"
+	LoadUpRepsReset         ProgressReason = "load_up_reps_reset"
+	RepeatAfterMetTarget    ProgressReason = "repeat_after_met_target"
+	RepeatAfterMissedTarget ProgressReason = "repeat_after_missed_target"
+	RepsUpInsideRange       ProgressReason = "reps_up_inside_range"
+	Scheduled               ProgressReason = "scheduled"
+	Start                   ProgressReason = "start"
+)
+
+// Valid indicates whether the value is a known member of the ProgressReason enum.
+func (e ProgressReason) Valid() bool {
+	switch e {
+	case DeloadAfterFailures:
+		return true
+	case IncreaseAfterMetTarget:
+		return true
+	case LoadUpRepsReset:
+		return true
+	case RepeatAfterMetTarget:
+		return true
+	case RepeatAfterMissedTarget:
+		return true
+	case RepsUpInsideRange:
+		return true
+	case Scheduled:
+		return true
+	case Start:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProgressionType.
+const (
+	Double ProgressionType = "double"
+	Fixed  ProgressionType = "fixed"
+	Linear ProgressionType = "linear"
+)
+
+// Valid indicates whether the value is a known member of the ProgressionType enum.
+func (e ProgressionType) Valid() bool {
+	switch e {
+	case Double:
+		return true
+	case Fixed:
+		return true
+	case Linear:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for Unit.
 const (
 	Kg      Unit = "kg"
@@ -91,11 +148,17 @@ func (e UpdateChallengeRequestStatus) Valid() bool {
 
 // Challenge defines model for Challenge.
 type Challenge struct {
-	CreatedAt       time.Time          `json:"createdAt"`
-	Exercise        string             `json:"exercise"`
-	Id              int64              `json:"id"`
-	Increment       float64            `json:"increment"`
-	IncrementEvery  int32              `json:"incrementEvery"`
+	CreatedAt      time.Time `json:"createdAt"`
+	Exercise       string    `json:"exercise"`
+	Id             int64     `json:"id"`
+	Increment      float64   `json:"increment"`
+	IncrementEvery int32     `json:"incrementEvery"`
+
+	// Progression A plan's progression. Absent on a create request: fixed. The other
+	// members are given only where they apply (a fixed plan has none;
+	// minReps and maxReps are double's) and omitted from responses where
+	// they do not.
+	Progression     Progression        `json:"progression"`
 	SessionsPerWeek int32              `json:"sessionsPerWeek"`
 	StartDate       openapi_types.Date `json:"startDate"`
 	StartValue      float64            `json:"startValue"`
@@ -124,11 +187,19 @@ type CreateChallengeRequest struct {
 	// Increment Added every `incrementEvery` sessions; same precision as startValue.
 	Increment float64 `json:"increment"`
 
-	// IncrementEvery Sessions between two increments.
-	IncrementEvery  int32 `json:"incrementEvery"`
-	SessionsPerWeek int32 `json:"sessionsPerWeek"`
+	// IncrementEvery Fixed: sessions between two increments. Linear and double: met
+	// sessions in a row before the next step.
+	IncrementEvery int32 `json:"incrementEvery"`
 
-	// StartDate First day of the plan (default today, UTC), 2000-01-01 to 2999-12-31.
+	// Progression A plan's progression. Absent on a create request: fixed. The other
+	// members are given only where they apply (a fixed plan has none;
+	// minReps and maxReps are double's) and omitted from responses where
+	// they do not.
+	Progression     *Progression `json:"progression,omitempty"`
+	SessionsPerWeek int32        `json:"sessionsPerWeek"`
+
+	// StartDate First day of the plan (default the user's today, in the time zone
+	// their access token carries, UTC without one), 2000-01-01 to 2999-12-31.
 	StartDate *openapi_types.Date `json:"startDate,omitempty"`
 
 	// StartValue Session 1's target; at most 2 decimals (whole numbers for reps).
@@ -170,9 +241,15 @@ type Problem struct {
 	Type     string        `json:"type"`
 }
 
-// Progress The plan against the logs. A session is a UTC calendar day with at
-// least one log; its value is the day's best. The k-th session done is
-// held to the k-th planned target.
+// Progress The plan against the logs. A session is a calendar day of the user's
+// time zone with at least one log; its value is the day's best. A fixed
+// plan holds the k-th session done to the k-th planned target; linear and
+// double plans hold each session to the target the sessions before it
+// earned (see ProgressionType), and a session meets it when one of its
+// logs reaches the target load (and, for double, the target reps).
+// A fixed plan is complete when every planned session was done and one
+// from the last on met the peak; a linear or double plan when its planned
+// sessions are done.
 type Progress struct {
 	// AdherencePercent sessionsDone / sessionsPlannedToDate, capped at 100, one decimal.
 	AdherencePercent float64    `json:"adherencePercent"`
@@ -191,14 +268,36 @@ type Progress struct {
 	EstimatedOneRepMax *float64 `json:"estimatedOneRepMax"`
 	Exercise           string   `json:"exercise"`
 
-	// NextSession Number of the session to do next; null once complete.
-	NextSession *int     `json:"nextSession"`
-	NextTarget  *float64 `json:"nextTarget"`
+	// MissesInARow The newest sessions that missed their target, back to the first that met it (what a deload counts).
+	MissesInARow int `json:"missesInARow"`
 
-	// PeakTarget The last planned session's target.
-	PeakTarget      float64 `json:"peakTarget"`
-	SessionsDone    int     `json:"sessionsDone"`
-	SessionsPlanned int     `json:"sessionsPlanned"`
+	// NextReason Why nextTarget is what it is; null once complete.
+	NextReason *ProgressReason `json:"nextReason"`
+
+	// NextReps The next session's rep target (double progression); null otherwise.
+	NextReps *int `json:"nextReps"`
+
+	// NextSession Number of the session to do next; null once complete.
+	NextSession *int `json:"nextSession"`
+
+	// NextTarget The next session's target load or value; null once complete.
+	NextTarget *float64 `json:"nextTarget"`
+
+	// PeakTarget The last planned session's target; for linear and double, if every session meets its target.
+	PeakTarget float64 `json:"peakTarget"`
+
+	// Progression How the target moves from one session to the next.
+	// `fixed`: `increment` every `incrementEvery` sessions done, met or not.
+	// `linear`: `increment` after `incrementEvery` sessions in a row that met
+	// their target; a missed target is repeated.
+	// `double`: a rep more (from `minReps` to `maxReps`) after
+	// `incrementEvery` met sessions in a row, and at the top of the range
+	// `increment` more load and back to `minReps`; a missed target is repeated.
+	// Linear and double deload (`deloadPercent` off, rounded down to a
+	// multiple of `increment`) after `deloadAfter` missed sessions in a row.
+	Progression     ProgressionType `json:"progression"`
+	SessionsDone    int             `json:"sessionsDone"`
+	SessionsPlanned int             `json:"sessionsPlanned"`
 
 	// SessionsPlannedToDate Sessions the calendar expected by now.
 	SessionsPlannedToDate int                `json:"sessionsPlannedToDate"`
@@ -209,6 +308,55 @@ type Progress struct {
 	Unit                  Unit               `json:"unit"`
 	UserId                int64              `json:"userId"`
 }
+
+// ProgressReason Why the next target is what it is: `start` nothing done yet; `scheduled`
+// a fixed plan's schedule; `increase_after_met_target` the last session
+// met its target; `repeat_after_met_target` it did, but `incrementEvery`
+// asks for more met sessions in a row; `repeat_after_missed_target` it
+// missed; `deload_after_failures` `deloadAfter` sessions in a row missed;
+// `reps_up_inside_range` double, one rep more; `load_up_reps_reset`
+// double, the top of the range was met.
+type ProgressReason string
+
+// Progression A plan's progression. Absent on a create request: fixed. The other
+// members are given only where they apply (a fixed plan has none;
+// minReps and maxReps are double's) and omitted from responses where
+// they do not.
+type Progression struct {
+	// DeloadAfter Missed sessions in a row before a deload; 0 or absent never deloads. Linear and double.
+	DeloadAfter *int32 `json:"deloadAfter,omitempty"`
+
+	// DeloadPercent Percent taken off the target by a deload; given exactly when deloadAfter is above 0.
+	DeloadPercent *int32 `json:"deloadPercent,omitempty"`
+
+	// MaxReps Double only, required there, at least minReps.
+	MaxReps *int32 `json:"maxReps,omitempty"`
+
+	// MinReps Double only, required there; the first session's rep target.
+	MinReps *int32 `json:"minReps,omitempty"`
+
+	// Type How the target moves from one session to the next.
+	// `fixed`: `increment` every `incrementEvery` sessions done, met or not.
+	// `linear`: `increment` after `incrementEvery` sessions in a row that met
+	// their target; a missed target is repeated.
+	// `double`: a rep more (from `minReps` to `maxReps`) after
+	// `incrementEvery` met sessions in a row, and at the top of the range
+	// `increment` more load and back to `minReps`; a missed target is repeated.
+	// Linear and double deload (`deloadPercent` off, rounded down to a
+	// multiple of `increment`) after `deloadAfter` missed sessions in a row.
+	Type ProgressionType `json:"type"`
+}
+
+// ProgressionType How the target moves from one session to the next.
+// `fixed`: `increment` every `incrementEvery` sessions done, met or not.
+// `linear`: `increment` after `incrementEvery` sessions in a row that met
+// their target; a missed target is repeated.
+// `double`: a rep more (from `minReps` to `maxReps`) after
+// `incrementEvery` met sessions in a row, and at the top of the range
+// `increment` more load and back to `minReps`; a missed target is repeated.
+// Linear and double deload (`deloadPercent` off, rounded down to a
+// multiple of `increment`) after `deloadAfter` missed sessions in a row.
+type ProgressionType string
 
 // SetRecord defines model for SetRecord.
 type SetRecord struct {
@@ -1825,65 +1973,82 @@ func (sh *strictHandler) GetProgress(ctx *fiber.Ctx, id ChallengeID) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7Fvdctu4kn6VLu5W2a6hZdlxZtf2lSeZTM2s81N2srmIUyWIbIkYkwAHAKVoUqrah9iqfaB9k32SrQb4",
-	"A4rUjzMTnTPn5E40AaLR+Lr760b7cxDJLJcChdHB5ecgZ4plaFDZp2cJS1MUU/z5OT1yEVwGOTNJEAaC",
-	"ZRhcBjwOwkDhbwVXGAeXRhUYBjpKMGM0YyJVxgyNE+b78yAMzCJH94hTVMFyGQbPCqWlotEx6kjx3HBJ",
-	"C71NEEYCPxk3YARyAiZByBXOuCw05GyKV8DGGoWBiVT27YQrbeyrQRA6iX8rUC0akSO3ni9mxj7doJia",
-	"JLj8/jwMMi6qx9NaZG0UF1Mr8Q3PuOkK/IZNETT/fe3KqZ3nLxzjhBWpCS7PhmFLWU/OgpDE4lmRBZen",
-	"w6GVqnzqUeOSTkHnUmi0J/cDi2/xtwK1lTOSwqCwP1mepzxiJPJJruQ4xey7XzXJ/9mT618VToLL4F9O",
-	"GnScuLf65I2b5RbtHtlYxgvgGoQ0wOCXu9evQI5/xciEIBW9yLjWXEwHAZ29FJOUR3sXMqqAfaBBG2YQ",
-	"YomlzGkq52ASrknAF1KNeRyj2LeECrUsVIQwxlSKqQYjgQlpElRQaDrzMPhZzFjK432KVi4JE45prENA",
-	"FiVA8I6BCxihUlLpEQn3SpoXshB7le6VBF1ESXO8JMhbKW+YmuL+T9DaX20QKQlBTooJ66k0qhkqYFGE",
-	"ubFgeydYYRKp+O+4V7W9dBZp7bM83zEyRcLKBxSlaDPGUzZO965H0hOPkFTIDEQsZxE3CxKWQYw5ihhF",
-	"tIBDbjTEzLAx03hEo8eK4yRdQCEUwZRkvyITT2ivc6YJJmKK8QBu0agFsIlBBSP7cHxNDyPQGEkRa/Lo",
-	"CbK4jIvekG4YuHNTyGDnjBsY40QqgoNRC+v3WpFno1MnhZRaaoVjG6mVzFEZ7vx9pJAZjK9NK+rGzOCx",
-	"4RkGnTAWBvgJVcS1/VjnpfMqW8M3xblIYVZioVlYFoSUeoIosvHK+B9nFBtXFrFhr7uIRq25FPoNqveI",
-	"D7vOMkyZ58xgRyd96rCj/5OlBe64E4obhd4G7vrM7tzweuItstJKOqIYbtL+YymEIx6bVnxHY2hsHj8W",
-	"EhRYft715OeID3qno1j6FPGD44zlUtVmPTiWu2ydiI+zDoa6+KiE8zFQH1joGYuvpY+14I6vWH5Snd4N",
-	"d0yqbXXcYNb+sRMU7Bm7pZhSbEHPDdGlz4giLX2tY9RdDtpSqF299Y2Nm7mrkYuCfM+HgLwofTkMWGT4",
-	"DC2pp3lIR0R7SdH9ZipK+Axjb4UGP8+sYut1PAba1pvvejzu/e/DLdx7xd20/e51HGMMSJCAURsi5Mcd",
-	"Qq5As8zmEBGnPwCzBLDEGfnmruX7NLxFxIc7+bfV6OAEgTGaOaIAM5dQT9ItCbp5wPnT7zcnArv5Su+D",
-	"Wz/nO9H2Vl7YVCtmizozS5mAwzKnASNjtgjh3dtnRyGcDYfD4+Hp8fCU4uLZxcXF8enZ8ZPTtsZ3cs29",
-	"+oTTAw2GGJa5IpqQSW3gDGKMeMZSDYfzRKYI7py0zRYV5vpoYD1PlBaaz/BlpQlndNuQsA0KtRv3IH56",
-	"th3jj3Hy652wJ+uWQ17xJl/TIfe6Jes03kv1IAtzI6drvYaQZlWdT4fDHgXmqEgdVexrA+Z9ghX/dsgh",
-	"JhhLgQ1yhZwfWaZYcbcK3AelsyCeiR3org2rhLSuILeYo+HGOoMcFWh0VYyHKTARQzq+gqyg/AHhtAZs",
-	"WDFSO8ZVarb4jOG24gEdl9kKoq0fmfUbKFH4VLIYDh+mIaTjI1sHII1myHShMIZIFsKEQOqjdzHXhokI",
-	"ya0wUsu9OGztPSw3fvQ4U78XX83YV0zI6rM890oxfdB/QVn0j5Qzd9FuM+xeEpih1mzaRxBXxHCfaCb0",
-	"iVAlX531YzSMp70CuCx/Z97j7bKH+HDhTrt3pYZjd/G2niW7P2zTjn3b8M9yqTU6mirUuh/cNuqxKaON",
-	"WFyncqoHcF07GEpcKQxCxFIUMVM2Zs65SYCZe5Ei0wbIAaVyegWUxlrE0Dz6XMwWB0QXtBkArfdwbJL6",
-	"29ZxcX0vEkxjCq2mGkFiCYzLoOjA3z5hFieoUET4BlXUS6kqN/6cVjmpSdQb9+m3knhBSCl5jjGZInkJ",
-	"u5PSGLfzqS0hlOnXk93TF9LRHbqqRJrSzA+bkXmH5hYjqeJg+TFcR7obHNRlpZ1zpIo5e2gcS5kis0WV",
-	"qFAKhbkzCtlDP7gEzlGbWvNgEvJ4aIHGVXm4IYxZ9FCdvquA24ExjymMDXplQxH387ob1qZ1KT1T/N6J",
-	"rKE2PKOU6rXAW8xfsk/dFX6gPf2Yp7iAajjM4X//Bw5P4TvrrU+eDCkEF2lqHTgRkHLzTKENzRRTdD/A",
-	"1hxkA6uNpQ/KokpW2ZX8lf1GpZnKCo2EWAJNLGWWFL6qwx+sF8k7Dpr91h5nf/1h66ZyZA/NB3qCMB1j",
-	"5RVKyWvS3K/Ibs3Dcwj9XnnFR+w0yDmSDbkS6bp2nvgpt4kpjBfE1AZ/qdqP07Z+6Q6pK/ejCjy7V2tW",
-	"Qp/vyLxSTF0gWUP9yzpK5ThWEgIPfytA6aJiHQTCblBq6WzVZzY+v9fxtI25ZWOeby7DTF/kbwJEhx+t",
-	"JBmPywQ2sOet6Fs5y1mp/pJs+mL17ehdCbCq8vMwDcIgHTcfKDm2pY32Hriv0PPOVs22F3oaO1mp1bgq",
-	"kjPs6itwOOGCpVfgakxcUCIEVcHJ8gpXsddVFd+l7+VONlamviwXX/YosElUe6rwjycIj6/b71yar/Ll",
-	"bfnx46C7U7ne7Dr0URXnL7YRW3Fe4/R8ZYS9mZt/Sh83IuLPqBJ7+PpblInt8UWF4mZxRxK5LbjrwOuC",
-	"zKR6elEdwi/v31Z3Wpbg2rfNmSTG5O5uj4uJ7GmbKLMrPsNjOUNliwX1YekQ5k4jNq+yZY+8nDG4F/fC",
-	"lpyA9G3vIEEgxpRw+TeYwLUuHGMgj8MiW3GobxYPZ6j4hGN8L+RkknKBdT5HtPOX9/9xd0QJHWEGNKKT",
-	"ovJFUqSLko7LufAkvxe2jiOn+so6sjjjojudEV20dDKz+yEMactyH3Ch0RznbMoFwe8ScqZpa1Wnx4Fu",
-	"N8gwDaOo/G0kTNHcC2OTiE+m7JZpjee6YqsNz7edM1avNsm3gty+eAYX50//DUbrLntHEMuosBXsSzgf",
-	"Dkn/Ml5Yxn4v+rtBzoenVS+If/NsD4zePrGTFrJQmh7P6fFeTGQhYnq+gKhsHnGptOlr6wjh/Oys/rRr",
-	"WgCp7kXT5wSH/T0MZb2oDBw+SuF1hdL/+6//9sJXCSfyG6hc+hCcDoaDIRmuzFGwnAeXwZPBcPCEHA8z",
-	"iTWukwYy9NhL4EvwEQ9qsObByr6wdx9S4IG2NTYKmDTrQDsNjZzPG1HQrO2FnG9AmHvWCBG22sA+fO5t",
-	"ZqrJ4m6X/B0uvAxX9/jaGRLXldSNXuCQOQVklJbSOJLCGo3GdIaukN8nZkNuH9OU1r+XRisnrgVsh4Gl",
-	"o11+XGnQOhsONzRSPK6Bon1L2dNGcW3NmtyMB7VlGJwPT9d9uxb2pNWVYic92T6p6ZuiGWdn22dUzUzL",
-	"MHi6ywp+R4qNWkWWMbUo0dwKIGURxRZGbD4x1a0sSAcfiRVJ3WN4d0Yq1CtElRxteWU6ss6cCSELEaEG",
-	"buBwVI8clMxhdHTlXPFK6DmgWKDnBGw5c7ONhJG7hB2REY+qe9jRAN64JV1ccWN8GxlLk5TtRK4GaR1Y",
-	"29JXbmjL5k3U5gcZL/48QPbfAy/bjIQ4y7JjFqd/vln0mYQTMW739dxIt1B7jVVWtbRGMNwOUa8J84uN",
-	"7XQHU6g73PZva3f2Oox5HXdr7GsZ+nHuhPB58tk55+XaqPc2QUikAYUsdsXvpr0XmKu2V5d2trmWKI3t",
-	"q4thomRGA+5FxKIE4fAWY66PYJ6ggFxqzccpDuD1XKCyzWQUR0PAVCORjz7jIcfyTqO6kdN1QbLdHV0H",
-	"nz/UIf3XCkYr2dDGaEQo+MeNQ9eO2fs0rJXJREpqvUugsmrqmNBn7iwnxuqGoY3W5/bvbVffOvPzrsG5",
-	"OfE+z8SJsXlG3Uu8/0N0GvE9nA34lBemzg2soROlQ2ufyU9oNhzIcD+hr9UA/+2o66N+LXB7HOu4/W0u",
-	"1/sXGvK7OTNR0jW8kc0zR6CQQgcRwSsYuRTrsi6BjqpfjmY2ZVKuwZZOL4kaNhVTD7KuyRyEhEwqd0V9",
-	"NIDrvkLrvWjmrdRbr5x8dgJUxNQGT69IG9oE26vheiPprb0Or3P3w/PhxVFfsF0pMX8lprqmkL0TU92j",
-	"uZZdqqtmuycOugdLH15sn1D/s9BfgBffWjv2TOMLODIFeEuUPX68oW7Tz0q/Ucd/ith13ap9+jxzG6v8",
-	"wwGtt2xyPrxwmVa7cMJ1HQxCL2ioulciHqwpWXjXIl+zZtFtQ91z0cK//uni/0ZOpxWEvzn/v1fnfyOJ",
-	"9VRGWDUJ2W7WvhiwPr07yb3Ow94KyV272AGbah0dy/oJTd3a+BXder1GD6Cbd99ceYmeTk/pPGHGdqmz",
-	"yBQsTRe26/PrJCj+/a+d7d/8fvhIDt/936r7dqHS4DI4sYGglGYVoc29kk2c3eVVhetW3yxteuD9n75/",
-	"VdHp4vcrKW3Lsldf9JdCo/K+5xjDx+X/BwAA//8=",
+	"7Fzdchy3cn4V1CRVJOuMlkuKdqLdK1q2TuxQloqUogutSoOd6d3F4QwwBjBcrVWsykOkKg+UN8mTpLox",
+	"P5if/aFsMXGO7zg7A6DR6O7v6wbAz0GsslxJkNYEk89BzjXPwIKmp+crnqYgl/Dj9/goZDAJcm5XQRhI",
+	"nkEwCUQShIGGXwqhIQkmVhcQBiZeQcaxxULpjFv8TtpvL4IwsJsc3CMsQQf392HwvNBGafw6ARNrkVuh",
+	"cKA3K2CRhE/WfRAxtWB2BSzXcCdUYVjOlzBlfG5AWrZQmt4uhDaWXo2C0En8SwF604gcu/F8MTP+6Qrk",
+	"0q6CybcXYZAJWT2e1SIbq4VcksRXIhO2L/BrvgRmxK9bR06pnT9wAgtepDaYnI/DlrKengchiiWyIgsm",
+	"Z+MxSVU+DajxHlfB5EoaoJX7jifX8EsBhuSMlbQg6U+e56mIOYp8mms1TyH7y98Myv/Zk+sfNSyCSfAP",
+	"p411nLq35vS1a+UG7S/ZXCUbJgyTyjLOfrp59TNT879BbEOmNL7IhDFCLkcBrr2Si1TEjy5kXBn2kWHG",
+	"cgssUVDKnKZqzexKGBTwhdJzkSQgH1tCDUYVOgY2h1TJpWFWMS6VXYFmhcE1D4Mf5R1PRfKYopVDsoWA",
+	"NDEhAx6vGJp3woRkEWittIlQuJ+VfaEK+ajS/ayYKeJVs7woyBulrrhewuOvIPlf7RApCoFBikuKVAb0",
+	"HWjG4xhyS8b2VvLCrpQWv8Kjqu2l80jyz3J958A1CqtuQZai3XGR8nn66HpEPYkYUIXcspjnPBZ2g8Jy",
+	"lkAOMgEZb9ixsIYl3PI5N3CCX8+1gEW6YYXUaKYo+xRdfIVzXXODZiKXkIzYNVi9YXxhQbOIHp5c4kPE",
+	"DMRKJgYj+gp4UuKi90kfBm5cE3TYNReWzWGhNJqD1RuKey3k2RnUUSGlllpwTEitVQ7aChfvYw3cQnJp",
+	"W6ibcAtPrMgg6MFYGMAn0LEw1FnvpYsqe+EbcS7WkJW20AysCrSUuoEssnnn+x/uEBs7gxDs9QfJtVpq",
+	"MEY4s9pjTPWnqD33p3kN+h3A7YHjGcu1/Z5b6GlzSJH09b/xtIADdYCIU5h9M6lX+8Z9Xje8Bl76V08U",
+	"K2w6vKCFdJRl14hv8Rv8Nk8eakwIST8eajNrgFtz0FLc++TyvWOb5VDVZD1DLmfZWhHfQnvW17ePSri2",
+	"zfkWUS9f6Dmdr7MP9TQc7yGeU63llXCMrO29wkLW/uMgw6AVd0NxrfkGnxvCjN3IIi1jtmPmfS7bUi+N",
+	"3upj52RuajsGiTHsfYDRGHsOAx5bcQeUHGA7wAXDuaTg/uY6Xok7SLwRGmt6Toqtx/GYbFtvfgjzOPw/",
+	"j/dw+E7YasfvyySBhAEaCIvaBoN44OxlygzPKBeJBf7AOBHJ0uowxvfjgE/nW4R+fFCcbEv5QnyCZFLL",
+	"w+Zg1wCS2bVidVszYldCAteMy4Q5QSYsAzuTdUMhGWdarSucQmqCBsCMhXw0k8HOxOTim293ZyZfO3h7",
+	"ouwTpBXVu9rErDHhmzrJTLlkx2V6Rr9g2DlCVE/4JkSt4Y8YDtmvSsJM2hUIx+aMcbyJxVxrASZkb988",
+	"Z2thV6qwTEk4Cdn5eDx+Mj57Mj5DnnD+7NmzJ2fnT56edRR+GOR0+QdpjZ2htMg57RSJU6aMZecsgVhk",
+	"PDXseL1SKTBncYbyZw25ORlRRI3Twog7eFkp1IWPfTa9z6hrePKc9ex8v7c+BLy2g4sn6x5b6cTFrwk0",
+	"gwGWwt87pW9VYa/Ucmv8k8p21fnNeDygwBw0qqPC9LbBvFtBlZE4y0FunCgJjQNItT4h7uxHCfSRozLs",
+	"IfPuhL1ddAEtrS/INeRghaWwlINmBlxd53ZJ8SudT1lWYEYF7Kw22LDi6PSNq12Ngj3VlPHeWAF2rxHt",
+	"7eRu2EExqUkVT9jx7TJk6fyEKiOo0Qy4KTQkLFaFtKELL0qzRBjLZQwYnTiqZSaPW3MPy4mfPMzVKdh8",
+	"HWfvuBDps1z3SjFDpv9CQJr8oLWjL21rp5rDILnNwBi+HCK+HTFcF02DIRGqdLQ3fgKWi3RQAFf3OJjB",
+	"ebMcoHBCutUeHKnJHfr2tp39ux/2aYfeNry6HGqLjgioh42bwJMvOU6E7DpVSzNil3WAwVSexTwFmXDt",
+	"w64D2ZmscZVgE206BW4IPLGzKcNkn6wI+8KWCd8cIQsyFgdaIDuaSRJkpdLEfXP7xK5qGSjAWdW8wI8l",
+	"JDVmpjVzmknnAvSJoQ5d4avqq+zGtfRDqanipbAz7A37PzYAzGM6bzY5MgKMXrzuMQOwhgnL1hicUVS1",
+	"wEnPJOqSUUEDjD+qiyhcJiE5uJM49L+ofL5Uj1smYVhFy91YjvhWyuhBAopJfGehVeYW1y0MRiAHC8Bv",
+	"p4xX+qtlcePRGLh65QgeE+UaaAwXltq+x5MVaJAxvAYdD9L2qpvvUcrTegFeu2HeKCR+IYt5nkOCBoXx",
+	"mxRbhsn9nH0PueHm1eLwhBkt9QZcBS1NseX73THjBuw1xEonwf2HcFti13hoXQI9OCuvzMCLE3OlUuDE",
+	"xeNCa5D2xmrgt8NuL2ENxjamb1eIRc4qhC6tMGRzHt9WHuN2a+jDRCRIMEaDsoFMhon7FW/zdjJGZFaj",
+	"Q2g0GCsyTNtfSbiG/CX/1B/hO5zTD3kKG1Z9ztbsv/6THZ+xv5BPnT4dIzkq0pQ8D6lhOXm0aCRN6Jtm",
+	"2MC2LGRjVjvLdJkwBsyP8vJarR+yKNgsOWxdcAGFRQ6BE2IJUKAhguKShf5qYfrYFKkOM+8qIJbt0Ma7",
+	"LHVDeekbF8yEYSSRwD9L7SukSJUZj7Yrt9GfkzQ323T3qdbcEQbdvAqlx1VIa8J4ZQK0RbMWZpcAHV3d",
+	"NNlxZz+DrKCybQ9tEkXCPXDenWGdJg+auo8xSjvk3Tb4F9g4QsYuacirO5DkZbfodWm3zhEysSjBrAuq",
+	"VcthafvSfVEBA2HdL2IgLg3Ttg5UHfSRw7Otyb9jBjXDgk851eDYfIOp3OgPVfR2a2VeOuPoy/2gyvbh",
+	"ZeoON/bx1KtB17Xgfm1gewG5QrNO/cDzgo7Z9G1km0GEfabU0mAXyDsQ0vCSQXBsh6tWFPFiaQsAPF5R",
+	"UqRd+USDGv3gXxcm7QACTFhEuozqDT5iqxsMDxFaQVKkkEQzyT3ye2RY9Wpalnq5gY+0D/gxA/vRjRQ1",
+	"zKJU+kw6VGxCUKQhB24H2gqiNiGbF7ZXTp5Jbm5dQp5hloC99gqzvc4JvL3+Z9L9NGWRQ+fywwUXaaHB",
+	"RNXv9Z5mt/Rbtp9JHMl8LPKPQhqRwEfN5RKiOqKiShEFUdgpi2isIv9IjTQYsFGVKpWJh8or8KKeKI3I",
+	"wJaFh3LTgBau3BWlZarqZ0OL4YoIQ6ruvfH1FCCdGNBNWZPoTjkIg/7kBrcqXrfBobOVUJmZFwtG7NKd",
+	"WFKofbeFVJ0VmDjjHDEEPSISaGmuaoNccinuKBtMN5hHuTLchvE8Tzfs2LdstuKGSSVhisYh0S1deYx/",
+	"cn9TqoULdWROXE6XCYsIQWldfZTIDUPF7Q2RDmWHsjPPvPpKeOnI5tYNh4pTTtmYNvWddiRCd/lmaBtj",
+	"9JB9ifEQ3rm+t+aT5Qtm+S3qfLHwU+n5xhPbrQp84rF1CyOZpxAqdszVHbDxbpmf7a0nlqvXl/V7x0bR",
+	"MEJWoRbKqyFsiielIfz24mjZ0YPkmHp5xRCl/u1SVTWuB/GzoQrYLoCqGvam/i90aKw2kEzdgXHOhEGz",
+	"UyhCGBvNZEQOG008XIj2bTwSrlG5F53F+WPkyG+no/I4y9aOaj+s0rxqD6veNKrzxBpwXYCFBAd1fhhN",
+	"sJcSE9gxzTgqDSTC+Ual1UYnTqKZ7Ik0CHtlRcwOAonfSeSGptwEm1R5bC3Fvpn0YkuV5B5HrRgRYRQI",
+	"mVaFTAC/XdOC8pnMitSKPKUinSfYSbUGLfjNtsTDNiiSaSAMkXAIX45ZD2FQUxrq1aw7Gz8P253ZsaOx",
+	"l/B3HOuu5LjlBoAv1pC7vS05faWN2yWqYt50UO57UCmfTisP6eUtncnYf4ygSU068O3OKLhcquqFHS+E",
+	"5OmUuRMMSDW5ZNVxBvJ2d67MVFTUbamWM9l57uHL9kfvBxTYbB4OnBV7eGnw4afLDj5AVu1h7tuzfJjp",
+	"HnLIa9sW30CK+ZDTTV/sI3S6aUue6SsjHNxN81fpw06L+D3OIHn29b9xCImWLy60sJsblMhNwR1avSzQ",
+	"TaqnF9Ui/PTuTXXykkrb9LZZk5W1uTuBKuRCDdDBigDcwRN1B9pVQavFMiFbO43QXhdhScX5RzM5k4R0",
+	"DPVNJ2WZBEgM461ztkwYU7giDUYcHlORtT7/enwHWiwEJDOpFgvEhXqPDTPRn979683JiF3SHhozAE6K",
+	"KhZR0uDwHXGrkXwmaW9dLc2UAlmSCdlvztO0BOCM5oM25NKIW9gYsE9yvhQSzW/Ccm4MkQKXRByZ9jUO",
+	"blgUl39bxZYl8XC5vbvT0fpemKrQ2OThdL+D9EobryTI9Yvn7NnFN//Eom1HkjGRjQs6GDVhF+Mx6l8l",
+	"GyJAMzl8Z+FifFbdWPDPR9OC4dun1GijCm3w8QIfZ3KBHAGfn7G4vOLgdjLt0OWDkF2cn9ddu6P1TOmZ",
+	"bG7jsOPhk/blHn4JHL6VsleVlf73v/+HB1+lOWHcAO3S1uBsNB6N0XFVDpLnIpgET0fj0VMMPNyuyLlO",
+	"G5PBx8FabWl8S6ANkNLWPLOiF0RwlYQjQ+ceEDDLs1WkocjFvAhBs/YXDL4B2tzzRoiwdVnp/efBKzd1",
+	"fe6wo+i98uN92J3jK+dIwlRSN3rBHJwUkPGNcziUgpzGQHoHbr9kSMymnviQq1PDc2m0cuouKh3wYRlo",
+	"7z90rhGdj8c7jvs/7Jh/+wzswGH/S3JrDDOeqd2HwcX4bFvftbCnrbsT1Ojp/kbN7R5scX6+v0V15eY+",
+	"DL45ZAT/3gShVpFlXG9Ka24BSLlTRykyFW2XplV4NsEHZEXKDDjejVW6PA7QeDoG2vJAbuSSKSlVIWOg",
+	"gwXHUf3lqGQO0cnUheIO9BwhFpg1GjaltcJSfuWO+EboxFF1yjcasdduSIcr7hvfR+bKrspLL+5cCAWw",
+	"tqd3zv+WVwzB2O9Usvn9DHL4lPF9m5EgZ7nvucXZ7+8WQy7hREzat0+ulBuoPUaXVd2TE4z3m6h3VfCL",
+	"ne3sAFeo72E9vq/d0BFF7t0L2+Jf96GPc6don6efXXC+34p6b1bAVsoyDbws3TaXUKsCRnWQkq6AIqWh",
+	"219ludWuYCZjHq+AHV9DIsyJqyLmyhgxT2HEXq0l0FEawtGQQWoAyceQ82BgeWtAX6nlNpBs3+Gtwec3",
+	"3eP9Y4FRJxvaiUZoBf9/cejSMXufhrUymVgrYw4BKlJTz4U+C+c5CVRni9rW+j393g71rTW/GCgzg7tF",
+	"8ohr4sTY3aK+8fr4i+g04kc4AnzMC1MXBrbQiTKgtdfkr2B3LMj4caCvdU37z6Wul/qVhP041gv7+0Ku",
+	"948eMO7m3MarvuNFlGdGTANCBxLBKe2728JM6hJoVP3laGZTJhWGUel0gtSwqZh6JuuuQjOpqpL+0pyM",
+	"2OVQoXUmm3adeuvUyUcNWEVMCTy9Im1ICbZXw/W+xLfuiHKVux9fjJ+dDIFtp8T8lZjqlkL2QUz1Ed21",
+	"vAPZddtH4qCP4OnjZ/sb1P/S4g/Ai6/Jjz3X+AKOjABPRNnjxzvqNsOs9E/q+HeBXZet2qfPM/exyt8M",
+	"aINlk4vxM5dptQsntD3swCD0QEPXx1yT0ZaShbct8jVrFv2rgY9ctPC3f/r2f6WWy8qE/wz+/1eD/5VC",
+	"1lM5YXVChW4YDmHA9vTuNPdugw1WSG7axQ62q9bR86y/gq2vm33FsF6PMWDQzbs/Q3lpPb17fnQWd80N",
+	"47EteJpu6KTS10lQ/P1fau3v/L7/gAHf/Xcl13eh02ASnBIQlNJ0LbTZV6LE2W1eVXbdusuIkx55/03O",
+	"36roHVv2Kyltz6KtL/ylMKC9/hxj+HD/PwEAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -77,6 +77,16 @@ func (h *Handlers) CreateChallenge(ctx context.Context, req CreateChallengeReque
 			Weeks:           int(b.Weeks),
 		},
 	}
+	if pr := b.Progression; pr != nil {
+		// Absent members are 0, which the domain reads as "does not apply".
+		cmd.Plan.Progression = domain.ProgressionSpec{
+			Type:          domain.ProgressionType(pr.Type),
+			DeloadAfter:   int(or(pr.DeloadAfter)),
+			DeloadPercent: int(or(pr.DeloadPercent)),
+			MinReps:       int(or(pr.MinReps)),
+			MaxReps:       int(or(pr.MaxReps)),
+		}
+	}
 	if b.StartDate != nil {
 		cmd.Plan.StartDate = domain.DateOf(b.StartDate.Time)
 	}
@@ -243,6 +253,7 @@ func toChallenge(c *domain.Challenge) Challenge {
 		IncrementEvery:  int32(p.IncrementEvery()),
 		SessionsPerWeek: int32(p.SessionsPerWeek()),
 		Weeks:           int32(p.Weeks()),
+		Progression:     toProgression(p.Spec().Progression),
 		StartDate:       openapi_types.Date{Time: p.StartDate().Time()},
 		Status:          ChallengeStatus(c.Status()),
 		CreatedAt:       c.CreatedAt(),
@@ -251,6 +262,21 @@ func toChallenge(c *domain.Challenge) Challenge {
 	if r := c.StatusReason(); r != "" {
 		out.StatusReason = &r
 	}
+	return out
+}
+
+// toProgression shows only the members that apply, as the contract says.
+func toProgression(s domain.ProgressionSpec) Progression {
+	out := Progression{Type: ProgressionType(s.Type)}
+	some := func(v int) *int32 {
+		if v == 0 {
+			return nil
+		}
+		n := int32(v)
+		return &n
+	}
+	out.DeloadAfter, out.DeloadPercent = some(s.DeloadAfter), some(s.DeloadPercent)
+	out.MinReps, out.MaxReps = some(s.MinReps), some(s.MaxReps)
 	return out
 }
 
