@@ -9,6 +9,7 @@ import (
 	"github.com/progressive-overload/po/ent/challenge/inboxmessage"
 	"github.com/progressive-overload/po/ent/challenge/outboxevent"
 	"github.com/progressive-overload/po/ent/challenge/schema"
+	"github.com/progressive-overload/po/ent/challenge/usertimezone"
 	"github.com/progressive-overload/po/ent/challenge/workoutlog"
 )
 
@@ -204,6 +205,26 @@ func init() {
 	outboxevent.DefaultAttempts = outboxeventDescAttempts.Default.(int)
 	// outboxevent.AttemptsValidator is a validator for the "attempts" field. It is called by the builders before save.
 	outboxevent.AttemptsValidator = outboxeventDescAttempts.Validators[0].(func(int) error)
+	usertimezoneFields := schema.UserTimeZone{}.Fields()
+	_ = usertimezoneFields
+	// usertimezoneDescTimeZone is the schema descriptor for time_zone field.
+	usertimezoneDescTimeZone := usertimezoneFields[1].Descriptor()
+	// usertimezone.TimeZoneValidator is a validator for the "time_zone" field. It is called by the builders before save.
+	usertimezone.TimeZoneValidator = func() func(string) error {
+		validators := usertimezoneDescTimeZone.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(time_zone string) error {
+			for _, fn := range fns {
+				if err := fn(time_zone); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	workoutlogFields := schema.WorkoutLog{}.Fields()
 	_ = workoutlogFields
 	// workoutlogDescUserID is the schema descriptor for user_id field.

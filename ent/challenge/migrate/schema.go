@@ -93,6 +93,18 @@ var (
 			},
 		},
 	}
+	// UserTimeZonesColumns holds the columns for the "user_time_zones" table.
+	UserTimeZonesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt64, Increment: true},
+		{Name: "time_zone", Type: field.TypeString, Size: 64},
+		{Name: "as_of", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+	}
+	// UserTimeZonesTable holds the schema information for the "user_time_zones" table.
+	UserTimeZonesTable = &schema.Table{
+		Name:       "user_time_zones",
+		Columns:    UserTimeZonesColumns,
+		PrimaryKey: []*schema.Column{UserTimeZonesColumns[0]},
+	}
 	// WorkoutLogsColumns holds the columns for the "workout_logs" table.
 	WorkoutLogsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt64, Increment: true},
@@ -136,6 +148,7 @@ var (
 		ChallengesTable,
 		InboxMessagesTable,
 		OutboxEventsTable,
+		UserTimeZonesTable,
 		WorkoutLogsTable,
 	}
 )

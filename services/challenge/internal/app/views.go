@@ -81,10 +81,11 @@ type ProgressView struct {
 	AsOf                  time.Time `json:"asOf"`
 }
 
-// NewProgressView computes the progress of c from its logs at now.
-func NewProgressView(c *domain.Challenge, logs []domain.WorkoutLog, now time.Time) ProgressView {
+// NewProgressView computes the progress of c from its logs at now, sessions
+// grouped by day in zone (the user's).
+func NewProgressView(c *domain.Challenge, logs []domain.WorkoutLog, zone *time.Location, now time.Time) ProgressView {
 	plan := c.Plan()
-	p := c.Progress(logs, time.UTC, now)
+	p := c.Progress(logs, zone, now)
 	v := ProgressView{
 		ChallengeID:           c.ID(),
 		UserID:                c.UserID(),

@@ -100,7 +100,7 @@ func TestComputeProgressScenarios(t *testing.T) {
 				BestSet:            &domain.SetRecord{Value: 72, Reps: 1, PerformedAt: at(6, 9)},
 				EstimatedOneRepMax: ptr(72),
 				NextSession:        7, NextTarget: ptr(72.5), NextReason: domain.ReasonScheduled,
-				MissesInARow:       1,
+				MissesInARow: 1,
 			},
 		},
 		{
@@ -125,7 +125,7 @@ func TestComputeProgressScenarios(t *testing.T) {
 				BestSet:            &domain.SetRecord{Value: 60, Reps: 5, PerformedAt: at(1, 23)},
 				EstimatedOneRepMax: ptr(70),
 				NextSession:        3, NextTarget: ptr(65), NextReason: domain.ReasonScheduled,
-				MissesInARow:       1,
+				MissesInARow: 1,
 			},
 		},
 	}

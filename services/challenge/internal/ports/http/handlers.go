@@ -31,7 +31,7 @@ func actor(ctx context.Context) (app.Actor, error) {
 	if !ok {
 		return app.Actor{}, problem.Unauthorized("missing bearer token")
 	}
-	return app.Actor{UserID: p.UserID, Admin: p.IsAdmin()}, nil
+	return app.Actor{UserID: p.UserID, Admin: p.IsAdmin(), TimeZone: p.TimeZone}, nil
 }
 
 func intPtr[T ~int32](v *T) *int {
