@@ -157,7 +157,7 @@ func TestServesWhileBrokerIsDown(t *testing.T) {
 	h.publish(t, challengeCreated(t, map[string]any{"challengeId": 11, "userId": u.ID}))
 	want := map[string]string{
 		"user.deleted":   `{"userId":` + strconv.FormatInt(leaving.ID, 10) + `}`,
-		"user.validated": `{"challengeId":11,"userId":` + strconv.FormatInt(u.ID, 10) + `}`,
+		"user.validated": `{"challengeId":11,"userId":` + strconv.FormatInt(u.ID, 10) + `,"timeZone":"UTC"}`,
 	}
 	for len(want) > 0 {
 		v := tap.next(t)

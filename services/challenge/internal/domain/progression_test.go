@@ -410,3 +410,30 @@ func TestPerformanceProgressInvariants(t *testing.T) {
 		}
 	}
 }
+
+// Days follow the wall clock through daylight saving: in Berlin the night
+// of 2026-03-29 loses an hour at 02:00, and 23:30 and 00:30 local are still
+// two days, 01:30 and 03:30 one.
+func TestLocalDaysAcrossDaylightSaving(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan := mustPlan(t, shortSpec())
+	count := func(times ...time.Time) int {
+		var logs []domain.WorkoutLog
+		for _, at := range times {
+			logs = append(logs, mustLog(t, domain.UnitKg, at, 5, 60))
+		}
+		return domain.ComputeProgress(plan, logs, berlin, farFuture).SessionsDone
+	}
+	if n := count(time.Date(2026, 3, 28, 23, 30, 0, 0, berlin), time.Date(2026, 3, 29, 0, 30, 0, 0, berlin)); n != 2 {
+		t.Fatalf("across midnight: %d sessions", n)
+	}
+	if n := count(time.Date(2026, 3, 29, 1, 30, 0, 0, berlin), time.Date(2026, 3, 29, 3, 30, 0, 0, berlin)); n != 1 {
+		t.Fatalf("across the clock change: %d sessions", n)
+	}
+	if d := domain.DateIn(time.Date(2026, 10, 25, 23, 59, 0, 0, berlin), berlin); d != domain.MustDate(2026, 10, 25) {
+		t.Fatalf("the long day ends on %v", d)
+	}
+}
