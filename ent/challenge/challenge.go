@@ -35,6 +35,16 @@ type Challenge struct {
 	SessionsPerWeek int `json:"sessions_per_week,omitempty"`
 	// Weeks holds the value of the "weeks" field.
 	Weeks int `json:"weeks,omitempty"`
+	// Progression holds the value of the "progression" field.
+	Progression challenge.Progression `json:"progression,omitempty"`
+	// missed sessions in a row before a deload; 0 never
+	DeloadAfter int `json:"deload_after,omitempty"`
+	// DeloadPercent holds the value of the "deload_percent" field.
+	DeloadPercent int `json:"deload_percent,omitempty"`
+	// double progression's rep range
+	MinReps int `json:"min_reps,omitempty"`
+	// MaxReps holds the value of the "max_reps" field.
+	MaxReps int `json:"max_reps,omitempty"`
 	// StartDate holds the value of the "start_date" field.
 	StartDate time.Time `json:"start_date,omitempty"`
 	// Status holds the value of the "status" field.
@@ -76,9 +86,9 @@ func (*Challenge) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case challenge.FieldStartValue, challenge.FieldIncrement:
 			values[i] = new(sql.NullFloat64)
-		case challenge.FieldID, challenge.FieldUserID, challenge.FieldIncrementEvery, challenge.FieldSessionsPerWeek, challenge.FieldWeeks:
+		case challenge.FieldID, challenge.FieldUserID, challenge.FieldIncrementEvery, challenge.FieldSessionsPerWeek, challenge.FieldWeeks, challenge.FieldDeloadAfter, challenge.FieldDeloadPercent, challenge.FieldMinReps, challenge.FieldMaxReps:
 			values[i] = new(sql.NullInt64)
-		case challenge.FieldTitle, challenge.FieldExercise, challenge.FieldUnit, challenge.FieldStatus, challenge.FieldStatusReason:
+		case challenge.FieldTitle, challenge.FieldExercise, challenge.FieldUnit, challenge.FieldProgression, challenge.FieldStatus, challenge.FieldStatusReason:
 			values[i] = new(sql.NullString)
 		case challenge.FieldStartDate, challenge.FieldCreatedAt, challenge.FieldUpdatedAt:
 			values[i] = new(sql.NullTime)
@@ -156,6 +166,36 @@ func (_m *Challenge) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field weeks", values[i])
 			} else if value.Valid {
 				_m.Weeks = int(value.Int64)
+			}
+		case challenge.FieldProgression:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field progression", values[i])
+			} else if value.Valid {
+				_m.Progression = challenge.Progression(value.String)
+			}
+		case challenge.FieldDeloadAfter:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field deload_after", values[i])
+			} else if value.Valid {
+				_m.DeloadAfter = int(value.Int64)
+			}
+		case challenge.FieldDeloadPercent:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field deload_percent", values[i])
+			} else if value.Valid {
+				_m.DeloadPercent = int(value.Int64)
+			}
+		case challenge.FieldMinReps:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field min_reps", values[i])
+			} else if value.Valid {
+				_m.MinReps = int(value.Int64)
+			}
+		case challenge.FieldMaxReps:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field max_reps", values[i])
+			} else if value.Valid {
+				_m.MaxReps = int(value.Int64)
 			}
 		case challenge.FieldStartDate:
 			if value, ok := values[i].(*sql.NullTime); !ok {
@@ -254,6 +294,21 @@ func (_m *Challenge) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("weeks=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Weeks))
+	builder.WriteString(", ")
+	builder.WriteString("progression=")
+	builder.WriteString(fmt.Sprintf("%v", _m.Progression))
+	builder.WriteString(", ")
+	builder.WriteString("deload_after=")
+	builder.WriteString(fmt.Sprintf("%v", _m.DeloadAfter))
+	builder.WriteString(", ")
+	builder.WriteString("deload_percent=")
+	builder.WriteString(fmt.Sprintf("%v", _m.DeloadPercent))
+	builder.WriteString(", ")
+	builder.WriteString("min_reps=")
+	builder.WriteString(fmt.Sprintf("%v", _m.MinReps))
+	builder.WriteString(", ")
+	builder.WriteString("max_reps=")
+	builder.WriteString(fmt.Sprintf("%v", _m.MaxReps))
 	builder.WriteString(", ")
 	builder.WriteString("start_date=")
 	builder.WriteString(_m.StartDate.Format(time.ANSIC))

@@ -77,6 +77,76 @@ func (_c *ChallengeCreate) SetWeeks(v int) *ChallengeCreate {
 	return _c
 }
 
+// SetProgression sets the "progression" field.
+func (_c *ChallengeCreate) SetProgression(v challenge.Progression) *ChallengeCreate {
+	_c.mutation.SetProgression(v)
+	return _c
+}
+
+// SetNillableProgression sets the "progression" field if the given value is not nil.
+func (_c *ChallengeCreate) SetNillableProgression(v *challenge.Progression) *ChallengeCreate {
+	if v != nil {
+		_c.SetProgression(*v)
+	}
+	return _c
+}
+
+// SetDeloadAfter sets the "deload_after" field.
+func (_c *ChallengeCreate) SetDeloadAfter(v int) *ChallengeCreate {
+	_c.mutation.SetDeloadAfter(v)
+	return _c
+}
+
+// SetNillableDeloadAfter sets the "deload_after" field if the given value is not nil.
+func (_c *ChallengeCreate) SetNillableDeloadAfter(v *int) *ChallengeCreate {
+	if v != nil {
+		_c.SetDeloadAfter(*v)
+	}
+	return _c
+}
+
+// SetDeloadPercent sets the "deload_percent" field.
+func (_c *ChallengeCreate) SetDeloadPercent(v int) *ChallengeCreate {
+	_c.mutation.SetDeloadPercent(v)
+	return _c
+}
+
+// SetNillableDeloadPercent sets the "deload_percent" field if the given value is not nil.
+func (_c *ChallengeCreate) SetNillableDeloadPercent(v *int) *ChallengeCreate {
+	if v != nil {
+		_c.SetDeloadPercent(*v)
+	}
+	return _c
+}
+
+// SetMinReps sets the "min_reps" field.
+func (_c *ChallengeCreate) SetMinReps(v int) *ChallengeCreate {
+	_c.mutation.SetMinReps(v)
+	return _c
+}
+
+// SetNillableMinReps sets the "min_reps" field if the given value is not nil.
+func (_c *ChallengeCreate) SetNillableMinReps(v *int) *ChallengeCreate {
+	if v != nil {
+		_c.SetMinReps(*v)
+	}
+	return _c
+}
+
+// SetMaxReps sets the "max_reps" field.
+func (_c *ChallengeCreate) SetMaxReps(v int) *ChallengeCreate {
+	_c.mutation.SetMaxReps(v)
+	return _c
+}
+
+// SetNillableMaxReps sets the "max_reps" field if the given value is not nil.
+func (_c *ChallengeCreate) SetNillableMaxReps(v *int) *ChallengeCreate {
+	if v != nil {
+		_c.SetMaxReps(*v)
+	}
+	return _c
+}
+
 // SetStartDate sets the "start_date" field.
 func (_c *ChallengeCreate) SetStartDate(v time.Time) *ChallengeCreate {
 	_c.mutation.SetStartDate(v)
@@ -195,6 +265,26 @@ func (_c *ChallengeCreate) ExecX(ctx context.Context) {
 
 // defaults sets the default values of the builder before save.
 func (_c *ChallengeCreate) defaults() {
+	if _, ok := _c.mutation.Progression(); !ok {
+		v := challenge.DefaultProgression
+		_c.mutation.SetProgression(v)
+	}
+	if _, ok := _c.mutation.DeloadAfter(); !ok {
+		v := challenge.DefaultDeloadAfter
+		_c.mutation.SetDeloadAfter(v)
+	}
+	if _, ok := _c.mutation.DeloadPercent(); !ok {
+		v := challenge.DefaultDeloadPercent
+		_c.mutation.SetDeloadPercent(v)
+	}
+	if _, ok := _c.mutation.MinReps(); !ok {
+		v := challenge.DefaultMinReps
+		_c.mutation.SetMinReps(v)
+	}
+	if _, ok := _c.mutation.MaxReps(); !ok {
+		v := challenge.DefaultMaxReps
+		_c.mutation.SetMaxReps(v)
+	}
 	if _, ok := _c.mutation.Status(); !ok {
 		v := challenge.DefaultStatus
 		_c.mutation.SetStatus(v)
@@ -271,6 +361,46 @@ func (_c *ChallengeCreate) check() error {
 	if v, ok := _c.mutation.Weeks(); ok {
 		if err := challenge.WeeksValidator(v); err != nil {
 			return &ValidationError{Name: "weeks", err: fmt.Errorf(`challenge: validator failed for field "Challenge.weeks": %w`, err)}
+		}
+	}
+	if _, ok := _c.mutation.Progression(); !ok {
+		return &ValidationError{Name: "progression", err: errors.New(`challenge: missing required field "Challenge.progression"`)}
+	}
+	if v, ok := _c.mutation.Progression(); ok {
+		if err := challenge.ProgressionValidator(v); err != nil {
+			return &ValidationError{Name: "progression", err: fmt.Errorf(`challenge: validator failed for field "Challenge.progression": %w`, err)}
+		}
+	}
+	if _, ok := _c.mutation.DeloadAfter(); !ok {
+		return &ValidationError{Name: "deload_after", err: errors.New(`challenge: missing required field "Challenge.deload_after"`)}
+	}
+	if v, ok := _c.mutation.DeloadAfter(); ok {
+		if err := challenge.DeloadAfterValidator(v); err != nil {
+			return &ValidationError{Name: "deload_after", err: fmt.Errorf(`challenge: validator failed for field "Challenge.deload_after": %w`, err)}
+		}
+	}
+	if _, ok := _c.mutation.DeloadPercent(); !ok {
+		return &ValidationError{Name: "deload_percent", err: errors.New(`challenge: missing required field "Challenge.deload_percent"`)}
+	}
+	if v, ok := _c.mutation.DeloadPercent(); ok {
+		if err := challenge.DeloadPercentValidator(v); err != nil {
+			return &ValidationError{Name: "deload_percent", err: fmt.Errorf(`challenge: validator failed for field "Challenge.deload_percent": %w`, err)}
+		}
+	}
+	if _, ok := _c.mutation.MinReps(); !ok {
+		return &ValidationError{Name: "min_reps", err: errors.New(`challenge: missing required field "Challenge.min_reps"`)}
+	}
+	if v, ok := _c.mutation.MinReps(); ok {
+		if err := challenge.MinRepsValidator(v); err != nil {
+			return &ValidationError{Name: "min_reps", err: fmt.Errorf(`challenge: validator failed for field "Challenge.min_reps": %w`, err)}
+		}
+	}
+	if _, ok := _c.mutation.MaxReps(); !ok {
+		return &ValidationError{Name: "max_reps", err: errors.New(`challenge: missing required field "Challenge.max_reps"`)}
+	}
+	if v, ok := _c.mutation.MaxReps(); ok {
+		if err := challenge.MaxRepsValidator(v); err != nil {
+			return &ValidationError{Name: "max_reps", err: fmt.Errorf(`challenge: validator failed for field "Challenge.max_reps": %w`, err)}
 		}
 	}
 	if _, ok := _c.mutation.StartDate(); !ok {
@@ -363,6 +493,26 @@ func (_c *ChallengeCreate) createSpec() (*Challenge, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.Weeks(); ok {
 		_spec.SetField(challenge.FieldWeeks, field.TypeInt, value)
 		_node.Weeks = value
+	}
+	if value, ok := _c.mutation.Progression(); ok {
+		_spec.SetField(challenge.FieldProgression, field.TypeEnum, value)
+		_node.Progression = value
+	}
+	if value, ok := _c.mutation.DeloadAfter(); ok {
+		_spec.SetField(challenge.FieldDeloadAfter, field.TypeInt, value)
+		_node.DeloadAfter = value
+	}
+	if value, ok := _c.mutation.DeloadPercent(); ok {
+		_spec.SetField(challenge.FieldDeloadPercent, field.TypeInt, value)
+		_node.DeloadPercent = value
+	}
+	if value, ok := _c.mutation.MinReps(); ok {
+		_spec.SetField(challenge.FieldMinReps, field.TypeInt, value)
+		_node.MinReps = value
+	}
+	if value, ok := _c.mutation.MaxReps(); ok {
+		_spec.SetField(challenge.FieldMaxReps, field.TypeInt, value)
+		_node.MaxReps = value
 	}
 	if value, ok := _c.mutation.StartDate(); ok {
 		_spec.SetField(challenge.FieldStartDate, field.TypeTime, value)
@@ -575,6 +725,90 @@ func (u *ChallengeUpsert) UpdateWeeks() *ChallengeUpsert {
 // AddWeeks adds v to the "weeks" field.
 func (u *ChallengeUpsert) AddWeeks(v int) *ChallengeUpsert {
 	u.Add(challenge.FieldWeeks, v)
+	return u
+}
+
+// SetProgression sets the "progression" field.
+func (u *ChallengeUpsert) SetProgression(v challenge.Progression) *ChallengeUpsert {
+	u.Set(challenge.FieldProgression, v)
+	return u
+}
+
+// UpdateProgression sets the "progression" field to the value that was provided on create.
+func (u *ChallengeUpsert) UpdateProgression() *ChallengeUpsert {
+	u.SetExcluded(challenge.FieldProgression)
+	return u
+}
+
+// SetDeloadAfter sets the "deload_after" field.
+func (u *ChallengeUpsert) SetDeloadAfter(v int) *ChallengeUpsert {
+	u.Set(challenge.FieldDeloadAfter, v)
+	return u
+}
+
+// UpdateDeloadAfter sets the "deload_after" field to the value that was provided on create.
+func (u *ChallengeUpsert) UpdateDeloadAfter() *ChallengeUpsert {
+	u.SetExcluded(challenge.FieldDeloadAfter)
+	return u
+}
+
+// AddDeloadAfter adds v to the "deload_after" field.
+func (u *ChallengeUpsert) AddDeloadAfter(v int) *ChallengeUpsert {
+	u.Add(challenge.FieldDeloadAfter, v)
+	return u
+}
+
+// SetDeloadPercent sets the "deload_percent" field.
+func (u *ChallengeUpsert) SetDeloadPercent(v int) *ChallengeUpsert {
+	u.Set(challenge.FieldDeloadPercent, v)
+	return u
+}
+
+// UpdateDeloadPercent sets the "deload_percent" field to the value that was provided on create.
+func (u *ChallengeUpsert) UpdateDeloadPercent() *ChallengeUpsert {
+	u.SetExcluded(challenge.FieldDeloadPercent)
+	return u
+}
+
+// AddDeloadPercent adds v to the "deload_percent" field.
+func (u *ChallengeUpsert) AddDeloadPercent(v int) *ChallengeUpsert {
+	u.Add(challenge.FieldDeloadPercent, v)
+	return u
+}
+
+// SetMinReps sets the "min_reps" field.
+func (u *ChallengeUpsert) SetMinReps(v int) *ChallengeUpsert {
+	u.Set(challenge.FieldMinReps, v)
+	return u
+}
+
+// UpdateMinReps sets the "min_reps" field to the value that was provided on create.
+func (u *ChallengeUpsert) UpdateMinReps() *ChallengeUpsert {
+	u.SetExcluded(challenge.FieldMinReps)
+	return u
+}
+
+// AddMinReps adds v to the "min_reps" field.
+func (u *ChallengeUpsert) AddMinReps(v int) *ChallengeUpsert {
+	u.Add(challenge.FieldMinReps, v)
+	return u
+}
+
+// SetMaxReps sets the "max_reps" field.
+func (u *ChallengeUpsert) SetMaxReps(v int) *ChallengeUpsert {
+	u.Set(challenge.FieldMaxReps, v)
+	return u
+}
+
+// UpdateMaxReps sets the "max_reps" field to the value that was provided on create.
+func (u *ChallengeUpsert) UpdateMaxReps() *ChallengeUpsert {
+	u.SetExcluded(challenge.FieldMaxReps)
+	return u
+}
+
+// AddMaxReps adds v to the "max_reps" field.
+func (u *ChallengeUpsert) AddMaxReps(v int) *ChallengeUpsert {
+	u.Add(challenge.FieldMaxReps, v)
 	return u
 }
 
@@ -830,6 +1064,104 @@ func (u *ChallengeUpsertOne) AddWeeks(v int) *ChallengeUpsertOne {
 func (u *ChallengeUpsertOne) UpdateWeeks() *ChallengeUpsertOne {
 	return u.Update(func(s *ChallengeUpsert) {
 		s.UpdateWeeks()
+	})
+}
+
+// SetProgression sets the "progression" field.
+func (u *ChallengeUpsertOne) SetProgression(v challenge.Progression) *ChallengeUpsertOne {
+	return u.Update(func(s *ChallengeUpsert) {
+		s.SetProgression(v)
+	})
+}
+
+// UpdateProgression sets the "progression" field to the value that was provided on create.
+func (u *ChallengeUpsertOne) UpdateProgression() *ChallengeUpsertOne {
+	return u.Update(func(s *ChallengeUpsert) {
+		s.UpdateProgression()
+	})
+}
+
+// SetDeloadAfter sets the "deload_after" field.
+func (u *ChallengeUpsertOne) SetDeloadAfter(v int) *ChallengeUpsertOne {
+	return u.Update(func(s *ChallengeUpsert) {
+		s.SetDeloadAfter(v)
+	})
+}
+
+// AddDeloadAfter adds v to the "deload_after" field.
+func (u *ChallengeUpsertOne) AddDeloadAfter(v int) *ChallengeUpsertOne {
+	return u.Update(func(s *ChallengeUpsert) {
+		s.AddDeloadAfter(v)
+	})
+}
+
+// UpdateDeloadAfter sets the "deload_after" field to the value that was provided on create.
+func (u *ChallengeUpsertOne) UpdateDeloadAfter() *ChallengeUpsertOne {
+	return u.Update(func(s *ChallengeUpsert) {
+		s.UpdateDeloadAfter()
+	})
+}
+
+// SetDeloadPercent sets the "deload_percent" field.
+func (u *ChallengeUpsertOne) SetDeloadPercent(v int) *ChallengeUpsertOne {
+	return u.Update(func(s *ChallengeUpsert) {
+		s.SetDeloadPercent(v)
+	})
+}
+
+// AddDeloadPercent adds v to the "deload_percent" field.
+func (u *ChallengeUpsertOne) AddDeloadPercent(v int) *ChallengeUpsertOne {
+	return u.Update(func(s *ChallengeUpsert) {
+		s.AddDeloadPercent(v)
+	})
+}
+
+// UpdateDeloadPercent sets the "deload_percent" field to the value that was provided on create.
+func (u *ChallengeUpsertOne) UpdateDeloadPercent() *ChallengeUpsertOne {
+	return u.Update(func(s *ChallengeUpsert) {
+		s.UpdateDeloadPercent()
+	})
+}
+
+// SetMinReps sets the "min_reps" field.
+func (u *ChallengeUpsertOne) SetMinReps(v int) *ChallengeUpsertOne {
+	return u.Update(func(s *ChallengeUpsert) {
+		s.SetMinReps(v)
+	})
+}
+
+// AddMinReps adds v to the "min_reps" field.
+func (u *ChallengeUpsertOne) AddMinReps(v int) *ChallengeUpsertOne {
+	return u.Update(func(s *ChallengeUpsert) {
+		s.AddMinReps(v)
+	})
+}
+
+// UpdateMinReps sets the "min_reps" field to the value that was provided on create.
+func (u *ChallengeUpsertOne) UpdateMinReps() *ChallengeUpsertOne {
+	return u.Update(func(s *ChallengeUpsert) {
+		s.UpdateMinReps()
+	})
+}
+
+// SetMaxReps sets the "max_reps" field.
+func (u *ChallengeUpsertOne) SetMaxReps(v int) *ChallengeUpsertOne {
+	return u.Update(func(s *ChallengeUpsert) {
+		s.SetMaxReps(v)
+	})
+}
+
+// AddMaxReps adds v to the "max_reps" field.
+func (u *ChallengeUpsertOne) AddMaxReps(v int) *ChallengeUpsertOne {
+	return u.Update(func(s *ChallengeUpsert) {
+		s.AddMaxReps(v)
+	})
+}
+
+// UpdateMaxReps sets the "max_reps" field to the value that was provided on create.
+func (u *ChallengeUpsertOne) UpdateMaxReps() *ChallengeUpsertOne {
+	return u.Update(func(s *ChallengeUpsert) {
+		s.UpdateMaxReps()
 	})
 }
 
@@ -1260,6 +1592,104 @@ func (u *ChallengeUpsertBulk) AddWeeks(v int) *ChallengeUpsertBulk {
 func (u *ChallengeUpsertBulk) UpdateWeeks() *ChallengeUpsertBulk {
 	return u.Update(func(s *ChallengeUpsert) {
 		s.UpdateWeeks()
+	})
+}
+
+// SetProgression sets the "progression" field.
+func (u *ChallengeUpsertBulk) SetProgression(v challenge.Progression) *ChallengeUpsertBulk {
+	return u.Update(func(s *ChallengeUpsert) {
+		s.SetProgression(v)
+	})
+}
+
+// UpdateProgression sets the "progression" field to the value that was provided on create.
+func (u *ChallengeUpsertBulk) UpdateProgression() *ChallengeUpsertBulk {
+	return u.Update(func(s *ChallengeUpsert) {
+		s.UpdateProgression()
+	})
+}
+
+// SetDeloadAfter sets the "deload_after" field.
+func (u *ChallengeUpsertBulk) SetDeloadAfter(v int) *ChallengeUpsertBulk {
+	return u.Update(func(s *ChallengeUpsert) {
+		s.SetDeloadAfter(v)
+	})
+}
+
+// AddDeloadAfter adds v to the "deload_after" field.
+func (u *ChallengeUpsertBulk) AddDeloadAfter(v int) *ChallengeUpsertBulk {
+	return u.Update(func(s *ChallengeUpsert) {
+		s.AddDeloadAfter(v)
+	})
+}
+
+// UpdateDeloadAfter sets the "deload_after" field to the value that was provided on create.
+func (u *ChallengeUpsertBulk) UpdateDeloadAfter() *ChallengeUpsertBulk {
+	return u.Update(func(s *ChallengeUpsert) {
+		s.UpdateDeloadAfter()
+	})
+}
+
+// SetDeloadPercent sets the "deload_percent" field.
+func (u *ChallengeUpsertBulk) SetDeloadPercent(v int) *ChallengeUpsertBulk {
+	return u.Update(func(s *ChallengeUpsert) {
+		s.SetDeloadPercent(v)
+	})
+}
+
+// AddDeloadPercent adds v to the "deload_percent" field.
+func (u *ChallengeUpsertBulk) AddDeloadPercent(v int) *ChallengeUpsertBulk {
+	return u.Update(func(s *ChallengeUpsert) {
+		s.AddDeloadPercent(v)
+	})
+}
+
+// UpdateDeloadPercent sets the "deload_percent" field to the value that was provided on create.
+func (u *ChallengeUpsertBulk) UpdateDeloadPercent() *ChallengeUpsertBulk {
+	return u.Update(func(s *ChallengeUpsert) {
+		s.UpdateDeloadPercent()
+	})
+}
+
+// SetMinReps sets the "min_reps" field.
+func (u *ChallengeUpsertBulk) SetMinReps(v int) *ChallengeUpsertBulk {
+	return u.Update(func(s *ChallengeUpsert) {
+		s.SetMinReps(v)
+	})
+}
+
+// AddMinReps adds v to the "min_reps" field.
+func (u *ChallengeUpsertBulk) AddMinReps(v int) *ChallengeUpsertBulk {
+	return u.Update(func(s *ChallengeUpsert) {
+		s.AddMinReps(v)
+	})
+}
+
+// UpdateMinReps sets the "min_reps" field to the value that was provided on create.
+func (u *ChallengeUpsertBulk) UpdateMinReps() *ChallengeUpsertBulk {
+	return u.Update(func(s *ChallengeUpsert) {
+		s.UpdateMinReps()
+	})
+}
+
+// SetMaxReps sets the "max_reps" field.
+func (u *ChallengeUpsertBulk) SetMaxReps(v int) *ChallengeUpsertBulk {
+	return u.Update(func(s *ChallengeUpsert) {
+		s.SetMaxReps(v)
+	})
+}
+
+// AddMaxReps adds v to the "max_reps" field.
+func (u *ChallengeUpsertBulk) AddMaxReps(v int) *ChallengeUpsertBulk {
+	return u.Update(func(s *ChallengeUpsert) {
+		s.AddMaxReps(v)
+	})
+}
+
+// UpdateMaxReps sets the "max_reps" field to the value that was provided on create.
+func (u *ChallengeUpsertBulk) UpdateMaxReps() *ChallengeUpsertBulk {
+	return u.Update(func(s *ChallengeUpsert) {
+		s.UpdateMaxReps()
 	})
 }
 

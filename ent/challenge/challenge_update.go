@@ -177,6 +177,104 @@ func (_u *ChallengeUpdate) AddWeeks(v int) *ChallengeUpdate {
 	return _u
 }
 
+// SetProgression sets the "progression" field.
+func (_u *ChallengeUpdate) SetProgression(v challenge.Progression) *ChallengeUpdate {
+	_u.mutation.SetProgression(v)
+	return _u
+}
+
+// SetNillableProgression sets the "progression" field if the given value is not nil.
+func (_u *ChallengeUpdate) SetNillableProgression(v *challenge.Progression) *ChallengeUpdate {
+	if v != nil {
+		_u.SetProgression(*v)
+	}
+	return _u
+}
+
+// SetDeloadAfter sets the "deload_after" field.
+func (_u *ChallengeUpdate) SetDeloadAfter(v int) *ChallengeUpdate {
+	_u.mutation.ResetDeloadAfter()
+	_u.mutation.SetDeloadAfter(v)
+	return _u
+}
+
+// SetNillableDeloadAfter sets the "deload_after" field if the given value is not nil.
+func (_u *ChallengeUpdate) SetNillableDeloadAfter(v *int) *ChallengeUpdate {
+	if v != nil {
+		_u.SetDeloadAfter(*v)
+	}
+	return _u
+}
+
+// AddDeloadAfter adds value to the "deload_after" field.
+func (_u *ChallengeUpdate) AddDeloadAfter(v int) *ChallengeUpdate {
+	_u.mutation.AddDeloadAfter(v)
+	return _u
+}
+
+// SetDeloadPercent sets the "deload_percent" field.
+func (_u *ChallengeUpdate) SetDeloadPercent(v int) *ChallengeUpdate {
+	_u.mutation.ResetDeloadPercent()
+	_u.mutation.SetDeloadPercent(v)
+	return _u
+}
+
+// SetNillableDeloadPercent sets the "deload_percent" field if the given value is not nil.
+func (_u *ChallengeUpdate) SetNillableDeloadPercent(v *int) *ChallengeUpdate {
+	if v != nil {
+		_u.SetDeloadPercent(*v)
+	}
+	return _u
+}
+
+// AddDeloadPercent adds value to the "deload_percent" field.
+func (_u *ChallengeUpdate) AddDeloadPercent(v int) *ChallengeUpdate {
+	_u.mutation.AddDeloadPercent(v)
+	return _u
+}
+
+// SetMinReps sets the "min_reps" field.
+func (_u *ChallengeUpdate) SetMinReps(v int) *ChallengeUpdate {
+	_u.mutation.ResetMinReps()
+	_u.mutation.SetMinReps(v)
+	return _u
+}
+
+// SetNillableMinReps sets the "min_reps" field if the given value is not nil.
+func (_u *ChallengeUpdate) SetNillableMinReps(v *int) *ChallengeUpdate {
+	if v != nil {
+		_u.SetMinReps(*v)
+	}
+	return _u
+}
+
+// AddMinReps adds value to the "min_reps" field.
+func (_u *ChallengeUpdate) AddMinReps(v int) *ChallengeUpdate {
+	_u.mutation.AddMinReps(v)
+	return _u
+}
+
+// SetMaxReps sets the "max_reps" field.
+func (_u *ChallengeUpdate) SetMaxReps(v int) *ChallengeUpdate {
+	_u.mutation.ResetMaxReps()
+	_u.mutation.SetMaxReps(v)
+	return _u
+}
+
+// SetNillableMaxReps sets the "max_reps" field if the given value is not nil.
+func (_u *ChallengeUpdate) SetNillableMaxReps(v *int) *ChallengeUpdate {
+	if v != nil {
+		_u.SetMaxReps(*v)
+	}
+	return _u
+}
+
+// AddMaxReps adds value to the "max_reps" field.
+func (_u *ChallengeUpdate) AddMaxReps(v int) *ChallengeUpdate {
+	_u.mutation.AddMaxReps(v)
+	return _u
+}
+
 // SetStartDate sets the "start_date" field.
 func (_u *ChallengeUpdate) SetStartDate(v time.Time) *ChallengeUpdate {
 	_u.mutation.SetStartDate(v)
@@ -340,6 +438,31 @@ func (_u *ChallengeUpdate) check() error {
 			return &ValidationError{Name: "weeks", err: fmt.Errorf(`challenge: validator failed for field "Challenge.weeks": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.Progression(); ok {
+		if err := challenge.ProgressionValidator(v); err != nil {
+			return &ValidationError{Name: "progression", err: fmt.Errorf(`challenge: validator failed for field "Challenge.progression": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.DeloadAfter(); ok {
+		if err := challenge.DeloadAfterValidator(v); err != nil {
+			return &ValidationError{Name: "deload_after", err: fmt.Errorf(`challenge: validator failed for field "Challenge.deload_after": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.DeloadPercent(); ok {
+		if err := challenge.DeloadPercentValidator(v); err != nil {
+			return &ValidationError{Name: "deload_percent", err: fmt.Errorf(`challenge: validator failed for field "Challenge.deload_percent": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.MinReps(); ok {
+		if err := challenge.MinRepsValidator(v); err != nil {
+			return &ValidationError{Name: "min_reps", err: fmt.Errorf(`challenge: validator failed for field "Challenge.min_reps": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.MaxReps(); ok {
+		if err := challenge.MaxRepsValidator(v); err != nil {
+			return &ValidationError{Name: "max_reps", err: fmt.Errorf(`challenge: validator failed for field "Challenge.max_reps": %w`, err)}
+		}
+	}
 	if v, ok := _u.mutation.Status(); ok {
 		if err := challenge.StatusValidator(v); err != nil {
 			return &ValidationError{Name: "status", err: fmt.Errorf(`challenge: validator failed for field "Challenge.status": %w`, err)}
@@ -409,6 +532,33 @@ func (_u *ChallengeUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if value, ok := _u.mutation.AddedWeeks(); ok {
 		_spec.AddField(challenge.FieldWeeks, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.Progression(); ok {
+		_spec.SetField(challenge.FieldProgression, field.TypeEnum, value)
+	}
+	if value, ok := _u.mutation.DeloadAfter(); ok {
+		_spec.SetField(challenge.FieldDeloadAfter, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedDeloadAfter(); ok {
+		_spec.AddField(challenge.FieldDeloadAfter, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.DeloadPercent(); ok {
+		_spec.SetField(challenge.FieldDeloadPercent, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedDeloadPercent(); ok {
+		_spec.AddField(challenge.FieldDeloadPercent, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.MinReps(); ok {
+		_spec.SetField(challenge.FieldMinReps, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedMinReps(); ok {
+		_spec.AddField(challenge.FieldMinReps, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.MaxReps(); ok {
+		_spec.SetField(challenge.FieldMaxReps, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedMaxReps(); ok {
+		_spec.AddField(challenge.FieldMaxReps, field.TypeInt, value)
 	}
 	if value, ok := _u.mutation.StartDate(); ok {
 		_spec.SetField(challenge.FieldStartDate, field.TypeTime, value)
@@ -639,6 +789,104 @@ func (_u *ChallengeUpdateOne) AddWeeks(v int) *ChallengeUpdateOne {
 	return _u
 }
 
+// SetProgression sets the "progression" field.
+func (_u *ChallengeUpdateOne) SetProgression(v challenge.Progression) *ChallengeUpdateOne {
+	_u.mutation.SetProgression(v)
+	return _u
+}
+
+// SetNillableProgression sets the "progression" field if the given value is not nil.
+func (_u *ChallengeUpdateOne) SetNillableProgression(v *challenge.Progression) *ChallengeUpdateOne {
+	if v != nil {
+		_u.SetProgression(*v)
+	}
+	return _u
+}
+
+// SetDeloadAfter sets the "deload_after" field.
+func (_u *ChallengeUpdateOne) SetDeloadAfter(v int) *ChallengeUpdateOne {
+	_u.mutation.ResetDeloadAfter()
+	_u.mutation.SetDeloadAfter(v)
+	return _u
+}
+
+// SetNillableDeloadAfter sets the "deload_after" field if the given value is not nil.
+func (_u *ChallengeUpdateOne) SetNillableDeloadAfter(v *int) *ChallengeUpdateOne {
+	if v != nil {
+		_u.SetDeloadAfter(*v)
+	}
+	return _u
+}
+
+// AddDeloadAfter adds value to the "deload_after" field.
+func (_u *ChallengeUpdateOne) AddDeloadAfter(v int) *ChallengeUpdateOne {
+	_u.mutation.AddDeloadAfter(v)
+	return _u
+}
+
+// SetDeloadPercent sets the "deload_percent" field.
+func (_u *ChallengeUpdateOne) SetDeloadPercent(v int) *ChallengeUpdateOne {
+	_u.mutation.ResetDeloadPercent()
+	_u.mutation.SetDeloadPercent(v)
+	return _u
+}
+
+// SetNillableDeloadPercent sets the "deload_percent" field if the given value is not nil.
+func (_u *ChallengeUpdateOne) SetNillableDeloadPercent(v *int) *ChallengeUpdateOne {
+	if v != nil {
+		_u.SetDeloadPercent(*v)
+	}
+	return _u
+}
+
+// AddDeloadPercent adds value to the "deload_percent" field.
+func (_u *ChallengeUpdateOne) AddDeloadPercent(v int) *ChallengeUpdateOne {
+	_u.mutation.AddDeloadPercent(v)
+	return _u
+}
+
+// SetMinReps sets the "min_reps" field.
+func (_u *ChallengeUpdateOne) SetMinReps(v int) *ChallengeUpdateOne {
+	_u.mutation.ResetMinReps()
+	_u.mutation.SetMinReps(v)
+	return _u
+}
+
+// SetNillableMinReps sets the "min_reps" field if the given value is not nil.
+func (_u *ChallengeUpdateOne) SetNillableMinReps(v *int) *ChallengeUpdateOne {
+	if v != nil {
+		_u.SetMinReps(*v)
+	}
+	return _u
+}
+
+// AddMinReps adds value to the "min_reps" field.
+func (_u *ChallengeUpdateOne) AddMinReps(v int) *ChallengeUpdateOne {
+	_u.mutation.AddMinReps(v)
+	return _u
+}
+
+// SetMaxReps sets the "max_reps" field.
+func (_u *ChallengeUpdateOne) SetMaxReps(v int) *ChallengeUpdateOne {
+	_u.mutation.ResetMaxReps()
+	_u.mutation.SetMaxReps(v)
+	return _u
+}
+
+// SetNillableMaxReps sets the "max_reps" field if the given value is not nil.
+func (_u *ChallengeUpdateOne) SetNillableMaxReps(v *int) *ChallengeUpdateOne {
+	if v != nil {
+		_u.SetMaxReps(*v)
+	}
+	return _u
+}
+
+// AddMaxReps adds value to the "max_reps" field.
+func (_u *ChallengeUpdateOne) AddMaxReps(v int) *ChallengeUpdateOne {
+	_u.mutation.AddMaxReps(v)
+	return _u
+}
+
 // SetStartDate sets the "start_date" field.
 func (_u *ChallengeUpdateOne) SetStartDate(v time.Time) *ChallengeUpdateOne {
 	_u.mutation.SetStartDate(v)
@@ -815,6 +1063,31 @@ func (_u *ChallengeUpdateOne) check() error {
 			return &ValidationError{Name: "weeks", err: fmt.Errorf(`challenge: validator failed for field "Challenge.weeks": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.Progression(); ok {
+		if err := challenge.ProgressionValidator(v); err != nil {
+			return &ValidationError{Name: "progression", err: fmt.Errorf(`challenge: validator failed for field "Challenge.progression": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.DeloadAfter(); ok {
+		if err := challenge.DeloadAfterValidator(v); err != nil {
+			return &ValidationError{Name: "deload_after", err: fmt.Errorf(`challenge: validator failed for field "Challenge.deload_after": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.DeloadPercent(); ok {
+		if err := challenge.DeloadPercentValidator(v); err != nil {
+			return &ValidationError{Name: "deload_percent", err: fmt.Errorf(`challenge: validator failed for field "Challenge.deload_percent": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.MinReps(); ok {
+		if err := challenge.MinRepsValidator(v); err != nil {
+			return &ValidationError{Name: "min_reps", err: fmt.Errorf(`challenge: validator failed for field "Challenge.min_reps": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.MaxReps(); ok {
+		if err := challenge.MaxRepsValidator(v); err != nil {
+			return &ValidationError{Name: "max_reps", err: fmt.Errorf(`challenge: validator failed for field "Challenge.max_reps": %w`, err)}
+		}
+	}
 	if v, ok := _u.mutation.Status(); ok {
 		if err := challenge.StatusValidator(v); err != nil {
 			return &ValidationError{Name: "status", err: fmt.Errorf(`challenge: validator failed for field "Challenge.status": %w`, err)}
@@ -901,6 +1174,33 @@ func (_u *ChallengeUpdateOne) sqlSave(ctx context.Context) (_node *Challenge, er
 	}
 	if value, ok := _u.mutation.AddedWeeks(); ok {
 		_spec.AddField(challenge.FieldWeeks, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.Progression(); ok {
+		_spec.SetField(challenge.FieldProgression, field.TypeEnum, value)
+	}
+	if value, ok := _u.mutation.DeloadAfter(); ok {
+		_spec.SetField(challenge.FieldDeloadAfter, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedDeloadAfter(); ok {
+		_spec.AddField(challenge.FieldDeloadAfter, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.DeloadPercent(); ok {
+		_spec.SetField(challenge.FieldDeloadPercent, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedDeloadPercent(); ok {
+		_spec.AddField(challenge.FieldDeloadPercent, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.MinReps(); ok {
+		_spec.SetField(challenge.FieldMinReps, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedMinReps(); ok {
+		_spec.AddField(challenge.FieldMinReps, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.MaxReps(); ok {
+		_spec.SetField(challenge.FieldMaxReps, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedMaxReps(); ok {
+		_spec.AddField(challenge.FieldMaxReps, field.TypeInt, value)
 	}
 	if value, ok := _u.mutation.StartDate(); ok {
 		_spec.SetField(challenge.FieldStartDate, field.TypeTime, value)

@@ -18,6 +18,7 @@ import (
 	"github.com/progressive-overload/po/ent/challenge/challenge"
 	"github.com/progressive-overload/po/ent/challenge/inboxmessage"
 	"github.com/progressive-overload/po/ent/challenge/outboxevent"
+	"github.com/progressive-overload/po/ent/challenge/usertimezone"
 	"github.com/progressive-overload/po/ent/challenge/workoutlog"
 
 	stdsql "database/sql"
@@ -34,6 +35,8 @@ type Client struct {
 	InboxMessage *InboxMessageClient
 	// OutboxEvent is the client for interacting with the OutboxEvent builders.
 	OutboxEvent *OutboxEventClient
+	// UserTimeZone is the client for interacting with the UserTimeZone builders.
+	UserTimeZone *UserTimeZoneClient
 	// WorkoutLog is the client for interacting with the WorkoutLog builders.
 	WorkoutLog *WorkoutLogClient
 }
@@ -50,6 +53,7 @@ func (c *Client) init() {
 	c.Challenge = NewChallengeClient(c.config)
 	c.InboxMessage = NewInboxMessageClient(c.config)
 	c.OutboxEvent = NewOutboxEventClient(c.config)
+	c.UserTimeZone = NewUserTimeZoneClient(c.config)
 	c.WorkoutLog = NewWorkoutLogClient(c.config)
 }
 
@@ -146,6 +150,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		Challenge:    NewChallengeClient(cfg),
 		InboxMessage: NewInboxMessageClient(cfg),
 		OutboxEvent:  NewOutboxEventClient(cfg),
+		UserTimeZone: NewUserTimeZoneClient(cfg),
 		WorkoutLog:   NewWorkoutLogClient(cfg),
 	}, nil
 }
@@ -169,6 +174,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		Challenge:    NewChallengeClient(cfg),
 		InboxMessage: NewInboxMessageClient(cfg),
 		OutboxEvent:  NewOutboxEventClient(cfg),
+		UserTimeZone: NewUserTimeZoneClient(cfg),
 		WorkoutLog:   NewWorkoutLogClient(cfg),
 	}, nil
 }
@@ -201,6 +207,7 @@ func (c *Client) Use(hooks ...Hook) {
 	c.Challenge.Use(hooks...)
 	c.InboxMessage.Use(hooks...)
 	c.OutboxEvent.Use(hooks...)
+	c.UserTimeZone.Use(hooks...)
 	c.WorkoutLog.Use(hooks...)
 }
 
@@ -210,6 +217,7 @@ func (c *Client) Intercept(interceptors ...Interceptor) {
 	c.Challenge.Intercept(interceptors...)
 	c.InboxMessage.Intercept(interceptors...)
 	c.OutboxEvent.Intercept(interceptors...)
+	c.UserTimeZone.Intercept(interceptors...)
 	c.WorkoutLog.Intercept(interceptors...)
 }
 
@@ -222,6 +230,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.InboxMessage.mutate(ctx, m)
 	case *OutboxEventMutation:
 		return c.OutboxEvent.mutate(ctx, m)
+	case *UserTimeZoneMutation:
+		return c.UserTimeZone.mutate(ctx, m)
 	case *WorkoutLogMutation:
 		return c.WorkoutLog.mutate(ctx, m)
 	default:
@@ -644,6 +654,139 @@ func (c *OutboxEventClient) mutate(ctx context.Context, m *OutboxEventMutation) 
 	}
 }
 
+// UserTimeZoneClient is a client for the UserTimeZone schema.
+type UserTimeZoneClient struct {
+	config
+}
+
+// NewUserTimeZoneClient returns a client for the UserTimeZone from the given config.
+func NewUserTimeZoneClient(c config) *UserTimeZoneClient {
+	return &UserTimeZoneClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `usertimezone.Hooks(f(g(h())))`.
+func (c *UserTimeZoneClient) Use(hooks ...Hook) {
+	c.hooks.UserTimeZone = append(c.hooks.UserTimeZone, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `usertimezone.Intercept(f(g(h())))`.
+func (c *UserTimeZoneClient) Intercept(interceptors ...Interceptor) {
+	c.inters.UserTimeZone = append(c.inters.UserTimeZone, interceptors...)
+}
+
+// Create returns a builder for creating a UserTimeZone entity.
+func (c *UserTimeZoneClient) Create() *UserTimeZoneCreate {
+	mutation := newUserTimeZoneMutation(c.config, OpCreate)
+	return &UserTimeZoneCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of UserTimeZone entities.
+func (c *UserTimeZoneClient) CreateBulk(builders ...*UserTimeZoneCreate) *UserTimeZoneCreateBulk {
+	return &UserTimeZoneCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *UserTimeZoneClient) MapCreateBulk(slice any, setFunc func(*UserTimeZoneCreate, int)) *UserTimeZoneCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &UserTimeZoneCreateBulk{err: fmt.Errorf("calling to UserTimeZoneClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*UserTimeZoneCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &UserTimeZoneCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for UserTimeZone.
+func (c *UserTimeZoneClient) Update() *UserTimeZoneUpdate {
+	mutation := newUserTimeZoneMutation(c.config, OpUpdate)
+	return &UserTimeZoneUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *UserTimeZoneClient) UpdateOne(_m *UserTimeZone) *UserTimeZoneUpdateOne {
+	mutation := newUserTimeZoneMutation(c.config, OpUpdateOne, withUserTimeZone(_m))
+	return &UserTimeZoneUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *UserTimeZoneClient) UpdateOneID(id int64) *UserTimeZoneUpdateOne {
+	mutation := newUserTimeZoneMutation(c.config, OpUpdateOne, withUserTimeZoneID(id))
+	return &UserTimeZoneUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for UserTimeZone.
+func (c *UserTimeZoneClient) Delete() *UserTimeZoneDelete {
+	mutation := newUserTimeZoneMutation(c.config, OpDelete)
+	return &UserTimeZoneDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *UserTimeZoneClient) DeleteOne(_m *UserTimeZone) *UserTimeZoneDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *UserTimeZoneClient) DeleteOneID(id int64) *UserTimeZoneDeleteOne {
+	builder := c.Delete().Where(usertimezone.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &UserTimeZoneDeleteOne{builder}
+}
+
+// Query returns a query builder for UserTimeZone.
+func (c *UserTimeZoneClient) Query() *UserTimeZoneQuery {
+	return &UserTimeZoneQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeUserTimeZone},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a UserTimeZone entity by its id.
+func (c *UserTimeZoneClient) Get(ctx context.Context, id int64) (*UserTimeZone, error) {
+	return c.Query().Where(usertimezone.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *UserTimeZoneClient) GetX(ctx context.Context, id int64) *UserTimeZone {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *UserTimeZoneClient) Hooks() []Hook {
+	return c.hooks.UserTimeZone
+}
+
+// Interceptors returns the client interceptors.
+func (c *UserTimeZoneClient) Interceptors() []Interceptor {
+	return c.inters.UserTimeZone
+}
+
+func (c *UserTimeZoneClient) mutate(ctx context.Context, m *UserTimeZoneMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&UserTimeZoneCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&UserTimeZoneUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&UserTimeZoneUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&UserTimeZoneDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("challenge: unknown UserTimeZone mutation op: %q", m.Op())
+	}
+}
+
 // WorkoutLogClient is a client for the WorkoutLog schema.
 type WorkoutLogClient struct {
 	config
@@ -796,10 +939,10 @@ func (c *WorkoutLogClient) mutate(ctx context.Context, m *WorkoutLogMutation) (V
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		Challenge, InboxMessage, OutboxEvent, WorkoutLog []ent.Hook
+		Challenge, InboxMessage, OutboxEvent, UserTimeZone, WorkoutLog []ent.Hook
 	}
 	inters struct {
-		Challenge, InboxMessage, OutboxEvent, WorkoutLog []ent.Interceptor
+		Challenge, InboxMessage, OutboxEvent, UserTimeZone, WorkoutLog []ent.Interceptor
 	}
 )
 

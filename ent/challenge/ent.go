@@ -15,6 +15,7 @@ import (
 	"github.com/progressive-overload/po/ent/challenge/challenge"
 	"github.com/progressive-overload/po/ent/challenge/inboxmessage"
 	"github.com/progressive-overload/po/ent/challenge/outboxevent"
+	"github.com/progressive-overload/po/ent/challenge/usertimezone"
 	"github.com/progressive-overload/po/ent/challenge/workoutlog"
 )
 
@@ -79,6 +80,7 @@ func checkColumn(t, c string) error {
 			challenge.Table:    challenge.ValidColumn,
 			inboxmessage.Table: inboxmessage.ValidColumn,
 			outboxevent.Table:  outboxevent.ValidColumn,
+			usertimezone.Table: usertimezone.ValidColumn,
 			workoutlog.Table:   workoutlog.ValidColumn,
 		})
 	})

@@ -15,6 +15,7 @@ import (
 	"github.com/progressive-overload/po/ent/challenge/inboxmessage"
 	"github.com/progressive-overload/po/ent/challenge/outboxevent"
 	"github.com/progressive-overload/po/ent/challenge/predicate"
+	"github.com/progressive-overload/po/ent/challenge/usertimezone"
 	"github.com/progressive-overload/po/ent/challenge/workoutlog"
 )
 
@@ -30,6 +31,7 @@ const (
 	TypeChallenge    = "Challenge"
 	TypeInboxMessage = "InboxMessage"
 	TypeOutboxEvent  = "OutboxEvent"
+	TypeUserTimeZone = "UserTimeZone"
 	TypeWorkoutLog   = "WorkoutLog"
 )
 
@@ -54,6 +56,15 @@ type ChallengeMutation struct {
 	addsessions_per_week *int
 	weeks                *int
 	addweeks             *int
+	progression          *challenge.Progression
+	deload_after         *int
+	adddeload_after      *int
+	deload_percent       *int
+	adddeload_percent    *int
+	min_reps             *int
+	addmin_reps          *int
+	max_reps             *int
+	addmax_reps          *int
 	start_date           *time.Time
 	status               *challenge.Status
 	status_reason        *string
@@ -616,6 +627,266 @@ func (m *ChallengeMutation) ResetWeeks() {
 	m.addweeks = nil
 }
 
+// SetProgression sets the "progression" field.
+func (m *ChallengeMutation) SetProgression(c challenge.Progression) {
+	m.progression = &c
+}
+
+// Progression returns the value of the "progression" field in the mutation.
+func (m *ChallengeMutation) Progression() (r challenge.Progression, exists bool) {
+	v := m.progression
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProgression returns the old "progression" field's value of the Challenge entity.
+// If the Challenge object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ChallengeMutation) OldProgression(ctx context.Context) (v challenge.Progression, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProgression is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProgression requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProgression: %w", err)
+	}
+	return oldValue.Progression, nil
+}
+
+// ResetProgression resets all changes to the "progression" field.
+func (m *ChallengeMutation) ResetProgression() {
+	m.progression = nil
+}
+
+// SetDeloadAfter sets the "deload_after" field.
+func (m *ChallengeMutation) SetDeloadAfter(i int) {
+	m.deload_after = &i
+	m.adddeload_after = nil
+}
+
+// DeloadAfter returns the value of the "deload_after" field in the mutation.
+func (m *ChallengeMutation) DeloadAfter() (r int, exists bool) {
+	v := m.deload_after
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDeloadAfter returns the old "deload_after" field's value of the Challenge entity.
+// If the Challenge object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ChallengeMutation) OldDeloadAfter(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDeloadAfter is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDeloadAfter requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDeloadAfter: %w", err)
+	}
+	return oldValue.DeloadAfter, nil
+}
+
+// AddDeloadAfter adds i to the "deload_after" field.
+func (m *ChallengeMutation) AddDeloadAfter(i int) {
+	if m.adddeload_after != nil {
+		*m.adddeload_after += i
+	} else {
+		m.adddeload_after = &i
+	}
+}
+
+// AddedDeloadAfter returns the value that was added to the "deload_after" field in this mutation.
+func (m *ChallengeMutation) AddedDeloadAfter() (r int, exists bool) {
+	v := m.adddeload_after
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetDeloadAfter resets all changes to the "deload_after" field.
+func (m *ChallengeMutation) ResetDeloadAfter() {
+	m.deload_after = nil
+	m.adddeload_after = nil
+}
+
+// SetDeloadPercent sets the "deload_percent" field.
+func (m *ChallengeMutation) SetDeloadPercent(i int) {
+	m.deload_percent = &i
+	m.adddeload_percent = nil
+}
+
+// DeloadPercent returns the value of the "deload_percent" field in the mutation.
+func (m *ChallengeMutation) DeloadPercent() (r int, exists bool) {
+	v := m.deload_percent
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDeloadPercent returns the old "deload_percent" field's value of the Challenge entity.
+// If the Challenge object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ChallengeMutation) OldDeloadPercent(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDeloadPercent is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDeloadPercent requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDeloadPercent: %w", err)
+	}
+	return oldValue.DeloadPercent, nil
+}
+
+// AddDeloadPercent adds i to the "deload_percent" field.
+func (m *ChallengeMutation) AddDeloadPercent(i int) {
+	if m.adddeload_percent != nil {
+		*m.adddeload_percent += i
+	} else {
+		m.adddeload_percent = &i
+	}
+}
+
+// AddedDeloadPercent returns the value that was added to the "deload_percent" field in this mutation.
+func (m *ChallengeMutation) AddedDeloadPercent() (r int, exists bool) {
+	v := m.adddeload_percent
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetDeloadPercent resets all changes to the "deload_percent" field.
+func (m *ChallengeMutation) ResetDeloadPercent() {
+	m.deload_percent = nil
+	m.adddeload_percent = nil
+}
+
+// SetMinReps sets the "min_reps" field.
+func (m *ChallengeMutation) SetMinReps(i int) {
+	m.min_reps = &i
+	m.addmin_reps = nil
+}
+
+// MinReps returns the value of the "min_reps" field in the mutation.
+func (m *ChallengeMutation) MinReps() (r int, exists bool) {
+	v := m.min_reps
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMinReps returns the old "min_reps" field's value of the Challenge entity.
+// If the Challenge object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ChallengeMutation) OldMinReps(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMinReps is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMinReps requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMinReps: %w", err)
+	}
+	return oldValue.MinReps, nil
+}
+
+// AddMinReps adds i to the "min_reps" field.
+func (m *ChallengeMutation) AddMinReps(i int) {
+	if m.addmin_reps != nil {
+		*m.addmin_reps += i
+	} else {
+		m.addmin_reps = &i
+	}
+}
+
+// AddedMinReps returns the value that was added to the "min_reps" field in this mutation.
+func (m *ChallengeMutation) AddedMinReps() (r int, exists bool) {
+	v := m.addmin_reps
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetMinReps resets all changes to the "min_reps" field.
+func (m *ChallengeMutation) ResetMinReps() {
+	m.min_reps = nil
+	m.addmin_reps = nil
+}
+
+// SetMaxReps sets the "max_reps" field.
+func (m *ChallengeMutation) SetMaxReps(i int) {
+	m.max_reps = &i
+	m.addmax_reps = nil
+}
+
+// MaxReps returns the value of the "max_reps" field in the mutation.
+func (m *ChallengeMutation) MaxReps() (r int, exists bool) {
+	v := m.max_reps
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMaxReps returns the old "max_reps" field's value of the Challenge entity.
+// If the Challenge object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ChallengeMutation) OldMaxReps(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMaxReps is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMaxReps requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMaxReps: %w", err)
+	}
+	return oldValue.MaxReps, nil
+}
+
+// AddMaxReps adds i to the "max_reps" field.
+func (m *ChallengeMutation) AddMaxReps(i int) {
+	if m.addmax_reps != nil {
+		*m.addmax_reps += i
+	} else {
+		m.addmax_reps = &i
+	}
+}
+
+// AddedMaxReps returns the value that was added to the "max_reps" field in this mutation.
+func (m *ChallengeMutation) AddedMaxReps() (r int, exists bool) {
+	v := m.addmax_reps
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetMaxReps resets all changes to the "max_reps" field.
+func (m *ChallengeMutation) ResetMaxReps() {
+	m.max_reps = nil
+	m.addmax_reps = nil
+}
+
 // SetStartDate sets the "start_date" field.
 func (m *ChallengeMutation) SetStartDate(t time.Time) {
 	m.start_date = &t
@@ -897,7 +1168,7 @@ func (m *ChallengeMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *ChallengeMutation) Fields() []string {
-	fields := make([]string, 0, 14)
+	fields := make([]string, 0, 19)
 	if m.user_id != nil {
 		fields = append(fields, challenge.FieldUserID)
 	}
@@ -924,6 +1195,21 @@ func (m *ChallengeMutation) Fields() []string {
 	}
 	if m.weeks != nil {
 		fields = append(fields, challenge.FieldWeeks)
+	}
+	if m.progression != nil {
+		fields = append(fields, challenge.FieldProgression)
+	}
+	if m.deload_after != nil {
+		fields = append(fields, challenge.FieldDeloadAfter)
+	}
+	if m.deload_percent != nil {
+		fields = append(fields, challenge.FieldDeloadPercent)
+	}
+	if m.min_reps != nil {
+		fields = append(fields, challenge.FieldMinReps)
+	}
+	if m.max_reps != nil {
+		fields = append(fields, challenge.FieldMaxReps)
 	}
 	if m.start_date != nil {
 		fields = append(fields, challenge.FieldStartDate)
@@ -966,6 +1252,16 @@ func (m *ChallengeMutation) Field(name string) (ent.Value, bool) {
 		return m.SessionsPerWeek()
 	case challenge.FieldWeeks:
 		return m.Weeks()
+	case challenge.FieldProgression:
+		return m.Progression()
+	case challenge.FieldDeloadAfter:
+		return m.DeloadAfter()
+	case challenge.FieldDeloadPercent:
+		return m.DeloadPercent()
+	case challenge.FieldMinReps:
+		return m.MinReps()
+	case challenge.FieldMaxReps:
+		return m.MaxReps()
 	case challenge.FieldStartDate:
 		return m.StartDate()
 	case challenge.FieldStatus:
@@ -1003,6 +1299,16 @@ func (m *ChallengeMutation) OldField(ctx context.Context, name string) (ent.Valu
 		return m.OldSessionsPerWeek(ctx)
 	case challenge.FieldWeeks:
 		return m.OldWeeks(ctx)
+	case challenge.FieldProgression:
+		return m.OldProgression(ctx)
+	case challenge.FieldDeloadAfter:
+		return m.OldDeloadAfter(ctx)
+	case challenge.FieldDeloadPercent:
+		return m.OldDeloadPercent(ctx)
+	case challenge.FieldMinReps:
+		return m.OldMinReps(ctx)
+	case challenge.FieldMaxReps:
+		return m.OldMaxReps(ctx)
 	case challenge.FieldStartDate:
 		return m.OldStartDate(ctx)
 	case challenge.FieldStatus:
@@ -1085,6 +1391,41 @@ func (m *ChallengeMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetWeeks(v)
 		return nil
+	case challenge.FieldProgression:
+		v, ok := value.(challenge.Progression)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProgression(v)
+		return nil
+	case challenge.FieldDeloadAfter:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDeloadAfter(v)
+		return nil
+	case challenge.FieldDeloadPercent:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDeloadPercent(v)
+		return nil
+	case challenge.FieldMinReps:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMinReps(v)
+		return nil
+	case challenge.FieldMaxReps:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMaxReps(v)
+		return nil
 	case challenge.FieldStartDate:
 		v, ok := value.(time.Time)
 		if !ok {
@@ -1146,6 +1487,18 @@ func (m *ChallengeMutation) AddedFields() []string {
 	if m.addweeks != nil {
 		fields = append(fields, challenge.FieldWeeks)
 	}
+	if m.adddeload_after != nil {
+		fields = append(fields, challenge.FieldDeloadAfter)
+	}
+	if m.adddeload_percent != nil {
+		fields = append(fields, challenge.FieldDeloadPercent)
+	}
+	if m.addmin_reps != nil {
+		fields = append(fields, challenge.FieldMinReps)
+	}
+	if m.addmax_reps != nil {
+		fields = append(fields, challenge.FieldMaxReps)
+	}
 	return fields
 }
 
@@ -1166,6 +1519,14 @@ func (m *ChallengeMutation) AddedField(name string) (ent.Value, bool) {
 		return m.AddedSessionsPerWeek()
 	case challenge.FieldWeeks:
 		return m.AddedWeeks()
+	case challenge.FieldDeloadAfter:
+		return m.AddedDeloadAfter()
+	case challenge.FieldDeloadPercent:
+		return m.AddedDeloadPercent()
+	case challenge.FieldMinReps:
+		return m.AddedMinReps()
+	case challenge.FieldMaxReps:
+		return m.AddedMaxReps()
 	}
 	return nil, false
 }
@@ -1216,6 +1577,34 @@ func (m *ChallengeMutation) AddField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.AddWeeks(v)
+		return nil
+	case challenge.FieldDeloadAfter:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddDeloadAfter(v)
+		return nil
+	case challenge.FieldDeloadPercent:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddDeloadPercent(v)
+		return nil
+	case challenge.FieldMinReps:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddMinReps(v)
+		return nil
+	case challenge.FieldMaxReps:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddMaxReps(v)
 		return nil
 	}
 	return fmt.Errorf("unknown Challenge numeric field %s", name)
@@ -1279,6 +1668,21 @@ func (m *ChallengeMutation) ResetField(name string) error {
 		return nil
 	case challenge.FieldWeeks:
 		m.ResetWeeks()
+		return nil
+	case challenge.FieldProgression:
+		m.ResetProgression()
+		return nil
+	case challenge.FieldDeloadAfter:
+		m.ResetDeloadAfter()
+		return nil
+	case challenge.FieldDeloadPercent:
+		m.ResetDeloadPercent()
+		return nil
+	case challenge.FieldMinReps:
+		m.ResetMinReps()
+		return nil
+	case challenge.FieldMaxReps:
+		m.ResetMaxReps()
 		return nil
 	case challenge.FieldStartDate:
 		m.ResetStartDate()
@@ -2481,6 +2885,392 @@ func (m *OutboxEventMutation) ClearEdge(name string) error {
 // It returns an error if the edge is not defined in the schema.
 func (m *OutboxEventMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown OutboxEvent edge %s", name)
+}
+
+// UserTimeZoneMutation represents an operation that mutates the UserTimeZone nodes in the graph.
+type UserTimeZoneMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *int64
+	time_zone     *string
+	as_of         *time.Time
+	clearedFields map[string]struct{}
+	done          bool
+	oldValue      func(context.Context) (*UserTimeZone, error)
+	predicates    []predicate.UserTimeZone
+}
+
+var _ ent.Mutation = (*UserTimeZoneMutation)(nil)
+
+// usertimezoneOption allows management of the mutation configuration using functional options.
+type usertimezoneOption func(*UserTimeZoneMutation)
+
+// newUserTimeZoneMutation creates new mutation for the UserTimeZone entity.
+func newUserTimeZoneMutation(c config, op Op, opts ...usertimezoneOption) *UserTimeZoneMutation {
+	m := &UserTimeZoneMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeUserTimeZone,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withUserTimeZoneID sets the ID field of the mutation.
+func withUserTimeZoneID(id int64) usertimezoneOption {
+	return func(m *UserTimeZoneMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *UserTimeZone
+		)
+		m.oldValue = func(ctx context.Context) (*UserTimeZone, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().UserTimeZone.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withUserTimeZone sets the old UserTimeZone of the mutation.
+func withUserTimeZone(node *UserTimeZone) usertimezoneOption {
+	return func(m *UserTimeZoneMutation) {
+		m.oldValue = func(context.Context) (*UserTimeZone, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m UserTimeZoneMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m UserTimeZoneMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("challenge: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of UserTimeZone entities.
+func (m *UserTimeZoneMutation) SetID(id int64) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *UserTimeZoneMutation) ID() (id int64, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *UserTimeZoneMutation) IDs(ctx context.Context) ([]int64, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int64{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().UserTimeZone.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetTimeZone sets the "time_zone" field.
+func (m *UserTimeZoneMutation) SetTimeZone(s string) {
+	m.time_zone = &s
+}
+
+// TimeZone returns the value of the "time_zone" field in the mutation.
+func (m *UserTimeZoneMutation) TimeZone() (r string, exists bool) {
+	v := m.time_zone
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTimeZone returns the old "time_zone" field's value of the UserTimeZone entity.
+// If the UserTimeZone object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UserTimeZoneMutation) OldTimeZone(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTimeZone is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTimeZone requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTimeZone: %w", err)
+	}
+	return oldValue.TimeZone, nil
+}
+
+// ResetTimeZone resets all changes to the "time_zone" field.
+func (m *UserTimeZoneMutation) ResetTimeZone() {
+	m.time_zone = nil
+}
+
+// SetAsOf sets the "as_of" field.
+func (m *UserTimeZoneMutation) SetAsOf(t time.Time) {
+	m.as_of = &t
+}
+
+// AsOf returns the value of the "as_of" field in the mutation.
+func (m *UserTimeZoneMutation) AsOf() (r time.Time, exists bool) {
+	v := m.as_of
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAsOf returns the old "as_of" field's value of the UserTimeZone entity.
+// If the UserTimeZone object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UserTimeZoneMutation) OldAsOf(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAsOf is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAsOf requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAsOf: %w", err)
+	}
+	return oldValue.AsOf, nil
+}
+
+// ResetAsOf resets all changes to the "as_of" field.
+func (m *UserTimeZoneMutation) ResetAsOf() {
+	m.as_of = nil
+}
+
+// Where appends a list predicates to the UserTimeZoneMutation builder.
+func (m *UserTimeZoneMutation) Where(ps ...predicate.UserTimeZone) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the UserTimeZoneMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *UserTimeZoneMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.UserTimeZone, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *UserTimeZoneMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *UserTimeZoneMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (UserTimeZone).
+func (m *UserTimeZoneMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *UserTimeZoneMutation) Fields() []string {
+	fields := make([]string, 0, 2)
+	if m.time_zone != nil {
+		fields = append(fields, usertimezone.FieldTimeZone)
+	}
+	if m.as_of != nil {
+		fields = append(fields, usertimezone.FieldAsOf)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *UserTimeZoneMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case usertimezone.FieldTimeZone:
+		return m.TimeZone()
+	case usertimezone.FieldAsOf:
+		return m.AsOf()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *UserTimeZoneMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case usertimezone.FieldTimeZone:
+		return m.OldTimeZone(ctx)
+	case usertimezone.FieldAsOf:
+		return m.OldAsOf(ctx)
+	}
+	return nil, fmt.Errorf("unknown UserTimeZone field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *UserTimeZoneMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case usertimezone.FieldTimeZone:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTimeZone(v)
+		return nil
+	case usertimezone.FieldAsOf:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAsOf(v)
+		return nil
+	}
+	return fmt.Errorf("unknown UserTimeZone field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *UserTimeZoneMutation) AddedFields() []string {
+	return nil
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *UserTimeZoneMutation) AddedField(name string) (ent.Value, bool) {
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *UserTimeZoneMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown UserTimeZone numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *UserTimeZoneMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *UserTimeZoneMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *UserTimeZoneMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown UserTimeZone nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *UserTimeZoneMutation) ResetField(name string) error {
+	switch name {
+	case usertimezone.FieldTimeZone:
+		m.ResetTimeZone()
+		return nil
+	case usertimezone.FieldAsOf:
+		m.ResetAsOf()
+		return nil
+	}
+	return fmt.Errorf("unknown UserTimeZone field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *UserTimeZoneMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *UserTimeZoneMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *UserTimeZoneMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *UserTimeZoneMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *UserTimeZoneMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *UserTimeZoneMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *UserTimeZoneMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown UserTimeZone unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *UserTimeZoneMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown UserTimeZone edge %s", name)
 }
 
 // WorkoutLogMutation represents an operation that mutates the WorkoutLog nodes in the graph.

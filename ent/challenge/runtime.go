@@ -9,6 +9,7 @@ import (
 	"github.com/progressive-overload/po/ent/challenge/inboxmessage"
 	"github.com/progressive-overload/po/ent/challenge/outboxevent"
 	"github.com/progressive-overload/po/ent/challenge/schema"
+	"github.com/progressive-overload/po/ent/challenge/usertimezone"
 	"github.com/progressive-overload/po/ent/challenge/workoutlog"
 )
 
@@ -70,16 +71,40 @@ func init() {
 	challengeDescWeeks := challengeFields[9].Descriptor()
 	// challenge.WeeksValidator is a validator for the "weeks" field. It is called by the builders before save.
 	challenge.WeeksValidator = challengeDescWeeks.Validators[0].(func(int) error)
+	// challengeDescDeloadAfter is the schema descriptor for deload_after field.
+	challengeDescDeloadAfter := challengeFields[11].Descriptor()
+	// challenge.DefaultDeloadAfter holds the default value on creation for the deload_after field.
+	challenge.DefaultDeloadAfter = challengeDescDeloadAfter.Default.(int)
+	// challenge.DeloadAfterValidator is a validator for the "deload_after" field. It is called by the builders before save.
+	challenge.DeloadAfterValidator = challengeDescDeloadAfter.Validators[0].(func(int) error)
+	// challengeDescDeloadPercent is the schema descriptor for deload_percent field.
+	challengeDescDeloadPercent := challengeFields[12].Descriptor()
+	// challenge.DefaultDeloadPercent holds the default value on creation for the deload_percent field.
+	challenge.DefaultDeloadPercent = challengeDescDeloadPercent.Default.(int)
+	// challenge.DeloadPercentValidator is a validator for the "deload_percent" field. It is called by the builders before save.
+	challenge.DeloadPercentValidator = challengeDescDeloadPercent.Validators[0].(func(int) error)
+	// challengeDescMinReps is the schema descriptor for min_reps field.
+	challengeDescMinReps := challengeFields[13].Descriptor()
+	// challenge.DefaultMinReps holds the default value on creation for the min_reps field.
+	challenge.DefaultMinReps = challengeDescMinReps.Default.(int)
+	// challenge.MinRepsValidator is a validator for the "min_reps" field. It is called by the builders before save.
+	challenge.MinRepsValidator = challengeDescMinReps.Validators[0].(func(int) error)
+	// challengeDescMaxReps is the schema descriptor for max_reps field.
+	challengeDescMaxReps := challengeFields[14].Descriptor()
+	// challenge.DefaultMaxReps holds the default value on creation for the max_reps field.
+	challenge.DefaultMaxReps = challengeDescMaxReps.Default.(int)
+	// challenge.MaxRepsValidator is a validator for the "max_reps" field. It is called by the builders before save.
+	challenge.MaxRepsValidator = challengeDescMaxReps.Validators[0].(func(int) error)
 	// challengeDescStatusReason is the schema descriptor for status_reason field.
-	challengeDescStatusReason := challengeFields[12].Descriptor()
+	challengeDescStatusReason := challengeFields[17].Descriptor()
 	// challenge.StatusReasonValidator is a validator for the "status_reason" field. It is called by the builders before save.
 	challenge.StatusReasonValidator = challengeDescStatusReason.Validators[0].(func(string) error)
 	// challengeDescCreatedAt is the schema descriptor for created_at field.
-	challengeDescCreatedAt := challengeFields[13].Descriptor()
+	challengeDescCreatedAt := challengeFields[18].Descriptor()
 	// challenge.DefaultCreatedAt holds the default value on creation for the created_at field.
 	challenge.DefaultCreatedAt = challengeDescCreatedAt.Default.(func() time.Time)
 	// challengeDescUpdatedAt is the schema descriptor for updated_at field.
-	challengeDescUpdatedAt := challengeFields[14].Descriptor()
+	challengeDescUpdatedAt := challengeFields[19].Descriptor()
 	// challenge.DefaultUpdatedAt holds the default value on creation for the updated_at field.
 	challenge.DefaultUpdatedAt = challengeDescUpdatedAt.Default.(func() time.Time)
 	// challenge.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
@@ -180,6 +205,26 @@ func init() {
 	outboxevent.DefaultAttempts = outboxeventDescAttempts.Default.(int)
 	// outboxevent.AttemptsValidator is a validator for the "attempts" field. It is called by the builders before save.
 	outboxevent.AttemptsValidator = outboxeventDescAttempts.Validators[0].(func(int) error)
+	usertimezoneFields := schema.UserTimeZone{}.Fields()
+	_ = usertimezoneFields
+	// usertimezoneDescTimeZone is the schema descriptor for time_zone field.
+	usertimezoneDescTimeZone := usertimezoneFields[1].Descriptor()
+	// usertimezone.TimeZoneValidator is a validator for the "time_zone" field. It is called by the builders before save.
+	usertimezone.TimeZoneValidator = func() func(string) error {
+		validators := usertimezoneDescTimeZone.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(time_zone string) error {
+			for _, fn := range fns {
+				if err := fn(time_zone); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	workoutlogFields := schema.WorkoutLog{}.Fields()
 	_ = workoutlogFields
 	// workoutlogDescUserID is the schema descriptor for user_id field.

@@ -20,6 +20,8 @@ type Tx struct {
 	InboxMessage *InboxMessageClient
 	// OutboxEvent is the client for interacting with the OutboxEvent builders.
 	OutboxEvent *OutboxEventClient
+	// UserTimeZone is the client for interacting with the UserTimeZone builders.
+	UserTimeZone *UserTimeZoneClient
 	// WorkoutLog is the client for interacting with the WorkoutLog builders.
 	WorkoutLog *WorkoutLogClient
 
@@ -156,6 +158,7 @@ func (tx *Tx) init() {
 	tx.Challenge = NewChallengeClient(tx.config)
 	tx.InboxMessage = NewInboxMessageClient(tx.config)
 	tx.OutboxEvent = NewOutboxEventClient(tx.config)
+	tx.UserTimeZone = NewUserTimeZoneClient(tx.config)
 	tx.WorkoutLog = NewWorkoutLogClient(tx.config)
 }
 

@@ -125,6 +125,7 @@ func TestTablesAndIndexes(t *testing.T) {
 			"id": "bigint", "email": "varchar(254)", "password_hash": "varchar(255)",
 			"display_name": "varchar(100)", "role": "enum('user','admin') DEFAULT user",
 			"status":     "enum('active','suspended','deleted') DEFAULT active",
+			"time_zone":  "varchar(64) DEFAULT UTC",
 			"created_at": "datetime(6)", "updated_at": "datetime(6)",
 		},
 		"refresh_tokens": {
@@ -347,8 +348,14 @@ func TestFamilyStartedAtBackfill(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if n, err := dbmigrate.Up(ctx, dsn, migrations.FS); err != nil || n != 1 {
-		t.Fatalf("Up applied %d, err %v; want 1, nil", n, err)
+	rest := 0 // the added migration and any after it
+	for _, name := range names {
+		if strings.HasSuffix(name, ".up.sql") && name >= added {
+			rest++
+		}
+	}
+	if n, err := dbmigrate.Up(ctx, dsn, migrations.FS); err != nil || n != rest {
+		t.Fatalf("Up applied %d, err %v; want %d, nil", n, err, rest)
 	}
 	client := account.NewClient(account.Driver(entsql.OpenDB(dialect.MySQL, db)))
 	toks, err := client.RefreshToken.Query().Order(refreshtoken.ByID()).All(ctx)
@@ -365,5 +372,46 @@ func TestFamilyStartedAtBackfill(t *testing.T) {
 	}
 	if got := migcheck.ColumnTypes(t, db, "refresh_tokens")["family_started_at"]; got != "datetime(6)" {
 		t.Errorf("family_started_at is %q after the backfill, want NOT NULL datetime(6)", got)
+	}
+}
+
+// TestExistingUsersKeepUTC applies the migrations before user_time_zone,
+// stores an account, then applies the rest: its days stay UTC days.
+func TestExistingUsersKeepUTC(t *testing.T) {
+	ctx := t.Context()
+	dsn := mysqltest.NewDatabase(t)
+	before := fstest.MapFS{}
+	names, err := fs.Glob(migrations.FS, "*.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range names {
+		if !strings.Contains(name, "_user_time_zone.") {
+			b, err := fs.ReadFile(migrations.FS, name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			before[name] = &fstest.MapFile{Data: b}
+		}
+	}
+	if _, err := dbmigrate.Up(ctx, dsn, before); err != nil {
+		t.Fatal(err)
+	}
+	db, err := mysqldb.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	if _, err := db.ExecContext(ctx, "INSERT INTO users (id, email, password_hash, display_name, created_at, updated_at) VALUES (1, 'ann@example.com', 'x', 'Ann', ?, ?)",
+		schemaNow(), schemaNow()); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := dbmigrate.Up(ctx, dsn, migrations.FS); err != nil || n != 1 {
+		t.Fatalf("Up applied %d, err %v; want 1, nil", n, err)
+	}
+	client := account.NewClient(account.Driver(entsql.OpenDB(dialect.MySQL, db)))
+	u, err := client.User.Get(ctx, 1)
+	if err != nil || u.TimeZone != "UTC" {
+		t.Fatalf("existing user's zone %q, %v", u.TimeZone, err)
 	}
 }

@@ -28,6 +28,10 @@ func (User) Fields() []ent.Field {
 		field.String("display_name").MaxRuneLen(100),
 		field.Enum("role").Values("user", "admin").Default("user"),
 		field.Enum("status").Values("active", "suspended", "deleted").Default("active"),
+		// An IANA zone name ("Europe/Berlin"), validated by the account
+		// service against the tz database. Accounts from before time zones
+		// existed keep the UTC their days always were.
+		field.String("time_zone").MaxLen(64).NotEmpty().Default("UTC"),
 		schemautil.CreatedAt(),
 		schemautil.UpdatedAt(),
 	}

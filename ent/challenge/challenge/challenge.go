@@ -33,6 +33,16 @@ const (
 	FieldSessionsPerWeek = "sessions_per_week"
 	// FieldWeeks holds the string denoting the weeks field in the database.
 	FieldWeeks = "weeks"
+	// FieldProgression holds the string denoting the progression field in the database.
+	FieldProgression = "progression"
+	// FieldDeloadAfter holds the string denoting the deload_after field in the database.
+	FieldDeloadAfter = "deload_after"
+	// FieldDeloadPercent holds the string denoting the deload_percent field in the database.
+	FieldDeloadPercent = "deload_percent"
+	// FieldMinReps holds the string denoting the min_reps field in the database.
+	FieldMinReps = "min_reps"
+	// FieldMaxReps holds the string denoting the max_reps field in the database.
+	FieldMaxReps = "max_reps"
 	// FieldStartDate holds the string denoting the start_date field in the database.
 	FieldStartDate = "start_date"
 	// FieldStatus holds the string denoting the status field in the database.
@@ -68,6 +78,11 @@ var Columns = []string{
 	FieldIncrementEvery,
 	FieldSessionsPerWeek,
 	FieldWeeks,
+	FieldProgression,
+	FieldDeloadAfter,
+	FieldDeloadPercent,
+	FieldMinReps,
+	FieldMaxReps,
 	FieldStartDate,
 	FieldStatus,
 	FieldStatusReason,
@@ -98,6 +113,22 @@ var (
 	SessionsPerWeekValidator func(int) error
 	// WeeksValidator is a validator for the "weeks" field. It is called by the builders before save.
 	WeeksValidator func(int) error
+	// DefaultDeloadAfter holds the default value on creation for the "deload_after" field.
+	DefaultDeloadAfter int
+	// DeloadAfterValidator is a validator for the "deload_after" field. It is called by the builders before save.
+	DeloadAfterValidator func(int) error
+	// DefaultDeloadPercent holds the default value on creation for the "deload_percent" field.
+	DefaultDeloadPercent int
+	// DeloadPercentValidator is a validator for the "deload_percent" field. It is called by the builders before save.
+	DeloadPercentValidator func(int) error
+	// DefaultMinReps holds the default value on creation for the "min_reps" field.
+	DefaultMinReps int
+	// MinRepsValidator is a validator for the "min_reps" field. It is called by the builders before save.
+	MinRepsValidator func(int) error
+	// DefaultMaxReps holds the default value on creation for the "max_reps" field.
+	DefaultMaxReps int
+	// MaxRepsValidator is a validator for the "max_reps" field. It is called by the builders before save.
+	MaxRepsValidator func(int) error
 	// StatusReasonValidator is a validator for the "status_reason" field. It is called by the builders before save.
 	StatusReasonValidator func(string) error
 	// DefaultCreatedAt holds the default value on creation for the "created_at" field.
@@ -131,6 +162,33 @@ func UnitValidator(u Unit) error {
 		return nil
 	default:
 		return fmt.Errorf("challenge: invalid enum value for unit field: %q", u)
+	}
+}
+
+// Progression defines the type for the "progression" enum field.
+type Progression string
+
+// ProgressionFixed is the default value of the Progression enum.
+const DefaultProgression = ProgressionFixed
+
+// Progression values.
+const (
+	ProgressionFixed  Progression = "fixed"
+	ProgressionLinear Progression = "linear"
+	ProgressionDouble Progression = "double"
+)
+
+func (pr Progression) String() string {
+	return string(pr)
+}
+
+// ProgressionValidator is a validator for the "progression" field enum values. It is called by the builders before save.
+func ProgressionValidator(pr Progression) error {
+	switch pr {
+	case ProgressionFixed, ProgressionLinear, ProgressionDouble:
+		return nil
+	default:
+		return fmt.Errorf("challenge: invalid enum value for progression field: %q", pr)
 	}
 }
 
@@ -214,6 +272,31 @@ func BySessionsPerWeek(opts ...sql.OrderTermOption) OrderOption {
 // ByWeeks orders the results by the weeks field.
 func ByWeeks(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldWeeks, opts...).ToFunc()
+}
+
+// ByProgression orders the results by the progression field.
+func ByProgression(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldProgression, opts...).ToFunc()
+}
+
+// ByDeloadAfter orders the results by the deload_after field.
+func ByDeloadAfter(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldDeloadAfter, opts...).ToFunc()
+}
+
+// ByDeloadPercent orders the results by the deload_percent field.
+func ByDeloadPercent(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldDeloadPercent, opts...).ToFunc()
+}
+
+// ByMinReps orders the results by the min_reps field.
+func ByMinReps(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldMinReps, opts...).ToFunc()
+}
+
+// ByMaxReps orders the results by the max_reps field.
+func ByMaxReps(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldMaxReps, opts...).ToFunc()
 }
 
 // ByStartDate orders the results by the start_date field.

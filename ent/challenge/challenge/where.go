@@ -95,6 +95,26 @@ func Weeks(v int) predicate.Challenge {
 	return predicate.Challenge(sql.FieldEQ(FieldWeeks, v))
 }
 
+// DeloadAfter applies equality check predicate on the "deload_after" field. It's identical to DeloadAfterEQ.
+func DeloadAfter(v int) predicate.Challenge {
+	return predicate.Challenge(sql.FieldEQ(FieldDeloadAfter, v))
+}
+
+// DeloadPercent applies equality check predicate on the "deload_percent" field. It's identical to DeloadPercentEQ.
+func DeloadPercent(v int) predicate.Challenge {
+	return predicate.Challenge(sql.FieldEQ(FieldDeloadPercent, v))
+}
+
+// MinReps applies equality check predicate on the "min_reps" field. It's identical to MinRepsEQ.
+func MinReps(v int) predicate.Challenge {
+	return predicate.Challenge(sql.FieldEQ(FieldMinReps, v))
+}
+
+// MaxReps applies equality check predicate on the "max_reps" field. It's identical to MaxRepsEQ.
+func MaxReps(v int) predicate.Challenge {
+	return predicate.Challenge(sql.FieldEQ(FieldMaxReps, v))
+}
+
 // StartDate applies equality check predicate on the "start_date" field. It's identical to StartDateEQ.
 func StartDate(v time.Time) predicate.Challenge {
 	return predicate.Challenge(sql.FieldEQ(FieldStartDate, v))
@@ -503,6 +523,186 @@ func WeeksLT(v int) predicate.Challenge {
 // WeeksLTE applies the LTE predicate on the "weeks" field.
 func WeeksLTE(v int) predicate.Challenge {
 	return predicate.Challenge(sql.FieldLTE(FieldWeeks, v))
+}
+
+// ProgressionEQ applies the EQ predicate on the "progression" field.
+func ProgressionEQ(v Progression) predicate.Challenge {
+	return predicate.Challenge(sql.FieldEQ(FieldProgression, v))
+}
+
+// ProgressionNEQ applies the NEQ predicate on the "progression" field.
+func ProgressionNEQ(v Progression) predicate.Challenge {
+	return predicate.Challenge(sql.FieldNEQ(FieldProgression, v))
+}
+
+// ProgressionIn applies the In predicate on the "progression" field.
+func ProgressionIn(vs ...Progression) predicate.Challenge {
+	return predicate.Challenge(sql.FieldIn(FieldProgression, vs...))
+}
+
+// ProgressionNotIn applies the NotIn predicate on the "progression" field.
+func ProgressionNotIn(vs ...Progression) predicate.Challenge {
+	return predicate.Challenge(sql.FieldNotIn(FieldProgression, vs...))
+}
+
+// DeloadAfterEQ applies the EQ predicate on the "deload_after" field.
+func DeloadAfterEQ(v int) predicate.Challenge {
+	return predicate.Challenge(sql.FieldEQ(FieldDeloadAfter, v))
+}
+
+// DeloadAfterNEQ applies the NEQ predicate on the "deload_after" field.
+func DeloadAfterNEQ(v int) predicate.Challenge {
+	return predicate.Challenge(sql.FieldNEQ(FieldDeloadAfter, v))
+}
+
+// DeloadAfterIn applies the In predicate on the "deload_after" field.
+func DeloadAfterIn(vs ...int) predicate.Challenge {
+	return predicate.Challenge(sql.FieldIn(FieldDeloadAfter, vs...))
+}
+
+// DeloadAfterNotIn applies the NotIn predicate on the "deload_after" field.
+func DeloadAfterNotIn(vs ...int) predicate.Challenge {
+	return predicate.Challenge(sql.FieldNotIn(FieldDeloadAfter, vs...))
+}
+
+// DeloadAfterGT applies the GT predicate on the "deload_after" field.
+func DeloadAfterGT(v int) predicate.Challenge {
+	return predicate.Challenge(sql.FieldGT(FieldDeloadAfter, v))
+}
+
+// DeloadAfterGTE applies the GTE predicate on the "deload_after" field.
+func DeloadAfterGTE(v int) predicate.Challenge {
+	return predicate.Challenge(sql.FieldGTE(FieldDeloadAfter, v))
+}
+
+// DeloadAfterLT applies the LT predicate on the "deload_after" field.
+func DeloadAfterLT(v int) predicate.Challenge {
+	return predicate.Challenge(sql.FieldLT(FieldDeloadAfter, v))
+}
+
+// DeloadAfterLTE applies the LTE predicate on the "deload_after" field.
+func DeloadAfterLTE(v int) predicate.Challenge {
+	return predicate.Challenge(sql.FieldLTE(FieldDeloadAfter, v))
+}
+
+// DeloadPercentEQ applies the EQ predicate on the "deload_percent" field.
+func DeloadPercentEQ(v int) predicate.Challenge {
+	return predicate.Challenge(sql.FieldEQ(FieldDeloadPercent, v))
+}
+
+// DeloadPercentNEQ applies the NEQ predicate on the "deload_percent" field.
+func DeloadPercentNEQ(v int) predicate.Challenge {
+	return predicate.Challenge(sql.FieldNEQ(FieldDeloadPercent, v))
+}
+
+// DeloadPercentIn applies the In predicate on the "deload_percent" field.
+func DeloadPercentIn(vs ...int) predicate.Challenge {
+	return predicate.Challenge(sql.FieldIn(FieldDeloadPercent, vs...))
+}
+
+// DeloadPercentNotIn applies the NotIn predicate on the "deload_percent" field.
+func DeloadPercentNotIn(vs ...int) predicate.Challenge {
+	return predicate.Challenge(sql.FieldNotIn(FieldDeloadPercent, vs...))
+}
+
+// DeloadPercentGT applies the GT predicate on the "deload_percent" field.
+func DeloadPercentGT(v int) predicate.Challenge {
+	return predicate.Challenge(sql.FieldGT(FieldDeloadPercent, v))
+}
+
+// DeloadPercentGTE applies the GTE predicate on the "deload_percent" field.
+func DeloadPercentGTE(v int) predicate.Challenge {
+	return predicate.Challenge(sql.FieldGTE(FieldDeloadPercent, v))
+}
+
+// DeloadPercentLT applies the LT predicate on the "deload_percent" field.
+func DeloadPercentLT(v int) predicate.Challenge {
+	return predicate.Challenge(sql.FieldLT(FieldDeloadPercent, v))
+}
+
+// DeloadPercentLTE applies the LTE predicate on the "deload_percent" field.
+func DeloadPercentLTE(v int) predicate.Challenge {
+	return predicate.Challenge(sql.FieldLTE(FieldDeloadPercent, v))
+}
+
+// MinRepsEQ applies the EQ predicate on the "min_reps" field.
+func MinRepsEQ(v int) predicate.Challenge {
+	return predicate.Challenge(sql.FieldEQ(FieldMinReps, v))
+}
+
+// MinRepsNEQ applies the NEQ predicate on the "min_reps" field.
+func MinRepsNEQ(v int) predicate.Challenge {
+	return predicate.Challenge(sql.FieldNEQ(FieldMinReps, v))
+}
+
+// MinRepsIn applies the In predicate on the "min_reps" field.
+func MinRepsIn(vs ...int) predicate.Challenge {
+	return predicate.Challenge(sql.FieldIn(FieldMinReps, vs...))
+}
+
+// MinRepsNotIn applies the NotIn predicate on the "min_reps" field.
+func MinRepsNotIn(vs ...int) predicate.Challenge {
+	return predicate.Challenge(sql.FieldNotIn(FieldMinReps, vs...))
+}
+
+// MinRepsGT applies the GT predicate on the "min_reps" field.
+func MinRepsGT(v int) predicate.Challenge {
+	return predicate.Challenge(sql.FieldGT(FieldMinReps, v))
+}
+
+// MinRepsGTE applies the GTE predicate on the "min_reps" field.
+func MinRepsGTE(v int) predicate.Challenge {
+	return predicate.Challenge(sql.FieldGTE(FieldMinReps, v))
+}
+
+// MinRepsLT applies the LT predicate on the "min_reps" field.
+func MinRepsLT(v int) predicate.Challenge {
+	return predicate.Challenge(sql.FieldLT(FieldMinReps, v))
+}
+
+// MinRepsLTE applies the LTE predicate on the "min_reps" field.
+func MinRepsLTE(v int) predicate.Challenge {
+	return predicate.Challenge(sql.FieldLTE(FieldMinReps, v))
+}
+
+// MaxRepsEQ applies the EQ predicate on the "max_reps" field.
+func MaxRepsEQ(v int) predicate.Challenge {
+	return predicate.Challenge(sql.FieldEQ(FieldMaxReps, v))
+}
+
+// MaxRepsNEQ applies the NEQ predicate on the "max_reps" field.
+func MaxRepsNEQ(v int) predicate.Challenge {
+	return predicate.Challenge(sql.FieldNEQ(FieldMaxReps, v))
+}
+
+// MaxRepsIn applies the In predicate on the "max_reps" field.
+func MaxRepsIn(vs ...int) predicate.Challenge {
+	return predicate.Challenge(sql.FieldIn(FieldMaxReps, vs...))
+}
+
+// MaxRepsNotIn applies the NotIn predicate on the "max_reps" field.
+func MaxRepsNotIn(vs ...int) predicate.Challenge {
+	return predicate.Challenge(sql.FieldNotIn(FieldMaxReps, vs...))
+}
+
+// MaxRepsGT applies the GT predicate on the "max_reps" field.
+func MaxRepsGT(v int) predicate.Challenge {
+	return predicate.Challenge(sql.FieldGT(FieldMaxReps, v))
+}
+
+// MaxRepsGTE applies the GTE predicate on the "max_reps" field.
+func MaxRepsGTE(v int) predicate.Challenge {
+	return predicate.Challenge(sql.FieldGTE(FieldMaxReps, v))
+}
+
+// MaxRepsLT applies the LT predicate on the "max_reps" field.
+func MaxRepsLT(v int) predicate.Challenge {
+	return predicate.Challenge(sql.FieldLT(FieldMaxReps, v))
+}
+
+// MaxRepsLTE applies the LTE predicate on the "max_reps" field.
+func MaxRepsLTE(v int) predicate.Challenge {
+	return predicate.Challenge(sql.FieldLTE(FieldMaxReps, v))
 }
 
 // StartDateEQ applies the EQ predicate on the "start_date" field.

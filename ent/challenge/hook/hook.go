@@ -45,6 +45,18 @@ func (f OutboxEventFunc) Mutate(ctx context.Context, m challenge.Mutation) (chal
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *challenge.OutboxEventMutation", m)
 }
 
+// The UserTimeZoneFunc type is an adapter to allow the use of ordinary
+// function as UserTimeZone mutator.
+type UserTimeZoneFunc func(context.Context, *challenge.UserTimeZoneMutation) (challenge.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f UserTimeZoneFunc) Mutate(ctx context.Context, m challenge.Mutation) (challenge.Value, error) {
+	if mv, ok := m.(*challenge.UserTimeZoneMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *challenge.UserTimeZoneMutation", m)
+}
+
 // The WorkoutLogFunc type is an adapter to allow the use of ordinary
 // function as WorkoutLog mutator.
 type WorkoutLogFunc func(context.Context, *challenge.WorkoutLogMutation) (challenge.Value, error)

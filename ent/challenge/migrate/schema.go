@@ -21,6 +21,11 @@ var (
 		{Name: "increment_every", Type: field.TypeInt, SchemaType: map[string]string{"mysql": "int"}},
 		{Name: "sessions_per_week", Type: field.TypeInt, SchemaType: map[string]string{"mysql": "int"}},
 		{Name: "weeks", Type: field.TypeInt, SchemaType: map[string]string{"mysql": "int"}},
+		{Name: "progression", Type: field.TypeEnum, Enums: []string{"fixed", "linear", "double"}, Default: "fixed"},
+		{Name: "deload_after", Type: field.TypeInt, Default: 0, SchemaType: map[string]string{"mysql": "int"}},
+		{Name: "deload_percent", Type: field.TypeInt, Default: 0, SchemaType: map[string]string{"mysql": "int"}},
+		{Name: "min_reps", Type: field.TypeInt, Default: 0, SchemaType: map[string]string{"mysql": "int"}},
+		{Name: "max_reps", Type: field.TypeInt, Default: 0, SchemaType: map[string]string{"mysql": "int"}},
 		{Name: "start_date", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "date"}},
 		{Name: "status", Type: field.TypeEnum, Enums: []string{"pending", "active", "rejected", "completed", "archived"}, Default: "pending"},
 		{Name: "status_reason", Type: field.TypeString, Nullable: true, Size: 255},
@@ -36,7 +41,7 @@ var (
 			{
 				Name:    "challenge_user_id_status_id",
 				Unique:  false,
-				Columns: []*schema.Column{ChallengesColumns[1], ChallengesColumns[11], ChallengesColumns[0]},
+				Columns: []*schema.Column{ChallengesColumns[1], ChallengesColumns[16], ChallengesColumns[0]},
 			},
 		},
 	}
@@ -88,6 +93,18 @@ var (
 			},
 		},
 	}
+	// UserTimeZonesColumns holds the columns for the "user_time_zones" table.
+	UserTimeZonesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt64, Increment: true},
+		{Name: "time_zone", Type: field.TypeString, Size: 64},
+		{Name: "as_of", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+	}
+	// UserTimeZonesTable holds the schema information for the "user_time_zones" table.
+	UserTimeZonesTable = &schema.Table{
+		Name:       "user_time_zones",
+		Columns:    UserTimeZonesColumns,
+		PrimaryKey: []*schema.Column{UserTimeZonesColumns[0]},
+	}
 	// WorkoutLogsColumns holds the columns for the "workout_logs" table.
 	WorkoutLogsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt64, Increment: true},
@@ -131,6 +148,7 @@ var (
 		ChallengesTable,
 		InboxMessagesTable,
 		OutboxEventsTable,
+		UserTimeZonesTable,
 		WorkoutLogsTable,
 	}
 )

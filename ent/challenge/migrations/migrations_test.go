@@ -66,7 +66,7 @@ func TestMigrationsMatchSchema(t *testing.T) {
 func TestTablesAndIndexes(t *testing.T) {
 	db := migrated(t)
 
-	want := []string{"challenges", "inbox_messages", "outbox_events", dbmigrate.Table, "workout_logs"}
+	want := []string{"challenges", "inbox_messages", "outbox_events", dbmigrate.Table, "user_time_zones", "workout_logs"}
 	if got := migcheck.Tables(t, db); !slices.Equal(got, want) {
 		t.Fatalf("tables = %v, want %v", got, want)
 	}
@@ -76,6 +76,9 @@ func TestTablesAndIndexes(t *testing.T) {
 		"challenges": {
 			"PRIMARY":                     idx(true, "id"),
 			"challenge_user_id_status_id": idx(false, "user_id", "status", "id"),
+		},
+		"user_time_zones": {
+			"PRIMARY": idx(true, "id"),
 		},
 		"workout_logs": {
 			"PRIMARY":                                 idx(true, "id"),
@@ -109,6 +112,12 @@ func TestTablesAndIndexes(t *testing.T) {
 			"sessions_per_week": "int", "weeks": "int", "start_date": "date",
 			"status":        "enum('pending','active','rejected','completed','archived') DEFAULT pending",
 			"status_reason": "varchar(255) NULL", "created_at": "datetime(6)", "updated_at": "datetime(6)",
+			"progression":  "enum('fixed','linear','double') DEFAULT fixed",
+			"deload_after": "int DEFAULT 0", "deload_percent": "int DEFAULT 0",
+			"min_reps": "int DEFAULT 0", "max_reps": "int DEFAULT 0",
+		},
+		"user_time_zones": {
+			"id": "bigint", "time_zone": "varchar(64)", "as_of": "datetime(6)",
 		},
 		"workout_logs": {
 			"id": "bigint", "challenge_id": "bigint", "user_id": "bigint", "performed_at": "datetime(6)",

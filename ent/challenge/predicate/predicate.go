@@ -15,5 +15,8 @@ type InboxMessage func(*sql.Selector)
 // OutboxEvent is the predicate function for outboxevent builders.
 type OutboxEvent func(*sql.Selector)
 
+// UserTimeZone is the predicate function for usertimezone builders.
+type UserTimeZone func(*sql.Selector)
+
 // WorkoutLog is the predicate function for workoutlog builders.
 type WorkoutLog func(*sql.Selector)

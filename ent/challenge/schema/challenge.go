@@ -11,8 +11,9 @@ import (
 )
 
 // Challenge is a progressive-overload plan: start at start_value and add
-// increment every increment_every sessions, sessions_per_week times a week,
-// for weeks weeks.
+// increment every increment_every sessions (fixed), or after
+// increment_every met sessions in a row (linear, double), sessions_per_week
+// times a week, for weeks weeks.
 type Challenge struct{ ent.Schema }
 
 func (Challenge) Fields() []ent.Field {
@@ -30,6 +31,16 @@ func (Challenge) Fields() []ent.Field {
 			Comment("sessions between increments"),
 		field.Int("sessions_per_week").SchemaType(schemautil.Int32).Positive(),
 		field.Int("weeks").SchemaType(schemautil.Int32).Positive(),
+		// How the target moves (the challenge service's domain/progression.go):
+		// rows from before progressions existed are fixed, which is what they
+		// were. The other four stay 0 where they do not apply.
+		field.Enum("progression").Values("fixed", "linear", "double").Default("fixed"),
+		field.Int("deload_after").SchemaType(schemautil.Int32).NonNegative().Default(0).
+			Comment("missed sessions in a row before a deload; 0 never"),
+		field.Int("deload_percent").SchemaType(schemautil.Int32).NonNegative().Default(0),
+		field.Int("min_reps").SchemaType(schemautil.Int32).NonNegative().Default(0).
+			Comment("double progression's rep range"),
+		field.Int("max_reps").SchemaType(schemautil.Int32).NonNegative().Default(0),
 		// A calendar day (DATE): the driver reads it as midnight UTC.
 		field.Time("start_date").SchemaType(schemautil.Date),
 		field.Enum("status").Values("pending", "active", "rejected", "completed", "archived").Default("pending"),

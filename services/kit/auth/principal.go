@@ -17,12 +17,20 @@ func (r Role) Valid() bool { return r == RoleUser || r == RoleAdmin }
 type Claims struct {
 	UserID int64
 	Role   Role
+	// TimeZone is the user's IANA zone when the token was issued (the "tz"
+	// claim), empty when unknown. Services use it only as a default: the
+	// account service's events are the truth, and a token lives for minutes.
+	TimeZone string
 }
 
 // Principal is the authenticated caller of a request.
 type Principal struct {
 	UserID int64
 	Role   Role
+	// TimeZone is the token's "tz" claim, as signed and not looked up: a
+	// service parses it where it needs a zone, and tokens from before the
+	// claim existed have none.
+	TimeZone string
 }
 
 // IsAdmin reports whether the caller has the admin role.

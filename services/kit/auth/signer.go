@@ -67,7 +67,8 @@ func (s *Signer) Sign(c Claims) (token string, expiresAt time.Time, err error) {
 			IssuedAt:  jwt.NewNumericDate(now),
 			ID:        rand.Text(),
 		},
-		Role: c.Role,
+		Role:     c.Role,
+		TimeZone: c.TimeZone,
 	}
 	t := jwt.NewWithClaims(jwt.SigningMethodRS256, claims)
 	t.Header["kid"] = s.ks.signingID

@@ -145,7 +145,7 @@ func (v *verifier) verify(ctx context.Context, token string) (Principal, error) 
 	if err != nil {
 		return Principal{}, classify(err)
 	}
-	p := Principal{UserID: claims.userID, Role: claims.Role}
+	p := Principal{UserID: claims.userID, Role: claims.Role, TimeZone: claims.TimeZone}
 	if v.cache != nil {
 		// Within the leeway after exp a token is accepted but not cached.
 		if expires := min(claims.ExpiresAt.UnixNano(), now+int64(v.cacheTTL)); expires > now {
@@ -189,8 +189,9 @@ var (
 // token whose sub does not parse can never yield a principal.
 type tokenClaims struct {
 	jwt.RegisteredClaims
-	Role   Role `json:"role"`
-	userID int64
+	Role     Role   `json:"role"`
+	TimeZone string `json:"tz,omitempty"`
+	userID   int64
 }
 
 // Validate is called by the jwt parser after the registered claims passed.

@@ -223,10 +223,31 @@ type SignupRequest struct {
 
 	// Password Example: correct horse battery staple
 	Password NewPassword `json:"password"`
+
+	// TimeZone An IANA time zone name of the tz database (`Europe/Berlin`,
+	// `America/Los_Angeles`, `UTC`), exactly as the database spells it. The
+	// user's days (workout sessions, a challenge's default start date) are
+	// days of this zone. Default `UTC`. A change is announced to the
+	// challenge service (`user.updated`); access tokens issued from then on
+	// carry it in their `tz` claim.
+	//
+	//
+	// Example: America/Los_Angeles
+	TimeZone *TimeZone `json:"timeZone,omitempty"`
 }
 
 // Status defines model for Status.
 type Status string
+
+// TimeZone An IANA time zone name of the tz database (`Europe/Berlin`,
+// `America/Los_Angeles`, `UTC`), exactly as the database spells it. The
+// user's days (workout sessions, a challenge's default start date) are
+// days of this zone. Default `UTC`. A change is announced to the
+// challenge service (`user.updated`); access tokens issued from then on
+// carry it in their `tz` claim.
+//
+// Example: America/Los_Angeles
+type TimeZone = string
 
 // TokenPair defines model for TokenPair.
 type TokenPair struct {
@@ -254,6 +275,17 @@ type UpdateMeRequest struct {
 
 	// Password Example: correct horse battery staple
 	Password *NewPassword `json:"password,omitempty"`
+
+	// TimeZone An IANA time zone name of the tz database (`Europe/Berlin`,
+	// `America/Los_Angeles`, `UTC`), exactly as the database spells it. The
+	// user's days (workout sessions, a challenge's default start date) are
+	// days of this zone. Default `UTC`. A change is announced to the
+	// challenge service (`user.updated`); access tokens issued from then on
+	// carry it in their `tz` claim.
+	//
+	//
+	// Example: America/Los_Angeles
+	TimeZone *TimeZone `json:"timeZone,omitempty"`
 }
 
 // User defines model for User.
@@ -263,9 +295,14 @@ type User struct {
 	Email       string    `json:"email"`
 
 	// Id Example: 42
-	Id        int64     `json:"id"`
-	Role      Role      `json:"role"`
-	Status    Status    `json:"status"`
+	Id     int64  `json:"id"`
+	Role   Role   `json:"role"`
+	Status Status `json:"status"`
+
+	// TimeZone The user's IANA time zone; accounts that never chose one are in UTC.
+	//
+	// Example: Europe/Berlin
+	TimeZone  string    `json:"timeZone"`
 	UpdatedAt time.Time `json:"updatedAt"`
 }
 

@@ -52,7 +52,7 @@ var (
 
 func toDomainUser(u *account.User) (domain.User, error) {
 	return domain.UnmarshalUserFromDatabase(u.ID, u.Email, u.PasswordHash, u.DisplayName,
-		domain.Role(u.Role), domain.Status(u.Status), u.CreatedAt.UTC(), u.UpdatedAt.UTC())
+		domain.Role(u.Role), domain.Status(u.Status), u.TimeZone, u.CreatedAt.UTC(), u.UpdatedAt.UTC())
 }
 
 func notFound(err error) error {
@@ -70,6 +70,7 @@ func (r *Users) Create(ctx context.Context, u domain.User) (domain.User, error) 
 		SetDisplayName(u.DisplayName()).
 		SetRole(user.Role(u.Role())).
 		SetStatus(user.Status(u.Status())).
+		SetTimeZone(u.TimeZone()).
 		Save(ctx)
 	if mysqldb.IsDuplicateKey(err) {
 		return domain.User{}, domain.ErrEmailTaken
@@ -155,6 +156,9 @@ func (r *Users) Update(ctx context.Context, id int64, fn func(context.Context, *
 		if u.Status() != before.Status() {
 			upd.SetStatus(user.Status(u.Status()))
 		}
+		if u.TimeZone() != before.TimeZone() {
+			upd.SetTimeZone(u.TimeZone())
+		}
 		saved, err := upd.Save(ctx)
 		if mysqldb.IsDuplicateKey(err) {
 			return domain.ErrEmailTaken
@@ -225,8 +229,13 @@ func eventData(e domain.Event) (any, error) {
 		UserID int64 `json:"userId"`
 	}
 	type validatedData struct {
-		ChallengeID int64 `json:"challengeId"`
-		UserID      int64 `json:"userId"`
+		ChallengeID int64  `json:"challengeId"`
+		UserID      int64  `json:"userId"`
+		TimeZone    string `json:"timeZone"`
+	}
+	type updatedData struct {
+		UserID   int64  `json:"userId"`
+		TimeZone string `json:"timeZone"`
 	}
 	type rejectedData struct {
 		ChallengeID int64  `json:"challengeId"`
@@ -239,7 +248,9 @@ func eventData(e domain.Event) (any, error) {
 	case domain.UserSuspended:
 		return userData{UserID: e.UserID}, nil
 	case domain.UserValidated:
-		return validatedData{ChallengeID: e.ChallengeID, UserID: e.UserID}, nil
+		return validatedData{ChallengeID: e.ChallengeID, UserID: e.UserID, TimeZone: e.TimeZone}, nil
+	case domain.UserUpdated:
+		return updatedData{UserID: e.UserID, TimeZone: e.TimeZone}, nil
 	case domain.UserRejected:
 		return rejectedData{ChallengeID: e.ChallengeID, UserID: e.UserID, Reason: e.Reason}, nil
 	}

@@ -20,8 +20,8 @@ func NewTokenIssuer(signer *auth.Signer, ttl time.Duration) *TokenIssuer {
 }
 
 // Issue implements app.AccessTokenIssuer.
-func (i *TokenIssuer) Issue(userID int64, role domain.Role) (string, time.Duration, error) {
-	token, _, err := i.signer.Sign(auth.Claims{UserID: userID, Role: auth.Role(role)})
+func (i *TokenIssuer) Issue(userID int64, role domain.Role, timeZone string) (string, time.Duration, error) {
+	token, _, err := i.signer.Sign(auth.Claims{UserID: userID, Role: auth.Role(role), TimeZone: timeZone})
 	if err != nil {
 		return "", 0, err
 	}

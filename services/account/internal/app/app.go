@@ -128,7 +128,7 @@ func wellFormedRefreshToken(token string) bool {
 // the refresh TTL, but never after the family's end (started plus the family
 // max age).
 func (s *Application) issue(ctx context.Context, u domain.User, family string, started time.Time, create func(context.Context, domain.RefreshToken) error) (Tokens, error) {
-	access, ttl, err := s.tokens.Issue(u.ID(), u.Role())
+	access, ttl, err := s.tokens.Issue(u.ID(), u.Role(), u.TimeZone())
 	if err != nil {
 		return Tokens{}, err
 	}

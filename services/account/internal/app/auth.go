@@ -11,6 +11,7 @@ import (
 // SignupInput is a new account's request.
 type SignupInput struct {
 	Email, Password, DisplayName string
+	TimeZone                     *string // nil: domain.DefaultTimeZone
 }
 
 // Signup creates an active user account.
@@ -21,6 +22,11 @@ func (s *Application) Signup(ctx context.Context, in SignupInput) (domain.User, 
 	v.Check("password", domain.ValidatePassword(in.Password))
 	name, err := domain.NewDisplayName(in.DisplayName)
 	v.Check("displayName", err)
+	var tz domain.TimeZone
+	if in.TimeZone != nil {
+		tz, err = domain.NewTimeZone(*in.TimeZone)
+		v.Check("timeZone", err)
+	}
 	if err := v.Err(); err != nil {
 		return domain.User{}, err
 	}
@@ -31,6 +37,12 @@ func (s *Application) Signup(ctx context.Context, in SignupInput) (domain.User, 
 	u, err := domain.NewUser(email, name, hash, domain.RoleUser)
 	if err != nil {
 		return domain.User{}, err
+	}
+	if !tz.IsZero() {
+		// Unsaved: no event; the first user.validated carries the zone.
+		if _, err := u.SetTimeZone(tz); err != nil {
+			return domain.User{}, err
+		}
 	}
 	return s.users.Create(ctx, u)
 }

@@ -100,6 +100,8 @@ type LoginThrottle interface {
 
 // AccessTokenIssuer signs access tokens.
 type AccessTokenIssuer interface {
-	// Issue returns a token for the user and its lifetime.
-	Issue(userID int64, role domain.Role) (token string, ttl time.Duration, err error)
+	// Issue returns a token for the user and its lifetime; the token carries
+	// the user's time zone (the "tz" claim) for the challenge service's
+	// defaults.
+	Issue(userID int64, role domain.Role, timeZone string) (token string, ttl time.Duration, err error)
 }

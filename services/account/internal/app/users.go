@@ -11,12 +11,15 @@ import (
 // UpdateMeInput changes the caller's own account; nil members stay as they are.
 type UpdateMeInput struct {
 	DisplayName     *string
+	TimeZone        *string
 	Password        *string
 	CurrentPassword *string
 	ClientIP        string
 }
 
-// UpdateMe renames the caller and/or changes their password. A password
+// UpdateMe renames the caller, changes their time zone (announced as
+// user.updated in the same transaction, through the outbox) and/or changes
+// their password. A password
 // change needs the current password (wrong ones count towards the sign-in
 // lockout) and revokes every refresh token of the account.
 func (s *Application) UpdateMe(ctx context.Context, actor domain.User, in UpdateMeInput) (domain.User, error) {
@@ -26,6 +29,12 @@ func (s *Application) UpdateMe(ctx context.Context, actor domain.User, in Update
 		n, err := domain.NewDisplayName(*in.DisplayName)
 		v.Check("displayName", err)
 		name = n
+	}
+	var tz domain.TimeZone
+	if in.TimeZone != nil {
+		z, err := domain.NewTimeZone(*in.TimeZone)
+		v.Check("timeZone", err)
+		tz = z
 	}
 	if in.Password != nil {
 		v.Check("password", domain.ValidatePassword(*in.Password))
@@ -55,12 +64,21 @@ func (s *Application) UpdateMe(ctx context.Context, actor domain.User, in Update
 			return domain.User{}, err
 		}
 	}
-	if in.DisplayName == nil && in.Password == nil {
+	if in.DisplayName == nil && in.Password == nil && in.TimeZone == nil {
 		return actor, nil
 	}
 	return s.users.Update(ctx, actor.ID(), func(ctx context.Context, u *domain.User, tx UserTx) error {
 		if in.DisplayName != nil {
 			if err := u.Rename(name); err != nil {
+				return err
+			}
+		}
+		if in.TimeZone != nil {
+			evts, err := u.SetTimeZone(tz)
+			if err != nil {
+				return err
+			}
+			if err := tx.Emit(ctx, evts...); err != nil {
 				return err
 			}
 		}

@@ -13,7 +13,19 @@ type UserDeleted struct{ UserID int64 }
 type UserSuspended struct{ UserID int64 }
 
 // UserValidated: the user a new challenge belongs to exists and is active.
-type UserValidated struct{ ChallengeID, UserID int64 }
+// TimeZone is the user's zone at that moment, so the challenge service
+// knows it from the first challenge on.
+type UserValidated struct {
+	ChallengeID, UserID int64
+	TimeZone            string
+}
+
+// UserUpdated: something of the account that other services keep a copy of
+// changed: today its time zone.
+type UserUpdated struct {
+	UserID   int64
+	TimeZone string
+}
 
 // UserRejected: the user a new challenge belongs to may not own it; Reason
 // is one of the Reason constants.
@@ -34,3 +46,4 @@ func (UserDeleted) EventType() string   { return "user.deleted" }
 func (UserSuspended) EventType() string { return "user.suspended" }
 func (UserValidated) EventType() string { return "user.validated" }
 func (UserRejected) EventType() string  { return "user.rejected" }
+func (UserUpdated) EventType() string   { return "user.updated" }

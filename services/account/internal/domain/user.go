@@ -16,6 +16,7 @@ type User struct {
 	displayName  string
 	role         Role
 	status       Status
+	timeZone     string // an IANA name (see TimeZone)
 	createdAt    time.Time
 	updatedAt    time.Time
 }
@@ -29,13 +30,17 @@ func (u User) Email() string { return u.email }
 // PasswordHash is encoded by the password hasher; it never leaves the service.
 func (u User) PasswordHash() string { return u.passwordHash }
 
-func (u User) DisplayName() string  { return u.displayName }
-func (u User) Role() Role           { return u.role }
-func (u User) Status() Status       { return u.status }
+func (u User) DisplayName() string { return u.displayName }
+func (u User) Role() Role          { return u.role }
+func (u User) Status() Status      { return u.status }
+
+// TimeZone is the IANA zone whose days are the user's sessions and "today".
+func (u User) TimeZone() string     { return u.timeZone }
 func (u User) CreatedAt() time.Time { return u.createdAt }
 func (u User) UpdatedAt() time.Time { return u.updatedAt }
 
-// NewUser is an active account that has not been stored yet (ID 0).
+// NewUser is an active account that has not been stored yet (ID 0), in
+// DefaultTimeZone until SetTimeZone says otherwise.
 func NewUser(email Email, name DisplayName, passwordHash string, role Role) (User, error) {
 	if email.IsZero() || name.String() == "" || passwordHash == "" || !role.Valid() {
 		return User{}, errors.New("domain: incomplete new user")
@@ -46,12 +51,34 @@ func NewUser(email Email, name DisplayName, passwordHash string, role Role) (Use
 		displayName:  name.String(),
 		role:         role,
 		status:       StatusActive,
+		timeZone:     DefaultTimeZone,
 	}, nil
+}
+
+// SetTimeZone changes the user's zone. A stored account announces the
+// change (user.updated) so that the challenge service regroups its
+// sessions; an unsaved one has nobody to tell yet, and setting the current
+// zone changes nothing.
+func (u *User) SetTimeZone(tz TimeZone) ([]Event, error) {
+	if tz.IsZero() {
+		return nil, errors.New("domain: empty time zone")
+	}
+	if u.status == StatusDeleted {
+		return nil, ErrUserDeleted
+	}
+	if tz.String() == u.timeZone {
+		return nil, nil
+	}
+	u.timeZone = tz.String()
+	if u.id <= 0 {
+		return nil, nil
+	}
+	return []Event{UserUpdated{UserID: u.id, TimeZone: u.timeZone}}, nil
 }
 
 // UnmarshalUserFromDatabase rebuilds an account from storage, where it was
 // valid when written. It refuses values no constructor can have made.
-func UnmarshalUserFromDatabase(id int64, email, passwordHash, displayName string, role Role, status Status, createdAt, updatedAt time.Time) (User, error) {
+func UnmarshalUserFromDatabase(id int64, email, passwordHash, displayName string, role Role, status Status, timeZone string, createdAt, updatedAt time.Time) (User, error) {
 	switch {
 	case id <= 0:
 		return User{}, fmt.Errorf("domain: stored user with id %d", id)
@@ -61,9 +88,13 @@ func UnmarshalUserFromDatabase(id int64, email, passwordHash, displayName string
 		return User{}, fmt.Errorf("domain: stored user %d has role %q", id, role)
 	case status != StatusActive && status != StatusSuspended && status != StatusDeleted:
 		return User{}, fmt.Errorf("domain: stored user %d has status %q", id, status)
+	case timeZone == "":
+		return User{}, fmt.Errorf("domain: stored user %d has no time zone", id)
 	}
+	// The zone is not looked up again: one the tz database of a newer build
+	// stored must not make the account unreadable to an older one.
 	return User{id: id, email: email, passwordHash: passwordHash, displayName: displayName,
-		role: role, status: status, createdAt: createdAt, updatedAt: updatedAt}, nil
+		role: role, status: status, timeZone: timeZone, createdAt: createdAt, updatedAt: updatedAt}, nil
 }
 
 // Active reports whether the account may sign in and use its tokens.

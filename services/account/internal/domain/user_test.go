@@ -3,8 +3,10 @@ package domain_test
 import (
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
+	_ "time/tzdata" // zone validation must not depend on the host
 
 	"github.com/progressive-overload/po/services/account/internal/domain"
 )
@@ -24,7 +26,7 @@ func newUser(t *testing.T) domain.User {
 // stored is the account newUser makes as storage returns it (id 7).
 func stored(t *testing.T, role domain.Role) domain.User {
 	t.Helper()
-	u, err := domain.UnmarshalUserFromDatabase(7, "ada@example.com", "$argon2id$hash", "Ada", role, domain.StatusActive, time.Time{}, time.Time{})
+	u, err := domain.UnmarshalUserFromDatabase(7, "ada@example.com", "$argon2id$hash", "Ada", role, domain.StatusActive, "UTC", time.Time{}, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,27 +119,75 @@ func TestValidator(t *testing.T) {
 
 func TestUnmarshalUserFromDatabaseRefusesWhatNoConstructorMakes(t *testing.T) {
 	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	u, err := domain.UnmarshalUserFromDatabase(3, "a@b.c", "h", "A", domain.RoleAdmin, domain.StatusSuspended, at, at.Add(time.Second))
+	u, err := domain.UnmarshalUserFromDatabase(3, "a@b.c", "h", "A", domain.RoleAdmin, domain.StatusSuspended, "UTC", at, at.Add(time.Second))
 	if err != nil || u.ID() != 3 || u.Email() != "a@b.c" || u.PasswordHash() != "h" || u.DisplayName() != "A" ||
 		u.Role() != domain.RoleAdmin || u.Status() != domain.StatusSuspended || !u.CreatedAt().Equal(at) || !u.UpdatedAt().Equal(at.Add(time.Second)) {
 		t.Fatalf("%+v, %v", u, err)
 	}
 	for name, f := range map[string]func() (domain.User, error){
 		"id 0": func() (domain.User, error) {
-			return domain.UnmarshalUserFromDatabase(0, "a@b.c", "h", "A", domain.RoleUser, domain.StatusActive, at, at)
+			return domain.UnmarshalUserFromDatabase(0, "a@b.c", "h", "A", domain.RoleUser, domain.StatusActive, "UTC", at, at)
 		},
 		"no email": func() (domain.User, error) {
-			return domain.UnmarshalUserFromDatabase(1, "", "h", "A", domain.RoleUser, domain.StatusActive, at, at)
+			return domain.UnmarshalUserFromDatabase(1, "", "h", "A", domain.RoleUser, domain.StatusActive, "UTC", at, at)
 		},
 		"bad role": func() (domain.User, error) {
-			return domain.UnmarshalUserFromDatabase(1, "a@b.c", "h", "A", "root", domain.StatusActive, at, at)
+			return domain.UnmarshalUserFromDatabase(1, "a@b.c", "h", "A", "root", domain.StatusActive, "UTC", at, at)
 		},
 		"bad status": func() (domain.User, error) {
-			return domain.UnmarshalUserFromDatabase(1, "a@b.c", "h", "A", domain.RoleUser, "gone", at, at)
+			return domain.UnmarshalUserFromDatabase(1, "a@b.c", "h", "A", domain.RoleUser, "gone", "UTC", at, at)
+		},
+		"no time zone": func() (domain.User, error) {
+			return domain.UnmarshalUserFromDatabase(1, "a@b.c", "h", "A", domain.RoleUser, domain.StatusActive, "", at, at)
 		},
 	} {
 		if _, err := f(); err == nil {
 			t.Errorf("%s accepted", name)
 		}
+	}
+}
+
+func TestNewTimeZone(t *testing.T) {
+	for _, ok := range []string{"UTC", "Europe/Berlin", "America/Los_Angeles", "Pacific/Auckland", "Asia/Kolkata", "Etc/GMT+8"} {
+		if z, err := domain.NewTimeZone(ok); err != nil || z.String() != ok {
+			t.Errorf("%q: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"", "Local", "europe/berlin", "Mars/Olympus_Mons", "../../etc/passwd", "Europe/Berlin ", "+01:00",
+		strings.Repeat("A", 65)} {
+		if _, err := domain.NewTimeZone(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+func TestSetTimeZone(t *testing.T) {
+	u := stored(t, domain.RoleUser)
+	if u.TimeZone() != "UTC" {
+		t.Fatalf("stored zone %q", u.TimeZone())
+	}
+	evts, err := u.SetTimeZone(domain.MustTimeZone("Europe/Berlin"))
+	if err != nil || len(evts) != 1 || evts[0] != (domain.UserUpdated{UserID: 7, TimeZone: "Europe/Berlin"}) || u.TimeZone() != "Europe/Berlin" {
+		t.Fatalf("set: %v %v %q", evts, err, u.TimeZone())
+	}
+	if evts, err := u.SetTimeZone(domain.MustTimeZone("Europe/Berlin")); err != nil || evts != nil {
+		t.Fatalf("same zone again: %v %v", evts, err)
+	}
+	name, err := domain.NewDisplayName("B")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh, err := domain.NewUser(domain.MustEmail("b@example.com"), name, "h", domain.RoleUser)
+	if err != nil || fresh.TimeZone() != "UTC" {
+		t.Fatalf("new user zone %q, %v", fresh.TimeZone(), err)
+	}
+	if evts, err := fresh.SetTimeZone(domain.MustTimeZone("Asia/Tokyo")); err != nil || evts != nil || fresh.TimeZone() != "Asia/Tokyo" {
+		t.Fatalf("unsaved user: %v %v", evts, err)
+	}
+	if _, err := u.Delete(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := u.SetTimeZone(domain.MustTimeZone("UTC")); !errors.Is(err, domain.ErrUserDeleted) {
+		t.Fatalf("deleted user: %v", err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/mail"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 )
@@ -123,3 +124,46 @@ const (
 func (s Status) Valid() bool {
 	return s == StatusActive || s == StatusSuspended || s == StatusDeleted
 }
+
+// MaxTimeZoneLen bounds a zone name; the longest in the tz database is 32.
+const MaxTimeZoneLen = 64
+
+// DefaultTimeZone is the zone of accounts that never chose one: their days
+// were UTC days before time zones existed, and stay so.
+const DefaultTimeZone = "UTC"
+
+// TimeZone is an IANA time zone name ("Europe/Berlin") that the tz database
+// knows. The binaries embed the database (time/tzdata), so what is valid
+// does not depend on the host's /usr/share/zoneinfo.
+type TimeZone struct{ s string }
+
+// NewTimeZone validates raw exactly as given: zone names are case-sensitive
+// identifiers, and "Local" (the server's own zone) is no user's zone.
+func NewTimeZone(raw string) (TimeZone, error) {
+	switch {
+	case raw == "":
+		return TimeZone{}, errors.New("must not be empty")
+	case len(raw) > MaxTimeZoneLen:
+		return TimeZone{}, errors.New("must be at most 64 characters")
+	case raw == "Local":
+		return TimeZone{}, errors.New("must be an IANA time zone such as Europe/Berlin")
+	}
+	if _, err := time.LoadLocation(raw); err != nil {
+		return TimeZone{}, errors.New("is not a time zone of the tz database (e.g. Europe/Berlin, America/Los_Angeles, UTC)")
+	}
+	return TimeZone{s: raw}, nil
+}
+
+// MustTimeZone is NewTimeZone for constants; it panics on an invalid name.
+func MustTimeZone(raw string) TimeZone {
+	tz, err := NewTimeZone(raw)
+	if err != nil {
+		panic(err)
+	}
+	return tz
+}
+
+func (z TimeZone) String() string { return z.s }
+
+// IsZero reports whether z was never set.
+func (z TimeZone) IsZero() bool { return z.s == "" }

@@ -14,6 +14,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+	// The tz database is embedded: zone names are validated and resolved
+	// the same way on a distroless image (no /usr/share/zoneinfo) as here.
+	_ "time/tzdata"
 
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"

@@ -60,6 +60,63 @@ func (e E1RMRecordFormula) Valid() bool {
 	}
 }
 
+// Defines values for ProgressReason.
+const (
+	DeloadAfterFailures     ProgressReason = "deload_after_failures"
+	IncreaseAfterMetTarget  ProgressReason = "increase_after_met_target"
+	LoadUpRepsReset         ProgressReason = "load_up_reps_reset"
+	RepeatAfterMetTarget    ProgressReason = "repeat_after_met_target"
+	RepeatAfterMissedTarget ProgressReason = "repeat_after_missed_target"
+	RepsUpInsideRange       ProgressReason = "reps_up_inside_range"
+	Scheduled               ProgressReason = "scheduled"
+	Start                   ProgressReason = "start"
+)
+
+// Valid indicates whether the value is a known member of the ProgressReason enum.
+func (e ProgressReason) Valid() bool {
+	switch e {
+	case DeloadAfterFailures:
+		return true
+	case IncreaseAfterMetTarget:
+		return true
+	case LoadUpRepsReset:
+		return true
+	case RepeatAfterMetTarget:
+		return true
+	case RepeatAfterMissedTarget:
+		return true
+	case RepsUpInsideRange:
+		return true
+	case Scheduled:
+		return true
+	case Start:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProgressionType.
+const (
+	Double ProgressionType = "double"
+	Fixed  ProgressionType = "fixed"
+	Linear ProgressionType = "linear"
+)
+
+// Valid indicates whether the value is a known member of the ProgressionType enum.
+func (e ProgressionType) Valid() bool {
+	switch e {
+	case Double:
+		return true
+	case Fixed:
+		return true
+	case Linear:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for Unit.
 const (
 	Kg      Unit = "kg"
@@ -104,11 +161,17 @@ func (e UpdateChallengeRequestStatus) Valid() bool {
 
 // Challenge defines model for Challenge.
 type Challenge struct {
-	CreatedAt       time.Time          `json:"createdAt"`
-	Exercise        string             `json:"exercise"`
-	Id              int64              `json:"id"`
-	Increment       float64            `json:"increment"`
-	IncrementEvery  int32              `json:"incrementEvery"`
+	CreatedAt      time.Time `json:"createdAt"`
+	Exercise       string    `json:"exercise"`
+	Id             int64     `json:"id"`
+	Increment      float64   `json:"increment"`
+	IncrementEvery int32     `json:"incrementEvery"`
+
+	// Progression A plan's progression. Absent on a create request: fixed. The other
+	// members are given only where they apply (a fixed plan has none;
+	// minReps and maxReps are double's) and omitted from responses where
+	// they do not.
+	Progression     Progression        `json:"progression"`
 	SessionsPerWeek int32              `json:"sessionsPerWeek"`
 	StartDate       openapi_types.Date `json:"startDate"`
 	StartValue      float64            `json:"startValue"`
@@ -137,11 +200,19 @@ type CreateChallengeRequest struct {
 	// Increment Added every `incrementEvery` sessions; same precision as startValue.
 	Increment float64 `json:"increment"`
 
-	// IncrementEvery Sessions between two increments.
-	IncrementEvery  int32 `json:"incrementEvery"`
-	SessionsPerWeek int32 `json:"sessionsPerWeek"`
+	// IncrementEvery Fixed: sessions between two increments. Linear and double: met
+	// sessions in a row before the next step.
+	IncrementEvery int32 `json:"incrementEvery"`
 
-	// StartDate First day of the plan (default today, UTC), 2000-01-01 to 2999-12-31.
+	// Progression A plan's progression. Absent on a create request: fixed. The other
+	// members are given only where they apply (a fixed plan has none;
+	// minReps and maxReps are double's) and omitted from responses where
+	// they do not.
+	Progression     *Progression `json:"progression,omitempty"`
+	SessionsPerWeek int32        `json:"sessionsPerWeek"`
+
+	// StartDate First day of the plan (default the user's today, in the time zone
+	// their access token carries, UTC without one), 2000-01-01 to 2999-12-31.
 	StartDate *openapi_types.Date `json:"startDate,omitempty"`
 
 	// StartValue Session 1's target; at most 2 decimals (whole numbers for reps).
@@ -223,9 +294,15 @@ type Problem struct {
 	Type     string        `json:"type"`
 }
 
-// Progress The plan against the logs. A session is a UTC calendar day with at
-// least one log; its value is the day's best. The k-th session done is
-// held to the k-th planned target.
+// Progress The plan against the logs. A session is a calendar day of the user's
+// time zone with at least one log; its value is the day's best. A fixed
+// plan holds the k-th session done to the k-th planned target; linear and
+// double plans hold each session to the target the sessions before it
+// earned (see ProgressionType), and a session meets it when one of its
+// logs reaches the target load (and, for double, the target reps).
+// A fixed plan is complete when every planned session was done and one
+// from the last on met the peak; a linear or double plan when its planned
+// sessions are done.
 type Progress struct {
 	// AdherencePercent sessionsDone / sessionsPlannedToDate, capped at 100, one decimal.
 	AdherencePercent float64    `json:"adherencePercent"`
@@ -244,14 +321,36 @@ type Progress struct {
 	EstimatedOneRepMax *float64 `json:"estimatedOneRepMax"`
 	Exercise           string   `json:"exercise"`
 
-	// NextSession Number of the session to do next; null once complete.
-	NextSession *int     `json:"nextSession"`
-	NextTarget  *float64 `json:"nextTarget"`
+	// MissesInARow The newest sessions that missed their target, back to the first that met it (what a deload counts).
+	MissesInARow int `json:"missesInARow"`
 
-	// PeakTarget The last planned session's target.
-	PeakTarget      float64 `json:"peakTarget"`
-	SessionsDone    int     `json:"sessionsDone"`
-	SessionsPlanned int     `json:"sessionsPlanned"`
+	// NextReason Why nextTarget is what it is; null once complete.
+	NextReason *ProgressReason `json:"nextReason"`
+
+	// NextReps The next session's rep target (double progression); null otherwise.
+	NextReps *int `json:"nextReps"`
+
+	// NextSession Number of the session to do next; null once complete.
+	NextSession *int `json:"nextSession"`
+
+	// NextTarget The next session's target load or value; null once complete.
+	NextTarget *float64 `json:"nextTarget"`
+
+	// PeakTarget The last planned session's target; for linear and double, if every session meets its target.
+	PeakTarget float64 `json:"peakTarget"`
+
+	// Progression How the target moves from one session to the next.
+	// `fixed`: `increment` every `incrementEvery` sessions done, met or not.
+	// `linear`: `increment` after `incrementEvery` sessions in a row that met
+	// their target; a missed target is repeated.
+	// `double`: a rep more (from `minReps` to `maxReps`) after
+	// `incrementEvery` met sessions in a row, and at the top of the range
+	// `increment` more load and back to `minReps`; a missed target is repeated.
+	// Linear and double deload (`deloadPercent` off, rounded down to a
+	// multiple of `increment`) after `deloadAfter` missed sessions in a row.
+	Progression     ProgressionType `json:"progression"`
+	SessionsDone    int             `json:"sessionsDone"`
+	SessionsPlanned int             `json:"sessionsPlanned"`
 
 	// SessionsPlannedToDate Sessions the calendar expected by now.
 	SessionsPlannedToDate int                `json:"sessionsPlannedToDate"`
@@ -262,6 +361,55 @@ type Progress struct {
 	Unit                  Unit               `json:"unit"`
 	UserId                int64              `json:"userId"`
 }
+
+// ProgressReason Why the next target is what it is: `start` nothing done yet; `scheduled`
+// a fixed plan's schedule; `increase_after_met_target` the last session
+// met its target; `repeat_after_met_target` it did, but `incrementEvery`
+// asks for more met sessions in a row; `repeat_after_missed_target` it
+// missed; `deload_after_failures` `deloadAfter` sessions in a row missed;
+// `reps_up_inside_range` double, one rep more; `load_up_reps_reset`
+// double, the top of the range was met.
+type ProgressReason string
+
+// Progression A plan's progression. Absent on a create request: fixed. The other
+// members are given only where they apply (a fixed plan has none;
+// minReps and maxReps are double's) and omitted from responses where
+// they do not.
+type Progression struct {
+	// DeloadAfter Missed sessions in a row before a deload; 0 or absent never deloads. Linear and double.
+	DeloadAfter *int32 `json:"deloadAfter,omitempty"`
+
+	// DeloadPercent Percent taken off the target by a deload; given exactly when deloadAfter is above 0.
+	DeloadPercent *int32 `json:"deloadPercent,omitempty"`
+
+	// MaxReps Double only, required there, at least minReps.
+	MaxReps *int32 `json:"maxReps,omitempty"`
+
+	// MinReps Double only, required there; the first session's rep target.
+	MinReps *int32 `json:"minReps,omitempty"`
+
+	// Type How the target moves from one session to the next.
+	// `fixed`: `increment` every `incrementEvery` sessions done, met or not.
+	// `linear`: `increment` after `incrementEvery` sessions in a row that met
+	// their target; a missed target is repeated.
+	// `double`: a rep more (from `minReps` to `maxReps`) after
+	// `incrementEvery` met sessions in a row, and at the top of the range
+	// `increment` more load and back to `minReps`; a missed target is repeated.
+	// Linear and double deload (`deloadPercent` off, rounded down to a
+	// multiple of `increment`) after `deloadAfter` missed sessions in a row.
+	Type ProgressionType `json:"type"`
+}
+
+// ProgressionType How the target moves from one session to the next.
+// `fixed`: `increment` every `incrementEvery` sessions done, met or not.
+// `linear`: `increment` after `incrementEvery` sessions in a row that met
+// their target; a missed target is repeated.
+// `double`: a rep more (from `minReps` to `maxReps`) after
+// `incrementEvery` met sessions in a row, and at the top of the range
+// `increment` more load and back to `minReps`; a missed target is repeated.
+// Linear and double deload (`deloadPercent` off, rounded down to a
+// multiple of `increment`) after `deloadAfter` missed sessions in a row.
+type ProgressionType string
 
 // RecordSet The logged set a record was set with.
 type RecordSet struct {

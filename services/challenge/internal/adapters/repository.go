@@ -54,6 +54,7 @@ func (r *Repository) inTx(ctx context.Context, fn func(tx *ent.Tx) error) error 
 
 func (r *Repository) CreateChallenge(ctx context.Context, c *domain.Challenge, announce func(*domain.Challenge) []domain.Event) error {
 	plan := c.Plan()
+	prog := plan.Spec().Progression
 	err := r.inTx(ctx, func(tx *ent.Tx) error {
 		row, err := tx.Challenge.Create().
 			SetUserID(c.UserID()).
@@ -65,6 +66,11 @@ func (r *Repository) CreateChallenge(ctx context.Context, c *domain.Challenge, a
 			SetIncrementEvery(plan.IncrementEvery()).
 			SetSessionsPerWeek(plan.SessionsPerWeek()).
 			SetWeeks(plan.Weeks()).
+			SetProgression(entchallenge.Progression(prog.Type)).
+			SetDeloadAfter(prog.DeloadAfter).
+			SetDeloadPercent(prog.DeloadPercent).
+			SetMinReps(prog.MinReps).
+			SetMaxReps(prog.MaxReps).
 			SetStartDate(plan.StartDate().Time()).
 			SetStatus(entchallenge.Status(c.Status())).
 			SetStatusReason(c.StatusReason()).
@@ -440,6 +446,13 @@ func toChallenge(row *ent.Challenge) (*domain.Challenge, error) {
 		SessionsPerWeek: row.SessionsPerWeek,
 		Weeks:           row.Weeks,
 		StartDate:       domain.DateOf(row.StartDate),
+		Progression: domain.ProgressionSpec{
+			Type:          domain.ProgressionType(row.Progression),
+			DeloadAfter:   row.DeloadAfter,
+			DeloadPercent: row.DeloadPercent,
+			MinReps:       row.MinReps,
+			MaxReps:       row.MaxReps,
+		},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("stored challenge %d has an invalid plan: %v", row.ID, err)

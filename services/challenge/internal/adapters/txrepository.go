@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
+	"time"
 
 	ent "github.com/progressive-overload/po/ent/challenge"
 	entchallenge "github.com/progressive-overload/po/ent/challenge/challenge"
@@ -67,4 +68,31 @@ func (r *TxRepository) TransitionUserChallenges(ctx context.Context, userID int6
 		return app.UserChallenges{}, fmt.Errorf("%s challenges of user %d: %w", t.To, userID, err)
 	}
 	return res, nil
+}
+
+// SetUserTimeZone stores the user's zone as of asOf unless the stored one is
+// newer, in one statement; it reports whether the row now differs. The
+// assignments run left to right, so time_zone is decided against the old
+// as_of before as_of moves.
+func (r *TxRepository) SetUserTimeZone(ctx context.Context, userID int64, zone string, asOf time.Time) (bool, error) {
+	res, err := r.tx.ExecContext(ctx,
+		"INSERT INTO user_time_zones (id, time_zone, as_of) VALUES (?, ?, ?) "+
+			"ON DUPLICATE KEY UPDATE time_zone = IF(VALUES(as_of) >= as_of, VALUES(time_zone), time_zone), "+
+			"as_of = GREATEST(as_of, VALUES(as_of))",
+		userID, zone, asOf.UTC().Truncate(time.Microsecond))
+	if err != nil {
+		return false, fmt.Errorf("set time zone of user %d: %w", userID, err)
+	}
+	// 1: inserted, 2: changed, 0: nothing changed (MySQL's upsert counts).
+	n, err := res.RowsAffected()
+	return n > 0, err
+}
+
+// UserChallengeIDs lists the ids of the user's challenges.
+func (r *TxRepository) UserChallengeIDs(ctx context.Context, userID int64) ([]int64, error) {
+	ids, err := r.client.Challenge.Query().Where(entchallenge.UserID(userID)).Order(entchallenge.ByID()).IDs(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("challenges of user %d: %w", userID, err)
+	}
+	return ids, nil
 }

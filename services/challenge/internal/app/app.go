@@ -38,6 +38,10 @@ var (
 type Actor struct {
 	UserID int64
 	Admin  bool
+	// TimeZone is the access token's tz claim: the user's zone when the
+	// token was issued, "" in tokens from before the claim. Only a default
+	// (a new challenge's start date); grouping uses the event-fed copy.
+	TimeZone string
 }
 
 // CanAccess reports whether the actor may read or change what userID owns.
@@ -99,6 +103,13 @@ type Repository interface {
 	// UserExerciseLogs is every log of the user, across all their
 	// challenges, with its challenge's exercise and unit, in no set order.
 	UserExerciseLogs(ctx context.Context, userID int64) ([]domain.ExerciseLog, error)
+
+	// UserTimeZone is the zone the user's logs are grouped into sessions in:
+	// the copy the account service's events keep, UTC when none named one.
+	UserTimeZone(ctx context.Context, userID int64) (*time.Location, error)
+	// SeedUserTimeZone records zone (a valid name) for a user that has none
+	// yet, below any event's: an event's zone always wins over a seed.
+	SeedUserTimeZone(ctx context.Context, userID int64, zone string) error
 }
 
 // Cache stores encoded read results by key (cache-aside). Get returns the

@@ -9,7 +9,8 @@ import (
 	"github.com/progressive-overload/po/services/challenge/internal/domain"
 )
 
-// CreateChallenge is the input of a new challenge. A zero StartDate means today (UTC).
+// CreateChallenge is the input of a new challenge. A zero StartDate means
+// the user's today, in the zone of their access token (UTC without one).
 type CreateChallenge struct {
 	Title string
 	Plan  domain.PlanSpec
@@ -19,12 +20,25 @@ type CreateChallenge struct {
 // same transaction, the challenge.created event that starts its validation.
 func (a *Application) CreateChallenge(ctx context.Context, actor Actor, cmd CreateChallenge) (*domain.Challenge, error) {
 	now := a.now()
+	// The token's zone, not the stored copy: a user's first challenge is
+	// created before the account service has told this service anything,
+	// and the token was issued from the account's current record. A claim
+	// this build cannot resolve counts as UTC, as a token without one.
+	zone, zoneErr := Zone(actor.TimeZone)
 	if cmd.Plan.StartDate.IsZero() {
-		cmd.Plan.StartDate = domain.DateOf(now)
+		cmd.Plan.StartDate = domain.DateIn(now, zone)
 	}
 	c, err := domain.NewChallengeFromSpec(actor.UserID, cmd.Title, cmd.Plan, now)
 	if err != nil {
 		return nil, err
+	}
+	if actor.TimeZone != "" && zoneErr == nil {
+		// Until user.validated brings the account's zone, logs of this
+		// challenge (a pending one accepts them) are grouped in the token's,
+		// so a start date of the user's today accepts a log from this morning.
+		if err := a.repo.SeedUserTimeZone(ctx, actor.UserID, actor.TimeZone); err != nil {
+			return nil, err
+		}
 	}
 	err = a.repo.CreateChallenge(ctx, c, func(c *domain.Challenge) []domain.Event {
 		return []domain.Event{domain.ChallengeCreated{ChallengeID: c.ID(), UserID: c.UserID()}}
@@ -106,7 +120,11 @@ func (a *Application) LogWorkout(ctx context.Context, actor Actor, challengeID i
 			if err != nil {
 				return domain.WorkoutLog{}, err
 			}
-			if err := c.CheckLog(log); err != nil {
+			zone, err := a.repo.UserTimeZone(ctx, c.UserID())
+			if err != nil {
+				return domain.WorkoutLog{}, err
+			}
+			if err := c.CheckLog(log, zone); err != nil {
 				return domain.WorkoutLog{}, err
 			}
 			if c.Status().CanBecome(domain.StatusCompleted) {
@@ -114,7 +132,7 @@ func (a *Application) LogWorkout(ctx context.Context, actor Actor, challengeID i
 				if err != nil {
 					return domain.WorkoutLog{}, err
 				}
-				err = c.Complete(append(logs, log), now)
+				err = c.Complete(append(logs, log), zone, now)
 				if err != nil && !errors.Is(err, domain.ErrChallengeNotComplete) {
 					return domain.WorkoutLog{}, err
 				}
@@ -144,11 +162,15 @@ func (a *Application) CorrectLog(ctx context.Context, actor Actor, challengeID, 
 			if err != nil {
 				return domain.WorkoutLog{}, false, err
 			}
-			if err := c.CheckCorrection(&fixed); err != nil {
+			zone, err := a.repo.UserTimeZone(ctx, c.UserID())
+			if err != nil {
+				return domain.WorkoutLog{}, false, err
+			}
+			if err := c.CheckCorrection(&fixed, zone); err != nil {
 				return domain.WorkoutLog{}, false, err
 			}
 			logs[i] = fixed
-			return fixed, true, c.Resettle(logs, now)
+			return fixed, true, c.Resettle(logs, zone, now)
 		})
 	if err != nil {
 		return LogView{}, err
@@ -166,7 +188,11 @@ func (a *Application) DeleteLog(ctx context.Context, actor Actor, challengeID, l
 			if err := checkLogChange(actor, c, i); err != nil {
 				return domain.WorkoutLog{}, false, err
 			}
-			return domain.WorkoutLog{}, false, c.Resettle(slices.Delete(logs, i, i+1), now)
+			zone, err := a.repo.UserTimeZone(ctx, c.UserID())
+			if err != nil {
+				return domain.WorkoutLog{}, false, err
+			}
+			return domain.WorkoutLog{}, false, c.Resettle(slices.Delete(logs, i, i+1), zone, now)
 		})
 	if err != nil {
 		return err
@@ -186,5 +212,5 @@ func checkLogChange(actor Actor, c *domain.Challenge, i int) error {
 	if i < 0 {
 		return ErrLogNotFound
 	}
-	return c.CheckCorrection(nil)
+	return c.CheckCorrection(nil, nil)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/progressive-overload/po/services/challenge/internal/domain"
 )
@@ -35,6 +36,11 @@ type TxRepository interface {
 	// TransitionUserChallenges applies t, in one statement, to the
 	// challenges of userID that t moves.
 	TransitionUserChallenges(ctx context.Context, userID int64, t domain.BulkTransition) (UserChallenges, error)
+	// SetUserTimeZone stores the user's zone as of asOf unless a newer one
+	// is stored, and reports whether the stored zone changed.
+	SetUserTimeZone(ctx context.Context, userID int64, zone string, asOf time.Time) (bool, error)
+	// UserChallengeIDs lists the ids of the user's challenges.
+	UserChallengeIDs(ctx context.Context, userID int64) ([]int64, error)
 }
 
 // UserChallenges is what TransitionUserChallenges found: the ids of all the
@@ -127,6 +133,44 @@ func (a *Application) answerValidation(ctx context.Context, repo TxRepository, c
 	}
 	// The logs page shows no status, so only the progress changed.
 	return Stale{Progress: []int64{challengeID}}, nil
+}
+
+// ErrUnknownTimeZone: an event names a zone this build's tz database does
+// not know; replaying it cannot help.
+var ErrUnknownTimeZone = errors.New("unknown time zone")
+
+// SetUserTimeZone applies the zone an account event carries (user.validated,
+// user.updated) as of the event's time: the copy that groups the user's
+// sessions. An event older than the stored zone's changes nothing, so two
+// events on different queues cannot leave the older zone in place.
+// Every progress of the user is stale when the zone changed: its sessions
+// may regroup.
+func (a *Application) SetUserTimeZone(ctx context.Context, repo TxRepository, userID int64, zone string, asOf time.Time) (Stale, error) {
+	if userID <= 0 {
+		return Stale{}, fmt.Errorf("%w: %d", domain.ErrInvalidUserID, userID)
+	}
+	if _, err := Zone(zone); err != nil {
+		return Stale{}, fmt.Errorf("%w: %q", ErrUnknownTimeZone, zone)
+	}
+	// An envelope without a time is older than any other, but not older
+	// than the seed of a token's zone, which it should still replace.
+	if epoch := time.Unix(0, 0); asOf.Before(epoch) {
+		asOf = epoch
+	}
+	changed, err := repo.SetUserTimeZone(ctx, userID, zone, asOf)
+	if err != nil || !changed {
+		return Stale{}, err
+	}
+	ids, err := repo.UserChallengeIDs(ctx, userID)
+	if err != nil {
+		return Stale{}, err
+	}
+	return Stale{Progress: ids}, nil
+}
+
+// Merge is s and o together.
+func (s Stale) Merge(o Stale) Stale {
+	return Stale{UserLogs: append(s.UserLogs, o.UserLogs...), Progress: append(s.Progress, o.Progress...)}
 }
 
 // ArchiveUserChallenges applies user.deleted: every challenge of the user

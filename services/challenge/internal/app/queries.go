@@ -151,7 +151,11 @@ func (a *Application) Progress(ctx context.Context, actor Actor, challengeID int
 		if err != nil {
 			return nil, err
 		}
-		body, err := encode(NewProgressView(c, logs, a.now()))
+		zone, err := a.repo.UserTimeZone(ctx, c.UserID())
+		if err != nil {
+			return nil, err
+		}
+		body, err := encode(NewProgressView(c, logs, zone, a.now()))
 		if err != nil {
 			return nil, err
 		}

@@ -59,6 +59,7 @@ type ProgressView struct {
 	Status                string    `json:"status"`
 	Exercise              string    `json:"exercise"`
 	Unit                  string    `json:"unit"`
+	Progression           string    `json:"progression"`
 	StartDate             string    `json:"startDate"`
 	EndDate               string    `json:"endDate"`
 	StartValue            float64   `json:"startValue"`
@@ -69,24 +70,29 @@ type ProgressView struct {
 	AdherencePercent      float64   `json:"adherencePercent"`
 	TargetsMet            int       `json:"targetsMet"`
 	CurrentStreak         int       `json:"currentStreak"`
+	MissesInARow          int       `json:"missesInARow"`
 	BestSet               *SetView  `json:"bestSet"`
 	EstimatedOneRepMax    *float64  `json:"estimatedOneRepMax"`
 	NextSession           *int      `json:"nextSession"`
 	NextTarget            *float64  `json:"nextTarget"`
+	NextReps              *int      `json:"nextReps"`
+	NextReason            *string   `json:"nextReason"`
 	Complete              bool      `json:"complete"`
 	AsOf                  time.Time `json:"asOf"`
 }
 
-// NewProgressView computes the progress of c from its logs at now.
-func NewProgressView(c *domain.Challenge, logs []domain.WorkoutLog, now time.Time) ProgressView {
+// NewProgressView computes the progress of c from its logs at now, sessions
+// grouped by day in zone (the user's).
+func NewProgressView(c *domain.Challenge, logs []domain.WorkoutLog, zone *time.Location, now time.Time) ProgressView {
 	plan := c.Plan()
-	p := c.Progress(logs, now)
+	p := c.Progress(logs, zone, now)
 	v := ProgressView{
 		ChallengeID:           c.ID(),
 		UserID:                c.UserID(),
 		Status:                string(c.Status()),
 		Exercise:              plan.Exercise(),
 		Unit:                  string(plan.Unit()),
+		Progression:           string(plan.Progression()),
 		StartDate:             plan.StartDate().String(),
 		EndDate:               plan.EndDate().String(),
 		StartValue:            plan.StartValue(),
@@ -97,8 +103,10 @@ func NewProgressView(c *domain.Challenge, logs []domain.WorkoutLog, now time.Tim
 		AdherencePercent:      p.AdherencePercent,
 		TargetsMet:            p.TargetsMet,
 		CurrentStreak:         p.CurrentStreak,
+		MissesInARow:          p.MissesInARow,
 		EstimatedOneRepMax:    p.EstimatedOneRepMax,
 		NextTarget:            p.NextTarget,
+		NextReps:              p.NextReps,
 		Complete:              p.Complete,
 		AsOf:                  now.UTC().Truncate(time.Second),
 	}
@@ -108,6 +116,10 @@ func NewProgressView(c *domain.Challenge, logs []domain.WorkoutLog, now time.Tim
 	if p.NextSession > 0 {
 		n := p.NextSession
 		v.NextSession = &n
+	}
+	if p.NextReason != "" {
+		r := string(p.NextReason)
+		v.NextReason = &r
 	}
 	return v
 }

@@ -37,7 +37,7 @@ func BenchmarkComputeProgress(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				progressSink = domain.ComputeProgress(plan, c.logs, now)
+				progressSink = domain.ComputeProgress(plan, c.logs, time.UTC, now)
 			}
 		})
 	}
@@ -48,7 +48,7 @@ func BenchmarkComputeProgress(b *testing.B) {
 		many := sortedLogs(randomLogs(b, rand.New(rand.NewPCG(3, 4)), big, big.TotalSessions()), true)
 		b.ReportAllocs()
 		for b.Loop() {
-			progressSink = domain.ComputeProgress(big, many, big.EndDate().Time().Add(time.Hour))
+			progressSink = domain.ComputeProgress(big, many, time.UTC, big.EndDate().Time().Add(time.Hour))
 		}
 	})
 }

@@ -246,11 +246,13 @@ func (c *Challenge) Archive(reason string, now time.Time) error {
 // Complete: active → completed, only when the logs complete the plan
 // (see Progress.Complete). Progress is computed here rather than taken as
 // an argument so a caller cannot complete a challenge on someone else's say.
-func (c *Challenge) Complete(logs []WorkoutLog, now time.Time) error {
+//
+// zone is the user's time zone, which groups logs into sessions.
+func (c *Challenge) Complete(logs []WorkoutLog, zone *time.Location, now time.Time) error {
 	if !c.status.CanBecome(StatusCompleted) {
 		return &TransitionError{From: c.status, To: StatusCompleted}
 	}
-	if !c.completes(logs, now) {
+	if !c.completes(logs, zone, now) {
 		return ErrChallengeNotComplete
 	}
 	return c.moveTo(StatusCompleted, "", now)
@@ -258,12 +260,13 @@ func (c *Challenge) Complete(logs []WorkoutLog, now time.Time) error {
 
 // Reopen: completed → active, only when the logs no longer complete the plan
 // (a log that completed it was corrected or deleted). Like Complete it
-// computes progress itself. Rejected and archived challenges never reopen.
-func (c *Challenge) Reopen(logs []WorkoutLog, now time.Time) error {
+// computes progress itself, sessions grouped by day in zone. Rejected and
+// archived challenges never reopen.
+func (c *Challenge) Reopen(logs []WorkoutLog, zone *time.Location, now time.Time) error {
 	if c.status != StatusCompleted {
 		return &TransitionError{From: c.status, To: StatusActive}
 	}
-	if c.completes(logs, now) {
+	if c.completes(logs, zone, now) {
 		return ErrChallengeStillComplete
 	}
 	return c.moveTo(StatusActive, "", now)
@@ -275,14 +278,15 @@ func (c *Challenge) Reopen(logs []WorkoutLog, now time.Time) error {
 // completed (as a new log would complete it), a completed one whose logs no
 // longer do is reopened. Pending challenges are not judged until they are
 // active; rejected and archived ones are frozen (ErrChallengeClosed).
-func (c *Challenge) Resettle(logs []WorkoutLog, now time.Time) error {
+// zone is the user's time zone, which groups logs into sessions.
+func (c *Challenge) Resettle(logs []WorkoutLog, zone *time.Location, now time.Time) error {
 	switch c.status {
 	case StatusActive:
-		if err := c.Complete(logs, now); err != nil && !errors.Is(err, ErrChallengeNotComplete) {
+		if err := c.Complete(logs, zone, now); err != nil && !errors.Is(err, ErrChallengeNotComplete) {
 			return err
 		}
 	case StatusCompleted:
-		if err := c.Reopen(logs, now); err != nil && !errors.Is(err, ErrChallengeStillComplete) {
+		if err := c.Reopen(logs, zone, now); err != nil && !errors.Is(err, ErrChallengeStillComplete) {
 			return err
 		}
 	case StatusRejected, StatusArchived:
@@ -295,12 +299,12 @@ func (c *Challenge) Resettle(logs []WorkoutLog, now time.Time) error {
 // while the challenge is pending, active or completed (a completed one may
 // reopen), never once it is rejected or archived, which are frozen. A
 // corrected log, when given, must not predate the plan's start, as CheckLog
-// requires of a new one.
-func (c *Challenge) CheckCorrection(corrected *WorkoutLog) error {
+// requires of a new one, the day taken in the user's zone (nil is UTC).
+func (c *Challenge) CheckCorrection(corrected *WorkoutLog, zone *time.Location) error {
 	if c.status.Terminal() {
 		return fmt.Errorf("%w: it is %s", ErrChallengeClosed, c.status)
 	}
-	if corrected != nil && DateOf(corrected.PerformedAt()).Before(c.plan.StartDate()) {
+	if corrected != nil && DateIn(corrected.PerformedAt(), zone).Before(c.plan.StartDate()) {
 		return (fieldErrors{{
 			Field:   FieldPerformedAt,
 			Message: "must not be before the challenge's start date " + c.plan.StartDate().String(),
@@ -326,12 +330,14 @@ func (c *Challenge) Rename(title string, now time.Time) error {
 
 // CheckLog says whether log may be added: the challenge must accept logs,
 // and the log must not predate the plan's start, since sessions count from
-// there.
-func (c *Challenge) CheckLog(log WorkoutLog) error {
+// there. The start date is a day of the user's calendar, so the log's day
+// is taken in their zone (nil is UTC): someone east of UTC who starts
+// "today" can log this morning.
+func (c *Challenge) CheckLog(log WorkoutLog, zone *time.Location) error {
 	if !c.AcceptsLogs() {
 		return fmt.Errorf("%w: it is %s", ErrChallengeClosed, c.status)
 	}
-	if DateOf(log.PerformedAt()).Before(c.plan.StartDate()) {
+	if DateIn(log.PerformedAt(), zone).Before(c.plan.StartDate()) {
 		return (fieldErrors{{
 			Field:   FieldPerformedAt,
 			Message: "must not be before the challenge's start date " + c.plan.StartDate().String(),
@@ -341,14 +347,15 @@ func (c *Challenge) CheckLog(log WorkoutLog) error {
 }
 
 // completes is the one completion rule Complete, Reopen and so Resettle
-// apply: a pure function of the plan and the logs.
-func (c *Challenge) completes(logs []WorkoutLog, now time.Time) bool {
-	return ComputeProgress(c.plan, logs, now).Complete
+// apply: a pure function of the plan, the logs and the user's zone.
+func (c *Challenge) completes(logs []WorkoutLog, zone *time.Location, now time.Time) bool {
+	return ComputeProgress(c.plan, logs, zone, now).Complete
 }
 
-// Progress is ComputeProgress over the challenge's plan.
-func (c *Challenge) Progress(logs []WorkoutLog, now time.Time) Progress {
-	return ComputeProgress(c.plan, logs, now)
+// Progress is ComputeProgress over the challenge's plan, sessions grouped
+// by day in zone.
+func (c *Challenge) Progress(logs []WorkoutLog, zone *time.Location, now time.Time) Progress {
+	return ComputeProgress(c.plan, logs, zone, now)
 }
 
 func (c *Challenge) moveTo(to Status, reason string, now time.Time) error {

@@ -106,11 +106,11 @@ func TestTransitions(t *testing.T) {
 		{"Reject", domain.StatusRejected, func(c *domain.Challenge, now time.Time) error { return c.Reject("user suspended", now) }},
 		{"Archive", domain.StatusArchived, func(c *domain.Challenge, now time.Time) error { return c.Archive("user deleted", now) }},
 		{"Complete", domain.StatusCompleted, func(c *domain.Challenge, now time.Time) error {
-			return c.Complete(completingLogs(t), now)
+			return c.Complete(completingLogs(t), time.UTC, now)
 		}},
 		{"Reopen", domain.StatusActive, func(c *domain.Challenge, now time.Time) error {
 			logs := completingLogs(t)
-			return c.Reopen(logs[:len(logs)-1], now)
+			return c.Reopen(logs[:len(logs)-1], nil, now)
 		}},
 	}
 	// From which statuses each method moves: Activate and Reopen share the
@@ -172,16 +172,16 @@ func TestStatusReasons(t *testing.T) {
 func TestCompleteNeedsACompletePlan(t *testing.T) {
 	c := storedChallenge(t, domain.StatusActive)
 	logs := completingLogs(t)
-	if err := c.Complete(logs[:len(logs)-1], created); !errors.Is(err, domain.ErrChallengeNotComplete) {
+	if err := c.Complete(logs[:len(logs)-1], time.UTC, created); !errors.Is(err, domain.ErrChallengeNotComplete) {
 		t.Fatalf("one session short: %v", err)
 	}
 	if c.Status() != domain.StatusActive {
 		t.Errorf("status %s after a refused Complete", c.Status())
 	}
-	if p := c.Progress(logs, created); !p.Complete || p.SessionsDone != 24 {
+	if p := c.Progress(logs, time.UTC, created); !p.Complete || p.SessionsDone != 24 {
 		t.Errorf("Progress over the plan: complete %v, %d sessions", p.Complete, p.SessionsDone)
 	}
-	if err := c.Complete(logs, created); err != nil {
+	if err := c.Complete(logs, time.UTC, created); err != nil {
 		t.Fatalf("all sessions: %v", err)
 	}
 }
@@ -231,7 +231,7 @@ func TestUpdatedAtNeverMovesBack(t *testing.T) {
 func TestCheckLog(t *testing.T) {
 	onStart := mustLog(t, domain.UnitKg, monday.Time(), 5, 60)
 	for _, s := range domain.Statuses() {
-		err := storedChallenge(t, s).CheckLog(onStart)
+		err := storedChallenge(t, s).CheckLog(onStart, time.UTC)
 		if s.AcceptsLogs() != (err == nil) {
 			t.Errorf("%s: CheckLog = %v", s, err)
 		}
@@ -243,7 +243,7 @@ func TestCheckLog(t *testing.T) {
 		t.Errorf("pending/active accept logs: %v", got)
 	}
 	early := mustLog(t, domain.UnitKg, monday.Time().Add(-time.Microsecond), 5, 60)
-	err := storedChallenge(t, domain.StatusActive).CheckLog(early)
+	err := storedChallenge(t, domain.StatusActive).CheckLog(early, time.UTC)
 	if got := validationFields(t, err); !slices.Equal(got, []string{"performedAt"}) {
 		t.Errorf("log before the start: fields %v", got)
 	}

@@ -13,7 +13,7 @@ import (
 
 func TestReopenOnlyWhenNoLongerComplete(t *testing.T) {
 	c := storedChallenge(t, domain.StatusCompleted)
-	if err := c.Reopen(completingLogs(t), created); !errors.Is(err, domain.ErrChallengeStillComplete) {
+	if err := c.Reopen(completingLogs(t), nil, created); !errors.Is(err, domain.ErrChallengeStillComplete) {
 		t.Fatalf("logs still complete the plan: %v", err)
 	}
 	if c.Status() != domain.StatusCompleted || c.UpdatedAt() != created {
@@ -54,7 +54,7 @@ func TestResettle(t *testing.T) {
 	}
 	for _, tt := range tests {
 		c := storedChallenge(t, tt.from)
-		err := c.Resettle(tt.logs, later)
+		err := c.Resettle(tt.logs, nil, later)
 		if !errors.Is(err, tt.err) || (tt.err == nil) != (err == nil) {
 			t.Errorf("%s with %d logs: err %v, want %v", tt.from, len(tt.logs), err, tt.err)
 		}
@@ -73,10 +73,10 @@ func TestResettleFollowsProgress(t *testing.T) {
 	for n := 0; n <= len(full); n++ {
 		for _, from := range []domain.Status{domain.StatusActive, domain.StatusCompleted} {
 			c := storedChallenge(t, from)
-			if err := c.Resettle(full[:n], created); err != nil {
+			if err := c.Resettle(full[:n], nil, created); err != nil {
 				t.Fatal(err)
 			}
-			if got, want := c.Status() == domain.StatusCompleted, c.Progress(full[:n], created).Complete; got != want {
+			if got, want := c.Status() == domain.StatusCompleted, c.Progress(full[:n], nil, created).Complete; got != want {
 				t.Fatalf("%d logs from %s: status %s, progress complete %v", n, from, c.Status(), want)
 			}
 		}
@@ -88,15 +88,15 @@ func TestCheckCorrection(t *testing.T) {
 	inPlan := mustLog(t, domain.UnitKg, at(1, 8), 5, 60)
 	for _, s := range domain.Statuses() {
 		c := storedChallenge(t, s)
-		err := c.CheckCorrection(&inPlan)
+		err := c.CheckCorrection(&inPlan, nil)
 		if s.Terminal() != errors.Is(err, domain.ErrChallengeClosed) || (!s.Terminal() && err != nil) {
 			t.Errorf("%s: %v", s, err)
 		}
 		if !s.Terminal() {
-			if got := validationFields(t, c.CheckCorrection(&before)); !slices.Equal(got, []string{"performedAt"}) {
+			if got := validationFields(t, c.CheckCorrection(&before, nil)); !slices.Equal(got, []string{"performedAt"}) {
 				t.Errorf("%s: a log moved before the start: %v", s, got)
 			}
-			if err := c.CheckCorrection(nil); err != nil {
+			if err := c.CheckCorrection(nil, nil); err != nil {
 				t.Errorf("%s: deleting: %v", s, err)
 			}
 		}

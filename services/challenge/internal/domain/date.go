@@ -60,6 +60,16 @@ func DateOf(t time.Time) Date {
 	return Date{t: time.Date(y, m, d, 0, 0, 0, 0, time.UTC)}
 }
 
+// DateIn is the calendar day of t in zone (nil is UTC): the user's "today"
+// or the day they trained.
+func DateIn(t time.Time, zone *time.Location) Date {
+	if zone == nil {
+		zone = time.UTC
+	}
+	y, m, d := t.In(zone).Date()
+	return Date{t: time.Date(y, m, d, 0, 0, 0, 0, time.UTC)}
+}
+
 // IsZero reports whether d is the zero Date.
 func (d Date) IsZero() bool { return d.t.IsZero() }
 
@@ -103,4 +113,15 @@ func dayNumber(t time.Time) int64 {
 		n--
 	}
 	return n
+}
+
+// localDay is dayNumber of t's calendar day in zone (nil is UTC): the day
+// number of the wall clock, so sessions group by the user's own day. UTC
+// skips the zone lookup, which is the only cost over dayNumber.
+func localDay(t time.Time, zone *time.Location) int64 {
+	if zone == nil || zone == time.UTC {
+		return dayNumber(t)
+	}
+	_, offset := t.In(zone).Zone()
+	return dayNumber(t.Add(time.Duration(offset) * time.Second))
 }

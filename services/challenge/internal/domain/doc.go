@@ -6,14 +6,20 @@
 //
 // Decisions the rest of the service relies on:
 //
-//   - A session is a calendar day (UTC) with at least one log, not a log.
-//     Logging each set separately, or correcting a log, must not advance the
-//     plan; the day's best value is the session's value. UTC because plan
-//     dates are UTC and the service knows no user time zone.
-//   - Sessions are numbered in the order they were done, and the k-th session
-//     done is held to Target(k): progression follows the sessions performed,
-//     not the calendar, so a missed week delays the plan instead of skipping
-//     increments. Sessions after the last planned one are held to the peak.
+//   - A session is a calendar day of the user's time zone with at least one
+//     log, not a log. Logging each set separately, or correcting a log, must
+//     not advance the plan; the day's best value is the session's value.
+//     The zone is an input (ComputeProgress, CheckLog): the account service
+//     owns it, and a start date is a day of the same calendar.
+//   - Sessions are numbered in the order they were done. A fixed plan holds
+//     the k-th session done to Target(k): progression follows the sessions
+//     performed, not the calendar, so a missed week delays the plan instead
+//     of skipping increments; sessions after the last planned one are held
+//     to the peak. Linear and double plans (progression.go) replay the
+//     sessions: each is held to the target the ones before it earned, and a
+//     plan is complete once its planned sessions are done.
+//   - Targets are integers of the unit's precision (1/100 or 1), so an
+//     increment, a rep step or a deload never accumulates a rounding error.
 //   - Values carry the unit's precision: hundredths for kg, lb, seconds and
 //     meters, whole numbers for reps. Finer input is refused rather than
 //     rounded, so a target is exact and Target(1) equals the start value.

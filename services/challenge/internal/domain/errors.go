@@ -23,6 +23,12 @@ const (
 	FieldReps            = "reps"
 	FieldValue           = "value"
 	FieldNote            = "note"
+	// A plan's progression is a nested object; its fields are named by path.
+	FieldProgressionType = "progression.type"
+	FieldDeloadAfter     = "progression.deloadAfter"
+	FieldDeloadPercent   = "progression.deloadPercent"
+	FieldMinReps         = "progression.minReps"
+	FieldMaxReps         = "progression.maxReps"
 )
 
 // Conflicts with a challenge's current state; the HTTP layer answers 409.
@@ -100,6 +106,18 @@ func (f *fieldErrors) addIf(field, message string) {
 	if message != "" {
 		f.add(field, message)
 	}
+}
+
+// has reports whether any of names is already invalid.
+func (f fieldErrors) has(names ...string) bool {
+	for _, e := range f {
+		for _, n := range names {
+			if e.Field == n {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (f fieldErrors) err() error {

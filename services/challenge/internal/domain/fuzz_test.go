@@ -216,3 +216,65 @@ func FuzzNewWorkoutLog(f *testing.F) {
 		}
 	})
 }
+
+// FuzzNewPlanProgression checks the progression's validation against an
+// oracle written from the rules, on an otherwise valid plan: every spec is
+// either a plan whose Spec rebuilds it, or a ValidationError naming only
+// progression fields.
+func FuzzNewPlanProgression(f *testing.F) {
+	f.Add("kg", "", 0, 0, 0, 0)
+	f.Add("kg", "fixed", 0, 0, 0, 0)
+	f.Add("kg", "linear", 3, 10, 0, 0)
+	f.Add("lb", "double", 2, 90, 8, 12)
+	f.Add("seconds", "linear", 0, 0, 0, 0)
+	f.Add("reps", "double", 0, 0, 8, 12)
+	f.Add("kg", "fixed", 3, 10, 8, 12)
+	f.Add("kg", "linear", 3, 0, 5, 0)
+	f.Add("kg", "double", 1456, 91, 1000, 999)
+	f.Add("kg", "Linear", -1, -1, -1, -1)
+	f.Fuzz(func(t *testing.T, unit, typ string, after, pct, lo, hi int) {
+		spec := squatSpec()
+		spec.Unit = domain.Unit(unit)
+		spec.StartValue, spec.Increment = 60, 2
+		spec.Progression = domain.ProgressionSpec{
+			Type: domain.ProgressionType(typ), DeloadAfter: after, DeloadPercent: pct, MinReps: lo, MaxReps: hi,
+		}
+		p, err := domain.NewPlan(spec)
+
+		_, unitOK := oracleUnit(unit)
+		deloadOK := after >= 0 && after <= 1456 && ((after == 0 && pct == 0) || (after > 0 && pct >= 1 && pct <= 90))
+		var valid bool
+		switch typ {
+		case "", "fixed":
+			valid = after == 0 && pct == 0 && lo == 0 && hi == 0
+		case "linear":
+			valid = deloadOK && lo == 0 && hi == 0
+		case "double":
+			valid = deloadOK && (unit == "kg" || unit == "lb") && lo >= 1 && lo <= 1000 && hi >= lo && hi <= 1000
+		}
+		if !unitOK {
+			if err == nil {
+				t.Fatalf("unknown unit %q accepted", unit)
+			}
+			return
+		}
+		if err != nil {
+			if valid {
+				t.Fatalf("NewPlan refused a valid progression %+v: %v", spec.Progression, err)
+			}
+			checkValidationError(t, err, map[string]bool{
+				"progression.type": true, "progression.deloadAfter": true, "progression.deloadPercent": true,
+				"progression.minReps": true, "progression.maxReps": true,
+			})
+			return
+		}
+		if !valid {
+			t.Fatalf("NewPlan accepted an invalid progression %+v", spec.Progression)
+		}
+		again, err := domain.NewPlan(p.Spec())
+		if err != nil || again != p || (typ == "" && p.Progression() != domain.ProgressionFixed) {
+			t.Fatalf("plan %+v does not rebuild: %v", p.Spec(), err)
+		}
+		checkPlanConsistent(t, p, spec)
+	})
+}

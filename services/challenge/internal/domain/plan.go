@@ -39,6 +39,8 @@ type PlanSpec struct {
 	SessionsPerWeek int
 	Weeks           int
 	StartDate       Date
+	// Progression is how the target moves; the zero value is fixed.
+	Progression ProgressionSpec
 }
 
 // Plan is a validated progressive-overload plan: start at StartValue and add
@@ -58,6 +60,13 @@ type Plan struct {
 	scale      float64
 	startUnits int64
 	incUnits   int64
+	// How the target moves (progression.go); a fixed plan leaves the
+	// other fields 0.
+	progression   ProgressionType
+	deloadAfter   int
+	deloadPercent int
+	minReps       int
+	maxReps       int
 }
 
 // NewPlan validates spec and reports every invalid field at once.
@@ -94,6 +103,7 @@ func NewPlan(spec PlanSpec) (Plan, error) {
 	errs.addIf(FieldSessionsPerWeek, spwMsg)
 	weeksMsg := checkRange(spec.Weeks, 1, MaxWeeks)
 	errs.addIf(FieldWeeks, weeksMsg)
+	prog := checkProgression(spec.Progression, spec.Unit, unitOK, &errs)
 	switch {
 	case spec.StartDate.IsZero():
 		errs.add(FieldStartDate, "is required")
@@ -109,8 +119,13 @@ func NewPlan(spec PlanSpec) (Plan, error) {
 		weeks:           spec.Weeks,
 		startDate:       spec.StartDate,
 		scale:           scale,
+		progression:     prog.Type,
+		deloadAfter:     prog.DeloadAfter,
+		deloadPercent:   prog.DeloadPercent,
+		minReps:         prog.MinReps,
+		maxReps:         prog.MaxReps,
 	}
-	if startMsg == "" && incMsg == "" && everyMsg == "" && spwMsg == "" && weeksMsg == "" {
+	if startMsg == "" && incMsg == "" && everyMsg == "" && spwMsg == "" && weeksMsg == "" && !errs.has(FieldMinReps, FieldMaxReps) {
 		p.startUnits = toUnits(spec.StartValue, scale)
 		p.incUnits = toUnits(spec.Increment, scale)
 		// Values are stored from their integer form, which also turns -0 into 0.
@@ -207,8 +222,18 @@ func (p Plan) Spec() PlanSpec {
 		SessionsPerWeek: p.sessionsPerWeek,
 		Weeks:           p.weeks,
 		StartDate:       p.startDate,
+		Progression: ProgressionSpec{
+			Type:          p.progression,
+			DeloadAfter:   p.deloadAfter,
+			DeloadPercent: p.deloadPercent,
+			MinReps:       p.minReps,
+			MaxReps:       p.maxReps,
+		},
 	}
 }
+
+// Progression is how the target moves from session to session.
+func (p Plan) Progression() ProgressionType { return p.progression }
 
 // TotalSessions is SessionsPerWeek × Weeks.
 func (p Plan) TotalSessions() int { return p.sessionsPerWeek * p.weeks }
@@ -217,6 +242,11 @@ func (p Plan) TotalSessions() int { return p.sessionsPerWeek * p.weeks }
 // StartValue + Increment × floor((session-1)/IncrementEvery), exact to the
 // unit's precision. Sessions before 1 count as 1 and sessions after the last
 // as the last: the plan holds at its peak once it is over.
+//
+// For the progressions that follow performance it is the best case, every
+// session meeting its target: linear as fixed, double one load step per
+// IncrementEvery × (MaxReps−MinReps+1) sessions. What a session is actually
+// held to is ComputeProgress's to say.
 func (p Plan) Target(session int) float64 {
 	if p.IsZero() {
 		return 0
@@ -226,8 +256,18 @@ func (p Plan) Target(session int) float64 {
 
 func (p Plan) targetUnits(session int) int64 {
 	session = max(1, min(session, p.TotalSessions()))
-	return p.startUnits + p.incUnits*int64((session-1)/p.incrementEvery)
+	return p.startUnits + p.incUnits*int64((session-1)/p.sessionsPerStep())
 }
+
+// sessionsPerStep is how many sessions a load step takes at best.
+func (p Plan) sessionsPerStep() int {
+	if p.progression == ProgressionDouble {
+		return p.incrementEvery * (p.maxReps - p.minReps + 1)
+	}
+	return p.incrementEvery
+}
+
+func (p Plan) peakUnits() int64 { return p.targetUnits(p.TotalSessions()) }
 
 // Peak is the last session's target, the plan's highest.
 func (p Plan) Peak() float64 { return p.Target(p.TotalSessions()) }
@@ -249,7 +289,7 @@ func (p Plan) Sessions() iter.Seq[Session] {
 		// schedule view runs over up to 1456 sessions.
 		week, inWeek := 1, 0
 		var step int64
-		inStep := 0
+		inStep, perStep := 0, p.sessionsPerStep()
 		for n := 1; n <= p.TotalSessions(); n++ {
 			s := Session{Number: n, Week: week, Target: float64(p.startUnits+p.incUnits*step) / p.scale}
 			if !yield(s) {
@@ -258,7 +298,7 @@ func (p Plan) Sessions() iter.Seq[Session] {
 			if inWeek++; inWeek == p.sessionsPerWeek {
 				week, inWeek = week+1, 0
 			}
-			if inStep++; inStep == p.incrementEvery {
+			if inStep++; inStep == perStep {
 				step, inStep = step+1, 0
 			}
 		}

@@ -42,53 +42,84 @@ type Progress struct {
 	// not loads, or without logs.
 	EstimatedOneRepMax *float64
 	// NextSession and NextTarget describe the session to do next; a number
-	// past SessionsPlanned means the peak has to be met again. Zero and nil
-	// once Complete.
+	// past SessionsPlanned means the peak has to be met again (fixed plans).
+	// Zero and nil once Complete.
 	NextSession int
 	NextTarget  *float64
-	// Complete: every planned session was done and a session from the last
-	// planned one on met the peak.
+	// NextReps is the next session's rep target: double progression only.
+	NextReps *int
+	// NextReason says why NextTarget (and NextReps) are what they are; ""
+	// once Complete.
+	NextReason Reason
+	// MissesInARow counts the newest sessions that missed their targets,
+	// back to the first that met it (what a deload counts).
+	MissesInARow int
+	// Complete: every planned session was done and, for a fixed plan, a
+	// session from the last planned one on met the peak. A plan that
+	// follows performance has no peak it must reach (its targets depend on
+	// the sessions), so it is complete once its planned sessions are done.
 	Complete bool
 }
 
-// ComputeProgress derives progress from a plan and its logs. Every log
+// ComputeProgress derives progress from a plan and its logs at now, with
+// sessions grouped by calendar day in zone (the user's time zone; nil is
+// UTC). It is the one place where a plan meets its logs: completion
+// (Challenge.Complete) and the progress view both come from here. Every log
 // counts whatever its date: Challenge.CheckLog keeps logs from before the
 // start out and NewWorkoutLog keeps future ones out, so filtering again here
 // would only hide data.
 //
+// A fixed plan holds the k-th session done to Target(k). A linear or double
+// plan replays the sessions in order: each is held to the target the
+// sessions before it earned (progression.go), and met it when one of its
+// logs reached the target load (and, for double, the target reps).
+//
 // It reads logs in any order without changing them. It is O(n) for logs in
 // chronological or reverse chronological order (as storage returns them)
 // and sorts a copy of their indices otherwise.
-func ComputeProgress(plan Plan, logs []WorkoutLog, now time.Time) Progress {
+func ComputeProgress(plan Plan, logs []WorkoutLog, zone *time.Location, now time.Time) Progress {
 	if plan.IsZero() {
 		return Progress{}
 	}
 	total := plan.TotalSessions()
 	p := Progress{SessionsPlanned: total}
-	p.SessionsPlannedToDate = plannedToDate(plan, now)
+	p.SessionsPlannedToDate = plannedToDate(plan, zone, now)
 
-	order, sorted := visitOrder(logs)
+	order, sorted := visitOrder(logs, zone)
 	var (
 		bestLog     *WorkoutLog
 		bestE1RM    float64
 		sessionBest float64
+		sessionMet  bool
 		sessionDay  int64
 	)
 	// Plan's methods copy the whole Plan per call; once per session that was
-	// the largest cost here, so the target arithmetic works on locals.
+	// the largest cost here, so the target arithmetic works on locals and
+	// the progression's through a pointer.
 	startUnits, incUnits, every, scale := plan.startUnits, plan.incUnits, plan.incrementEvery, plan.scale
+	follows := plan.progression.FollowsPerformance()
+	pl := &plan
+	st := pl.startProgression()
 	closeSession := func() {
 		p.SessionsDone++
-		k := min(p.SessionsDone, total)
-		met := sessionBest >= float64(startUnits+incUnits*int64((k-1)/every))/scale
+		var met bool
+		if follows {
+			met = sessionMet
+			pl.advance(&st, met)
+		} else {
+			k := min(p.SessionsDone, total)
+			met = sessionBest >= float64(startUnits+incUnits*int64((k-1)/every))/scale
+		}
 		if met {
 			p.TargetsMet++
 			p.CurrentStreak++
-			if p.SessionsDone >= total {
+			p.MissesInARow = 0
+			if !follows && p.SessionsDone >= total {
 				p.Complete = true
 			}
 		} else {
 			p.CurrentStreak = 0
+			p.MissesInARow++
 		}
 	}
 	n := len(logs)
@@ -102,14 +133,17 @@ func ComputeProgress(plan Plan, logs []WorkoutLog, now time.Time) Progress {
 		default:
 			l = &logs[sorted[i]]
 		}
-		day := dayNumber(l.performedAt)
+		day := localDay(l.performedAt, zone)
 		if i == 0 || day != sessionDay {
 			if i > 0 {
 				closeSession()
 			}
-			sessionDay, sessionBest = day, l.value
+			sessionDay, sessionBest, sessionMet = day, l.value, false
 		} else {
 			sessionBest = max(sessionBest, l.value)
+		}
+		if follows && !sessionMet {
+			sessionMet = pl.meets(&st, toUnits(l.value, scale), l.reps)
 		}
 		if bestLog == nil || betterSet(l, bestLog) {
 			bestLog = l
@@ -118,6 +152,9 @@ func ComputeProgress(plan Plan, logs []WorkoutLog, now time.Time) Progress {
 	}
 	if n > 0 {
 		closeSession()
+	}
+	if follows && p.SessionsDone >= total {
+		p.Complete = true
 	}
 
 	switch {
@@ -131,6 +168,7 @@ func ComputeProgress(plan Plan, logs []WorkoutLog, now time.Time) Progress {
 	opt := &struct {
 		best       SetRecord
 		e1rm, next float64
+		reps       int
 	}{}
 	if bestLog != nil {
 		opt.best = SetRecord{Value: bestLog.value, Reps: bestLog.reps, PerformedAt: bestLog.performedAt}
@@ -142,7 +180,21 @@ func ComputeProgress(plan Plan, logs []WorkoutLog, now time.Time) Progress {
 	}
 	if !p.Complete {
 		p.NextSession = p.SessionsDone + 1
-		opt.next = plan.Target(p.NextSession)
+		switch {
+		case follows:
+			opt.next = float64(st.load) / scale
+			p.NextReason = st.reason
+			if plan.progression == ProgressionDouble {
+				opt.reps = st.reps
+				p.NextReps = &opt.reps
+			}
+		default:
+			opt.next = plan.Target(p.NextSession)
+			p.NextReason = ReasonScheduled
+			if p.SessionsDone == 0 {
+				p.NextReason = ReasonStart
+			}
+		}
 		p.NextTarget = &opt.next
 	}
 	return p
@@ -157,12 +209,13 @@ const (
 )
 
 // visitOrder says how to read logs chronologically: as they are, backwards,
-// or through the returned indices. Only the UTC day matters for the first
-// two: within a day a session takes its best value whatever the order.
-func visitOrder(logs []WorkoutLog) (readOrder, []int) {
+// or through the returned indices. Only the local day matters for the first
+// two: within a day a session takes its best value, and meets its target if
+// any of its logs does, whatever the order.
+func visitOrder(logs []WorkoutLog, zone *time.Location) (readOrder, []int) {
 	asc, desc := true, true
 	for i := 1; i < len(logs) && (asc || desc); i++ {
-		a, b := dayNumber(logs[i-1].performedAt), dayNumber(logs[i].performedAt)
+		a, b := localDay(logs[i-1].performedAt, zone), localDay(logs[i].performedAt, zone)
 		asc = asc && a <= b
 		desc = desc && a >= b
 	}
@@ -203,8 +256,8 @@ func epley(w float64, reps int) float64 {
 	return w * (1 + float64(reps)/30)
 }
 
-func plannedToDate(plan Plan, now time.Time) int {
-	days := dayNumber(now) - plan.StartDate().dayNumber()
+func plannedToDate(plan Plan, zone *time.Location, now time.Time) int {
+	days := localDay(now, zone) - plan.StartDate().dayNumber()
 	if days < 0 {
 		return 0
 	}

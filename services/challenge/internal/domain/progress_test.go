@@ -36,12 +36,12 @@ func TestComputeProgressScenarios(t *testing.T) {
 		{
 			name: "before the start, nothing logged",
 			now:  monday.Time().Add(-time.Hour),
-			want: domain.Progress{SessionsPlanned: 6, AdherencePercent: 100, NextSession: 1, NextTarget: ptr(60)},
+			want: domain.Progress{SessionsPlanned: 6, AdherencePercent: 100, NextSession: 1, NextTarget: ptr(60), NextReason: domain.ReasonStart},
 		},
 		{
 			name: "a week in, nothing logged",
 			now:  at(7, 20),
-			want: domain.Progress{SessionsPlanned: 6, SessionsPlannedToDate: 3, NextSession: 1, NextTarget: ptr(60)},
+			want: domain.Progress{SessionsPlanned: 6, SessionsPlannedToDate: 3, NextSession: 1, NextTarget: ptr(60), NextReason: domain.ReasonStart},
 		},
 		{
 			name: "two logs on one day are one session with the day's best",
@@ -51,7 +51,7 @@ func TestComputeProgressScenarios(t *testing.T) {
 				SessionsDone: 1, SessionsPlanned: 6, AdherencePercent: 100, TargetsMet: 1, CurrentStreak: 1,
 				BestSet:            &domain.SetRecord{Value: 62.5, Reps: 3, PerformedAt: at(1, 19)},
 				EstimatedOneRepMax: ptr(70), // 60 × (1 + 5/30) beats 62.5 × (1 + 3/30) = 68.75
-				NextSession:        2, NextTarget: ptr(62.5),
+				NextSession:        2, NextTarget: ptr(62.5), NextReason: domain.ReasonScheduled,
 			},
 		},
 		{
@@ -63,7 +63,7 @@ func TestComputeProgressScenarios(t *testing.T) {
 				TargetsMet: 2, CurrentStreak: 1,
 				BestSet:            &domain.SetRecord{Value: 65, Reps: 5, PerformedAt: at(5, 18)},
 				EstimatedOneRepMax: ptr(75.83),
-				NextSession:        4, NextTarget: ptr(67.5),
+				NextSession:        4, NextTarget: ptr(67.5), NextReason: domain.ReasonScheduled,
 			},
 		},
 		{
@@ -75,7 +75,7 @@ func TestComputeProgressScenarios(t *testing.T) {
 				TargetsMet: 2, CurrentStreak: 2,
 				BestSet:            &domain.SetRecord{Value: 62.5, Reps: 5, PerformedAt: at(2, 18)},
 				EstimatedOneRepMax: ptr(72.92),
-				NextSession:        3, NextTarget: ptr(65),
+				NextSession:        3, NextTarget: ptr(65), NextReason: domain.ReasonScheduled,
 			},
 		},
 		{
@@ -99,7 +99,8 @@ func TestComputeProgressScenarios(t *testing.T) {
 				TargetsMet: 5, CurrentStreak: 0,
 				BestSet:            &domain.SetRecord{Value: 72, Reps: 1, PerformedAt: at(6, 9)},
 				EstimatedOneRepMax: ptr(72),
-				NextSession:        7, NextTarget: ptr(72.5),
+				NextSession:        7, NextTarget: ptr(72.5), NextReason: domain.ReasonScheduled,
+				MissesInARow: 1,
 			},
 		},
 		{
@@ -123,7 +124,8 @@ func TestComputeProgressScenarios(t *testing.T) {
 				TargetsMet: 1, CurrentStreak: 0,
 				BestSet:            &domain.SetRecord{Value: 60, Reps: 5, PerformedAt: at(1, 23)},
 				EstimatedOneRepMax: ptr(70),
-				NextSession:        3, NextTarget: ptr(65),
+				NextSession:        3, NextTarget: ptr(65), NextReason: domain.ReasonScheduled,
+				MissesInARow: 1,
 			},
 		},
 	}
@@ -141,7 +143,7 @@ func TestComputeProgressScenarios(t *testing.T) {
 				{"newest first", sortedLogs(logs, true)},
 				{"shuffled", shuffled(logs, 3)},
 			} {
-				got := domain.ComputeProgress(plan, order.logs, tt.now)
+				got := domain.ComputeProgress(plan, order.logs, time.UTC, tt.now)
 				if !reflect.DeepEqual(got, tt.want) {
 					t.Errorf("%s:\n got %s\nwant %s", order.name, fmtProgress(got), fmtProgress(tt.want))
 				}
@@ -155,7 +157,7 @@ func TestComputeProgressNonLoadHasNoOneRepMax(t *testing.T) {
 	spec.Unit, spec.StartValue, spec.Increment = domain.UnitReps, 10, 1
 	plan := mustPlan(t, spec)
 	logs := []domain.WorkoutLog{mustLog(t, domain.UnitReps, at(1, 9), 1, 12)}
-	p := domain.ComputeProgress(plan, logs, at(1, 10))
+	p := domain.ComputeProgress(plan, logs, time.UTC, at(1, 10))
 	if p.EstimatedOneRepMax != nil {
 		t.Errorf("EstimatedOneRepMax = %v for reps", *p.EstimatedOneRepMax)
 	}
@@ -168,7 +170,7 @@ func TestComputeProgressDoesNotModifyLogs(t *testing.T) {
 	plan := mustPlan(t, squatSpec())
 	logs := randomLogs(t, rand.New(rand.NewPCG(5, 5)), plan, 30)
 	before := slices.Clone(logs)
-	domain.ComputeProgress(plan, logs, farFuture)
+	domain.ComputeProgress(plan, logs, time.UTC, farFuture)
 	if !slices.Equal(logs, before) {
 		t.Error("ComputeProgress reordered or changed its input")
 	}
@@ -187,7 +189,7 @@ func TestPlannedToDate(t *testing.T) {
 		spec.SessionsPerWeek = tt.spw
 		plan := mustPlan(t, spec)
 		now := monday.Time().AddDate(0, 0, tt.days).Add(12 * time.Hour)
-		got := domain.ComputeProgress(plan, nil, now).SessionsPlannedToDate
+		got := domain.ComputeProgress(plan, nil, time.UTC, now).SessionsPlannedToDate
 		if want := min(tt.want, plan.TotalSessions()); got != want {
 			t.Errorf("%d a week, day %d: planned %d, want %d", tt.spw, tt.days, got, want)
 		}
@@ -195,7 +197,7 @@ func TestPlannedToDate(t *testing.T) {
 }
 
 func TestComputeProgressZeroPlan(t *testing.T) {
-	if got := domain.ComputeProgress(domain.Plan{}, nil, farFuture); !reflect.DeepEqual(got, domain.Progress{}) {
+	if got := domain.ComputeProgress(domain.Plan{}, nil, time.UTC, farFuture); !reflect.DeepEqual(got, domain.Progress{}) {
 		t.Errorf("zero plan progress %s", fmtProgress(got))
 	}
 }
@@ -215,7 +217,7 @@ func TestComputeProgressMatchesReference(t *testing.T) {
 			"oldest first": sortedLogs(logs, false),
 			"newest first": sortedLogs(logs, true),
 		} {
-			got := domain.ComputeProgress(plan, in, now)
+			got := domain.ComputeProgress(plan, in, time.UTC, now)
 			if !reflect.DeepEqual(got, want) {
 				t.Fatalf("case %d (%s, %d logs, plan %+v):\n got %s\nwant %s",
 					i, name, len(logs), plan.Spec(), fmtProgress(got), fmtProgress(want))
@@ -266,8 +268,10 @@ func referenceProgress(plan domain.Plan, logs []domain.WorkoutLog, now time.Time
 			if session >= plan.TotalSessions() {
 				p.Complete = true
 			}
+			p.MissesInARow = 0
 		} else {
 			p.CurrentStreak = 0
+			p.MissesInARow++
 		}
 	}
 	p.SessionsDone = len(days)
@@ -312,6 +316,10 @@ func referenceProgress(plan domain.Plan, logs []domain.WorkoutLog, now time.Time
 	if !p.Complete {
 		p.NextSession = p.SessionsDone + 1
 		p.NextTarget = ptr(plan.Target(p.NextSession))
+		p.NextReason = domain.ReasonScheduled
+		if p.SessionsDone == 0 {
+			p.NextReason = domain.ReasonStart
+		}
 	}
 	return p
 }
@@ -341,9 +349,17 @@ func fmtProgress(p domain.Progress) string {
 		E1RM                  any
 		Next                  int
 		NextTarget            any
+		NextReps              any
+		Reason                domain.Reason
+		Misses                int
 		Complete              bool
 	}
+	var reps any
+	if p.NextReps != nil {
+		reps = *p.NextReps
+	}
 	v := view{p.SessionsDone, p.SessionsPlanned, p.SessionsPlannedToDate, p.AdherencePercent,
-		p.TargetsMet, p.CurrentStreak, best, deref(p.EstimatedOneRepMax), p.NextSession, deref(p.NextTarget), p.Complete}
+		p.TargetsMet, p.CurrentStreak, best, deref(p.EstimatedOneRepMax), p.NextSession, deref(p.NextTarget),
+		reps, p.NextReason, p.MissesInARow, p.Complete}
 	return fmtAny(v)
 }

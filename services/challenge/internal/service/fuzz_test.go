@@ -32,6 +32,10 @@ func FuzzCreateChallengeBody(f *testing.F) {
 		`{}`, `[]`, `null`, `"x"`, `{"title":null}`, `{"weeks":1e400}`, `{"weeks":-0}`, `{"startValue":"NaN"}`,
 		`{"startDate":"0000-00-00"}`, `{"unit":"KG"}`, `{"title":"\u0000"}`, `{"title":"` + "\xff\xfe" + `"}`,
 		`{"incrementEvery":9223372036854775808}`, `{"title":"a","title":"b"}`, ``, `{`,
+		`{"title":"5x5","exercise":"Squat","unit":"kg","startValue":60,"increment":2.5,"incrementEvery":1,"sessionsPerWeek":3,"weeks":12,"progression":{"type":"linear","deloadAfter":3,"deloadPercent":10}}`,
+		`{"title":"Curl","exercise":"Curl","unit":"kg","startValue":12.5,"increment":2.5,"incrementEvery":1,"sessionsPerWeek":3,"weeks":8,"progression":{"type":"double","minReps":8,"maxReps":12}}`,
+		`{"title":"Run","exercise":"Run","unit":"meters","startValue":5000,"increment":250,"incrementEvery":1,"sessionsPerWeek":3,"weeks":8,"progression":{"type":"double","minReps":12,"maxReps":8,"deloadPercent":0}}`,
+		`{"progression":null}`, `{"progression":{"type":"fixed","deloadAfter":-1}}`, `{"progression":{"type":"linear","deloadAfter":1e400}}`,
 	} {
 		f.Add([]byte(seed))
 	}

@@ -12,6 +12,9 @@ import (
 	"net"
 	"sync"
 	"time"
+	// The tz database is embedded: zone names are validated and resolved
+	// the same way on a distroless image (no /usr/share/zoneinfo) as here.
+	_ "time/tzdata"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"

@@ -156,10 +156,31 @@ type SignupRequest struct {
 
 	// Password Example: correct horse battery staple
 	Password NewPassword `json:"password"`
+
+	// TimeZone An IANA time zone name of the tz database (`Europe/Berlin`,
+	// `America/Los_Angeles`, `UTC`), exactly as the database spells it. The
+	// user's days (workout sessions, a challenge's default start date) are
+	// days of this zone. Default `UTC`. A change is announced to the
+	// challenge service (`user.updated`); access tokens issued from then on
+	// carry it in their `tz` claim.
+	//
+	//
+	// Example: America/Los_Angeles
+	TimeZone *TimeZone `json:"timeZone,omitempty"`
 }
 
 // Status defines model for Status.
 type Status string
+
+// TimeZone An IANA time zone name of the tz database (`Europe/Berlin`,
+// `America/Los_Angeles`, `UTC`), exactly as the database spells it. The
+// user's days (workout sessions, a challenge's default start date) are
+// days of this zone. Default `UTC`. A change is announced to the
+// challenge service (`user.updated`); access tokens issued from then on
+// carry it in their `tz` claim.
+//
+// Example: America/Los_Angeles
+type TimeZone = string
 
 // TokenPair defines model for TokenPair.
 type TokenPair struct {
@@ -187,6 +208,17 @@ type UpdateMeRequest struct {
 
 	// Password Example: correct horse battery staple
 	Password *NewPassword `json:"password,omitempty"`
+
+	// TimeZone An IANA time zone name of the tz database (`Europe/Berlin`,
+	// `America/Los_Angeles`, `UTC`), exactly as the database spells it. The
+	// user's days (workout sessions, a challenge's default start date) are
+	// days of this zone. Default `UTC`. A change is announced to the
+	// challenge service (`user.updated`); access tokens issued from then on
+	// carry it in their `tz` claim.
+	//
+	//
+	// Example: America/Los_Angeles
+	TimeZone *TimeZone `json:"timeZone,omitempty"`
 }
 
 // User defines model for User.
@@ -196,9 +228,14 @@ type User struct {
 	Email       string    `json:"email"`
 
 	// Id Example: 42
-	Id        int64     `json:"id"`
-	Role      Role      `json:"role"`
-	Status    Status    `json:"status"`
+	Id     int64  `json:"id"`
+	Role   Role   `json:"role"`
+	Status Status `json:"status"`
+
+	// TimeZone The user's IANA time zone; accounts that never chose one are in UTC.
+	//
+	// Example: Europe/Berlin
+	TimeZone  string    `json:"timeZone"`
 	UpdatedAt time.Time `json:"updatedAt"`
 }
 
@@ -1793,64 +1830,68 @@ func (sh *strictHandler) SetUserStatus(ctx *fiber.Ctx, id UserID) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"3Ft9b9w4c/8qA7XA2Vdl/RLnelmjQH255JrD5QW2g6dFNjhxpdkVzxKpkJTX+wQL9EP0E/aTFDOktNJa",
-	"u87LEzd3f8VaieRwOC+/+Q3zIUp1WWmFytlo/CGqhBElOjT89Maief4z/SVVNI4q4fIojpQoMRpHMovi",
-	"yOD7WhrMorEzNcaRTXMsBY2YaVMKR98p98NJFEelVLKsy2h8FEduWaF/hXM00Wq1oqlspZVFXvknkZ3j",
-	"+xqto6dUK4eK/xRVVchUOKnVQWX0tMDyX/6wWtG79eL/bHAWjaN/Oljv7sC/tQev/Si/aIY2NbKi6aJx",
-	"dJkjTHW2BGlBaQcCfr149RL09A9MXQza0ItSWivVfBSt4uiJVrNCpvcupPG6gbQQNkcLC+lycDlCWhuD",
-	"yoF1wiGL+NQYbe5TvjO1BO1yNIC0NOydHJ5Ara6UXigwunYYw8nRQ69opzUUwsz5t0esdFJ5DI9ubvZZ",
-	"/mfaTGWWobrXPdQuR+VofsximNbO20NR6AVmLNdzdS0Kmd2nVGFJmEksMkvmuHbXGFCkOZBvZiAVJKx8",
-	"m7CsL7V7pmt1r8K+1GDrNAeRprpWjuW41PqFUMvg2fZevUZrKIVawkzIAjMQzmFZOXsKBp1Zgpg5NJCc",
-	"08ODM3pIwGKqVWZHURzlKLIQFDuf0OP2CLg74K3i6I0Stcu1kX/Hez2aFz6CxSCDQWkDeFPRLiA1mJHl",
-	"i8Lykb1R4lrIQkwLvO8gZ9FcyxQp5goHqahEKt2ShBWQYYUqQ5UuYU86C5lwYios7tPXUyNxViyhVoac",
-	"gmQ/Jf/NpZrDQlhIc6HmmI3g/MvOvi/zhR8CTsNCSAdTnGmD3r44YXyCcayab3nZn6WtCrF8yYn3Q4Q3",
-	"oqzoPKKzTFBmFTe/oZq7PBofHR5ypm2f29mtM1LNOSOUQhb9eUQm/j08jVJd9uc8fnTSm/PhwJzPKCS1",
-	"qaYyukLjpM/lHK7oj1ujSrRWzHHg3aoLLd6GKdYD3rUi+NxMk/2m51J1QENfCPzCTQ8pshLWLrTJ+tOm",
-	"2hhMHeTaWIQpBRqzpIRMrzcO6/iuRTb04HfRWXmLInTttmrC4MygzS/1lc+pvU3/8Gny9OYakuUlLl5/",
-	"qZaOf+wJ9ePASTSR5JZPnj97Ao9PHv0rhAgFGTohC/brvlr8i0Ez9amUYbDD0t4V1jq+sGplFcaIJT1L",
-	"ZZ1QKQ6uRLCttp1XbUyIIyddMTzK/3CXD/HbZpp2qaFDO/en+m1Y0Ln2u0ZF0fJtVFs0URyJrJTdAWtt",
-	"XKC74L1tlX+t5WZSkTp5zVqpLSeWbGDqDcl3KPBCzlVdbV0/64fzXbbUjfxkiU0U2zXGx/eN+LRrQNdJ",
-	"74w4cU/8wd1/jHop4RfoBhVNQPEK1WshB7KJSFO0trW9DXe/OH70A/z6t8sYLJVBwkJyFjAWI5Ux/ITC",
-	"oIFJfXj4MHU0Df+JCYWE267PsMg+V9vTfa2cLLj48qIBTxoAFQeaXbk+vuVN/VVeVeJ9jTEQYCsQaoun",
-	"wDoE6QgWHRCEPAhzDG6BxbkMIaI5Ea+Fu428q+3uVF3NxHc78ZsqEw5f4FaXCHVrN1dsnGwQCpyeI1eX",
-	"XPMmjV3y8X1abo2/wBE/17Vua8bigJGnBqnyPHM9JoV0+MDJEqO793Lbkstt6U32U/PJcXybvBkw2xCX",
-	"d+2eY3cvre36OsSNVRzVbC6fsP0Nq2VqqolcXcUEsVuJ4o6mu8u+23JSrwNa7Z9Wiwo+Ch7wiQ8AA4U3",
-	"7kltrB4oLciGOJil/EECM2045NAgqMScCpy6KEAr/rkQ1v9MXkEvfP3mK9Q7dMd76IlzWxt0ppjWRrrl",
-	"BW3L62HKQYXi7frpWXN6v/7tsimAaCb/dn2SuXOVLwSlmunbGjjzNIKlSDhXD6QCobJexLWjiZqo7+Gs",
-	"+xsIg9BmBQt7aSFkaSGx9TSBf6N4akBmMSRkGEkMibSW/hF1lsQTBZBI4egHvKmS/Riu0ciZxAymS8Br",
-	"xqyhTBVzQdgOkoPRAoviARNeB38sruyIyuJkRMIFaNWVTvci/IPaIm/NaEfGSOskr19dXPYjPc0G8Nog",
-	"pTkqawWY7tTgcuG41hWFQZEtaadc6Bu81leYhX+t3wRN5sfpmR/aaJmr6+9nopTF8vv9MQiwThe0AH8u",
-	"LSy0cTloxcmJUlKprWPxzsCPg0Jeo21eQXL+9Nn504v/+P3Z2Yvnv/3X7y/O/vP3s1+eJrCX4UzUhYPH",
-	"h5CJpd2HmdElSGdptiBRDLlekNCgZ44kcCRE2Dxmp2T/3gn4bGmUBTIXOh4+g6d8bJ6clBaEgttVgk7r",
-	"kgDEXrKN5kj2T0mqk+NjaJlrpt88ESe7XF2Pquuxc2wTunZIOCJDA8kBiW0TUIjZbvDSNf6AYej4hCK5",
-	"Au0WDtPJogC8kdZZNi7aNmMyPtAGlJGYAZU147+zrWlYOvmKjvuKDC5Hw6etVYqjiWorizEVY3OD1spr",
-	"hFfXaAotMvjf//6fVqbgMVEcXaOx3r+PRoejQwqDukIlKhmNo4ejw9FDhp4u5/gy7FjR+MMqjrx3FHou",
-	"GURV2qOMjSACC6PVHDg1+AASfmnyOczRsfFYOsmTwyMQyi7Q8MdOXCGIqa7dRLXfUEIawTMhi9qg92je",
-	"JWZQoeksRU9pIRmWZhkp6NQzTxPlGnKSMI0MIVynV7p2sJAq0wuY1YZRT8NbNnKdHD/mURPV56/2AoG1",
-	"z29pojTHlE+OZm/2O4KzzvmHA5qotp9g5Dx3a+34RS2cHD70Z05pkG3zeRaNPQUTukJo3U86W+4gDT+N",
-	"LOzRO6t+1qK8ttlBOj48/IetvS5HBqhKKvaYc2e+9MQvOzRbK95Bp7vFQ47uHtLjinnQw7sHrXsnNOL4",
-	"+O4RTVeDv3989/ebjP4qjh59jGRdWpk1yoH/7nGBVungj2j89h0VlmUpzDIaR09vPLvb9bzGfBk1cSyj",
-	"cCXmlkscwivvVt0Yomu3PYich8TJ7tHLubSWxwRtLqXsGRLXCM6KhVhaOD48YUnERHE8I4DLCZl1GIMo",
-	"rO6I6kM4xZWmiUZjQ1YP2TwGq31MQpVVWioHqVBKO5iiz/xOg0PrYJHLtIUfnBHiEAgNOkPAxu9/omyd",
-	"poiZ3eLopKOv5ukd/vKjXP1koDz3bqlr99l++YkO8/9t+HyKwdh22Hew2e0GfkHZYJt9G3S1IeQKChd9",
-	"xsObEf0chlFiu0IyfNXYbtw0muJbgLSZpMkwR94wybAzjZYR5iLXFltsKi3ogkCTy4XaCitPQTRrTVSz",
-	"GE3GftaDwUEGUodPiIw/21TfOPJEXXLptdjQj2JYGoiR0FXqBIDvLJTiRpZ1CVSZDbjVeZdH+TrOtcHt",
-	"fkuJ9IxV6lVZCWnuN5/+uZz9nKvDzapvh9dbpqS3Oz1ZtM+Y0gIJJQwBQnJApw2nhQWaB6mwVGMJ1WDY",
-	"NhMROFYg1UQRkC3QkfXT5x2XfjyCyw74hLK2DnJxjfAjJaij4x8hzYURqaPvhcomTQ5b5NKhrUSKoFWx",
-	"HHIeT7p/JbfpM/of5TVH/7DFPWM03CQPUbi9YvFZ/vIRQK+96fTn85UnTPGxzXpFDbsJ19203hx52Q3E",
-	"I617w1/EvUtyb29TdXPKFH9n6o2vzb2v0SzX9+YKWUrXuwvQ7vX4kDns0CwIrfzt1wTiISdO1sRd4tkc",
-	"hMrgtdS1DUyhmHJzpOEQZ9J02MIhkT3r2L+/sKbaf7izif3uK6aUlpYdcJBXCsO+vt0y6/6do0/Uvn23",
-	"6sNIBkLBU2IGWNYFG9njrut+x3+803Qc6MC3HzyNdDvNvBDmyjbNMiaDAuEUAxph0TJgCqVbyDB7vmaZ",
-	"YqpLtDAziGS7E+XBJqOrutqPITD9noXrFn7xBsy7BWsnqqqnheS7lAntYxTESnzGatmwQSqsx4L1w8bP",
-	"PM0L7jzcWbL4j7PPt9ZvzZb8hvzFVFEUaL6zAzG4saF4OPL+gm5If4f3kl43xf7rnM3lxx5KJVyaD3Cp",
-	"PomUWE4ZrBmEAmcOatXerntCf2wyjkxs24lKNlq+CeydHB+T79II6WCRo2ouW1OdyETtaeBrtULreVYQ",
-	"dqLCpc5QaNk2tQUSdd8DWW4F6Nq1jRtrmVUXRbFRsvr9tOSK6LeUAuKV1ta0qBNL8GR/exVgGarAoZDQ",
-	"9MK/ElLdbLXfc4W3y5lCf/XL8eo91Hd/HvZzt5s/8WQoOUMvPQYH6Vzr2Z7SP8hstRUY/4KMi2/D4qGt",
-	"rD85CP+35Ktjw23G+MUB/TOgoU/6u0e0d/X/AliS8HeD8/YsFjOmru/GkGRwB+tLI1sy0IXvW1F6MB1O",
-	"fo3VzEaznRBhA/MmyuO8tvmVnDL07If67R1PuEDnQm6bKC8rX8kKySFvr5nb5ur5CM4226tx44dNJp54",
-	"krRLmQxRHd7nLppLLF/geV+BKtm8f/kNZaDGGLm/ScfNBQRL+6137z45dvz1WJ3dwSaEA99S4NsNfdZn",
-	"V/XK65jrxoFqU0Tj6IBdJHw71F56UFf960i3WiaWL2S0jYM1o8K80zCB04JyvVDrOLHuLTbbmTWxVFpn",
-	"hNPGdub3OxtegGNgCle4DL1FvtO03LhMtZ6LPoxW71b/FwAA//8=",
+	"3Ft9c9s2k/8qO7ybqd1j5Jc4vcaemzk1TXrpNC9jO/PcXZQpIXIloiYBFgAtKxnP3Ie4T3if5GYXIEXK",
+	"lJQ0T/yk/cuWSACLxb789rfQhyjVZaUVKmej0w9RJYwo0aHhT28smuc/0n9SRadRJVwexZESJUankcyi",
+	"ODL4ey0NZtGpMzXGkU1zLAWNmGlTCkfvKffdSRRHpVSyrMvo9CiO3LJC/wjnaKLb21uaylZaWeSVfxDZ",
+	"Of5eo3X0KdXKoeJ/RVUVMhVOanVQGT0tsPyX36xW9Gy1+D8bnEWn0T8drHZ34J/ag9d+lF80Q5saWdF0",
+	"0Wl0mSNMdbYEaUFpBwJ+vnj1EvT0N0xdDNrQg1JaK9V8FN3G0ROtZoVM711I43UDaSFsjhYW0uXgcoS0",
+	"NgaVA+uEQxbxqTHa3Kd8Y7UE7XI0gLQ07J0cnkCtrpReKDC6dhjDydFDr2inNRTCzPm7R6x0UnkMj25u",
+	"9ln+Z9pMZZahutc91C5H5Wh+zGKY1s7bQ1HoBWYs13N1LQqZ3adUYUmYSSwyS+a4ctcYUKQ5kG9mIBUk",
+	"rHybsKwvtXuma3Wvwr7UYOs0B5GmulaO5bjU+oVQy+DZ9l69RmsohVrCTMgCMxDOYVk5ewYGnVmCmDk0",
+	"kJzThwdj+pCAxVSrzI6iOMpRZCEodl6hj5sj4PaAdxtHb5SoXa6NfI/3ejQvfASLQQaD0gbwpqJdQGow",
+	"I8sXheUje6PEtZCFmBZ430HOormWKVLMFQ5SUYlUuiUJKyDDClWGKl3CnnQWMuHEVFjcp7enRuKsWEKt",
+	"DDkFyX5G/ptLNYeFsJDmQs0xG8H55519X+YLPwSchoWQDqY40wa9fXHC+ATjuG3e5WV/lLYqxPIlJ94P",
+	"Ed6IsqLziMaZoMwqbn5BNXd5dHp0eMiZtv3czm6dkWrOGaEUsujPIzLx7+HTKNVlf87jRye9OR8OzPmM",
+	"QlKbaiqjKzRO+lzO4Yr+uTOqRGvFHAee3XahxdswxWrAu1YEn5tpsl/0XKoOaOgLgZ+56SFFVsLahTZZ",
+	"f9pUG4Opg1wbizClQGOWlJDp8dphHe9aZE0PfhedlTcoQtduoyYMzgza/FJf+Zza2/R3nyZPb64hWV7i",
+	"4vXnaun4+55Q3w+cRBNJ7vjk+bMn8Pjk0b9CiFCQoROyYL/uq8U/GDRTn0oZBjss7a6w1vGF21ZWYYxY",
+	"0meprBMqxcGVCLbVtvOojQlx5KQrhkf5L3b5ED9tpmmXGjq0c3+qX4cFnWu/a1QULd9GtUUTxZHIStkd",
+	"sNLGBboL3ttG+VdabiYVqZPXrJXacmLJBqZek3yLAi/kXNXVxvWzfjjfZkvdyE+W2ESxbWN8fF+LT9sG",
+	"dJ2UDa3E/9Zqp2yXzXs7o1Tc2/Kgxj7mSAgkFOgGDyeOLjtir1ck8Hz8cgy0MXivFTJMBj3jksm9b9ED",
+	"7CVPazqqgx/QFFIl8UQl4xKNTMXBL9r+OlZzLNAmMSRvLp8k+zHgjUhdsQRhebJ2JlthUViQbgSXOU4U",
+	"me03hFOWFvYW2lzp2oFFa6VWNgZBmKQoUM2R3sKZqAuu4oyjOXEfhMGJ4uEst7S8kxH8GN5lgUYwDuCG",
+	"UZNSulYpZgRJHEnRLtKCq72EJBvVFa2SJftnBNjREoq5QmVBWltjBjOjS5pCgVYTlQpjliAdFRouR2kg",
+	"ce8TqkZlOZqoKO5ClLvq68f373YnWo4Or4UcABde2jYUrUX/i+NH38HPf7uMwVJVLCwk4wC5Gbiewg8o",
+	"DBqY1IeHD1PeM/+LCWWIu5mAUbJ9rjajv1o5WbAtdBUZ8DXnnW3QL74TXPurvKrE7zXGQPi9QKgtngG7",
+	"B52GcHBAFcVBmGNwCyzOZcgYjbN5LeyOeV1td6fqaibeHdPfsLW9wI0RMtAYXeiwdrJBKHB6jkw2MAWS",
+	"NCGHj+/ToFb8GXH5PiPtXW1aHHCM1CB59Nj1yDjS+wNaNtq9/7vWX25CSLKP7k6O47v834Cph9S+beuc",
+	"/nvIaNvbIY2sqfZuaRmicT8rnDVcBYVy4UDhNRpIc20RKGkIgxTw3lw+GfUiXC9lDOk1BNePP4o1r2Om",
+	"tUmq3UPqbDNos1VU3DGArgTvNhjQ61CH9Y2oxbsfBXzZEAcgr8Ib96Q2Vg8UzeQOHJdTfiGBmTYcPWkQ",
+	"VGJOpXtdFKA51UAhrP+azoAeeGbCcy871Mh76IlzVxtkapjWRrrlBW3L62HK8ZFSx+rTs+Ygf/7bZVPa",
+	"00z+6epQc+cqT3FINdMD6CQYHQX1uXogFQiV9bPwaKIm6lsY9zIzmWOb4Czscfa1kNh6msC/sYmDzGJI",
+	"yDAIsUjLwEXUGeEagEQKR1/gTUVI5hqNnEnMYLoEsvxlixHEXFDVAsnBaIFF8YCp3IPfFld29JvVKhmR",
+	"cKFo6Eqne8nqQW2Rt2a0I2OkdZLXry4u+0mLZgN4bZAytlRzEGC6U3vfXAgLojAosiXtlCksg9f6CrPw",
+	"1/pN0GR+HMMm4VotM2/07UyUslh+u38KAqzTBS3Ar0sLC21czq7PojsotXUs3hj8OCjkNdrmESTnT5+d",
+	"P734j1+fjV88/+W/fn0x/s9fxz89TWCvQXSPDxkC7ntAJZ2l2YJEMeR6wTFHzxxJ4EiIsHnMzjz+ciF8",
+	"8ShLAYmPh8/gKR+bp90Z/8Hd+lendUlYaC/ZROAl+2ck1cnxMbQ9GY+YmWKWXRa6R0L3eGe2CV07JEiU",
+	"oYHkgMS2CSjEbDsO6xp/gGN0fEKRXCFIh8N0sigAb6R1lo2Lts2VAx9oUzqQmKF2aMZ/Y1vTsHTyFR33",
+	"FRlcjoZPW6sUPZoNpXf02ui5Icx+jfDqGk2hRQb/9z//28oUPCaKo2s01vv30ehwdEhhUFeoRCWj0+jh",
+	"6HD0kAskl3N8GXas6PTDbRx57yj0XDIerLQHTGtBBBZGqzlwlvABJHzTQBOYo2PjsXSSJ4dHIJRdoOGX",
+	"nbhCEFNdu4lq36HcMoJnQha1Qe/RvEvMoELTWYo+pYVkhJ1lpKAzz6lOlGtod4JnMoRwnXL1s5Aq0wuY",
+	"1YYBXMPIN3KdHD/mURPVZ2b3AjW7z09pojTHlE+OZm/2S6XQ6vzDAU1U2ykzcp67lXb8ohZODh/6M6c0",
+	"yLb5PItOPbkY+p1o3Q86W26hwz+NBu8Rl7f9rEV5bb03enx4+Hdbe1VZDZDwF3KuuJvEnYATv+zQbK14",
+	"B52+LQ852j2k1wXhQQ93D1p1BWnE8fHuEU2/jt9/vPv99V7VbRw9+hjJug0T1igH/t3jAmHYwR/R6dt3",
+	"cWTrshRmSTjzJpT2Hc9rzJdRE8cyCldibrlaI7zy7rYbQ3TtNgeR85A42T16OZfW8pigzaWUPUPiGsG4",
+	"WIilhePDE5ZETBTHM8K6nJBZhzGIwuqOqD6EU1xp2sM0NmT1kM1jsNrHJFRZpaVykAqltIMp+szvNDi0",
+	"Dha5TFv4wRkhDoHQoDMEbPz+J8rWaYqY2Q2OTjr6Yp7eYeY/ytVPBpgG75a6dn/YLz/RYf7Rhs+nGIxt",
+	"i30Hm91s4BeUDTbZt0FXG0KuoHDRJ2+8GdHXYRgltiskw1eN7cZNCzW+A0ibSZoMc+QNkww702gZYS64",
+	"zGywqbSgCwJNLhdqI6w8A9GsNVHNYlypkp/1YHCQgdThE2JD6PlU3zjyRF1y6bVY048vhQPHE/qlnQDw",
+	"jYVS3MiyLoEqswG3Ou9SQl/Guda6Fl9TIh2zSr0qKyHN/ebTP5ezn3N1uF71bfF6y82WzU5PFu0zprRA",
+	"QglDgJAc0GnDaWGB5kEqLNVYQjUYts1EBI4VSDVRBGQLdGT99HrHpR8zzb/Kx2VtHeTiGuF7SlBHx99D",
+	"mgsjUkfvC5VNmhy2yKVDW4kUQatiOeQ8vp30hdym36v6KK85+rst7hmj4esfIQq3l4f+kL98BNBr7/D9",
+	"+XzlCVN8bLNeUcNuwnU3rTdHXnYN8Ujr3vAbce/659u7VN2cMsV7pt74QujvNZrl6kZoIUvperdc2r0e",
+	"HzIdH/oe4ZLK5gsw8ZATJyviLmmad5XBa6lrG5hCMeU+T8MhzqTpsIVDInvWsX8z5xNaU7fvvmBKaWnZ",
+	"AQd5pTDs6+sts+7fOfpE7dt3t30YyUAoeErMAMu6YCN7fJ9gv+M/3mk6DnRQhmZCgW6grfBCmCvb9P2Y",
+	"DAqEUwxohEXLgCmUbiHD7PmaZYqpLtHCzCCS7U6UB5uMrupqP4ZA+nsWrlv4xWsw7w6snaiqnhaSbwn7",
+	"Vm8QK/EZq2XDBqmwHgvWDxs/8jQvuPOws2TxL2d/3Fq/NlvyG/JXrkVRcDfpbgxubCgejrw/oRvS3+G9",
+	"pNd1sf86Z3P5sYdSCZfmA1yqTyIlllMGawahwJmDWrX3Rp/QP+uMIxPbdqKSte51Ansnx8fkuzRCOljk",
+	"qJqfEVCdyETtWeBrtULreVYQdqLCdeVQaNk2tQUSdd8DWW4F6Nq1jRu+V3IKoijWSla/n5Zc6V/2aBBv",
+	"uPRhnViCJ/vbWw3LUAUOhYSmrf+FkOr6rYF7rvC2OVPor34+Xr2H+u7Pw35ud/MnngzlW1fd9BgcpHP5",
+	"bHNK/yCz243A+CdkXHwXFg9tZfXKQfjV1BfHhpuM8bMD+h+Ahj7pbx/R/grlL4AlCX83OG/PYjFj6no3",
+	"hiSDO1jdZdmQgS5834rSg+lw8iusZtaa7YQIG5g3UR7ntc2v5IyhZz/Ub+54wgU6F3LbRHlZ+XZZSA55",
+	"+wMK2/yoYgTj9fZq3Phhk4knniTtUiZDVIf3uYvmEstneN4XoErWbxZ/RRmoMUbub9JxcwHB0n7t3btP",
+	"jh1/PVZne7AJ4cC3FPh2Q5/12Va98jrmunGg2hTRaXTALhLeHWovPair/nWkOy0TvobcNmVGK0aFeadh",
+	"AqcF5XqhVnFi1VtstjNrYqm0zginje3M73c2vADHwBSucBl6i3ynabl2mWo1F70Y3b67/f8AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -25,6 +25,7 @@ func userJSON(u domain.User) User {
 		Id:          u.ID(),
 		Email:       u.Email(),
 		DisplayName: u.DisplayName(),
+		TimeZone:    u.TimeZone(),
 		Role:        Role(u.Role()),
 		Status:      Status(u.Status()),
 		CreatedAt:   u.CreatedAt(),
@@ -48,6 +49,7 @@ var errNoActor = errors.New("httpport: protected operation reached without an au
 func (h *Handlers) Signup(ctx context.Context, req SignupRequestObject) (SignupResponseObject, error) {
 	u, err := h.app.Signup(ctx, app.SignupInput{
 		Email: req.Body.Email, Password: req.Body.Password, DisplayName: req.Body.DisplayName,
+		TimeZone: req.Body.TimeZone,
 	})
 	if err != nil {
 		return nil, err
@@ -95,6 +97,7 @@ func (h *Handlers) UpdateMe(ctx context.Context, req UpdateMeRequestObject) (Upd
 	}
 	u, err := h.app.UpdateMe(ctx, actor, app.UpdateMeInput{
 		DisplayName:     req.Body.DisplayName,
+		TimeZone:        req.Body.TimeZone,
 		Password:        req.Body.Password,
 		CurrentPassword: req.Body.CurrentPassword,
 		ClientIP:        clientIP(ctx),

@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 
 	"github.com/progressive-overload/po/services/challenge/internal/app"
 	"github.com/progressive-overload/po/services/challenge/internal/domain"
@@ -20,6 +21,7 @@ const (
 	EventUserRejected  = "user.rejected"
 	EventUserDeleted   = "user.deleted"
 	EventUserSuspended = "user.suspended"
+	EventUserUpdated   = "user.updated"
 )
 
 // Subscription is one queue of the consumer: "<service>.<Name>", bound to
@@ -41,6 +43,7 @@ func Subscriptions() []Subscription {
 		{Name: "user-rejected", Key: EventUserRejected, apply: applyUserRejected},
 		{Name: "user-deleted", Key: EventUserDeleted, apply: applyUserDeleted},
 		{Name: "user-suspended", Key: EventUserSuspended, apply: applyUserSuspended},
+		{Name: "user-updated", Key: EventUserUpdated, apply: applyUserUpdated},
 	}
 }
 
@@ -81,17 +84,28 @@ var errBadEvent = errors.New("malformed event data")
 // classify sends the errors no retry can fix straight to the dead-letter
 // queue; the others (the database, mostly) are worth retrying.
 func classify(err error) error {
-	if errors.Is(err, errBadEvent) || errors.Is(err, app.ErrWrongOwner) || errors.Is(err, domain.ErrInvalidUserID) {
+	if errors.Is(err, errBadEvent) || errors.Is(err, app.ErrWrongOwner) || errors.Is(err, domain.ErrInvalidUserID) ||
+		errors.Is(err, app.ErrUnknownTimeZone) {
 		return events.Permanent(err)
 	}
 	return err
 }
 
 // validationAnswer is the data of user.validated and user.rejected.
+// TimeZone (user.validated) is absent from the account service's releases
+// before time zones: then the stored zone stays as it is (UTC for a user
+// no event named one).
 type validationAnswer struct {
 	ChallengeID int64  `json:"challengeId"`
 	UserID      int64  `json:"userId"`
 	Reason      string `json:"reason"`
+	TimeZone    string `json:"timeZone"`
+}
+
+// userUpdated is the data of user.updated.
+type userUpdated struct {
+	UserID   int64  `json:"userId"`
+	TimeZone string `json:"timeZone"`
 }
 
 // userEvent is the data of user.deleted and user.suspended.
@@ -126,7 +140,37 @@ func applyUserValidated(ctx context.Context, a *app.Application, repo app.TxRepo
 	if err != nil {
 		return app.Stale{}, err
 	}
-	return a.ActivateChallenge(ctx, repo, d.ChallengeID, d.UserID)
+	stale, err := a.ActivateChallenge(ctx, repo, d.ChallengeID, d.UserID)
+	if err != nil || d.TimeZone == "" {
+		return stale, err
+	}
+	// The challenge's activation must not wait for a zone this build cannot
+	// resolve: the zone is skipped, the activation stands.
+	zoned, err := a.SetUserTimeZone(ctx, repo, d.UserID, d.TimeZone, evt.Time)
+	if errors.Is(err, app.ErrUnknownTimeZone) {
+		slog.WarnContext(ctx, "user.validated names an unknown time zone", "user_id", d.UserID, "err", err)
+		return stale, nil
+	}
+	if err != nil {
+		return app.Stale{}, err
+	}
+	return stale.Merge(zoned), nil
+}
+
+// applyUserUpdated keeps the user's time zone. A payload without one (no
+// release sends that, but the contract allows it) means UTC.
+func applyUserUpdated(ctx context.Context, a *app.Application, repo app.TxRepository, evt events.Event) (app.Stale, error) {
+	var d userUpdated
+	if err := evt.DecodeData(&d); err != nil {
+		return app.Stale{}, fmt.Errorf("%w: %v", errBadEvent, err)
+	}
+	if d.UserID <= 0 {
+		return app.Stale{}, fmt.Errorf("%w: %s needs a positive userId", errBadEvent, evt.Type)
+	}
+	if d.TimeZone == "" {
+		d.TimeZone = "UTC"
+	}
+	return a.SetUserTimeZone(ctx, repo, d.UserID, d.TimeZone, evt.Time)
 }
 
 func applyUserRejected(ctx context.Context, a *app.Application, repo app.TxRepository, evt events.Event) (app.Stale, error) {

@@ -62,6 +62,63 @@ func (e E1RMRecordFormula) Valid() bool {
 	}
 }
 
+// Defines values for ProgressReason.
+const (
+	DeloadAfterFailures     ProgressReason = "deload_after_failures"
+	IncreaseAfterMetTarget  ProgressReason = "increase_after_met_target"
+	LoadUpRepsReset         ProgressReason = "load_up_reps_reset"
+	RepeatAfterMetTarget    ProgressReason = "repeat_after_met_target"
+	RepeatAfterMissedTarget ProgressReason = "repeat_after_missed_target"
+	RepsUpInsideRange       ProgressReason = "reps_up_inside_range"
+	Scheduled               ProgressReason = "scheduled"
+	Start                   ProgressReason = "start"
+)
+
+// Valid indicates whether the value is a known member of the ProgressReason enum.
+func (e ProgressReason) Valid() bool {
+	switch e {
+	case DeloadAfterFailures:
+		return true
+	case IncreaseAfterMetTarget:
+		return true
+	case LoadUpRepsReset:
+		return true
+	case RepeatAfterMetTarget:
+		return true
+	case RepeatAfterMissedTarget:
+		return true
+	case RepsUpInsideRange:
+		return true
+	case Scheduled:
+		return true
+	case Start:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProgressionType.
+const (
+	Double ProgressionType = "double"
+	Fixed  ProgressionType = "fixed"
+	Linear ProgressionType = "linear"
+)
+
+// Valid indicates whether the value is a known member of the ProgressionType enum.
+func (e ProgressionType) Valid() bool {
+	switch e {
+	case Double:
+		return true
+	case Fixed:
+		return true
+	case Linear:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for Unit.
 const (
 	Kg      Unit = "kg"
@@ -106,11 +163,17 @@ func (e UpdateChallengeRequestStatus) Valid() bool {
 
 // Challenge defines model for Challenge.
 type Challenge struct {
-	CreatedAt       time.Time          `json:"createdAt"`
-	Exercise        string             `json:"exercise"`
-	Id              int64              `json:"id"`
-	Increment       float64            `json:"increment"`
-	IncrementEvery  int32              `json:"incrementEvery"`
+	CreatedAt      time.Time `json:"createdAt"`
+	Exercise       string    `json:"exercise"`
+	Id             int64     `json:"id"`
+	Increment      float64   `json:"increment"`
+	IncrementEvery int32     `json:"incrementEvery"`
+
+	// Progression A plan's progression. Absent on a create request: fixed. The other
+	// members are given only where they apply (a fixed plan has none;
+	// minReps and maxReps are double's) and omitted from responses where
+	// they do not.
+	Progression     Progression        `json:"progression"`
 	SessionsPerWeek int32              `json:"sessionsPerWeek"`
 	StartDate       openapi_types.Date `json:"startDate"`
 	StartValue      float64            `json:"startValue"`
@@ -139,11 +202,19 @@ type CreateChallengeRequest struct {
 	// Increment Added every `incrementEvery` sessions; same precision as startValue.
 	Increment float64 `json:"increment"`
 
-	// IncrementEvery Sessions between two increments.
-	IncrementEvery  int32 `json:"incrementEvery"`
-	SessionsPerWeek int32 `json:"sessionsPerWeek"`
+	// IncrementEvery Fixed: sessions between two increments. Linear and double: met
+	// sessions in a row before the next step.
+	IncrementEvery int32 `json:"incrementEvery"`
 
-	// StartDate First day of the plan (default today, UTC), 2000-01-01 to 2999-12-31.
+	// Progression A plan's progression. Absent on a create request: fixed. The other
+	// members are given only where they apply (a fixed plan has none;
+	// minReps and maxReps are double's) and omitted from responses where
+	// they do not.
+	Progression     *Progression `json:"progression,omitempty"`
+	SessionsPerWeek int32        `json:"sessionsPerWeek"`
+
+	// StartDate First day of the plan (default the user's today, in the time zone
+	// their access token carries, UTC without one), 2000-01-01 to 2999-12-31.
 	StartDate *openapi_types.Date `json:"startDate,omitempty"`
 
 	// StartValue Session 1's target; at most 2 decimals (whole numbers for reps).
@@ -225,9 +296,15 @@ type Problem struct {
 	Type     string        `json:"type"`
 }
 
-// Progress The plan against the logs. A session is a UTC calendar day with at
-// least one log; its value is the day's best. The k-th session done is
-// held to the k-th planned target.
+// Progress The plan against the logs. A session is a calendar day of the user's
+// time zone with at least one log; its value is the day's best. A fixed
+// plan holds the k-th session done to the k-th planned target; linear and
+// double plans hold each session to the target the sessions before it
+// earned (see ProgressionType), and a session meets it when one of its
+// logs reaches the target load (and, for double, the target reps).
+// A fixed plan is complete when every planned session was done and one
+// from the last on met the peak; a linear or double plan when its planned
+// sessions are done.
 type Progress struct {
 	// AdherencePercent sessionsDone / sessionsPlannedToDate, capped at 100, one decimal.
 	AdherencePercent float64    `json:"adherencePercent"`
@@ -246,14 +323,36 @@ type Progress struct {
 	EstimatedOneRepMax *float64 `json:"estimatedOneRepMax"`
 	Exercise           string   `json:"exercise"`
 
-	// NextSession Number of the session to do next; null once complete.
-	NextSession *int     `json:"nextSession"`
-	NextTarget  *float64 `json:"nextTarget"`
+	// MissesInARow The newest sessions that missed their target, back to the first that met it (what a deload counts).
+	MissesInARow int `json:"missesInARow"`
 
-	// PeakTarget The last planned session's target.
-	PeakTarget      float64 `json:"peakTarget"`
-	SessionsDone    int     `json:"sessionsDone"`
-	SessionsPlanned int     `json:"sessionsPlanned"`
+	// NextReason Why nextTarget is what it is; null once complete.
+	NextReason *ProgressReason `json:"nextReason"`
+
+	// NextReps The next session's rep target (double progression); null otherwise.
+	NextReps *int `json:"nextReps"`
+
+	// NextSession Number of the session to do next; null once complete.
+	NextSession *int `json:"nextSession"`
+
+	// NextTarget The next session's target load or value; null once complete.
+	NextTarget *float64 `json:"nextTarget"`
+
+	// PeakTarget The last planned session's target; for linear and double, if every session meets its target.
+	PeakTarget float64 `json:"peakTarget"`
+
+	// Progression How the target moves from one session to the next.
+	// `fixed`: `increment` every `incrementEvery` sessions done, met or not.
+	// `linear`: `increment` after `incrementEvery` sessions in a row that met
+	// their target; a missed target is repeated.
+	// `double`: a rep more (from `minReps` to `maxReps`) after
+	// `incrementEvery` met sessions in a row, and at the top of the range
+	// `increment` more load and back to `minReps`; a missed target is repeated.
+	// Linear and double deload (`deloadPercent` off, rounded down to a
+	// multiple of `increment`) after `deloadAfter` missed sessions in a row.
+	Progression     ProgressionType `json:"progression"`
+	SessionsDone    int             `json:"sessionsDone"`
+	SessionsPlanned int             `json:"sessionsPlanned"`
 
 	// SessionsPlannedToDate Sessions the calendar expected by now.
 	SessionsPlannedToDate int                `json:"sessionsPlannedToDate"`
@@ -264,6 +363,55 @@ type Progress struct {
 	Unit                  Unit               `json:"unit"`
 	UserId                int64              `json:"userId"`
 }
+
+// ProgressReason Why the next target is what it is: `start` nothing done yet; `scheduled`
+// a fixed plan's schedule; `increase_after_met_target` the last session
+// met its target; `repeat_after_met_target` it did, but `incrementEvery`
+// asks for more met sessions in a row; `repeat_after_missed_target` it
+// missed; `deload_after_failures` `deloadAfter` sessions in a row missed;
+// `reps_up_inside_range` double, one rep more; `load_up_reps_reset`
+// double, the top of the range was met.
+type ProgressReason string
+
+// Progression A plan's progression. Absent on a create request: fixed. The other
+// members are given only where they apply (a fixed plan has none;
+// minReps and maxReps are double's) and omitted from responses where
+// they do not.
+type Progression struct {
+	// DeloadAfter Missed sessions in a row before a deload; 0 or absent never deloads. Linear and double.
+	DeloadAfter *int32 `json:"deloadAfter,omitempty"`
+
+	// DeloadPercent Percent taken off the target by a deload; given exactly when deloadAfter is above 0.
+	DeloadPercent *int32 `json:"deloadPercent,omitempty"`
+
+	// MaxReps Double only, required there, at least minReps.
+	MaxReps *int32 `json:"maxReps,omitempty"`
+
+	// MinReps Double only, required there; the first session's rep target.
+	MinReps *int32 `json:"minReps,omitempty"`
+
+	// Type How the target moves from one session to the next.
+	// `fixed`: `increment` every `incrementEvery` sessions done, met or not.
+	// `linear`: `increment` after `incrementEvery` sessions in a row that met
+	// their target; a missed target is repeated.
+	// `double`: a rep more (from `minReps` to `maxReps`) after
+	// `incrementEvery` met sessions in a row, and at the top of the range
+	// `increment` more load and back to `minReps`; a missed target is repeated.
+	// Linear and double deload (`deloadPercent` off, rounded down to a
+	// multiple of `increment`) after `deloadAfter` missed sessions in a row.
+	Type ProgressionType `json:"type"`
+}
+
+// ProgressionType How the target moves from one session to the next.
+// `fixed`: `increment` every `incrementEvery` sessions done, met or not.
+// `linear`: `increment` after `incrementEvery` sessions in a row that met
+// their target; a missed target is repeated.
+// `double`: a rep more (from `minReps` to `maxReps`) after
+// `incrementEvery` met sessions in a row, and at the top of the range
+// `increment` more load and back to `minReps`; a missed target is repeated.
+// Linear and double deload (`deloadPercent` off, rounded down to a
+// multiple of `increment`) after `deloadAfter` missed sessions in a row.
+type ProgressionType string
 
 // RecordSet The logged set a record was set with.
 type RecordSet struct {
@@ -2771,87 +2919,104 @@ func (sh *strictHandler) GetProgress(ctx *fiber.Ctx, id ChallengeID) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7F3dcts6kn4VFHerYtcwsuz4zG7sK0/Oye6cdX7KTjYXR6kSRLYkjCmABwCtaFKu2ofYqnmAfZS534fY",
-	"J9nqBkiCImRJ+fH5mdyFFkk0Gv3z9YcG8zHJ1KJUEqQ1ydnHpOSaL8CCpqtnc14UIGfw5+/xUsjkLCm5",
-	"nSdpIvkCkrNE5EmaaPi5Ehry5MzqCtLEZHNYcHxiqvSCW7xP2j+eJmliVyW4S5iBTu7u0uRZpY3SeHcO",
-	"JtOitELhQG/mwMYSPlh3w5ipKbNzYKWGW6Eqw0o+g3PGJwakZVOl6dep0MbST4MkdRL/XIFetSJnbrxQ",
-	"zAX/cAlyZufJ2R9P02QhZH153IhsrBZyRhJfioWwfYFf8xkwI/66ceSCngsHzmHKq8ImZyfDtKOsJydJ",
-	"imKJRbVIzo6HQ5LKX0XV+A7g5rNUiX9cAtyYX0Cnd2hEplTSABnen3h+BT9XYEjNmZIWJP2Tl2UhMo7z",
-	"Oiq1mhSw+MNfDE7yYzD2P2uYJmfJPx21xn3kfjVHr91TbtC+miYqXzFhmFSWcfbj9auXTE3+AplNmdL4",
-	"w0IYI+RskKDpKjktRPbgQma1Xz4yzFhugeUKvMxFoZbMzoVBAZ8rPRF5DvKhJdRgVKUzYBMolJwZZhXj",
-	"Utk5aFYZNNk0+bO85YXIH1I0PySbCihykzLg2ZyhDedMSDYGrZU2YxTupbLPVSUfVLqXipkqm7fLi4K8",
-	"UeqS6xk8/AqS/zUOUaAQGA+4pKBgQN+CZjzLoLRkbG8lr+xcafFXeFC1vXAeSf7p13cCXKOw6gakF+2W",
-	"i4JPigfXI+pJZIAq5JZlvOSZsCsUlrMcSpA5yGzFDoQ1LOeWT7iBQ7x7ogVMixWrpEYzRdnP0cXnONcl",
-	"N2gmcgb5gF2B1SvGpxY0G9PF4wu8GDMDmZK5wbA9B577tB7c0s8V1+4RdNglF5ZNYKo0moPVK4p7nSB/",
-	"X04ihXgtddAEAQ2tStBWuHifaeAW8gvbAQ05t/DYigUkvYyRJvABdCYMvaz3o4sqW9EHJrNMw8LbQjuw",
-	"qtBSmgdktZis3f/DLSbAtUEoa/cHMWCMUNK8Bo1ZetenLNf2e26hp5OYOuju/+RFBTvOBPNGZbYZd7Nm",
-	"1+725sEr4N5LeqJYYYv4slTS4ab7RnyL9+C9Zb6vSWBi+fOuK09QZ6eluAsR7k8O8vqh6skG5uhn2VmR",
-	"0M56NtS3j1q40AaaBUsDZwm19L4R3OEVwif16l0Kh6S6XicsLLr/2MkUaI3dUFxrvsLrFlzia2RV+Fjr",
-	"CoI+hO4olEbvvOPeyVw3lgsSY89PCUZRfHOa8MyKW6CaBJ8DXCKcSwHu31xnc3ELeTBCaz/PSLHNOAEC",
-	"7eotDD0BzP3X4RaYuxZuunH3Is8hZ4AmwcZdE8E47izknBm+INyeCfwD4wQAvZ1hbO57flhFdOqI4U7x",
-	"bT07OEHYBOwSQDK7VKx5yHQk6Jcxp9/98f46ZrdYGbxw6+vCINqdynOqanK+aqqhgkt24EsyZlXOVyl7",
-	"++bZYcpOhsPh4+Hx4+Ex5sWTp0+fPj4+efzkuKvxnUJzVJ/s+JFhFhGWPUeYsFDGshOWQyYWvDDsYDlX",
-	"BTC3ToYKMw2lORxQ5MmKyohbeFFrwjndNkvYZgpNGA9M/Phku43vE+Q3B+FA1tOttW8YTb5mQI6GJQoa",
-	"75S+UZW9VLONUUMqu67O74bDiAJL0KiOOvd1DebdHGr87SwHkWCuJLSWK9XykJBijd1q437kgwXiTOiZ",
-	"7sa0ipbWF+QKSrDCUjAoQTMDjjC4mTEuc1ZMztmiwvoB2HFjsGmNSOkeRzRtiRnDbdwHLpfdakRbX3Ib",
-	"d1CE8IXiOTu4maWsmBwSD4AaXQA3lYacZaqSNmWoPvwtF8ZymRGfwlEtI3nQmXvqJ364n6uP5Fdz9jUX",
-	"In36da8VEzP9H46vXlxBpnQeyZHGikUPvG5Eo3hLVfC+/n8oC1ilbMn+/jd2cMz+QMo4ejI8TDESY/ap",
-	"NXeO2hZyVoBbEYPJcUkR0sMEwHdFM7+BrSHLTfQabE9dzVTbabg3RnXmw5J7XcSvxhMwdowFIBrZHPit",
-	"wDKcbLDjX6mzQjSfrmspPZLOwpiQzgQZMS9LYeCc4QqxmUL1LVxlhw/bOq4A14Vw/jwYSZLmh2O9aCTC",
-	"P7B6yjlTEh5rKNmCf0gZ4j4SEiMu3s4t4xpGEoMRzsA4K+6aysSHyx21nya1TFS/F8WraXL20/2PB5Z6",
-	"9z7dhE/bVQoR3hpMM8yUUBSOMQpWIAOJc5w9Mi1/M4iF00LNIst+qWbGARFhWD28G0IY0ucgWsbg6l3Y",
-	"S8XzCMJR2jFcZDyFmOKCtXHMZRHLlsLOu7aEcUnYtLU+YoDPGSxKu6IF9kweLjNxwrsUEJ01XC8gdkcN",
-	"697Xy/OkYGclSWAsHV3FXPO5gCL/QWtXw3RtlAjDaE27AGP4LFbvrgnqXtE+EBPhNWijJC+C6BAvPXYv",
-	"29YDTkz3u9fNa3NqyuBWrui0PEXWm04OlosiqlfHxe48zWDxIjMU0uXk6EgtE9J3r81chvvDtkWnX1uW",
-	"wA+1QUczDcbEIQjVJnzGcSLkq2jkA3bRwEBhGMdihWW8AJlzTZUNuTa3I1kANxaDNT54zjA6U16vo3rO",
-	"V48MxfYBw/FuHtt5826Cl8KM5ByKnNJufQeKJSH3pUssuPN8DhpkBq9BZ9HCtwbb3+MoR02p+9q9+o3C",
-	"6i1lGS9LyDEwIZajmfjEv73q3VLocIMZZFeSCXV07eDCbrnnGuw+qadJHjszWTW/EVjjRKkCOFHfWaU1",
-	"SHttNfCbuHFJWGKQrzXv8vYCyNCE9oubsgnPburVd1uCdGMuciw24ukJZB6vvi95t/gu8BqrrJ1K6gZ/",
-	"vJJwBeUL/qE/wp9wTgQfG7gSgZHnm0ALazFL1MA2LGRrVvcS1BI+WF/79yV/Se+oNVN7oVUsVwwf9DIr",
-	"LDLqxR9sFilYDnz6DS1nHJdvnVQJ/KZ9QaRUwmWso4KXvKE24orsM9NBQIhH5bUYsdNNLpDcw2ihrpvg",
-	"CR9Kog/ZZIX19OA3xdA7bZsXbpH6cu9Fw38yNggDWUCYNzT2BoLGs9114FijbQL7WzOUvlVsMoG0n5Q6",
-	"OluPmW3MjwaerjN3fCyIzT7NxDJ/i4s3sA+zGTmTZRzrDKVzIn1q6D7o5dz9U0ihZjvfu0ZP7cchbSZv",
-	"7mFktvrKmuW52aRrFhjKne7McbTZuwdev7AiPnm6t943/FxCsWIzeuu9v2ZFbmZYM03aF3gegUoV6gSL",
-	"MSZvaeNp+15JG8TW6mi3EeOibv0WdjAVkhfnzG3TCDljCHv9ng2BPrfpbeqN8MOQ37l3c+fT6Oy7mAJp",
-	"6lHGd22OLFNaQ4aX52wBjtErYGqZqiy7ASg9xLqtt2/ilPHaa6UvxPFnpmGhbsGlL/zDwIHfz6CYX25h",
-	"jlOCRp79mFa20t/I5N3I5Itfw85OzKTfAdwgfogwDiHZ1k9OiNh94biGtb8esK4JtL1yiSqqRWRF/vd/",
-	"0NYMlgVEfP39b84X0w61zA7Q1K2Sks+ga5iHO4LapdOwtvfq8YWSWBMdvH3z7HCHQmgtEbRjNCSYT3N+",
-	"+gEb9n6DFRSrfxfGKrf3u3nbu7+zvVcvQWtvn9tL8EWZwx07EdrQH+lk2r9837/3aef2pjqBbEsA+8Xu",
-	"nVqe7K637tW188kgSfQBYVOSbEeG4SrdbxFfotMmsK9fotWGli+rtLCra5SozgNcg76oEFTUV8/rRfjx",
-	"3Zu6L5DoJ/q1XZO5taXrjxRyqiKd8577FLfwWN2Cpv2KZrFMypZOI8R6UuAt/RODkRxJ2rZnqG/q42QS",
-	"AEFBpwuUCWMqV89jLOcZ7RE23ZkHt6DFVEA+kmo6LYSEhm3F3PXju/+4PhywC+pdZgbASVGDUSWLlUdy",
-	"aikDyUeSsoSamXNCsvlCyP7jvCg82bOg+aANGUqVN7AyYB+XfCYkmt8ZK7kxVAe6bvlHptvYzw0bZ/7f",
-	"VrEZ2JEkZAgfrD8w0blfmJpLalk4avQnvRIFT4JcPX/Gnp5+9y9svKlhdsxylVXUBXTGTodD1L/KV5T2",
-	"RzLeUX86PK776cPuXVow/PUJPbRSlTZ4eYqXIzlVlczx+inLfAN+u4fVa41P2enJSfNq1/hNW6TtURd2",
-	"EO8D93vuvnIIrZS9qq30//7rv4P6xZsTxg3QjtxLjgfDwRAdV5UgeSmSs+TJYDh4goGH2zk511FrMngZ",
-	"pde88c2AsJS3tcCs6AfqH1MSHhnqU8CKCZ96ZJyGxi7mjRFbNP6CwTdBm3vWCpF2TgL99DF66qOhcnZr",
-	"lO4xVXfp+hxfOUcSppa61Qs74E4BC75yDodSkNMYKG7BQeaYmC31tM+5pPhcWq0cuVNAO9zoA+3d+7VD",
-	"LifD4T3N6Ps1oXc7PSOt6BfNGZ/A1O7S5HR4vOndjbBHnc5+eujJ9ofasyf4xMnJ9ifqAyF3afLdLiOE",
-	"Xf2UtarFgiNyJWvuJBC/xUHbFsT2YQkRcJQmeY+oSMXK+GurtC+wW0/HQOvbTscUzLmUqpIZGCYsOxi3",
-	"PQAeOYwPz10oXks9jzAXmCUaNtXxwmLgHrtG1jE68bjuZR0P2Gs3pMsr7p7QRybKzv2RDLdDSAGs6+lr",
-	"Xa7+/B4Y+yeVr76cQcZ7ae+6iAQxy13PLY6/vFvEXMKJmHfPRlwqN1B3jN55NXKC4XYTDQ6yfbKzHe/g",
-	"Cs0poYf3Nao4GQ9OLW3wr7s0zHNHc1dnHn108fluY+J76XwXq1vnwKk7p0gprUGFNa2W9kDTYCSf8WwO",
-	"OTu4glyYQ/LXXCvaUVbSN107NFZvcPr8UzRtOTCSdcE4YK+WEjSd4cHUmzIoDCBeifnbv4GtezDq0jqe",
-	"Xbsna5us9Vmna2NcQz2NR4ZSaEp7iFxD3ig042bjUc+gat4s2T5d8ShkNG27mnzzILsU/F8uiwfna79q",
-	"Ju+SMPdmcteU/LtN4k4TzHFX5LNrvYfHVy9QDQhym445nmlFFVIPQAZhSfteqF5MQnffHpDQiebKMg08",
-	"d+0y7Qlpxl1/Tt2MTWe+scyi85I5m2q1cNEkw5jUhKTlHCQrlTFiUuwZYBDsvDWgLx3l93Ch5bcEkNcY",
-	"mnv9irjT361bXTi2ISwNO+yKc6AdwDOpqedC3re2e9EztSgrG7iEG58cAT3LUSSdxH3eS9V8JAs1q1tl",
-	"qD484CgwvixFVNLswKV04LaAzr8hH8lG+EMCBXUnCA3soHnKjOq8Cx1aw7RwPSLcjqSSGQzYhQx6dw1R",
-	"R1SlRjNsyoR0yyCFHYzknqBivVf0wTz/a7rp+qQ2Hk6nn1M2WTUK//167KvWVUuvn1oDtFtaayBtsl9R",
-	"eIpov/T3UTh/da6B/+pa3ff0927p2DGE076bu2fyh1wdJ8b9TzTfd3j45XQaCSsmCnUYLPyu3QZ6wofR",
-	"XiS4Z0GGD1NKdz5K8m2pO567tS7uBe5tcCn4KhMG45LbbB45SES89ZhpwOCPyeicjR1le9b01Izrfzna",
-	"qu27EYZRL87ZSIYtOIHJug9/MOmPEaHpHg7YRaxzJ8ix6w08504+eoDVRBclwaDrJyXCPmgKCu7EX6n5",
-	"vdkLODgdPj2MJc21nqWvxHxt6Izaifl6QHf1Xw5Yd9sH4rQewNOHT7c/0HzA6TfAs12RHweu8QmcGyb4",
-	"mnj7dfFt4b7dJuY6THUbqbRvfM8/THbdhyCKeUqLgz8vBcecrG5Si2K2zmZrnLb5xq38Q5jwRSfwhUTM",
-	"Ntrls1FjdK/zdPjUMTDd3U6iOxziSgNkppvjR/lgwz5j0Mv0NTca+93YD7zTGPZs9e3/ks5wfENYv26E",
-	"damwtKidsD53R5/xiKWPOP/ZRP+jj3QOZY1Q6X1NIKQVz5q+trQheDCtecRGnVj4d0+cUg/ASI4bJxwH",
-	"LmuJJltwIbFiIsgmFSuUnEHrtmymwNDBzpEMug4GbHscCGu0c2rOwvtHUlg25zQWfcuyULP13YwYtHOc",
-	"yFqw+D1QS3v7yC/ERQWp5wvnmjTKRNdntD6TiN7AfbzwZ21KDfQlYw1lwTOodxke+dPv5ty7iakK2qQj",
-	"tRJ05AZdy28kMGEG7PU+rhls8znvhtxndXwo1qhYGTZVRaGWtP+wOCP+hNwxZE/oyXYbovZjwyY4NhgW",
-	"BIM0FiDoKL+NhALTxgK2HgpGcvdYwA7sXBlgEqs8X+QdUoCIvuUTYsX6+auvyuN8IrAYPhCweNPag7Ow",
-	"bxjj140xnrnF2hZxY6CiDL4QEiVurrstBuy+DoPojmI9wNfc4KvHiBhz+9u3+tCbS+/bL8s5t3T8m2e2",
-	"4kWxoq+zfJ2thfAkCD0dngH56T3mX/cVcPfuShfJWXJE1aWXprfn37aq+jwodIN5O9+3wUkPgv9gIGxa",
-	"7n0TMexf6MJ1aoKf+nagQQd+xN70en17FaVcOprJZ/qU5aDF7XrfQvDumla6e3/3/wEAAP//",
+	"7H3dcts4lv+roPT/V8WuYWQ5cc9urCtPununZ51Oyk62L1qpCCKPJIwpgAOAVjQpV+1DbNU8wD7K3O9D",
+	"7JNsnQOQBEnIkvLh6e7JnSWRwMHB+fidD8AfBqlaFUqCtGZw/mFQcM1XYEHTp+dLnucgF/DDt/hRyMH5",
+	"oOB2OUgGkq9gcD4Q2SAZaPhLKTRkg3OrS0gGJl3CiuMbc6VX3OJz0v7+bJAM7KYA9xEWoAd3d8ngeamN",
+	"0vh0BibVorBC4USvl8CmEt5b98CUqTmzS2CFhluhSsMKvoAx4zMD0rK50vTrXGhj6afhIHEU/6UEvWlI",
+	"Tt18IZkr/v4S5MIuB+e/P0sGKyGrj6c1ycZqIRdE8aVYCdsn+BVfADPir1tnzum9cOIM5rzM7eD8yShp",
+	"Mevpk0GCZIlVuRqcn45GRJX/FGXjTwA3n8RK/HINcGP+ATy9QyEyhZIGSPD+wLMr+EsJhticKmlB0p+8",
+	"KHKRclzXSaHVLIfV7/5scJEfgrn/v4b54Hzw/04a4T5xv5qTV+4tN2mfTTOVbZgwTCrLOPvT9csfmZr9",
+	"GVKbMKXxh5UwRsjFcICiq+Q8F+mDE5lWevnIMGO5BZYp8DTnuVozuxQGCfxe6ZnIMpAPTaEGo0qdAptB",
+	"ruTCMKsYl8ouQbPSoMgmgx/kLc9F9pCk+SnZXECemYQBT5cMZThjQrIpaK20mSJxPyr7vSrlg1L3o2Km",
+	"TJfN9iIhr5W65HoBD7+DpH+1QuRIBNoDLskoGNC3oBlPUygsCdsbyUu7VFr8FR6UbS+cRpJ++v2dAddI",
+	"rLoB6Um75SLns/zB+Yh8EikgC7llKS94KuwGieUsgwJkBjLdsCNhDcu45TNu4BifnmkB83zDSqlRTJH2",
+	"Mar4Ete65gbFRC4gG7IrsHrD+NyCZlP68PgCP0yZgVTJzKDZXgLPvFsPHun7imv3CirsmgvLZjBXGsXB",
+	"6g3ZvZaRv88nEUM8l1pogoCGVgVoK5y9TzVwC9mFbYGGjFt4bMUKBj2PkQzgPehUGBqs96OzKjvRBzqz",
+	"VMPKy0IzsSpRUuoXZLmadZ7/7hYdYGcS8tr9SQqtFhqMEU6sdghT/Shyz/1pXoFG/77nfMZybb/lFnrc",
+	"jDGSnv4PnpewJw/Q45Rm10rq3b52j9cvXgH3+tUjxQqbxze0lA5x3TfjG3wGny2yQ4UJXdIP+8oMgaS9",
+	"tuIuxMY/O7Dsp6oWGwiyX2VrR0IJ7UlfXz4q4toyF0pEvX1JoHQhz97Wy3C4h3BOtZeXwiGytvYKC6v2",
+	"H3sJBu24m4przTf4uQGpOIwsc2+zXWDRh+It9tLsrTHuXcx1Lccg0Yb9PEBrjCMnA55acQsU2+B7gBuG",
+	"a8nB/c11uhS3kAUzNNL0nBhbzxMg2TbfQhMWwOV/He2Ayx2z1bbfF1kGGQMUEDZtCwz6AycvY2b4ivB/",
+	"KvALxglIeqlDG9+3A2E00opHRnvZyTaV34v3kJ3X9LAZ2DWAZHatWP2uGbJLIYFrxmXGHCHnbAV2IusX",
+	"hWScabWu/BRCExQAZiwUw4kc3BtXnX3z+/sDqy9tvANSdhHSsupdbmKAlvFNHdjlXLIjH13SN2h2HqFX",
+	"z/gmQa7hl2gO2V+VhIm0SxAOzRnjcBNLudYCTMLevH7O1sIuVWmZknCcsCej0ejx6PTx6BRxwpNnz549",
+	"Pn3y+Olph+H7uZwu/iCusVOkFjGnHSNwWilj2ROWQSpWPDfsaL1UOTAncYZCVQ2FOR6SRU3z0ohbeFEx",
+	"1JmPXTK9S6hr9xQo6+mT3dp6iPPa7lwCWs92ZgNCu/glHU3UwJL5+0npG1XaS7XYav+ksl12fjMaRRhY",
+	"gEZ2VD69LTA/LaGKSJzkIDbOlIRGAaRaHxN2Dq0E6sgjb/YQeXfM3n1wASWtT8gVFGCFJbNUgGYGXArl",
+	"ZkH2K5+N2arEiArYaS2wSYXR6RmXehsOdiSDRjttBdidQrRzkNu4gmJQkyuesaObRcLy2TFlRpCjK+Cm",
+	"1JCxVJXSJs68KM0yYSyXKWWYOLJlIo9aa0/8wo8PU3UyNl9G2TsqRPz0+14xJib6351evbiCVOks4u2N",
+	"FaseKN+KsvGRMud9/n9X5LBJ2Jr9/W/s6JT9jphx8nR0nKAtRgdacW6M3BZykYPbEYNufk0W0gMewLGi",
+	"GMbATpPlFnoNtseueqnNMtyIUZ55s+SGi+jVdAbGTjEkRiFbAr8VYKyTwZZ+JU4KUXzaqqX0RDoJc3gB",
+	"NZNyUWthYMxwh9hCIftWLtbFl21lV4DrXDh9Hk4kUfPdqV7VFOEXrFpyhh7ysYaCrfj7hCGCJSLR4uLj",
+	"3DKuYSLRGOEKjJPitqjMvLnck/vJoKKJMhp5/nI+OP/5/tcDSb17m2xD2s0uhVi1AzgNMwXkucuhBTuQ",
+	"gsQ1Lh6ZJqM1jJnTXC0i236pFsbhGWFYNb2bQhji5zAanuHuXdhLxbMIUFLa5fxIeHIxxw1r7JjzIpbA",
+	"TluW0C4JmzTSRznxMYNVYTe0wT63idtMWfJ9QqHWHnZDof1RQ1f7en6eGOykZBAIS4tXMdX8XkCefae1",
+	"i8baMkop1GisvgJj+CIWx3cIdUM0L8RIeAXaKMnzwDrEg6j9A9CuwYnxfv98QGdNdXjf0BVdlk8a9paT",
+	"geUij/LVZaf3XmaweZEVCul8cnSmJsPTV6/tORr3xa5Np1+b7IefaguPKJyKQxAKcfiC40JIV1HIh+yi",
+	"hoHCMM5SnoPMuA6DIxcKTWQd/Th955blwA2FODjYmKHFJl9fWfqMbx4Zsvc40Rxj2IkkQpYqz9wzN4/t",
+	"sqaBYCh65eoHfFhCVkc2eR3fTqTDAvSIoQGdqarG8sO4N0PAaypUK+wER8PxjwwAC+LR15sC4zb0k7we",
+	"cQVgDROWrdHVIalqjoueSOQlo7QzmHBWh/u4zBKyeY7iJHyiQmaePW6bhGFV8sTN5dITFTN6wB3JpKh0",
+	"rtXKba7bGMSJDrwDv0F44/lX0+Lmozlw9/wMQb6Aa6A5Ym6XZ0vQIFN4BTqNJleqYb5FKk/qDXjlpnmt",
+	"MDxPWMqLAjIUKETZxFgPyXZnVnaEoNygb983rYmSeu2A3H6o4BrsIaCgdut7504rMQjsxEypHDhlTNJS",
+	"a5D22mrgN3G1l7BG91vvJyEqLxVCeylM2IynN5XGuPI1PZiJDMPAOHAAmcXTK5e8nV0hYcT4d7hPsqNG",
+	"hi8lXEHxgr/vz/AHXBMB+xpIRgD+eBucZA2ajArYlo1sxOreYspKGAPmB3lxpdaHbAq+lu23L7iBwmKk",
+	"hwtiGZChcUHLcXy3JLy3TSlhP/GuDKJ/D2W8m0vYUPbwtTNmwjCiSOCfnvsKA9lKjIfbmdvwz1FamG28",
+	"e19z7hEa3aIypUeVSWvMeCUCdfByDwEdXl03OcxO1ZmkoJLtwNtkiog7cN2daR0n91p66GOUdp532+Qf",
+	"IePoMu6jhrS645KCHCRqXd7NRidMzL0z6zrV6s04tX3qPirNjG49TDWjX4rDto6r2ush58+2pmgdMqgR",
+	"FrwvqFLCZhsm1Xr4qypNur0yL5xw9Ok+qP740cFD6E+DSmFdsetHdtvLfJU362R5Ay3oiE1fRrYJRNJH",
+	"Si0Odh15x4U0uCTqHNvmqmVFAlvacgABrvAQ6b54ovEafeNfl49sxAOcsynxclq3YRBa3aB5mKIUZGUO",
+	"2XQieQB+HxlW/TT2BTlu4B11a7xbgX3nZpo2yMIznVJWgSEZs6mGAriNvCsI2iRsVtpe0W8iublxaVPK",
+	"buGovfJZb3By3sH4E+m+GrOp887+wTkXeanBTKvv686TboHOvz+ROJN5VxbvhDQig3eaywVMa4uKLKX8",
+	"mdLIMZqrLN7RSxoM2GkVKvnAQxWV86KRKIxYUa4uyHTSxvneFdqmqsoR2wyXGYmxuvdLyKcBwokIb3yi",
+	"pbtkSsx0FxdNxr5qO4dO/q0Ss8AWDNmFa+FUyH1X6K86us6dcA4ZOj0CEihpLreOWHIhbikazDcYR7li",
+	"yYbxosg37CiUbLbkhkklYYzCIa8oTSYztuLv3d8UauFGPTLHLqZbCYsegsK6uuHTTUMlyA2BDmVj0Vkg",
+	"Xn0mvHBgc2tZuMKUYzai1ivHHYmu2/8SKzYPD6kej2L+zo29NZ70PzDLb5Dn83kYSs82AdluV+A9T63b",
+	"GMkChlCyY6ZugY3up/nZzqqP370+rd86NIqCkbDKayG9GpImeeIF4dNLWH6gg+gYB3FFDFJ/OlVVjusg",
+	"fBbLgN3noKoXe0v/I7X21gKyUrdgnDKh0ewkitCNDSdySgo7PQ/8wnRXewj5NSrKobI4fZw68NsZyDcd",
+	"bh2o1sMqzKs6DerSfh0n1g7XGVjIcFKnh9NzHMX7BHZEK556AZnieqdeaqfHjqKJ7JEUdXs+I2ajjiQc",
+	"ZOqmptgEX6ni2JqKXSvp2ZYqyD2atmzEFK1AwrQqZQb47Jo2lE/kqsytKHJK0gWEHVd70HK/qy32sO0U",
+	"STTQDRFx6L4cso75oKZWsaUivFjQhJa2Cp8lR1yVU4Y9e3548ihXi72f7bQMHFbX315Qv6dKvjM86ZgB",
+	"t5qkA/pDupO9685N3q5XUPjMjPjo5d76AMSvJSQrtqI3PuCqRPVmgXI6awbwtV0qH9F5pZjQvqG2xt2d",
+	"eE3c2MFWrs3PBbrVKOxoLiTPx8w1AWIcwCWrOgLJFLvWbFPFCcdhzf3e1sGPazG6izGQlh7twunix1Rp",
+	"DSl+HLMKCeYwt0yVlt0Auk+y2bdVc2C8jaczrPTFUfyZaXDOihyTcjmcT2v7+XFHN09CSVFfkZ6XttRf",
+	"G3z2a/C5+CV028VE+ieAm2vLbaQKHDZA9J3TGuDGF+46WfYvl1KvmhoO8iUqL1eRHfmf/0ZZM+zvf3PN",
+	"CH//m9PFpNXuw44cipGSL6AtmMd7ZiHXjsPa3svHF0pmfMOO3rx+frxHCaTjCJo56sYE7+b88oMOhbdb",
+	"pCDf/FEYq1xn8fam6n7f9EGd6o28fWqn+mft5tizz70x/ZHzNocX7g4/obP3IZzKgexyAIfZ7n0Oymyz",
+	"opEE8CEnRD4aJIk+IKyzwLuRYbhL90vE5zjHEcjXP+IgB21fWmphN9dIUeUHuAZ9USKoqD59X23Cn356",
+	"XZ1eo8Iz/drsydLawp3iE3KuIsmaKjy/hcfqFrSrUVabZRK2dhyhThQyvFVGbjiRE0lxKEN+02lDJgEQ",
+	"FLTOKjJhTOlKKGjLeUol0PoM4dEtaDEXkE2kms8xaqs7YNB3/emnf78+HrIL6nBhBsBRUYFRSuk5JIdR",
+	"ZUP5RJKXUAszJiSbrYTsv87z3IfHK1oPypBL8t3AxoB9XPCFkCh+56zgxlAc6FJ8j0z7+Dk3bJr6v61i",
+	"C58WcJl3d6y/9bwwVRmwyZLTcXTiK7VFESFX3z9nz86++Rc23Xasc8oylZZ0uOScnY1GyH+VbcjtT2T8",
+	"3PfZ6LQ69R2eMaUNw1+f0ksbVWqDH8/w40TOMYLHz89Y6o+JN32FvQPcCTt78qQe2h1PprbV5kIGdhQ/",
+	"rez7oH3kEEope1lJ6f/+538F8YsXJ7QboF1SeXA6HA1HqLiqAMkLMTgfPB2Ohk/R8HC7JOU6aUQGP0Yr",
+	"qV74FkBYystaIFb0A6WflIRHhnrHMWLy51OIQ1Nn86aILWp9QeM7QJl73hCRtO6r+PlD9G6Cunq233He",
+	"XnHwLumu8aVTJGEqqhu+sCPuGLDiG6dwSAUpjYH8FhxkjpHZVPsOuT0jvpaGKyfuroo9HvSG9u5t5yqG",
+	"J6PRPUemDzsq3T5HGDkwfVHfRBGI2l0yOBudbhu7Jvakdf6cXnq6+6XmhgR848mT3W9U1xbcJYNv9pkh",
+	"PHtOXqtcrTgiV5LmlgPxfTSUwKaSKoYQQVnYDN4iKlKxMP7aKu0D7EbT0dD6Q41Tl+qUUpUyBWr7O5o2",
+	"fdkeOUyPx84Ud1zPI/QFZo2CTXG8sJT9dMckp6jE0+qk5HTIXrkpnV9xz4Q6MlN26S8OcF2bZMDamt45",
+	"Q+lvmQFj/6CyzecTyPhJzbs2IkHMctdTi9PPrxYxlXAkZu0T/JfKTdSeo3erCinBaLeIBtetfLSyne6h",
+	"CvVdFg+vaxRxMh7crbFFv+6S0M+dLF2cefLB2ee7rY7vR6e7GN06BU7cbTr1yUlChVVaLemBpuFEPufp",
+	"EjJ2dAWZ8BXTTCvqJVVVz6xDY1WNx/ufvD4qARNZBYxD9nItgXpjyfUmDHIDiFdi+vZvYKu++Cq0jnvX",
+	"9v1Ptdf6pDugYrmGahmPDLnQhNq/uIasZmjKzdYLiYKoeTtlh5y5RiKjbtvF5Nsn2Sfg/3xePLgF6ot6",
+	"8nYS5l5P7g6K/maduOMEc7krVxtsnwc7vXqBbECQW59i4qlWFCH1AGRglrQ/n9KzSajuuw0SKtFSWaaB",
+	"+2aP5h6vquRZHZClm8kwzKJbfXyDBlmTFG1SbZKo76BQxohZfqCBQbDzxoC+dCm/hzMtvyaA3MnQ3KtX",
+	"lDv9zarVhcs2hKFhK7viFGgP8Exs6qmQ163dWvRcrYrSBirh5idFQM1yKZKW4x73XDWnEzXh+SOMEyWs",
+	"cbAEUUldgUtczw+0/oZsImvijwkUVM23NLGD5gkzqjWWa0GY564tl9uJVDKFIbuQwXlK16tMUWrUw9Jl",
+	"EbQNUtjhRB4IKrrn9x5M87+kmnYXtfUKNfo5YbNNzfDfrsa+bFS18PypOEDV0ooDSe398tyniA5zfx+E",
+	"01enGvhXW+q+pe/boWNLEM4iTWVOzR5ydxwZ979R30L48NvpOBJGTGTq0Fj4qt2W9IQ3oz1LcM+GjB4m",
+	"lG5dnfl1q1uauzMu7hnuXXApuDsYjXHBbbqMXO5Aeesp04DGH53RmLrsbWnO656aafWXS1s1fTfCMOrF",
+	"OZ/IsAUnEFl3PSWTqmrgW5jjIbuIde4EPrbbwDN29NELrEp0kRMMun4SStgHTUHBk/irO5Bc1QKOzkbP",
+	"jmNOs9Oz9IUyX1s6o/bKfD2guvp76bpq+0A5rQfQ9NGz3S/U1wz/CvJsV6THgWp8RM4NHXyVePtl5dvC",
+	"ut22zHXo6ram0r7me/5pvOshCaKYpjQ4+NNccEzJqia1KGZrFVvjaZuvuZV/ChG+aBm+MBGzK+3yyagx",
+	"Wus8Gz1zGZh2tZPSHQ5xJQEy0/XJ8Wy4pc4Y9DJ9yUJjvxv7gSuNYc9WX/4v6QzHV4T1y0ZYlwpDi0oJ",
+	"q0NfdLVizH3E85+19T/5QOdQOgmV3g1vYVrxvO5rS+oED7o1j9ioEwu/94lT6gGYyGmthNNAZemwFay4",
+	"kBgxEWSTiuVKLqBRW7ZQYOjI1UQGXQdDttsOhDHamJqz8PmJFNafXnX/cSFXi241IwbtXE6kYyx+C6ml",
+	"g3XkH5SLClzPZ/Y1STQTXZ3R+sRE9Jbcxwt/1qbQQMeRNRQ5T6GqMjzyt4+ZsVcTU+ZUpCO2EnTkBlXL",
+	"FxKYMMP6zq+9VDMo8znthsx7dXwp1qhYGjZXea7WVH9YnVP+hNQxzJ7Qm00ZotJjw2Y4NxgWGIMkZiAQ",
+	"CwsbMQWmsQWsawomcn9bwI7sUhnwJ8BdkHdMBiI6ykfYiu75qy+ax/lIYDF6IGDxupEHJ2FfMcYvG2M8",
+	"d5u1y+LGQEUR3NoYTdxct1sM2H0dBtGKYjXBlyzwVXNEhLn57Wt86MWldx8n3ZmzRu+U2pLn+YZuFPgy",
+	"pYXwJAi9HZ4B+fkt+l/3v6rc2KXOB+eDE4ouPTW9mn/Tqur9oNA15m3dOYqLHgb/Bi9sWu5dLxT2L7Th",
+	"OjXBz3070LAFP2IjveqWV5HKtUszeU+fsAy0uO32LQRjV2mlu7d3/xcAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

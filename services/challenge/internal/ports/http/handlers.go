@@ -31,7 +31,7 @@ func actor(ctx context.Context) (app.Actor, error) {
 	if !ok {
 		return app.Actor{}, problem.Unauthorized("missing bearer token")
 	}
-	return app.Actor{UserID: p.UserID, Admin: p.IsAdmin()}, nil
+	return app.Actor{UserID: p.UserID, Admin: p.IsAdmin(), TimeZone: p.TimeZone}, nil
 }
 
 func intPtr[T ~int32](v *T) *int {
@@ -76,6 +76,16 @@ func (h *Handlers) CreateChallenge(ctx context.Context, req CreateChallengeReque
 			SessionsPerWeek: int(b.SessionsPerWeek),
 			Weeks:           int(b.Weeks),
 		},
+	}
+	if pr := b.Progression; pr != nil {
+		// Absent members are 0, which the domain reads as "does not apply".
+		cmd.Plan.Progression = domain.ProgressionSpec{
+			Type:          domain.ProgressionType(pr.Type),
+			DeloadAfter:   int(or(pr.DeloadAfter)),
+			DeloadPercent: int(or(pr.DeloadPercent)),
+			MinReps:       int(or(pr.MinReps)),
+			MaxReps:       int(or(pr.MaxReps)),
+		}
 	}
 	if b.StartDate != nil {
 		cmd.Plan.StartDate = domain.DateOf(b.StartDate.Time)
@@ -314,6 +324,7 @@ func toChallenge(c *domain.Challenge) Challenge {
 		IncrementEvery:  int32(p.IncrementEvery()),
 		SessionsPerWeek: int32(p.SessionsPerWeek()),
 		Weeks:           int32(p.Weeks()),
+		Progression:     toProgression(p.Spec().Progression),
 		StartDate:       openapi_types.Date{Time: p.StartDate().Time()},
 		Status:          ChallengeStatus(c.Status()),
 		CreatedAt:       c.CreatedAt(),
@@ -322,6 +333,21 @@ func toChallenge(c *domain.Challenge) Challenge {
 	if r := c.StatusReason(); r != "" {
 		out.StatusReason = &r
 	}
+	return out
+}
+
+// toProgression shows only the members that apply, as the contract says.
+func toProgression(s domain.ProgressionSpec) Progression {
+	out := Progression{Type: ProgressionType(s.Type)}
+	some := func(v int) *int32 {
+		if v == 0 {
+			return nil
+		}
+		n := int32(v)
+		return &n
+	}
+	out.DeloadAfter, out.DeloadPercent = some(s.DeloadAfter), some(s.DeloadPercent)
+	out.MinReps, out.MaxReps = some(s.MinReps), some(s.MaxReps)
 	return out
 }
 

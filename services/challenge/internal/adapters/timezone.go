@@ -1,0 +1,43 @@
+package adapters
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	ent "github.com/progressive-overload/po/ent/challenge"
+	"github.com/progressive-overload/po/services/challenge/internal/app"
+)
+
+// UserTimeZone is the zone the user's sessions are grouped in: the copy the
+// account service's events keep, UTC for a user none has named (accounts
+// from before time zones, whose days were always UTC days).
+func (r *Repository) UserTimeZone(ctx context.Context, userID int64) (*time.Location, error) {
+	row, err := r.client.UserTimeZone.Get(ctx, userID)
+	switch {
+	case ent.IsNotFound(err):
+		return time.UTC, nil
+	case err != nil:
+		return nil, fmt.Errorf("time zone of user %d: %w", userID, err)
+	}
+	loc, err := app.Zone(row.TimeZone)
+	if err != nil {
+		// Stored from an event this build cannot resolve: UTC rather than no
+		// progress at all.
+		return time.UTC, nil
+	}
+	return loc, nil
+}
+
+// SeedUserTimeZone records zone for a user no event has named yet (the
+// first challenge is created before the account service has answered), with
+// the zero as_of so that any event overrides it. An existing row wins.
+func (r *Repository) SeedUserTimeZone(ctx context.Context, userID int64, zone string) error {
+	_, err := r.client.ExecContext(ctx,
+		"INSERT IGNORE INTO user_time_zones (id, time_zone, as_of) VALUES (?, ?, ?)",
+		userID, zone, time.Unix(0, 0).UTC())
+	if err != nil {
+		return fmt.Errorf("seed time zone of user %d: %w", userID, err)
+	}
+	return nil
+}
