@@ -482,6 +482,7 @@ type OutboxEventMutation struct {
 	event_id      *string
 	event_type    *string
 	payload       *[]byte
+	trace_context *string
 	created_at    *time.Time
 	published_at  *time.Time
 	attempts      *int
@@ -704,6 +705,55 @@ func (m *OutboxEventMutation) ResetPayload() {
 	m.payload = nil
 }
 
+// SetTraceContext sets the "trace_context" field.
+func (m *OutboxEventMutation) SetTraceContext(s string) {
+	m.trace_context = &s
+}
+
+// TraceContext returns the value of the "trace_context" field in the mutation.
+func (m *OutboxEventMutation) TraceContext() (r string, exists bool) {
+	v := m.trace_context
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTraceContext returns the old "trace_context" field's value of the OutboxEvent entity.
+// If the OutboxEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OutboxEventMutation) OldTraceContext(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTraceContext is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTraceContext requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTraceContext: %w", err)
+	}
+	return oldValue.TraceContext, nil
+}
+
+// ClearTraceContext clears the value of the "trace_context" field.
+func (m *OutboxEventMutation) ClearTraceContext() {
+	m.trace_context = nil
+	m.clearedFields[outboxevent.FieldTraceContext] = struct{}{}
+}
+
+// TraceContextCleared returns if the "trace_context" field was cleared in this mutation.
+func (m *OutboxEventMutation) TraceContextCleared() bool {
+	_, ok := m.clearedFields[outboxevent.FieldTraceContext]
+	return ok
+}
+
+// ResetTraceContext resets all changes to the "trace_context" field.
+func (m *OutboxEventMutation) ResetTraceContext() {
+	m.trace_context = nil
+	delete(m.clearedFields, outboxevent.FieldTraceContext)
+}
+
 // SetCreatedAt sets the "created_at" field.
 func (m *OutboxEventMutation) SetCreatedAt(t time.Time) {
 	m.created_at = &t
@@ -879,7 +929,7 @@ func (m *OutboxEventMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *OutboxEventMutation) Fields() []string {
-	fields := make([]string, 0, 6)
+	fields := make([]string, 0, 7)
 	if m.event_id != nil {
 		fields = append(fields, outboxevent.FieldEventID)
 	}
@@ -888,6 +938,9 @@ func (m *OutboxEventMutation) Fields() []string {
 	}
 	if m.payload != nil {
 		fields = append(fields, outboxevent.FieldPayload)
+	}
+	if m.trace_context != nil {
+		fields = append(fields, outboxevent.FieldTraceContext)
 	}
 	if m.created_at != nil {
 		fields = append(fields, outboxevent.FieldCreatedAt)
@@ -912,6 +965,8 @@ func (m *OutboxEventMutation) Field(name string) (ent.Value, bool) {
 		return m.EventType()
 	case outboxevent.FieldPayload:
 		return m.Payload()
+	case outboxevent.FieldTraceContext:
+		return m.TraceContext()
 	case outboxevent.FieldCreatedAt:
 		return m.CreatedAt()
 	case outboxevent.FieldPublishedAt:
@@ -933,6 +988,8 @@ func (m *OutboxEventMutation) OldField(ctx context.Context, name string) (ent.Va
 		return m.OldEventType(ctx)
 	case outboxevent.FieldPayload:
 		return m.OldPayload(ctx)
+	case outboxevent.FieldTraceContext:
+		return m.OldTraceContext(ctx)
 	case outboxevent.FieldCreatedAt:
 		return m.OldCreatedAt(ctx)
 	case outboxevent.FieldPublishedAt:
@@ -968,6 +1025,13 @@ func (m *OutboxEventMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetPayload(v)
+		return nil
+	case outboxevent.FieldTraceContext:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTraceContext(v)
 		return nil
 	case outboxevent.FieldCreatedAt:
 		v, ok := value.(time.Time)
@@ -1035,6 +1099,9 @@ func (m *OutboxEventMutation) AddField(name string, value ent.Value) error {
 // mutation.
 func (m *OutboxEventMutation) ClearedFields() []string {
 	var fields []string
+	if m.FieldCleared(outboxevent.FieldTraceContext) {
+		fields = append(fields, outboxevent.FieldTraceContext)
+	}
 	if m.FieldCleared(outboxevent.FieldPublishedAt) {
 		fields = append(fields, outboxevent.FieldPublishedAt)
 	}
@@ -1052,6 +1119,9 @@ func (m *OutboxEventMutation) FieldCleared(name string) bool {
 // error if the field is not defined in the schema.
 func (m *OutboxEventMutation) ClearField(name string) error {
 	switch name {
+	case outboxevent.FieldTraceContext:
+		m.ClearTraceContext()
+		return nil
 	case outboxevent.FieldPublishedAt:
 		m.ClearPublishedAt()
 		return nil
@@ -1071,6 +1141,9 @@ func (m *OutboxEventMutation) ResetField(name string) error {
 		return nil
 	case outboxevent.FieldPayload:
 		m.ResetPayload()
+		return nil
+	case outboxevent.FieldTraceContext:
+		m.ResetTraceContext()
 		return nil
 	case outboxevent.FieldCreatedAt:
 		m.ResetCreatedAt()

@@ -130,6 +130,9 @@ func (_u *OutboxEventUpdate) sqlSave(ctx context.Context) (_node int, err error)
 			}
 		}
 	}
+	if _u.mutation.TraceContextCleared() {
+		_spec.ClearField(outboxevent.FieldTraceContext, field.TypeString)
+	}
 	if value, ok := _u.mutation.PublishedAt(); ok {
 		_spec.SetField(outboxevent.FieldPublishedAt, field.TypeTime, value)
 	}
@@ -294,6 +297,9 @@ func (_u *OutboxEventUpdateOne) sqlSave(ctx context.Context) (_node *OutboxEvent
 				ps[i](selector)
 			}
 		}
+	}
+	if _u.mutation.TraceContextCleared() {
+		_spec.ClearField(outboxevent.FieldTraceContext, field.TypeString)
 	}
 	if value, ok := _u.mutation.PublishedAt(); ok {
 		_spec.SetField(outboxevent.FieldPublishedAt, field.TypeTime, value)

@@ -23,6 +23,8 @@ type OutboxEvent struct {
 	EventType string `json:"event_type,omitempty"`
 	// the whole JSON envelope, published as is
 	Payload []byte `json:"payload,omitempty"`
+	// W3C trace context headers as a JSON object; NULL when the event was enqueued untraced
+	TraceContext *string `json:"trace_context,omitempty"`
 	// CreatedAt holds the value of the "created_at" field.
 	CreatedAt time.Time `json:"created_at,omitempty"`
 	// PublishedAt holds the value of the "published_at" field.
@@ -41,7 +43,7 @@ func (*OutboxEvent) scanValues(columns []string) ([]any, error) {
 			values[i] = new([]byte)
 		case outboxevent.FieldID, outboxevent.FieldAttempts:
 			values[i] = new(sql.NullInt64)
-		case outboxevent.FieldEventID, outboxevent.FieldEventType:
+		case outboxevent.FieldEventID, outboxevent.FieldEventType, outboxevent.FieldTraceContext:
 			values[i] = new(sql.NullString)
 		case outboxevent.FieldCreatedAt, outboxevent.FieldPublishedAt:
 			values[i] = new(sql.NullTime)
@@ -83,6 +85,13 @@ func (_m *OutboxEvent) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field payload", values[i])
 			} else if value != nil {
 				_m.Payload = *value
+			}
+		case outboxevent.FieldTraceContext:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field trace_context", values[i])
+			} else if value.Valid {
+				_m.TraceContext = new(string)
+				*_m.TraceContext = value.String
 			}
 		case outboxevent.FieldCreatedAt:
 			if value, ok := values[i].(*sql.NullTime); !ok {
@@ -147,6 +156,11 @@ func (_m *OutboxEvent) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("payload=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Payload))
+	builder.WriteString(", ")
+	if v := _m.TraceContext; v != nil {
+		builder.WriteString("trace_context=")
+		builder.WriteString(*v)
+	}
 	builder.WriteString(", ")
 	builder.WriteString("created_at=")
 	builder.WriteString(_m.CreatedAt.Format(time.ANSIC))

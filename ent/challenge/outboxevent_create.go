@@ -40,6 +40,20 @@ func (_c *OutboxEventCreate) SetPayload(v []byte) *OutboxEventCreate {
 	return _c
 }
 
+// SetTraceContext sets the "trace_context" field.
+func (_c *OutboxEventCreate) SetTraceContext(v string) *OutboxEventCreate {
+	_c.mutation.SetTraceContext(v)
+	return _c
+}
+
+// SetNillableTraceContext sets the "trace_context" field if the given value is not nil.
+func (_c *OutboxEventCreate) SetNillableTraceContext(v *string) *OutboxEventCreate {
+	if v != nil {
+		_c.SetTraceContext(*v)
+	}
+	return _c
+}
+
 // SetCreatedAt sets the "created_at" field.
 func (_c *OutboxEventCreate) SetCreatedAt(v time.Time) *OutboxEventCreate {
 	_c.mutation.SetCreatedAt(v)
@@ -210,6 +224,10 @@ func (_c *OutboxEventCreate) createSpec() (*OutboxEvent, *sqlgraph.CreateSpec) {
 		_spec.SetField(outboxevent.FieldPayload, field.TypeBytes, value)
 		_node.Payload = value
 	}
+	if value, ok := _c.mutation.TraceContext(); ok {
+		_spec.SetField(outboxevent.FieldTraceContext, field.TypeString, value)
+		_node.TraceContext = &value
+	}
 	if value, ok := _c.mutation.CreatedAt(); ok {
 		_spec.SetField(outboxevent.FieldCreatedAt, field.TypeTime, value)
 		_node.CreatedAt = value
@@ -335,6 +353,9 @@ func (u *OutboxEventUpsertOne) UpdateNewValues() *OutboxEventUpsertOne {
 		}
 		if _, exists := u.create.mutation.Payload(); exists {
 			s.SetIgnore(outboxevent.FieldPayload)
+		}
+		if _, exists := u.create.mutation.TraceContext(); exists {
+			s.SetIgnore(outboxevent.FieldTraceContext)
 		}
 		if _, exists := u.create.mutation.CreatedAt(); exists {
 			s.SetIgnore(outboxevent.FieldCreatedAt)
@@ -602,6 +623,9 @@ func (u *OutboxEventUpsertBulk) UpdateNewValues() *OutboxEventUpsertBulk {
 			}
 			if _, exists := b.mutation.Payload(); exists {
 				s.SetIgnore(outboxevent.FieldPayload)
+			}
+			if _, exists := b.mutation.TraceContext(); exists {
+				s.SetIgnore(outboxevent.FieldTraceContext)
 			}
 			if _, exists := b.mutation.CreatedAt(); exists {
 				s.SetIgnore(outboxevent.FieldCreatedAt)

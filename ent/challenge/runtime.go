@@ -196,11 +196,11 @@ func init() {
 		}
 	}()
 	// outboxeventDescCreatedAt is the schema descriptor for created_at field.
-	outboxeventDescCreatedAt := outboxeventMixinFields0[4].Descriptor()
+	outboxeventDescCreatedAt := outboxeventMixinFields0[5].Descriptor()
 	// outboxevent.DefaultCreatedAt holds the default value on creation for the created_at field.
 	outboxevent.DefaultCreatedAt = outboxeventDescCreatedAt.Default.(func() time.Time)
 	// outboxeventDescAttempts is the schema descriptor for attempts field.
-	outboxeventDescAttempts := outboxeventMixinFields0[6].Descriptor()
+	outboxeventDescAttempts := outboxeventMixinFields0[7].Descriptor()
 	// outboxevent.DefaultAttempts holds the default value on creation for the attempts field.
 	outboxevent.DefaultAttempts = outboxeventDescAttempts.Default.(int)
 	// outboxevent.AttemptsValidator is a validator for the "attempts" field. It is called by the builders before save.

@@ -225,6 +225,61 @@ func cases(t *testing.T) []chartCase {
 				wantEnv(t, g, "GF_AUTH_ANONYMOUS_ENABLED", "true")
 				wantEnv(t, g, "GF_AUTH_ANONYMOUS_ORG_ROLE", "Viewer")
 			}},
+		{name: "tracing off by default",
+			check: func(t *testing.T, r *chartkit.Rendered) {
+				mustNotHave(t, r, "Deployment/"+fullDefault+"-jaeger")
+				for _, svc := range []string{"account", "challenge"} {
+					for name := range chartkit.Env(container(t, r, fullDefault+"-"+svc)) {
+						if strings.HasPrefix(name, "OTEL_") {
+							t.Errorf("%s: %s set with tracing off", svc, name)
+						}
+					}
+				}
+			}},
+		{name: "tracing to the dev Jaeger", values: map[string]any{
+			"tracing":       map[string]any{"jaeger": map[string]any{"enabled": true}},
+			"networkPolicy": map[string]any{"enabled": true}},
+			check: func(t *testing.T, r *chartkit.Rendered) {
+				mustHave(t, r, "Deployment/"+fullDefault+"-jaeger", "Service/"+fullDefault+"-jaeger", "NetworkPolicy/"+fullDefault+"-jaeger")
+				for _, svc := range []string{"account", "challenge"} {
+					c := container(t, r, fullDefault+"-"+svc)
+					wantEnv(t, c, "OTEL_EXPORTER_OTLP_ENDPOINT", "http://"+fullDefault+"-jaeger:4318")
+					wantEnv(t, c, "OTEL_TRACES_SAMPLER", "parentbased_always_on")
+					if _, ok := chartkit.Env(c)["OTEL_TRACES_SAMPLER_ARG"]; ok {
+						t.Errorf("%s: OTEL_TRACES_SAMPLER_ARG set though samplerArg is empty", svc)
+					}
+				}
+				for _, f := range []flow{
+					{"account", "jaeger", 4318, true}, {"challenge", "jaeger", 4318, true},
+					{"mysql", "jaeger", 4318, false}, {"account", "jaeger", 16686, false}, {"jaeger", "account", 3000, false},
+				} {
+					if got := allowed(t, r, f.from, f.to, f.port); got != f.want {
+						t.Errorf("%s -> %s:%d allowed %v, want %v", f.from, f.to, f.port, got, f.want)
+					}
+				}
+				if !allowed(t, r, "jaeger", dnsPeer, 53) {
+					t.Error("jaeger cannot reach DNS")
+				}
+			}},
+		{name: "tracing to a collector", values: map[string]any{
+			"tracing": map[string]any{"endpoint": "http://otel-collector.observability:4318", "sampler": "parentbased_traceidratio",
+				"samplerArg": "0.25", "jaeger": map[string]any{"enabled": true}},
+			"networkPolicy": map[string]any{"enabled": true}},
+			check: func(t *testing.T, r *chartkit.Rendered) {
+				for _, svc := range []string{"account", "challenge"} {
+					c := container(t, r, fullDefault+"-"+svc)
+					wantEnv(t, c, "OTEL_EXPORTER_OTLP_ENDPOINT", "http://otel-collector.observability:4318")
+					wantEnv(t, c, "OTEL_TRACES_SAMPLER", "parentbased_traceidratio")
+					wantEnv(t, c, "OTEL_TRACES_SAMPLER_ARG", "0.25")
+				}
+				for _, f := range []flow{
+					{"account", externalPeer, 4318, true}, {"challenge", externalPeer, 4318, true}, {"account", externalPeer, 4317, false},
+				} {
+					if got := allowed(t, r, f.from, f.to, f.port); got != f.want {
+						t.Errorf("%s -> %s:%d allowed %v, want %v", f.from, f.to, f.port, got, f.want)
+					}
+				}
+			}},
 		{name: "autoscaling", values: map[string]any{
 			"account":   map[string]any{"autoscaling": map[string]any{"enabled": true}},
 			"challenge": map[string]any{"autoscaling": map[string]any{"enabled": true, "maxReplicas": 10}}},
@@ -347,6 +402,14 @@ func checkServiceEnv(t *testing.T, r *chartkit.Rendered, full string, contract c
 	// DEBUG_ADDR (the profiler) is for a developer's port-forward, set through
 	// extraEnv when wanted, never by default.
 	optional := map[string]bool{"ADMIN_EMAIL": true, "ADMIN_PASSWORD": true, "JWT_PREVIOUS_KEY_FILES": true, "DEBUG_ADDR": true}
+	// Tracing: OTEL_EXPORTER_OTLP_ENDPOINT and the sampler only when an
+	// endpoint or the dev Jaeger is configured (the "tracing" cases); the
+	// SDK's other variables through extraEnv.
+	for _, name := range contract.For("account") {
+		if strings.HasPrefix(name, "OTEL_") {
+			optional[name] = true
+		}
+	}
 	for _, svc := range []string{"account", "challenge"} {
 		c := container(t, r, full+"-"+svc)
 		env := chartkit.Env(c)

@@ -85,7 +85,9 @@ type system struct {
 	adminEmail, adminPassword string
 }
 
-func newSystem(t *testing.T) *system {
+// newSystem starts the platform; extraEnv (NAME=value) is given to both
+// services on top of the test's settings.
+func newSystem(t *testing.T, extraEnv ...string) *system {
 	t.Helper()
 	id := randomHex(6)
 	s := &system{
@@ -178,6 +180,7 @@ func newSystem(t *testing.T) *system {
 		"AMQP_EXCHANGE=" + exchange,
 		"SHUTDOWN_TIMEOUT=10s",
 	}
+	common = append(common, extraEnv...)
 	accountEnv := append([]string{
 		"DATABASE_URL=" + dsn(accountDBName),
 		"AMQP_URL=amqp://" + amqpCreds + "@" + s.accountProxy.Addr() + "/" + s.vhost,

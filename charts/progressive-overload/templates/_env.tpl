@@ -100,6 +100,17 @@ lets garbage grow towards the OOM killer instead of collecting it. */}}
 - name: CACHE_NEAR_TTL
   value: {{ $v.cache.near.ttl | quote }}
 {{- end }}
+{{- with include "po.otlpEndpoint" $root }}
+{{- /* Tracing (kit/tracing): only with an endpoint; the SDK reads the rest. */}}
+- name: OTEL_EXPORTER_OTLP_ENDPOINT
+  value: {{ . | quote }}
+- name: OTEL_TRACES_SAMPLER
+  value: {{ $root.Values.tracing.sampler | quote }}
+{{- with $root.Values.tracing.samplerArg }}
+- name: OTEL_TRACES_SAMPLER_ARG
+  value: {{ . | quote }}
+{{- end }}
+{{- end }}
 {{- with $c.extraEnv }}
 {{ toYaml . }}
 {{- end }}

@@ -214,3 +214,28 @@ or composed from the user, the password Secret and the host with a $(VAR) refere
       app.kubernetes.io/instance: {{ .root.Release.Name | quote }}
       app.kubernetes.io/component: {{ .component | quote }}
 {{- end -}}
+
+{{/*
+OTEL_EXPORTER_OTLP_ENDPOINT of the services: tracing.endpoint, else the
+in-chart Jaeger when it is enabled, else empty (tracing off).
+*/}}
+{{- define "po.otlpEndpoint" -}}
+{{- if .Values.tracing.endpoint -}}
+{{- .Values.tracing.endpoint -}}
+{{- else if .Values.tracing.jaeger.enabled -}}
+{{- printf "http://%s-jaeger:4318" (include "po.fullname" .) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The TCP port of tracing.endpoint (its own, or 443/80 by scheme). */}}
+{{- define "po.otlpEndpointPort" -}}
+{{- $u := urlParse .Values.tracing.endpoint -}}
+{{- $parts := splitList ":" $u.host -}}
+{{- if gt (len $parts) 1 -}}
+{{- last $parts -}}
+{{- else if eq $u.scheme "https" -}}
+443
+{{- else -}}
+80
+{{- end -}}
+{{- end -}}

@@ -40,6 +40,7 @@ var (
 		{Name: "event_id", Type: field.TypeString, Unique: true, Size: 36},
 		{Name: "event_type", Type: field.TypeString, Size: 64},
 		{Name: "payload", Type: field.TypeBytes, SchemaType: map[string]string{"mysql": "longblob"}},
+		{Name: "trace_context", Type: field.TypeString, Nullable: true, SchemaType: map[string]string{"mysql": "text"}},
 		{Name: "created_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
 		{Name: "published_at", Type: field.TypeTime, Nullable: true, SchemaType: map[string]string{"mysql": "datetime(6)"}},
 		{Name: "attempts", Type: field.TypeInt, Default: 0, SchemaType: map[string]string{"mysql": "int"}},
@@ -53,7 +54,7 @@ var (
 			{
 				Name:    "outboxevent_published_at_id",
 				Unique:  false,
-				Columns: []*schema.Column{OutboxEventsColumns[5], OutboxEventsColumns[0]},
+				Columns: []*schema.Column{OutboxEventsColumns[6], OutboxEventsColumns[0]},
 			},
 		},
 	}

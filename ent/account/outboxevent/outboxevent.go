@@ -19,6 +19,8 @@ const (
 	FieldEventType = "event_type"
 	// FieldPayload holds the string denoting the payload field in the database.
 	FieldPayload = "payload"
+	// FieldTraceContext holds the string denoting the trace_context field in the database.
+	FieldTraceContext = "trace_context"
 	// FieldCreatedAt holds the string denoting the created_at field in the database.
 	FieldCreatedAt = "created_at"
 	// FieldPublishedAt holds the string denoting the published_at field in the database.
@@ -35,6 +37,7 @@ var Columns = []string{
 	FieldEventID,
 	FieldEventType,
 	FieldPayload,
+	FieldTraceContext,
 	FieldCreatedAt,
 	FieldPublishedAt,
 	FieldAttempts,
@@ -79,6 +82,11 @@ func ByEventID(opts ...sql.OrderTermOption) OrderOption {
 // ByEventType orders the results by the event_type field.
 func ByEventType(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldEventType, opts...).ToFunc()
+}
+
+// ByTraceContext orders the results by the trace_context field.
+func ByTraceContext(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldTraceContext, opts...).ToFunc()
 }
 
 // ByCreatedAt orders the results by the created_at field.

@@ -127,7 +127,7 @@ func TestTablesAndIndexes(t *testing.T) {
 		"outbox_events": {
 			"id": "bigint", "event_id": "varchar(36)", "event_type": "varchar(64)",
 			"payload": "longblob", "created_at": "datetime(6)", "published_at": "datetime(6) NULL",
-			"attempts": "int DEFAULT 0",
+			"attempts": "int DEFAULT 0", "trace_context": "text NULL",
 		},
 		"inbox_messages": {
 			"id": "bigint", "consumer": "varchar(64)", "message_id": "varchar(64)",

@@ -69,6 +69,11 @@ func Payload(v []byte) predicate.OutboxEvent {
 	return predicate.OutboxEvent(sql.FieldEQ(FieldPayload, v))
 }
 
+// TraceContext applies equality check predicate on the "trace_context" field. It's identical to TraceContextEQ.
+func TraceContext(v string) predicate.OutboxEvent {
+	return predicate.OutboxEvent(sql.FieldEQ(FieldTraceContext, v))
+}
+
 // CreatedAt applies equality check predicate on the "created_at" field. It's identical to CreatedAtEQ.
 func CreatedAt(v time.Time) predicate.OutboxEvent {
 	return predicate.OutboxEvent(sql.FieldEQ(FieldCreatedAt, v))
@@ -252,6 +257,81 @@ func PayloadLT(v []byte) predicate.OutboxEvent {
 // PayloadLTE applies the LTE predicate on the "payload" field.
 func PayloadLTE(v []byte) predicate.OutboxEvent {
 	return predicate.OutboxEvent(sql.FieldLTE(FieldPayload, v))
+}
+
+// TraceContextEQ applies the EQ predicate on the "trace_context" field.
+func TraceContextEQ(v string) predicate.OutboxEvent {
+	return predicate.OutboxEvent(sql.FieldEQ(FieldTraceContext, v))
+}
+
+// TraceContextNEQ applies the NEQ predicate on the "trace_context" field.
+func TraceContextNEQ(v string) predicate.OutboxEvent {
+	return predicate.OutboxEvent(sql.FieldNEQ(FieldTraceContext, v))
+}
+
+// TraceContextIn applies the In predicate on the "trace_context" field.
+func TraceContextIn(vs ...string) predicate.OutboxEvent {
+	return predicate.OutboxEvent(sql.FieldIn(FieldTraceContext, vs...))
+}
+
+// TraceContextNotIn applies the NotIn predicate on the "trace_context" field.
+func TraceContextNotIn(vs ...string) predicate.OutboxEvent {
+	return predicate.OutboxEvent(sql.FieldNotIn(FieldTraceContext, vs...))
+}
+
+// TraceContextGT applies the GT predicate on the "trace_context" field.
+func TraceContextGT(v string) predicate.OutboxEvent {
+	return predicate.OutboxEvent(sql.FieldGT(FieldTraceContext, v))
+}
+
+// TraceContextGTE applies the GTE predicate on the "trace_context" field.
+func TraceContextGTE(v string) predicate.OutboxEvent {
+	return predicate.OutboxEvent(sql.FieldGTE(FieldTraceContext, v))
+}
+
+// TraceContextLT applies the LT predicate on the "trace_context" field.
+func TraceContextLT(v string) predicate.OutboxEvent {
+	return predicate.OutboxEvent(sql.FieldLT(FieldTraceContext, v))
+}
+
+// TraceContextLTE applies the LTE predicate on the "trace_context" field.
+func TraceContextLTE(v string) predicate.OutboxEvent {
+	return predicate.OutboxEvent(sql.FieldLTE(FieldTraceContext, v))
+}
+
+// TraceContextContains applies the Contains predicate on the "trace_context" field.
+func TraceContextContains(v string) predicate.OutboxEvent {
+	return predicate.OutboxEvent(sql.FieldContains(FieldTraceContext, v))
+}
+
+// TraceContextHasPrefix applies the HasPrefix predicate on the "trace_context" field.
+func TraceContextHasPrefix(v string) predicate.OutboxEvent {
+	return predicate.OutboxEvent(sql.FieldHasPrefix(FieldTraceContext, v))
+}
+
+// TraceContextHasSuffix applies the HasSuffix predicate on the "trace_context" field.
+func TraceContextHasSuffix(v string) predicate.OutboxEvent {
+	return predicate.OutboxEvent(sql.FieldHasSuffix(FieldTraceContext, v))
+}
+
+// TraceContextIsNil applies the IsNil predicate on the "trace_context" field.
+func TraceContextIsNil() predicate.OutboxEvent {
+	return predicate.OutboxEvent(sql.FieldIsNull(FieldTraceContext))
+}
+
+// TraceContextNotNil applies the NotNil predicate on the "trace_context" field.
+func TraceContextNotNil() predicate.OutboxEvent {
+	return predicate.OutboxEvent(sql.FieldNotNull(FieldTraceContext))
+}
+
+// TraceContextEqualFold applies the EqualFold predicate on the "trace_context" field.
+func TraceContextEqualFold(v string) predicate.OutboxEvent {
+	return predicate.OutboxEvent(sql.FieldEqualFold(FieldTraceContext, v))
+}
+
+// TraceContextContainsFold applies the ContainsFold predicate on the "trace_context" field.
+func TraceContextContainsFold(v string) predicate.OutboxEvent {
+	return predicate.OutboxEvent(sql.FieldContainsFold(FieldTraceContext, v))
 }
 
 // CreatedAtEQ applies the EQ predicate on the "created_at" field.

@@ -61,6 +61,15 @@ func (Outbox) Fields() []ent.Field {
 		field.String("event_type").MaxLen(64).NotEmpty().Immutable(),
 		field.Bytes("payload").SchemaType(map[string]string{dialect.MySQL: "longblob"}).Immutable().
 			Comment("the whole JSON envelope, published as is"),
+		// The W3C trace context (traceparent, tracestate, baggage) of the
+		// request or message that enqueued the event, for the relay to carry
+		// into the AMQP headers. A column of its own rather than a member of
+		// the envelope: it describes how this copy of the event travelled,
+		// not the event, so the envelope (the contract with consumers, kept
+		// byte for byte in DLQs and replays) stays free of it, and the relay
+		// reads it without parsing the payload. NULL when tracing is off.
+		field.String("trace_context").SchemaType(map[string]string{dialect.MySQL: "text"}).Optional().Nillable().Immutable().
+			Comment("W3C trace context headers as a JSON object; NULL when the event was enqueued untraced"),
 		field.Time("created_at").SchemaType(DateTime6).Default(NowUTC).Immutable(),
 		field.Time("published_at").SchemaType(DateTime6).Optional().Nillable(),
 		field.Int("attempts").SchemaType(Int32).Default(0).NonNegative(),

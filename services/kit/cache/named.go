@@ -10,6 +10,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/progressive-overload/po/services/kit/tracing"
 )
 
 // Named is the view of one kind of value ("challenge", "user-challenges"): its keys
@@ -23,6 +27,8 @@ type Named struct {
 	errs   prometheus.Counter
 
 	nearHit, nearMiss, nearBypass prometheus.Counter
+
+	traceKey attribute.Key // cache.<name>.result, on the reader's span
 }
 
 // Named returns the view for name. Create views once, at wiring time.
@@ -34,6 +40,8 @@ func (c *Cache) Named(name string) *Named {
 		hit:    c.requests.WithLabelValues(c.opts.Service, name, "hit"),
 		miss:   c.requests.WithLabelValues(c.opts.Service, name, "miss"),
 		errs:   c.requests.WithLabelValues(c.opts.Service, name, "error"),
+
+		traceKey: attribute.Key("cache." + name + ".result"),
 	}
 	if c.near != nil {
 		near := registerNearRequests(c.opts.Registerer)
@@ -65,6 +73,7 @@ func (n *Named) Get(ctx context.Context, key string, load Loader) ([]byte, error
 	c := n.c
 	if !c.opts.Enabled {
 		n.miss.Inc()
+		n.mark(ctx, "miss")
 		b, err := load(ctx)
 		return result(b, err)
 	}
@@ -78,6 +87,7 @@ func (n *Named) Get(ctx context.Context, key string, load Loader) ([]byte, error
 		case ok:
 			n.nearHit.Inc()
 			n.hit.Inc()
+			n.mark(ctx, "hit")
 			if notFound {
 				return nil, ErrNotFound
 			}
@@ -91,6 +101,7 @@ func (n *Named) Get(ctx context.Context, key string, load Loader) ([]byte, error
 	}
 	if !c.brk.allow() {
 		n.errs.Inc()
+		n.mark(ctx, "error")
 		return c.load(ctx, vk, noVersion, load)
 	}
 	s, err := c.get(ctx, vk)
@@ -103,11 +114,13 @@ func (n *Named) Get(ctx context.Context, key string, load Loader) ([]byte, error
 			switch s[0] {
 			case tagValue:
 				n.hit.Inc()
+				n.mark(ctx, "hit")
 				b := bytesOf(s[1:])
 				c.keepNear(vk, b, false, epoch)
 				return b, nil
 			case tagNotFound:
 				n.hit.Inc()
+				n.mark(ctx, "hit")
 				c.keepNear(vk, nil, true, epoch)
 				return nil, ErrNotFound
 			}
@@ -116,15 +129,30 @@ func (n *Named) Get(ctx context.Context, key string, load Loader) ([]byte, error
 	case errors.Is(err, redis.Nil):
 	default:
 		n.errs.Inc()
+		n.mark(ctx, "error")
 		return c.load(ctx, vk, noVersion, load)
 	}
 	n.miss.Inc()
+	n.mark(ctx, "miss")
 	version := c.version(ctx, vk)
 	b, err := c.load(ctx, vk, version, load)
 	if version != noVersion && (err == nil || err == ErrNotFound) {
 		c.keepNear(vk, b, err != nil, epoch)
 	}
 	return b, err
+}
+
+// mark records the read's result (hit, miss, error, as counted in
+// cache_requests_total) as the attribute cache.<name>.result of the
+// reader's span, the request's, when tracing is on and the span is being
+// recorded. Off, it costs an atomic load.
+func (n *Named) mark(ctx context.Context, result string) {
+	if !tracing.Enabled() {
+		return
+	}
+	if span := trace.SpanFromContext(ctx); span.IsRecording() {
+		span.SetAttributes(n.traceKey.String(result))
+	}
 }
 
 func (c *Cache) keepNear(vk string, b []byte, notFound bool, epoch uint64) {

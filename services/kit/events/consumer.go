@@ -13,9 +13,12 @@ import (
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/progressive-overload/po/services/kit/backoff"
 	"github.com/progressive-overload/po/services/kit/mysqldb"
+	"github.com/progressive-overload/po/services/kit/tracing"
 )
 
 // Handler applies one event. tx is the transaction that also records the
@@ -544,11 +547,22 @@ func (c *Consumer) handle(s *session, sub *subscription, d amqp.Delivery) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), c.opts.HandlerTimeout)
 	defer cancel()
+	if tracing.Enabled() {
+		// The handler's queries and whatever it enqueues continue the
+		// producer's trace (see trace.go).
+		var span trace.Span
+		ctx, span = startConsumeSpan(ctx, sub.queue, d, evt)
+		defer span.End()
+	}
 	duplicate, err := c.apply(ctx, sub, evt)
 	switch {
 	case err != nil:
+		if span := trace.SpanFromContext(ctx); span.IsRecording() {
+			tracing.ErrorStatus(span, err)
+		}
 		c.retry(s, sub, d, evt, err)
 	case duplicate:
+		trace.SpanFromContext(ctx).SetAttributes(attribute.Bool("messaging.duplicate", true))
 		c.settle(sub, evt.Type, ResultDuplicate, d.Ack(false))
 	default:
 		c.settle(sub, evt.Type, ResultOK, d.Ack(false))

@@ -38,6 +38,7 @@ var schema = []string{
 		event_id VARCHAR(36) NOT NULL UNIQUE,
 		event_type VARCHAR(64) NOT NULL,
 		payload LONGBLOB NOT NULL,
+		trace_context TEXT NULL,
 		created_at DATETIME(6) NOT NULL,
 		published_at DATETIME(6) NULL,
 		attempts INT NOT NULL DEFAULT 0,

@@ -19,6 +19,9 @@ type Execer interface {
 // exist if and only if that transaction commits. Call Relay.Notify after the
 // commit so they leave without waiting for the next poll.
 //
+// With tracing on, each row also keeps the trace context of ctx's span, which
+// the relay's publish span continues (see trace.go).
+//
 // created_at is the database's UTC clock, the same clock the relay measures
 // the backlog's age with, so app/DB clock skew and the connection's time zone
 // setting cannot distort outbox_oldest_age_seconds.
@@ -26,9 +29,13 @@ func Enqueue(ctx context.Context, exec Execer, evts ...Event) error {
 	if len(evts) == 0 {
 		return nil
 	}
+	tc, err := traceContextOf(ctx)
+	if err != nil {
+		return err
+	}
 	var q strings.Builder
-	q.WriteString("INSERT INTO outbox_events (event_id, event_type, payload, created_at, attempts) VALUES ")
-	args := make([]any, 0, 3*len(evts))
+	q.WriteString("INSERT INTO outbox_events (event_id, event_type, payload, trace_context, created_at, attempts) VALUES ")
+	args := make([]any, 0, 4*len(evts))
 	for i, e := range evts {
 		if err := e.validate(); err != nil {
 			return err
@@ -40,8 +47,8 @@ func Enqueue(ctx context.Context, exec Execer, evts ...Event) error {
 		if i > 0 {
 			q.WriteString(", ")
 		}
-		q.WriteString("(?, ?, ?, UTC_TIMESTAMP(6), 0)")
-		args = append(args, e.ID, e.Type, payload)
+		q.WriteString("(?, ?, ?, ?, UTC_TIMESTAMP(6), 0)")
+		args = append(args, e.ID, e.Type, payload, tc)
 	}
 	if _, err := exec.ExecContext(ctx, q.String(), args...); err != nil {
 		return fmt.Errorf("events: enqueue %d event(s): %w", len(evts), err)

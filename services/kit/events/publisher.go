@@ -10,8 +10,10 @@ import (
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/progressive-overload/po/services/kit/backoff"
+	"github.com/progressive-overload/po/services/kit/tracing"
 )
 
 var (
@@ -64,6 +66,9 @@ type outgoing struct {
 	id, typ, source string
 	time            time.Time
 	body            []byte
+	// trace is the context whose span the publish span continues (the
+	// outbox row's stored trace); nil: publish's own context.
+	trace context.Context
 }
 
 // NewPublisher validates opts and starts connecting in the background; use
@@ -186,10 +191,30 @@ func (p *Publisher) publish(ctx context.Context, msgs []outgoing) []error {
 	}
 	rets.expect(keys)
 	confirms := make([]*amqp.DeferredConfirmation, len(msgs))
+	var spans []trace.Span // one per message, with tracing on
+	if tracing.Enabled() {
+		spans = make([]trace.Span, len(msgs))
+		defer func() {
+			for i, span := range spans {
+				tracing.ErrorStatus(span, errs[i])
+				span.End()
+			}
+		}()
+	}
 	for i, m := range msgs {
+		var headers amqp.Table
+		if spans != nil {
+			parent := m.trace
+			if parent == nil {
+				parent = ctx
+			}
+			headers = amqp.Table{}
+			spans[i] = p.startPublishSpan(parent, m, headers)
+		}
 		// Mandatory: without it the broker confirms a message no queue is
 		// bound for and drops it.
 		dc, err := ch.PublishWithDeferredConfirmWithContext(ctx, p.opts.Exchange, m.typ, true, false, amqp.Publishing{
+			Headers:      headers,
 			ContentType:  "application/json",
 			DeliveryMode: amqp.Persistent,
 			MessageId:    m.id,

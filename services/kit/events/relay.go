@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/progressive-overload/po/services/kit/backoff"
+	"github.com/progressive-overload/po/services/kit/tracing"
 )
 
 // RelayOptions configure a Relay. Zero values take the defaults shown.
@@ -182,6 +183,7 @@ type outboxRow struct {
 	typ      string
 	payload  []byte
 	attempts int
+	trace    []byte // trace_context; nil when NULL
 }
 
 // relayBatch publishes one batch and reports how many rows it marked
@@ -217,6 +219,11 @@ func (r *Relay) relayBatch(ctx context.Context) (published, selected int, err er
 		}
 		_ = json.Unmarshal(row.payload, &env)
 		msgs[i] = outgoing{id: row.eventID, typ: row.typ, source: env.Source, time: env.Time, body: row.payload}
+		if tracing.Enabled() {
+			// Each message's publish span continues the trace of the request
+			// (or message) that enqueued it, not the relay's.
+			msgs[i].trace = contextOfRow(context.Background(), row.trace)
+		}
 	}
 	errs := r.pub.publish(ctx, msgs)
 	var done, failed []int64
@@ -251,7 +258,7 @@ func (r *Relay) relayBatch(ctx context.Context) (published, selected int, err er
 }
 
 func (r *Relay) lockPending(ctx context.Context, tx *sql.Tx) ([]outboxRow, error) {
-	rs, err := tx.QueryContext(ctx, `SELECT id, event_id, event_type, payload, attempts FROM outbox_events
+	rs, err := tx.QueryContext(ctx, `SELECT id, event_id, event_type, payload, attempts, trace_context FROM outbox_events
 		WHERE published_at IS NULL`+r.skipParked()+` ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED`, r.opts.BatchSize)
 	if err != nil {
 		return nil, fmt.Errorf("events: relay select: %w", err)
@@ -260,7 +267,7 @@ func (r *Relay) lockPending(ctx context.Context, tx *sql.Tx) ([]outboxRow, error
 	var rows []outboxRow
 	for rs.Next() {
 		var row outboxRow
-		if err := rs.Scan(&row.id, &row.eventID, &row.typ, &row.payload, &row.attempts); err != nil {
+		if err := rs.Scan(&row.id, &row.eventID, &row.typ, &row.payload, &row.attempts, &row.trace); err != nil {
 			return nil, fmt.Errorf("events: relay scan: %w", err)
 		}
 		rows = append(rows, row)

@@ -35,9 +35,18 @@ func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
 	return m
 }
 
-func (m *httpMetrics) observe(service, route, method string, code int, elapsed time.Duration) {
+// observe counts a request and its duration. With a traceID (the request's
+// trace was sampled) the duration carries it as an exemplar, so the bucket of
+// a slow request links to its trace; the client keeps the latest exemplar per
+// bucket, and exports them in the OpenMetrics format only.
+func (m *httpMetrics) observe(service, route, method string, code int, elapsed time.Duration, traceID string) {
 	m.requests.WithLabelValues(service, route, method, strconv.Itoa(code)).Inc()
-	m.duration.WithLabelValues(service, route, method).Observe(elapsed.Seconds())
+	h := m.duration.WithLabelValues(service, route, method)
+	if traceID == "" {
+		h.Observe(elapsed.Seconds())
+		return
+	}
+	h.(prometheus.ExemplarObserver).ObserveWithExemplar(elapsed.Seconds(), prometheus.Labels{"trace_id": traceID})
 }
 
 // routeLabel is the route template ("/users/:id"), never the raw path: raw paths

@@ -22,8 +22,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/swaggest/swgui/v5emb"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/progressive-overload/po/services/kit/problem"
+	"github.com/progressive-overload/po/services/kit/tracing"
 )
 
 // Check is one dependency /readyz verifies.
@@ -77,6 +79,9 @@ type Server struct {
 	trusted  *trustedProxies // nil: none
 	draining atomic.Bool
 	shedLog  shedLog
+	// tracer is set when tracing is on (kit/tracing): requests get server
+	// spans and slow buckets of the latency histogram exemplars.
+	tracer trace.Tracer
 }
 
 // NewRegistry is a metrics registry with the Go runtime and process
@@ -112,6 +117,9 @@ func New(opts Options) *Server {
 		opts.QueueTimeout = DefaultQueueTimeout
 	}
 	s := &Server{Registry: opts.Registry, opts: opts, log: opts.Logger, trusted: newTrustedProxies(opts.TrustedProxies)}
+	if tracing.Enabled() {
+		s.tracer = tracing.Tracer()
+	}
 	s.metrics = newHTTPMetrics(opts.Registry)
 	s.admit = newAdmission(opts, opts.Registry)
 	s.App = fiber.New(fiber.Config{
@@ -144,7 +152,13 @@ func New(opts Options) *Server {
 		return c.JSON(fiber.Map{"status": "ok"})
 	})
 	s.App.Get("/readyz", s.ready)
-	s.App.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{Registry: opts.Registry})))
+	s.App.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{
+		Registry: opts.Registry,
+		// Exemplars (trace ids on the latency histogram) exist only in the
+		// OpenMetrics format; a scraper asking for it gets them, one asking for
+		// the text format (curl, older Prometheus) gets that as before.
+		EnableOpenMetrics: true,
+	})))
 	if len(opts.OpenAPISpec) > 0 {
 		s.mountAPIDocs()
 	}
@@ -164,6 +178,10 @@ func (s *Server) observe(c *fiber.Ctx) error {
 	}
 	c.Set(fiber.HeaderXRequestID, rid)
 	c.Locals("requestid", rid)
+	var span trace.Span // nil unless tracing is on: nothing is allocated for it otherwise
+	if s.tracer != nil && !isPlatformPath(c.Path()) {
+		span = s.startSpan(c)
+	}
 
 	if err := c.Next(); err != nil {
 		if herr := s.handleError(c, err); herr != nil {
@@ -179,7 +197,14 @@ func (s *Server) observe(c *fiber.Ctx) error {
 		route = "shed"
 	}
 	elapsed := time.Since(start)
-	s.metrics.observe(s.opts.Service, route, c.Method(), code, elapsed)
+	var traceID string // set when this request's trace is sampled
+	if span != nil {
+		if sc := span.SpanContext(); sc.IsSampled() {
+			traceID = sc.TraceID().String()
+		}
+		finishSpan(span, c.Method(), route, code)
+	}
+	s.metrics.observe(s.opts.Service, route, c.Method(), code, elapsed, traceID)
 
 	// Probes and scrapes arrive every few seconds from the platform; logging them
 	// would drown the requests people care about.
@@ -198,7 +223,7 @@ func (s *Server) observe(c *fiber.Ctx) error {
 	} else if code >= 400 {
 		level = slog.LevelWarn
 	}
-	s.log.LogAttrs(c.UserContext(), level, "request",
+	attrs := []slog.Attr{
 		slog.String("request_id", rid),
 		slog.String("method", c.Method()),
 		slog.String("route", route),
@@ -206,7 +231,12 @@ func (s *Server) observe(c *fiber.Ctx) error {
 		slog.Int("status", code),
 		slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
 		slog.String("remote", ClientIP(c)),
-	)
+	}
+	if traceID != "" {
+		// From a log line to its trace.
+		attrs = append(attrs, slog.String("trace_id", traceID))
+	}
+	s.log.LogAttrs(c.UserContext(), level, "request", attrs...)
 	return nil
 }
 

@@ -98,7 +98,7 @@ func OpenConfig(ctx context.Context, cfg *mysql.Config) (*sql.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mysql: %w", err)
 	}
-	db := sql.OpenDB(connector)
+	db := openDB(connector)
 	db.SetMaxOpenConns(MaxOpenConns)
 	db.SetMaxIdleConns(MaxIdleConns)
 	db.SetConnMaxLifetime(ConnMaxLifetime)

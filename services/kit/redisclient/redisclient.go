@@ -24,7 +24,11 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/redis/go-redis/extra/redisotel/v9"
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel"
+
+	"github.com/progressive-overload/po/services/kit/tracing"
 )
 
 // Schemes are the URL schemes New accepts; kit/platform checks REDIS_URL
@@ -50,6 +54,28 @@ type Options struct {
 // New does not contact Redis. Errors never repeat the URL, which may hold a
 // password.
 func New(rawURL string, o Options) (redis.UniversalClient, error) {
+	rdb, err := newClient(rawURL, o)
+	if err != nil {
+		return nil, err
+	}
+	if tracing.Enabled() {
+		// go-redis' own instrumentation: a span per command or pipeline,
+		// without the arguments (keys hold user ids; values, tokens), and
+		// only inside a trace under way: the near tier's subscriber and the
+		// login throttle's housekeeping open none of their own.
+		err := redisotel.InstrumentTracing(rdb,
+			redisotel.WithTracerProvider(tracing.ChildOnly(otel.GetTracerProvider())),
+			redisotel.WithDBStatement(false),
+			redisotel.WithCallerEnabled(false))
+		if err != nil {
+			_ = rdb.Close()
+			return nil, fmt.Errorf("tracing redis: %w", err)
+		}
+	}
+	return rdb, nil
+}
+
+func newClient(rawURL string, o Options) (redis.UniversalClient, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return nil, errors.New("not a URL")

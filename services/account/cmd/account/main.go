@@ -14,9 +14,14 @@ import (
 	"github.com/progressive-overload/po/services/kit/cli"
 	"github.com/progressive-overload/po/services/kit/config"
 	"github.com/progressive-overload/po/services/kit/logging"
+	"github.com/progressive-overload/po/services/kit/tracing"
 
 	"github.com/progressive-overload/po/services/account/internal/service"
 )
+
+// version is set at build time (-ldflags "-X main.version=..."); traces
+// carry it as service.version.
+var version = "dev"
 
 func main() {
 	cli.Main(service.Name, map[string]cli.Command{"serve": serve, "migrate": migrate})
@@ -32,13 +37,27 @@ func serve(ctx context.Context) error {
 	out := logging.NewBuffered(os.Stdout, cfg.LogFlushInterval)
 	defer out.Close()
 	log := logging.New(out, service.Name, cfg.LogLevel, cfg.LogFormat)
+	// Before the service is built: its parts decide then whether to trace.
+	stopTracing, err := tracing.Setup(ctx, service.Name, version)
+	if err != nil {
+		return err
+	}
+	// After the drain (Listen returns once requests and handlers are done),
+	// so their last spans are flushed too.
+	defer func() {
+		fctx, cancel := context.WithTimeout(context.Background(), tracing.ShutdownTimeout)
+		defer cancel()
+		if err := stopTracing(fctx); err != nil {
+			log.Warn("traces not flushed", "error", err)
+		}
+	}()
 	startCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	svc, err := service.New(startCtx, cfg, service.Options{Logger: log})
 	cancel()
 	if err != nil {
 		return err
 	}
-	return cli.Listen(ctx, log, cfg.HTTPAddr, svc)
+	return cli.Listen(ctx, log, cfg.HTTPAddr, svc, "version", version, "tracing", tracing.Enabled())
 }
 
 func migrate(ctx context.Context) error {

@@ -1,12 +1,18 @@
 package service_test
 
 import (
+	"context"
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/valyala/fasthttp"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
+	"github.com/progressive-overload/po/services/kit/tracing"
 )
 
 // benchHarness is a service holding one user with a full first page of logs
@@ -31,16 +37,30 @@ func benchHarness(b *testing.B, opts ...harnessOption) (*harness, string, string
 // server stack (request id, metrics, access log, JWT auth, routing, strict
 // handler, cache, response) in process, without a socket, so allocs/op are
 // the server's alone. "hit" is served from Redis; "nocache" is the
-// CACHE_ENABLED=false baseline that reads MySQL every time.
+// CACHE_ENABLED=false baseline that reads MySQL every time. Both run with
+// tracing off, as a service without OTEL_EXPORTER_OTLP_ENDPOINT does;
+// "hit-traced" and "nocache-traced" with tracing on, every request sampled
+// and its spans batched to an exporter that drops them: the cost of the
+// spans themselves, without a collector's network.
 func BenchmarkUserLogs(b *testing.B) {
 	for _, bc := range []struct {
-		name string
-		opts []harnessOption
+		name   string
+		opts   []harnessOption
+		traced bool
 	}{
-		{"hit", nil},
-		{"nocache", []harnessOption{withCacheDisabled()}},
+		{"hit", nil, false},
+		{"nocache", []harnessOption{withCacheDisabled()}, false},
+		{"hit-traced", nil, true},
+		{"nocache-traced", []harnessOption{withCacheDisabled()}, true},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
+			if bc.traced {
+				// Before the harness: the service decides whether to trace
+				// as it is built.
+				tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(tracetest.NewNoopExporter()))
+				restore := tracing.Use(tp)
+				b.Cleanup(func() { restore(); _ = tp.Shutdown(context.Background()) })
+			}
 			h, path, tok := benchHarness(b, bc.opts...)
 			handler := h.svc.HTTP.App.Handler()
 			var req fasthttp.Request
@@ -65,7 +85,7 @@ func BenchmarkUserLogs(b *testing.B) {
 				}
 			}
 			b.StopTimer()
-			if bc.name == "hit" && h.cacheCount(b, "user-logs", "hit")-hits0 < float64(b.N) {
+			if strings.HasPrefix(bc.name, "hit") && h.cacheCount(b, "user-logs", "hit")-hits0 < float64(b.N) {
 				b.Fatal("not every request was a cache hit")
 			}
 		})

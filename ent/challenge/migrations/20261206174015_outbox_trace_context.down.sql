@@ -1,0 +1,2 @@
+-- reverse: modify "outbox_events" table
+ALTER TABLE `outbox_events` DROP COLUMN `trace_context`;

@@ -1,0 +1,2 @@
+-- modify "outbox_events" table
+ALTER TABLE `outbox_events` ADD COLUMN `trace_context` text NULL;
