@@ -21,6 +21,7 @@
 # :5672). Images: PO_DEV_MYSQL_IMAGE, PO_DEV_REDIS_IMAGE, PO_DEV_RABBITMQ_IMAGE;
 # PO_DEV_RABBITMQ_MANAGEMENT_PORT is where the broker's management API (which the
 # tests create their vhosts through when rabbitmqctl cannot reach it) is published.
+# PO_DEV_DEPS=docker skips steps 2 and 4: containers only (default: auto).
 set -uo pipefail
 
 MYSQL_ADDR=${MYSQL_ADDR:-127.0.0.1:3306}
@@ -32,6 +33,8 @@ REDIS_IMAGE=${PO_DEV_REDIS_IMAGE:-redis:7.4}
 RABBITMQ_IMAGE=${PO_DEV_RABBITMQ_IMAGE:-rabbitmq:3.13-management}
 RABBITMQ_MANAGEMENT_PORT=${PO_DEV_RABBITMQ_MANAGEMENT_PORT:-15672}
 RABBITMQ_SCRIPTS_DIR=${RABBITMQ_SCRIPTS_DIR:-/usr/lib/rabbitmq/bin}
+MODE=${PO_DEV_DEPS:-auto}
+case $MODE in auto | docker) ;; *) echo "ensure-deps: PO_DEV_DEPS=$MODE: auto or docker" >&2; exit 2 ;; esac
 # Every container created here carries this label (value: the prefix); `clean`
 # removes exactly those.
 LABEL=org.progressive-overload.dev-dependency
@@ -71,10 +74,29 @@ reachable() { # host:port
   (exec 3<>"/dev/tcp/${host}/${port}") 2>/dev/null
 }
 
-wait_for() { # addr seconds
+# answers NAME ADDR: the server speaks its protocol (a published container port
+# accepts connections before the server in it listens): MySQL's greeting,
+# Redis' PONG, AMQP's connection.start; for the RabbitMQ container also its
+# management API.
+answers() {
+  local host=${2%:*} port=${2##*:} out
+  case $1 in
+    mysql) out=$(timeout 3 bash -c 'exec 3<>"/dev/tcp/$0/$1" && head -c 4 <&3 | od -An -c' "$host" "$port" 2>/dev/null) ;;
+    redis) out=$(timeout 3 bash -c 'exec 3<>"/dev/tcp/$0/$1" && printf "PING\r\n" >&3 && head -c 5 <&3 | tr -d "\\0"' "$host" "$port" 2>/dev/null)
+      [ "$out" = +PONG ] || return 1 ;;
+    rabbitmq) out=$(timeout 3 bash -c 'exec 3<>"/dev/tcp/$0/$1" && printf "AMQP\0\0\11\1" >&3 && head -c 1 <&3 | od -An -c' "$host" "$port" 2>/dev/null)
+      if [ -n "$out" ] && [ "${how[$1]:-}" = container ]; then
+        out=$(timeout 3 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$0" && printf "GET / HTTP/1.0\r\n\r\n" >&3 && head -c 5 <&3 | tr -d "\\0"' "$RABBITMQ_MANAGEMENT_PORT" 2>/dev/null)
+        [ "$out" = HTTP/ ] || return 1
+      fi ;;
+  esac
+  [ -n "$out" ]
+}
+
+wait_for() { # name addr seconds
   local i
-  for ((i = 0; i < $2 * 4; i++)); do
-    reachable "$1" && return 0
+  for ((i = 0; i < $3 * 4; i++)); do
+    answers "$1" "$2" && return 0
     sleep 0.25
   done
   return 1
@@ -199,11 +221,11 @@ apt_wanted=()
 for n in "${names[@]}"; do
   reachable "${addr[$n]}" && continue
   say "${label[$n]} is not answering on ${addr[$n]}; trying to start it"
-  if "${n}_installed"; then
+  if [ "$MODE" = auto ] && "${n}_installed"; then
     "start_$n" && how[$n]=installed
   elif docker_works && loopback "${addr[$n]}"; then
     "container_$n" && how[$n]=container
-  elif root_on_debian && loopback "${addr[$n]}"; then
+  elif [ "$MODE" = auto ] && root_on_debian && loopback "${addr[$n]}"; then
     apt_wanted+=("$n")
   fi
 done
@@ -236,8 +258,8 @@ if [ "$want_test_programs" = yes ]; then
 fi
 
 for n in "${names[@]}"; do
-  reachable "${addr[$n]}" && { [ -z "${how[$n]:-}" ] || say "${label[$n]} started on ${addr[$n]} (${how[$n]})"; continue; }
-  if [ -n "${how[$n]:-}" ] && wait_for "${addr[$n]}" "${timeout[$n]}"; then
+  [ -z "${how[$n]:-}" ] && reachable "${addr[$n]}" && continue
+  if [ -n "${how[$n]:-}" ] && wait_for "$n" "${addr[$n]}" "${timeout[$n]}"; then
     say "${label[$n]} started on ${addr[$n]} (${how[$n]})"
     if [ "$n" = mysql ] && [ "${how[$n]}" = apt ] && ! mysql_root_over_tcp; then
       say "ERROR: could not let root connect to MariaDB over 127.0.0.1"
