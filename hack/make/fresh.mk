@@ -14,4 +14,4 @@ FRESH_TEST_DIR ?= $(PO_TOOLS_DIR)/fresh-test
 fresh-test: ## slow: make test, make run and the walk-through, as the README says, on a fresh Debian container
 	rm -rf $(FRESH_TEST_DIR) && mkdir -p $(FRESH_TEST_DIR)
 	cd hack && FRESH_TEST_DIR=$(FRESH_TEST_DIR) $(GO) test -tags fresh -count=1 -v -run TestFreshMachine -timeout $(FRESH_TEST_TIMEOUT) ./freshtest/ 2>&1 \
-	  | tee $(FRESH_TEST_DIR)/test.log | grep -E '^(=== RUN|--- |\s+\S+_test\.go:|PASS|FAIL|ok )'; exit $${PIPESTATUS[0]}
+	  | tee $(FRESH_TEST_DIR)/test.log | grep --line-buffered -E '^(=== RUN|--- |\s+\S+_test\.go:|PASS|FAIL|ok )'; exit $${PIPESTATUS[0]}

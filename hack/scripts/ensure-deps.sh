@@ -193,9 +193,11 @@ apt_install() {
 
 # After a fresh install MariaDB's root logs in through the unix socket only; the
 # services connect as root@127.0.0.1 without a password, as to a development
-# server (it listens on loopback only: Debian's bind-address).
+# server (it listens on loopback only: Debian's bind-address). The server names
+# 127.0.0.1 localhost unless it skips name resolution: both accounts take it.
 mysql_root_over_tcp() {
   mariadb -uroot <<'SQL'
+ALTER USER 'root'@'localhost' IDENTIFIED VIA unix_socket OR mysql_native_password USING PASSWORD('');
 CREATE USER IF NOT EXISTS 'root'@'127.0.0.1' IDENTIFIED BY '';
 GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION;
 FLUSH PRIVILEGES;
