@@ -25,7 +25,6 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/progressive-overload/po/hack/dockerengine"
 	"github.com/progressive-overload/po/hack/offline"
 	"github.com/progressive-overload/po/hack/reporoot"
 	"github.com/progressive-overload/po/services/kit/testkit/localproc"
@@ -38,21 +37,7 @@ func TestDockerPath(t *testing.T) {
 	if dir == "" {
 		dir = t.TempDir()
 	}
-	engineOpts := dockerengine.Options{RepoRoot: root, Log: logWriter{t}}
-	eng, err := dockerengine.Ensure(ctx, engineOpts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if eng.Started {
-		t.Cleanup(func() {
-			c, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-			defer cancel()
-			if err := dockerengine.Stop(c, engineOpts); err != nil {
-				t.Errorf("stopping the docker engine this test started: %v", err)
-			}
-		})
-	}
-	docker := eng.Client
+	docker := engine(t, ctx)
 
 	// The stand-ins of hack/offline.
 	images := map[string]string{"mysql": "po-offline/mysql:8.4", "redis": "po-offline/redis:7.4", "rabbitmq": "po-offline/rabbitmq:3.13-management"}

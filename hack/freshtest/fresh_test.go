@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -107,23 +108,7 @@ func TestFreshMachine(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// A Docker engine: the one that answers, or one started here and stopped at
-	// the end (hack/dockerengine).
-	engineOpts := dockerengine.Options{RepoRoot: e.root, Log: logWriter{t}}
-	eng, err := dockerengine.Ensure(ctx, engineOpts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.docker = eng.Client
-	if eng.Started {
-		t.Cleanup(func() {
-			c, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-			defer cancel()
-			if err := dockerengine.Stop(c, engineOpts); err != nil {
-				t.Errorf("stopping the docker engine this test started: %v", err)
-			}
-		})
-	}
+	e.docker = engine(t, ctx)
 
 	// The image: Debian from the distribution's packages plus the README's
 	// prerequisites, built once and found current after that.
@@ -327,9 +312,41 @@ func HostAptSources(dir string) error {
 	return nil
 }
 
-type logWriter struct{ t *testing.T }
+// The Docker engine of both tests: the one that answers, or one started here
+// (hack/dockerengine) and stopped by TestMain once both are done.
+var (
+	engineOnce    sync.Once
+	engineClient  string
+	engineErr     error
+	engineStarted bool
+	engineOpts    = dockerengine.Options{RepoRoot: reporoot.Dir(), Log: os.Stderr}
+)
 
-func (w logWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
+func engine(t *testing.T, ctx context.Context) string {
+	t.Helper()
+	engineOnce.Do(func() {
+		eng, err := dockerengine.Ensure(ctx, engineOpts)
+		if err != nil {
+			engineErr = err
+			return
+		}
+		engineClient, engineStarted = eng.Client, eng.Started
+	})
+	if engineErr != nil {
+		t.Fatal(engineErr)
+	}
+	return engineClient
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if engineStarted {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		if err := dockerengine.Stop(ctx, engineOpts); err != nil {
+			fmt.Fprintln(os.Stderr, "stopping the docker engine these tests started:", err)
+			code = 1
+		}
+		cancel()
+	}
+	os.Exit(code)
 }
