@@ -152,6 +152,13 @@ func TestFreshMachine(t *testing.T) {
 	e.name = "po-freshtest-" + randomHex(4)
 	e.workdir = e.root
 	args := []string{"run", "-d", "--name", e.name, "--label", label + "=1", "--hostname", "fresh"}
+	// Debian's packages that make test installs, kept between runs (apt still
+	// resolves, verifies and installs each; only the download is saved).
+	if archives, err := aptArchives(); err == nil {
+		args = append(args, "-v", archives+":/var/cache/apt/archives")
+	} else {
+		t.Logf("no apt archive cache: %v", err)
+	}
 	if os.Geteuid() == 0 {
 		gocache, err := exec.Command("go", "env", "GOCACHE").Output()
 		if err == nil && len(bytes.TrimSpace(gocache)) > 0 {
@@ -248,6 +255,21 @@ go version`); err != nil {
 	if runErr != nil {
 		t.Errorf("the walk-through driver: %v", runErr)
 	}
+}
+
+// aptArchives is the directory of cached .deb files under the tool cache
+// ($PO_TOOLS_DIR, default ~/.cache/po-tools): the file names carry the versions.
+func aptArchives() (string, error) {
+	tools := os.Getenv("PO_TOOLS_DIR")
+	if tools == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return "", err
+		}
+		tools = filepath.Join(home, ".cache", "po-tools")
+	}
+	dir := filepath.Join(tools, "fresh-test-apt-archives")
+	return dir, os.MkdirAll(filepath.Join(dir, "partial"), 0o755)
 }
 
 func tail(s string, n int) string {
