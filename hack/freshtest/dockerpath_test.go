@@ -74,18 +74,6 @@ func TestDockerPath(t *testing.T) {
 		"PO_DEV_RABBITMQ_MANAGEMENT_PORT="+strconv.Itoa(ports[3]),
 		"PO_DEV_MYSQL_IMAGE="+images["mysql"], "PO_DEV_REDIS_IMAGE="+images["redis"], "PO_DEV_RABBITMQ_IMAGE="+images["rabbitmq"])
 	script := filepath.Join(root, "hack", "scripts", "ensure-deps.sh")
-	deps := func(args ...string) string {
-		t.Helper()
-		c, cancel := context.WithTimeout(ctx, 5*time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(c, script, args...)
-		cmd.Env = env
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("ensure-deps.sh %s: %v:\n%s", strings.Join(args, " "), err, out)
-		}
-		return string(out)
-	}
 	containers := func() map[string]string { // name -> id
 		out, err := exec.Command(docker, "ps", "-a", "--filter", "label=org.progressive-overload.dev-dependency="+prefix,
 			"--format", "{{.Names}} {{.ID}}").Output()
@@ -99,6 +87,23 @@ func TestDockerPath(t *testing.T) {
 			}
 		}
 		return m
+	}
+	deps := func(args ...string) string {
+		t.Helper()
+		c, cancel := context.WithTimeout(ctx, 5*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(c, script, args...)
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			var logs strings.Builder
+			for name := range containers() {
+				l, _ := exec.Command(docker, "logs", "--tail", "20", name).CombinedOutput()
+				fmt.Fprintf(&logs, "--- docker logs %s (last lines):\n%s", name, l)
+			}
+			t.Fatalf("ensure-deps.sh %s: %v:\n%s%s", strings.Join(args, " "), err, out, logs.String())
+		}
+		return string(out)
 	}
 	t.Cleanup(func() {
 		for name := range containers() {

@@ -94,8 +94,8 @@ answers() {
 }
 
 wait_for() { # name addr seconds
-  local i
-  for ((i = 0; i < $3 * 4; i++)); do
+  local deadline=$((SECONDS + $3))
+  while ((SECONDS < deadline)); do
     answers "$1" "$2" && return 0
     sleep 0.25
   done
@@ -166,10 +166,12 @@ container_redis() {
 }
 container_rabbitmq() {
   # guest may only connect from loopback by default; through the engine's
-  # bridge it does not. The management API is where the tests create vhosts.
+  # bridge it does not. The management API is where the tests create vhosts:
+  # enabled whatever the image enables.
   start_container rabbitmq "$RABBITMQ_IMAGE" "$AMQP_ADDR" 5672 \
     -p "127.0.0.1:$RABBITMQ_MANAGEMENT_PORT:15672" \
-    -e RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS='-rabbit loopback_users []'
+    -e RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS='-rabbit loopback_users []' \
+    -e RABBITMQ_ENABLED_PLUGINS=rabbitmq_management
 }
 
 # --- 4. the distribution's packages -------------------------------------------
