@@ -49,7 +49,7 @@ __po_stop() {
   echo "@@po-stop-listening ${listening:-none}@@"
 }
 ready=no
-for _ in $(seq 1 1200); do # 0.25 s each: 5 minutes
+for _ in $(seq 1 2400); do # 0.25 s each: 10 minutes (a cold build of both services on a loaded machine)
   if ! kill -0 "$pid" 2>/dev/null; then break; fi
   if curl -sf -o /dev/null 127.0.0.1:3000/readyz && curl -sf -o /dev/null 127.0.0.1:3001/readyz; then ready=yes; break; fi
   sleep 0.25

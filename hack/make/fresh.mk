@@ -9,7 +9,7 @@
 # happened. Then make deps's Docker path on that engine (TestDockerPath: the
 # stand-in images, free loopback ports, containers of its own prefix, removed).
 # Logs stay in FRESH_TEST_DIR until the next run.
-FRESH_TEST_TIMEOUT ?= 40m
+FRESH_TEST_TIMEOUT ?= 60m
 FRESH_TEST_DIR ?= $(PO_TOOLS_DIR)/fresh-test
 
 .PHONY: fresh-test
