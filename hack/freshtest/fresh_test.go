@@ -37,13 +37,13 @@ type env struct {
 	name, workdir     string
 }
 
-// deadlineCtx ends a minute before the test's deadline, so that a step that
+// deadlineCtx ends three minutes before the test's deadline, so that a step that
 // hangs is killed and the cleanups (container, engine) still run.
 func deadlineCtx(t *testing.T) context.Context {
 	ctx := context.Background()
 	if d, ok := t.Deadline(); ok {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, d.Add(-time.Minute))
+		ctx, cancel = context.WithDeadline(ctx, d.Add(-3*time.Minute))
 		t.Cleanup(cancel)
 	}
 	return ctx
