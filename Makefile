@@ -25,8 +25,13 @@ help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sort | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
 .PHONY: deps
-deps: ## check MariaDB, Redis, RabbitMQ answer locally (start them if installed but stopped)
+deps: ## make sure MariaDB, Redis, RabbitMQ answer locally (started, as containers, or installed: see docs/operations.md)
 	@hack/scripts/ensure-deps.sh
+
+# make test also needs the programs its Redis Cluster and RabbitMQ cluster tests run.
+.PHONY: test-deps
+test-deps:
+	@hack/scripts/ensure-deps.sh --test
 
 .PHONY: build
 build: ## build the service binaries into bin/
@@ -38,7 +43,7 @@ run: deps build ## run the whole system locally (Ctrl-C stops it)
 	@hack/scripts/run.sh
 
 .PHONY: test
-test: deps ## run every module's tests with -race (needs MariaDB, Redis, RabbitMQ; started if installed)
+test: test-deps ## run every module's tests with -race against MariaDB, Redis, RabbitMQ (set up by make deps)
 	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) $(PKGS)
 
 .PHONY: lint
@@ -66,5 +71,6 @@ gen-check: deps gen ## fail when regenerating changes committed code
 	@untracked=$$(git ls-files --others --exclude-standard -- ent services); if [ -n "$$untracked" ]; then echo "make gen created files that are not committed:"; echo "$$untracked"; exit 1; fi
 
 .PHONY: clean
-clean: ## remove built binaries and local dev state (.dev/)
+clean: ## remove built binaries, local dev state (.dev/) and the dev containers make deps created
 	rm -rf bin .dev
+	@hack/scripts/ensure-deps.sh clean

@@ -65,6 +65,9 @@ type Image struct {
 	Ref  string   // tag it is known by
 	Also []string // further tags
 	Dir  string   // context under hack/offline/images
+	// ContextDir, where set, is the context instead (an image of another
+	// package built the same way, e.g. hack/freshtest's).
+	ContextDir string
 	// Copy puts files or trees into the context: context path -> source path.
 	Copy map[string]string
 	// Generate writes further context files.
@@ -287,6 +290,20 @@ func (b *Builder) Ensure(ctx context.Context) (int, error) {
 	return b.built, nil
 }
 
+// EnsureDebian builds the Debian base (debian:bookworm-slim, debootstrapped from
+// the host's mirror) unless it is current.
+func (b *Builder) EnsureDebian(ctx context.Context) error { return b.ensureDebian(ctx) }
+
+// EnsureImage builds img unless it is current (its key label matches).
+func (b *Builder) EnsureImage(ctx context.Context, img Image) error { return b.ensureImage(ctx, img) }
+
+// HostCAs copies this host's local certificate authorities into dir/local-ca
+// (an Image's Generate; see the golang stand-in).
+func HostCAs(dir string) error { return hostCAs(dir) }
+
+// CopyTree copies a file or a directory tree, keeping modes and links.
+func CopyTree(src, dst string) error { return copyTree(src, dst) }
+
 func (b *Builder) docker(ctx context.Context, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, b.Docker, args...)
 	cmd.Stdout, cmd.Stderr = b.Log, b.Log
@@ -317,7 +334,11 @@ func (b *Builder) ensureImage(ctx context.Context, img Image) error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	if err := copyTree(filepath.Join(b.Root, "hack", "offline", "images", img.Dir), tmp); err != nil {
+	ctxDir := filepath.Join(b.Root, "hack", "offline", "images", img.Dir)
+	if img.ContextDir != "" {
+		ctxDir = img.ContextDir
+	}
+	if err := copyTree(ctxDir, tmp); err != nil {
 		return err
 	}
 	for dst, src := range img.Copy {

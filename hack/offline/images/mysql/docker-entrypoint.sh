@@ -18,7 +18,12 @@ docker_process_sql() {
 if [ "${1:-}" = mariadbd ] || [ "${1:-}" = mysqld ]; then
 	shift
 	if [ ! -d "$datadir/mysql" ]; then
-		: "${MYSQL_ROOT_PASSWORD:?MYSQL_ROOT_PASSWORD is required on first start}"
+		# As the official image: a root password, or an explicit empty one.
+		if [ -z "${MYSQL_ROOT_PASSWORD:-}" ] && [ -z "${MYSQL_ALLOW_EMPTY_PASSWORD:-}" ]; then
+			echo "docker-entrypoint: MYSQL_ROOT_PASSWORD (or MYSQL_ALLOW_EMPTY_PASSWORD) is required on first start" >&2
+			exit 1
+		fi
+		MYSQL_ROOT_PASSWORD=${MYSQL_ROOT_PASSWORD:-}
 		echo "docker-entrypoint: initializing $datadir"
 		mariadb-install-db --datadir="$datadir" --auth-root-authentication-method=normal \
 			--skip-test-db --skip-name-resolve >/dev/null
