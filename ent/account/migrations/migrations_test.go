@@ -310,22 +310,7 @@ func schemaNow() time.Time { return time.Now().UTC().Truncate(time.Microsecond) 
 func TestFamilyStartedAtBackfill(t *testing.T) {
 	ctx := t.Context()
 	dsn := mysqltest.NewDatabase(t)
-	const added = "20261124210500_refresh_family_started_at"
-	before := fstest.MapFS{}
-	names, err := fs.Glob(migrations.FS, "*.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, name := range names {
-		if strings.HasPrefix(name, added) || name > added {
-			continue
-		}
-		b, err := fs.ReadFile(migrations.FS, name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		before[name] = &fstest.MapFile{Data: b}
-	}
+	before, rest := migrationsBefore(t, "20261124210500_refresh_family_started_at")
 	if _, err := dbmigrate.Up(ctx, dsn, before); err != nil {
 		t.Fatal(err)
 	}
@@ -346,12 +331,6 @@ func TestFamilyStartedAtBackfill(t *testing.T) {
 		if _, err := db.ExecContext(ctx, "INSERT INTO refresh_tokens (user_id, family_id, token_hash, expires_at, created_at) VALUES (1, 'f', ?, ?, ?)",
 			strings.Repeat(string(rune('a'+i)), 64), at.Add(720*time.Hour), at); err != nil {
 			t.Fatal(err)
-		}
-	}
-	rest := 0 // the added migration and any after it
-	for _, name := range names {
-		if strings.HasSuffix(name, ".up.sql") && name >= added {
-			rest++
 		}
 	}
 	if n, err := dbmigrate.Up(ctx, dsn, migrations.FS); err != nil || n != rest {
@@ -380,36 +359,7 @@ func TestFamilyStartedAtBackfill(t *testing.T) {
 func TestExistingUsersKeepUTC(t *testing.T) {
 	ctx := t.Context()
 	dsn := mysqltest.NewDatabase(t)
-	before := fstest.MapFS{}
-	names, err := fs.Glob(migrations.FS, "*.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The database as it was before the zone migration: every migration
-	// older than it. Up then applies it and any added after it.
-	added := ""
-	for _, name := range names {
-		if strings.Contains(name, "_user_time_zone.") {
-			added = strings.SplitN(name, "_", 2)[0]
-			break
-		}
-	}
-	if added == "" {
-		t.Fatal("no user_time_zone migration")
-	}
-	rest := 0
-	for _, name := range names {
-		switch {
-		case name < added:
-			b, err := fs.ReadFile(migrations.FS, name)
-			if err != nil {
-				t.Fatal(err)
-			}
-			before[name] = &fstest.MapFile{Data: b}
-		case strings.HasSuffix(name, ".up.sql"):
-			rest++
-		}
-	}
+	before, rest := migrationsBefore(t, "_user_time_zone.")
 	if _, err := dbmigrate.Up(ctx, dsn, before); err != nil {
 		t.Fatal(err)
 	}
@@ -430,4 +380,39 @@ func TestExistingUsersKeepUTC(t *testing.T) {
 	if err != nil || u.TimeZone != "UTC" {
 		t.Fatalf("existing user's zone %q, %v", u.TimeZone, err)
 	}
+}
+
+// migrationsBefore is the database as it was before a migration: every
+// migration older than the one whose file name contains marker, and how many
+// up migrations (that one and any added after it) Up applies on top.
+func migrationsBefore(t *testing.T, marker string) (fstest.MapFS, int) {
+	t.Helper()
+	names, err := fs.Glob(migrations.FS, "*.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	version := ""
+	for _, name := range names {
+		if strings.Contains(name, marker) {
+			version = strings.SplitN(name, "_", 2)[0]
+			break
+		}
+	}
+	if version == "" {
+		t.Fatalf("no migration named like %q", marker)
+	}
+	before, rest := fstest.MapFS{}, 0
+	for _, name := range names {
+		switch {
+		case name < version:
+			b, err := fs.ReadFile(migrations.FS, name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			before[name] = &fstest.MapFile{Data: b}
+		case strings.HasSuffix(name, ".up.sql"):
+			rest++
+		}
+	}
+	return before, rest
 }
