@@ -62,6 +62,33 @@ func (e E1RMRecordFormula) Valid() bool {
 	}
 }
 
+// Defines values for ParticipantStatus.
+const (
+	ParticipantStatusActive   ParticipantStatus = "active"
+	ParticipantStatusLeft     ParticipantStatus = "left"
+	ParticipantStatusPending  ParticipantStatus = "pending"
+	ParticipantStatusRejected ParticipantStatus = "rejected"
+	ParticipantStatusRemoved  ParticipantStatus = "removed"
+)
+
+// Valid indicates whether the value is a known member of the ParticipantStatus enum.
+func (e ParticipantStatus) Valid() bool {
+	switch e {
+	case ParticipantStatusActive:
+		return true
+	case ParticipantStatusLeft:
+		return true
+	case ParticipantStatusPending:
+		return true
+	case ParticipantStatusRejected:
+		return true
+	case ParticipantStatusRemoved:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ProgressReason.
 const (
 	DeloadAfterFailures     ProgressReason = "deload_after_failures"
@@ -224,6 +251,17 @@ type CreateChallengeRequest struct {
 	Weeks      int32   `json:"weeks"`
 }
 
+// CreateInviteRequest defines model for CreateInviteRequest.
+type CreateInviteRequest struct {
+	// ExpiresAt When the code stops admitting anyone (absent never); in the future, at most a year ahead.
+	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
+
+	// MaxParticipants The code admits nobody once the group has this many pending and
+	// active participants, the owner included (absent: the group's
+	// limit, 1,000).
+	MaxParticipants *int32 `json:"maxParticipants,omitempty"`
+}
+
 // CreateWorkoutLogRequest defines model for CreateWorkoutLogRequest.
 type CreateWorkoutLogRequest struct {
 	Note *string `json:"note,omitempty"`
@@ -278,6 +316,153 @@ type ExerciseRecords struct {
 type FieldError struct {
 	Field   string `json:"field"`
 	Message string `json:"message"`
+}
+
+// Group defines model for Group.
+type Group struct {
+	CreatedAt   time.Time `json:"createdAt"`
+	Id          int64     `json:"id"`
+	JoiningOpen bool      `json:"joiningOpen"`
+	OwnerId     int64     `json:"ownerId"`
+
+	// Participants Pending and active participants, the owner included.
+	Participants int `json:"participants"`
+
+	// Plan The plan every participant trains, from the same start date.
+	Plan      GroupPlan `json:"plan"`
+	Title     string    `json:"title"`
+	UpdatedAt time.Time `json:"updatedAt"`
+
+	// YourChallengeId The caller's participation (their challenge) while pending or active; null otherwise (an admin).
+	YourChallengeId *int64 `json:"yourChallengeId"`
+}
+
+// GroupList defines model for GroupList.
+type GroupList struct {
+	Items      []Group `json:"items"`
+	NextCursor *string `json:"nextCursor"`
+}
+
+// GroupPlan The plan every participant trains, from the same start date.
+type GroupPlan struct {
+	// EndDate Last day of the last week.
+	EndDate        openapi_types.Date `json:"endDate"`
+	Exercise       string             `json:"exercise"`
+	Increment      float64            `json:"increment"`
+	IncrementEvery int32              `json:"incrementEvery"`
+
+	// Progression A plan's progression. Absent on a create request: fixed. The other
+	// members are given only where they apply (a fixed plan has none;
+	// minReps and maxReps are double's) and omitted from responses where
+	// they do not.
+	Progression     Progression        `json:"progression"`
+	SessionsPerWeek int32              `json:"sessionsPerWeek"`
+	StartDate       openapi_types.Date `json:"startDate"`
+	StartValue      float64            `json:"startValue"`
+	Unit            Unit               `json:"unit"`
+	Weeks           int32              `json:"weeks"`
+}
+
+// Invite defines model for Invite.
+type Invite struct {
+	CreatedAt       time.Time  `json:"createdAt"`
+	ExpiresAt       *time.Time `json:"expiresAt"`
+	GroupId         int64      `json:"groupId"`
+	Id              int64      `json:"id"`
+	MaxParticipants *int32     `json:"maxParticipants"`
+	RevokedAt       *time.Time `json:"revokedAt"`
+
+	// Usable Neither revoked nor expired now (the cap and joining being open are checked at join).
+	Usable bool `json:"usable"`
+}
+
+// InviteList defines model for InviteList.
+type InviteList struct {
+	Items      []Invite `json:"items"`
+	NextCursor *string  `json:"nextCursor"`
+}
+
+// JoinGroupRequest defines model for JoinGroupRequest.
+type JoinGroupRequest struct {
+	// Code An invite's code, as its creation answered it (43 characters of base64url).
+	Code string `json:"code"`
+}
+
+// Leaderboard defines model for Leaderboard.
+type Leaderboard struct {
+	GroupId    int64              `json:"groupId"`
+	Items      []LeaderboardEntry `json:"items"`
+	NextCursor *string            `json:"nextCursor"`
+
+	// PlannedSoFar Sessions the group's plan expected by now (UTC days), the same for everyone.
+	PlannedSoFar int `json:"plannedSoFar"`
+
+	// Total Participants on the board.
+	Total int `json:"total"`
+
+	// You The caller's own entry, wherever it ranks; null when the caller is not on the board.
+	You *LeaderboardEntry `json:"you"`
+}
+
+// LeaderboardEntry defines model for LeaderboardEntry.
+type LeaderboardEntry struct {
+	// Adherence targetsMet / plannedSoFar (1 when plannedSoFar is 0), three
+	// decimals; not capped, so one ahead of the calendar is above 1.
+	Adherence float64 `json:"adherence"`
+
+	// BestE1rmGain Best Epley estimate minus the first session's best; null for units that are not loads, or without logs.
+	BestE1rmGain *float64 `json:"bestE1rmGain"`
+
+	// DisplayName The account's display name as its events last said; `User <id>` until one arrived.
+	DisplayName string `json:"displayName"`
+
+	// Rank 1 for the first.
+	Rank int `json:"rank"`
+
+	// ReachedAt When the participant reached this score (their newest log; when they joined without one). Earlier ranks first on a tie.
+	ReachedAt time.Time `json:"reachedAt"`
+
+	// Sessions Sessions done (days with a log, in the participant's time zone).
+	Sessions   int   `json:"sessions"`
+	TargetsMet int   `json:"targetsMet"`
+	UserId     int64 `json:"userId"`
+
+	// Volume Σ sets × reps × value over every log, two decimals.
+	Volume float64 `json:"volume"`
+}
+
+// NewInvite An invite with its code, shown once.
+type NewInvite struct {
+	// Code 32 random bytes, base64url without padding; give it to the people who should join.
+	Code            string     `json:"code"`
+	CreatedAt       time.Time  `json:"createdAt"`
+	ExpiresAt       *time.Time `json:"expiresAt"`
+	GroupId         int64      `json:"groupId"`
+	Id              int64      `json:"id"`
+	MaxParticipants *int32     `json:"maxParticipants"`
+	RevokedAt       *time.Time `json:"revokedAt"`
+	Usable          bool       `json:"usable"`
+}
+
+// ParticipantStatus `pending` until the account service vouches for the joiner, then
+// `active`; `rejected` when it does not; `left` when the participant
+// left (or their account was deleted); `removed` by the owner or an
+// admin. Only pending and active participants are on the leaderboard.
+type ParticipantStatus string
+
+// Participation defines model for Participation.
+type Participation struct {
+	// ChallengeId The participant's own challenge on the group's plan (log to it as to any challenge).
+	ChallengeId int64     `json:"challengeId"`
+	GroupId     int64     `json:"groupId"`
+	JoinedAt    time.Time `json:"joinedAt"`
+
+	// Status `pending` until the account service vouches for the joiner, then
+	// `active`; `rejected` when it does not; `left` when the participant
+	// left (or their account was deleted); `removed` by the owner or an
+	// admin. Only pending and active participants are on the leaderboard.
+	Status ParticipantStatus `json:"status"`
+	UserId int64             `json:"userId"`
 }
 
 // PersonalRecords defines model for PersonalRecords.
@@ -443,6 +628,11 @@ type UpdateChallengeRequest struct {
 // UpdateChallengeRequestStatus Archive the challenge (final; archiving an archived one changes nothing).
 type UpdateChallengeRequestStatus string
 
+// UpdateGroupRequest defines model for UpdateGroupRequest.
+type UpdateGroupRequest struct {
+	JoiningOpen bool `json:"joiningOpen"`
+}
+
 // UpdateWorkoutLogRequest A correction; members left out keep their value.
 type UpdateWorkoutLogRequest struct {
 	// Note An empty note removes the note.
@@ -506,6 +696,9 @@ type ChallengeID = int64
 // Cursor defines model for Cursor.
 type Cursor = string
 
+// GroupID defines model for GroupID.
+type GroupID = int64
+
 // Limit defines model for Limit.
 type Limit = int32
 
@@ -543,6 +736,33 @@ type ListChallengesParams struct {
 	// UserId Only this user's challenges (a user may only name themselves).
 	UserId *int64 `form:"userId,omitempty" json:"userId,omitempty"`
 
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `nextCursor` of the previous page; absent for the first page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// ListGroupsParams defines parameters for ListGroups.
+type ListGroupsParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `nextCursor` of the previous page; absent for the first page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// ListInvitesParams defines parameters for ListInvites.
+type ListInvitesParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `nextCursor` of the previous page; absent for the first page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// GetLeaderboardParams defines parameters for GetLeaderboard.
+type GetLeaderboardParams struct {
 	// Limit Page size.
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 
@@ -593,6 +813,18 @@ type ListChallengeLogsParams struct {
 // CreateChallengeJSONRequestBody defines body for CreateChallenge for application/json ContentType.
 type CreateChallengeJSONRequestBody = CreateChallengeRequest
 
+// CreateGroupJSONRequestBody defines body for CreateGroup for application/json ContentType.
+type CreateGroupJSONRequestBody = CreateChallengeRequest
+
+// JoinGroupJSONRequestBody defines body for JoinGroup for application/json ContentType.
+type JoinGroupJSONRequestBody = JoinGroupRequest
+
+// UpdateGroupJSONRequestBody defines body for UpdateGroup for application/json ContentType.
+type UpdateGroupJSONRequestBody = UpdateGroupRequest
+
+// CreateInviteJSONRequestBody defines body for CreateInvite for application/json ContentType.
+type CreateInviteJSONRequestBody = CreateInviteRequest
+
 // UpdateChallengeJSONRequestBody defines body for UpdateChallenge for application/json ContentType.
 type UpdateChallengeJSONRequestBody = UpdateChallengeRequest
 
@@ -610,6 +842,36 @@ type ServerInterface interface {
 	// CreateChallenge Start a challenge
 	// (POST /challenges)
 	CreateChallenge(c *fiber.Ctx) error
+	// ListGroups The caller's groups, newest first
+	// (GET /challenges/groups)
+	ListGroups(c *fiber.Ctx, params ListGroupsParams) error
+	// CreateGroup Start a group challenge
+	// (POST /challenges/groups)
+	CreateGroup(c *fiber.Ctx) error
+	// JoinGroup Join a group with an invite code
+	// (POST /challenges/groups/join)
+	JoinGroup(c *fiber.Ctx) error
+	// GetGroup One group
+	// (GET /challenges/groups/{groupId})
+	GetGroup(c *fiber.Ctx, groupId GroupID) error
+	// UpdateGroup Open or close joining
+	// (PATCH /challenges/groups/{groupId})
+	UpdateGroup(c *fiber.Ctx, groupId GroupID) error
+	// ListInvites The group's invites, newest first, without their codes
+	// (GET /challenges/groups/{groupId}/invites)
+	ListInvites(c *fiber.Ctx, groupId GroupID, params ListInvitesParams) error
+	// CreateInvite Create an invite code
+	// (POST /challenges/groups/{groupId}/invites)
+	CreateInvite(c *fiber.Ctx, groupId GroupID) error
+	// RevokeInvite Revoke an invite
+	// (DELETE /challenges/groups/{groupId}/invites/{inviteId})
+	RevokeInvite(c *fiber.Ctx, groupId GroupID, inviteId int64) error
+	// GetLeaderboard The group's leaderboard
+	// (GET /challenges/groups/{groupId}/leaderboard)
+	GetLeaderboard(c *fiber.Ctx, groupId GroupID, params GetLeaderboardParams) error
+	// RemoveParticipant Leave a group, or remove a participant
+	// (DELETE /challenges/groups/{groupId}/participants/{userId})
+	RemoveParticipant(c *fiber.Ctx, groupId GroupID, userId int64) error
 	// GetExerciseHistory Weekly volume and best estimated 1RM of one exercise across a user's challenges
 	// (GET /challenges/history/{userId})
 	GetExerciseHistory(c *fiber.Ctx, userId int64, params GetExerciseHistoryParams) error
@@ -720,6 +982,351 @@ func (siw *ServerInterfaceWrapper) CreateChallenge(c *fiber.Ctx) error {
 
 	handler := func(c *fiber.Ctx) error {
 		return siw.Handler.CreateChallenge(c)
+	}
+
+	for i := len(siw.HandlerMiddlewares) - 1; i >= 0; i-- {
+		m := siw.HandlerMiddlewares[i]
+		next := handler
+		handler = func(c *fiber.Ctx) error {
+			return m(c, next)
+		}
+	}
+
+	return handler(c)
+}
+
+// ListGroups operation middleware
+func (siw *ServerInterfaceWrapper) ListGroups(c *fiber.Ctx) error {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListGroupsParams
+
+	var query url.Values
+	query, err = url.ParseQuery(string(c.Request().URI().QueryString()))
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for query string: %w", err).Error())
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", query, &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for parameter limit: %w", err).Error())
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", query, &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for parameter cursor: %w", err).Error())
+	}
+
+	handler := func(c *fiber.Ctx) error {
+		return siw.Handler.ListGroups(c, params)
+	}
+
+	for i := len(siw.HandlerMiddlewares) - 1; i >= 0; i-- {
+		m := siw.HandlerMiddlewares[i]
+		next := handler
+		handler = func(c *fiber.Ctx) error {
+			return m(c, next)
+		}
+	}
+
+	return handler(c)
+}
+
+// CreateGroup operation middleware
+func (siw *ServerInterfaceWrapper) CreateGroup(c *fiber.Ctx) error {
+
+	handler := func(c *fiber.Ctx) error {
+		return siw.Handler.CreateGroup(c)
+	}
+
+	for i := len(siw.HandlerMiddlewares) - 1; i >= 0; i-- {
+		m := siw.HandlerMiddlewares[i]
+		next := handler
+		handler = func(c *fiber.Ctx) error {
+			return m(c, next)
+		}
+	}
+
+	return handler(c)
+}
+
+// JoinGroup operation middleware
+func (siw *ServerInterfaceWrapper) JoinGroup(c *fiber.Ctx) error {
+
+	handler := func(c *fiber.Ctx) error {
+		return siw.Handler.JoinGroup(c)
+	}
+
+	for i := len(siw.HandlerMiddlewares) - 1; i >= 0; i-- {
+		m := siw.HandlerMiddlewares[i]
+		next := handler
+		handler = func(c *fiber.Ctx) error {
+			return m(c, next)
+		}
+	}
+
+	return handler(c)
+}
+
+// GetGroup operation middleware
+func (siw *ServerInterfaceWrapper) GetGroup(c *fiber.Ctx) error {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "groupId" -------------
+	var groupId GroupID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "groupId", c.Params("groupId"), &groupId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64"})
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for parameter groupId: %w", err).Error())
+	}
+
+	handler := func(c *fiber.Ctx) error {
+		return siw.Handler.GetGroup(c, groupId)
+	}
+
+	for i := len(siw.HandlerMiddlewares) - 1; i >= 0; i-- {
+		m := siw.HandlerMiddlewares[i]
+		next := handler
+		handler = func(c *fiber.Ctx) error {
+			return m(c, next)
+		}
+	}
+
+	return handler(c)
+}
+
+// UpdateGroup operation middleware
+func (siw *ServerInterfaceWrapper) UpdateGroup(c *fiber.Ctx) error {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "groupId" -------------
+	var groupId GroupID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "groupId", c.Params("groupId"), &groupId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64"})
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for parameter groupId: %w", err).Error())
+	}
+
+	handler := func(c *fiber.Ctx) error {
+		return siw.Handler.UpdateGroup(c, groupId)
+	}
+
+	for i := len(siw.HandlerMiddlewares) - 1; i >= 0; i-- {
+		m := siw.HandlerMiddlewares[i]
+		next := handler
+		handler = func(c *fiber.Ctx) error {
+			return m(c, next)
+		}
+	}
+
+	return handler(c)
+}
+
+// ListInvites operation middleware
+func (siw *ServerInterfaceWrapper) ListInvites(c *fiber.Ctx) error {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "groupId" -------------
+	var groupId GroupID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "groupId", c.Params("groupId"), &groupId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64"})
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for parameter groupId: %w", err).Error())
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListInvitesParams
+
+	var query url.Values
+	query, err = url.ParseQuery(string(c.Request().URI().QueryString()))
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for query string: %w", err).Error())
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", query, &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for parameter limit: %w", err).Error())
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", query, &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for parameter cursor: %w", err).Error())
+	}
+
+	handler := func(c *fiber.Ctx) error {
+		return siw.Handler.ListInvites(c, groupId, params)
+	}
+
+	for i := len(siw.HandlerMiddlewares) - 1; i >= 0; i-- {
+		m := siw.HandlerMiddlewares[i]
+		next := handler
+		handler = func(c *fiber.Ctx) error {
+			return m(c, next)
+		}
+	}
+
+	return handler(c)
+}
+
+// CreateInvite operation middleware
+func (siw *ServerInterfaceWrapper) CreateInvite(c *fiber.Ctx) error {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "groupId" -------------
+	var groupId GroupID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "groupId", c.Params("groupId"), &groupId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64"})
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for parameter groupId: %w", err).Error())
+	}
+
+	handler := func(c *fiber.Ctx) error {
+		return siw.Handler.CreateInvite(c, groupId)
+	}
+
+	for i := len(siw.HandlerMiddlewares) - 1; i >= 0; i-- {
+		m := siw.HandlerMiddlewares[i]
+		next := handler
+		handler = func(c *fiber.Ctx) error {
+			return m(c, next)
+		}
+	}
+
+	return handler(c)
+}
+
+// RevokeInvite operation middleware
+func (siw *ServerInterfaceWrapper) RevokeInvite(c *fiber.Ctx) error {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "groupId" -------------
+	var groupId GroupID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "groupId", c.Params("groupId"), &groupId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64"})
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for parameter groupId: %w", err).Error())
+	}
+
+	// ------------- Path parameter "inviteId" -------------
+	var inviteId int64
+
+	err = runtime.BindStyledParameterWithOptions("simple", "inviteId", c.Params("inviteId"), &inviteId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64"})
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for parameter inviteId: %w", err).Error())
+	}
+
+	handler := func(c *fiber.Ctx) error {
+		return siw.Handler.RevokeInvite(c, groupId, inviteId)
+	}
+
+	for i := len(siw.HandlerMiddlewares) - 1; i >= 0; i-- {
+		m := siw.HandlerMiddlewares[i]
+		next := handler
+		handler = func(c *fiber.Ctx) error {
+			return m(c, next)
+		}
+	}
+
+	return handler(c)
+}
+
+// GetLeaderboard operation middleware
+func (siw *ServerInterfaceWrapper) GetLeaderboard(c *fiber.Ctx) error {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "groupId" -------------
+	var groupId GroupID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "groupId", c.Params("groupId"), &groupId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64"})
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for parameter groupId: %w", err).Error())
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetLeaderboardParams
+
+	var query url.Values
+	query, err = url.ParseQuery(string(c.Request().URI().QueryString()))
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for query string: %w", err).Error())
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", query, &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for parameter limit: %w", err).Error())
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", query, &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for parameter cursor: %w", err).Error())
+	}
+
+	handler := func(c *fiber.Ctx) error {
+		return siw.Handler.GetLeaderboard(c, groupId, params)
+	}
+
+	for i := len(siw.HandlerMiddlewares) - 1; i >= 0; i-- {
+		m := siw.HandlerMiddlewares[i]
+		next := handler
+		handler = func(c *fiber.Ctx) error {
+			return m(c, next)
+		}
+	}
+
+	return handler(c)
+}
+
+// RemoveParticipant operation middleware
+func (siw *ServerInterfaceWrapper) RemoveParticipant(c *fiber.Ctx) error {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "groupId" -------------
+	var groupId GroupID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "groupId", c.Params("groupId"), &groupId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64"})
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for parameter groupId: %w", err).Error())
+	}
+
+	// ------------- Path parameter "userId" -------------
+	var userId int64
+
+	err = runtime.BindStyledParameterWithOptions("simple", "userId", c.Params("userId"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64"})
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for parameter userId: %w", err).Error())
+	}
+
+	handler := func(c *fiber.Ctx) error {
+		return siw.Handler.RemoveParticipant(c, groupId, userId)
 	}
 
 	for i := len(siw.HandlerMiddlewares) - 1; i >= 0; i-- {
@@ -1236,6 +1843,26 @@ func RegisterHandlersWithOptions(router fiber.Router, si ServerInterface, option
 
 	router.Get(options.BaseURL+"/challenges/history/:userId", wrapper.GetExerciseHistory)
 
+	router.Get(options.BaseURL+"/challenges/groups", wrapper.ListGroups)
+
+	router.Post(options.BaseURL+"/challenges/groups", wrapper.CreateGroup)
+
+	router.Post(options.BaseURL+"/challenges/groups/join", wrapper.JoinGroup)
+
+	router.Get(options.BaseURL+"/challenges/groups/:groupId", wrapper.GetGroup)
+
+	router.Patch(options.BaseURL+"/challenges/groups/:groupId", wrapper.UpdateGroup)
+
+	router.Get(options.BaseURL+"/challenges/groups/:groupId/invites", wrapper.ListInvites)
+
+	router.Post(options.BaseURL+"/challenges/groups/:groupId/invites", wrapper.CreateInvite)
+
+	router.Delete(options.BaseURL+"/challenges/groups/:groupId/invites/:inviteId", wrapper.RevokeInvite)
+
+	router.Delete(options.BaseURL+"/challenges/groups/:groupId/participants/:userId", wrapper.RemoveParticipant)
+
+	router.Get(options.BaseURL+"/challenges/groups/:groupId/leaderboard", wrapper.GetLeaderboard)
+
 	router.Delete(options.BaseURL+"/challenges/:id", wrapper.DeleteChallenge)
 
 	router.Get(options.BaseURL+"/challenges/:id", wrapper.GetChallenge)
@@ -1419,6 +2046,813 @@ type CreateChallenge503ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response CreateChallenge503ApplicationProblemPlusJSONResponse) VisitCreateChallengeResponse(ctx *fiber.Ctx) error {
+	if response.Headers.RetryAfter != nil {
+		ctx.Response().Header.Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(503)
+
+	return ctx.JSON(&response.Body)
+}
+
+type ListGroupsRequestObject struct {
+	Params ListGroupsParams
+}
+
+type ListGroupsResponseObject interface {
+	VisitListGroupsResponse(ctx *fiber.Ctx) error
+}
+
+type ListGroups200JSONResponse GroupList
+
+func (response ListGroups200JSONResponse) VisitListGroupsResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/json")
+	ctx.Status(200)
+
+	return ctx.JSON(&response)
+}
+
+type ListGroups401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListGroups401ApplicationProblemPlusJSONResponse) VisitListGroupsResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(401)
+
+	return ctx.JSON(&response)
+}
+
+type ListGroups422ApplicationProblemPlusJSONResponse struct {
+	InvalidApplicationProblemPlusJSONResponse
+}
+
+func (response ListGroups422ApplicationProblemPlusJSONResponse) VisitListGroupsResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(422)
+
+	return ctx.JSON(&response)
+}
+
+type ListGroups503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListGroups503ApplicationProblemPlusJSONResponse) VisitListGroupsResponse(ctx *fiber.Ctx) error {
+	if response.Headers.RetryAfter != nil {
+		ctx.Response().Header.Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(503)
+
+	return ctx.JSON(&response.Body)
+}
+
+type CreateGroupRequestObject struct {
+	Body *CreateGroupJSONRequestBody
+}
+
+type CreateGroupResponseObject interface {
+	VisitCreateGroupResponse(ctx *fiber.Ctx) error
+}
+
+type CreateGroup201ResponseHeaders struct {
+	Location *string
+}
+
+type CreateGroup201JSONResponse struct {
+	Body    Group
+	Headers CreateGroup201ResponseHeaders
+}
+
+func (response CreateGroup201JSONResponse) VisitCreateGroupResponse(ctx *fiber.Ctx) error {
+	if response.Headers.Location != nil {
+		ctx.Response().Header.Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	ctx.Response().Header.Set("Content-Type", "application/json")
+	ctx.Status(201)
+
+	return ctx.JSON(&response.Body)
+}
+
+type CreateGroup400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateGroup400ApplicationProblemPlusJSONResponse) VisitCreateGroupResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(400)
+
+	return ctx.JSON(&response)
+}
+
+type CreateGroup401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateGroup401ApplicationProblemPlusJSONResponse) VisitCreateGroupResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(401)
+
+	return ctx.JSON(&response)
+}
+
+type CreateGroup413ApplicationProblemPlusJSONResponse struct {
+	TooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateGroup413ApplicationProblemPlusJSONResponse) VisitCreateGroupResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(413)
+
+	return ctx.JSON(&response)
+}
+
+type CreateGroup422ApplicationProblemPlusJSONResponse struct {
+	InvalidApplicationProblemPlusJSONResponse
+}
+
+func (response CreateGroup422ApplicationProblemPlusJSONResponse) VisitCreateGroupResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(422)
+
+	return ctx.JSON(&response)
+}
+
+type CreateGroup503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateGroup503ApplicationProblemPlusJSONResponse) VisitCreateGroupResponse(ctx *fiber.Ctx) error {
+	if response.Headers.RetryAfter != nil {
+		ctx.Response().Header.Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(503)
+
+	return ctx.JSON(&response.Body)
+}
+
+type JoinGroupRequestObject struct {
+	Body *JoinGroupJSONRequestBody
+}
+
+type JoinGroupResponseObject interface {
+	VisitJoinGroupResponse(ctx *fiber.Ctx) error
+}
+
+type JoinGroup202ResponseHeaders struct {
+	Location *string
+}
+
+type JoinGroup202JSONResponse struct {
+	Body    Participation
+	Headers JoinGroup202ResponseHeaders
+}
+
+func (response JoinGroup202JSONResponse) VisitJoinGroupResponse(ctx *fiber.Ctx) error {
+	if response.Headers.Location != nil {
+		ctx.Response().Header.Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	ctx.Response().Header.Set("Content-Type", "application/json")
+	ctx.Status(202)
+
+	return ctx.JSON(&response.Body)
+}
+
+type JoinGroup400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response JoinGroup400ApplicationProblemPlusJSONResponse) VisitJoinGroupResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(400)
+
+	return ctx.JSON(&response)
+}
+
+type JoinGroup401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response JoinGroup401ApplicationProblemPlusJSONResponse) VisitJoinGroupResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(401)
+
+	return ctx.JSON(&response)
+}
+
+type JoinGroup404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response JoinGroup404ApplicationProblemPlusJSONResponse) VisitJoinGroupResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(404)
+
+	return ctx.JSON(&response)
+}
+
+type JoinGroup409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response JoinGroup409ApplicationProblemPlusJSONResponse) VisitJoinGroupResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(409)
+
+	return ctx.JSON(&response)
+}
+
+type JoinGroup413ApplicationProblemPlusJSONResponse struct {
+	TooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response JoinGroup413ApplicationProblemPlusJSONResponse) VisitJoinGroupResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(413)
+
+	return ctx.JSON(&response)
+}
+
+type JoinGroup422ApplicationProblemPlusJSONResponse struct {
+	InvalidApplicationProblemPlusJSONResponse
+}
+
+func (response JoinGroup422ApplicationProblemPlusJSONResponse) VisitJoinGroupResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(422)
+
+	return ctx.JSON(&response)
+}
+
+type JoinGroup503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response JoinGroup503ApplicationProblemPlusJSONResponse) VisitJoinGroupResponse(ctx *fiber.Ctx) error {
+	if response.Headers.RetryAfter != nil {
+		ctx.Response().Header.Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(503)
+
+	return ctx.JSON(&response.Body)
+}
+
+type GetGroupRequestObject struct {
+	GroupId GroupID `json:"groupId"`
+}
+
+type GetGroupResponseObject interface {
+	VisitGetGroupResponse(ctx *fiber.Ctx) error
+}
+
+type GetGroup200JSONResponse Group
+
+func (response GetGroup200JSONResponse) VisitGetGroupResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/json")
+	ctx.Status(200)
+
+	return ctx.JSON(&response)
+}
+
+type GetGroup401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetGroup401ApplicationProblemPlusJSONResponse) VisitGetGroupResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(401)
+
+	return ctx.JSON(&response)
+}
+
+type GetGroup404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetGroup404ApplicationProblemPlusJSONResponse) VisitGetGroupResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(404)
+
+	return ctx.JSON(&response)
+}
+
+type GetGroup422ApplicationProblemPlusJSONResponse struct {
+	InvalidApplicationProblemPlusJSONResponse
+}
+
+func (response GetGroup422ApplicationProblemPlusJSONResponse) VisitGetGroupResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(422)
+
+	return ctx.JSON(&response)
+}
+
+type GetGroup503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetGroup503ApplicationProblemPlusJSONResponse) VisitGetGroupResponse(ctx *fiber.Ctx) error {
+	if response.Headers.RetryAfter != nil {
+		ctx.Response().Header.Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(503)
+
+	return ctx.JSON(&response.Body)
+}
+
+type UpdateGroupRequestObject struct {
+	GroupId GroupID `json:"groupId"`
+	Body    *UpdateGroupJSONRequestBody
+}
+
+type UpdateGroupResponseObject interface {
+	VisitUpdateGroupResponse(ctx *fiber.Ctx) error
+}
+
+type UpdateGroup200JSONResponse Group
+
+func (response UpdateGroup200JSONResponse) VisitUpdateGroupResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/json")
+	ctx.Status(200)
+
+	return ctx.JSON(&response)
+}
+
+type UpdateGroup400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateGroup400ApplicationProblemPlusJSONResponse) VisitUpdateGroupResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(400)
+
+	return ctx.JSON(&response)
+}
+
+type UpdateGroup401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateGroup401ApplicationProblemPlusJSONResponse) VisitUpdateGroupResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(401)
+
+	return ctx.JSON(&response)
+}
+
+type UpdateGroup403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateGroup403ApplicationProblemPlusJSONResponse) VisitUpdateGroupResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(403)
+
+	return ctx.JSON(&response)
+}
+
+type UpdateGroup404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateGroup404ApplicationProblemPlusJSONResponse) VisitUpdateGroupResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(404)
+
+	return ctx.JSON(&response)
+}
+
+type UpdateGroup413ApplicationProblemPlusJSONResponse struct {
+	TooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateGroup413ApplicationProblemPlusJSONResponse) VisitUpdateGroupResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(413)
+
+	return ctx.JSON(&response)
+}
+
+type UpdateGroup422ApplicationProblemPlusJSONResponse struct {
+	InvalidApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateGroup422ApplicationProblemPlusJSONResponse) VisitUpdateGroupResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(422)
+
+	return ctx.JSON(&response)
+}
+
+type UpdateGroup503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateGroup503ApplicationProblemPlusJSONResponse) VisitUpdateGroupResponse(ctx *fiber.Ctx) error {
+	if response.Headers.RetryAfter != nil {
+		ctx.Response().Header.Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(503)
+
+	return ctx.JSON(&response.Body)
+}
+
+type ListInvitesRequestObject struct {
+	GroupId GroupID `json:"groupId"`
+	Params  ListInvitesParams
+}
+
+type ListInvitesResponseObject interface {
+	VisitListInvitesResponse(ctx *fiber.Ctx) error
+}
+
+type ListInvites200JSONResponse InviteList
+
+func (response ListInvites200JSONResponse) VisitListInvitesResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/json")
+	ctx.Status(200)
+
+	return ctx.JSON(&response)
+}
+
+type ListInvites401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListInvites401ApplicationProblemPlusJSONResponse) VisitListInvitesResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(401)
+
+	return ctx.JSON(&response)
+}
+
+type ListInvites403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListInvites403ApplicationProblemPlusJSONResponse) VisitListInvitesResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(403)
+
+	return ctx.JSON(&response)
+}
+
+type ListInvites404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListInvites404ApplicationProblemPlusJSONResponse) VisitListInvitesResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(404)
+
+	return ctx.JSON(&response)
+}
+
+type ListInvites422ApplicationProblemPlusJSONResponse struct {
+	InvalidApplicationProblemPlusJSONResponse
+}
+
+func (response ListInvites422ApplicationProblemPlusJSONResponse) VisitListInvitesResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(422)
+
+	return ctx.JSON(&response)
+}
+
+type ListInvites503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListInvites503ApplicationProblemPlusJSONResponse) VisitListInvitesResponse(ctx *fiber.Ctx) error {
+	if response.Headers.RetryAfter != nil {
+		ctx.Response().Header.Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(503)
+
+	return ctx.JSON(&response.Body)
+}
+
+type CreateInviteRequestObject struct {
+	GroupId GroupID `json:"groupId"`
+	Body    *CreateInviteJSONRequestBody
+}
+
+type CreateInviteResponseObject interface {
+	VisitCreateInviteResponse(ctx *fiber.Ctx) error
+}
+
+type CreateInvite201JSONResponse NewInvite
+
+func (response CreateInvite201JSONResponse) VisitCreateInviteResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/json")
+	ctx.Status(201)
+
+	return ctx.JSON(&response)
+}
+
+type CreateInvite400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateInvite400ApplicationProblemPlusJSONResponse) VisitCreateInviteResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(400)
+
+	return ctx.JSON(&response)
+}
+
+type CreateInvite401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateInvite401ApplicationProblemPlusJSONResponse) VisitCreateInviteResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(401)
+
+	return ctx.JSON(&response)
+}
+
+type CreateInvite403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateInvite403ApplicationProblemPlusJSONResponse) VisitCreateInviteResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(403)
+
+	return ctx.JSON(&response)
+}
+
+type CreateInvite404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateInvite404ApplicationProblemPlusJSONResponse) VisitCreateInviteResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(404)
+
+	return ctx.JSON(&response)
+}
+
+type CreateInvite413ApplicationProblemPlusJSONResponse struct {
+	TooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateInvite413ApplicationProblemPlusJSONResponse) VisitCreateInviteResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(413)
+
+	return ctx.JSON(&response)
+}
+
+type CreateInvite422ApplicationProblemPlusJSONResponse struct {
+	InvalidApplicationProblemPlusJSONResponse
+}
+
+func (response CreateInvite422ApplicationProblemPlusJSONResponse) VisitCreateInviteResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(422)
+
+	return ctx.JSON(&response)
+}
+
+type CreateInvite503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateInvite503ApplicationProblemPlusJSONResponse) VisitCreateInviteResponse(ctx *fiber.Ctx) error {
+	if response.Headers.RetryAfter != nil {
+		ctx.Response().Header.Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(503)
+
+	return ctx.JSON(&response.Body)
+}
+
+type RevokeInviteRequestObject struct {
+	GroupId  GroupID `json:"groupId"`
+	InviteId int64   `json:"inviteId"`
+}
+
+type RevokeInviteResponseObject interface {
+	VisitRevokeInviteResponse(ctx *fiber.Ctx) error
+}
+
+type RevokeInvite204Response struct {
+}
+
+func (response RevokeInvite204Response) VisitRevokeInviteResponse(ctx *fiber.Ctx) error {
+	ctx.Status(204)
+	return nil
+}
+
+type RevokeInvite401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeInvite401ApplicationProblemPlusJSONResponse) VisitRevokeInviteResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(401)
+
+	return ctx.JSON(&response)
+}
+
+type RevokeInvite403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeInvite403ApplicationProblemPlusJSONResponse) VisitRevokeInviteResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(403)
+
+	return ctx.JSON(&response)
+}
+
+type RevokeInvite404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeInvite404ApplicationProblemPlusJSONResponse) VisitRevokeInviteResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(404)
+
+	return ctx.JSON(&response)
+}
+
+type RevokeInvite422ApplicationProblemPlusJSONResponse struct {
+	InvalidApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeInvite422ApplicationProblemPlusJSONResponse) VisitRevokeInviteResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(422)
+
+	return ctx.JSON(&response)
+}
+
+type RevokeInvite503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeInvite503ApplicationProblemPlusJSONResponse) VisitRevokeInviteResponse(ctx *fiber.Ctx) error {
+	if response.Headers.RetryAfter != nil {
+		ctx.Response().Header.Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(503)
+
+	return ctx.JSON(&response.Body)
+}
+
+type GetLeaderboardRequestObject struct {
+	GroupId GroupID `json:"groupId"`
+	Params  GetLeaderboardParams
+}
+
+type GetLeaderboardResponseObject interface {
+	VisitGetLeaderboardResponse(ctx *fiber.Ctx) error
+}
+
+type GetLeaderboard200JSONResponse Leaderboard
+
+func (response GetLeaderboard200JSONResponse) VisitGetLeaderboardResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/json")
+	ctx.Status(200)
+
+	return ctx.JSON(&response)
+}
+
+type GetLeaderboard401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetLeaderboard401ApplicationProblemPlusJSONResponse) VisitGetLeaderboardResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(401)
+
+	return ctx.JSON(&response)
+}
+
+type GetLeaderboard404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetLeaderboard404ApplicationProblemPlusJSONResponse) VisitGetLeaderboardResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(404)
+
+	return ctx.JSON(&response)
+}
+
+type GetLeaderboard422ApplicationProblemPlusJSONResponse struct {
+	InvalidApplicationProblemPlusJSONResponse
+}
+
+func (response GetLeaderboard422ApplicationProblemPlusJSONResponse) VisitGetLeaderboardResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(422)
+
+	return ctx.JSON(&response)
+}
+
+type GetLeaderboard503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetLeaderboard503ApplicationProblemPlusJSONResponse) VisitGetLeaderboardResponse(ctx *fiber.Ctx) error {
+	if response.Headers.RetryAfter != nil {
+		ctx.Response().Header.Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(503)
+
+	return ctx.JSON(&response.Body)
+}
+
+type RemoveParticipantRequestObject struct {
+	GroupId GroupID `json:"groupId"`
+	UserId  int64   `json:"userId"`
+}
+
+type RemoveParticipantResponseObject interface {
+	VisitRemoveParticipantResponse(ctx *fiber.Ctx) error
+}
+
+type RemoveParticipant204Response struct {
+}
+
+func (response RemoveParticipant204Response) VisitRemoveParticipantResponse(ctx *fiber.Ctx) error {
+	ctx.Status(204)
+	return nil
+}
+
+type RemoveParticipant401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveParticipant401ApplicationProblemPlusJSONResponse) VisitRemoveParticipantResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(401)
+
+	return ctx.JSON(&response)
+}
+
+type RemoveParticipant403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveParticipant403ApplicationProblemPlusJSONResponse) VisitRemoveParticipantResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(403)
+
+	return ctx.JSON(&response)
+}
+
+type RemoveParticipant404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveParticipant404ApplicationProblemPlusJSONResponse) VisitRemoveParticipantResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(404)
+
+	return ctx.JSON(&response)
+}
+
+type RemoveParticipant409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveParticipant409ApplicationProblemPlusJSONResponse) VisitRemoveParticipantResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(409)
+
+	return ctx.JSON(&response)
+}
+
+type RemoveParticipant422ApplicationProblemPlusJSONResponse struct {
+	InvalidApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveParticipant422ApplicationProblemPlusJSONResponse) VisitRemoveParticipantResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(422)
+
+	return ctx.JSON(&response)
+}
+
+type RemoveParticipant503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveParticipant503ApplicationProblemPlusJSONResponse) VisitRemoveParticipantResponse(ctx *fiber.Ctx) error {
 	if response.Headers.RetryAfter != nil {
 		ctx.Response().Header.Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
 	}
@@ -2420,6 +3854,36 @@ type StrictServerInterface interface {
 	// CreateChallenge Start a challenge
 	// (POST /challenges)
 	CreateChallenge(ctx context.Context, request CreateChallengeRequestObject) (CreateChallengeResponseObject, error)
+	// ListGroups The caller's groups, newest first
+	// (GET /challenges/groups)
+	ListGroups(ctx context.Context, request ListGroupsRequestObject) (ListGroupsResponseObject, error)
+	// CreateGroup Start a group challenge
+	// (POST /challenges/groups)
+	CreateGroup(ctx context.Context, request CreateGroupRequestObject) (CreateGroupResponseObject, error)
+	// JoinGroup Join a group with an invite code
+	// (POST /challenges/groups/join)
+	JoinGroup(ctx context.Context, request JoinGroupRequestObject) (JoinGroupResponseObject, error)
+	// GetGroup One group
+	// (GET /challenges/groups/{groupId})
+	GetGroup(ctx context.Context, request GetGroupRequestObject) (GetGroupResponseObject, error)
+	// UpdateGroup Open or close joining
+	// (PATCH /challenges/groups/{groupId})
+	UpdateGroup(ctx context.Context, request UpdateGroupRequestObject) (UpdateGroupResponseObject, error)
+	// ListInvites The group's invites, newest first, without their codes
+	// (GET /challenges/groups/{groupId}/invites)
+	ListInvites(ctx context.Context, request ListInvitesRequestObject) (ListInvitesResponseObject, error)
+	// CreateInvite Create an invite code
+	// (POST /challenges/groups/{groupId}/invites)
+	CreateInvite(ctx context.Context, request CreateInviteRequestObject) (CreateInviteResponseObject, error)
+	// RevokeInvite Revoke an invite
+	// (DELETE /challenges/groups/{groupId}/invites/{inviteId})
+	RevokeInvite(ctx context.Context, request RevokeInviteRequestObject) (RevokeInviteResponseObject, error)
+	// GetLeaderboard The group's leaderboard
+	// (GET /challenges/groups/{groupId}/leaderboard)
+	GetLeaderboard(ctx context.Context, request GetLeaderboardRequestObject) (GetLeaderboardResponseObject, error)
+	// RemoveParticipant Leave a group, or remove a participant
+	// (DELETE /challenges/groups/{groupId}/participants/{userId})
+	RemoveParticipant(ctx context.Context, request RemoveParticipantRequestObject) (RemoveParticipantResponseObject, error)
 	// GetExerciseHistory Weekly volume and best estimated 1RM of one exercise across a user's challenges
 	// (GET /challenges/history/{userId})
 	GetExerciseHistory(ctx context.Context, request GetExerciseHistoryRequestObject) (GetExerciseHistoryResponseObject, error)
@@ -2534,6 +3998,332 @@ func (sh *strictHandler) CreateChallenge(ctx *fiber.Ctx) error {
 		return err
 	} else if validResponse, ok := response.(CreateChallengeResponseObject); ok {
 		if err := validResponse.VisitCreateChallengeResponse(ctx); err != nil {
+			return err
+		}
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListGroups operation middleware
+func (sh *strictHandler) ListGroups(ctx *fiber.Ctx, params ListGroupsParams) error {
+	var request ListGroupsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx *fiber.Ctx, request interface{}) (interface{}, error) {
+		return sh.ssi.ListGroups(ctx.UserContext(), request.(ListGroupsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListGroups")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListGroupsResponseObject); ok {
+		if err := validResponse.VisitListGroupsResponse(ctx); err != nil {
+			return err
+		}
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateGroup operation middleware
+func (sh *strictHandler) CreateGroup(ctx *fiber.Ctx) error {
+	var request CreateGroupRequestObject
+
+	var body CreateGroupJSONRequestBody
+	var err error
+	// The validation middleware stores the value a kin-openapi validator
+	// validated in the Fiber context. Bind that value, matching member
+	// names exactly, so the handler receives what was validated instead
+	// of a second, case-insensitive decode.
+	if v := ctx.Locals(validatedBodyLocalsKey); v == nil || runtime.BindJSONValue(v, &body) != nil {
+		err = ctx.BodyParser(&body)
+	}
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, err.Error())
+	}
+	request.Body = &body
+
+	handler := func(ctx *fiber.Ctx, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateGroup(ctx.UserContext(), request.(CreateGroupRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateGroup")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateGroupResponseObject); ok {
+		if err := validResponse.VisitCreateGroupResponse(ctx); err != nil {
+			return err
+		}
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// JoinGroup operation middleware
+func (sh *strictHandler) JoinGroup(ctx *fiber.Ctx) error {
+	var request JoinGroupRequestObject
+
+	var body JoinGroupJSONRequestBody
+	var err error
+	// The validation middleware stores the value a kin-openapi validator
+	// validated in the Fiber context. Bind that value, matching member
+	// names exactly, so the handler receives what was validated instead
+	// of a second, case-insensitive decode.
+	if v := ctx.Locals(validatedBodyLocalsKey); v == nil || runtime.BindJSONValue(v, &body) != nil {
+		err = ctx.BodyParser(&body)
+	}
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, err.Error())
+	}
+	request.Body = &body
+
+	handler := func(ctx *fiber.Ctx, request interface{}) (interface{}, error) {
+		return sh.ssi.JoinGroup(ctx.UserContext(), request.(JoinGroupRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "JoinGroup")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(JoinGroupResponseObject); ok {
+		if err := validResponse.VisitJoinGroupResponse(ctx); err != nil {
+			return err
+		}
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetGroup operation middleware
+func (sh *strictHandler) GetGroup(ctx *fiber.Ctx, groupId GroupID) error {
+	var request GetGroupRequestObject
+
+	request.GroupId = groupId
+
+	handler := func(ctx *fiber.Ctx, request interface{}) (interface{}, error) {
+		return sh.ssi.GetGroup(ctx.UserContext(), request.(GetGroupRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetGroup")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetGroupResponseObject); ok {
+		if err := validResponse.VisitGetGroupResponse(ctx); err != nil {
+			return err
+		}
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateGroup operation middleware
+func (sh *strictHandler) UpdateGroup(ctx *fiber.Ctx, groupId GroupID) error {
+	var request UpdateGroupRequestObject
+
+	request.GroupId = groupId
+
+	var body UpdateGroupJSONRequestBody
+	var err error
+	// The validation middleware stores the value a kin-openapi validator
+	// validated in the Fiber context. Bind that value, matching member
+	// names exactly, so the handler receives what was validated instead
+	// of a second, case-insensitive decode.
+	if v := ctx.Locals(validatedBodyLocalsKey); v == nil || runtime.BindJSONValue(v, &body) != nil {
+		err = ctx.BodyParser(&body)
+	}
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, err.Error())
+	}
+	request.Body = &body
+
+	handler := func(ctx *fiber.Ctx, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateGroup(ctx.UserContext(), request.(UpdateGroupRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateGroup")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateGroupResponseObject); ok {
+		if err := validResponse.VisitUpdateGroupResponse(ctx); err != nil {
+			return err
+		}
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListInvites operation middleware
+func (sh *strictHandler) ListInvites(ctx *fiber.Ctx, groupId GroupID, params ListInvitesParams) error {
+	var request ListInvitesRequestObject
+
+	request.GroupId = groupId
+	request.Params = params
+
+	handler := func(ctx *fiber.Ctx, request interface{}) (interface{}, error) {
+		return sh.ssi.ListInvites(ctx.UserContext(), request.(ListInvitesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListInvites")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListInvitesResponseObject); ok {
+		if err := validResponse.VisitListInvitesResponse(ctx); err != nil {
+			return err
+		}
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateInvite operation middleware
+func (sh *strictHandler) CreateInvite(ctx *fiber.Ctx, groupId GroupID) error {
+	var request CreateInviteRequestObject
+
+	request.GroupId = groupId
+
+	var body CreateInviteJSONRequestBody
+	var err error
+	// The validation middleware stores the value a kin-openapi validator
+	// validated in the Fiber context. Bind that value, matching member
+	// names exactly, so the handler receives what was validated instead
+	// of a second, case-insensitive decode.
+	if v := ctx.Locals(validatedBodyLocalsKey); v == nil || runtime.BindJSONValue(v, &body) != nil {
+		err = ctx.BodyParser(&body)
+	}
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, err.Error())
+	}
+	request.Body = &body
+
+	handler := func(ctx *fiber.Ctx, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateInvite(ctx.UserContext(), request.(CreateInviteRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateInvite")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateInviteResponseObject); ok {
+		if err := validResponse.VisitCreateInviteResponse(ctx); err != nil {
+			return err
+		}
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RevokeInvite operation middleware
+func (sh *strictHandler) RevokeInvite(ctx *fiber.Ctx, groupId GroupID, inviteId int64) error {
+	var request RevokeInviteRequestObject
+
+	request.GroupId = groupId
+	request.InviteId = inviteId
+
+	handler := func(ctx *fiber.Ctx, request interface{}) (interface{}, error) {
+		return sh.ssi.RevokeInvite(ctx.UserContext(), request.(RevokeInviteRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RevokeInvite")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RevokeInviteResponseObject); ok {
+		if err := validResponse.VisitRevokeInviteResponse(ctx); err != nil {
+			return err
+		}
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetLeaderboard operation middleware
+func (sh *strictHandler) GetLeaderboard(ctx *fiber.Ctx, groupId GroupID, params GetLeaderboardParams) error {
+	var request GetLeaderboardRequestObject
+
+	request.GroupId = groupId
+	request.Params = params
+
+	handler := func(ctx *fiber.Ctx, request interface{}) (interface{}, error) {
+		return sh.ssi.GetLeaderboard(ctx.UserContext(), request.(GetLeaderboardRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetLeaderboard")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetLeaderboardResponseObject); ok {
+		if err := validResponse.VisitGetLeaderboardResponse(ctx); err != nil {
+			return err
+		}
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RemoveParticipant operation middleware
+func (sh *strictHandler) RemoveParticipant(ctx *fiber.Ctx, groupId GroupID, userId int64) error {
+	var request RemoveParticipantRequestObject
+
+	request.GroupId = groupId
+	request.UserId = userId
+
+	handler := func(ctx *fiber.Ctx, request interface{}) (interface{}, error) {
+		return sh.ssi.RemoveParticipant(ctx.UserContext(), request.(RemoveParticipantRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RemoveParticipant")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RemoveParticipantResponseObject); ok {
+		if err := validResponse.VisitRemoveParticipantResponse(ctx); err != nil {
 			return err
 		}
 	} else if response != nil {
@@ -2919,104 +4709,146 @@ func (sh *strictHandler) GetProgress(ctx *fiber.Ctx, id ChallengeID) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3dcts4lv+roPT/V8WuYWQ5cc9urCtPununZ51Oyk62L1qpCCKPJIwpgAOAVjQpV+1DbNU8wD7K3O9D",
-	"7JNsnQOQBEnIkvLh6e7JnSWRwMHB+fidD8AfBqlaFUqCtGZw/mFQcM1XYEHTp+dLnucgF/DDt/hRyMH5",
-	"oOB2OUgGkq9gcD4Q2SAZaPhLKTRkg3OrS0gGJl3CiuMbc6VX3OJz0v7+bJAM7KYA9xEWoAd3d8ngeamN",
-	"0vh0BibVorBC4USvl8CmEt5b98CUqTmzS2CFhluhSsMKvoAx4zMD0rK50vTrXGhj6afhIHEU/6UEvWlI",
-	"Tt18IZkr/v4S5MIuB+e/P0sGKyGrj6c1ycZqIRdE8aVYCdsn+BVfADPir1tnzum9cOIM5rzM7eD8yShp",
-	"Mevpk0GCZIlVuRqcn45GRJX/FGXjTwA3n8RK/HINcGP+ATy9QyEyhZIGSPD+wLMr+EsJhticKmlB0p+8",
-	"KHKRclzXSaHVLIfV7/5scJEfgrn/v4b54Hzw/04a4T5xv5qTV+4tN2mfTTOVbZgwTCrLOPvT9csfmZr9",
-	"GVKbMKXxh5UwRsjFcICiq+Q8F+mDE5lWevnIMGO5BZYp8DTnuVozuxQGCfxe6ZnIMpAPTaEGo0qdAptB",
-	"ruTCMKsYl8ouQbPSoMgmgx/kLc9F9pCk+SnZXECemYQBT5cMZThjQrIpaK20mSJxPyr7vSrlg1L3o2Km",
-	"TJfN9iIhr5W65HoBD7+DpH+1QuRIBNoDLskoGNC3oBlPUygsCdsbyUu7VFr8FR6UbS+cRpJ++v2dAddI",
-	"rLoB6Um75SLns/zB+Yh8EikgC7llKS94KuwGieUsgwJkBjLdsCNhDcu45TNu4BifnmkB83zDSqlRTJH2",
-	"Mar4Ete65gbFRC4gG7IrsHrD+NyCZlP68PgCP0yZgVTJzKDZXgLPvFsPHun7imv3CirsmgvLZjBXGsXB",
-	"6g3ZvZaRv88nEUM8l1pogoCGVgVoK5y9TzVwC9mFbYGGjFt4bMUKBj2PkQzgPehUGBqs96OzKjvRBzqz",
-	"VMPKy0IzsSpRUuoXZLmadZ7/7hYdYGcS8tr9SQqtFhqMEU6sdghT/Shyz/1pXoFG/77nfMZybb/lFnrc",
-	"jDGSnv4PnpewJw/Q45Rm10rq3b52j9cvXgH3+tUjxQqbxze0lA5x3TfjG3wGny2yQ4UJXdIP+8oMgaS9",
-	"tuIuxMY/O7Dsp6oWGwiyX2VrR0IJ7UlfXz4q4toyF0pEvX1JoHQhz97Wy3C4h3BOtZeXwiGytvYKC6v2",
-	"H3sJBu24m4przTf4uQGpOIwsc2+zXWDRh+It9tLsrTHuXcx1Lccg0Yb9PEBrjCMnA55acQsU2+B7gBuG",
-	"a8nB/c11uhS3kAUzNNL0nBhbzxMg2TbfQhMWwOV/He2Ayx2z1bbfF1kGGQMUEDZtCwz6AycvY2b4ivB/",
-	"KvALxglIeqlDG9+3A2E00opHRnvZyTaV34v3kJ3X9LAZ2DWAZHatWP2uGbJLIYFrxmXGHCHnbAV2IusX",
-	"hWScabWu/BRCExQAZiwUw4kc3BtXnX3z+/sDqy9tvANSdhHSsupdbmKAlvFNHdjlXLIjH13SN2h2HqFX",
-	"z/gmQa7hl2gO2V+VhIm0SxAOzRnjcBNLudYCTMLevH7O1sIuVWmZknCcsCej0ejx6PTx6BRxwpNnz549",
-	"Pn3y+Olph+H7uZwu/iCusVOkFjGnHSNwWilj2ROWQSpWPDfsaL1UOTAncYZCVQ2FOR6SRU3z0ohbeFEx",
-	"1JmPXTK9S6hr9xQo6+mT3dp6iPPa7lwCWs92ZgNCu/glHU3UwJL5+0npG1XaS7XYav+ksl12fjMaRRhY",
-	"gEZ2VD69LTA/LaGKSJzkIDbOlIRGAaRaHxN2Dq0E6sgjb/YQeXfM3n1wASWtT8gVFGCFJbNUgGYGXArl",
-	"ZkH2K5+N2arEiArYaS2wSYXR6RmXehsOdiSDRjttBdidQrRzkNu4gmJQkyuesaObRcLy2TFlRpCjK+Cm",
-	"1JCxVJXSJs68KM0yYSyXKWWYOLJlIo9aa0/8wo8PU3UyNl9G2TsqRPz0+14xJib6351evbiCVOks4u2N",
-	"FaseKN+KsvGRMud9/n9X5LBJ2Jr9/W/s6JT9jphx8nR0nKAtRgdacW6M3BZykYPbEYNufk0W0gMewLGi",
-	"GMbATpPlFnoNtseueqnNMtyIUZ55s+SGi+jVdAbGTjEkRiFbAr8VYKyTwZZ+JU4KUXzaqqX0RDoJc3gB",
-	"NZNyUWthYMxwh9hCIftWLtbFl21lV4DrXDh9Hk4kUfPdqV7VFOEXrFpyhh7ysYaCrfj7hCGCJSLR4uLj",
-	"3DKuYSLRGOEKjJPitqjMvLnck/vJoKKJMhp5/nI+OP/5/tcDSb17m2xD2s0uhVi1AzgNMwXkucuhBTuQ",
-	"gsQ1Lh6ZJqM1jJnTXC0i236pFsbhGWFYNb2bQhji5zAanuHuXdhLxbMIUFLa5fxIeHIxxw1r7JjzIpbA",
-	"TluW0C4JmzTSRznxMYNVYTe0wT63idtMWfJ9QqHWHnZDof1RQ1f7en6eGOykZBAIS4tXMdX8XkCefae1",
-	"i8baMkop1GisvgJj+CIWx3cIdUM0L8RIeAXaKMnzwDrEg6j9A9CuwYnxfv98QGdNdXjf0BVdlk8a9paT",
-	"geUij/LVZaf3XmaweZEVCul8cnSmJsPTV6/tORr3xa5Np1+b7IefaguPKJyKQxAKcfiC40JIV1HIh+yi",
-	"hoHCMM5SnoPMuA6DIxcKTWQd/Th955blwA2FODjYmKHFJl9fWfqMbx4Zsvc40Rxj2IkkQpYqz9wzN4/t",
-	"sqaBYCh65eoHfFhCVkc2eR3fTqTDAvSIoQGdqarG8sO4N0PAaypUK+wER8PxjwwAC+LR15sC4zb0k7we",
-	"cQVgDROWrdHVIalqjoueSOQlo7QzmHBWh/u4zBKyeY7iJHyiQmaePW6bhGFV8sTN5dITFTN6wB3JpKh0",
-	"rtXKba7bGMSJDrwDv0F44/lX0+Lmozlw9/wMQb6Aa6A5Ym6XZ0vQIFN4BTqNJleqYb5FKk/qDXjlpnmt",
-	"MDxPWMqLAjIUKETZxFgPyXZnVnaEoNygb983rYmSeu2A3H6o4BrsIaCgdut7504rMQjsxEypHDhlTNJS",
-	"a5D22mrgN3G1l7BG91vvJyEqLxVCeylM2IynN5XGuPI1PZiJDMPAOHAAmcXTK5e8nV0hYcT4d7hPsqNG",
-	"hi8lXEHxgr/vz/AHXBMB+xpIRgD+eBucZA2ajArYlo1sxOreYspKGAPmB3lxpdaHbAq+lu23L7iBwmKk",
-	"hwtiGZChcUHLcXy3JLy3TSlhP/GuDKJ/D2W8m0vYUPbwtTNmwjCiSOCfnvsKA9lKjIfbmdvwz1FamG28",
-	"e19z7hEa3aIypUeVSWvMeCUCdfByDwEdXl03OcxO1ZmkoJLtwNtkiog7cN2daR0n91p66GOUdp532+Qf",
-	"IePoMu6jhrS645KCHCRqXd7NRidMzL0z6zrV6s04tX3qPirNjG49TDWjX4rDto6r2ush58+2pmgdMqgR",
-	"FrwvqFLCZhsm1Xr4qypNur0yL5xw9Ok+qP740cFD6E+DSmFdsetHdtvLfJU362R5Ay3oiE1fRrYJRNJH",
-	"Si0Odh15x4U0uCTqHNvmqmVFAlvacgABrvAQ6b54ovEafeNfl49sxAOcsynxclq3YRBa3aB5mKIUZGUO",
-	"2XQieQB+HxlW/TT2BTlu4B11a7xbgX3nZpo2yMIznVJWgSEZs6mGAriNvCsI2iRsVtpe0W8iublxaVPK",
-	"buGovfJZb3By3sH4E+m+GrOp887+wTkXeanBTKvv686TboHOvz+ROJN5VxbvhDQig3eaywVMa4uKLKX8",
-	"mdLIMZqrLN7RSxoM2GkVKvnAQxWV86KRKIxYUa4uyHTSxvneFdqmqsoR2wyXGYmxuvdLyKcBwokIb3yi",
-	"pbtkSsx0FxdNxr5qO4dO/q0Ss8AWDNmFa+FUyH1X6K86us6dcA4ZOj0CEihpLreOWHIhbikazDcYR7li",
-	"yYbxosg37CiUbLbkhkklYYzCIa8oTSYztuLv3d8UauFGPTLHLqZbCYsegsK6uuHTTUMlyA2BDmVj0Vkg",
-	"Xn0mvHBgc2tZuMKUYzai1ivHHYmu2/8SKzYPD6kej2L+zo29NZ70PzDLb5Dn83kYSs82AdluV+A9T63b",
-	"GMkChlCyY6ZugY3up/nZzqqP370+rd86NIqCkbDKayG9GpImeeIF4dNLWH6gg+gYB3FFDFJ/OlVVjusg",
-	"fBbLgN3noKoXe0v/I7X21gKyUrdgnDKh0ewkitCNDSdySgo7PQ/8wnRXewj5NSrKobI4fZw68NsZyDcd",
-	"bh2o1sMqzKs6DerSfh0n1g7XGVjIcFKnh9NzHMX7BHZEK556AZnieqdeaqfHjqKJ7JEUdXs+I2ajjiQc",
-	"ZOqmptgEX6ni2JqKXSvp2ZYqyD2atmzEFK1AwrQqZQb47Jo2lE/kqsytKHJK0gWEHVd70HK/qy32sO0U",
-	"STTQDRFx6L4cso75oKZWsaUivFjQhJa2Cp8lR1yVU4Y9e3548ihXi72f7bQMHFbX315Qv6dKvjM86ZgB",
-	"t5qkA/pDupO9685N3q5XUPjMjPjo5d76AMSvJSQrtqI3PuCqRPVmgXI6awbwtV0qH9F5pZjQvqG2xt2d",
-	"eE3c2MFWrs3PBbrVKOxoLiTPx8w1AWIcwCWrOgLJFLvWbFPFCcdhzf3e1sGPazG6izGQlh7twunix1Rp",
-	"DSl+HLMKCeYwt0yVlt0Auk+y2bdVc2C8jaczrPTFUfyZaXDOihyTcjmcT2v7+XFHN09CSVFfkZ6XttRf",
-	"G3z2a/C5+CV028VE+ieAm2vLbaQKHDZA9J3TGuDGF+46WfYvl1KvmhoO8iUqL1eRHfmf/0ZZM+zvf3PN",
-	"CH//m9PFpNXuw44cipGSL6AtmMd7ZiHXjsPa3svHF0pmfMOO3rx+frxHCaTjCJo56sYE7+b88oMOhbdb",
-	"pCDf/FEYq1xn8fam6n7f9EGd6o28fWqn+mft5tizz70x/ZHzNocX7g4/obP3IZzKgexyAIfZ7n0Oymyz",
-	"opEE8CEnRD4aJIk+IKyzwLuRYbhL90vE5zjHEcjXP+IgB21fWmphN9dIUeUHuAZ9USKoqD59X23Cn356",
-	"XZ1eo8Iz/drsydLawp3iE3KuIsmaKjy/hcfqFrSrUVabZRK2dhyhThQyvFVGbjiRE0lxKEN+02lDJgEQ",
-	"FLTOKjJhTOlKKGjLeUol0PoM4dEtaDEXkE2kms8xaqs7YNB3/emnf78+HrIL6nBhBsBRUYFRSuk5JIdR",
-	"ZUP5RJKXUAszJiSbrYTsv87z3IfHK1oPypBL8t3AxoB9XPCFkCh+56zgxlAc6FJ8j0z7+Dk3bJr6v61i",
-	"C58WcJl3d6y/9bwwVRmwyZLTcXTiK7VFESFX3z9nz86++Rc23Xasc8oylZZ0uOScnY1GyH+VbcjtT2T8",
-	"3PfZ6LQ69R2eMaUNw1+f0ksbVWqDH8/w40TOMYLHz89Y6o+JN32FvQPcCTt78qQe2h1PprbV5kIGdhQ/",
-	"rez7oH3kEEope1lJ6f/+538F8YsXJ7QboF1SeXA6HA1HqLiqAMkLMTgfPB2Ohk/R8HC7JOU6aUQGP0Yr",
-	"qV74FkBYystaIFb0A6WflIRHhnrHMWLy51OIQ1Nn86aILWp9QeM7QJl73hCRtO6r+PlD9G6Cunq233He",
-	"XnHwLumu8aVTJGEqqhu+sCPuGLDiG6dwSAUpjYH8FhxkjpHZVPsOuT0jvpaGKyfuroo9HvSG9u5t5yqG",
-	"J6PRPUemDzsq3T5HGDkwfVHfRBGI2l0yOBudbhu7Jvakdf6cXnq6+6XmhgR848mT3W9U1xbcJYNv9pkh",
-	"PHtOXqtcrTgiV5LmlgPxfTSUwKaSKoYQQVnYDN4iKlKxMP7aKu0D7EbT0dD6Q41Tl+qUUpUyBWr7O5o2",
-	"fdkeOUyPx84Ud1zPI/QFZo2CTXG8sJT9dMckp6jE0+qk5HTIXrkpnV9xz4Q6MlN26S8OcF2bZMDamt45",
-	"Q+lvmQFj/6CyzecTyPhJzbs2IkHMctdTi9PPrxYxlXAkZu0T/JfKTdSeo3erCinBaLeIBtetfLSyne6h",
-	"CvVdFg+vaxRxMh7crbFFv+6S0M+dLF2cefLB2ee7rY7vR6e7GN06BU7cbTr1yUlChVVaLemBpuFEPufp",
-	"EjJ2dAWZ8BXTTCvqJVVVz6xDY1WNx/ufvD4qARNZBYxD9nItgXpjyfUmDHIDiFdi+vZvYKu++Cq0jnvX",
-	"9v1Ptdf6pDugYrmGahmPDLnQhNq/uIasZmjKzdYLiYKoeTtlh5y5RiKjbtvF5Nsn2Sfg/3xePLgF6ot6",
-	"8nYS5l5P7g6K/maduOMEc7krVxtsnwc7vXqBbECQW59i4qlWFCH1AGRglrQ/n9KzSajuuw0SKtFSWaaB",
-	"+2aP5h6vquRZHZClm8kwzKJbfXyDBlmTFG1SbZKo76BQxohZfqCBQbDzxoC+dCm/hzMtvyaA3MnQ3KtX",
-	"lDv9zarVhcs2hKFhK7viFGgP8Exs6qmQ163dWvRcrYrSBirh5idFQM1yKZKW4x73XDWnEzXh+SOMEyWs",
-	"cbAEUUldgUtczw+0/oZsImvijwkUVM23NLGD5gkzqjWWa0GY564tl9uJVDKFIbuQwXlK16tMUWrUw9Jl",
-	"EbQNUtjhRB4IKrrn9x5M87+kmnYXtfUKNfo5YbNNzfDfrsa+bFS18PypOEDV0ooDSe398tyniA5zfx+E",
-	"01enGvhXW+q+pe/boWNLEM4iTWVOzR5ydxwZ979R30L48NvpOBJGTGTq0Fj4qt2W9IQ3oz1LcM+GjB4m",
-	"lG5dnfl1q1uauzMu7hnuXXApuDsYjXHBbbqMXO5Aeesp04DGH53RmLrsbWnO656aafWXS1s1fTfCMOrF",
-	"OZ/IsAUnEFl3PSWTqmrgW5jjIbuIde4EPrbbwDN29NELrEp0kRMMun4SStgHTUHBk/irO5Bc1QKOzkbP",
-	"jmNOs9Oz9IUyX1s6o/bKfD2guvp76bpq+0A5rQfQ9NGz3S/U1wz/CvJsV6THgWp8RM4NHXyVePtl5dvC",
-	"ut22zHXo6ram0r7me/5pvOshCaKYpjQ4+NNccEzJqia1KGZrFVvjaZuvuZV/ChG+aBm+MBGzK+3yyagx",
-	"Wus8Gz1zGZh2tZPSHQ5xJQEy0/XJ8Wy4pc4Y9DJ9yUJjvxv7gSuNYc9WX/4v6QzHV4T1y0ZYlwpDi0oJ",
-	"q0NfdLVizH3E85+19T/5QOdQOgmV3g1vYVrxvO5rS+oED7o1j9ioEwu/94lT6gGYyGmthNNAZemwFay4",
-	"kBgxEWSTiuVKLqBRW7ZQYOjI1UQGXQdDttsOhDHamJqz8PmJFNafXnX/cSFXi241IwbtXE6kYyx+C6ml",
-	"g3XkH5SLClzPZ/Y1STQTXZ3R+sRE9Jbcxwt/1qbQQMeRNRQ5T6GqMjzyt4+ZsVcTU+ZUpCO2EnTkBlXL",
-	"FxKYMMP6zq+9VDMo8znthsx7dXwp1qhYGjZXea7WVH9YnVP+hNQxzJ7Qm00ZotJjw2Y4NxgWGIMkZiAQ",
-	"CwsbMQWmsQWsawomcn9bwI7sUhnwJ8BdkHdMBiI6ykfYiu75qy+ax/lIYDF6IGDxupEHJ2FfMcYvG2M8",
-	"d5u1y+LGQEUR3NoYTdxct1sM2H0dBtGKYjXBlyzwVXNEhLn57Wt86MWldx8n3ZmzRu+U2pLn+YZuFPgy",
-	"pYXwJAi9HZ4B+fkt+l/3v6rc2KXOB+eDE4ouPTW9mn/Tqur9oNA15m3dOYqLHgb/Bi9sWu5dLxT2L7Th",
-	"OjXBz3070LAFP2IjveqWV5HKtUszeU+fsAy0uO32LQRjV2mlu7d3/xcAAP//",
+	"7H3dkts29ueroLRbZan+tKy2O9m/W1c9jjOTrB17bWdzEbkiiIQkTFOABgBb1rhctQ+xVfMA+yhzvw+x",
+	"T7J1zgFJkIS+2t09TsZX3ZJI4ut8/M4nP/ZSvVprJZSzvYuPvTU3fCWcMPjp2ZLnuVAL8cN38FGq3kVv",
+	"zd2yl/QUX4neRU9mvaRnxN8KaUTWu3CmEEnPpkux4nDHXJsVd3Cdct+e95Ke264FfRQLYXqfPiW9Z4Wx",
+	"2sDVmbCpkWsnNQz0binYVIkPji6YMj1nbinY2ohrqQvL1nwhxozPrFCOzbXBX+fSWIc/DXsJzfhvhTDb",
+	"esopjRdOc8U/vBBq4Za9i2/Pk95KqvLjWTVl64xUC5zxn40u1ju3ZIG/fv6+vJAr6brb8povBLPy7zvX",
+	"l+N94WiZmPMid72Lx6OkMfSTx70EFi9Xxap3cTYa4dr9p+ikfhHi6rMODL7cCHFl/wUn9wmOxK61sgLJ",
+	"+088eyP+VgiL25xq5YTCf/l6ncuUw7oerY2e5WL1H3+1sMiPwdj/1Yh576L3Xx7VLPSIfrWPXtNdNGh3",
+	"m2Y62zJpmdKOcfbj21c/MT37q0hdwrSBH1bSWqkWwx4wiFbzXKb3PknruBPlIaalKIAJIomzTAu/gjzX",
+	"G+aW0sJ0v9dmJrNMqPuerxFWFyYVbCZyrRaWOc240m4pDCssEHDS+0Fd81xm9zk1PySbS5FnNmGCp0sG",
+	"FJ0xqdhUGKONncLkftLue12oe53dT5rZIl3W55vQ6SZMqmvp8LjX3DiZyjVXjvW1YVoJogm4xbAV3yIZ",
+	"WCEGsIx3Wr/gZiHu//yRlyvmymESIFu4wulaYa6FYTxNxdohqf6seOGW2si/i3vd9JfE3cjrnjpmghuY",
+	"rL4Syk/tmsucz/J730fYJ5kK2ELuWMrXPJVuC5PlLBNroTKh0i3rS2dZxh2fcSsGcPXMSDHPt6xQBogc",
+	"5j4GyljCWjfcApGphciG7I1wZsv43AnDpvjh4SV8mDIrUq0yCypgKXjmgUhwSVfvvKVbgN03XDo2E3Nt",
+	"gByc2aIMbSiMffoNN8TvUgP/IDQyei2Mk6Q7UiO4E9mla6jzjDvx0MmV6HW0T9ITH4RJpcWHdX4kmXQQ",
+	"F4BiTI1YeVqoB9YFUEp1gypWs9b1z69BmbYGQQTQHWRt9MIIayWR1QFiqi6F3aN/7WthACscOZ513Ljv",
+	"uBOd3YxtJF79P3leiCP3ADRZYQ+tpDrtt3R5deMbwT1/dabipMvjB1ooQm/7RvwZroFr19mpxAQK7Ydj",
+	"aQYB11FH8SlErb8SvPdDlYsNCNmvsnEiIYV2qK9LH+XkmjQXUkR1fEnAdOGeva+WQRgKMVN5li8kobsm",
+	"90onVs1/jiIMPHEaihvDt/C5BrzwGFXkXmYT5O8aD43txdEbz9i7mLcVHQsFMuzXHkhjeHLS46mT1wKt",
+	"DrhPwIHBWnJB/3OTLuW1yIIRamp6hhtbjROg4ua+hSIsgN7/OToAvVtiqym/L7NMZEwAgbBpk2BAHxC9",
+	"jJnlK7QlUglfMG5ZTXUg47tyILRsGrbN6Cg52Zzl9/KDyC6q+bCZcBshFHMbzap77ZC9kEpww7jKGE3k",
+	"gq2Em6jqRqkYZ0ZvSj0F0AQIgFkn1sOJ6u210c6/+Xa/kXbXwjuYyqGJNKR6ezfB2Mv4tjISc65Y31uq",
+	"+A2InQeg1TO+BTSKX4I4ZH/XSkyUWwpJaM5awk0s5cZIYRP287tnbCPdUhcO0OogYY9Ho9HD0dnD0Rng",
+	"hMdPnz59ePb44ZOz1oYfp3La+AN3jZ3BbAFzujEAp5W2jj1mmUjliueW9TdLnQtGFGfR7DVibQdDlKhp",
+	"Xlh5LV6WG0ri4xBNHyLqSj0FzHr2+DC3nqK8diuXYK7nBz0LoVy8S0UTFbAo/n5Ag2eP7FtLI+xlRIL9",
+	"shREnqnOwG7Wa8t4tpLOAfLlagsWU9/7OxRIusG4pOh54QojkopiONui/AD0O2yT5k44sOIfXtdWmo07",
+	"Z3B2OC+w29FM0iolCUQm/ZJbtOPZiqst88oFZNlEkX4JbUGb4J16owTYMWlegBz3y7yon/rAThQ6pRJ2",
+	"loxGo8FBIdck7MdRetlxiL9oc6UL90Ivdh6k0q7NE9+MRpFNXQsDkyyB2Y4z94SGBk6GB11KMaU3AzSA",
+	"QlEPgu6B111gPonjDxnERXcib8RaOOlQt6yFYVaQT+0KD47lszFbFWAWC3ZWSZ2kNLTwGvL4Dk85lLjA",
+	"F+6gJDj4kOu4lAUCzjXPWP9qkbB8NkBXGezoSnBbGJGxVBfKJaQjtGGZtI4Dfes547AtE9VvrD3xCx+c",
+	"Jq+Reu9GYrfkIO6nP/dyY2Ly6/nZm5dvRKpNFhFb1slVx7LaaSrBJUXOu/v/fJ2LbcI27J//YP0z9h+4",
+	"GY+ejAYJKFRAQeXOjWG3pVrkgk7EAlbboJrzqFXAs6JA1IqDeocW+la4znZVS62XQU+M7pnXLfS4CF9N",
+	"Z8K6KZMWiWwp+LUU1hENNviLxCCST5O1tJkoojACfcCZ6I7cSCvGDE6ILTRs34ocFmsSqSRXBDe5JH4e",
+	"ThTO5vmZWVUzgi9YueQMYM5DI9ZsxT8kDMwQnCSoTbicO8aNmCgQRrACS1TcJJWZF5dH7n7SK+eEbqk8",
+	"fzXvXfy6//aAUj+9T3aZS/UphQZHy2qwzK5FnpMbNTiBFJRsrhcPbO3UHMbEaa4XkWN/oReWQKm0rBye",
+	"hpAW93MYtbHh9C7dC82zCNrVhty+SDy5nMOB1XKMtIhDxNqkJZBLoDcr6sMgyZiJ1dpt8YC9exuOGcMm",
+	"x9izjTNs27PHQ78293XAGm4wUUkvIJbGXsVY83sp8uy5MWRSN2kUvehRh8tKWMsXMWdMa6L0iPqG2BQw",
+	"xHcrXr+jHXt/1VJJtXi1FqGraaZ1LjhaZwi0jvb5rPfCwdc1tGNHIrs42QOcOUQuuJmvc1rFHo/Z6V6w",
+	"rS5MHaTOdsBeDFM8sPUK4UfWJwOykhEDtlnKXFSoVxu/M2MSp5XkZn2uEEarQRsy4VnsEGp7fWzl2dZO",
+	"NtzYJlW0DrW7/FM8ZHgot+EdI1b513jGasqKnjw6FcixFMawnOFS2YTNjV6R8OUr0ULkLRClsrgf4wVv",
+	"ujFy+AyG5vAYr8L+iMBXR//Jjv7b8VscYNj7dn+XxBdjAPJZ3FJ4KvBvRG85wMJJlfpyZCTr2Asjzo3O",
+	"mR0SunCE1/pq75YcXF9hy3hsK4guJMIwPwRTgPdwO+H/DaoalvI1qlsv0dlMoJZZCwXQnKVLkcK93OEV",
+	"g0DdVhggpjnqdKP6ALtbFi6/pSVoTbuJ6zZ0hCfTf42S+FFLhYpip0co1VnMwlA+BwIsCZ2JBOxYMKdw",
+	"+zAGoexGwCFLx/rnTwBLGJ6iwafnbMat+Pa8MDmeZcMD+5+Hk8zCheL8Ykt7gSHymeYxy/9EbjzpQIOB",
+	"nytntp99tAR4lMje6u+52elkt6Fb0ev3D2uMd7HZlpjt53fPQCXb0rIC5Q6mEgIBrUQcyDrteB5Lt6u5",
+	"iGkyNHHZ8adsdXG8MdzdxPfJPvyqN4oJuDBhm6UwsB6gPMPVlfUgdVN5oik3x+eYtSd+wO5ukV8tYhpn",
+	"VO5ZUjEirP4gO3ZW3SFcnsHqVBrhSYqv2JfCsUcsnA3rn9HiG19Ky9BBtTRCTFTtoII9Sfl6LbKEWY0J",
+	"Tehwr7LdeC5URg/gM30tWCdQVLn39sVfSpv3z1xGIOqfwKJHv1rlx2ErqQob5EN6wPDAor9nvMuzwyrH",
+	"DrpFy9gXWODx2OgOCqinnkm7zvn2J0y9jIFrnqJ374Fl/lJMaitlpLgGUic8bLnMxmz6sxWGTYrR6Ekq",
+	"M/wrpqxQTuZ0AMbI64aZGXi+ubrqzuKsmTu6yy/D0+UBF35oHPjryd1jU21EaSkqsSEH4GJc8dkWlbXI",
+	"GtHGIXvufXfImv4kQV8wJ0/w95dgcY809AEHvrXkPeIwvSpaGqzrga1jp4MdErDircAeCX4/KeXkWudF",
+	"jHL+7/9hVjjL/vkPcnD98x8M/dpMgzQjWw2XEHqU4yS833eOJBMkr4T0nAQiJtjmxhZUS2hxcUhRMfH2",
+	"k9jUoHwHoKCzQiiBuMIuQbRrlUZMzzg2efIYaCvTKzbbOmGTGmxUlLjmWSbVYswW8lqAnnCaiELodS7Y",
+	"Zqlh3CInRBplu69WxN1aEfeI75PdIDJ4UJ1g1IqFeKdYKa9dLf+rdNFrXaRLYSuZjILRUEBjoqbkS5uO",
+	"2bRMUJqSFJWuyiQfs2ku5m5aw5hAgk0U/IYJyFXqB04AA68C85wG+PiVvoanz7aBF1MbxtVEodtuyF6p",
+	"vBHejvlAUa164JTXmMWH/47Kv4IJ4zc4o2jA63Xok4xYJoecm00RD2IkyNRXXbTcz/UCJIF0oKkxQ34b",
+	"+ECjDs0uF5zGoqQiT5EixyVsdgn3NC21E+ZWSiNtOFerPMRqQVF2EsZqxfMgsBhPojve2mrHKmNhmxsv",
+	"u1psPa/osnzSeGc5mXBc5lEXJtU2HL3MIO4TWaFUFM6PjlQTTATX7Iw40BeH4kX4a+2Y90Pt2CP04e3x",
+	"RvMFh4WQVAF0zi6rDBIwNmrTI/AqUyrcRFUIzoM9B4IJoaUgWAqQguCUDxJnfOtNBxhoLj+IbKJwIkud",
+	"Z3TN1UO3rOaAgNIjBfzB21NVZlte5TdOFEExvMTiAynKWT7LP4buDHNlbJkQI90EngbP71shWOBjfrdd",
+	"i0FCwrl64koAdpSOFARMVc9h0RMFe+mxuw1HpZQRrrIEFRPNOAmvKJM6/PbQMUmAZpQ8S2P5KILfjE7O",
+	"D0wTsxKrmEJOB8NWfulrwa/GgM9p/6q50HheE9pyhCBfFNQQjBGL2Fcw9rUwaTS5tnzMdzDLR9UBvKZh",
+	"3unvuBOJt4WBoM5GowQ31mPvw5m1B0xgbl/Njxf8QKlvyQA5zofyVrhT8gla+vQI5VWSQTwmmxbGCFA/",
+	"RvCrONt7s9HWDizuSqqQxlMhAPj0quQYMhjxwkxmgIziFttdhaXKpJJXSrwR65f8w3G+i25u0BH+ihu6",
+	"J/aGzlbSWmF/UJdv9OaUQ4HbsuPOBQ5QOtbf4IIAf4KgoXynHfa1Eh9cXUpyHHmXAtHf13UQ/rLcYvb4",
+	"OxJm0jKckYR/y8C1SkUlzYbHWCg007XdtXcfQr+UEetSlPZLkVaL8UE7ej48ysyCMd7WcclWuAWpoKTt",
+	"QNtkGid34rpbw9JOHrX0UMdoQ5p31+A3oHFQGftmg1zdUklBDjpwXd6uRkiYnHtl1laq5Z1HeVtuGjoG",
+	"tR76tkAvxWFbS1UddRHpswPRgwphtSIHw99VadpBb90p9Wc3Nh6aBlJlSlSWUjdWfjjO3YqnB1zQIpsu",
+	"jewiiKSLlFrOvqYib6mQGpdElWNTXDWkSCBLGwogwBUeIu2zJ2qt0RX+VfmQi2iACzbFvZxWZbiIVrcg",
+	"HqZABVmRi2w6UTwAvw8sK38a+4IsbsVvWK3720q432ikaY0s/KZjtmsgSNAZsxbcRe6VCG0SNitcp+hr",
+	"ori9IkcSJsbCUzvlU52Ho/IOnj9R9NWYTUk7+wvnXOaFEXZafl9VHrcLtPz9EwUj2d+K9W9SWZmJ3wxX",
+	"CzGtJCpsKabeagM7hmMV69/wJiOscNPSVPKGh16XygufhGbECtN8A9cSHpyvXcZjKvNJYodBSZWxre78",
+	"Eu5TD+BEZG98jmZ7yZjT2V5c3K3VVA4tP3hJZoEsGLJLKo/BMAk5MMuK/gsiziEDpYdAAiiN0vIBSy7k",
+	"NVqD+ZbiohSY4et1vmX9kLKxvkVpJcZAHOoNZtiqjK34B/ofTS04qAd2QDbdSjrQEGjWVc1DaBgsQdsi",
+	"6NAuZp0F5NXdhJcENneWBZaYcsxG6LwMiof8L7Fiw+Ep1YOjmL6jZ++0J/0PzPEr2PP5PDSlZ9tg2nQq",
+	"4gNPHR2MYsGG1JHV0f45Pz1YMOJPrzvX7wiNAmEkrNRaMF9fb0XOE08In1/94h900jzG0VBvDak/f1al",
+	"j+skfBbzgO1TUOWNnaX/BRvDVASy0tfCEjOB0Gw5ikCNDSdqigw7vQj0wvRQeTDqNaznAWYhfpwS+G09",
+	"yDed2Pmgig9LM6+sNK1KOys7sVK4JGBFBoMSH04v4CleJ7A+rnjqCWQK6516qp0OaEYT1ZlSVO15j5iL",
+	"KpLwIVMaGm0TuKW0Y6tZHFpJR7aURm5/2pARU5ACCTO6UJmAazd4oHyiVkXu5DpHJ10wsUF5Bg31u9oh",
+	"D5tKEUkD1BBODtQXIeuYDqrLHHYUky0WOKDDo4JrURGXlRiRUOzJzqNcL45P2G9WG55WEri7Fm9Pgd2p",
+	"IXVaTTsqEs47ObpkrfbbdQIKt7wRN17utTdA/FrCacVW9LM3uEpSvVoAnc7qB/iyMKw8wQ57MaL9GZP2",
+	"D3disDsitZfU5qHVs6s/l4rnY0ZNICjoycqOECiKqTWPLe2EQViut7d1xM1KzGMFvLT0/ZmaB4pkWicY",
+	"Xv1+54jRkuE2Yk21MSKFj2NWYk+MR+vCsSsBChu1xHXZjiJec9xJCKFKLviZUZiYfBTwRStr9AY1yj8d",
+	"KD1O0A3bKET/Wo18VDXy5ZfQ3yHGRL8IcfXWcReJO4fVml11uBHiyocKW379u3PilxWYJ2mvExPLmplk",
+	"lIrvtFJ8IZqEOTjS77mhHTZu7z6+1CrjW0xGHhwRdGkJrnqMqorSK9ZOUlpUsAEV5Nu/SOt0LMF2f93R",
+	"SYngNb19fgb4LZaeHlkaUIv+g6k3x4QK77A6tFQghxTAabL7mIqtXVL0cxNEbwrLZBeCVn7nw1g0PKX9",
+	"FHEbdS8Bff0ral/w+NLCSLd9CzMq9QA3wlwWACrKT9+Xh/DjL+/KfomIrPDX+kyWzq2pb6RUcx1xD5UO",
+	"gWvxUF8LQ1HR8rBswja0I5j7goK39AEOJ2qi0PJlsN9UYKOEAFDQ6I7JpLUFBW1iaYj9a2HkXIpsovR8",
+	"DnZilXMDuuvHX/7728GQXWJODbNC0CxK+ItOREJyjVw6O1GoJfTCjllZ/tu9nee5N8hXuB6gIXIrXomt",
+	"Fe7hmi+kAvK7YGtuLVqe5FR8YJvNk7ll09T/7zRbeEcE+fqp9XXjemnLwGPtl8dmyrivmIiFE3nz/TP2",
+	"9Pyb/8amuxqJTlmm0wLbmV2w89EI9l9nW1T7ExXvWnw+Oit7FoddTfHA4NcneNNWF8bCx3P4OFFzXagM",
+	"Pj9lqW9yXDdBqPaeICug1fPHj6tHUztd7LFRNy1n/Xh3Xd+0xdsqIZWyVyWV/r//9b8Di8mTE8gNYayv",
+	"NxiOhiOsxF8Lxdeyd9F7MhwNn2Bhtlsicz2qSQZrsETUmkDiWwjEUp7WArLCH8pqpQdU0QE2mu+Ihjs0",
+	"JZk3BWxR8QsI3x7Q3LN6Ekmjp/uvH6Odtat43XENZDvhyE9Je42viJGkLWdd7wvrc9qAFd8Sw2HhCDCN",
+	"Ffm1IMgcm2YdXzylk3p8LfWuPKJO60dc6AXtp/etRuKPR6M9TXpPa87b7FwZadF7WfVRD0jtU9I7H53t",
+	"enY12UeNjsd405PDN9UdveGOx48P31G22f6U9L45ZoSw2zFqrWK14oBckZobCsRn7qDLHIO4YEIEgWjb",
+	"ew+oSMfM+LdOG29g15wOgrZKb0fnqlK6UKnARMP+tG4i45HDdDAmUdxSPQ+sLwj1bm4quSgT34GJ69T3",
+	"IfMdOEiv+PTzgEdm2i19q2rKE0UB1uT0VtdO/8YBYd2fdLa9PYKM9wb91EQkgFk+ddji7PbZIsYSNMWs",
+	"2TP6hU6rpPp6jM47AZAJRodJNHhZwI2Z7ewIVqi6p98/r6HFyXhNhrv461MS6rlHmDi/W92hR8+GVal6",
+	"oyx2b+NXgtqygLLudzqvDOLajR7Y1Wy/JzFft1/ZK+L91t6Y4u6XgBrVyjT1nQLbr2y3sA7fk8HhKSEi",
+	"HDLi+aAevESOnHLiJqpfOzqrJkYXO9vB1LXi2JFjQBnuVQGRL65ptBBKQl6hkSXm30tsvMNyeSVAvm99",
+	"l65+pWd8m7dSNwyG7EffFUJaaglR11nh8BOV5tqiUtmtCagTzx9ZC/heQ181wB1rAGKomB6o2DaqAx79",
+	"VVOhe5ylQ56Nd+W6YDxAY0Ep25wspYmiStlOYVvCNkuZLuOViZ4jLRWnTxTWG7ZkCuuX3Jg0oRp6iTmz",
+	"hcVXX2Rocvp6w3KowZBdAs9ewfSSqg9M0AYGe+9KC7YvMv9EoazxgHHuGwSOq+4wyO4Z5YtVXUhCqZXy",
+	"9UT5UstyI7DLblnBXvVH9UqX50ZwEKfB5k1UH8MUWJ9IeRnSDWieT2OCpuqlckdiptOr5SgB8/jWxm+W",
+	"Y0YEzY9Y+pdUxaOetijx88uWPaPzwzdVryDCG54evqF6OdXvQLrB2VXCjSroqop8rI4+Wsx99LWin3aC",
+	"3h+cbVYTR9AtWZvZSio7RqcYShrqFi5yKpVost+fhau57y6R6a53Ay3KZn/3RIL3SyCvVLnCOE49ydwo",
+	"3xIIZsSau3QZh7hBeTrRwrh6aVko7tEneD56koQEAkTTJZIgj+KOpHQkU+MoOX1PROobX4bEel8i9mRv",
+	"2skc8YXL2FdgvGhD+KVEMzcQrI9ILu/2KtS80w+YZzDGYAMJ0g4XJcdJWTDLf/DD/66dDEEDv71ehnKv",
+	"v2S6v39PRomq/e40PRlJ1WfHtxHWmbC3rjZ2OkYilE/lEd6g8G/CqV5KUvYYwoiMVqm4mCgMvUhn2du/",
+	"XD58/M23APut00Zkw6OYCF0bFRft9Er4bkh36ZZovrnlnn0SdcOnPX6Jr0roPrmXdv3z0X2phB59pH88",
+	"4Cfj/wTG/MF3+mq9fKfsFaGYVmNyGlBEqHIglNNvJucOkQOrHkn1q3uUf5kr3RZjyTf44IAlG0xxHsvn",
+	"xJl8VQ0VcdGO1MR1q0I/ib9l3VPfZ75T/P0hcs+b7WSjuOvAmwOw5aHPzqH6Wqxj6aPLqyrCfWCZKlZA",
+	"mNpQ15pMKL2SCr5Imq1iyszliWrVayegsOo0iUFCb1SZGcwSgglox3NGGZNlH7LZFjvfLbSjAizfOpK9",
+	"FaZygb0RmbQJM2JWyNzRdy+3b//HC+S5ico13PGcp0tqx4q61TLeaoQZJDclvnBPaScoZ0WsuMztkL2+",
+	"uY9gonYp3j8LF3YG/l1j2HAhe0Fsq0/bH9ZJEULTvHHKt4g9D0mKkOUffaS8nIO6sdHIWGYw++swgjcO",
+	"+vU1NGhZGjFRVq9EBTnZc2q7vuHbZrNAzB0Mnh5sE+VbYOvNOgPEZ/Yx69pPUu6B9XXHOK2UK8xcw4cH",
+	"iYKkg/vno6eDCyo/bhjATCrrBA+BNaatBV1nVxrrcsIFBgzvB+h0dp4oqRJ6NTemVIFs8xl6fSyEZLlW",
+	"C2EGTKodscM3uLeBHDoKF7zA2pcqdvBF44OT/dj3nOKEtMTL9+5Xm8p4SIf3ADOq9LrbBBlLKkJoCIko",
+	"sPiJrOuNEFeViS3ElW00s65qrpJORu1wop5R6+Y+KnBSnZnR2NpMly3cCEuXJcc+OTGvXvoFWtVXEwzZ",
+	"q8o3C2IoKX2uT3bo3LJNY1l3EU+9vIM9T2LStlwGYC0OAAhogpugV3XKyfsVS7UMSip2z+yUV0BXNNfO",
+	"6aSCjd2DHFMNcnuQ5hchru4D1jQrdPYCG3pDzB82w5N2wsN0KlVvvtnw7M1L2AbUiuX7+HhqNKbPd7KL",
+	"AzlpfLvUjp0P7H5YIAETLTXG033vEerTgOfiK/DLV71S5F1azDko7QiUJinIpEok0SsKtLVylp8oYF5I",
+	"6362wrygerD7Ey2/J2uhVb6zl6+wsO4Py1aXVIoS1g00Sm+IgY7IrMZt6rCQ563DXPRMr9aFC1iCxkdG",
+	"AM6i+pmG4h53VDXHBq9hO1zWp/wdfFcAD8qzE2pBIxr/i2yighf9ASgos5BwYPKa47tAwmdRR4x5Tl4H",
+	"7iYKe/SzSxW8GZRa56HJH9Ww+DYGPAaFAPxEUNFuJ31vnH+XbNpe1I5ArieyhM221Yb/cTn2Vc2qa78/",
+	"5Q5gKX25A0ml/fKctV5ieZT6+yjbtnqT6r7D75t1BYfsQbrnq5+4Pk7akUaKcOl68CXdO2pXvBjtSII9",
+	"BzK6nzqLd2HhzNejbnDuwaKJU431+sWue3OIpljUOGVGgPAHZTTGpo+usBdVi5dp+R/VNNVtYKRl2Brm",
+	"YqLCjjAByWIJEoaWfD+phR0M2WWskUygY9shqzHND29gZWotKsGgCU2CnvGgR01wJfxK/fHLQlF0tsWU",
+	"ZquFzp3mQN0sIf4e2bXMhWqx7R8nFP1HS1J9g3wcsMYNCrJAwZeOty/L3xYWde8qawxV3U5X2ld/z7+N",
+	"dj3FQRTjlBoHf54KjjFZ2cEoitkalfhxt81X38q/BQlfNgRf6Ig55Hb5bNQYTSE8Hz0NXhVbgTZ0dxDi",
+	"SgJkZqoXGWTDHUl+QaObu0z067bqu+dkv7ChT5f+X2BL0a8I68tGWC80mBYlE5Y9iPV8B9CK+z8r6f/o",
+	"I7ZF3Zv8cGkbbsWLIC+odPCAWvOIDdv0wPfecYoZQBM1rZhw2qg6xsaRnNIMELJVQf/6FVYLLSx2AJ6o",
+	"oCXFkB2WA6GNNq7yDidKukbGYa4X7WhGDNqRT6QlLP4IrqUvPMWg8kUFqueWdU08paBsGfyZjugdvo+X",
+	"vhHr2gjsjm/EOuepKKMMD/zL8OzYs4kt8laJPrfAWj6QwKQdVq+gO4o1gzAfcbfIvFaHm2JdrArL5jrP",
+	"9QbjD6sL9J8gO4beE0rbr8IQJR9bNoOxhWWBMEhiAgKwsHQRUWBrWcDaomCijpcFrO+W2gqf10hGHhbf",
+	"nEefcgNZ0W7Oe6d+nBsCi9E9AYt3NT0QhX3FGF94BQId1iGJGwMV6+AlolHHzdtmigHbl2EQjSiWA9xl",
+	"gK8cI0LM9W9f7cMgp7fxelh8hdMGtFPqCp7nW3zBxd2EFsI2oXh32CD01/egfzGrxT+7MHnvovcIrUs/",
+	"m07Mv+5j5vWgNBXmbbwCFxY9rOFCo6Nd521XYf5CE65jh8S5TwcaNuBH7Emv2+FVmOWG3Exe0ycsE0Ze",
+	"t/MWgmeb6mXMe5Y/E24jgCHxpftDdhlU64COhvWP6a25jVed+55E0tF7MLqNUDDruF//2+mnOkh8a7kw",
+	"+xmrMwh54Mt6ynoM0r9+YWXPqfef/n8AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
