@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
@@ -248,3 +249,36 @@ func userFromLogsURL(u string) (int64, bool) {
 	id, err := strconv.ParseInt(u[i+1:], 10, 64)
 	return id, err == nil
 }
+
+// UserSet records which users a targeter drew: a cold cache's first read of
+// each is a miss by construction, so the distinct count bounds its hit ratio.
+type UserSet struct {
+	seen []atomic.Bool
+	n    atomic.Int64
+}
+
+// NewUserSet is an empty set of users indexed 0..n-1 (the order of the
+// users slice a targeter draws from).
+func NewUserSet(n int) *UserSet { return &UserSet{seen: make([]atomic.Bool, n)} }
+
+// Watch wraps a read targeter of users: every target's user is added.
+func (s *UserSet) Watch(t vegeta.Targeter, users []*User) vegeta.Targeter {
+	index := make(map[int64]int, len(users))
+	for i, u := range users {
+		index[u.ID] = i
+	}
+	return func(tgt *vegeta.Target) error {
+		if err := t(tgt); err != nil {
+			return err
+		}
+		if id, ok := userFromLogsURL(tgt.URL); ok {
+			if i, ok := index[id]; ok && !s.seen[i].Swap(true) {
+				s.n.Add(1)
+			}
+		}
+		return nil
+	}
+}
+
+// Count is how many distinct users were drawn.
+func (s *UserSet) Count() int { return int(s.n.Load()) }

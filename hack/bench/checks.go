@@ -55,23 +55,42 @@ func Checks(rep Report, rate float64) []Check {
 	cs = append(cs,
 		Check{Aim: "cache at " + at + ": 100% success", Known: okC, Met: okC && c.Summary.Requests > 0 && c.Summary.OK == c.Summary.Requests, Measured: pct(c, okC)},
 	)
+	// The steady-state aims are held to the warm run when there is one: a
+	// cold start's first read of each user is a miss whatever the cache
+	// does (see Result.Users), and the cold figure is shown beside it.
+	w, okW := find(VarCachedWarm)
+	steady, okS, cold := c, okC, ""
+	if okW {
+		steady, okS, cold = w, true, "warm; cold start: "
+	}
 	f, okF := find(VarFixed)
-	p99 := Check{Aim: "cache at " + at + ": p99 at most twice the fixed-body ceiling's", Known: okC && okF && f.Summary.P99 > 0}
+	p99 := Check{Aim: "cache at " + at + ": p99 at most twice the fixed-body ceiling's", Known: okS && okF && f.Summary.P99 > 0}
 	if p99.Known {
-		p99.Met = c.Summary.P99 <= 2*f.Summary.P99
-		p99.Measured = fmt.Sprintf("%s vs %s = %.1f×", FormatDuration(c.Summary.P99), FormatDuration(f.Summary.P99), float64(c.Summary.P99)/float64(f.Summary.P99))
+		p99.Met = steady.Summary.P99 <= 2*f.Summary.P99
+		p99.Measured = fmt.Sprintf("%s vs %s = %.1f×", FormatDuration(steady.Summary.P99), FormatDuration(f.Summary.P99), float64(steady.Summary.P99)/float64(f.Summary.P99))
+		if okW && okC {
+			p99.Measured += fmt.Sprintf(" (%s%s = %.1f×)", cold, FormatDuration(c.Summary.P99), float64(c.Summary.P99)/float64(f.Summary.P99))
+		}
 	}
 	cs = append(cs, p99)
-	hit := Check{Aim: "cache at " + at + ": hit ratio at least 97%", Known: okC && c.Cache != nil}
+	hit := Check{Aim: "cache at " + at + ": hit ratio at least 97%", Known: okS && steady.Cache != nil}
 	if hit.Known {
-		h, ok := c.Cache.HitRatio()
+		h, ok := steady.Cache.HitRatio()
 		hit.Known, hit.Met, hit.Measured = ok, ok && h >= 0.97, FormatPct(100*h)
+		if okW && okC && c.Cache != nil {
+			if hc, ok := c.Cache.HitRatio(); ok {
+				hit.Measured += fmt.Sprintf(" (%s%s%s)", cold, FormatPct(100*hc), coldBound(c))
+			}
+		}
 	}
 	cs = append(cs, hit)
-	cmds := Check{Aim: "cache at " + at + ": Redis commands per hot read at most 0.2", Known: okC && c.Redis != nil && c.Summary.Requests > 0}
+	cmds := Check{Aim: "cache at " + at + ": Redis commands per hot read at most 0.2", Known: okS && steady.Redis != nil && steady.Summary.Requests > 0}
 	if cmds.Known {
-		v := float64(c.Redis.Commands) / float64(c.Summary.Requests)
+		v := float64(steady.Redis.Commands) / float64(steady.Summary.Requests)
 		cmds.Met, cmds.Measured = v <= 0.2, fmt.Sprintf("%.3f (INFO commandstats, server-wide)", v)
+		if okW && okC && c.Redis != nil && c.Summary.Requests > 0 {
+			cmds.Measured += fmt.Sprintf(" (%s%.3f)", cold, float64(c.Redis.Commands)/float64(c.Summary.Requests))
+		}
 	}
 	cs = append(cs, cmds)
 	// "As fast": within the noise of a shared machine, 5%.
@@ -168,4 +187,15 @@ func mibIf(k int64, ok bool) string {
 		return "–"
 	}
 	return FormatMiB(k)
+}
+
+// coldBound is ", at most X with N users read" for a cold run that counted
+// its users: the best hit ratio any cache can have when each user's first
+// read must miss.
+func coldBound(r Result) string {
+	if r.Users <= 0 || r.Summary.Requests <= 0 {
+		return ""
+	}
+	b := 1 - float64(r.Users)/float64(r.Summary.Requests)
+	return fmt.Sprintf(", at most %s with %s users' first reads", FormatPct(100*b), FormatInt(int64(r.Users)))
 }

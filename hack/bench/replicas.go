@@ -23,6 +23,8 @@ import (
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/progressive-overload/po/services/kit/cache"
 )
 
 // NearCounts are cache_near_requests_total summed by result.
@@ -317,9 +319,10 @@ func (r *Runner) replicaPhase(ctx context.Context, variant string) error {
 	return r.alive("the replicas phase", r.account, r.challenge, b)
 }
 
-// nearTTL is CACHE_NEAR_TTL in env (the last setting wins), 1s by default.
+// nearTTL is CACHE_NEAR_TTL in env (the last setting wins), the service's
+// default otherwise.
 func nearTTL(env []string) time.Duration {
-	ttl := time.Second
+	ttl := cache.DefaultNearTTL
 	for _, kv := range env {
 		if v, ok := strings.CutPrefix(kv, "CACHE_NEAR_TTL="); ok {
 			if d, err := time.ParseDuration(v); err == nil {

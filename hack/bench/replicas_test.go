@@ -145,7 +145,7 @@ func TestNearTTL(t *testing.T) {
 	if d := nearTTL([]string{"CACHE_NEAR_TTL=2s", "X=1", "CACHE_NEAR_TTL=500ms"}); d != 500*time.Millisecond {
 		t.Fatal(d)
 	}
-	if d := nearTTL(nil); d != time.Second {
+	if d := nearTTL(nil); d != 5*time.Second {
 		t.Fatal(d)
 	}
 }

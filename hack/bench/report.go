@@ -23,6 +23,9 @@ type Result struct {
 	// CacheOff marks a service run with CACHE_ENABLED=false: its counters
 	// are shown, its hit ratio is not (there is no cache to hit).
 	CacheOff bool
+	// Users is how many distinct users the run read (open-loop reads only;
+	// 0 when not counted).
+	Users int
 }
 
 // MixedStats are the mixed phase's extras.

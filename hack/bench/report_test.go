@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
 )
 
 func TestTableText(t *testing.T) {
@@ -349,5 +351,48 @@ func TestProfileSlug(t *testing.T) {
 		if got := profileSlug(in); got != want {
 			t.Errorf("profileSlug(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func TestSteadyStateAimsUseTheWarmRun(t *testing.T) {
+	rep := sampleReport()
+	cold := &rep.Phases[0].Results[1]
+	cold.Users, cold.Redis = 2000, &RedisCounts{Commands: 18000}
+	rep.Phases[0].Results = append(rep.Phases[0].Results, Result{Variant: VarCachedWarm,
+		Summary: Summary{Requests: 60000, OK: 60000, P99: ms_(0.9), Wall: 20 * time.Second},
+		Cache:   &CacheCounts{Hit: 59400, Miss: 600}, Redis: &RedisCounts{Commands: 6000}})
+	byAim := map[string]Check{}
+	for _, c := range Checks(rep, 3000) {
+		byAim[c.Aim] = c
+	}
+	if c := byAim["cache at 3,000/s: p99 at most twice the fixed-body ceiling's"]; !c.Met || c.Measured != "0.90 ms vs 0.50 ms = 1.8× (warm; cold start: 2.20 ms = 4.4×)" {
+		t.Errorf("p99: %+v", c)
+	}
+	if c := byAim["cache at 3,000/s: hit ratio at least 97%"]; !c.Met || c.Measured != "99.0% (warm; cold start: 95.0%, at most 96.7% with 2,000 users' first reads)" {
+		t.Errorf("hit: %+v", c)
+	}
+	if c := byAim["cache at 3,000/s: Redis commands per hot read at most 0.2"]; !c.Met || c.Measured != "0.100 (INFO commandstats, server-wide) (warm; cold start: 0.300)" {
+		t.Errorf("commands: %+v", c)
+	}
+}
+
+func TestUserSetCountsDistinctUsers(t *testing.T) {
+	users := []*User{{ID: 7}, {ID: 9}, {ID: 11}}
+	i := 0
+	draws := []int{0, 2, 0, 0, 2}
+	base := func(tgt *vegeta.Target) error {
+		tgt.URL = "http://x" + LogsPath(users[draws[i%len(draws)]].ID)
+		i++
+		return nil
+	}
+	s := NewUserSet(len(users))
+	tr := s.Watch(base, users)
+	for range draws {
+		if err := tr(&vegeta.Target{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s.Count() != 2 {
+		t.Fatalf("count %d, want 2", s.Count())
 	}
 }

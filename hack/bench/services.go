@@ -234,18 +234,41 @@ func (r *Runner) serviceVariant(ctx context.Context, variant string, cache bool)
 	openPhase := (variant == VarUncached && cfg.Phases[PhaseUncached]) || (variant != VarUncached && cfg.Phases[PhaseCached]) || variant == VarTarget
 	if openPhase {
 		r.logf("\n[%s] open loop: %s/s for %s on GET /challenges/logs/{userId}", variant, FormatInt(int64(cfg.Rate)), cfg.Duration)
+		seen := NewUserSet(len(r.users))
 		profiled := r.prof.start(ctx, variant, cfg.Duration)
 		res := r.measure(ctx, variant, true, r.serviceProcs(), func(ctx context.Context) Summary {
-			return Run(ctx, r.attack(variant, cfg.Rate, cfg.Duration, cfg.Timeout, target))
+			return Run(ctx, r.attack(variant, cfg.Rate, cfg.Duration, cfg.Timeout, seen.Watch(target, r.users)))
 		})
 		profiled()
 		res.CacheOff = !cache
+		res.Users = seen.Count()
 		r.addOpen(res)
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 		if err := r.alive("the open-loop phase of "+variant, r.account, r.challenge); err != nil {
 			return err
+		}
+		if variant == VarCached {
+			// The same load again on the caches the cold run left: the
+			// steady state, where every miss is a TTL's or an eviction's,
+			// not a user's first read.
+			r.logf("\n[%s] open loop: %s/s for %s on GET /challenges/logs/{userId}", VarCachedWarm, FormatInt(int64(cfg.Rate)), cfg.Duration)
+			warmSeen := NewUserSet(len(r.users))
+			warmTarget := warmSeen.Watch(target, r.users)
+			profiled := r.prof.start(ctx, VarCachedWarm, cfg.Duration)
+			res := r.measure(ctx, VarCachedWarm, true, r.serviceProcs(), func(ctx context.Context) Summary {
+				return Run(ctx, r.attack(VarCachedWarm, cfg.Rate, cfg.Duration, cfg.Timeout, warmTarget))
+			})
+			profiled()
+			res.Users = warmSeen.Count()
+			r.addOpen(res)
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if err := r.alive("the warm open-loop phase of "+variant, r.account, r.challenge); err != nil {
+				return err
+			}
 		}
 	}
 	if cache && cfg.Phases[PhaseMixed] {

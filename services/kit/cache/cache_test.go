@@ -752,3 +752,57 @@ func TestRedisDownReadAfterWriteDoesNotJoinOlderLoad(t *testing.T) {
 		t.Fatalf("loader called %d times, want 2: the later readers share one load", got)
 	}
 }
+
+// Under a Redis that answers reads but not the writer's invalidation in time
+// (an overloaded one), the old value stays in Redis until the retry succeeds.
+// Meanwhile this process's reads of the key must not serve it: the writer's
+// next read sees its write.
+func TestReadsOfAKeyWhoseInvalidationFailedSkipTheCache(t *testing.T) {
+	for name, opts := range map[string]cache.Options{
+		"redis only": {Enabled: true, TTL: time.Hour, InvalidateTimeout: time.Nanosecond},
+		"near tier":  {Enabled: true, TTL: time.Hour, InvalidateTimeout: time.Nanosecond, NearSize: 1 << 20, NearTTL: time.Minute},
+	} {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			f := newFixture(t, redisAddr, opts)
+			if opts.NearSize > 0 {
+				testkit.Eventually(t, "the near tier to subscribe", func() bool { return cache.NearTrusted(f.cache) })
+			}
+			n := f.cache.Named("c")
+			var source atomic.Value
+			source.Store("old")
+			load := func(context.Context) ([]byte, error) { return []byte(source.Load().(string)), nil }
+			for range 2 { // a fill, then a hit (from the near tier when there is one)
+				if b, err := n.Get(ctx, "1", load); err != nil || string(b) != "old" {
+					t.Fatalf("%q, %v", b, err)
+				}
+			}
+
+			source.Store("new")
+			if err := n.Invalidate(ctx, "1"); err == nil {
+				t.Fatal("Invalidate reported success within a nanosecond")
+			}
+			if raw, err := f.rdb.Get(ctx, f.valueKey("c", "1")).Result(); err != nil || raw != "vold" {
+				t.Fatalf("precondition: the old value should still be in Redis: %q, %v", raw, err)
+			}
+			if cache.PendingInvalidations(f.cache) != 1 {
+				t.Fatalf("pending %d, want 1", cache.PendingInvalidations(f.cache))
+			}
+			for range 3 {
+				if b, err := n.Get(ctx, "1", load); err != nil || string(b) != "new" {
+					t.Fatalf("read after the failed invalidation: %q, %v; want new", b, err)
+				}
+			}
+			// Other keys still use the cache.
+			hits := f.count(t, "c", "hit")
+			for range 2 {
+				if _, err := n.Get(ctx, "2", load); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if f.count(t, "c", "hit") != hits+1 {
+				t.Fatalf("hits %v → %v: another key's second read should hit", hits, f.count(t, "c", "hit"))
+			}
+		})
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -45,8 +46,10 @@ const (
 // A failure is logged and returned for the caller to log; it must not fail the
 // write, which has committed. The failed keys are then retried in the background
 // with backoff until they succeed or until 2×TTL×(1+Jitter) has passed, after which
-// any value filled before the write has expired by itself. So a stale value is served
-// at most until Redis accepts the retry or its TTL ends, whichever comes first; a
+// any value filled before the write has expired by itself. Until then this process
+// reads those keys from the source, never from the cache, so the writer sees its
+// write. Other processes may be served the stale value at most until Redis accepts
+// the retry or its TTL ends, whichever comes first; a
 // Redis that is merely slow usually absorbs the first attempt, which may wait ten
 // times longer than a read. Retries stop at Close and do not survive the process:
 // in that case the TTL alone bounds staleness.
@@ -65,11 +68,15 @@ func (c *Cache) Invalidate(ctx context.Context, keys ...Key) error {
 		c.onInvalidating()
 	}
 	err := c.invalidate(context.WithoutCancel(ctx), keys)
-	c.invalidateNear(keys)
 	if err == nil {
+		c.invalidateNear(keys)
 		return nil
 	}
+	// Queued before the near tier is cleared again: a read that takes its
+	// near epoch after that clear also sees the keys pending (Get), so it
+	// neither serves nor keeps the value Redis may still hold.
 	queued := c.retry.add(keys, time.Now().Add(2*maxTTL(c.opts)))
+	c.invalidateNear(keys)
 	c.log.WarnContext(ctx, "cache invalidation failed; retrying in the background until TTL makes it moot",
 		"keys", len(keys), "first", keys[0].value, "queued", queued, "err", err)
 	return fmt.Errorf("cache: invalidate %d keys: %w", len(keys), err)
@@ -103,9 +110,17 @@ func (c *Cache) invalidate(ctx context.Context, keys []Key) error {
 
 // retrier re-sends failed invalidations. Its goroutine exists only while something
 // is pending, so a healthy process has none.
+//
+// While a key is pending, Redis may still hold the value from before the
+// write, so this process's reads of it skip the cache (Named.Get asks
+// has): the writer reads its own write even when its invalidation failed.
+// Other replicas are bounded by the retry or the TTL, as documented on
+// Invalidate. count lets the read path skip the lock while nothing is
+// pending, which is nearly always.
 type retrier struct {
 	c       *Cache
 	mu      sync.Mutex
+	count   atomic.Int64 // len(pending)
 	pending map[string]pendingKey
 	seq     uint64
 	running bool
@@ -141,6 +156,7 @@ func (r *retrier) add(keys []Key, giveUp time.Time) bool {
 		}
 		r.pending[k.value] = pendingKey{giveUp: giveUp, seq: r.seq}
 	}
+	r.count.Store(int64(len(r.pending)))
 	if !r.running {
 		r.running = true
 		r.wg.Add(1)
@@ -192,6 +208,7 @@ func (r *retrier) snapshot(now time.Time) ([]Key, []uint64) {
 		keys = append(keys, Key{value: k})
 		seqs = append(seqs, p.seq)
 	}
+	r.count.Store(int64(len(r.pending)))
 	if len(keys) == 0 {
 		r.running = false
 		return nil, nil
@@ -207,6 +224,18 @@ func (r *retrier) clear(keys []Key, seqs []uint64) {
 			delete(r.pending, k.value)
 		}
 	}
+	r.count.Store(int64(len(r.pending)))
+}
+
+// has reports whether key's invalidation is still to be retried.
+func (r *retrier) has(key string) bool {
+	if r.count.Load() == 0 {
+		return false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, ok := r.pending[key]
+	return ok
 }
 
 // pendingLen is for tests.

@@ -99,7 +99,9 @@ func (n *Named) Get(ctx context.Context, key string, load Loader) ([]byte, error
 		}
 		epoch = e
 	}
-	if !c.brk.allow() {
+	if !c.brk.allow() || c.retry.has(vk) {
+		// Redis is failing, or this key's invalidation has not reached it
+		// yet (its old value may still be there): the source, unfilled.
 		n.errs.Inc()
 		n.mark(ctx, "error")
 		return c.load(ctx, vk, noVersion, load)

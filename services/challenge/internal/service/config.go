@@ -3,6 +3,7 @@ package service
 import (
 	"time"
 
+	"github.com/progressive-overload/po/services/kit/cache"
 	"github.com/progressive-overload/po/services/kit/config"
 	"github.com/progressive-overload/po/services/kit/platform"
 )
@@ -33,7 +34,7 @@ func LoadConfig(env *config.Env) (Config, error) {
 		CacheKeyPrefix: env.String("CACHE_KEY_PREFIX", "po:challenge:"),
 		CacheTimeout:   env.Duration("CACHE_TIMEOUT", 50*time.Millisecond, time.Millisecond, 10*time.Second),
 		CacheNearSize:  env.Int("CACHE_NEAR_SIZE_MB", 0, 0, 4096) << 20,
-		CacheNearTTL:   env.Duration("CACHE_NEAR_TTL", time.Second, 10*time.Millisecond, time.Minute),
+		CacheNearTTL:   env.Duration("CACHE_NEAR_TTL", cache.DefaultNearTTL, 10*time.Millisecond, time.Minute),
 	}
 	return c, env.Err()
 }

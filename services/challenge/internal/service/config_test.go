@@ -47,7 +47,7 @@ func TestConfigDefaults(t *testing.T) {
 		CacheKeyPrefix: "po:challenge:",
 		CacheTimeout:   50 * time.Millisecond,
 		CacheNearSize:  0,
-		CacheNearTTL:   time.Second,
+		CacheNearTTL:   5 * time.Second,
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("defaults:\n got %+v\nwant %+v", c, want)
