@@ -4,9 +4,11 @@ package bench
 
 import (
 	"fmt"
+	"strings"
 )
 
-// Checks measures the run against the aims of issues 6 and 13.
+// Checks measures the run against the aims of issues 6 and 13 (and 15's
+// for the groups phase).
 func Checks(rep Report, rate float64) []Check {
 	find := func(variant string) (Result, bool) {
 		for _, p := range rep.Phases {
@@ -152,9 +154,42 @@ func Checks(rep Report, rate float64) []Check {
 			if s := res.Replicas; s != nil {
 				cs = append(cs, crossCheck(s))
 			}
+			if s := res.Groups; s != nil {
+				cs = append(cs, groupChecks(s, at)...)
+			}
 		}
 	}
 	return cs
+}
+
+// groupChecks are the groups phase's aims (issue 15): a leaderboard page
+// costs about what the cached hot read costs, whatever the group size,
+// and every read reflects its participants' earlier writes.
+func groupChecks(s *GroupStats, at string) []Check {
+	b, okB := s.Largest()
+	lat := Check{Aim: "groups at " + at + ": leaderboard p99 of the largest groups within 2× the cached hot read's p99 (" + s.HotLabel + ")",
+		Known: okB && s.Hot.P99 > 0 && b.Reads.Requests > 0}
+	if lat.Known {
+		lat.Aim = "groups at " + at + ": leaderboard p99 of the largest groups (" + b.Bucket.Label() + " participants) within 2× the cached hot read's p99 (" + s.HotLabel + ")"
+		lat.Met = b.Reads.P99 <= 2*s.Hot.P99
+		lat.Measured = fmt.Sprintf("%s vs %s = %.1f×", FormatDuration(b.Reads.P99), FormatDuration(s.Hot.P99), float64(b.Reads.P99)/float64(s.Hot.P99))
+		var per []string
+		for _, x := range s.Buckets {
+			if x.Reads.Requests > 0 {
+				per = append(per, x.Bucket.Label()+": "+FormatDuration(x.Reads.P99))
+			}
+		}
+		lat.Measured += " (p99 by size: " + strings.Join(per, ", ") + ")"
+	}
+	c := s.Check
+	raw := Check{Aim: "groups: every leaderboard read reflects each of its participants' earlier writes (and nothing more), with the caller's own entry",
+		Known: c.AfterWrite > 0, Met: c.Failed() == 0}
+	raw.Measured = fmt.Sprintf("%s stale of %s entries checked (%s after a write)", FormatInt(int64(c.Stale)), FormatInt(int64(c.Checked)), FormatInt(int64(c.AfterWrite)))
+	if n := c.Failed() - c.Stale; n > 0 {
+		raw.Measured += fmt.Sprintf("; %s above their writes, %s foreign, %s without `you`, %s with a wrong total",
+			FormatInt(int64(c.Over)), FormatInt(int64(c.Foreign)), FormatInt(int64(c.YouMissing)), FormatInt(int64(c.WrongTotal)))
+	}
+	return []Check{lat, raw}
 }
 
 // crossCheck holds the other replica's stale reads to the propagation time

@@ -2,7 +2,9 @@ package bench
 
 import (
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -20,6 +22,8 @@ type Result struct {
 	// Replicas: the replicas phase only (Mixed then holds the reads
 	// through the writer).
 	Replicas *ReplicaStats
+	// Groups: the groups phase only.
+	Groups *GroupStats
 	// CacheOff marks a service run with CACHE_ENABLED=false: its counters
 	// are shown, its hit ratio is not (there is no cache to hit).
 	CacheOff bool
@@ -309,6 +313,53 @@ func PhaseTable(p Phase) Table {
 			return fmt.Sprintf("%.3f", float64(r.Redis.Commands)/float64(r.Summary.Requests))
 		})
 	}
+	if any(func(r Result) bool { return r.Groups != nil }) {
+		grp := func(name string, f func(s *GroupStats) string) {
+			row(name, func(r Result) string {
+				if r.Groups == nil {
+					return "–"
+				}
+				return f(r.Groups)
+			})
+		}
+		grp("leaderboard reads p50 / p99", func(s *GroupStats) string {
+			return FormatDuration(s.Reads.P50) + " / " + FormatDuration(s.Reads.P99)
+		})
+		grp("writes p50 / p99", func(s *GroupStats) string {
+			return FormatDuration(s.Writes.P50) + " / " + FormatDuration(s.Writes.P99)
+		})
+		grp("reads / writes", func(s *GroupStats) string {
+			return FormatInt(int64(s.Reads.Requests)) + " / " + FormatInt(int64(s.Writes.Requests))
+		})
+		grp("writes succeeded", func(s *GroupStats) string { return FormatPct(s.Writes.SuccessPct()) })
+		grp("read-after-write (entries)", func(s *GroupStats) string {
+			c := s.Check
+			return fmt.Sprintf("%s checked (%s after a write), %s stale", FormatInt(int64(c.Checked)), FormatInt(int64(c.AfterWrite)), FormatInt(int64(c.Stale)))
+		})
+		grp("entries above their writes / foreign", func(s *GroupStats) string {
+			return FormatInt(int64(s.Check.Over)) + " / " + FormatInt(int64(s.Check.Foreign))
+		})
+		grp("reads without the caller's `you` / with a wrong total", func(s *GroupStats) string {
+			c := s.Check
+			return fmt.Sprintf("%s of %s / %s", FormatInt(int64(c.YouMissing)), FormatInt(int64(c.YouChecked)), FormatInt(int64(c.WrongTotal)))
+		})
+		grp("board rebuilds (ranking_rebuilds_total)", func(s *GroupStats) string {
+			if !s.MetricsKnown {
+				return "–"
+			}
+			return FormatInt(int64(math.Round(s.Rebuilds)))
+		})
+		grp("board reads by source (ranking_reads_total)", func(s *GroupStats) string {
+			if !s.MetricsKnown || len(s.ReadsBySource) == 0 {
+				return "–"
+			}
+			var parts []string
+			for _, k := range slices.Sorted(maps.Keys(s.ReadsBySource)) {
+				parts = append(parts, k+" "+FormatInt(int64(math.Round(s.ReadsBySource[k]))))
+			}
+			return strings.Join(parts, ", ")
+		})
+	}
 	if any(func(r Result) bool { return r.Replicas != nil }) {
 		rep := func(name string, f func(s *ReplicaStats) string) {
 			row(name, func(r Result) string {
@@ -412,6 +463,58 @@ func findProc(us []ProcUsage, name string) (ProcUsage, bool) {
 		}
 	}
 	return ProcUsage{}, false
+}
+
+// GroupTable is the groups phase's leaderboard reads by group size, all
+// sizes together, and the cached hot read they are compared with.
+func GroupTable(s *GroupStats) Table {
+	t := Table{Header: []string{"group size"}, Right: true}
+	type col struct {
+		groups, participants string
+		sum                  Summary
+	}
+	var cols []col
+	for _, b := range s.Buckets {
+		t.Header = append(t.Header, b.Bucket.Label())
+		cols = append(cols, col{FormatInt(int64(b.Groups)), FormatInt(int64(b.Participants)), b.Reads})
+	}
+	t.Header = append(t.Header, "all sizes", "cached hot read")
+	cols = append(cols, col{FormatInt(int64(s.Groups)), FormatInt(int64(s.Participants)), s.Reads}, col{"–", "–", s.Hot})
+	row := func(name string, cell func(c col) string) {
+		cells := []string{name}
+		for _, c := range cols {
+			cells = append(cells, cell(c))
+		}
+		t.Rows = append(t.Rows, cells)
+	}
+	row("groups", func(c col) string { return c.groups })
+	row("participants", func(c col) string { return c.participants })
+	row("reads", func(c col) string { return FormatInt(int64(c.sum.Requests)) })
+	row("success", func(c col) string {
+		if c.sum.Requests == 0 {
+			return "–"
+		}
+		return FormatPct(c.sum.SuccessPct())
+	})
+	lat := func(name string, f func(Summary) time.Duration) {
+		row(name, func(c col) string {
+			if c.sum.Requests == 0 {
+				return "–"
+			}
+			return FormatDuration(f(c.sum))
+		})
+	}
+	lat("p50", func(s Summary) time.Duration { return s.P50 })
+	lat("p95", func(s Summary) time.Duration { return s.P95 })
+	lat("p99", func(s Summary) time.Duration { return s.P99 })
+	lat("max", func(s Summary) time.Duration { return s.Max })
+	row("p99 / hot read's p99", func(c col) string {
+		if c.sum.Requests == 0 || s.Hot.P99 <= 0 {
+			return "–"
+		}
+		return fmt.Sprintf("%.1f×", float64(c.sum.P99)/float64(s.Hot.P99))
+	})
+	return t
 }
 
 // SearchTable summarises closed-loop searches, with the CPU the generator
@@ -572,6 +675,11 @@ func (r Report) Text() string {
 	var b strings.Builder
 	for _, p := range r.Phases {
 		fmt.Fprintf(&b, "\n== %s ==\n%s\n", p.Title, PhaseTable(p).Text())
+		for _, res := range p.Results {
+			if res.Groups != nil {
+				fmt.Fprintf(&b, "%s: leaderboard reads by group size\n%s\n", res.Variant, GroupTable(res.Groups).Text())
+			}
+		}
 	}
 	if len(r.Searches) > 0 {
 		fmt.Fprintf(&b, "\n== Closed loop (wrk): highest throughput with p99 under %s ==\n%s\n", FormatDuration(r.Searches[0].Bound), SearchTable(r.Searches).Text())
@@ -628,7 +736,13 @@ func (r Report) Markdown() string {
 		b.WriteString(ct.Markdown() + "\n")
 	}
 	if len(r.Checks) > 0 {
-		b.WriteString("### Against the aims (issues 6 and 13)\n\n" + CheckTable(r.Checks).Markdown() + "\n")
+		issues := "issues 6 and 13"
+		for _, c := range r.Checks {
+			if strings.HasPrefix(c.Aim, "groups") {
+				issues = "issues 6, 13 and 15"
+			}
+		}
+		b.WriteString("### Against the aims (" + issues + ")\n\n" + CheckTable(r.Checks).Markdown() + "\n")
 	}
 	if r.Profile != nil && r.unmet() {
 		b.WriteString("### Where the time goes\n\nAn aim is not met: " + r.Profile.about() + " the heaviest functions by their own time.\n\n" + TopTable(r.Profile).Markdown() + "\n")
@@ -642,6 +756,12 @@ func (r Report) Markdown() string {
 			b.WriteString(p.About + "\n\n")
 		}
 		b.WriteString(PhaseTable(p).Markdown() + "\n")
+		for _, res := range p.Results {
+			if res.Groups != nil {
+				fmt.Fprintf(&b, "Leaderboard reads of `%s` by group size, beside the cached hot read (%s):\n\n", res.Variant, res.Groups.HotLabel)
+				b.WriteString(GroupTable(res.Groups).Markdown() + "\n")
+			}
+		}
 	}
 	if len(r.Searches) > 0 {
 		fmt.Fprintf(&b, "### Closed loop (wrk): the highest throughput with p99 under %s\n\n", FormatDuration(r.Searches[0].Bound))
