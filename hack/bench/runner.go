@@ -43,6 +43,11 @@ type Config struct {
 	WriteFrac               float64
 	PageSize                int
 	MaxWorkers              uint64
+	// The groups phase: how many groups, their sizes' range and the Zipf
+	// exponent of the sizes (P(size = k) ∝ k^-GroupZipf).
+	Groups             int
+	GroupMin, GroupMax int
+	GroupZipf          float64
 	// The system.
 	Target          string // challenge base URL of a running system; "" = start our own
 	AccountURL      string // with Target
@@ -85,10 +90,11 @@ const (
 	PhaseSearch   = "search"
 	PhasePairs    = "pairs"
 	PhaseReplicas = "replicas"
+	PhaseGroups   = "groups"
 )
 
 // AllPhases in the order of the -phases flag's help.
-var AllPhases = []string{PhaseUncached, PhaseCached, PhaseCeilings, PhaseMixed, PhasePairs, PhaseReplicas, PhaseSearch}
+var AllPhases = []string{PhaseUncached, PhaseCached, PhaseCeilings, PhaseMixed, PhasePairs, PhaseReplicas, PhaseGroups, PhaseSearch}
 
 // Variant names in the tables.
 const (
@@ -121,6 +127,8 @@ type Runner struct {
 	open        Phase
 	mixed       Phase
 	replicas    Phase
+	groups      Phase
+	groupSet    *GroupSet // the groups phase's groups, once seeded
 	prof        *profiler
 	// The closed loop: wrk, the run's temporary directory with its inputs,
 	// and the scripts written so far (by path prefix and suffix).
@@ -152,7 +160,7 @@ func (r *Runner) own() bool { return r.cfg.Target == "" }
 
 func (r *Runner) needServices() bool {
 	p := r.cfg.Phases
-	return p[PhaseUncached] || p[PhaseCached] || p[PhaseMixed] || p[PhasePairs] || p[PhaseReplicas]
+	return p[PhaseUncached] || p[PhaseCached] || p[PhaseMixed] || p[PhasePairs] || p[PhaseReplicas] || p[PhaseGroups]
 }
 
 func (r *Runner) needWrk() bool {
@@ -244,7 +252,7 @@ func (r *Runner) Run(ctx context.Context) (rep Report, err error) {
 				return r.report, err
 			}
 		}
-		if cfg.Phases[PhaseCached] || cfg.Phases[PhaseMixed] || cfg.Phases[PhasePairs] || cfg.Phases[PhaseReplicas] {
+		if cfg.Phases[PhaseCached] || cfg.Phases[PhaseMixed] || cfg.Phases[PhasePairs] || cfg.Phases[PhaseReplicas] || cfg.Phases[PhaseGroups] {
 			if err := r.survive(r.serviceVariant(ctx, VarCached, true)); err != nil {
 				return r.report, err
 			}
@@ -283,6 +291,10 @@ func (r *Runner) configRows() [][2]string {
 	if c.Phases[PhaseMixed] {
 		rows = append(rows, [2]string{"mixed phase", fmt.Sprintf("%.0f%% reads, %.0f%% writes at the same rate (`POST /challenges/{id}/logs`; %.0f%% of them, once the user has a log the phase wrote, `PATCH` or `DELETE /challenges/{id}/logs/{logId}` of it)", 100*(1-c.WriteFrac), 100*c.WriteFrac, 100*CorrectionShare)})
 	}
+	if c.Phases[PhaseGroups] {
+		rows = append(rows, [2]string{"groups phase", fmt.Sprintf("%d groups of %d–%d participants (P(size = k) ∝ k^-%g), drawn from the users, created through the API, each participation with 0–%d logs (SQL); %.0f%% leaderboard reads (`GET /challenges/groups/{groupId}/leaderboard`, first page, by a participant), %.0f%% writes (`POST /challenges/{id}/logs` on the writer's participation), each by a participation drawn uniformly, at the same rate",
+			c.Groups, c.GroupMin, c.GroupMax, c.GroupZipf, c.Logs, 100*(1-c.WriteFrac), 100*c.WriteFrac)})
+	}
 	if c.Phases[PhaseSearch] {
 		rows = append(rows, [2]string{"closed-loop search", fmt.Sprintf("wrk, p99 < %s, ≥ 99.9%% success; steps of %s from %d connections (doubling, then bisecting; at most %d), at most %d steps, a failing step tried %d more time(s)", FormatDuration(c.Bound), c.SearchStep, c.SearchStart, c.SearchMaxConns, c.SearchMaxSteps, c.SearchRetries)})
 	}
@@ -314,6 +326,11 @@ func (r *Runner) finish() {
 	r.replicas.About = "Two challenge services share the database and the Redis prefix; each has its near tier (L1) in front of Redis (L2). Reads alternate between them, writes go to the first, so the second sees them only through the invalidation channel. Reads through the writer must include its earlier writes; reads through the other replica may miss a write only while its invalidation is on the way. A probe meanwhile reads a user on the second replica, writes on the first and polls the second until the write shows: the propagation time as a client sees it."
 	if len(r.replicas.Results) > 0 {
 		r.report.Phases = append(r.report.Phases, r.replicas)
+	}
+	r.groups.Title = fmt.Sprintf("Groups: leaderboard reads, %.0f%% log writes, at %s/s for %s", 100*cfg.WriteFrac, FormatInt(int64(cfg.Rate)), cfg.Duration)
+	r.groups.About = "Groups of Zipf-distributed sizes, created through the API like any owner and participants would (an invite, then joins, validated by the account service), their participations' logs seeded in MySQL, so each board is built from MySQL on its first read (the rebuilds). Each request is a participation drawn uniformly: a read of its group's first page with its user's token, or a new log (performedAt: now) on its own challenge. Every entry of every read (the page and the caller's `you`) is checked against its participant's seeded logs and each of their writes that completed before the read was sent, counted one by one: its volume at least the seeded volume plus each such write's sets × reps × value, its sessions one more than the seeded days once a write landed, its reach time no earlier than the newest such write; and its volume at most what the seeded logs and the writes sent before the answer (not refused) add up to. The table compares the boards' latency, by group size, with the cached hot read (`GET /challenges/logs/{userId}`) at the same rate."
+	if len(r.groups.Results) > 0 {
+		r.report.Phases = append(r.report.Phases, r.groups)
 	}
 	r.report.Checks = Checks(r.report, cfg.Rate)
 }

@@ -68,6 +68,11 @@ func (r *Runner) seed(ctx context.Context) error {
 	}
 	r.report.Notes = append(r.report.Notes, fmt.Sprintf("seeding: challenges and logs (%s, %s) took %s",
 		FormatInt(int64(cfg.Users*cfg.Challenges)), FormatInt(int64(cfg.Users*cfg.Challenges*cfg.Logs)), time.Since(t0).Round(100*time.Millisecond)))
+	if cfg.Phases[PhaseGroups] {
+		if err := r.seedGroups(ctx); err != nil {
+			return fmt.Errorf("groups: %w", err)
+		}
+	}
 	return nil
 }
 

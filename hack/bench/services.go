@@ -310,6 +310,11 @@ func (r *Runner) serviceVariant(ctx context.Context, variant string, cache bool)
 			return err
 		}
 	}
+	if cache && cfg.Phases[PhaseGroups] && r.own() {
+		if err := r.groupsPhase(ctx, variant); err != nil {
+			return err
+		}
+	}
 	if cfg.Phases[PhaseSearch] {
 		r.settle(ctx, base+LogsPath(r.users[0].ID), r.users[0].Token, cfg.Bound/2)
 		r.search(ctx, variant, base, "/challenges/logs/", "", r.serviceProcs())

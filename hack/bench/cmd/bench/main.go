@@ -8,9 +8,12 @@
 // the cache, then with it (vegeta); runs the ceilings (hack/bench/ceiling), a
 // mixed read/write phase, interleaved wrk pairs (the hot read against the
 // fixed-body ceiling, ?limit=10 against the default page), two replicas
-// sharing the cache, and a closed-loop wrk search for the highest throughput
-// under a p99 bound; prints the tables and writes docs/benchmarks.md and
-// charts. wrk is Debian's package, installed when missing (as root).
+// sharing the cache, group challenges' leaderboards read by their
+// participants while they log (read after write checked, latency by group
+// size beside the cached hot read's), and a closed-loop wrk search for the
+// highest throughput under a p99 bound; prints the tables and writes
+// docs/benchmarks.md and charts. wrk is Debian's package, installed when
+// missing (as root).
 //
 //	go run ./hack/bench/cmd/bench -quick            # a few seconds per phase
 //	go run ./hack/bench/cmd/bench -target http://127.0.0.1:3001 -account-url http://127.0.0.1:3000
@@ -78,6 +81,10 @@ func run() int {
 	flag.IntVar(&cfg.SeedConcurrency, "seed-concurrency", 16, "signups, logins and API writes in flight while seeding")
 	flag.StringVar(&cfg.SeedMode, "seed-mode", "sql", "sql: challenges and logs straight into the challenge database; api: through the service")
 	flag.Float64Var(&cfg.WriteFrac, "write-fraction", 0.1, "share of writes in the mixed phase")
+	flag.IntVar(&cfg.Groups, "groups", 200, "groups of the groups phase")
+	flag.IntVar(&cfg.GroupMin, "group-min", 5, "fewest participants of a group (the owner included)")
+	flag.IntVar(&cfg.GroupMax, "group-max", 500, "most participants of a group (at most -users)")
+	flag.Float64Var(&cfg.GroupZipf, "group-zipf", 2, "exponent s of the group sizes' distribution, P(size = k) ∝ k^-s")
 	flag.IntVar(&cfg.PageSize, "page-size", 20, "rows of a logs page (the service's default limit)")
 	flag.Uint64Var(&cfg.MaxWorkers, "max-workers", 4096, "most concurrent requests (connections) of the load generator")
 	flag.StringVar(&cfg.Target, "target", "", "challenge service URL of an already running system (default: start our own)")
@@ -116,6 +123,9 @@ func run() int {
 		def("users", func() { cfg.Users = 300 })
 		def("challenges", func() { cfg.Challenges = 2 })
 		def("logs", func() { cfg.Logs = 15 })
+		def("groups", func() { cfg.Groups = 10 })
+		def("group-min", func() { cfg.GroupMin = 3 })
+		def("group-max", func() { cfg.GroupMax = 20 })
 		def("search-step", func() { cfg.SearchStep = 2 * time.Second })
 		def("search-steps", func() { cfg.SearchMaxSteps = 5 })
 		def("search-precision", func() { cfg.SearchPrec = 0.25 })
@@ -151,6 +161,10 @@ func run() int {
 	}
 	if cfg.Users < 1 || cfg.Challenges < 1 || cfg.Logs < 1 || cfg.Rate <= 0 || cfg.Duration <= 0 {
 		fmt.Fprintln(os.Stderr, "bench: -users, -challenges, -logs, -rate and -duration must be positive")
+		return 2
+	}
+	if cfg.Groups < 1 || cfg.GroupMin < 2 || cfg.GroupMax < cfg.GroupMin || cfg.GroupZipf <= 0 {
+		fmt.Fprintln(os.Stderr, "bench: -groups must be positive, -group-min at least 2 (an owner and someone to join), -group-max at least -group-min, -group-zipf positive")
 		return 2
 	}
 	if cfg.ZipfS <= 1 {
