@@ -458,7 +458,7 @@ func toChallenge(row *ent.Challenge) (*domain.Challenge, error) {
 		return nil, fmt.Errorf("stored challenge %d has an invalid plan: %v", row.ID, err)
 	}
 	return domain.UnmarshalChallengeFromDatabase(row.ID, row.UserID, row.Title, plan,
-		domain.Status(row.Status), row.StatusReason, row.CreatedAt, row.UpdatedAt)
+		domain.Status(row.Status), row.StatusReason, row.CreatedAt, row.UpdatedAt, 0)
 }
 
 func toWorkoutLogs(unit domain.Unit, rows []*ent.WorkoutLog) ([]domain.WorkoutLog, error) {

@@ -8,7 +8,9 @@ import (
 )
 
 // errNotYet answers the group routes until their use cases land.
-func errNotYet() error { return problem.New(http.StatusNotImplemented, "group challenges are not implemented yet") }
+func errNotYet() error {
+	return problem.New(http.StatusNotImplemented, "group challenges are not implemented yet")
+}
 
 func (h *Handlers) ListGroups(context.Context, ListGroupsRequestObject) (ListGroupsResponseObject, error) {
 	return nil, errNotYet()
