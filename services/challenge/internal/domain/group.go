@@ -32,9 +32,11 @@ var (
 	// ErrOwnerCannotLeave: the owner's participation holds the group
 	// together (they manage it); they close joining instead of leaving.
 	ErrOwnerCannotLeave = fmt.Errorf("%w: the owner cannot leave their own group", ErrGroupConflict)
-	// ErrNotParticipant: the user is not (or no longer) on the group.
-	ErrNotParticipant = fmt.Errorf("%w: not a participant", ErrGroupConflict)
 )
+
+// ErrNotParticipant: the user is not (or no longer) on the group's board:
+// they left, were removed or rejected. Answered as a missing participant.
+var ErrNotParticipant = errors.New("not a participant of this group")
 
 // ErrInviteNotUsable: the code is revoked or expired. Callers answer it
 // exactly as an unknown code, so codes cannot be probed.

@@ -138,13 +138,19 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *Service, err error) 
 	if opts.WrapRepository != nil {
 		repo = opts.WrapRepository(repo)
 	}
+	gm, err := newGroupMetrics(opts.Registry)
+	if err != nil {
+		return nil, err
+	}
 	s.App = app.New(repo, app.Options{
-		UserLogsCache: adapters.NewCache(s.cache, adapters.CacheUserLogs),
-		ProgressCache: adapters.NewCache(s.cache, adapters.CacheProgress),
-		RecordsCache:  adapters.NewCache(s.cache, adapters.CacheRecords),
-		HistoryCache:  adapters.NewCache(s.cache, adapters.CacheHistory),
-		Now:           opts.Now,
-		Logger:        opts.Logger,
+		UserLogsCache:  adapters.NewCache(s.cache, adapters.CacheUserLogs),
+		ProgressCache:  adapters.NewCache(s.cache, adapters.CacheProgress),
+		RecordsCache:   adapters.NewCache(s.cache, adapters.CacheRecords),
+		HistoryCache:   adapters.NewCache(s.cache, adapters.CacheHistory),
+		CountJoin:      gm.join,
+		CountDeparture: gm.departure,
+		Now:            opts.Now,
+		Logger:         opts.Logger,
 	})
 
 	if opts.QueuePrefix == "" {
