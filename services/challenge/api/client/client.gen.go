@@ -404,8 +404,8 @@ type Leaderboard struct {
 
 // LeaderboardEntry defines model for LeaderboardEntry.
 type LeaderboardEntry struct {
-	// Adherence targetsMet / plannedSoFar (1 when plannedSoFar is 0), three
-	// decimals; not capped, so one ahead of the calendar is above 1.
+	// Adherence targetsMet / max(plannedSoFar, 1), three decimals; not capped,
+	// so one ahead of the calendar is above 1.
 	Adherence float64 `json:"adherence"`
 
 	// BestE1rmGain Best Epley estimate minus the first session's best; null for units that are not loads, or without logs.
@@ -1115,6 +1115,9 @@ type ClientInterface interface {
 
 	// DeleteChallenge Delete a challenge and its logs
 	//
+	// A participation of a group challenge is deleted only once its user
+	// is off the group's board (left, removed or rejected): 409 before.
+	//
 	// Corresponds with DELETE /challenges/{id} (the `DeleteChallenge` operationId).
 	DeleteChallenge(ctx context.Context, id ChallengeID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
@@ -1634,6 +1637,9 @@ func (c *Client) GetPersonalRecords(ctx context.Context, userId int64, reqEditor
 }
 
 // DeleteChallenge Delete a challenge and its logs
+//
+// A participation of a group challenge is deleted only once its user
+// is off the group's board (left, removed or rejected): 409 before.
 //
 // Corresponds with DELETE /challenges/{id} (the `DeleteChallenge` operationId).
 func (c *Client) DeleteChallenge(ctx context.Context, id ChallengeID, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -3403,6 +3409,9 @@ type ClientWithResponsesInterface interface {
 
 	// DeleteChallengeWithResponse Delete a challenge and its logs
 	//
+	// A participation of a group challenge is deleted only once its user
+	// is off the group's board (left, removed or rejected): 409 before.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /challenges/{id} (the `DeleteChallenge` operationId).
@@ -4785,6 +4794,8 @@ type DeleteChallengeResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Invalid
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
@@ -4806,6 +4817,11 @@ func (r DeleteChallengeResponse) GetApplicationproblemJSON403() *Forbidden {
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r DeleteChallengeResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r DeleteChallengeResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
@@ -5922,6 +5938,9 @@ func (c *ClientWithResponses) GetPersonalRecordsWithResponse(ctx context.Context
 }
 
 // DeleteChallengeWithResponse Delete a challenge and its logs
+//
+// A participation of a group challenge is deleted only once its user
+// is off the group's board (left, removed or rejected): 409 before.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -7279,6 +7298,13 @@ func ParseDeleteChallengeResponse(rsp *http.Response) (*DeleteChallengeResponse,
 			return nil, err
 		}
 		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Invalid
