@@ -304,10 +304,7 @@ func (r *Runner) groupsPhase(ctx context.Context, variant string) error {
 		rb0, src0, ok0 := RankingCounts(before)
 		rb1, src1, ok1 := RankingCounts(after)
 		if ok0 || ok1 {
-			st.MetricsKnown, st.Rebuilds, st.ReadsBySource = true, rb1-rb0, map[string]float64{}
-			for k, v := range src1 {
-				st.ReadsBySource[k] = v - src0[k]
-			}
+			st.MetricsKnown, st.Rebuilds, st.ReadsBySource = true, subCounts(rb1, rb0), subCounts(src1, src0)
 		}
 	}
 	res.Groups = st
@@ -318,7 +315,7 @@ func (r *Runner) groupsPhase(ctx context.Context, variant string) error {
 	c := st.Check
 	r.logf("  read-after-write: %s entries checked (%s after a write), %s stale; %s above their writes, %s foreign, %s of %s reads without `you`, %s with a wrong total; %.0f rebuilds",
 		FormatInt(int64(c.Checked)), FormatInt(int64(c.AfterWrite)), FormatInt(int64(c.Stale)), FormatInt(int64(c.Over)), FormatInt(int64(c.Foreign)),
-		FormatInt(int64(c.YouMissing)), FormatInt(int64(c.YouChecked)), FormatInt(int64(c.WrongTotal)), st.Rebuilds)
+		FormatInt(int64(c.YouMissing)), FormatInt(int64(c.YouChecked)), FormatInt(int64(c.WrongTotal)), sumCounts(st.Rebuilds))
 	for _, e := range c.Examples {
 		r.logf("  stale board: %s", e)
 	}

@@ -7,6 +7,7 @@ package bench
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"net/http"
@@ -467,8 +468,9 @@ type GroupStats struct {
 	// phase's own when the run has none. HotLabel says which.
 	Hot      Summary
 	HotLabel string
-	// From the challenge service's /metrics over the phase (kit/ranking).
-	Rebuilds      float64
+	// From the challenge service's /metrics over the phase (kit/ranking):
+	// board rebuilds by result and board reads by source.
+	Rebuilds      map[string]float64
 	ReadsBySource map[string]float64
 	MetricsKnown  bool
 }
@@ -508,22 +510,53 @@ func (s *GroupStats) Largest() (BucketStats, bool) {
 
 // Ranking metric names (services/kit/ranking).
 const (
-	rankingRebuilds = "ranking_rebuilds_total"
-	rankingReads    = "ranking_reads_total"
+	rankingRebuilds = "ranking_rebuilds_total" // by name, result (written, raced, failed)
+	rankingReads    = "ranking_reads_total"    // by name, source (redis, rebuild, fallback, refused)
 )
 
-// RankingCounts sums the rebuilds and the reads by source.
-func RankingCounts(samples []Sample) (rebuilds float64, bySource map[string]float64, found bool) {
-	bySource = map[string]float64{}
+// RankingCounts sums the boards' rebuilds by result and reads by source
+// (over every board name); found is false when the service has neither.
+func RankingCounts(samples []Sample) (rebuilds, reads map[string]float64, found bool) {
+	rebuilds, reads = map[string]float64{}, map[string]float64{}
 	for _, s := range samples {
 		switch s.Name {
 		case rankingRebuilds:
-			rebuilds += s.Value
+			rebuilds[s.Labels["result"]] += s.Value
 			found = true
 		case rankingReads:
-			bySource[s.Labels["source"]] += s.Value
+			reads[s.Labels["source"]] += s.Value
 			found = true
 		}
 	}
-	return rebuilds, bySource, found
+	return rebuilds, reads, found
+}
+
+// subCounts is after - before, key by key.
+func subCounts(after, before map[string]float64) map[string]float64 {
+	out := make(map[string]float64, len(after))
+	for k, v := range after {
+		out[k] = v - before[k]
+	}
+	return out
+}
+
+// sumCounts is the sum of m's values.
+func sumCounts(m map[string]float64) float64 {
+	s := 0.0
+	for _, v := range m {
+		s += v
+	}
+	return s
+}
+
+// countsCell prints "a 3, b 97" in key order ("–" when empty).
+func countsCell(m map[string]float64) string {
+	if len(m) == 0 {
+		return "–"
+	}
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		parts = append(parts, k+" "+FormatInt(int64(math.Round(m[k]))))
+	}
+	return strings.Join(parts, ", ")
 }

@@ -265,16 +265,29 @@ func TestGroupTargeterAndChecker(t *testing.T) {
 }
 
 func TestRankingCounts(t *testing.T) {
-	s := ParsePromText(`# TYPE ranking_rebuilds_total counter
-ranking_rebuilds_total{board="group"} 7
-ranking_rebuilds_total{board="other"} 1
-ranking_reads_total{source="redis"} 900
-ranking_reads_total{source="rebuild"} 8
+	before := ParsePromText(`ranking_rebuilds_total{name="leaderboard",result="written"} 2
+ranking_reads_total{name="leaderboard",source="redis"} 100
+`)
+	after := ParsePromText(`# TYPE ranking_rebuilds_total counter
+ranking_rebuilds_total{name="leaderboard",result="written"} 7
+ranking_rebuilds_total{name="leaderboard",result="raced"} 1
+ranking_rebuilds_total{name="leaderboard",result="failed"} 0
+ranking_reads_total{name="leaderboard",source="redis"} 900
+ranking_reads_total{name="other",source="redis"} 50
+ranking_reads_total{name="leaderboard",source="rebuild"} 8
 cache_requests_total{cache="logs",result="hit"} 5
 `)
-	rb, src, ok := RankingCounts(s)
-	if !ok || rb != 8 || src["redis"] != 900 || src["rebuild"] != 8 || len(src) != 2 {
-		t.Errorf("%v %v %v", rb, src, ok)
+	rb0, src0, ok0 := RankingCounts(before)
+	rb1, src1, ok1 := RankingCounts(after)
+	if !ok0 || !ok1 {
+		t.Fatal("not found")
+	}
+	rb, src := subCounts(rb1, rb0), subCounts(src1, src0)
+	if sumCounts(rb) != 6 || rb["written"] != 5 || rb["raced"] != 1 || src["redis"] != 850 || src["rebuild"] != 8 || len(src) != 2 {
+		t.Errorf("%v %v", rb, src)
+	}
+	if got := countsCell(nonZero(rb)); got != "raced 1, written 5" {
+		t.Errorf("cell %q", got)
 	}
 	if _, _, ok := RankingCounts(ParsePromText("cache_requests_total 1\n")); ok {
 		t.Error("found without the metrics")
@@ -288,7 +301,7 @@ func groupReport(bigP99, hotP99 time.Duration, stale int) Report {
 			{Bucket: SizeBucket{21, 100}, Groups: 0},
 			{Bucket: SizeBucket{101, 120}, Groups: 2, Participants: 125, Reads: Summary{Requests: 50, OK: 50, P50: time.Millisecond, P99: bigP99}},
 		},
-		Check: GroupCheck{Checked: 1000, AfterWrite: 10, Stale: stale, YouChecked: 100}, MetricsKnown: true, Rebuilds: 3, ReadsBySource: map[string]float64{"redis": 97, "mysql": 3}}
+		Check: GroupCheck{Checked: 1000, AfterWrite: 10, Stale: stale, YouChecked: 100}, MetricsKnown: true, Rebuilds: map[string]float64{"written": 3, "failed": 0}, ReadsBySource: map[string]float64{"redis": 97, "rebuild": 3}}
 	return Report{Phases: []Phase{{Title: "Groups", Results: []Result{{Variant: "groups (cache)", Summary: Summary{Requests: 110, OK: 110}, Groups: st}}}}}
 }
 
@@ -339,8 +352,8 @@ func TestGroupChecksAndTables(t *testing.T) {
 		"| p99 | 2.00 ms | – | 4.00 ms | 4.00 ms | 2.00 ms |",
 		"| p99 / hot read's p99 | 1.0× | – | 2.0× | 2.0× | 1.0× |",
 		"| read-after-write (entries) | 1,000 checked (10 after a write), 0 stale |",
-		"| board reads by source (ranking_reads_total) | mysql 3, redis 97 |",
-		"| board rebuilds (ranking_rebuilds_total) | 3 |",
+		"| board reads by source (ranking_reads_total) | rebuild 3, redis 97 |",
+		"| board rebuilds (ranking_rebuilds_total) | 3 (written 3) |",
 		"### Against the aims (issues 6, 13 and 15)",
 	} {
 		if !strings.Contains(md, want) {

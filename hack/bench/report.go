@@ -2,9 +2,7 @@ package bench
 
 import (
 	"fmt"
-	"maps"
 	"math"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -347,17 +345,17 @@ func PhaseTable(p Phase) Table {
 			if !s.MetricsKnown {
 				return "–"
 			}
-			return FormatInt(int64(math.Round(s.Rebuilds)))
+			n := FormatInt(int64(math.Round(sumCounts(s.Rebuilds))))
+			if by := nonZero(s.Rebuilds); len(by) > 0 {
+				n += " (" + countsCell(by) + ")"
+			}
+			return n
 		})
 		grp("board reads by source (ranking_reads_total)", func(s *GroupStats) string {
-			if !s.MetricsKnown || len(s.ReadsBySource) == 0 {
+			if !s.MetricsKnown {
 				return "–"
 			}
-			var parts []string
-			for _, k := range slices.Sorted(maps.Keys(s.ReadsBySource)) {
-				parts = append(parts, k+" "+FormatInt(int64(math.Round(s.ReadsBySource[k]))))
-			}
-			return strings.Join(parts, ", ")
+			return countsCell(nonZero(s.ReadsBySource))
 		})
 	}
 	if any(func(r Result) bool { return r.Replicas != nil }) {
@@ -440,6 +438,17 @@ func PhaseTable(p Phase) Table {
 		host("load average at end", func(h HostUsage) string { return fmt.Sprintf("%.2f", h.Load1) })
 	}
 	return t
+}
+
+// nonZero is m without its zero counts.
+func nonZero(m map[string]float64) map[string]float64 {
+	out := map[string]float64{}
+	for k, v := range m {
+		if v != 0 {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 func procNames(rs []Result) []string {
