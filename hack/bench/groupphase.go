@@ -109,20 +109,28 @@ func (r *Runner) seedGroups(ctx context.Context) error {
 	g, gctx = errgroup.WithContext(ctx)
 	g.SetLimit(cfg.SeedConcurrency)
 	cnt = newCounter(r.out, "joins (API)", total-len(sizes))
+	// In a shuffled order: joins of one group take its lock in turn (the
+	// participant cap), so the joins in flight are better spread out.
+	var joins [][2]int
 	for gi := range sizes {
 		for k := 1; k < len(who[gi]); k++ {
-			g.Go(func() error {
-				u := r.users[who[gi][k]]
-				var p challengeclient.Participation
-				if _, err := r.seedDo(gctx, http.MethodPost, r.challengeURL()+"/challenges/groups/join", u.Token,
-					challengeclient.JoinGroupRequest{Code: codes[gi]}, &p, http.StatusAccepted); err != nil {
-					return err
-				}
-				members[gi][k] = GroupMember{Group: members[gi][0].Group, User: u.ID, Challenge: p.ChallengeId, Token: u.Token}
-				cnt.inc()
-				return nil
-			})
+			joins = append(joins, [2]int{gi, k})
 		}
+	}
+	rng.Shuffle(len(joins), func(i, j int) { joins[i], joins[j] = joins[j], joins[i] })
+	for _, j := range joins {
+		gi, k := j[0], j[1]
+		g.Go(func() error {
+			u := r.users[who[gi][k]]
+			var p challengeclient.Participation
+			if _, err := r.seedDo(gctx, http.MethodPost, r.challengeURL()+"/challenges/groups/join", u.Token,
+				challengeclient.JoinGroupRequest{Code: codes[gi]}, &p, http.StatusAccepted); err != nil {
+				return err
+			}
+			members[gi][k] = GroupMember{Group: members[gi][0].Group, User: u.ID, Challenge: p.ChallengeId, Token: u.Token}
+			cnt.inc()
+			return nil
+		})
 	}
 	if err := g.Wait(); err != nil {
 		return err
