@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -328,6 +329,10 @@ func rankedView(e RankedEntry, planned int) (EntryView, error) {
 	return v, nil
 }
 
+// refreshLocks serialize the refreshes of one entry (striped: entries that
+// share a stripe wait for each other, which costs a few milliseconds at most).
+var refreshLocks [64]sync.Mutex
+
 // BoardRef names one member of one group's board.
 type BoardRef struct{ GroupID, UserID int64 }
 
@@ -344,6 +349,14 @@ func (a *Application) refreshBoard(ctx context.Context, groupID, userID int64) {
 }
 
 func (a *Application) refreshBoardErr(ctx context.Context, groupID, userID int64) error {
+	// Two refreshes of one entry in this process run one after the other,
+	// each reading MySQL after its own commit: the last to write has read
+	// every commit before it, so a slower refresh of an older state cannot
+	// land last. (Across replicas that can still happen, rarely: the entry
+	// is then behind until its next change, or the board's TTL rebuilds it.)
+	mu := &refreshLocks[uint64(groupID*31+userID)%uint64(len(refreshLocks))]
+	mu.Lock()
+	defer mu.Unlock()
 	board := groupKey(groupID)
 	members, err := a.repo.BoardMembers(ctx, groupID, userID)
 	if err != nil {
