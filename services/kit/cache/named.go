@@ -99,7 +99,7 @@ func (n *Named) Get(ctx context.Context, key string, load Loader) ([]byte, error
 		}
 		epoch = e
 	}
-	if !c.brk.allow() {
+	if !c.brk.Allow() {
 		n.errs.Inc()
 		n.mark(ctx, "error")
 		return c.load(ctx, vk, noVersion, load)
@@ -196,8 +196,8 @@ func (c *Cache) get(ctx context.Context, key string) (string, error) {
 func (c *Cache) report(ctx context.Context, err error) {
 	switch {
 	case err == nil || errors.Is(err, redis.Nil):
-		c.brk.success()
+		c.brk.Success()
 	case ctx.Err() == nil:
-		c.brk.failure()
+		c.brk.Failure()
 	}
 }
