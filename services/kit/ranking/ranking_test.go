@@ -12,8 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/progressive-overload/po/services/kit/ranking"
 	"github.com/progressive-overload/po/services/kit/testkit"
+	"github.com/progressive-overload/po/services/kit/testkit/netproxy"
 )
 
 // The board's order: score descending, then tiebreak ascending (a prefix
@@ -847,3 +850,64 @@ func TestValidation(t *testing.T) {
 
 func pageErr(_ ranking.Page, err error) error           { return err }
 func rankErr(_ ranking.Ranked, _ bool, err error) error { return err }
+
+// A board in Redis that this package cannot read (not written by it) is not
+// served: the read falls back, and the board is dropped and rebuilt.
+func TestMalformedBoardIsDropped(t *testing.T) {
+	onEachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		f := b.fixture(t, ranking.Options{})
+		src := newSource()
+		src.put("b", entry("a", 1, ""))
+		// A zset member without its hash entry.
+		if err := f.rdb.HSet(ctx, f.hashKey("b"), "", "").Err(); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.rdb.ZAdd(ctx, f.zsetKey("b"), redis.Z{Score: -1, Member: "\x00a"}).Err(); err != nil {
+			t.Fatal(err)
+		}
+		p, err := f.store.Page(ctx, "b", 0, 10, src.load)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkPage(t, p, 0, 1, ranking.SourceFallback, entry("a", 1, ""))
+		testkit.Eventually(t, "the malformed board's drop", func() bool { return ranking.PendingDrops(f.store) == 0 })
+		p, err = f.store.Page(ctx, "b", 0, 10, src.load)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkPage(t, p, 0, 1, ranking.SourceRebuild, entry("a", 1, ""))
+	})
+}
+
+// Reads fall back while Redis is away and come back to it by themselves
+// (the breaker closes on its first successful probe).
+func TestRecoversAfterOutage(t *testing.T) {
+	ctx := context.Background()
+	p := netproxy.Start(t, testkit.RedisAddr)
+	f := singleFixture(t, p.Addr(), ranking.Options{Timeout: outageTimeout})
+	src := newSource()
+	src.put("b", entry("a", 1, ""))
+	for _, want := range []ranking.Source{ranking.SourceRebuild, ranking.SourceRedis} {
+		pg, err := f.store.Page(ctx, "b", 0, 10, src.load)
+		if err != nil || pg.Source != want {
+			t.Fatalf("%+v, %v; want from %s", pg, err, want)
+		}
+	}
+	p.Cut()
+	for range 10 {
+		pg, err := f.store.Page(ctx, "b", 0, 10, src.load)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkPage(t, pg, 0, 1, ranking.SourceFallback, entry("a", 1, ""))
+	}
+	p.Restore(t)
+	testkit.Eventually(t, "a read from Redis after it came back", func() bool {
+		pg, err := f.store.Page(ctx, "b", 0, 10, src.load)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pg.Source == ranking.SourceRedis
+	})
+}
