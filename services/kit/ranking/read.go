@@ -10,6 +10,7 @@ import (
 	"math"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -104,7 +105,7 @@ func (s *Store) readFrom(ctx context.Context, name string, load LoadFunc,
 		case errors.Is(err, errMalformed):
 			s.brk.Success() // Redis answered
 			s.log.WarnContext(ctx, "ranking board unreadable in Redis; dropping it", "board", name, "err", err)
-			s.retry.Add([]string{name}, time.Now().Add(2*maxTTL(s.opts.TTL)))
+			s.retry.Add([]string{name}, s.giveUp())
 		case err != nil:
 			s.report(ctx, err)
 			if ctx.Err() != nil {
@@ -191,12 +192,8 @@ func parseRank(r []any, member string, out *Ranked, found *bool) (string, bool, 
 
 // tiebreakOf is the tiebreak at the head of a hash value.
 func tiebreakOf(hv string) string {
-	for i := range len(hv) {
-		if hv[i] == 0 {
-			return hv[:i]
-		}
-	}
-	return hv
+	tiebreak, _, _ := strings.Cut(hv, "\x00")
+	return tiebreak
 }
 
 func decodeReply(zm, score, hv any) (Entry, error) {

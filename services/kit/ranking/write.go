@@ -83,8 +83,8 @@ func (s *Store) versionArgs() []any {
 	return []any{s.versionTTL.Milliseconds(), rand.Int64N(1 << 52)}
 }
 
-// giveUp is when a failed update's drop stops being retried: by then every
-// board that may miss the update has expired. A rebuild that loaded before the
+// giveUp is when a board's drop stops being retried: by then every board
+// that may miss the failed update has expired. A rebuild that loaded before the
 // update may have written after it (the failed update did not move the
 // version), so that is two TTLs, not one.
 func (s *Store) giveUp() time.Time { return time.Now().Add(2 * maxTTL(s.opts.TTL)) }
