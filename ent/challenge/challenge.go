@@ -10,6 +10,8 @@ import (
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
 	"github.com/progressive-overload/po/ent/challenge/challenge"
+	"github.com/progressive-overload/po/ent/challenge/challengegroup"
+	"github.com/progressive-overload/po/ent/challenge/groupparticipant"
 )
 
 // Challenge is the model entity for the Challenge schema.
@@ -55,6 +57,8 @@ type Challenge struct {
 	CreatedAt time.Time `json:"created_at,omitempty"`
 	// UpdatedAt holds the value of the "updated_at" field.
 	UpdatedAt time.Time `json:"updated_at,omitempty"`
+	// GroupID holds the value of the "group_id" field.
+	GroupID *int64 `json:"group_id,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the ChallengeQuery when eager-loading is set.
 	Edges        ChallengeEdges `json:"edges"`
@@ -65,9 +69,13 @@ type Challenge struct {
 type ChallengeEdges struct {
 	// WorkoutLogs holds the value of the workout_logs edge.
 	WorkoutLogs []*WorkoutLog `json:"workout_logs,omitempty"`
+	// Group holds the value of the group edge.
+	Group *ChallengeGroup `json:"group,omitempty"`
+	// Participant holds the value of the participant edge.
+	Participant *GroupParticipant `json:"participant,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [1]bool
+	loadedTypes [3]bool
 }
 
 // WorkoutLogsOrErr returns the WorkoutLogs value or an error if the edge
@@ -79,6 +87,28 @@ func (e ChallengeEdges) WorkoutLogsOrErr() ([]*WorkoutLog, error) {
 	return nil, &NotLoadedError{edge: "workout_logs"}
 }
 
+// GroupOrErr returns the Group value or an error if the edge
+// was not loaded in eager-loading, or loaded but was not found.
+func (e ChallengeEdges) GroupOrErr() (*ChallengeGroup, error) {
+	if e.Group != nil {
+		return e.Group, nil
+	} else if e.loadedTypes[1] {
+		return nil, &NotFoundError{label: challengegroup.Label}
+	}
+	return nil, &NotLoadedError{edge: "group"}
+}
+
+// ParticipantOrErr returns the Participant value or an error if the edge
+// was not loaded in eager-loading, or loaded but was not found.
+func (e ChallengeEdges) ParticipantOrErr() (*GroupParticipant, error) {
+	if e.Participant != nil {
+		return e.Participant, nil
+	} else if e.loadedTypes[2] {
+		return nil, &NotFoundError{label: groupparticipant.Label}
+	}
+	return nil, &NotLoadedError{edge: "participant"}
+}
+
 // scanValues returns the types for scanning values from sql.Rows.
 func (*Challenge) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
@@ -86,7 +116,7 @@ func (*Challenge) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case challenge.FieldStartValue, challenge.FieldIncrement:
 			values[i] = new(sql.NullFloat64)
-		case challenge.FieldID, challenge.FieldUserID, challenge.FieldIncrementEvery, challenge.FieldSessionsPerWeek, challenge.FieldWeeks, challenge.FieldDeloadAfter, challenge.FieldDeloadPercent, challenge.FieldMinReps, challenge.FieldMaxReps:
+		case challenge.FieldID, challenge.FieldUserID, challenge.FieldIncrementEvery, challenge.FieldSessionsPerWeek, challenge.FieldWeeks, challenge.FieldDeloadAfter, challenge.FieldDeloadPercent, challenge.FieldMinReps, challenge.FieldMaxReps, challenge.FieldGroupID:
 			values[i] = new(sql.NullInt64)
 		case challenge.FieldTitle, challenge.FieldExercise, challenge.FieldUnit, challenge.FieldProgression, challenge.FieldStatus, challenge.FieldStatusReason:
 			values[i] = new(sql.NullString)
@@ -227,6 +257,13 @@ func (_m *Challenge) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.UpdatedAt = value.Time
 			}
+		case challenge.FieldGroupID:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field group_id", values[i])
+			} else if value.Valid {
+				_m.GroupID = new(int64)
+				*_m.GroupID = value.Int64
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -243,6 +280,16 @@ func (_m *Challenge) Value(name string) (ent.Value, error) {
 // QueryWorkoutLogs queries the "workout_logs" edge of the Challenge entity.
 func (_m *Challenge) QueryWorkoutLogs() *WorkoutLogQuery {
 	return NewChallengeClient(_m.config).QueryWorkoutLogs(_m)
+}
+
+// QueryGroup queries the "group" edge of the Challenge entity.
+func (_m *Challenge) QueryGroup() *ChallengeGroupQuery {
+	return NewChallengeClient(_m.config).QueryGroup(_m)
+}
+
+// QueryParticipant queries the "participant" edge of the Challenge entity.
+func (_m *Challenge) QueryParticipant() *GroupParticipantQuery {
+	return NewChallengeClient(_m.config).QueryParticipant(_m)
 }
 
 // Update returns a builder for updating this Challenge.
@@ -324,6 +371,11 @@ func (_m *Challenge) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("updated_at=")
 	builder.WriteString(_m.UpdatedAt.Format(time.ANSIC))
+	builder.WriteString(", ")
+	if v := _m.GroupID; v != nil {
+		builder.WriteString("group_id=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
 	builder.WriteByte(')')
 	return builder.String()
 }

@@ -12,6 +12,8 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
 	"github.com/progressive-overload/po/ent/challenge/challenge"
+	"github.com/progressive-overload/po/ent/challenge/challengegroup"
+	"github.com/progressive-overload/po/ent/challenge/groupparticipant"
 	"github.com/progressive-overload/po/ent/challenge/workoutlog"
 )
 
@@ -209,6 +211,20 @@ func (_c *ChallengeCreate) SetNillableUpdatedAt(v *time.Time) *ChallengeCreate {
 	return _c
 }
 
+// SetGroupID sets the "group_id" field.
+func (_c *ChallengeCreate) SetGroupID(v int64) *ChallengeCreate {
+	_c.mutation.SetGroupID(v)
+	return _c
+}
+
+// SetNillableGroupID sets the "group_id" field if the given value is not nil.
+func (_c *ChallengeCreate) SetNillableGroupID(v *int64) *ChallengeCreate {
+	if v != nil {
+		_c.SetGroupID(*v)
+	}
+	return _c
+}
+
 // SetID sets the "id" field.
 func (_c *ChallengeCreate) SetID(v int64) *ChallengeCreate {
 	_c.mutation.SetID(v)
@@ -228,6 +244,30 @@ func (_c *ChallengeCreate) AddWorkoutLogs(v ...*WorkoutLog) *ChallengeCreate {
 		ids[i] = v[i].ID
 	}
 	return _c.AddWorkoutLogIDs(ids...)
+}
+
+// SetGroup sets the "group" edge to the ChallengeGroup entity.
+func (_c *ChallengeCreate) SetGroup(v *ChallengeGroup) *ChallengeCreate {
+	return _c.SetGroupID(v.ID)
+}
+
+// SetParticipantID sets the "participant" edge to the GroupParticipant entity by ID.
+func (_c *ChallengeCreate) SetParticipantID(id int64) *ChallengeCreate {
+	_c.mutation.SetParticipantID(id)
+	return _c
+}
+
+// SetNillableParticipantID sets the "participant" edge to the GroupParticipant entity by ID if the given value is not nil.
+func (_c *ChallengeCreate) SetNillableParticipantID(id *int64) *ChallengeCreate {
+	if id != nil {
+		_c = _c.SetParticipantID(*id)
+	}
+	return _c
+}
+
+// SetParticipant sets the "participant" edge to the GroupParticipant entity.
+func (_c *ChallengeCreate) SetParticipant(v *GroupParticipant) *ChallengeCreate {
+	return _c.SetParticipantID(v.ID)
 }
 
 // Mutation returns the ChallengeMutation object of the builder.
@@ -543,6 +583,39 @@ func (_c *ChallengeCreate) createSpec() (*Challenge, *sqlgraph.CreateSpec) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(workoutlog.FieldID, field.TypeInt64),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.GroupIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   challenge.GroupTable,
+			Columns: []string{challenge.GroupColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(challengegroup.FieldID, field.TypeInt64),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_node.GroupID = &nodes[0]
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.ParticipantIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2O,
+			Inverse: false,
+			Table:   challenge.ParticipantTable,
+			Columns: []string{challenge.ParticipantColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(groupparticipant.FieldID, field.TypeInt64),
 			},
 		}
 		for _, k := range nodes {
@@ -888,6 +961,9 @@ func (u *ChallengeUpsertOne) UpdateNewValues() *ChallengeUpsertOne {
 		}
 		if _, exists := u.create.mutation.CreatedAt(); exists {
 			s.SetIgnore(challenge.FieldCreatedAt)
+		}
+		if _, exists := u.create.mutation.GroupID(); exists {
+			s.SetIgnore(challenge.FieldGroupID)
 		}
 	}))
 	return u
@@ -1415,6 +1491,9 @@ func (u *ChallengeUpsertBulk) UpdateNewValues() *ChallengeUpsertBulk {
 			}
 			if _, exists := b.mutation.CreatedAt(); exists {
 				s.SetIgnore(challenge.FieldCreatedAt)
+			}
+			if _, exists := b.mutation.GroupID(); exists {
+				s.SetIgnore(challenge.FieldGroupID)
 			}
 		}
 	}))

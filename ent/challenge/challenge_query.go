@@ -14,6 +14,8 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
 	"github.com/progressive-overload/po/ent/challenge/challenge"
+	"github.com/progressive-overload/po/ent/challenge/challengegroup"
+	"github.com/progressive-overload/po/ent/challenge/groupparticipant"
 	"github.com/progressive-overload/po/ent/challenge/predicate"
 	"github.com/progressive-overload/po/ent/challenge/workoutlog"
 )
@@ -26,6 +28,8 @@ type ChallengeQuery struct {
 	inters          []Interceptor
 	predicates      []predicate.Challenge
 	withWorkoutLogs *WorkoutLogQuery
+	withGroup       *ChallengeGroupQuery
+	withParticipant *GroupParticipantQuery
 	modifiers       []func(*sql.Selector)
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
@@ -78,6 +82,50 @@ func (_q *ChallengeQuery) QueryWorkoutLogs() *WorkoutLogQuery {
 			sqlgraph.From(challenge.Table, challenge.FieldID, selector),
 			sqlgraph.To(workoutlog.Table, workoutlog.FieldID),
 			sqlgraph.Edge(sqlgraph.O2M, false, challenge.WorkoutLogsTable, challenge.WorkoutLogsColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryGroup chains the current query on the "group" edge.
+func (_q *ChallengeQuery) QueryGroup() *ChallengeGroupQuery {
+	query := (&ChallengeGroupClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(challenge.Table, challenge.FieldID, selector),
+			sqlgraph.To(challengegroup.Table, challengegroup.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, challenge.GroupTable, challenge.GroupColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryParticipant chains the current query on the "participant" edge.
+func (_q *ChallengeQuery) QueryParticipant() *GroupParticipantQuery {
+	query := (&GroupParticipantClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(challenge.Table, challenge.FieldID, selector),
+			sqlgraph.To(groupparticipant.Table, groupparticipant.FieldID),
+			sqlgraph.Edge(sqlgraph.O2O, false, challenge.ParticipantTable, challenge.ParticipantColumn),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -278,6 +326,8 @@ func (_q *ChallengeQuery) Clone() *ChallengeQuery {
 		inters:          append([]Interceptor{}, _q.inters...),
 		predicates:      append([]predicate.Challenge{}, _q.predicates...),
 		withWorkoutLogs: _q.withWorkoutLogs.Clone(),
+		withGroup:       _q.withGroup.Clone(),
+		withParticipant: _q.withParticipant.Clone(),
 		// clone intermediate query.
 		sql:       _q.sql.Clone(),
 		path:      _q.path,
@@ -293,6 +343,28 @@ func (_q *ChallengeQuery) WithWorkoutLogs(opts ...func(*WorkoutLogQuery)) *Chall
 		opt(query)
 	}
 	_q.withWorkoutLogs = query
+	return _q
+}
+
+// WithGroup tells the query-builder to eager-load the nodes that are connected to
+// the "group" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *ChallengeQuery) WithGroup(opts ...func(*ChallengeGroupQuery)) *ChallengeQuery {
+	query := (&ChallengeGroupClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withGroup = query
+	return _q
+}
+
+// WithParticipant tells the query-builder to eager-load the nodes that are connected to
+// the "participant" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *ChallengeQuery) WithParticipant(opts ...func(*GroupParticipantQuery)) *ChallengeQuery {
+	query := (&GroupParticipantClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withParticipant = query
 	return _q
 }
 
@@ -374,8 +446,10 @@ func (_q *ChallengeQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Ch
 	var (
 		nodes       = []*Challenge{}
 		_spec       = _q.querySpec()
-		loadedTypes = [1]bool{
+		loadedTypes = [3]bool{
 			_q.withWorkoutLogs != nil,
+			_q.withGroup != nil,
+			_q.withParticipant != nil,
 		}
 	)
 	_spec.ScanValues = func(columns []string) ([]any, error) {
@@ -406,6 +480,18 @@ func (_q *ChallengeQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Ch
 			return nil, err
 		}
 	}
+	if query := _q.withGroup; query != nil {
+		if err := _q.loadGroup(ctx, query, nodes, nil,
+			func(n *Challenge, e *ChallengeGroup) { n.Edges.Group = e }); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withParticipant; query != nil {
+		if err := _q.loadParticipant(ctx, query, nodes, nil,
+			func(n *Challenge, e *GroupParticipant) { n.Edges.Participant = e }); err != nil {
+			return nil, err
+		}
+	}
 	return nodes, nil
 }
 
@@ -424,6 +510,65 @@ func (_q *ChallengeQuery) loadWorkoutLogs(ctx context.Context, query *WorkoutLog
 	}
 	query.Where(predicate.WorkoutLog(func(s *sql.Selector) {
 		s.Where(sql.InValues(s.C(challenge.WorkoutLogsColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.ChallengeID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "challenge_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
+func (_q *ChallengeQuery) loadGroup(ctx context.Context, query *ChallengeGroupQuery, nodes []*Challenge, init func(*Challenge), assign func(*Challenge, *ChallengeGroup)) error {
+	ids := make([]int64, 0, len(nodes))
+	nodeids := make(map[int64][]*Challenge)
+	for i := range nodes {
+		if nodes[i].GroupID == nil {
+			continue
+		}
+		fk := *nodes[i].GroupID
+		if _, ok := nodeids[fk]; !ok {
+			ids = append(ids, fk)
+		}
+		nodeids[fk] = append(nodeids[fk], nodes[i])
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	query.Where(challengegroup.IDIn(ids...))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		nodes, ok := nodeids[n.ID]
+		if !ok {
+			return fmt.Errorf(`unexpected foreign-key "group_id" returned %v`, n.ID)
+		}
+		for i := range nodes {
+			assign(nodes[i], n)
+		}
+	}
+	return nil
+}
+func (_q *ChallengeQuery) loadParticipant(ctx context.Context, query *GroupParticipantQuery, nodes []*Challenge, init func(*Challenge), assign func(*Challenge, *GroupParticipant)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[int64]*Challenge)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(groupparticipant.FieldChallengeID)
+	}
+	query.Where(predicate.GroupParticipant(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(challenge.ParticipantColumn), fks...))
 	}))
 	neighbors, err := query.All(ctx)
 	if err != nil {
@@ -467,6 +612,9 @@ func (_q *ChallengeQuery) querySpec() *sqlgraph.QuerySpec {
 			if fields[i] != challenge.FieldID {
 				_spec.Node.Columns = append(_spec.Node.Columns, fields[i])
 			}
+		}
+		if _q.withGroup != nil {
+			_spec.Node.AddColumnOnce(challenge.FieldGroupID)
 		}
 	}
 	if ps := _q.predicates; len(ps) > 0 {

@@ -12,6 +12,7 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
 	"github.com/progressive-overload/po/ent/challenge/challenge"
+	"github.com/progressive-overload/po/ent/challenge/groupparticipant"
 	"github.com/progressive-overload/po/ent/challenge/predicate"
 	"github.com/progressive-overload/po/ent/challenge/workoutlog"
 )
@@ -344,6 +345,25 @@ func (_u *ChallengeUpdate) AddWorkoutLogs(v ...*WorkoutLog) *ChallengeUpdate {
 	return _u.AddWorkoutLogIDs(ids...)
 }
 
+// SetParticipantID sets the "participant" edge to the GroupParticipant entity by ID.
+func (_u *ChallengeUpdate) SetParticipantID(id int64) *ChallengeUpdate {
+	_u.mutation.SetParticipantID(id)
+	return _u
+}
+
+// SetNillableParticipantID sets the "participant" edge to the GroupParticipant entity by ID if the given value is not nil.
+func (_u *ChallengeUpdate) SetNillableParticipantID(id *int64) *ChallengeUpdate {
+	if id != nil {
+		_u = _u.SetParticipantID(*id)
+	}
+	return _u
+}
+
+// SetParticipant sets the "participant" edge to the GroupParticipant entity.
+func (_u *ChallengeUpdate) SetParticipant(v *GroupParticipant) *ChallengeUpdate {
+	return _u.SetParticipantID(v.ID)
+}
+
 // Mutation returns the ChallengeMutation object of the builder.
 func (_u *ChallengeUpdate) Mutation() *ChallengeMutation {
 	return _u.mutation
@@ -368,6 +388,12 @@ func (_u *ChallengeUpdate) RemoveWorkoutLogs(v ...*WorkoutLog) *ChallengeUpdate 
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveWorkoutLogIDs(ids...)
+}
+
+// ClearParticipant clears the "participant" edge to the GroupParticipant entity.
+func (_u *ChallengeUpdate) ClearParticipant() *ChallengeUpdate {
+	_u.mutation.ClearParticipant()
+	return _u
 }
 
 // Save executes the query and returns the number of nodes affected by the update operation.
@@ -613,6 +639,35 @@ func (_u *ChallengeUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(workoutlog.FieldID, field.TypeInt64),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.ParticipantCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2O,
+			Inverse: false,
+			Table:   challenge.ParticipantTable,
+			Columns: []string{challenge.ParticipantColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(groupparticipant.FieldID, field.TypeInt64),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.ParticipantIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2O,
+			Inverse: false,
+			Table:   challenge.ParticipantTable,
+			Columns: []string{challenge.ParticipantColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(groupparticipant.FieldID, field.TypeInt64),
 			},
 		}
 		for _, k := range nodes {
@@ -956,6 +1011,25 @@ func (_u *ChallengeUpdateOne) AddWorkoutLogs(v ...*WorkoutLog) *ChallengeUpdateO
 	return _u.AddWorkoutLogIDs(ids...)
 }
 
+// SetParticipantID sets the "participant" edge to the GroupParticipant entity by ID.
+func (_u *ChallengeUpdateOne) SetParticipantID(id int64) *ChallengeUpdateOne {
+	_u.mutation.SetParticipantID(id)
+	return _u
+}
+
+// SetNillableParticipantID sets the "participant" edge to the GroupParticipant entity by ID if the given value is not nil.
+func (_u *ChallengeUpdateOne) SetNillableParticipantID(id *int64) *ChallengeUpdateOne {
+	if id != nil {
+		_u = _u.SetParticipantID(*id)
+	}
+	return _u
+}
+
+// SetParticipant sets the "participant" edge to the GroupParticipant entity.
+func (_u *ChallengeUpdateOne) SetParticipant(v *GroupParticipant) *ChallengeUpdateOne {
+	return _u.SetParticipantID(v.ID)
+}
+
 // Mutation returns the ChallengeMutation object of the builder.
 func (_u *ChallengeUpdateOne) Mutation() *ChallengeMutation {
 	return _u.mutation
@@ -980,6 +1054,12 @@ func (_u *ChallengeUpdateOne) RemoveWorkoutLogs(v ...*WorkoutLog) *ChallengeUpda
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveWorkoutLogIDs(ids...)
+}
+
+// ClearParticipant clears the "participant" edge to the GroupParticipant entity.
+func (_u *ChallengeUpdateOne) ClearParticipant() *ChallengeUpdateOne {
+	_u.mutation.ClearParticipant()
+	return _u
 }
 
 // Where appends a list predicates to the ChallengeUpdate builder.
@@ -1255,6 +1335,35 @@ func (_u *ChallengeUpdateOne) sqlSave(ctx context.Context) (_node *Challenge, er
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(workoutlog.FieldID, field.TypeInt64),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.ParticipantCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2O,
+			Inverse: false,
+			Table:   challenge.ParticipantTable,
+			Columns: []string{challenge.ParticipantColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(groupparticipant.FieldID, field.TypeInt64),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.ParticipantIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2O,
+			Inverse: false,
+			Table:   challenge.ParticipantTable,
+			Columns: []string{challenge.ParticipantColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(groupparticipant.FieldID, field.TypeInt64),
 			},
 		}
 		for _, k := range nodes {

@@ -16,9 +16,12 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/progressive-overload/po/ent/challenge/challenge"
+	"github.com/progressive-overload/po/ent/challenge/challengegroup"
+	"github.com/progressive-overload/po/ent/challenge/groupinvite"
+	"github.com/progressive-overload/po/ent/challenge/groupparticipant"
 	"github.com/progressive-overload/po/ent/challenge/inboxmessage"
 	"github.com/progressive-overload/po/ent/challenge/outboxevent"
-	"github.com/progressive-overload/po/ent/challenge/usertimezone"
+	"github.com/progressive-overload/po/ent/challenge/userprofile"
 	"github.com/progressive-overload/po/ent/challenge/workoutlog"
 
 	stdsql "database/sql"
@@ -31,12 +34,18 @@ type Client struct {
 	Schema *migrate.Schema
 	// Challenge is the client for interacting with the Challenge builders.
 	Challenge *ChallengeClient
+	// ChallengeGroup is the client for interacting with the ChallengeGroup builders.
+	ChallengeGroup *ChallengeGroupClient
+	// GroupInvite is the client for interacting with the GroupInvite builders.
+	GroupInvite *GroupInviteClient
+	// GroupParticipant is the client for interacting with the GroupParticipant builders.
+	GroupParticipant *GroupParticipantClient
 	// InboxMessage is the client for interacting with the InboxMessage builders.
 	InboxMessage *InboxMessageClient
 	// OutboxEvent is the client for interacting with the OutboxEvent builders.
 	OutboxEvent *OutboxEventClient
-	// UserTimeZone is the client for interacting with the UserTimeZone builders.
-	UserTimeZone *UserTimeZoneClient
+	// UserProfile is the client for interacting with the UserProfile builders.
+	UserProfile *UserProfileClient
 	// WorkoutLog is the client for interacting with the WorkoutLog builders.
 	WorkoutLog *WorkoutLogClient
 }
@@ -51,9 +60,12 @@ func NewClient(opts ...Option) *Client {
 func (c *Client) init() {
 	c.Schema = migrate.NewSchema(c.driver)
 	c.Challenge = NewChallengeClient(c.config)
+	c.ChallengeGroup = NewChallengeGroupClient(c.config)
+	c.GroupInvite = NewGroupInviteClient(c.config)
+	c.GroupParticipant = NewGroupParticipantClient(c.config)
 	c.InboxMessage = NewInboxMessageClient(c.config)
 	c.OutboxEvent = NewOutboxEventClient(c.config)
-	c.UserTimeZone = NewUserTimeZoneClient(c.config)
+	c.UserProfile = NewUserProfileClient(c.config)
 	c.WorkoutLog = NewWorkoutLogClient(c.config)
 }
 
@@ -145,13 +157,16 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 	cfg := c.config
 	cfg.driver = tx
 	return &Tx{
-		ctx:          ctx,
-		config:       cfg,
-		Challenge:    NewChallengeClient(cfg),
-		InboxMessage: NewInboxMessageClient(cfg),
-		OutboxEvent:  NewOutboxEventClient(cfg),
-		UserTimeZone: NewUserTimeZoneClient(cfg),
-		WorkoutLog:   NewWorkoutLogClient(cfg),
+		ctx:              ctx,
+		config:           cfg,
+		Challenge:        NewChallengeClient(cfg),
+		ChallengeGroup:   NewChallengeGroupClient(cfg),
+		GroupInvite:      NewGroupInviteClient(cfg),
+		GroupParticipant: NewGroupParticipantClient(cfg),
+		InboxMessage:     NewInboxMessageClient(cfg),
+		OutboxEvent:      NewOutboxEventClient(cfg),
+		UserProfile:      NewUserProfileClient(cfg),
+		WorkoutLog:       NewWorkoutLogClient(cfg),
 	}, nil
 }
 
@@ -169,13 +184,16 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 	cfg := c.config
 	cfg.driver = &txDriver{tx: tx, drv: c.driver}
 	return &Tx{
-		ctx:          ctx,
-		config:       cfg,
-		Challenge:    NewChallengeClient(cfg),
-		InboxMessage: NewInboxMessageClient(cfg),
-		OutboxEvent:  NewOutboxEventClient(cfg),
-		UserTimeZone: NewUserTimeZoneClient(cfg),
-		WorkoutLog:   NewWorkoutLogClient(cfg),
+		ctx:              ctx,
+		config:           cfg,
+		Challenge:        NewChallengeClient(cfg),
+		ChallengeGroup:   NewChallengeGroupClient(cfg),
+		GroupInvite:      NewGroupInviteClient(cfg),
+		GroupParticipant: NewGroupParticipantClient(cfg),
+		InboxMessage:     NewInboxMessageClient(cfg),
+		OutboxEvent:      NewOutboxEventClient(cfg),
+		UserProfile:      NewUserProfileClient(cfg),
+		WorkoutLog:       NewWorkoutLogClient(cfg),
 	}, nil
 }
 
@@ -204,21 +222,23 @@ func (c *Client) Close() error {
 // Use adds the mutation hooks to all the entity clients.
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
-	c.Challenge.Use(hooks...)
-	c.InboxMessage.Use(hooks...)
-	c.OutboxEvent.Use(hooks...)
-	c.UserTimeZone.Use(hooks...)
-	c.WorkoutLog.Use(hooks...)
+	for _, n := range []interface{ Use(...Hook) }{
+		c.Challenge, c.ChallengeGroup, c.GroupInvite, c.GroupParticipant,
+		c.InboxMessage, c.OutboxEvent, c.UserProfile, c.WorkoutLog,
+	} {
+		n.Use(hooks...)
+	}
 }
 
 // Intercept adds the query interceptors to all the entity clients.
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
-	c.Challenge.Intercept(interceptors...)
-	c.InboxMessage.Intercept(interceptors...)
-	c.OutboxEvent.Intercept(interceptors...)
-	c.UserTimeZone.Intercept(interceptors...)
-	c.WorkoutLog.Intercept(interceptors...)
+	for _, n := range []interface{ Intercept(...Interceptor) }{
+		c.Challenge, c.ChallengeGroup, c.GroupInvite, c.GroupParticipant,
+		c.InboxMessage, c.OutboxEvent, c.UserProfile, c.WorkoutLog,
+	} {
+		n.Intercept(interceptors...)
+	}
 }
 
 // Mutate implements the ent.Mutator interface.
@@ -226,12 +246,18 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 	switch m := m.(type) {
 	case *ChallengeMutation:
 		return c.Challenge.mutate(ctx, m)
+	case *ChallengeGroupMutation:
+		return c.ChallengeGroup.mutate(ctx, m)
+	case *GroupInviteMutation:
+		return c.GroupInvite.mutate(ctx, m)
+	case *GroupParticipantMutation:
+		return c.GroupParticipant.mutate(ctx, m)
 	case *InboxMessageMutation:
 		return c.InboxMessage.mutate(ctx, m)
 	case *OutboxEventMutation:
 		return c.OutboxEvent.mutate(ctx, m)
-	case *UserTimeZoneMutation:
-		return c.UserTimeZone.mutate(ctx, m)
+	case *UserProfileMutation:
+		return c.UserProfile.mutate(ctx, m)
 	case *WorkoutLogMutation:
 		return c.WorkoutLog.mutate(ctx, m)
 	default:
@@ -363,6 +389,38 @@ func (c *ChallengeClient) QueryWorkoutLogs(_m *Challenge) *WorkoutLogQuery {
 	return query
 }
 
+// QueryGroup queries the group edge of a Challenge.
+func (c *ChallengeClient) QueryGroup(_m *Challenge) *ChallengeGroupQuery {
+	query := (&ChallengeGroupClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(challenge.Table, challenge.FieldID, id),
+			sqlgraph.To(challengegroup.Table, challengegroup.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, challenge.GroupTable, challenge.GroupColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryParticipant queries the participant edge of a Challenge.
+func (c *ChallengeClient) QueryParticipant(_m *Challenge) *GroupParticipantQuery {
+	query := (&GroupParticipantClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(challenge.Table, challenge.FieldID, id),
+			sqlgraph.To(groupparticipant.Table, groupparticipant.FieldID),
+			sqlgraph.Edge(sqlgraph.O2O, false, challenge.ParticipantTable, challenge.ParticipantColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
 // Hooks returns the client hooks.
 func (c *ChallengeClient) Hooks() []Hook {
 	return c.hooks.Challenge
@@ -385,6 +443,501 @@ func (c *ChallengeClient) mutate(ctx context.Context, m *ChallengeMutation) (Val
 		return (&ChallengeDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("challenge: unknown Challenge mutation op: %q", m.Op())
+	}
+}
+
+// ChallengeGroupClient is a client for the ChallengeGroup schema.
+type ChallengeGroupClient struct {
+	config
+}
+
+// NewChallengeGroupClient returns a client for the ChallengeGroup from the given config.
+func NewChallengeGroupClient(c config) *ChallengeGroupClient {
+	return &ChallengeGroupClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `challengegroup.Hooks(f(g(h())))`.
+func (c *ChallengeGroupClient) Use(hooks ...Hook) {
+	c.hooks.ChallengeGroup = append(c.hooks.ChallengeGroup, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `challengegroup.Intercept(f(g(h())))`.
+func (c *ChallengeGroupClient) Intercept(interceptors ...Interceptor) {
+	c.inters.ChallengeGroup = append(c.inters.ChallengeGroup, interceptors...)
+}
+
+// Create returns a builder for creating a ChallengeGroup entity.
+func (c *ChallengeGroupClient) Create() *ChallengeGroupCreate {
+	mutation := newChallengeGroupMutation(c.config, OpCreate)
+	return &ChallengeGroupCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of ChallengeGroup entities.
+func (c *ChallengeGroupClient) CreateBulk(builders ...*ChallengeGroupCreate) *ChallengeGroupCreateBulk {
+	return &ChallengeGroupCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *ChallengeGroupClient) MapCreateBulk(slice any, setFunc func(*ChallengeGroupCreate, int)) *ChallengeGroupCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &ChallengeGroupCreateBulk{err: fmt.Errorf("calling to ChallengeGroupClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*ChallengeGroupCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &ChallengeGroupCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for ChallengeGroup.
+func (c *ChallengeGroupClient) Update() *ChallengeGroupUpdate {
+	mutation := newChallengeGroupMutation(c.config, OpUpdate)
+	return &ChallengeGroupUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *ChallengeGroupClient) UpdateOne(_m *ChallengeGroup) *ChallengeGroupUpdateOne {
+	mutation := newChallengeGroupMutation(c.config, OpUpdateOne, withChallengeGroup(_m))
+	return &ChallengeGroupUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *ChallengeGroupClient) UpdateOneID(id int64) *ChallengeGroupUpdateOne {
+	mutation := newChallengeGroupMutation(c.config, OpUpdateOne, withChallengeGroupID(id))
+	return &ChallengeGroupUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for ChallengeGroup.
+func (c *ChallengeGroupClient) Delete() *ChallengeGroupDelete {
+	mutation := newChallengeGroupMutation(c.config, OpDelete)
+	return &ChallengeGroupDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *ChallengeGroupClient) DeleteOne(_m *ChallengeGroup) *ChallengeGroupDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *ChallengeGroupClient) DeleteOneID(id int64) *ChallengeGroupDeleteOne {
+	builder := c.Delete().Where(challengegroup.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &ChallengeGroupDeleteOne{builder}
+}
+
+// Query returns a query builder for ChallengeGroup.
+func (c *ChallengeGroupClient) Query() *ChallengeGroupQuery {
+	return &ChallengeGroupQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeChallengeGroup},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a ChallengeGroup entity by its id.
+func (c *ChallengeGroupClient) Get(ctx context.Context, id int64) (*ChallengeGroup, error) {
+	return c.Query().Where(challengegroup.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *ChallengeGroupClient) GetX(ctx context.Context, id int64) *ChallengeGroup {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryParticipations queries the participations edge of a ChallengeGroup.
+func (c *ChallengeGroupClient) QueryParticipations(_m *ChallengeGroup) *ChallengeQuery {
+	query := (&ChallengeClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(challengegroup.Table, challengegroup.FieldID, id),
+			sqlgraph.To(challenge.Table, challenge.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, challengegroup.ParticipationsTable, challengegroup.ParticipationsColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryParticipants queries the participants edge of a ChallengeGroup.
+func (c *ChallengeGroupClient) QueryParticipants(_m *ChallengeGroup) *GroupParticipantQuery {
+	query := (&GroupParticipantClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(challengegroup.Table, challengegroup.FieldID, id),
+			sqlgraph.To(groupparticipant.Table, groupparticipant.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, challengegroup.ParticipantsTable, challengegroup.ParticipantsColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryInvites queries the invites edge of a ChallengeGroup.
+func (c *ChallengeGroupClient) QueryInvites(_m *ChallengeGroup) *GroupInviteQuery {
+	query := (&GroupInviteClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(challengegroup.Table, challengegroup.FieldID, id),
+			sqlgraph.To(groupinvite.Table, groupinvite.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, challengegroup.InvitesTable, challengegroup.InvitesColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *ChallengeGroupClient) Hooks() []Hook {
+	return c.hooks.ChallengeGroup
+}
+
+// Interceptors returns the client interceptors.
+func (c *ChallengeGroupClient) Interceptors() []Interceptor {
+	return c.inters.ChallengeGroup
+}
+
+func (c *ChallengeGroupClient) mutate(ctx context.Context, m *ChallengeGroupMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&ChallengeGroupCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&ChallengeGroupUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&ChallengeGroupUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&ChallengeGroupDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("challenge: unknown ChallengeGroup mutation op: %q", m.Op())
+	}
+}
+
+// GroupInviteClient is a client for the GroupInvite schema.
+type GroupInviteClient struct {
+	config
+}
+
+// NewGroupInviteClient returns a client for the GroupInvite from the given config.
+func NewGroupInviteClient(c config) *GroupInviteClient {
+	return &GroupInviteClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `groupinvite.Hooks(f(g(h())))`.
+func (c *GroupInviteClient) Use(hooks ...Hook) {
+	c.hooks.GroupInvite = append(c.hooks.GroupInvite, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `groupinvite.Intercept(f(g(h())))`.
+func (c *GroupInviteClient) Intercept(interceptors ...Interceptor) {
+	c.inters.GroupInvite = append(c.inters.GroupInvite, interceptors...)
+}
+
+// Create returns a builder for creating a GroupInvite entity.
+func (c *GroupInviteClient) Create() *GroupInviteCreate {
+	mutation := newGroupInviteMutation(c.config, OpCreate)
+	return &GroupInviteCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of GroupInvite entities.
+func (c *GroupInviteClient) CreateBulk(builders ...*GroupInviteCreate) *GroupInviteCreateBulk {
+	return &GroupInviteCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *GroupInviteClient) MapCreateBulk(slice any, setFunc func(*GroupInviteCreate, int)) *GroupInviteCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &GroupInviteCreateBulk{err: fmt.Errorf("calling to GroupInviteClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*GroupInviteCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &GroupInviteCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for GroupInvite.
+func (c *GroupInviteClient) Update() *GroupInviteUpdate {
+	mutation := newGroupInviteMutation(c.config, OpUpdate)
+	return &GroupInviteUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *GroupInviteClient) UpdateOne(_m *GroupInvite) *GroupInviteUpdateOne {
+	mutation := newGroupInviteMutation(c.config, OpUpdateOne, withGroupInvite(_m))
+	return &GroupInviteUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *GroupInviteClient) UpdateOneID(id int64) *GroupInviteUpdateOne {
+	mutation := newGroupInviteMutation(c.config, OpUpdateOne, withGroupInviteID(id))
+	return &GroupInviteUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for GroupInvite.
+func (c *GroupInviteClient) Delete() *GroupInviteDelete {
+	mutation := newGroupInviteMutation(c.config, OpDelete)
+	return &GroupInviteDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *GroupInviteClient) DeleteOne(_m *GroupInvite) *GroupInviteDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *GroupInviteClient) DeleteOneID(id int64) *GroupInviteDeleteOne {
+	builder := c.Delete().Where(groupinvite.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &GroupInviteDeleteOne{builder}
+}
+
+// Query returns a query builder for GroupInvite.
+func (c *GroupInviteClient) Query() *GroupInviteQuery {
+	return &GroupInviteQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeGroupInvite},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a GroupInvite entity by its id.
+func (c *GroupInviteClient) Get(ctx context.Context, id int64) (*GroupInvite, error) {
+	return c.Query().Where(groupinvite.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *GroupInviteClient) GetX(ctx context.Context, id int64) *GroupInvite {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryGroup queries the group edge of a GroupInvite.
+func (c *GroupInviteClient) QueryGroup(_m *GroupInvite) *ChallengeGroupQuery {
+	query := (&ChallengeGroupClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(groupinvite.Table, groupinvite.FieldID, id),
+			sqlgraph.To(challengegroup.Table, challengegroup.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, groupinvite.GroupTable, groupinvite.GroupColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *GroupInviteClient) Hooks() []Hook {
+	return c.hooks.GroupInvite
+}
+
+// Interceptors returns the client interceptors.
+func (c *GroupInviteClient) Interceptors() []Interceptor {
+	return c.inters.GroupInvite
+}
+
+func (c *GroupInviteClient) mutate(ctx context.Context, m *GroupInviteMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&GroupInviteCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&GroupInviteUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&GroupInviteUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&GroupInviteDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("challenge: unknown GroupInvite mutation op: %q", m.Op())
+	}
+}
+
+// GroupParticipantClient is a client for the GroupParticipant schema.
+type GroupParticipantClient struct {
+	config
+}
+
+// NewGroupParticipantClient returns a client for the GroupParticipant from the given config.
+func NewGroupParticipantClient(c config) *GroupParticipantClient {
+	return &GroupParticipantClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `groupparticipant.Hooks(f(g(h())))`.
+func (c *GroupParticipantClient) Use(hooks ...Hook) {
+	c.hooks.GroupParticipant = append(c.hooks.GroupParticipant, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `groupparticipant.Intercept(f(g(h())))`.
+func (c *GroupParticipantClient) Intercept(interceptors ...Interceptor) {
+	c.inters.GroupParticipant = append(c.inters.GroupParticipant, interceptors...)
+}
+
+// Create returns a builder for creating a GroupParticipant entity.
+func (c *GroupParticipantClient) Create() *GroupParticipantCreate {
+	mutation := newGroupParticipantMutation(c.config, OpCreate)
+	return &GroupParticipantCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of GroupParticipant entities.
+func (c *GroupParticipantClient) CreateBulk(builders ...*GroupParticipantCreate) *GroupParticipantCreateBulk {
+	return &GroupParticipantCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *GroupParticipantClient) MapCreateBulk(slice any, setFunc func(*GroupParticipantCreate, int)) *GroupParticipantCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &GroupParticipantCreateBulk{err: fmt.Errorf("calling to GroupParticipantClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*GroupParticipantCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &GroupParticipantCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for GroupParticipant.
+func (c *GroupParticipantClient) Update() *GroupParticipantUpdate {
+	mutation := newGroupParticipantMutation(c.config, OpUpdate)
+	return &GroupParticipantUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *GroupParticipantClient) UpdateOne(_m *GroupParticipant) *GroupParticipantUpdateOne {
+	mutation := newGroupParticipantMutation(c.config, OpUpdateOne, withGroupParticipant(_m))
+	return &GroupParticipantUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *GroupParticipantClient) UpdateOneID(id int64) *GroupParticipantUpdateOne {
+	mutation := newGroupParticipantMutation(c.config, OpUpdateOne, withGroupParticipantID(id))
+	return &GroupParticipantUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for GroupParticipant.
+func (c *GroupParticipantClient) Delete() *GroupParticipantDelete {
+	mutation := newGroupParticipantMutation(c.config, OpDelete)
+	return &GroupParticipantDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *GroupParticipantClient) DeleteOne(_m *GroupParticipant) *GroupParticipantDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *GroupParticipantClient) DeleteOneID(id int64) *GroupParticipantDeleteOne {
+	builder := c.Delete().Where(groupparticipant.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &GroupParticipantDeleteOne{builder}
+}
+
+// Query returns a query builder for GroupParticipant.
+func (c *GroupParticipantClient) Query() *GroupParticipantQuery {
+	return &GroupParticipantQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeGroupParticipant},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a GroupParticipant entity by its id.
+func (c *GroupParticipantClient) Get(ctx context.Context, id int64) (*GroupParticipant, error) {
+	return c.Query().Where(groupparticipant.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *GroupParticipantClient) GetX(ctx context.Context, id int64) *GroupParticipant {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryGroup queries the group edge of a GroupParticipant.
+func (c *GroupParticipantClient) QueryGroup(_m *GroupParticipant) *ChallengeGroupQuery {
+	query := (&ChallengeGroupClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(groupparticipant.Table, groupparticipant.FieldID, id),
+			sqlgraph.To(challengegroup.Table, challengegroup.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, groupparticipant.GroupTable, groupparticipant.GroupColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryChallenge queries the challenge edge of a GroupParticipant.
+func (c *GroupParticipantClient) QueryChallenge(_m *GroupParticipant) *ChallengeQuery {
+	query := (&ChallengeClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(groupparticipant.Table, groupparticipant.FieldID, id),
+			sqlgraph.To(challenge.Table, challenge.FieldID),
+			sqlgraph.Edge(sqlgraph.O2O, true, groupparticipant.ChallengeTable, groupparticipant.ChallengeColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *GroupParticipantClient) Hooks() []Hook {
+	return c.hooks.GroupParticipant
+}
+
+// Interceptors returns the client interceptors.
+func (c *GroupParticipantClient) Interceptors() []Interceptor {
+	return c.inters.GroupParticipant
+}
+
+func (c *GroupParticipantClient) mutate(ctx context.Context, m *GroupParticipantMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&GroupParticipantCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&GroupParticipantUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&GroupParticipantUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&GroupParticipantDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("challenge: unknown GroupParticipant mutation op: %q", m.Op())
 	}
 }
 
@@ -654,107 +1207,107 @@ func (c *OutboxEventClient) mutate(ctx context.Context, m *OutboxEventMutation) 
 	}
 }
 
-// UserTimeZoneClient is a client for the UserTimeZone schema.
-type UserTimeZoneClient struct {
+// UserProfileClient is a client for the UserProfile schema.
+type UserProfileClient struct {
 	config
 }
 
-// NewUserTimeZoneClient returns a client for the UserTimeZone from the given config.
-func NewUserTimeZoneClient(c config) *UserTimeZoneClient {
-	return &UserTimeZoneClient{config: c}
+// NewUserProfileClient returns a client for the UserProfile from the given config.
+func NewUserProfileClient(c config) *UserProfileClient {
+	return &UserProfileClient{config: c}
 }
 
 // Use adds a list of mutation hooks to the hooks stack.
-// A call to `Use(f, g, h)` equals to `usertimezone.Hooks(f(g(h())))`.
-func (c *UserTimeZoneClient) Use(hooks ...Hook) {
-	c.hooks.UserTimeZone = append(c.hooks.UserTimeZone, hooks...)
+// A call to `Use(f, g, h)` equals to `userprofile.Hooks(f(g(h())))`.
+func (c *UserProfileClient) Use(hooks ...Hook) {
+	c.hooks.UserProfile = append(c.hooks.UserProfile, hooks...)
 }
 
 // Intercept adds a list of query interceptors to the interceptors stack.
-// A call to `Intercept(f, g, h)` equals to `usertimezone.Intercept(f(g(h())))`.
-func (c *UserTimeZoneClient) Intercept(interceptors ...Interceptor) {
-	c.inters.UserTimeZone = append(c.inters.UserTimeZone, interceptors...)
+// A call to `Intercept(f, g, h)` equals to `userprofile.Intercept(f(g(h())))`.
+func (c *UserProfileClient) Intercept(interceptors ...Interceptor) {
+	c.inters.UserProfile = append(c.inters.UserProfile, interceptors...)
 }
 
-// Create returns a builder for creating a UserTimeZone entity.
-func (c *UserTimeZoneClient) Create() *UserTimeZoneCreate {
-	mutation := newUserTimeZoneMutation(c.config, OpCreate)
-	return &UserTimeZoneCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+// Create returns a builder for creating a UserProfile entity.
+func (c *UserProfileClient) Create() *UserProfileCreate {
+	mutation := newUserProfileMutation(c.config, OpCreate)
+	return &UserProfileCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
 }
 
-// CreateBulk returns a builder for creating a bulk of UserTimeZone entities.
-func (c *UserTimeZoneClient) CreateBulk(builders ...*UserTimeZoneCreate) *UserTimeZoneCreateBulk {
-	return &UserTimeZoneCreateBulk{config: c.config, builders: builders}
+// CreateBulk returns a builder for creating a bulk of UserProfile entities.
+func (c *UserProfileClient) CreateBulk(builders ...*UserProfileCreate) *UserProfileCreateBulk {
+	return &UserProfileCreateBulk{config: c.config, builders: builders}
 }
 
 // MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
 // a builder and applies setFunc on it.
-func (c *UserTimeZoneClient) MapCreateBulk(slice any, setFunc func(*UserTimeZoneCreate, int)) *UserTimeZoneCreateBulk {
+func (c *UserProfileClient) MapCreateBulk(slice any, setFunc func(*UserProfileCreate, int)) *UserProfileCreateBulk {
 	rv := reflect.ValueOf(slice)
 	if rv.Kind() != reflect.Slice {
-		return &UserTimeZoneCreateBulk{err: fmt.Errorf("calling to UserTimeZoneClient.MapCreateBulk with wrong type %T, need slice", slice)}
+		return &UserProfileCreateBulk{err: fmt.Errorf("calling to UserProfileClient.MapCreateBulk with wrong type %T, need slice", slice)}
 	}
-	builders := make([]*UserTimeZoneCreate, rv.Len())
+	builders := make([]*UserProfileCreate, rv.Len())
 	for i := 0; i < rv.Len(); i++ {
 		builders[i] = c.Create()
 		setFunc(builders[i], i)
 	}
-	return &UserTimeZoneCreateBulk{config: c.config, builders: builders}
+	return &UserProfileCreateBulk{config: c.config, builders: builders}
 }
 
-// Update returns an update builder for UserTimeZone.
-func (c *UserTimeZoneClient) Update() *UserTimeZoneUpdate {
-	mutation := newUserTimeZoneMutation(c.config, OpUpdate)
-	return &UserTimeZoneUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+// Update returns an update builder for UserProfile.
+func (c *UserProfileClient) Update() *UserProfileUpdate {
+	mutation := newUserProfileMutation(c.config, OpUpdate)
+	return &UserProfileUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
 }
 
 // UpdateOne returns an update builder for the given entity.
-func (c *UserTimeZoneClient) UpdateOne(_m *UserTimeZone) *UserTimeZoneUpdateOne {
-	mutation := newUserTimeZoneMutation(c.config, OpUpdateOne, withUserTimeZone(_m))
-	return &UserTimeZoneUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+func (c *UserProfileClient) UpdateOne(_m *UserProfile) *UserProfileUpdateOne {
+	mutation := newUserProfileMutation(c.config, OpUpdateOne, withUserProfile(_m))
+	return &UserProfileUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
 }
 
 // UpdateOneID returns an update builder for the given id.
-func (c *UserTimeZoneClient) UpdateOneID(id int64) *UserTimeZoneUpdateOne {
-	mutation := newUserTimeZoneMutation(c.config, OpUpdateOne, withUserTimeZoneID(id))
-	return &UserTimeZoneUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+func (c *UserProfileClient) UpdateOneID(id int64) *UserProfileUpdateOne {
+	mutation := newUserProfileMutation(c.config, OpUpdateOne, withUserProfileID(id))
+	return &UserProfileUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
 }
 
-// Delete returns a delete builder for UserTimeZone.
-func (c *UserTimeZoneClient) Delete() *UserTimeZoneDelete {
-	mutation := newUserTimeZoneMutation(c.config, OpDelete)
-	return &UserTimeZoneDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+// Delete returns a delete builder for UserProfile.
+func (c *UserProfileClient) Delete() *UserProfileDelete {
+	mutation := newUserProfileMutation(c.config, OpDelete)
+	return &UserProfileDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
 }
 
 // DeleteOne returns a builder for deleting the given entity.
-func (c *UserTimeZoneClient) DeleteOne(_m *UserTimeZone) *UserTimeZoneDeleteOne {
+func (c *UserProfileClient) DeleteOne(_m *UserProfile) *UserProfileDeleteOne {
 	return c.DeleteOneID(_m.ID)
 }
 
 // DeleteOneID returns a builder for deleting the given entity by its id.
-func (c *UserTimeZoneClient) DeleteOneID(id int64) *UserTimeZoneDeleteOne {
-	builder := c.Delete().Where(usertimezone.ID(id))
+func (c *UserProfileClient) DeleteOneID(id int64) *UserProfileDeleteOne {
+	builder := c.Delete().Where(userprofile.ID(id))
 	builder.mutation.id = &id
 	builder.mutation.op = OpDeleteOne
-	return &UserTimeZoneDeleteOne{builder}
+	return &UserProfileDeleteOne{builder}
 }
 
-// Query returns a query builder for UserTimeZone.
-func (c *UserTimeZoneClient) Query() *UserTimeZoneQuery {
-	return &UserTimeZoneQuery{
+// Query returns a query builder for UserProfile.
+func (c *UserProfileClient) Query() *UserProfileQuery {
+	return &UserProfileQuery{
 		config: c.config,
-		ctx:    &QueryContext{Type: TypeUserTimeZone},
+		ctx:    &QueryContext{Type: TypeUserProfile},
 		inters: c.Interceptors(),
 	}
 }
 
-// Get returns a UserTimeZone entity by its id.
-func (c *UserTimeZoneClient) Get(ctx context.Context, id int64) (*UserTimeZone, error) {
-	return c.Query().Where(usertimezone.ID(id)).Only(ctx)
+// Get returns a UserProfile entity by its id.
+func (c *UserProfileClient) Get(ctx context.Context, id int64) (*UserProfile, error) {
+	return c.Query().Where(userprofile.ID(id)).Only(ctx)
 }
 
 // GetX is like Get, but panics if an error occurs.
-func (c *UserTimeZoneClient) GetX(ctx context.Context, id int64) *UserTimeZone {
+func (c *UserProfileClient) GetX(ctx context.Context, id int64) *UserProfile {
 	obj, err := c.Get(ctx, id)
 	if err != nil {
 		panic(err)
@@ -763,27 +1316,27 @@ func (c *UserTimeZoneClient) GetX(ctx context.Context, id int64) *UserTimeZone {
 }
 
 // Hooks returns the client hooks.
-func (c *UserTimeZoneClient) Hooks() []Hook {
-	return c.hooks.UserTimeZone
+func (c *UserProfileClient) Hooks() []Hook {
+	return c.hooks.UserProfile
 }
 
 // Interceptors returns the client interceptors.
-func (c *UserTimeZoneClient) Interceptors() []Interceptor {
-	return c.inters.UserTimeZone
+func (c *UserProfileClient) Interceptors() []Interceptor {
+	return c.inters.UserProfile
 }
 
-func (c *UserTimeZoneClient) mutate(ctx context.Context, m *UserTimeZoneMutation) (Value, error) {
+func (c *UserProfileClient) mutate(ctx context.Context, m *UserProfileMutation) (Value, error) {
 	switch m.Op() {
 	case OpCreate:
-		return (&UserTimeZoneCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+		return (&UserProfileCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
 	case OpUpdate:
-		return (&UserTimeZoneUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+		return (&UserProfileUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
 	case OpUpdateOne:
-		return (&UserTimeZoneUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+		return (&UserProfileUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
 	case OpDelete, OpDeleteOne:
-		return (&UserTimeZoneDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+		return (&UserProfileDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
-		return nil, fmt.Errorf("challenge: unknown UserTimeZone mutation op: %q", m.Op())
+		return nil, fmt.Errorf("challenge: unknown UserProfile mutation op: %q", m.Op())
 	}
 }
 
@@ -939,10 +1492,12 @@ func (c *WorkoutLogClient) mutate(ctx context.Context, m *WorkoutLogMutation) (V
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		Challenge, InboxMessage, OutboxEvent, UserTimeZone, WorkoutLog []ent.Hook
+		Challenge, ChallengeGroup, GroupInvite, GroupParticipant, InboxMessage,
+		OutboxEvent, UserProfile, WorkoutLog []ent.Hook
 	}
 	inters struct {
-		Challenge, InboxMessage, OutboxEvent, UserTimeZone, WorkoutLog []ent.Interceptor
+		Challenge, ChallengeGroup, GroupInvite, GroupParticipant, InboxMessage,
+		OutboxEvent, UserProfile, WorkoutLog []ent.Interceptor
 	}
 )
 

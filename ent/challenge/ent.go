@@ -13,9 +13,12 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/progressive-overload/po/ent/challenge/challenge"
+	"github.com/progressive-overload/po/ent/challenge/challengegroup"
+	"github.com/progressive-overload/po/ent/challenge/groupinvite"
+	"github.com/progressive-overload/po/ent/challenge/groupparticipant"
 	"github.com/progressive-overload/po/ent/challenge/inboxmessage"
 	"github.com/progressive-overload/po/ent/challenge/outboxevent"
-	"github.com/progressive-overload/po/ent/challenge/usertimezone"
+	"github.com/progressive-overload/po/ent/challenge/userprofile"
 	"github.com/progressive-overload/po/ent/challenge/workoutlog"
 )
 
@@ -77,11 +80,14 @@ var (
 func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
-			challenge.Table:    challenge.ValidColumn,
-			inboxmessage.Table: inboxmessage.ValidColumn,
-			outboxevent.Table:  outboxevent.ValidColumn,
-			usertimezone.Table: usertimezone.ValidColumn,
-			workoutlog.Table:   workoutlog.ValidColumn,
+			challenge.Table:        challenge.ValidColumn,
+			challengegroup.Table:   challengegroup.ValidColumn,
+			groupinvite.Table:      groupinvite.ValidColumn,
+			groupparticipant.Table: groupparticipant.ValidColumn,
+			inboxmessage.Table:     inboxmessage.ValidColumn,
+			outboxevent.Table:      outboxevent.ValidColumn,
+			userprofile.Table:      userprofile.ValidColumn,
+			workoutlog.Table:       workoutlog.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

@@ -12,10 +12,13 @@ import (
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
 	"github.com/progressive-overload/po/ent/challenge/challenge"
+	"github.com/progressive-overload/po/ent/challenge/challengegroup"
+	"github.com/progressive-overload/po/ent/challenge/groupinvite"
+	"github.com/progressive-overload/po/ent/challenge/groupparticipant"
 	"github.com/progressive-overload/po/ent/challenge/inboxmessage"
 	"github.com/progressive-overload/po/ent/challenge/outboxevent"
 	"github.com/progressive-overload/po/ent/challenge/predicate"
-	"github.com/progressive-overload/po/ent/challenge/usertimezone"
+	"github.com/progressive-overload/po/ent/challenge/userprofile"
 	"github.com/progressive-overload/po/ent/challenge/workoutlog"
 )
 
@@ -28,11 +31,14 @@ const (
 	OpUpdateOne = ent.OpUpdateOne
 
 	// Node types.
-	TypeChallenge    = "Challenge"
-	TypeInboxMessage = "InboxMessage"
-	TypeOutboxEvent  = "OutboxEvent"
-	TypeUserTimeZone = "UserTimeZone"
-	TypeWorkoutLog   = "WorkoutLog"
+	TypeChallenge        = "Challenge"
+	TypeChallengeGroup   = "ChallengeGroup"
+	TypeGroupInvite      = "GroupInvite"
+	TypeGroupParticipant = "GroupParticipant"
+	TypeInboxMessage     = "InboxMessage"
+	TypeOutboxEvent      = "OutboxEvent"
+	TypeUserProfile      = "UserProfile"
+	TypeWorkoutLog       = "WorkoutLog"
 )
 
 // ChallengeMutation represents an operation that mutates the Challenge nodes in the graph.
@@ -74,6 +80,10 @@ type ChallengeMutation struct {
 	workout_logs         map[int64]struct{}
 	removedworkout_logs  map[int64]struct{}
 	clearedworkout_logs  bool
+	group                *int64
+	clearedgroup         bool
+	participant          *int64
+	clearedparticipant   bool
 	done                 bool
 	oldValue             func(context.Context) (*Challenge, error)
 	predicates           []predicate.Challenge
@@ -1080,6 +1090,55 @@ func (m *ChallengeMutation) ResetUpdatedAt() {
 	m.updated_at = nil
 }
 
+// SetGroupID sets the "group_id" field.
+func (m *ChallengeMutation) SetGroupID(i int64) {
+	m.group = &i
+}
+
+// GroupID returns the value of the "group_id" field in the mutation.
+func (m *ChallengeMutation) GroupID() (r int64, exists bool) {
+	v := m.group
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldGroupID returns the old "group_id" field's value of the Challenge entity.
+// If the Challenge object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ChallengeMutation) OldGroupID(ctx context.Context) (v *int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldGroupID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldGroupID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldGroupID: %w", err)
+	}
+	return oldValue.GroupID, nil
+}
+
+// ClearGroupID clears the value of the "group_id" field.
+func (m *ChallengeMutation) ClearGroupID() {
+	m.group = nil
+	m.clearedFields[challenge.FieldGroupID] = struct{}{}
+}
+
+// GroupIDCleared returns if the "group_id" field was cleared in this mutation.
+func (m *ChallengeMutation) GroupIDCleared() bool {
+	_, ok := m.clearedFields[challenge.FieldGroupID]
+	return ok
+}
+
+// ResetGroupID resets all changes to the "group_id" field.
+func (m *ChallengeMutation) ResetGroupID() {
+	m.group = nil
+	delete(m.clearedFields, challenge.FieldGroupID)
+}
+
 // AddWorkoutLogIDs adds the "workout_logs" edge to the WorkoutLog entity by ids.
 func (m *ChallengeMutation) AddWorkoutLogIDs(ids ...int64) {
 	if m.workout_logs == nil {
@@ -1134,6 +1193,72 @@ func (m *ChallengeMutation) ResetWorkoutLogs() {
 	m.removedworkout_logs = nil
 }
 
+// ClearGroup clears the "group" edge to the ChallengeGroup entity.
+func (m *ChallengeMutation) ClearGroup() {
+	m.clearedgroup = true
+	m.clearedFields[challenge.FieldGroupID] = struct{}{}
+}
+
+// GroupCleared reports if the "group" edge to the ChallengeGroup entity was cleared.
+func (m *ChallengeMutation) GroupCleared() bool {
+	return m.GroupIDCleared() || m.clearedgroup
+}
+
+// GroupIDs returns the "group" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// GroupID instead. It exists only for internal usage by the builders.
+func (m *ChallengeMutation) GroupIDs() (ids []int64) {
+	if id := m.group; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetGroup resets all changes to the "group" edge.
+func (m *ChallengeMutation) ResetGroup() {
+	m.group = nil
+	m.clearedgroup = false
+}
+
+// SetParticipantID sets the "participant" edge to the GroupParticipant entity by id.
+func (m *ChallengeMutation) SetParticipantID(id int64) {
+	m.participant = &id
+}
+
+// ClearParticipant clears the "participant" edge to the GroupParticipant entity.
+func (m *ChallengeMutation) ClearParticipant() {
+	m.clearedparticipant = true
+}
+
+// ParticipantCleared reports if the "participant" edge to the GroupParticipant entity was cleared.
+func (m *ChallengeMutation) ParticipantCleared() bool {
+	return m.clearedparticipant
+}
+
+// ParticipantID returns the "participant" edge ID in the mutation.
+func (m *ChallengeMutation) ParticipantID() (id int64, exists bool) {
+	if m.participant != nil {
+		return *m.participant, true
+	}
+	return
+}
+
+// ParticipantIDs returns the "participant" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// ParticipantID instead. It exists only for internal usage by the builders.
+func (m *ChallengeMutation) ParticipantIDs() (ids []int64) {
+	if id := m.participant; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetParticipant resets all changes to the "participant" edge.
+func (m *ChallengeMutation) ResetParticipant() {
+	m.participant = nil
+	m.clearedparticipant = false
+}
+
 // Where appends a list predicates to the ChallengeMutation builder.
 func (m *ChallengeMutation) Where(ps ...predicate.Challenge) {
 	m.predicates = append(m.predicates, ps...)
@@ -1168,7 +1293,7 @@ func (m *ChallengeMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *ChallengeMutation) Fields() []string {
-	fields := make([]string, 0, 19)
+	fields := make([]string, 0, 20)
 	if m.user_id != nil {
 		fields = append(fields, challenge.FieldUserID)
 	}
@@ -1226,6 +1351,9 @@ func (m *ChallengeMutation) Fields() []string {
 	if m.updated_at != nil {
 		fields = append(fields, challenge.FieldUpdatedAt)
 	}
+	if m.group != nil {
+		fields = append(fields, challenge.FieldGroupID)
+	}
 	return fields
 }
 
@@ -1272,6 +1400,8 @@ func (m *ChallengeMutation) Field(name string) (ent.Value, bool) {
 		return m.CreatedAt()
 	case challenge.FieldUpdatedAt:
 		return m.UpdatedAt()
+	case challenge.FieldGroupID:
+		return m.GroupID()
 	}
 	return nil, false
 }
@@ -1319,6 +1449,8 @@ func (m *ChallengeMutation) OldField(ctx context.Context, name string) (ent.Valu
 		return m.OldCreatedAt(ctx)
 	case challenge.FieldUpdatedAt:
 		return m.OldUpdatedAt(ctx)
+	case challenge.FieldGroupID:
+		return m.OldGroupID(ctx)
 	}
 	return nil, fmt.Errorf("unknown Challenge field %s", name)
 }
@@ -1460,6 +1592,13 @@ func (m *ChallengeMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetUpdatedAt(v)
+		return nil
+	case challenge.FieldGroupID:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetGroupID(v)
 		return nil
 	}
 	return fmt.Errorf("unknown Challenge field %s", name)
@@ -1617,6 +1756,9 @@ func (m *ChallengeMutation) ClearedFields() []string {
 	if m.FieldCleared(challenge.FieldStatusReason) {
 		fields = append(fields, challenge.FieldStatusReason)
 	}
+	if m.FieldCleared(challenge.FieldGroupID) {
+		fields = append(fields, challenge.FieldGroupID)
+	}
 	return fields
 }
 
@@ -1633,6 +1775,9 @@ func (m *ChallengeMutation) ClearField(name string) error {
 	switch name {
 	case challenge.FieldStatusReason:
 		m.ClearStatusReason()
+		return nil
+	case challenge.FieldGroupID:
+		m.ClearGroupID()
 		return nil
 	}
 	return fmt.Errorf("unknown Challenge nullable field %s", name)
@@ -1699,15 +1844,24 @@ func (m *ChallengeMutation) ResetField(name string) error {
 	case challenge.FieldUpdatedAt:
 		m.ResetUpdatedAt()
 		return nil
+	case challenge.FieldGroupID:
+		m.ResetGroupID()
+		return nil
 	}
 	return fmt.Errorf("unknown Challenge field %s", name)
 }
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *ChallengeMutation) AddedEdges() []string {
-	edges := make([]string, 0, 1)
+	edges := make([]string, 0, 3)
 	if m.workout_logs != nil {
 		edges = append(edges, challenge.EdgeWorkoutLogs)
+	}
+	if m.group != nil {
+		edges = append(edges, challenge.EdgeGroup)
+	}
+	if m.participant != nil {
+		edges = append(edges, challenge.EdgeParticipant)
 	}
 	return edges
 }
@@ -1722,13 +1876,21 @@ func (m *ChallengeMutation) AddedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case challenge.EdgeGroup:
+		if id := m.group; id != nil {
+			return []ent.Value{*id}
+		}
+	case challenge.EdgeParticipant:
+		if id := m.participant; id != nil {
+			return []ent.Value{*id}
+		}
 	}
 	return nil
 }
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *ChallengeMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 1)
+	edges := make([]string, 0, 3)
 	if m.removedworkout_logs != nil {
 		edges = append(edges, challenge.EdgeWorkoutLogs)
 	}
@@ -1751,9 +1913,15 @@ func (m *ChallengeMutation) RemovedIDs(name string) []ent.Value {
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *ChallengeMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 1)
+	edges := make([]string, 0, 3)
 	if m.clearedworkout_logs {
 		edges = append(edges, challenge.EdgeWorkoutLogs)
+	}
+	if m.clearedgroup {
+		edges = append(edges, challenge.EdgeGroup)
+	}
+	if m.clearedparticipant {
+		edges = append(edges, challenge.EdgeParticipant)
 	}
 	return edges
 }
@@ -1764,6 +1932,10 @@ func (m *ChallengeMutation) EdgeCleared(name string) bool {
 	switch name {
 	case challenge.EdgeWorkoutLogs:
 		return m.clearedworkout_logs
+	case challenge.EdgeGroup:
+		return m.clearedgroup
+	case challenge.EdgeParticipant:
+		return m.clearedparticipant
 	}
 	return false
 }
@@ -1772,6 +1944,12 @@ func (m *ChallengeMutation) EdgeCleared(name string) bool {
 // if that edge is not defined in the schema.
 func (m *ChallengeMutation) ClearEdge(name string) error {
 	switch name {
+	case challenge.EdgeGroup:
+		m.ClearGroup()
+		return nil
+	case challenge.EdgeParticipant:
+		m.ClearParticipant()
+		return nil
 	}
 	return fmt.Errorf("unknown Challenge unique edge %s", name)
 }
@@ -1783,8 +1961,3369 @@ func (m *ChallengeMutation) ResetEdge(name string) error {
 	case challenge.EdgeWorkoutLogs:
 		m.ResetWorkoutLogs()
 		return nil
+	case challenge.EdgeGroup:
+		m.ResetGroup()
+		return nil
+	case challenge.EdgeParticipant:
+		m.ResetParticipant()
+		return nil
 	}
 	return fmt.Errorf("unknown Challenge edge %s", name)
+}
+
+// ChallengeGroupMutation represents an operation that mutates the ChallengeGroup nodes in the graph.
+type ChallengeGroupMutation struct {
+	config
+	op                    Op
+	typ                   string
+	id                    *int64
+	owner_id              *int64
+	addowner_id           *int64
+	title                 *string
+	exercise              *string
+	unit                  *challengegroup.Unit
+	start_value           *float64
+	addstart_value        *float64
+	increment             *float64
+	addincrement          *float64
+	increment_every       *int
+	addincrement_every    *int
+	sessions_per_week     *int
+	addsessions_per_week  *int
+	weeks                 *int
+	addweeks              *int
+	progression           *challengegroup.Progression
+	deload_after          *int
+	adddeload_after       *int
+	deload_percent        *int
+	adddeload_percent     *int
+	min_reps              *int
+	addmin_reps           *int
+	max_reps              *int
+	addmax_reps           *int
+	start_date            *time.Time
+	joining_open          *bool
+	created_at            *time.Time
+	updated_at            *time.Time
+	clearedFields         map[string]struct{}
+	participations        map[int64]struct{}
+	removedparticipations map[int64]struct{}
+	clearedparticipations bool
+	participants          map[int64]struct{}
+	removedparticipants   map[int64]struct{}
+	clearedparticipants   bool
+	invites               map[int64]struct{}
+	removedinvites        map[int64]struct{}
+	clearedinvites        bool
+	done                  bool
+	oldValue              func(context.Context) (*ChallengeGroup, error)
+	predicates            []predicate.ChallengeGroup
+}
+
+var _ ent.Mutation = (*ChallengeGroupMutation)(nil)
+
+// challengegroupOption allows management of the mutation configuration using functional options.
+type challengegroupOption func(*ChallengeGroupMutation)
+
+// newChallengeGroupMutation creates new mutation for the ChallengeGroup entity.
+func newChallengeGroupMutation(c config, op Op, opts ...challengegroupOption) *ChallengeGroupMutation {
+	m := &ChallengeGroupMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeChallengeGroup,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withChallengeGroupID sets the ID field of the mutation.
+func withChallengeGroupID(id int64) challengegroupOption {
+	return func(m *ChallengeGroupMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *ChallengeGroup
+		)
+		m.oldValue = func(ctx context.Context) (*ChallengeGroup, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().ChallengeGroup.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withChallengeGroup sets the old ChallengeGroup of the mutation.
+func withChallengeGroup(node *ChallengeGroup) challengegroupOption {
+	return func(m *ChallengeGroupMutation) {
+		m.oldValue = func(context.Context) (*ChallengeGroup, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m ChallengeGroupMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m ChallengeGroupMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("challenge: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of ChallengeGroup entities.
+func (m *ChallengeGroupMutation) SetID(id int64) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *ChallengeGroupMutation) ID() (id int64, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *ChallengeGroupMutation) IDs(ctx context.Context) ([]int64, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int64{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().ChallengeGroup.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetOwnerID sets the "owner_id" field.
+func (m *ChallengeGroupMutation) SetOwnerID(i int64) {
+	m.owner_id = &i
+	m.addowner_id = nil
+}
+
+// OwnerID returns the value of the "owner_id" field in the mutation.
+func (m *ChallengeGroupMutation) OwnerID() (r int64, exists bool) {
+	v := m.owner_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOwnerID returns the old "owner_id" field's value of the ChallengeGroup entity.
+// If the ChallengeGroup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ChallengeGroupMutation) OldOwnerID(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOwnerID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOwnerID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOwnerID: %w", err)
+	}
+	return oldValue.OwnerID, nil
+}
+
+// AddOwnerID adds i to the "owner_id" field.
+func (m *ChallengeGroupMutation) AddOwnerID(i int64) {
+	if m.addowner_id != nil {
+		*m.addowner_id += i
+	} else {
+		m.addowner_id = &i
+	}
+}
+
+// AddedOwnerID returns the value that was added to the "owner_id" field in this mutation.
+func (m *ChallengeGroupMutation) AddedOwnerID() (r int64, exists bool) {
+	v := m.addowner_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetOwnerID resets all changes to the "owner_id" field.
+func (m *ChallengeGroupMutation) ResetOwnerID() {
+	m.owner_id = nil
+	m.addowner_id = nil
+}
+
+// SetTitle sets the "title" field.
+func (m *ChallengeGroupMutation) SetTitle(s string) {
+	m.title = &s
+}
+
+// Title returns the value of the "title" field in the mutation.
+func (m *ChallengeGroupMutation) Title() (r string, exists bool) {
+	v := m.title
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTitle returns the old "title" field's value of the ChallengeGroup entity.
+// If the ChallengeGroup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ChallengeGroupMutation) OldTitle(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTitle is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTitle requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTitle: %w", err)
+	}
+	return oldValue.Title, nil
+}
+
+// ResetTitle resets all changes to the "title" field.
+func (m *ChallengeGroupMutation) ResetTitle() {
+	m.title = nil
+}
+
+// SetExercise sets the "exercise" field.
+func (m *ChallengeGroupMutation) SetExercise(s string) {
+	m.exercise = &s
+}
+
+// Exercise returns the value of the "exercise" field in the mutation.
+func (m *ChallengeGroupMutation) Exercise() (r string, exists bool) {
+	v := m.exercise
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldExercise returns the old "exercise" field's value of the ChallengeGroup entity.
+// If the ChallengeGroup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ChallengeGroupMutation) OldExercise(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldExercise is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldExercise requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldExercise: %w", err)
+	}
+	return oldValue.Exercise, nil
+}
+
+// ResetExercise resets all changes to the "exercise" field.
+func (m *ChallengeGroupMutation) ResetExercise() {
+	m.exercise = nil
+}
+
+// SetUnit sets the "unit" field.
+func (m *ChallengeGroupMutation) SetUnit(c challengegroup.Unit) {
+	m.unit = &c
+}
+
+// Unit returns the value of the "unit" field in the mutation.
+func (m *ChallengeGroupMutation) Unit() (r challengegroup.Unit, exists bool) {
+	v := m.unit
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUnit returns the old "unit" field's value of the ChallengeGroup entity.
+// If the ChallengeGroup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ChallengeGroupMutation) OldUnit(ctx context.Context) (v challengegroup.Unit, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUnit is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUnit requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUnit: %w", err)
+	}
+	return oldValue.Unit, nil
+}
+
+// ResetUnit resets all changes to the "unit" field.
+func (m *ChallengeGroupMutation) ResetUnit() {
+	m.unit = nil
+}
+
+// SetStartValue sets the "start_value" field.
+func (m *ChallengeGroupMutation) SetStartValue(f float64) {
+	m.start_value = &f
+	m.addstart_value = nil
+}
+
+// StartValue returns the value of the "start_value" field in the mutation.
+func (m *ChallengeGroupMutation) StartValue() (r float64, exists bool) {
+	v := m.start_value
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStartValue returns the old "start_value" field's value of the ChallengeGroup entity.
+// If the ChallengeGroup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ChallengeGroupMutation) OldStartValue(ctx context.Context) (v float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStartValue is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStartValue requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStartValue: %w", err)
+	}
+	return oldValue.StartValue, nil
+}
+
+// AddStartValue adds f to the "start_value" field.
+func (m *ChallengeGroupMutation) AddStartValue(f float64) {
+	if m.addstart_value != nil {
+		*m.addstart_value += f
+	} else {
+		m.addstart_value = &f
+	}
+}
+
+// AddedStartValue returns the value that was added to the "start_value" field in this mutation.
+func (m *ChallengeGroupMutation) AddedStartValue() (r float64, exists bool) {
+	v := m.addstart_value
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetStartValue resets all changes to the "start_value" field.
+func (m *ChallengeGroupMutation) ResetStartValue() {
+	m.start_value = nil
+	m.addstart_value = nil
+}
+
+// SetIncrement sets the "increment" field.
+func (m *ChallengeGroupMutation) SetIncrement(f float64) {
+	m.increment = &f
+	m.addincrement = nil
+}
+
+// Increment returns the value of the "increment" field in the mutation.
+func (m *ChallengeGroupMutation) Increment() (r float64, exists bool) {
+	v := m.increment
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldIncrement returns the old "increment" field's value of the ChallengeGroup entity.
+// If the ChallengeGroup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ChallengeGroupMutation) OldIncrement(ctx context.Context) (v float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldIncrement is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldIncrement requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldIncrement: %w", err)
+	}
+	return oldValue.Increment, nil
+}
+
+// AddIncrement adds f to the "increment" field.
+func (m *ChallengeGroupMutation) AddIncrement(f float64) {
+	if m.addincrement != nil {
+		*m.addincrement += f
+	} else {
+		m.addincrement = &f
+	}
+}
+
+// AddedIncrement returns the value that was added to the "increment" field in this mutation.
+func (m *ChallengeGroupMutation) AddedIncrement() (r float64, exists bool) {
+	v := m.addincrement
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetIncrement resets all changes to the "increment" field.
+func (m *ChallengeGroupMutation) ResetIncrement() {
+	m.increment = nil
+	m.addincrement = nil
+}
+
+// SetIncrementEvery sets the "increment_every" field.
+func (m *ChallengeGroupMutation) SetIncrementEvery(i int) {
+	m.increment_every = &i
+	m.addincrement_every = nil
+}
+
+// IncrementEvery returns the value of the "increment_every" field in the mutation.
+func (m *ChallengeGroupMutation) IncrementEvery() (r int, exists bool) {
+	v := m.increment_every
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldIncrementEvery returns the old "increment_every" field's value of the ChallengeGroup entity.
+// If the ChallengeGroup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ChallengeGroupMutation) OldIncrementEvery(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldIncrementEvery is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldIncrementEvery requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldIncrementEvery: %w", err)
+	}
+	return oldValue.IncrementEvery, nil
+}
+
+// AddIncrementEvery adds i to the "increment_every" field.
+func (m *ChallengeGroupMutation) AddIncrementEvery(i int) {
+	if m.addincrement_every != nil {
+		*m.addincrement_every += i
+	} else {
+		m.addincrement_every = &i
+	}
+}
+
+// AddedIncrementEvery returns the value that was added to the "increment_every" field in this mutation.
+func (m *ChallengeGroupMutation) AddedIncrementEvery() (r int, exists bool) {
+	v := m.addincrement_every
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetIncrementEvery resets all changes to the "increment_every" field.
+func (m *ChallengeGroupMutation) ResetIncrementEvery() {
+	m.increment_every = nil
+	m.addincrement_every = nil
+}
+
+// SetSessionsPerWeek sets the "sessions_per_week" field.
+func (m *ChallengeGroupMutation) SetSessionsPerWeek(i int) {
+	m.sessions_per_week = &i
+	m.addsessions_per_week = nil
+}
+
+// SessionsPerWeek returns the value of the "sessions_per_week" field in the mutation.
+func (m *ChallengeGroupMutation) SessionsPerWeek() (r int, exists bool) {
+	v := m.sessions_per_week
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSessionsPerWeek returns the old "sessions_per_week" field's value of the ChallengeGroup entity.
+// If the ChallengeGroup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ChallengeGroupMutation) OldSessionsPerWeek(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSessionsPerWeek is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSessionsPerWeek requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSessionsPerWeek: %w", err)
+	}
+	return oldValue.SessionsPerWeek, nil
+}
+
+// AddSessionsPerWeek adds i to the "sessions_per_week" field.
+func (m *ChallengeGroupMutation) AddSessionsPerWeek(i int) {
+	if m.addsessions_per_week != nil {
+		*m.addsessions_per_week += i
+	} else {
+		m.addsessions_per_week = &i
+	}
+}
+
+// AddedSessionsPerWeek returns the value that was added to the "sessions_per_week" field in this mutation.
+func (m *ChallengeGroupMutation) AddedSessionsPerWeek() (r int, exists bool) {
+	v := m.addsessions_per_week
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetSessionsPerWeek resets all changes to the "sessions_per_week" field.
+func (m *ChallengeGroupMutation) ResetSessionsPerWeek() {
+	m.sessions_per_week = nil
+	m.addsessions_per_week = nil
+}
+
+// SetWeeks sets the "weeks" field.
+func (m *ChallengeGroupMutation) SetWeeks(i int) {
+	m.weeks = &i
+	m.addweeks = nil
+}
+
+// Weeks returns the value of the "weeks" field in the mutation.
+func (m *ChallengeGroupMutation) Weeks() (r int, exists bool) {
+	v := m.weeks
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldWeeks returns the old "weeks" field's value of the ChallengeGroup entity.
+// If the ChallengeGroup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ChallengeGroupMutation) OldWeeks(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldWeeks is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldWeeks requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldWeeks: %w", err)
+	}
+	return oldValue.Weeks, nil
+}
+
+// AddWeeks adds i to the "weeks" field.
+func (m *ChallengeGroupMutation) AddWeeks(i int) {
+	if m.addweeks != nil {
+		*m.addweeks += i
+	} else {
+		m.addweeks = &i
+	}
+}
+
+// AddedWeeks returns the value that was added to the "weeks" field in this mutation.
+func (m *ChallengeGroupMutation) AddedWeeks() (r int, exists bool) {
+	v := m.addweeks
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetWeeks resets all changes to the "weeks" field.
+func (m *ChallengeGroupMutation) ResetWeeks() {
+	m.weeks = nil
+	m.addweeks = nil
+}
+
+// SetProgression sets the "progression" field.
+func (m *ChallengeGroupMutation) SetProgression(c challengegroup.Progression) {
+	m.progression = &c
+}
+
+// Progression returns the value of the "progression" field in the mutation.
+func (m *ChallengeGroupMutation) Progression() (r challengegroup.Progression, exists bool) {
+	v := m.progression
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProgression returns the old "progression" field's value of the ChallengeGroup entity.
+// If the ChallengeGroup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ChallengeGroupMutation) OldProgression(ctx context.Context) (v challengegroup.Progression, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProgression is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProgression requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProgression: %w", err)
+	}
+	return oldValue.Progression, nil
+}
+
+// ResetProgression resets all changes to the "progression" field.
+func (m *ChallengeGroupMutation) ResetProgression() {
+	m.progression = nil
+}
+
+// SetDeloadAfter sets the "deload_after" field.
+func (m *ChallengeGroupMutation) SetDeloadAfter(i int) {
+	m.deload_after = &i
+	m.adddeload_after = nil
+}
+
+// DeloadAfter returns the value of the "deload_after" field in the mutation.
+func (m *ChallengeGroupMutation) DeloadAfter() (r int, exists bool) {
+	v := m.deload_after
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDeloadAfter returns the old "deload_after" field's value of the ChallengeGroup entity.
+// If the ChallengeGroup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ChallengeGroupMutation) OldDeloadAfter(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDeloadAfter is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDeloadAfter requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDeloadAfter: %w", err)
+	}
+	return oldValue.DeloadAfter, nil
+}
+
+// AddDeloadAfter adds i to the "deload_after" field.
+func (m *ChallengeGroupMutation) AddDeloadAfter(i int) {
+	if m.adddeload_after != nil {
+		*m.adddeload_after += i
+	} else {
+		m.adddeload_after = &i
+	}
+}
+
+// AddedDeloadAfter returns the value that was added to the "deload_after" field in this mutation.
+func (m *ChallengeGroupMutation) AddedDeloadAfter() (r int, exists bool) {
+	v := m.adddeload_after
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetDeloadAfter resets all changes to the "deload_after" field.
+func (m *ChallengeGroupMutation) ResetDeloadAfter() {
+	m.deload_after = nil
+	m.adddeload_after = nil
+}
+
+// SetDeloadPercent sets the "deload_percent" field.
+func (m *ChallengeGroupMutation) SetDeloadPercent(i int) {
+	m.deload_percent = &i
+	m.adddeload_percent = nil
+}
+
+// DeloadPercent returns the value of the "deload_percent" field in the mutation.
+func (m *ChallengeGroupMutation) DeloadPercent() (r int, exists bool) {
+	v := m.deload_percent
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDeloadPercent returns the old "deload_percent" field's value of the ChallengeGroup entity.
+// If the ChallengeGroup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ChallengeGroupMutation) OldDeloadPercent(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDeloadPercent is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDeloadPercent requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDeloadPercent: %w", err)
+	}
+	return oldValue.DeloadPercent, nil
+}
+
+// AddDeloadPercent adds i to the "deload_percent" field.
+func (m *ChallengeGroupMutation) AddDeloadPercent(i int) {
+	if m.adddeload_percent != nil {
+		*m.adddeload_percent += i
+	} else {
+		m.adddeload_percent = &i
+	}
+}
+
+// AddedDeloadPercent returns the value that was added to the "deload_percent" field in this mutation.
+func (m *ChallengeGroupMutation) AddedDeloadPercent() (r int, exists bool) {
+	v := m.adddeload_percent
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetDeloadPercent resets all changes to the "deload_percent" field.
+func (m *ChallengeGroupMutation) ResetDeloadPercent() {
+	m.deload_percent = nil
+	m.adddeload_percent = nil
+}
+
+// SetMinReps sets the "min_reps" field.
+func (m *ChallengeGroupMutation) SetMinReps(i int) {
+	m.min_reps = &i
+	m.addmin_reps = nil
+}
+
+// MinReps returns the value of the "min_reps" field in the mutation.
+func (m *ChallengeGroupMutation) MinReps() (r int, exists bool) {
+	v := m.min_reps
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMinReps returns the old "min_reps" field's value of the ChallengeGroup entity.
+// If the ChallengeGroup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ChallengeGroupMutation) OldMinReps(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMinReps is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMinReps requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMinReps: %w", err)
+	}
+	return oldValue.MinReps, nil
+}
+
+// AddMinReps adds i to the "min_reps" field.
+func (m *ChallengeGroupMutation) AddMinReps(i int) {
+	if m.addmin_reps != nil {
+		*m.addmin_reps += i
+	} else {
+		m.addmin_reps = &i
+	}
+}
+
+// AddedMinReps returns the value that was added to the "min_reps" field in this mutation.
+func (m *ChallengeGroupMutation) AddedMinReps() (r int, exists bool) {
+	v := m.addmin_reps
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetMinReps resets all changes to the "min_reps" field.
+func (m *ChallengeGroupMutation) ResetMinReps() {
+	m.min_reps = nil
+	m.addmin_reps = nil
+}
+
+// SetMaxReps sets the "max_reps" field.
+func (m *ChallengeGroupMutation) SetMaxReps(i int) {
+	m.max_reps = &i
+	m.addmax_reps = nil
+}
+
+// MaxReps returns the value of the "max_reps" field in the mutation.
+func (m *ChallengeGroupMutation) MaxReps() (r int, exists bool) {
+	v := m.max_reps
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMaxReps returns the old "max_reps" field's value of the ChallengeGroup entity.
+// If the ChallengeGroup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ChallengeGroupMutation) OldMaxReps(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMaxReps is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMaxReps requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMaxReps: %w", err)
+	}
+	return oldValue.MaxReps, nil
+}
+
+// AddMaxReps adds i to the "max_reps" field.
+func (m *ChallengeGroupMutation) AddMaxReps(i int) {
+	if m.addmax_reps != nil {
+		*m.addmax_reps += i
+	} else {
+		m.addmax_reps = &i
+	}
+}
+
+// AddedMaxReps returns the value that was added to the "max_reps" field in this mutation.
+func (m *ChallengeGroupMutation) AddedMaxReps() (r int, exists bool) {
+	v := m.addmax_reps
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetMaxReps resets all changes to the "max_reps" field.
+func (m *ChallengeGroupMutation) ResetMaxReps() {
+	m.max_reps = nil
+	m.addmax_reps = nil
+}
+
+// SetStartDate sets the "start_date" field.
+func (m *ChallengeGroupMutation) SetStartDate(t time.Time) {
+	m.start_date = &t
+}
+
+// StartDate returns the value of the "start_date" field in the mutation.
+func (m *ChallengeGroupMutation) StartDate() (r time.Time, exists bool) {
+	v := m.start_date
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStartDate returns the old "start_date" field's value of the ChallengeGroup entity.
+// If the ChallengeGroup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ChallengeGroupMutation) OldStartDate(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStartDate is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStartDate requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStartDate: %w", err)
+	}
+	return oldValue.StartDate, nil
+}
+
+// ResetStartDate resets all changes to the "start_date" field.
+func (m *ChallengeGroupMutation) ResetStartDate() {
+	m.start_date = nil
+}
+
+// SetJoiningOpen sets the "joining_open" field.
+func (m *ChallengeGroupMutation) SetJoiningOpen(b bool) {
+	m.joining_open = &b
+}
+
+// JoiningOpen returns the value of the "joining_open" field in the mutation.
+func (m *ChallengeGroupMutation) JoiningOpen() (r bool, exists bool) {
+	v := m.joining_open
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldJoiningOpen returns the old "joining_open" field's value of the ChallengeGroup entity.
+// If the ChallengeGroup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ChallengeGroupMutation) OldJoiningOpen(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldJoiningOpen is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldJoiningOpen requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldJoiningOpen: %w", err)
+	}
+	return oldValue.JoiningOpen, nil
+}
+
+// ResetJoiningOpen resets all changes to the "joining_open" field.
+func (m *ChallengeGroupMutation) ResetJoiningOpen() {
+	m.joining_open = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *ChallengeGroupMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *ChallengeGroupMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the ChallengeGroup entity.
+// If the ChallengeGroup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ChallengeGroupMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *ChallengeGroupMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *ChallengeGroupMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *ChallengeGroupMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the ChallengeGroup entity.
+// If the ChallengeGroup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ChallengeGroupMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *ChallengeGroupMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// AddParticipationIDs adds the "participations" edge to the Challenge entity by ids.
+func (m *ChallengeGroupMutation) AddParticipationIDs(ids ...int64) {
+	if m.participations == nil {
+		m.participations = make(map[int64]struct{})
+	}
+	for i := range ids {
+		m.participations[ids[i]] = struct{}{}
+	}
+}
+
+// ClearParticipations clears the "participations" edge to the Challenge entity.
+func (m *ChallengeGroupMutation) ClearParticipations() {
+	m.clearedparticipations = true
+}
+
+// ParticipationsCleared reports if the "participations" edge to the Challenge entity was cleared.
+func (m *ChallengeGroupMutation) ParticipationsCleared() bool {
+	return m.clearedparticipations
+}
+
+// RemoveParticipationIDs removes the "participations" edge to the Challenge entity by IDs.
+func (m *ChallengeGroupMutation) RemoveParticipationIDs(ids ...int64) {
+	if m.removedparticipations == nil {
+		m.removedparticipations = make(map[int64]struct{})
+	}
+	for i := range ids {
+		delete(m.participations, ids[i])
+		m.removedparticipations[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedParticipations returns the removed IDs of the "participations" edge to the Challenge entity.
+func (m *ChallengeGroupMutation) RemovedParticipationsIDs() (ids []int64) {
+	for id := range m.removedparticipations {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ParticipationsIDs returns the "participations" edge IDs in the mutation.
+func (m *ChallengeGroupMutation) ParticipationsIDs() (ids []int64) {
+	for id := range m.participations {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetParticipations resets all changes to the "participations" edge.
+func (m *ChallengeGroupMutation) ResetParticipations() {
+	m.participations = nil
+	m.clearedparticipations = false
+	m.removedparticipations = nil
+}
+
+// AddParticipantIDs adds the "participants" edge to the GroupParticipant entity by ids.
+func (m *ChallengeGroupMutation) AddParticipantIDs(ids ...int64) {
+	if m.participants == nil {
+		m.participants = make(map[int64]struct{})
+	}
+	for i := range ids {
+		m.participants[ids[i]] = struct{}{}
+	}
+}
+
+// ClearParticipants clears the "participants" edge to the GroupParticipant entity.
+func (m *ChallengeGroupMutation) ClearParticipants() {
+	m.clearedparticipants = true
+}
+
+// ParticipantsCleared reports if the "participants" edge to the GroupParticipant entity was cleared.
+func (m *ChallengeGroupMutation) ParticipantsCleared() bool {
+	return m.clearedparticipants
+}
+
+// RemoveParticipantIDs removes the "participants" edge to the GroupParticipant entity by IDs.
+func (m *ChallengeGroupMutation) RemoveParticipantIDs(ids ...int64) {
+	if m.removedparticipants == nil {
+		m.removedparticipants = make(map[int64]struct{})
+	}
+	for i := range ids {
+		delete(m.participants, ids[i])
+		m.removedparticipants[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedParticipants returns the removed IDs of the "participants" edge to the GroupParticipant entity.
+func (m *ChallengeGroupMutation) RemovedParticipantsIDs() (ids []int64) {
+	for id := range m.removedparticipants {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ParticipantsIDs returns the "participants" edge IDs in the mutation.
+func (m *ChallengeGroupMutation) ParticipantsIDs() (ids []int64) {
+	for id := range m.participants {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetParticipants resets all changes to the "participants" edge.
+func (m *ChallengeGroupMutation) ResetParticipants() {
+	m.participants = nil
+	m.clearedparticipants = false
+	m.removedparticipants = nil
+}
+
+// AddInviteIDs adds the "invites" edge to the GroupInvite entity by ids.
+func (m *ChallengeGroupMutation) AddInviteIDs(ids ...int64) {
+	if m.invites == nil {
+		m.invites = make(map[int64]struct{})
+	}
+	for i := range ids {
+		m.invites[ids[i]] = struct{}{}
+	}
+}
+
+// ClearInvites clears the "invites" edge to the GroupInvite entity.
+func (m *ChallengeGroupMutation) ClearInvites() {
+	m.clearedinvites = true
+}
+
+// InvitesCleared reports if the "invites" edge to the GroupInvite entity was cleared.
+func (m *ChallengeGroupMutation) InvitesCleared() bool {
+	return m.clearedinvites
+}
+
+// RemoveInviteIDs removes the "invites" edge to the GroupInvite entity by IDs.
+func (m *ChallengeGroupMutation) RemoveInviteIDs(ids ...int64) {
+	if m.removedinvites == nil {
+		m.removedinvites = make(map[int64]struct{})
+	}
+	for i := range ids {
+		delete(m.invites, ids[i])
+		m.removedinvites[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedInvites returns the removed IDs of the "invites" edge to the GroupInvite entity.
+func (m *ChallengeGroupMutation) RemovedInvitesIDs() (ids []int64) {
+	for id := range m.removedinvites {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// InvitesIDs returns the "invites" edge IDs in the mutation.
+func (m *ChallengeGroupMutation) InvitesIDs() (ids []int64) {
+	for id := range m.invites {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetInvites resets all changes to the "invites" edge.
+func (m *ChallengeGroupMutation) ResetInvites() {
+	m.invites = nil
+	m.clearedinvites = false
+	m.removedinvites = nil
+}
+
+// Where appends a list predicates to the ChallengeGroupMutation builder.
+func (m *ChallengeGroupMutation) Where(ps ...predicate.ChallengeGroup) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the ChallengeGroupMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *ChallengeGroupMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.ChallengeGroup, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *ChallengeGroupMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *ChallengeGroupMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (ChallengeGroup).
+func (m *ChallengeGroupMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *ChallengeGroupMutation) Fields() []string {
+	fields := make([]string, 0, 18)
+	if m.owner_id != nil {
+		fields = append(fields, challengegroup.FieldOwnerID)
+	}
+	if m.title != nil {
+		fields = append(fields, challengegroup.FieldTitle)
+	}
+	if m.exercise != nil {
+		fields = append(fields, challengegroup.FieldExercise)
+	}
+	if m.unit != nil {
+		fields = append(fields, challengegroup.FieldUnit)
+	}
+	if m.start_value != nil {
+		fields = append(fields, challengegroup.FieldStartValue)
+	}
+	if m.increment != nil {
+		fields = append(fields, challengegroup.FieldIncrement)
+	}
+	if m.increment_every != nil {
+		fields = append(fields, challengegroup.FieldIncrementEvery)
+	}
+	if m.sessions_per_week != nil {
+		fields = append(fields, challengegroup.FieldSessionsPerWeek)
+	}
+	if m.weeks != nil {
+		fields = append(fields, challengegroup.FieldWeeks)
+	}
+	if m.progression != nil {
+		fields = append(fields, challengegroup.FieldProgression)
+	}
+	if m.deload_after != nil {
+		fields = append(fields, challengegroup.FieldDeloadAfter)
+	}
+	if m.deload_percent != nil {
+		fields = append(fields, challengegroup.FieldDeloadPercent)
+	}
+	if m.min_reps != nil {
+		fields = append(fields, challengegroup.FieldMinReps)
+	}
+	if m.max_reps != nil {
+		fields = append(fields, challengegroup.FieldMaxReps)
+	}
+	if m.start_date != nil {
+		fields = append(fields, challengegroup.FieldStartDate)
+	}
+	if m.joining_open != nil {
+		fields = append(fields, challengegroup.FieldJoiningOpen)
+	}
+	if m.created_at != nil {
+		fields = append(fields, challengegroup.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, challengegroup.FieldUpdatedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *ChallengeGroupMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case challengegroup.FieldOwnerID:
+		return m.OwnerID()
+	case challengegroup.FieldTitle:
+		return m.Title()
+	case challengegroup.FieldExercise:
+		return m.Exercise()
+	case challengegroup.FieldUnit:
+		return m.Unit()
+	case challengegroup.FieldStartValue:
+		return m.StartValue()
+	case challengegroup.FieldIncrement:
+		return m.Increment()
+	case challengegroup.FieldIncrementEvery:
+		return m.IncrementEvery()
+	case challengegroup.FieldSessionsPerWeek:
+		return m.SessionsPerWeek()
+	case challengegroup.FieldWeeks:
+		return m.Weeks()
+	case challengegroup.FieldProgression:
+		return m.Progression()
+	case challengegroup.FieldDeloadAfter:
+		return m.DeloadAfter()
+	case challengegroup.FieldDeloadPercent:
+		return m.DeloadPercent()
+	case challengegroup.FieldMinReps:
+		return m.MinReps()
+	case challengegroup.FieldMaxReps:
+		return m.MaxReps()
+	case challengegroup.FieldStartDate:
+		return m.StartDate()
+	case challengegroup.FieldJoiningOpen:
+		return m.JoiningOpen()
+	case challengegroup.FieldCreatedAt:
+		return m.CreatedAt()
+	case challengegroup.FieldUpdatedAt:
+		return m.UpdatedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *ChallengeGroupMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case challengegroup.FieldOwnerID:
+		return m.OldOwnerID(ctx)
+	case challengegroup.FieldTitle:
+		return m.OldTitle(ctx)
+	case challengegroup.FieldExercise:
+		return m.OldExercise(ctx)
+	case challengegroup.FieldUnit:
+		return m.OldUnit(ctx)
+	case challengegroup.FieldStartValue:
+		return m.OldStartValue(ctx)
+	case challengegroup.FieldIncrement:
+		return m.OldIncrement(ctx)
+	case challengegroup.FieldIncrementEvery:
+		return m.OldIncrementEvery(ctx)
+	case challengegroup.FieldSessionsPerWeek:
+		return m.OldSessionsPerWeek(ctx)
+	case challengegroup.FieldWeeks:
+		return m.OldWeeks(ctx)
+	case challengegroup.FieldProgression:
+		return m.OldProgression(ctx)
+	case challengegroup.FieldDeloadAfter:
+		return m.OldDeloadAfter(ctx)
+	case challengegroup.FieldDeloadPercent:
+		return m.OldDeloadPercent(ctx)
+	case challengegroup.FieldMinReps:
+		return m.OldMinReps(ctx)
+	case challengegroup.FieldMaxReps:
+		return m.OldMaxReps(ctx)
+	case challengegroup.FieldStartDate:
+		return m.OldStartDate(ctx)
+	case challengegroup.FieldJoiningOpen:
+		return m.OldJoiningOpen(ctx)
+	case challengegroup.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case challengegroup.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown ChallengeGroup field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ChallengeGroupMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case challengegroup.FieldOwnerID:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOwnerID(v)
+		return nil
+	case challengegroup.FieldTitle:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTitle(v)
+		return nil
+	case challengegroup.FieldExercise:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetExercise(v)
+		return nil
+	case challengegroup.FieldUnit:
+		v, ok := value.(challengegroup.Unit)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUnit(v)
+		return nil
+	case challengegroup.FieldStartValue:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStartValue(v)
+		return nil
+	case challengegroup.FieldIncrement:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetIncrement(v)
+		return nil
+	case challengegroup.FieldIncrementEvery:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetIncrementEvery(v)
+		return nil
+	case challengegroup.FieldSessionsPerWeek:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSessionsPerWeek(v)
+		return nil
+	case challengegroup.FieldWeeks:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetWeeks(v)
+		return nil
+	case challengegroup.FieldProgression:
+		v, ok := value.(challengegroup.Progression)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProgression(v)
+		return nil
+	case challengegroup.FieldDeloadAfter:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDeloadAfter(v)
+		return nil
+	case challengegroup.FieldDeloadPercent:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDeloadPercent(v)
+		return nil
+	case challengegroup.FieldMinReps:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMinReps(v)
+		return nil
+	case challengegroup.FieldMaxReps:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMaxReps(v)
+		return nil
+	case challengegroup.FieldStartDate:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStartDate(v)
+		return nil
+	case challengegroup.FieldJoiningOpen:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetJoiningOpen(v)
+		return nil
+	case challengegroup.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case challengegroup.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown ChallengeGroup field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *ChallengeGroupMutation) AddedFields() []string {
+	var fields []string
+	if m.addowner_id != nil {
+		fields = append(fields, challengegroup.FieldOwnerID)
+	}
+	if m.addstart_value != nil {
+		fields = append(fields, challengegroup.FieldStartValue)
+	}
+	if m.addincrement != nil {
+		fields = append(fields, challengegroup.FieldIncrement)
+	}
+	if m.addincrement_every != nil {
+		fields = append(fields, challengegroup.FieldIncrementEvery)
+	}
+	if m.addsessions_per_week != nil {
+		fields = append(fields, challengegroup.FieldSessionsPerWeek)
+	}
+	if m.addweeks != nil {
+		fields = append(fields, challengegroup.FieldWeeks)
+	}
+	if m.adddeload_after != nil {
+		fields = append(fields, challengegroup.FieldDeloadAfter)
+	}
+	if m.adddeload_percent != nil {
+		fields = append(fields, challengegroup.FieldDeloadPercent)
+	}
+	if m.addmin_reps != nil {
+		fields = append(fields, challengegroup.FieldMinReps)
+	}
+	if m.addmax_reps != nil {
+		fields = append(fields, challengegroup.FieldMaxReps)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *ChallengeGroupMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case challengegroup.FieldOwnerID:
+		return m.AddedOwnerID()
+	case challengegroup.FieldStartValue:
+		return m.AddedStartValue()
+	case challengegroup.FieldIncrement:
+		return m.AddedIncrement()
+	case challengegroup.FieldIncrementEvery:
+		return m.AddedIncrementEvery()
+	case challengegroup.FieldSessionsPerWeek:
+		return m.AddedSessionsPerWeek()
+	case challengegroup.FieldWeeks:
+		return m.AddedWeeks()
+	case challengegroup.FieldDeloadAfter:
+		return m.AddedDeloadAfter()
+	case challengegroup.FieldDeloadPercent:
+		return m.AddedDeloadPercent()
+	case challengegroup.FieldMinReps:
+		return m.AddedMinReps()
+	case challengegroup.FieldMaxReps:
+		return m.AddedMaxReps()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ChallengeGroupMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case challengegroup.FieldOwnerID:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddOwnerID(v)
+		return nil
+	case challengegroup.FieldStartValue:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddStartValue(v)
+		return nil
+	case challengegroup.FieldIncrement:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddIncrement(v)
+		return nil
+	case challengegroup.FieldIncrementEvery:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddIncrementEvery(v)
+		return nil
+	case challengegroup.FieldSessionsPerWeek:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddSessionsPerWeek(v)
+		return nil
+	case challengegroup.FieldWeeks:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddWeeks(v)
+		return nil
+	case challengegroup.FieldDeloadAfter:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddDeloadAfter(v)
+		return nil
+	case challengegroup.FieldDeloadPercent:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddDeloadPercent(v)
+		return nil
+	case challengegroup.FieldMinReps:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddMinReps(v)
+		return nil
+	case challengegroup.FieldMaxReps:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddMaxReps(v)
+		return nil
+	}
+	return fmt.Errorf("unknown ChallengeGroup numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *ChallengeGroupMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *ChallengeGroupMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *ChallengeGroupMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown ChallengeGroup nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *ChallengeGroupMutation) ResetField(name string) error {
+	switch name {
+	case challengegroup.FieldOwnerID:
+		m.ResetOwnerID()
+		return nil
+	case challengegroup.FieldTitle:
+		m.ResetTitle()
+		return nil
+	case challengegroup.FieldExercise:
+		m.ResetExercise()
+		return nil
+	case challengegroup.FieldUnit:
+		m.ResetUnit()
+		return nil
+	case challengegroup.FieldStartValue:
+		m.ResetStartValue()
+		return nil
+	case challengegroup.FieldIncrement:
+		m.ResetIncrement()
+		return nil
+	case challengegroup.FieldIncrementEvery:
+		m.ResetIncrementEvery()
+		return nil
+	case challengegroup.FieldSessionsPerWeek:
+		m.ResetSessionsPerWeek()
+		return nil
+	case challengegroup.FieldWeeks:
+		m.ResetWeeks()
+		return nil
+	case challengegroup.FieldProgression:
+		m.ResetProgression()
+		return nil
+	case challengegroup.FieldDeloadAfter:
+		m.ResetDeloadAfter()
+		return nil
+	case challengegroup.FieldDeloadPercent:
+		m.ResetDeloadPercent()
+		return nil
+	case challengegroup.FieldMinReps:
+		m.ResetMinReps()
+		return nil
+	case challengegroup.FieldMaxReps:
+		m.ResetMaxReps()
+		return nil
+	case challengegroup.FieldStartDate:
+		m.ResetStartDate()
+		return nil
+	case challengegroup.FieldJoiningOpen:
+		m.ResetJoiningOpen()
+		return nil
+	case challengegroup.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case challengegroup.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown ChallengeGroup field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *ChallengeGroupMutation) AddedEdges() []string {
+	edges := make([]string, 0, 3)
+	if m.participations != nil {
+		edges = append(edges, challengegroup.EdgeParticipations)
+	}
+	if m.participants != nil {
+		edges = append(edges, challengegroup.EdgeParticipants)
+	}
+	if m.invites != nil {
+		edges = append(edges, challengegroup.EdgeInvites)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *ChallengeGroupMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case challengegroup.EdgeParticipations:
+		ids := make([]ent.Value, 0, len(m.participations))
+		for id := range m.participations {
+			ids = append(ids, id)
+		}
+		return ids
+	case challengegroup.EdgeParticipants:
+		ids := make([]ent.Value, 0, len(m.participants))
+		for id := range m.participants {
+			ids = append(ids, id)
+		}
+		return ids
+	case challengegroup.EdgeInvites:
+		ids := make([]ent.Value, 0, len(m.invites))
+		for id := range m.invites {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *ChallengeGroupMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 3)
+	if m.removedparticipations != nil {
+		edges = append(edges, challengegroup.EdgeParticipations)
+	}
+	if m.removedparticipants != nil {
+		edges = append(edges, challengegroup.EdgeParticipants)
+	}
+	if m.removedinvites != nil {
+		edges = append(edges, challengegroup.EdgeInvites)
+	}
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *ChallengeGroupMutation) RemovedIDs(name string) []ent.Value {
+	switch name {
+	case challengegroup.EdgeParticipations:
+		ids := make([]ent.Value, 0, len(m.removedparticipations))
+		for id := range m.removedparticipations {
+			ids = append(ids, id)
+		}
+		return ids
+	case challengegroup.EdgeParticipants:
+		ids := make([]ent.Value, 0, len(m.removedparticipants))
+		for id := range m.removedparticipants {
+			ids = append(ids, id)
+		}
+		return ids
+	case challengegroup.EdgeInvites:
+		ids := make([]ent.Value, 0, len(m.removedinvites))
+		for id := range m.removedinvites {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *ChallengeGroupMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 3)
+	if m.clearedparticipations {
+		edges = append(edges, challengegroup.EdgeParticipations)
+	}
+	if m.clearedparticipants {
+		edges = append(edges, challengegroup.EdgeParticipants)
+	}
+	if m.clearedinvites {
+		edges = append(edges, challengegroup.EdgeInvites)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *ChallengeGroupMutation) EdgeCleared(name string) bool {
+	switch name {
+	case challengegroup.EdgeParticipations:
+		return m.clearedparticipations
+	case challengegroup.EdgeParticipants:
+		return m.clearedparticipants
+	case challengegroup.EdgeInvites:
+		return m.clearedinvites
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *ChallengeGroupMutation) ClearEdge(name string) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown ChallengeGroup unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *ChallengeGroupMutation) ResetEdge(name string) error {
+	switch name {
+	case challengegroup.EdgeParticipations:
+		m.ResetParticipations()
+		return nil
+	case challengegroup.EdgeParticipants:
+		m.ResetParticipants()
+		return nil
+	case challengegroup.EdgeInvites:
+		m.ResetInvites()
+		return nil
+	}
+	return fmt.Errorf("unknown ChallengeGroup edge %s", name)
+}
+
+// GroupInviteMutation represents an operation that mutates the GroupInvite nodes in the graph.
+type GroupInviteMutation struct {
+	config
+	op                  Op
+	typ                 string
+	id                  *int64
+	code_hash           *string
+	expires_at          *time.Time
+	max_participants    *int
+	addmax_participants *int
+	revoked_at          *time.Time
+	created_at          *time.Time
+	clearedFields       map[string]struct{}
+	group               *int64
+	clearedgroup        bool
+	done                bool
+	oldValue            func(context.Context) (*GroupInvite, error)
+	predicates          []predicate.GroupInvite
+}
+
+var _ ent.Mutation = (*GroupInviteMutation)(nil)
+
+// groupinviteOption allows management of the mutation configuration using functional options.
+type groupinviteOption func(*GroupInviteMutation)
+
+// newGroupInviteMutation creates new mutation for the GroupInvite entity.
+func newGroupInviteMutation(c config, op Op, opts ...groupinviteOption) *GroupInviteMutation {
+	m := &GroupInviteMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeGroupInvite,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withGroupInviteID sets the ID field of the mutation.
+func withGroupInviteID(id int64) groupinviteOption {
+	return func(m *GroupInviteMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *GroupInvite
+		)
+		m.oldValue = func(ctx context.Context) (*GroupInvite, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().GroupInvite.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withGroupInvite sets the old GroupInvite of the mutation.
+func withGroupInvite(node *GroupInvite) groupinviteOption {
+	return func(m *GroupInviteMutation) {
+		m.oldValue = func(context.Context) (*GroupInvite, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m GroupInviteMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m GroupInviteMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("challenge: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of GroupInvite entities.
+func (m *GroupInviteMutation) SetID(id int64) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *GroupInviteMutation) ID() (id int64, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *GroupInviteMutation) IDs(ctx context.Context) ([]int64, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int64{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().GroupInvite.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetGroupID sets the "group_id" field.
+func (m *GroupInviteMutation) SetGroupID(i int64) {
+	m.group = &i
+}
+
+// GroupID returns the value of the "group_id" field in the mutation.
+func (m *GroupInviteMutation) GroupID() (r int64, exists bool) {
+	v := m.group
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldGroupID returns the old "group_id" field's value of the GroupInvite entity.
+// If the GroupInvite object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GroupInviteMutation) OldGroupID(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldGroupID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldGroupID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldGroupID: %w", err)
+	}
+	return oldValue.GroupID, nil
+}
+
+// ResetGroupID resets all changes to the "group_id" field.
+func (m *GroupInviteMutation) ResetGroupID() {
+	m.group = nil
+}
+
+// SetCodeHash sets the "code_hash" field.
+func (m *GroupInviteMutation) SetCodeHash(s string) {
+	m.code_hash = &s
+}
+
+// CodeHash returns the value of the "code_hash" field in the mutation.
+func (m *GroupInviteMutation) CodeHash() (r string, exists bool) {
+	v := m.code_hash
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCodeHash returns the old "code_hash" field's value of the GroupInvite entity.
+// If the GroupInvite object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GroupInviteMutation) OldCodeHash(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCodeHash is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCodeHash requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCodeHash: %w", err)
+	}
+	return oldValue.CodeHash, nil
+}
+
+// ResetCodeHash resets all changes to the "code_hash" field.
+func (m *GroupInviteMutation) ResetCodeHash() {
+	m.code_hash = nil
+}
+
+// SetExpiresAt sets the "expires_at" field.
+func (m *GroupInviteMutation) SetExpiresAt(t time.Time) {
+	m.expires_at = &t
+}
+
+// ExpiresAt returns the value of the "expires_at" field in the mutation.
+func (m *GroupInviteMutation) ExpiresAt() (r time.Time, exists bool) {
+	v := m.expires_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldExpiresAt returns the old "expires_at" field's value of the GroupInvite entity.
+// If the GroupInvite object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GroupInviteMutation) OldExpiresAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldExpiresAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldExpiresAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldExpiresAt: %w", err)
+	}
+	return oldValue.ExpiresAt, nil
+}
+
+// ClearExpiresAt clears the value of the "expires_at" field.
+func (m *GroupInviteMutation) ClearExpiresAt() {
+	m.expires_at = nil
+	m.clearedFields[groupinvite.FieldExpiresAt] = struct{}{}
+}
+
+// ExpiresAtCleared returns if the "expires_at" field was cleared in this mutation.
+func (m *GroupInviteMutation) ExpiresAtCleared() bool {
+	_, ok := m.clearedFields[groupinvite.FieldExpiresAt]
+	return ok
+}
+
+// ResetExpiresAt resets all changes to the "expires_at" field.
+func (m *GroupInviteMutation) ResetExpiresAt() {
+	m.expires_at = nil
+	delete(m.clearedFields, groupinvite.FieldExpiresAt)
+}
+
+// SetMaxParticipants sets the "max_participants" field.
+func (m *GroupInviteMutation) SetMaxParticipants(i int) {
+	m.max_participants = &i
+	m.addmax_participants = nil
+}
+
+// MaxParticipants returns the value of the "max_participants" field in the mutation.
+func (m *GroupInviteMutation) MaxParticipants() (r int, exists bool) {
+	v := m.max_participants
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMaxParticipants returns the old "max_participants" field's value of the GroupInvite entity.
+// If the GroupInvite object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GroupInviteMutation) OldMaxParticipants(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMaxParticipants is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMaxParticipants requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMaxParticipants: %w", err)
+	}
+	return oldValue.MaxParticipants, nil
+}
+
+// AddMaxParticipants adds i to the "max_participants" field.
+func (m *GroupInviteMutation) AddMaxParticipants(i int) {
+	if m.addmax_participants != nil {
+		*m.addmax_participants += i
+	} else {
+		m.addmax_participants = &i
+	}
+}
+
+// AddedMaxParticipants returns the value that was added to the "max_participants" field in this mutation.
+func (m *GroupInviteMutation) AddedMaxParticipants() (r int, exists bool) {
+	v := m.addmax_participants
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearMaxParticipants clears the value of the "max_participants" field.
+func (m *GroupInviteMutation) ClearMaxParticipants() {
+	m.max_participants = nil
+	m.addmax_participants = nil
+	m.clearedFields[groupinvite.FieldMaxParticipants] = struct{}{}
+}
+
+// MaxParticipantsCleared returns if the "max_participants" field was cleared in this mutation.
+func (m *GroupInviteMutation) MaxParticipantsCleared() bool {
+	_, ok := m.clearedFields[groupinvite.FieldMaxParticipants]
+	return ok
+}
+
+// ResetMaxParticipants resets all changes to the "max_participants" field.
+func (m *GroupInviteMutation) ResetMaxParticipants() {
+	m.max_participants = nil
+	m.addmax_participants = nil
+	delete(m.clearedFields, groupinvite.FieldMaxParticipants)
+}
+
+// SetRevokedAt sets the "revoked_at" field.
+func (m *GroupInviteMutation) SetRevokedAt(t time.Time) {
+	m.revoked_at = &t
+}
+
+// RevokedAt returns the value of the "revoked_at" field in the mutation.
+func (m *GroupInviteMutation) RevokedAt() (r time.Time, exists bool) {
+	v := m.revoked_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRevokedAt returns the old "revoked_at" field's value of the GroupInvite entity.
+// If the GroupInvite object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GroupInviteMutation) OldRevokedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRevokedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRevokedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRevokedAt: %w", err)
+	}
+	return oldValue.RevokedAt, nil
+}
+
+// ClearRevokedAt clears the value of the "revoked_at" field.
+func (m *GroupInviteMutation) ClearRevokedAt() {
+	m.revoked_at = nil
+	m.clearedFields[groupinvite.FieldRevokedAt] = struct{}{}
+}
+
+// RevokedAtCleared returns if the "revoked_at" field was cleared in this mutation.
+func (m *GroupInviteMutation) RevokedAtCleared() bool {
+	_, ok := m.clearedFields[groupinvite.FieldRevokedAt]
+	return ok
+}
+
+// ResetRevokedAt resets all changes to the "revoked_at" field.
+func (m *GroupInviteMutation) ResetRevokedAt() {
+	m.revoked_at = nil
+	delete(m.clearedFields, groupinvite.FieldRevokedAt)
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *GroupInviteMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *GroupInviteMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the GroupInvite entity.
+// If the GroupInvite object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GroupInviteMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *GroupInviteMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// ClearGroup clears the "group" edge to the ChallengeGroup entity.
+func (m *GroupInviteMutation) ClearGroup() {
+	m.clearedgroup = true
+	m.clearedFields[groupinvite.FieldGroupID] = struct{}{}
+}
+
+// GroupCleared reports if the "group" edge to the ChallengeGroup entity was cleared.
+func (m *GroupInviteMutation) GroupCleared() bool {
+	return m.clearedgroup
+}
+
+// GroupIDs returns the "group" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// GroupID instead. It exists only for internal usage by the builders.
+func (m *GroupInviteMutation) GroupIDs() (ids []int64) {
+	if id := m.group; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetGroup resets all changes to the "group" edge.
+func (m *GroupInviteMutation) ResetGroup() {
+	m.group = nil
+	m.clearedgroup = false
+}
+
+// Where appends a list predicates to the GroupInviteMutation builder.
+func (m *GroupInviteMutation) Where(ps ...predicate.GroupInvite) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the GroupInviteMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *GroupInviteMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.GroupInvite, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *GroupInviteMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *GroupInviteMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (GroupInvite).
+func (m *GroupInviteMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *GroupInviteMutation) Fields() []string {
+	fields := make([]string, 0, 6)
+	if m.group != nil {
+		fields = append(fields, groupinvite.FieldGroupID)
+	}
+	if m.code_hash != nil {
+		fields = append(fields, groupinvite.FieldCodeHash)
+	}
+	if m.expires_at != nil {
+		fields = append(fields, groupinvite.FieldExpiresAt)
+	}
+	if m.max_participants != nil {
+		fields = append(fields, groupinvite.FieldMaxParticipants)
+	}
+	if m.revoked_at != nil {
+		fields = append(fields, groupinvite.FieldRevokedAt)
+	}
+	if m.created_at != nil {
+		fields = append(fields, groupinvite.FieldCreatedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *GroupInviteMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case groupinvite.FieldGroupID:
+		return m.GroupID()
+	case groupinvite.FieldCodeHash:
+		return m.CodeHash()
+	case groupinvite.FieldExpiresAt:
+		return m.ExpiresAt()
+	case groupinvite.FieldMaxParticipants:
+		return m.MaxParticipants()
+	case groupinvite.FieldRevokedAt:
+		return m.RevokedAt()
+	case groupinvite.FieldCreatedAt:
+		return m.CreatedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *GroupInviteMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case groupinvite.FieldGroupID:
+		return m.OldGroupID(ctx)
+	case groupinvite.FieldCodeHash:
+		return m.OldCodeHash(ctx)
+	case groupinvite.FieldExpiresAt:
+		return m.OldExpiresAt(ctx)
+	case groupinvite.FieldMaxParticipants:
+		return m.OldMaxParticipants(ctx)
+	case groupinvite.FieldRevokedAt:
+		return m.OldRevokedAt(ctx)
+	case groupinvite.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown GroupInvite field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *GroupInviteMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case groupinvite.FieldGroupID:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetGroupID(v)
+		return nil
+	case groupinvite.FieldCodeHash:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCodeHash(v)
+		return nil
+	case groupinvite.FieldExpiresAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetExpiresAt(v)
+		return nil
+	case groupinvite.FieldMaxParticipants:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMaxParticipants(v)
+		return nil
+	case groupinvite.FieldRevokedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRevokedAt(v)
+		return nil
+	case groupinvite.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown GroupInvite field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *GroupInviteMutation) AddedFields() []string {
+	var fields []string
+	if m.addmax_participants != nil {
+		fields = append(fields, groupinvite.FieldMaxParticipants)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *GroupInviteMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case groupinvite.FieldMaxParticipants:
+		return m.AddedMaxParticipants()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *GroupInviteMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case groupinvite.FieldMaxParticipants:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddMaxParticipants(v)
+		return nil
+	}
+	return fmt.Errorf("unknown GroupInvite numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *GroupInviteMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(groupinvite.FieldExpiresAt) {
+		fields = append(fields, groupinvite.FieldExpiresAt)
+	}
+	if m.FieldCleared(groupinvite.FieldMaxParticipants) {
+		fields = append(fields, groupinvite.FieldMaxParticipants)
+	}
+	if m.FieldCleared(groupinvite.FieldRevokedAt) {
+		fields = append(fields, groupinvite.FieldRevokedAt)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *GroupInviteMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *GroupInviteMutation) ClearField(name string) error {
+	switch name {
+	case groupinvite.FieldExpiresAt:
+		m.ClearExpiresAt()
+		return nil
+	case groupinvite.FieldMaxParticipants:
+		m.ClearMaxParticipants()
+		return nil
+	case groupinvite.FieldRevokedAt:
+		m.ClearRevokedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown GroupInvite nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *GroupInviteMutation) ResetField(name string) error {
+	switch name {
+	case groupinvite.FieldGroupID:
+		m.ResetGroupID()
+		return nil
+	case groupinvite.FieldCodeHash:
+		m.ResetCodeHash()
+		return nil
+	case groupinvite.FieldExpiresAt:
+		m.ResetExpiresAt()
+		return nil
+	case groupinvite.FieldMaxParticipants:
+		m.ResetMaxParticipants()
+		return nil
+	case groupinvite.FieldRevokedAt:
+		m.ResetRevokedAt()
+		return nil
+	case groupinvite.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown GroupInvite field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *GroupInviteMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.group != nil {
+		edges = append(edges, groupinvite.EdgeGroup)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *GroupInviteMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case groupinvite.EdgeGroup:
+		if id := m.group; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *GroupInviteMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *GroupInviteMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *GroupInviteMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedgroup {
+		edges = append(edges, groupinvite.EdgeGroup)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *GroupInviteMutation) EdgeCleared(name string) bool {
+	switch name {
+	case groupinvite.EdgeGroup:
+		return m.clearedgroup
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *GroupInviteMutation) ClearEdge(name string) error {
+	switch name {
+	case groupinvite.EdgeGroup:
+		m.ClearGroup()
+		return nil
+	}
+	return fmt.Errorf("unknown GroupInvite unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *GroupInviteMutation) ResetEdge(name string) error {
+	switch name {
+	case groupinvite.EdgeGroup:
+		m.ResetGroup()
+		return nil
+	}
+	return fmt.Errorf("unknown GroupInvite edge %s", name)
+}
+
+// GroupParticipantMutation represents an operation that mutates the GroupParticipant nodes in the graph.
+type GroupParticipantMutation struct {
+	config
+	op               Op
+	typ              string
+	id               *int64
+	user_id          *int64
+	adduser_id       *int64
+	status           *groupparticipant.Status
+	joined_at        *time.Time
+	left_at          *time.Time
+	clearedFields    map[string]struct{}
+	group            *int64
+	clearedgroup     bool
+	challenge        *int64
+	clearedchallenge bool
+	done             bool
+	oldValue         func(context.Context) (*GroupParticipant, error)
+	predicates       []predicate.GroupParticipant
+}
+
+var _ ent.Mutation = (*GroupParticipantMutation)(nil)
+
+// groupparticipantOption allows management of the mutation configuration using functional options.
+type groupparticipantOption func(*GroupParticipantMutation)
+
+// newGroupParticipantMutation creates new mutation for the GroupParticipant entity.
+func newGroupParticipantMutation(c config, op Op, opts ...groupparticipantOption) *GroupParticipantMutation {
+	m := &GroupParticipantMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeGroupParticipant,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withGroupParticipantID sets the ID field of the mutation.
+func withGroupParticipantID(id int64) groupparticipantOption {
+	return func(m *GroupParticipantMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *GroupParticipant
+		)
+		m.oldValue = func(ctx context.Context) (*GroupParticipant, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().GroupParticipant.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withGroupParticipant sets the old GroupParticipant of the mutation.
+func withGroupParticipant(node *GroupParticipant) groupparticipantOption {
+	return func(m *GroupParticipantMutation) {
+		m.oldValue = func(context.Context) (*GroupParticipant, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m GroupParticipantMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m GroupParticipantMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("challenge: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of GroupParticipant entities.
+func (m *GroupParticipantMutation) SetID(id int64) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *GroupParticipantMutation) ID() (id int64, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *GroupParticipantMutation) IDs(ctx context.Context) ([]int64, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int64{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().GroupParticipant.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetGroupID sets the "group_id" field.
+func (m *GroupParticipantMutation) SetGroupID(i int64) {
+	m.group = &i
+}
+
+// GroupID returns the value of the "group_id" field in the mutation.
+func (m *GroupParticipantMutation) GroupID() (r int64, exists bool) {
+	v := m.group
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldGroupID returns the old "group_id" field's value of the GroupParticipant entity.
+// If the GroupParticipant object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GroupParticipantMutation) OldGroupID(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldGroupID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldGroupID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldGroupID: %w", err)
+	}
+	return oldValue.GroupID, nil
+}
+
+// ResetGroupID resets all changes to the "group_id" field.
+func (m *GroupParticipantMutation) ResetGroupID() {
+	m.group = nil
+}
+
+// SetUserID sets the "user_id" field.
+func (m *GroupParticipantMutation) SetUserID(i int64) {
+	m.user_id = &i
+	m.adduser_id = nil
+}
+
+// UserID returns the value of the "user_id" field in the mutation.
+func (m *GroupParticipantMutation) UserID() (r int64, exists bool) {
+	v := m.user_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUserID returns the old "user_id" field's value of the GroupParticipant entity.
+// If the GroupParticipant object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GroupParticipantMutation) OldUserID(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUserID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUserID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUserID: %w", err)
+	}
+	return oldValue.UserID, nil
+}
+
+// AddUserID adds i to the "user_id" field.
+func (m *GroupParticipantMutation) AddUserID(i int64) {
+	if m.adduser_id != nil {
+		*m.adduser_id += i
+	} else {
+		m.adduser_id = &i
+	}
+}
+
+// AddedUserID returns the value that was added to the "user_id" field in this mutation.
+func (m *GroupParticipantMutation) AddedUserID() (r int64, exists bool) {
+	v := m.adduser_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetUserID resets all changes to the "user_id" field.
+func (m *GroupParticipantMutation) ResetUserID() {
+	m.user_id = nil
+	m.adduser_id = nil
+}
+
+// SetChallengeID sets the "challenge_id" field.
+func (m *GroupParticipantMutation) SetChallengeID(i int64) {
+	m.challenge = &i
+}
+
+// ChallengeID returns the value of the "challenge_id" field in the mutation.
+func (m *GroupParticipantMutation) ChallengeID() (r int64, exists bool) {
+	v := m.challenge
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldChallengeID returns the old "challenge_id" field's value of the GroupParticipant entity.
+// If the GroupParticipant object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GroupParticipantMutation) OldChallengeID(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldChallengeID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldChallengeID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldChallengeID: %w", err)
+	}
+	return oldValue.ChallengeID, nil
+}
+
+// ResetChallengeID resets all changes to the "challenge_id" field.
+func (m *GroupParticipantMutation) ResetChallengeID() {
+	m.challenge = nil
+}
+
+// SetStatus sets the "status" field.
+func (m *GroupParticipantMutation) SetStatus(gr groupparticipant.Status) {
+	m.status = &gr
+}
+
+// Status returns the value of the "status" field in the mutation.
+func (m *GroupParticipantMutation) Status() (r groupparticipant.Status, exists bool) {
+	v := m.status
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStatus returns the old "status" field's value of the GroupParticipant entity.
+// If the GroupParticipant object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GroupParticipantMutation) OldStatus(ctx context.Context) (v groupparticipant.Status, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStatus is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStatus requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStatus: %w", err)
+	}
+	return oldValue.Status, nil
+}
+
+// ResetStatus resets all changes to the "status" field.
+func (m *GroupParticipantMutation) ResetStatus() {
+	m.status = nil
+}
+
+// SetJoinedAt sets the "joined_at" field.
+func (m *GroupParticipantMutation) SetJoinedAt(t time.Time) {
+	m.joined_at = &t
+}
+
+// JoinedAt returns the value of the "joined_at" field in the mutation.
+func (m *GroupParticipantMutation) JoinedAt() (r time.Time, exists bool) {
+	v := m.joined_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldJoinedAt returns the old "joined_at" field's value of the GroupParticipant entity.
+// If the GroupParticipant object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GroupParticipantMutation) OldJoinedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldJoinedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldJoinedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldJoinedAt: %w", err)
+	}
+	return oldValue.JoinedAt, nil
+}
+
+// ResetJoinedAt resets all changes to the "joined_at" field.
+func (m *GroupParticipantMutation) ResetJoinedAt() {
+	m.joined_at = nil
+}
+
+// SetLeftAt sets the "left_at" field.
+func (m *GroupParticipantMutation) SetLeftAt(t time.Time) {
+	m.left_at = &t
+}
+
+// LeftAt returns the value of the "left_at" field in the mutation.
+func (m *GroupParticipantMutation) LeftAt() (r time.Time, exists bool) {
+	v := m.left_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLeftAt returns the old "left_at" field's value of the GroupParticipant entity.
+// If the GroupParticipant object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *GroupParticipantMutation) OldLeftAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLeftAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLeftAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLeftAt: %w", err)
+	}
+	return oldValue.LeftAt, nil
+}
+
+// ClearLeftAt clears the value of the "left_at" field.
+func (m *GroupParticipantMutation) ClearLeftAt() {
+	m.left_at = nil
+	m.clearedFields[groupparticipant.FieldLeftAt] = struct{}{}
+}
+
+// LeftAtCleared returns if the "left_at" field was cleared in this mutation.
+func (m *GroupParticipantMutation) LeftAtCleared() bool {
+	_, ok := m.clearedFields[groupparticipant.FieldLeftAt]
+	return ok
+}
+
+// ResetLeftAt resets all changes to the "left_at" field.
+func (m *GroupParticipantMutation) ResetLeftAt() {
+	m.left_at = nil
+	delete(m.clearedFields, groupparticipant.FieldLeftAt)
+}
+
+// ClearGroup clears the "group" edge to the ChallengeGroup entity.
+func (m *GroupParticipantMutation) ClearGroup() {
+	m.clearedgroup = true
+	m.clearedFields[groupparticipant.FieldGroupID] = struct{}{}
+}
+
+// GroupCleared reports if the "group" edge to the ChallengeGroup entity was cleared.
+func (m *GroupParticipantMutation) GroupCleared() bool {
+	return m.clearedgroup
+}
+
+// GroupIDs returns the "group" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// GroupID instead. It exists only for internal usage by the builders.
+func (m *GroupParticipantMutation) GroupIDs() (ids []int64) {
+	if id := m.group; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetGroup resets all changes to the "group" edge.
+func (m *GroupParticipantMutation) ResetGroup() {
+	m.group = nil
+	m.clearedgroup = false
+}
+
+// ClearChallenge clears the "challenge" edge to the Challenge entity.
+func (m *GroupParticipantMutation) ClearChallenge() {
+	m.clearedchallenge = true
+	m.clearedFields[groupparticipant.FieldChallengeID] = struct{}{}
+}
+
+// ChallengeCleared reports if the "challenge" edge to the Challenge entity was cleared.
+func (m *GroupParticipantMutation) ChallengeCleared() bool {
+	return m.clearedchallenge
+}
+
+// ChallengeIDs returns the "challenge" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// ChallengeID instead. It exists only for internal usage by the builders.
+func (m *GroupParticipantMutation) ChallengeIDs() (ids []int64) {
+	if id := m.challenge; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetChallenge resets all changes to the "challenge" edge.
+func (m *GroupParticipantMutation) ResetChallenge() {
+	m.challenge = nil
+	m.clearedchallenge = false
+}
+
+// Where appends a list predicates to the GroupParticipantMutation builder.
+func (m *GroupParticipantMutation) Where(ps ...predicate.GroupParticipant) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the GroupParticipantMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *GroupParticipantMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.GroupParticipant, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *GroupParticipantMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *GroupParticipantMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (GroupParticipant).
+func (m *GroupParticipantMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *GroupParticipantMutation) Fields() []string {
+	fields := make([]string, 0, 6)
+	if m.group != nil {
+		fields = append(fields, groupparticipant.FieldGroupID)
+	}
+	if m.user_id != nil {
+		fields = append(fields, groupparticipant.FieldUserID)
+	}
+	if m.challenge != nil {
+		fields = append(fields, groupparticipant.FieldChallengeID)
+	}
+	if m.status != nil {
+		fields = append(fields, groupparticipant.FieldStatus)
+	}
+	if m.joined_at != nil {
+		fields = append(fields, groupparticipant.FieldJoinedAt)
+	}
+	if m.left_at != nil {
+		fields = append(fields, groupparticipant.FieldLeftAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *GroupParticipantMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case groupparticipant.FieldGroupID:
+		return m.GroupID()
+	case groupparticipant.FieldUserID:
+		return m.UserID()
+	case groupparticipant.FieldChallengeID:
+		return m.ChallengeID()
+	case groupparticipant.FieldStatus:
+		return m.Status()
+	case groupparticipant.FieldJoinedAt:
+		return m.JoinedAt()
+	case groupparticipant.FieldLeftAt:
+		return m.LeftAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *GroupParticipantMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case groupparticipant.FieldGroupID:
+		return m.OldGroupID(ctx)
+	case groupparticipant.FieldUserID:
+		return m.OldUserID(ctx)
+	case groupparticipant.FieldChallengeID:
+		return m.OldChallengeID(ctx)
+	case groupparticipant.FieldStatus:
+		return m.OldStatus(ctx)
+	case groupparticipant.FieldJoinedAt:
+		return m.OldJoinedAt(ctx)
+	case groupparticipant.FieldLeftAt:
+		return m.OldLeftAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown GroupParticipant field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *GroupParticipantMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case groupparticipant.FieldGroupID:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetGroupID(v)
+		return nil
+	case groupparticipant.FieldUserID:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUserID(v)
+		return nil
+	case groupparticipant.FieldChallengeID:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetChallengeID(v)
+		return nil
+	case groupparticipant.FieldStatus:
+		v, ok := value.(groupparticipant.Status)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStatus(v)
+		return nil
+	case groupparticipant.FieldJoinedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetJoinedAt(v)
+		return nil
+	case groupparticipant.FieldLeftAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLeftAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown GroupParticipant field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *GroupParticipantMutation) AddedFields() []string {
+	var fields []string
+	if m.adduser_id != nil {
+		fields = append(fields, groupparticipant.FieldUserID)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *GroupParticipantMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case groupparticipant.FieldUserID:
+		return m.AddedUserID()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *GroupParticipantMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case groupparticipant.FieldUserID:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddUserID(v)
+		return nil
+	}
+	return fmt.Errorf("unknown GroupParticipant numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *GroupParticipantMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(groupparticipant.FieldLeftAt) {
+		fields = append(fields, groupparticipant.FieldLeftAt)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *GroupParticipantMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *GroupParticipantMutation) ClearField(name string) error {
+	switch name {
+	case groupparticipant.FieldLeftAt:
+		m.ClearLeftAt()
+		return nil
+	}
+	return fmt.Errorf("unknown GroupParticipant nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *GroupParticipantMutation) ResetField(name string) error {
+	switch name {
+	case groupparticipant.FieldGroupID:
+		m.ResetGroupID()
+		return nil
+	case groupparticipant.FieldUserID:
+		m.ResetUserID()
+		return nil
+	case groupparticipant.FieldChallengeID:
+		m.ResetChallengeID()
+		return nil
+	case groupparticipant.FieldStatus:
+		m.ResetStatus()
+		return nil
+	case groupparticipant.FieldJoinedAt:
+		m.ResetJoinedAt()
+		return nil
+	case groupparticipant.FieldLeftAt:
+		m.ResetLeftAt()
+		return nil
+	}
+	return fmt.Errorf("unknown GroupParticipant field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *GroupParticipantMutation) AddedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.group != nil {
+		edges = append(edges, groupparticipant.EdgeGroup)
+	}
+	if m.challenge != nil {
+		edges = append(edges, groupparticipant.EdgeChallenge)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *GroupParticipantMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case groupparticipant.EdgeGroup:
+		if id := m.group; id != nil {
+			return []ent.Value{*id}
+		}
+	case groupparticipant.EdgeChallenge:
+		if id := m.challenge; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *GroupParticipantMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 2)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *GroupParticipantMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *GroupParticipantMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.clearedgroup {
+		edges = append(edges, groupparticipant.EdgeGroup)
+	}
+	if m.clearedchallenge {
+		edges = append(edges, groupparticipant.EdgeChallenge)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *GroupParticipantMutation) EdgeCleared(name string) bool {
+	switch name {
+	case groupparticipant.EdgeGroup:
+		return m.clearedgroup
+	case groupparticipant.EdgeChallenge:
+		return m.clearedchallenge
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *GroupParticipantMutation) ClearEdge(name string) error {
+	switch name {
+	case groupparticipant.EdgeGroup:
+		m.ClearGroup()
+		return nil
+	case groupparticipant.EdgeChallenge:
+		m.ClearChallenge()
+		return nil
+	}
+	return fmt.Errorf("unknown GroupParticipant unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *GroupParticipantMutation) ResetEdge(name string) error {
+	switch name {
+	case groupparticipant.EdgeGroup:
+		m.ResetGroup()
+		return nil
+	case groupparticipant.EdgeChallenge:
+		m.ResetChallenge()
+		return nil
+	}
+	return fmt.Errorf("unknown GroupParticipant edge %s", name)
 }
 
 // InboxMessageMutation represents an operation that mutates the InboxMessage nodes in the graph.
@@ -2960,31 +6499,32 @@ func (m *OutboxEventMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown OutboxEvent edge %s", name)
 }
 
-// UserTimeZoneMutation represents an operation that mutates the UserTimeZone nodes in the graph.
-type UserTimeZoneMutation struct {
+// UserProfileMutation represents an operation that mutates the UserProfile nodes in the graph.
+type UserProfileMutation struct {
 	config
 	op            Op
 	typ           string
 	id            *int64
 	time_zone     *string
+	display_name  *string
 	as_of         *time.Time
 	clearedFields map[string]struct{}
 	done          bool
-	oldValue      func(context.Context) (*UserTimeZone, error)
-	predicates    []predicate.UserTimeZone
+	oldValue      func(context.Context) (*UserProfile, error)
+	predicates    []predicate.UserProfile
 }
 
-var _ ent.Mutation = (*UserTimeZoneMutation)(nil)
+var _ ent.Mutation = (*UserProfileMutation)(nil)
 
-// usertimezoneOption allows management of the mutation configuration using functional options.
-type usertimezoneOption func(*UserTimeZoneMutation)
+// userprofileOption allows management of the mutation configuration using functional options.
+type userprofileOption func(*UserProfileMutation)
 
-// newUserTimeZoneMutation creates new mutation for the UserTimeZone entity.
-func newUserTimeZoneMutation(c config, op Op, opts ...usertimezoneOption) *UserTimeZoneMutation {
-	m := &UserTimeZoneMutation{
+// newUserProfileMutation creates new mutation for the UserProfile entity.
+func newUserProfileMutation(c config, op Op, opts ...userprofileOption) *UserProfileMutation {
+	m := &UserProfileMutation{
 		config:        c,
 		op:            op,
-		typ:           TypeUserTimeZone,
+		typ:           TypeUserProfile,
 		clearedFields: make(map[string]struct{}),
 	}
 	for _, opt := range opts {
@@ -2993,20 +6533,20 @@ func newUserTimeZoneMutation(c config, op Op, opts ...usertimezoneOption) *UserT
 	return m
 }
 
-// withUserTimeZoneID sets the ID field of the mutation.
-func withUserTimeZoneID(id int64) usertimezoneOption {
-	return func(m *UserTimeZoneMutation) {
+// withUserProfileID sets the ID field of the mutation.
+func withUserProfileID(id int64) userprofileOption {
+	return func(m *UserProfileMutation) {
 		var (
 			err   error
 			once  sync.Once
-			value *UserTimeZone
+			value *UserProfile
 		)
-		m.oldValue = func(ctx context.Context) (*UserTimeZone, error) {
+		m.oldValue = func(ctx context.Context) (*UserProfile, error) {
 			once.Do(func() {
 				if m.done {
 					err = errors.New("querying old values post mutation is not allowed")
 				} else {
-					value, err = m.Client().UserTimeZone.Get(ctx, id)
+					value, err = m.Client().UserProfile.Get(ctx, id)
 				}
 			})
 			return value, err
@@ -3015,10 +6555,10 @@ func withUserTimeZoneID(id int64) usertimezoneOption {
 	}
 }
 
-// withUserTimeZone sets the old UserTimeZone of the mutation.
-func withUserTimeZone(node *UserTimeZone) usertimezoneOption {
-	return func(m *UserTimeZoneMutation) {
-		m.oldValue = func(context.Context) (*UserTimeZone, error) {
+// withUserProfile sets the old UserProfile of the mutation.
+func withUserProfile(node *UserProfile) userprofileOption {
+	return func(m *UserProfileMutation) {
+		m.oldValue = func(context.Context) (*UserProfile, error) {
 			return node, nil
 		}
 		m.id = &node.ID
@@ -3027,7 +6567,7 @@ func withUserTimeZone(node *UserTimeZone) usertimezoneOption {
 
 // Client returns a new `ent.Client` from the mutation. If the mutation was
 // executed in a transaction (ent.Tx), a transactional client is returned.
-func (m UserTimeZoneMutation) Client() *Client {
+func (m UserProfileMutation) Client() *Client {
 	client := &Client{config: m.config}
 	client.init()
 	return client
@@ -3035,7 +6575,7 @@ func (m UserTimeZoneMutation) Client() *Client {
 
 // Tx returns an `ent.Tx` for mutations that were executed in transactions;
 // it returns an error otherwise.
-func (m UserTimeZoneMutation) Tx() (*Tx, error) {
+func (m UserProfileMutation) Tx() (*Tx, error) {
 	if _, ok := m.driver.(*txDriver); !ok {
 		return nil, errors.New("challenge: mutation is not running in a transaction")
 	}
@@ -3045,14 +6585,14 @@ func (m UserTimeZoneMutation) Tx() (*Tx, error) {
 }
 
 // SetID sets the value of the id field. Note that this
-// operation is only accepted on creation of UserTimeZone entities.
-func (m *UserTimeZoneMutation) SetID(id int64) {
+// operation is only accepted on creation of UserProfile entities.
+func (m *UserProfileMutation) SetID(id int64) {
 	m.id = &id
 }
 
 // ID returns the ID value in the mutation. Note that the ID is only available
 // if it was provided to the builder or after it was returned from the database.
-func (m *UserTimeZoneMutation) ID() (id int64, exists bool) {
+func (m *UserProfileMutation) ID() (id int64, exists bool) {
 	if m.id == nil {
 		return
 	}
@@ -3063,7 +6603,7 @@ func (m *UserTimeZoneMutation) ID() (id int64, exists bool) {
 // That means, if the mutation is applied within a transaction with an isolation level such
 // as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
 // or updated by the mutation.
-func (m *UserTimeZoneMutation) IDs(ctx context.Context) ([]int64, error) {
+func (m *UserProfileMutation) IDs(ctx context.Context) ([]int64, error) {
 	switch {
 	case m.op.Is(OpUpdateOne | OpDeleteOne):
 		id, exists := m.ID()
@@ -3072,19 +6612,19 @@ func (m *UserTimeZoneMutation) IDs(ctx context.Context) ([]int64, error) {
 		}
 		fallthrough
 	case m.op.Is(OpUpdate | OpDelete):
-		return m.Client().UserTimeZone.Query().Where(m.predicates...).IDs(ctx)
+		return m.Client().UserProfile.Query().Where(m.predicates...).IDs(ctx)
 	default:
 		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
 	}
 }
 
 // SetTimeZone sets the "time_zone" field.
-func (m *UserTimeZoneMutation) SetTimeZone(s string) {
+func (m *UserProfileMutation) SetTimeZone(s string) {
 	m.time_zone = &s
 }
 
 // TimeZone returns the value of the "time_zone" field in the mutation.
-func (m *UserTimeZoneMutation) TimeZone() (r string, exists bool) {
+func (m *UserProfileMutation) TimeZone() (r string, exists bool) {
 	v := m.time_zone
 	if v == nil {
 		return
@@ -3092,10 +6632,10 @@ func (m *UserTimeZoneMutation) TimeZone() (r string, exists bool) {
 	return *v, true
 }
 
-// OldTimeZone returns the old "time_zone" field's value of the UserTimeZone entity.
-// If the UserTimeZone object wasn't provided to the builder, the object is fetched from the database.
+// OldTimeZone returns the old "time_zone" field's value of the UserProfile entity.
+// If the UserProfile object wasn't provided to the builder, the object is fetched from the database.
 // An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *UserTimeZoneMutation) OldTimeZone(ctx context.Context) (v string, err error) {
+func (m *UserProfileMutation) OldTimeZone(ctx context.Context) (v string, err error) {
 	if !m.op.Is(OpUpdateOne) {
 		return v, errors.New("OldTimeZone is only allowed on UpdateOne operations")
 	}
@@ -3110,17 +6650,53 @@ func (m *UserTimeZoneMutation) OldTimeZone(ctx context.Context) (v string, err e
 }
 
 // ResetTimeZone resets all changes to the "time_zone" field.
-func (m *UserTimeZoneMutation) ResetTimeZone() {
+func (m *UserProfileMutation) ResetTimeZone() {
 	m.time_zone = nil
 }
 
+// SetDisplayName sets the "display_name" field.
+func (m *UserProfileMutation) SetDisplayName(s string) {
+	m.display_name = &s
+}
+
+// DisplayName returns the value of the "display_name" field in the mutation.
+func (m *UserProfileMutation) DisplayName() (r string, exists bool) {
+	v := m.display_name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDisplayName returns the old "display_name" field's value of the UserProfile entity.
+// If the UserProfile object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UserProfileMutation) OldDisplayName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDisplayName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDisplayName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDisplayName: %w", err)
+	}
+	return oldValue.DisplayName, nil
+}
+
+// ResetDisplayName resets all changes to the "display_name" field.
+func (m *UserProfileMutation) ResetDisplayName() {
+	m.display_name = nil
+}
+
 // SetAsOf sets the "as_of" field.
-func (m *UserTimeZoneMutation) SetAsOf(t time.Time) {
+func (m *UserProfileMutation) SetAsOf(t time.Time) {
 	m.as_of = &t
 }
 
 // AsOf returns the value of the "as_of" field in the mutation.
-func (m *UserTimeZoneMutation) AsOf() (r time.Time, exists bool) {
+func (m *UserProfileMutation) AsOf() (r time.Time, exists bool) {
 	v := m.as_of
 	if v == nil {
 		return
@@ -3128,10 +6704,10 @@ func (m *UserTimeZoneMutation) AsOf() (r time.Time, exists bool) {
 	return *v, true
 }
 
-// OldAsOf returns the old "as_of" field's value of the UserTimeZone entity.
-// If the UserTimeZone object wasn't provided to the builder, the object is fetched from the database.
+// OldAsOf returns the old "as_of" field's value of the UserProfile entity.
+// If the UserProfile object wasn't provided to the builder, the object is fetched from the database.
 // An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *UserTimeZoneMutation) OldAsOf(ctx context.Context) (v time.Time, err error) {
+func (m *UserProfileMutation) OldAsOf(ctx context.Context) (v time.Time, err error) {
 	if !m.op.Is(OpUpdateOne) {
 		return v, errors.New("OldAsOf is only allowed on UpdateOne operations")
 	}
@@ -3146,19 +6722,19 @@ func (m *UserTimeZoneMutation) OldAsOf(ctx context.Context) (v time.Time, err er
 }
 
 // ResetAsOf resets all changes to the "as_of" field.
-func (m *UserTimeZoneMutation) ResetAsOf() {
+func (m *UserProfileMutation) ResetAsOf() {
 	m.as_of = nil
 }
 
-// Where appends a list predicates to the UserTimeZoneMutation builder.
-func (m *UserTimeZoneMutation) Where(ps ...predicate.UserTimeZone) {
+// Where appends a list predicates to the UserProfileMutation builder.
+func (m *UserProfileMutation) Where(ps ...predicate.UserProfile) {
 	m.predicates = append(m.predicates, ps...)
 }
 
-// WhereP appends storage-level predicates to the UserTimeZoneMutation builder. Using this method,
+// WhereP appends storage-level predicates to the UserProfileMutation builder. Using this method,
 // users can use type-assertion to append predicates that do not depend on any generated package.
-func (m *UserTimeZoneMutation) WhereP(ps ...func(*sql.Selector)) {
-	p := make([]predicate.UserTimeZone, len(ps))
+func (m *UserProfileMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.UserProfile, len(ps))
 	for i := range ps {
 		p[i] = ps[i]
 	}
@@ -3166,30 +6742,33 @@ func (m *UserTimeZoneMutation) WhereP(ps ...func(*sql.Selector)) {
 }
 
 // Op returns the operation name.
-func (m *UserTimeZoneMutation) Op() Op {
+func (m *UserProfileMutation) Op() Op {
 	return m.op
 }
 
 // SetOp allows setting the mutation operation.
-func (m *UserTimeZoneMutation) SetOp(op Op) {
+func (m *UserProfileMutation) SetOp(op Op) {
 	m.op = op
 }
 
-// Type returns the node type of this mutation (UserTimeZone).
-func (m *UserTimeZoneMutation) Type() string {
+// Type returns the node type of this mutation (UserProfile).
+func (m *UserProfileMutation) Type() string {
 	return m.typ
 }
 
 // Fields returns all fields that were changed during this mutation. Note that in
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
-func (m *UserTimeZoneMutation) Fields() []string {
-	fields := make([]string, 0, 2)
+func (m *UserProfileMutation) Fields() []string {
+	fields := make([]string, 0, 3)
 	if m.time_zone != nil {
-		fields = append(fields, usertimezone.FieldTimeZone)
+		fields = append(fields, userprofile.FieldTimeZone)
+	}
+	if m.display_name != nil {
+		fields = append(fields, userprofile.FieldDisplayName)
 	}
 	if m.as_of != nil {
-		fields = append(fields, usertimezone.FieldAsOf)
+		fields = append(fields, userprofile.FieldAsOf)
 	}
 	return fields
 }
@@ -3197,11 +6776,13 @@ func (m *UserTimeZoneMutation) Fields() []string {
 // Field returns the value of a field with the given name. The second boolean
 // return value indicates that this field was not set, or was not defined in the
 // schema.
-func (m *UserTimeZoneMutation) Field(name string) (ent.Value, bool) {
+func (m *UserProfileMutation) Field(name string) (ent.Value, bool) {
 	switch name {
-	case usertimezone.FieldTimeZone:
+	case userprofile.FieldTimeZone:
 		return m.TimeZone()
-	case usertimezone.FieldAsOf:
+	case userprofile.FieldDisplayName:
+		return m.DisplayName()
+	case userprofile.FieldAsOf:
 		return m.AsOf()
 	}
 	return nil, false
@@ -3210,29 +6791,38 @@ func (m *UserTimeZoneMutation) Field(name string) (ent.Value, bool) {
 // OldField returns the old value of the field from the database. An error is
 // returned if the mutation operation is not UpdateOne, or the query to the
 // database failed.
-func (m *UserTimeZoneMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+func (m *UserProfileMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
 	switch name {
-	case usertimezone.FieldTimeZone:
+	case userprofile.FieldTimeZone:
 		return m.OldTimeZone(ctx)
-	case usertimezone.FieldAsOf:
+	case userprofile.FieldDisplayName:
+		return m.OldDisplayName(ctx)
+	case userprofile.FieldAsOf:
 		return m.OldAsOf(ctx)
 	}
-	return nil, fmt.Errorf("unknown UserTimeZone field %s", name)
+	return nil, fmt.Errorf("unknown UserProfile field %s", name)
 }
 
 // SetField sets the value of a field with the given name. It returns an error if
 // the field is not defined in the schema, or if the type mismatched the field
 // type.
-func (m *UserTimeZoneMutation) SetField(name string, value ent.Value) error {
+func (m *UserProfileMutation) SetField(name string, value ent.Value) error {
 	switch name {
-	case usertimezone.FieldTimeZone:
+	case userprofile.FieldTimeZone:
 		v, ok := value.(string)
 		if !ok {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetTimeZone(v)
 		return nil
-	case usertimezone.FieldAsOf:
+	case userprofile.FieldDisplayName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDisplayName(v)
+		return nil
+	case userprofile.FieldAsOf:
 		v, ok := value.(time.Time)
 		if !ok {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
@@ -3240,110 +6830,113 @@ func (m *UserTimeZoneMutation) SetField(name string, value ent.Value) error {
 		m.SetAsOf(v)
 		return nil
 	}
-	return fmt.Errorf("unknown UserTimeZone field %s", name)
+	return fmt.Errorf("unknown UserProfile field %s", name)
 }
 
 // AddedFields returns all numeric fields that were incremented/decremented during
 // this mutation.
-func (m *UserTimeZoneMutation) AddedFields() []string {
+func (m *UserProfileMutation) AddedFields() []string {
 	return nil
 }
 
 // AddedField returns the numeric value that was incremented/decremented on a field
 // with the given name. The second boolean return value indicates that this field
 // was not set, or was not defined in the schema.
-func (m *UserTimeZoneMutation) AddedField(name string) (ent.Value, bool) {
+func (m *UserProfileMutation) AddedField(name string) (ent.Value, bool) {
 	return nil, false
 }
 
 // AddField adds the value to the field with the given name. It returns an error if
 // the field is not defined in the schema, or if the type mismatched the field
 // type.
-func (m *UserTimeZoneMutation) AddField(name string, value ent.Value) error {
+func (m *UserProfileMutation) AddField(name string, value ent.Value) error {
 	switch name {
 	}
-	return fmt.Errorf("unknown UserTimeZone numeric field %s", name)
+	return fmt.Errorf("unknown UserProfile numeric field %s", name)
 }
 
 // ClearedFields returns all nullable fields that were cleared during this
 // mutation.
-func (m *UserTimeZoneMutation) ClearedFields() []string {
+func (m *UserProfileMutation) ClearedFields() []string {
 	return nil
 }
 
 // FieldCleared returns a boolean indicating if a field with the given name was
 // cleared in this mutation.
-func (m *UserTimeZoneMutation) FieldCleared(name string) bool {
+func (m *UserProfileMutation) FieldCleared(name string) bool {
 	_, ok := m.clearedFields[name]
 	return ok
 }
 
 // ClearField clears the value of the field with the given name. It returns an
 // error if the field is not defined in the schema.
-func (m *UserTimeZoneMutation) ClearField(name string) error {
-	return fmt.Errorf("unknown UserTimeZone nullable field %s", name)
+func (m *UserProfileMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown UserProfile nullable field %s", name)
 }
 
 // ResetField resets all changes in the mutation for the field with the given name.
 // It returns an error if the field is not defined in the schema.
-func (m *UserTimeZoneMutation) ResetField(name string) error {
+func (m *UserProfileMutation) ResetField(name string) error {
 	switch name {
-	case usertimezone.FieldTimeZone:
+	case userprofile.FieldTimeZone:
 		m.ResetTimeZone()
 		return nil
-	case usertimezone.FieldAsOf:
+	case userprofile.FieldDisplayName:
+		m.ResetDisplayName()
+		return nil
+	case userprofile.FieldAsOf:
 		m.ResetAsOf()
 		return nil
 	}
-	return fmt.Errorf("unknown UserTimeZone field %s", name)
+	return fmt.Errorf("unknown UserProfile field %s", name)
 }
 
 // AddedEdges returns all edge names that were set/added in this mutation.
-func (m *UserTimeZoneMutation) AddedEdges() []string {
+func (m *UserProfileMutation) AddedEdges() []string {
 	edges := make([]string, 0, 0)
 	return edges
 }
 
 // AddedIDs returns all IDs (to other nodes) that were added for the given edge
 // name in this mutation.
-func (m *UserTimeZoneMutation) AddedIDs(name string) []ent.Value {
+func (m *UserProfileMutation) AddedIDs(name string) []ent.Value {
 	return nil
 }
 
 // RemovedEdges returns all edge names that were removed in this mutation.
-func (m *UserTimeZoneMutation) RemovedEdges() []string {
+func (m *UserProfileMutation) RemovedEdges() []string {
 	edges := make([]string, 0, 0)
 	return edges
 }
 
 // RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
 // the given name in this mutation.
-func (m *UserTimeZoneMutation) RemovedIDs(name string) []ent.Value {
+func (m *UserProfileMutation) RemovedIDs(name string) []ent.Value {
 	return nil
 }
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
-func (m *UserTimeZoneMutation) ClearedEdges() []string {
+func (m *UserProfileMutation) ClearedEdges() []string {
 	edges := make([]string, 0, 0)
 	return edges
 }
 
 // EdgeCleared returns a boolean which indicates if the edge with the given name
 // was cleared in this mutation.
-func (m *UserTimeZoneMutation) EdgeCleared(name string) bool {
+func (m *UserProfileMutation) EdgeCleared(name string) bool {
 	return false
 }
 
 // ClearEdge clears the value of the edge with the given name. It returns an error
 // if that edge is not defined in the schema.
-func (m *UserTimeZoneMutation) ClearEdge(name string) error {
-	return fmt.Errorf("unknown UserTimeZone unique edge %s", name)
+func (m *UserProfileMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown UserProfile unique edge %s", name)
 }
 
 // ResetEdge resets all changes to the edge with the given name in this mutation.
 // It returns an error if the edge is not defined in the schema.
-func (m *UserTimeZoneMutation) ResetEdge(name string) error {
-	return fmt.Errorf("unknown UserTimeZone edge %s", name)
+func (m *UserProfileMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown UserProfile edge %s", name)
 }
 
 // WorkoutLogMutation represents an operation that mutates the WorkoutLog nodes in the graph.

@@ -6,10 +6,13 @@ import (
 	"time"
 
 	"github.com/progressive-overload/po/ent/challenge/challenge"
+	"github.com/progressive-overload/po/ent/challenge/challengegroup"
+	"github.com/progressive-overload/po/ent/challenge/groupinvite"
+	"github.com/progressive-overload/po/ent/challenge/groupparticipant"
 	"github.com/progressive-overload/po/ent/challenge/inboxmessage"
 	"github.com/progressive-overload/po/ent/challenge/outboxevent"
 	"github.com/progressive-overload/po/ent/challenge/schema"
-	"github.com/progressive-overload/po/ent/challenge/usertimezone"
+	"github.com/progressive-overload/po/ent/challenge/userprofile"
 	"github.com/progressive-overload/po/ent/challenge/workoutlog"
 )
 
@@ -109,6 +112,132 @@ func init() {
 	challenge.DefaultUpdatedAt = challengeDescUpdatedAt.Default.(func() time.Time)
 	// challenge.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
 	challenge.UpdateDefaultUpdatedAt = challengeDescUpdatedAt.UpdateDefault.(func() time.Time)
+	challengegroupFields := schema.ChallengeGroup{}.Fields()
+	_ = challengegroupFields
+	// challengegroupDescOwnerID is the schema descriptor for owner_id field.
+	challengegroupDescOwnerID := challengegroupFields[1].Descriptor()
+	// challengegroup.OwnerIDValidator is a validator for the "owner_id" field. It is called by the builders before save.
+	challengegroup.OwnerIDValidator = challengegroupDescOwnerID.Validators[0].(func(int64) error)
+	// challengegroupDescTitle is the schema descriptor for title field.
+	challengegroupDescTitle := challengegroupFields[2].Descriptor()
+	// challengegroup.TitleValidator is a validator for the "title" field. It is called by the builders before save.
+	challengegroup.TitleValidator = func() func(string) error {
+		validators := challengegroupDescTitle.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(title string) error {
+			for _, fn := range fns {
+				if err := fn(title); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// challengegroupDescExercise is the schema descriptor for exercise field.
+	challengegroupDescExercise := challengegroupFields[3].Descriptor()
+	// challengegroup.ExerciseValidator is a validator for the "exercise" field. It is called by the builders before save.
+	challengegroup.ExerciseValidator = func() func(string) error {
+		validators := challengegroupDescExercise.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(exercise string) error {
+			for _, fn := range fns {
+				if err := fn(exercise); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// challengegroupDescIncrementEvery is the schema descriptor for increment_every field.
+	challengegroupDescIncrementEvery := challengegroupFields[7].Descriptor()
+	// challengegroup.IncrementEveryValidator is a validator for the "increment_every" field. It is called by the builders before save.
+	challengegroup.IncrementEveryValidator = challengegroupDescIncrementEvery.Validators[0].(func(int) error)
+	// challengegroupDescSessionsPerWeek is the schema descriptor for sessions_per_week field.
+	challengegroupDescSessionsPerWeek := challengegroupFields[8].Descriptor()
+	// challengegroup.SessionsPerWeekValidator is a validator for the "sessions_per_week" field. It is called by the builders before save.
+	challengegroup.SessionsPerWeekValidator = challengegroupDescSessionsPerWeek.Validators[0].(func(int) error)
+	// challengegroupDescWeeks is the schema descriptor for weeks field.
+	challengegroupDescWeeks := challengegroupFields[9].Descriptor()
+	// challengegroup.WeeksValidator is a validator for the "weeks" field. It is called by the builders before save.
+	challengegroup.WeeksValidator = challengegroupDescWeeks.Validators[0].(func(int) error)
+	// challengegroupDescDeloadAfter is the schema descriptor for deload_after field.
+	challengegroupDescDeloadAfter := challengegroupFields[11].Descriptor()
+	// challengegroup.DefaultDeloadAfter holds the default value on creation for the deload_after field.
+	challengegroup.DefaultDeloadAfter = challengegroupDescDeloadAfter.Default.(int)
+	// challengegroup.DeloadAfterValidator is a validator for the "deload_after" field. It is called by the builders before save.
+	challengegroup.DeloadAfterValidator = challengegroupDescDeloadAfter.Validators[0].(func(int) error)
+	// challengegroupDescDeloadPercent is the schema descriptor for deload_percent field.
+	challengegroupDescDeloadPercent := challengegroupFields[12].Descriptor()
+	// challengegroup.DefaultDeloadPercent holds the default value on creation for the deload_percent field.
+	challengegroup.DefaultDeloadPercent = challengegroupDescDeloadPercent.Default.(int)
+	// challengegroup.DeloadPercentValidator is a validator for the "deload_percent" field. It is called by the builders before save.
+	challengegroup.DeloadPercentValidator = challengegroupDescDeloadPercent.Validators[0].(func(int) error)
+	// challengegroupDescMinReps is the schema descriptor for min_reps field.
+	challengegroupDescMinReps := challengegroupFields[13].Descriptor()
+	// challengegroup.DefaultMinReps holds the default value on creation for the min_reps field.
+	challengegroup.DefaultMinReps = challengegroupDescMinReps.Default.(int)
+	// challengegroup.MinRepsValidator is a validator for the "min_reps" field. It is called by the builders before save.
+	challengegroup.MinRepsValidator = challengegroupDescMinReps.Validators[0].(func(int) error)
+	// challengegroupDescMaxReps is the schema descriptor for max_reps field.
+	challengegroupDescMaxReps := challengegroupFields[14].Descriptor()
+	// challengegroup.DefaultMaxReps holds the default value on creation for the max_reps field.
+	challengegroup.DefaultMaxReps = challengegroupDescMaxReps.Default.(int)
+	// challengegroup.MaxRepsValidator is a validator for the "max_reps" field. It is called by the builders before save.
+	challengegroup.MaxRepsValidator = challengegroupDescMaxReps.Validators[0].(func(int) error)
+	// challengegroupDescJoiningOpen is the schema descriptor for joining_open field.
+	challengegroupDescJoiningOpen := challengegroupFields[16].Descriptor()
+	// challengegroup.DefaultJoiningOpen holds the default value on creation for the joining_open field.
+	challengegroup.DefaultJoiningOpen = challengegroupDescJoiningOpen.Default.(bool)
+	// challengegroupDescCreatedAt is the schema descriptor for created_at field.
+	challengegroupDescCreatedAt := challengegroupFields[17].Descriptor()
+	// challengegroup.DefaultCreatedAt holds the default value on creation for the created_at field.
+	challengegroup.DefaultCreatedAt = challengegroupDescCreatedAt.Default.(func() time.Time)
+	// challengegroupDescUpdatedAt is the schema descriptor for updated_at field.
+	challengegroupDescUpdatedAt := challengegroupFields[18].Descriptor()
+	// challengegroup.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	challengegroup.DefaultUpdatedAt = challengegroupDescUpdatedAt.Default.(func() time.Time)
+	// challengegroup.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	challengegroup.UpdateDefaultUpdatedAt = challengegroupDescUpdatedAt.UpdateDefault.(func() time.Time)
+	groupinviteFields := schema.GroupInvite{}.Fields()
+	_ = groupinviteFields
+	// groupinviteDescCodeHash is the schema descriptor for code_hash field.
+	groupinviteDescCodeHash := groupinviteFields[2].Descriptor()
+	// groupinvite.CodeHashValidator is a validator for the "code_hash" field. It is called by the builders before save.
+	groupinvite.CodeHashValidator = func() func(string) error {
+		validators := groupinviteDescCodeHash.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(code_hash string) error {
+			for _, fn := range fns {
+				if err := fn(code_hash); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// groupinviteDescMaxParticipants is the schema descriptor for max_participants field.
+	groupinviteDescMaxParticipants := groupinviteFields[4].Descriptor()
+	// groupinvite.MaxParticipantsValidator is a validator for the "max_participants" field. It is called by the builders before save.
+	groupinvite.MaxParticipantsValidator = groupinviteDescMaxParticipants.Validators[0].(func(int) error)
+	// groupinviteDescCreatedAt is the schema descriptor for created_at field.
+	groupinviteDescCreatedAt := groupinviteFields[6].Descriptor()
+	// groupinvite.DefaultCreatedAt holds the default value on creation for the created_at field.
+	groupinvite.DefaultCreatedAt = groupinviteDescCreatedAt.Default.(func() time.Time)
+	groupparticipantFields := schema.GroupParticipant{}.Fields()
+	_ = groupparticipantFields
+	// groupparticipantDescUserID is the schema descriptor for user_id field.
+	groupparticipantDescUserID := groupparticipantFields[2].Descriptor()
+	// groupparticipant.UserIDValidator is a validator for the "user_id" field. It is called by the builders before save.
+	groupparticipant.UserIDValidator = groupparticipantDescUserID.Validators[0].(func(int64) error)
 	inboxmessageMixin := schema.InboxMessage{}.Mixin()
 	inboxmessageMixinFields0 := inboxmessageMixin[0].Fields()
 	_ = inboxmessageMixinFields0
@@ -205,13 +334,13 @@ func init() {
 	outboxevent.DefaultAttempts = outboxeventDescAttempts.Default.(int)
 	// outboxevent.AttemptsValidator is a validator for the "attempts" field. It is called by the builders before save.
 	outboxevent.AttemptsValidator = outboxeventDescAttempts.Validators[0].(func(int) error)
-	usertimezoneFields := schema.UserTimeZone{}.Fields()
-	_ = usertimezoneFields
-	// usertimezoneDescTimeZone is the schema descriptor for time_zone field.
-	usertimezoneDescTimeZone := usertimezoneFields[1].Descriptor()
-	// usertimezone.TimeZoneValidator is a validator for the "time_zone" field. It is called by the builders before save.
-	usertimezone.TimeZoneValidator = func() func(string) error {
-		validators := usertimezoneDescTimeZone.Validators
+	userprofileFields := schema.UserProfile{}.Fields()
+	_ = userprofileFields
+	// userprofileDescTimeZone is the schema descriptor for time_zone field.
+	userprofileDescTimeZone := userprofileFields[1].Descriptor()
+	// userprofile.TimeZoneValidator is a validator for the "time_zone" field. It is called by the builders before save.
+	userprofile.TimeZoneValidator = func() func(string) error {
+		validators := userprofileDescTimeZone.Validators
 		fns := [...]func(string) error{
 			validators[0].(func(string) error),
 			validators[1].(func(string) error),
@@ -225,6 +354,12 @@ func init() {
 			return nil
 		}
 	}()
+	// userprofileDescDisplayName is the schema descriptor for display_name field.
+	userprofileDescDisplayName := userprofileFields[2].Descriptor()
+	// userprofile.DefaultDisplayName holds the default value on creation for the display_name field.
+	userprofile.DefaultDisplayName = userprofileDescDisplayName.Default.(string)
+	// userprofile.DisplayNameValidator is a validator for the "display_name" field. It is called by the builders before save.
+	userprofile.DisplayNameValidator = userprofileDescDisplayName.Validators[0].(func(string) error)
 	workoutlogFields := schema.WorkoutLog{}.Fields()
 	_ = workoutlogFields
 	// workoutlogDescUserID is the schema descriptor for user_id field.

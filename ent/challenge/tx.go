@@ -16,12 +16,18 @@ type Tx struct {
 	config
 	// Challenge is the client for interacting with the Challenge builders.
 	Challenge *ChallengeClient
+	// ChallengeGroup is the client for interacting with the ChallengeGroup builders.
+	ChallengeGroup *ChallengeGroupClient
+	// GroupInvite is the client for interacting with the GroupInvite builders.
+	GroupInvite *GroupInviteClient
+	// GroupParticipant is the client for interacting with the GroupParticipant builders.
+	GroupParticipant *GroupParticipantClient
 	// InboxMessage is the client for interacting with the InboxMessage builders.
 	InboxMessage *InboxMessageClient
 	// OutboxEvent is the client for interacting with the OutboxEvent builders.
 	OutboxEvent *OutboxEventClient
-	// UserTimeZone is the client for interacting with the UserTimeZone builders.
-	UserTimeZone *UserTimeZoneClient
+	// UserProfile is the client for interacting with the UserProfile builders.
+	UserProfile *UserProfileClient
 	// WorkoutLog is the client for interacting with the WorkoutLog builders.
 	WorkoutLog *WorkoutLogClient
 
@@ -156,9 +162,12 @@ func (tx *Tx) Client() *Client {
 
 func (tx *Tx) init() {
 	tx.Challenge = NewChallengeClient(tx.config)
+	tx.ChallengeGroup = NewChallengeGroupClient(tx.config)
+	tx.GroupInvite = NewGroupInviteClient(tx.config)
+	tx.GroupParticipant = NewGroupParticipantClient(tx.config)
 	tx.InboxMessage = NewInboxMessageClient(tx.config)
 	tx.OutboxEvent = NewOutboxEventClient(tx.config)
-	tx.UserTimeZone = NewUserTimeZoneClient(tx.config)
+	tx.UserProfile = NewUserProfileClient(tx.config)
 	tx.WorkoutLog = NewWorkoutLogClient(tx.config)
 }
 

@@ -53,8 +53,14 @@ const (
 	FieldCreatedAt = "created_at"
 	// FieldUpdatedAt holds the string denoting the updated_at field in the database.
 	FieldUpdatedAt = "updated_at"
+	// FieldGroupID holds the string denoting the group_id field in the database.
+	FieldGroupID = "group_id"
 	// EdgeWorkoutLogs holds the string denoting the workout_logs edge name in mutations.
 	EdgeWorkoutLogs = "workout_logs"
+	// EdgeGroup holds the string denoting the group edge name in mutations.
+	EdgeGroup = "group"
+	// EdgeParticipant holds the string denoting the participant edge name in mutations.
+	EdgeParticipant = "participant"
 	// Table holds the table name of the challenge in the database.
 	Table = "challenges"
 	// WorkoutLogsTable is the table that holds the workout_logs relation/edge.
@@ -64,6 +70,20 @@ const (
 	WorkoutLogsInverseTable = "workout_logs"
 	// WorkoutLogsColumn is the table column denoting the workout_logs relation/edge.
 	WorkoutLogsColumn = "challenge_id"
+	// GroupTable is the table that holds the group relation/edge.
+	GroupTable = "challenges"
+	// GroupInverseTable is the table name for the ChallengeGroup entity.
+	// It exists in this package in order to avoid circular dependency with the "challengegroup" package.
+	GroupInverseTable = "challenge_groups"
+	// GroupColumn is the table column denoting the group relation/edge.
+	GroupColumn = "group_id"
+	// ParticipantTable is the table that holds the participant relation/edge.
+	ParticipantTable = "group_participants"
+	// ParticipantInverseTable is the table name for the GroupParticipant entity.
+	// It exists in this package in order to avoid circular dependency with the "groupparticipant" package.
+	ParticipantInverseTable = "group_participants"
+	// ParticipantColumn is the table column denoting the participant relation/edge.
+	ParticipantColumn = "challenge_id"
 )
 
 // Columns holds all SQL columns for challenge fields.
@@ -88,6 +108,7 @@ var Columns = []string{
 	FieldStatusReason,
 	FieldCreatedAt,
 	FieldUpdatedAt,
+	FieldGroupID,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -324,6 +345,11 @@ func ByUpdatedAt(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldUpdatedAt, opts...).ToFunc()
 }
 
+// ByGroupID orders the results by the group_id field.
+func ByGroupID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldGroupID, opts...).ToFunc()
+}
+
 // ByWorkoutLogsCount orders the results by workout_logs count.
 func ByWorkoutLogsCount(opts ...sql.OrderTermOption) OrderOption {
 	return func(s *sql.Selector) {
@@ -337,10 +363,38 @@ func ByWorkoutLogs(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
 		sqlgraph.OrderByNeighborTerms(s, newWorkoutLogsStep(), append([]sql.OrderTerm{term}, terms...)...)
 	}
 }
+
+// ByGroupField orders the results by group field.
+func ByGroupField(field string, opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newGroupStep(), sql.OrderByField(field, opts...))
+	}
+}
+
+// ByParticipantField orders the results by participant field.
+func ByParticipantField(field string, opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newParticipantStep(), sql.OrderByField(field, opts...))
+	}
+}
 func newWorkoutLogsStep() *sqlgraph.Step {
 	return sqlgraph.NewStep(
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(WorkoutLogsInverseTable, FieldID),
 		sqlgraph.Edge(sqlgraph.O2M, false, WorkoutLogsTable, WorkoutLogsColumn),
+	)
+}
+func newGroupStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(GroupInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.M2O, true, GroupTable, GroupColumn),
+	)
+}
+func newParticipantStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(ParticipantInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2O, false, ParticipantTable, ParticipantColumn),
 	)
 }

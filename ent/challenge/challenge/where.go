@@ -135,6 +135,11 @@ func UpdatedAt(v time.Time) predicate.Challenge {
 	return predicate.Challenge(sql.FieldEQ(FieldUpdatedAt, v))
 }
 
+// GroupID applies equality check predicate on the "group_id" field. It's identical to GroupIDEQ.
+func GroupID(v int64) predicate.Challenge {
+	return predicate.Challenge(sql.FieldEQ(FieldGroupID, v))
+}
+
 // UserIDEQ applies the EQ predicate on the "user_id" field.
 func UserIDEQ(v int64) predicate.Challenge {
 	return predicate.Challenge(sql.FieldEQ(FieldUserID, v))
@@ -920,6 +925,36 @@ func UpdatedAtLTE(v time.Time) predicate.Challenge {
 	return predicate.Challenge(sql.FieldLTE(FieldUpdatedAt, v))
 }
 
+// GroupIDEQ applies the EQ predicate on the "group_id" field.
+func GroupIDEQ(v int64) predicate.Challenge {
+	return predicate.Challenge(sql.FieldEQ(FieldGroupID, v))
+}
+
+// GroupIDNEQ applies the NEQ predicate on the "group_id" field.
+func GroupIDNEQ(v int64) predicate.Challenge {
+	return predicate.Challenge(sql.FieldNEQ(FieldGroupID, v))
+}
+
+// GroupIDIn applies the In predicate on the "group_id" field.
+func GroupIDIn(vs ...int64) predicate.Challenge {
+	return predicate.Challenge(sql.FieldIn(FieldGroupID, vs...))
+}
+
+// GroupIDNotIn applies the NotIn predicate on the "group_id" field.
+func GroupIDNotIn(vs ...int64) predicate.Challenge {
+	return predicate.Challenge(sql.FieldNotIn(FieldGroupID, vs...))
+}
+
+// GroupIDIsNil applies the IsNil predicate on the "group_id" field.
+func GroupIDIsNil() predicate.Challenge {
+	return predicate.Challenge(sql.FieldIsNull(FieldGroupID))
+}
+
+// GroupIDNotNil applies the NotNil predicate on the "group_id" field.
+func GroupIDNotNil() predicate.Challenge {
+	return predicate.Challenge(sql.FieldNotNull(FieldGroupID))
+}
+
 // HasWorkoutLogs applies the HasEdge predicate on the "workout_logs" edge.
 func HasWorkoutLogs() predicate.Challenge {
 	return predicate.Challenge(func(s *sql.Selector) {
@@ -935,6 +970,52 @@ func HasWorkoutLogs() predicate.Challenge {
 func HasWorkoutLogsWith(preds ...predicate.WorkoutLog) predicate.Challenge {
 	return predicate.Challenge(func(s *sql.Selector) {
 		step := newWorkoutLogsStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
+// HasGroup applies the HasEdge predicate on the "group" edge.
+func HasGroup() predicate.Challenge {
+	return predicate.Challenge(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, GroupTable, GroupColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasGroupWith applies the HasEdge predicate on the "group" edge with a given conditions (other predicates).
+func HasGroupWith(preds ...predicate.ChallengeGroup) predicate.Challenge {
+	return predicate.Challenge(func(s *sql.Selector) {
+		step := newGroupStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
+// HasParticipant applies the HasEdge predicate on the "participant" edge.
+func HasParticipant() predicate.Challenge {
+	return predicate.Challenge(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.O2O, false, ParticipantTable, ParticipantColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasParticipantWith applies the HasEdge predicate on the "participant" edge with a given conditions (other predicates).
+func HasParticipantWith(preds ...predicate.GroupParticipant) predicate.Challenge {
+	return predicate.Challenge(func(s *sql.Selector) {
+		step := newParticipantStep()
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

@@ -21,6 +21,42 @@ func (f ChallengeFunc) Mutate(ctx context.Context, m challenge.Mutation) (challe
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *challenge.ChallengeMutation", m)
 }
 
+// The ChallengeGroupFunc type is an adapter to allow the use of ordinary
+// function as ChallengeGroup mutator.
+type ChallengeGroupFunc func(context.Context, *challenge.ChallengeGroupMutation) (challenge.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f ChallengeGroupFunc) Mutate(ctx context.Context, m challenge.Mutation) (challenge.Value, error) {
+	if mv, ok := m.(*challenge.ChallengeGroupMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *challenge.ChallengeGroupMutation", m)
+}
+
+// The GroupInviteFunc type is an adapter to allow the use of ordinary
+// function as GroupInvite mutator.
+type GroupInviteFunc func(context.Context, *challenge.GroupInviteMutation) (challenge.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f GroupInviteFunc) Mutate(ctx context.Context, m challenge.Mutation) (challenge.Value, error) {
+	if mv, ok := m.(*challenge.GroupInviteMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *challenge.GroupInviteMutation", m)
+}
+
+// The GroupParticipantFunc type is an adapter to allow the use of ordinary
+// function as GroupParticipant mutator.
+type GroupParticipantFunc func(context.Context, *challenge.GroupParticipantMutation) (challenge.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f GroupParticipantFunc) Mutate(ctx context.Context, m challenge.Mutation) (challenge.Value, error) {
+	if mv, ok := m.(*challenge.GroupParticipantMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *challenge.GroupParticipantMutation", m)
+}
+
 // The InboxMessageFunc type is an adapter to allow the use of ordinary
 // function as InboxMessage mutator.
 type InboxMessageFunc func(context.Context, *challenge.InboxMessageMutation) (challenge.Value, error)
@@ -45,16 +81,16 @@ func (f OutboxEventFunc) Mutate(ctx context.Context, m challenge.Mutation) (chal
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *challenge.OutboxEventMutation", m)
 }
 
-// The UserTimeZoneFunc type is an adapter to allow the use of ordinary
-// function as UserTimeZone mutator.
-type UserTimeZoneFunc func(context.Context, *challenge.UserTimeZoneMutation) (challenge.Value, error)
+// The UserProfileFunc type is an adapter to allow the use of ordinary
+// function as UserProfile mutator.
+type UserProfileFunc func(context.Context, *challenge.UserProfileMutation) (challenge.Value, error)
 
 // Mutate calls f(ctx, m).
-func (f UserTimeZoneFunc) Mutate(ctx context.Context, m challenge.Mutation) (challenge.Value, error) {
-	if mv, ok := m.(*challenge.UserTimeZoneMutation); ok {
+func (f UserProfileFunc) Mutate(ctx context.Context, m challenge.Mutation) (challenge.Value, error) {
+	if mv, ok := m.(*challenge.UserProfileMutation); ok {
 		return f(ctx, mv)
 	}
-	return nil, fmt.Errorf("unexpected mutation type %T. expect *challenge.UserTimeZoneMutation", m)
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *challenge.UserProfileMutation", m)
 }
 
 // The WorkoutLogFunc type is an adapter to allow the use of ordinary

@@ -31,17 +31,134 @@ var (
 		{Name: "status_reason", Type: field.TypeString, Nullable: true, Size: 255},
 		{Name: "created_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
 		{Name: "updated_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "group_id", Type: field.TypeInt64, Nullable: true},
 	}
 	// ChallengesTable holds the schema information for the "challenges" table.
 	ChallengesTable = &schema.Table{
 		Name:       "challenges",
 		Columns:    ChallengesColumns,
 		PrimaryKey: []*schema.Column{ChallengesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "challenges_challenge_groups_participations",
+				Columns:    []*schema.Column{ChallengesColumns[20]},
+				RefColumns: []*schema.Column{ChallengeGroupsColumns[0]},
+				OnDelete:   schema.SetNull,
+			},
+		},
 		Indexes: []*schema.Index{
 			{
 				Name:    "challenge_user_id_status_id",
 				Unique:  false,
 				Columns: []*schema.Column{ChallengesColumns[1], ChallengesColumns[16], ChallengesColumns[0]},
+			},
+		},
+	}
+	// ChallengeGroupsColumns holds the columns for the "challenge_groups" table.
+	ChallengeGroupsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt64, Increment: true},
+		{Name: "owner_id", Type: field.TypeInt64},
+		{Name: "title", Type: field.TypeString, Size: 120},
+		{Name: "exercise", Type: field.TypeString, Size: 80},
+		{Name: "unit", Type: field.TypeEnum, Enums: []string{"kg", "lb", "reps", "seconds", "meters"}},
+		{Name: "start_value", Type: field.TypeFloat64},
+		{Name: "increment", Type: field.TypeFloat64},
+		{Name: "increment_every", Type: field.TypeInt, SchemaType: map[string]string{"mysql": "int"}},
+		{Name: "sessions_per_week", Type: field.TypeInt, SchemaType: map[string]string{"mysql": "int"}},
+		{Name: "weeks", Type: field.TypeInt, SchemaType: map[string]string{"mysql": "int"}},
+		{Name: "progression", Type: field.TypeEnum, Enums: []string{"fixed", "linear", "double"}, Default: "fixed"},
+		{Name: "deload_after", Type: field.TypeInt, Default: 0, SchemaType: map[string]string{"mysql": "int"}},
+		{Name: "deload_percent", Type: field.TypeInt, Default: 0, SchemaType: map[string]string{"mysql": "int"}},
+		{Name: "min_reps", Type: field.TypeInt, Default: 0, SchemaType: map[string]string{"mysql": "int"}},
+		{Name: "max_reps", Type: field.TypeInt, Default: 0, SchemaType: map[string]string{"mysql": "int"}},
+		{Name: "start_date", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "date"}},
+		{Name: "joining_open", Type: field.TypeBool, Default: true},
+		{Name: "created_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "updated_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+	}
+	// ChallengeGroupsTable holds the schema information for the "challenge_groups" table.
+	ChallengeGroupsTable = &schema.Table{
+		Name:       "challenge_groups",
+		Columns:    ChallengeGroupsColumns,
+		PrimaryKey: []*schema.Column{ChallengeGroupsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "challengegroup_owner_id",
+				Unique:  false,
+				Columns: []*schema.Column{ChallengeGroupsColumns[1]},
+			},
+		},
+	}
+	// GroupInvitesColumns holds the columns for the "group_invites" table.
+	GroupInvitesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt64, Increment: true},
+		{Name: "code_hash", Type: field.TypeString, Unique: true, Size: 64},
+		{Name: "expires_at", Type: field.TypeTime, Nullable: true, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "max_participants", Type: field.TypeInt, Nullable: true, SchemaType: map[string]string{"mysql": "int"}},
+		{Name: "revoked_at", Type: field.TypeTime, Nullable: true, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "created_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "group_id", Type: field.TypeInt64},
+	}
+	// GroupInvitesTable holds the schema information for the "group_invites" table.
+	GroupInvitesTable = &schema.Table{
+		Name:       "group_invites",
+		Columns:    GroupInvitesColumns,
+		PrimaryKey: []*schema.Column{GroupInvitesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "group_invites_challenge_groups_invites",
+				Columns:    []*schema.Column{GroupInvitesColumns[6]},
+				RefColumns: []*schema.Column{ChallengeGroupsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "groupinvite_group_id_id",
+				Unique:  false,
+				Columns: []*schema.Column{GroupInvitesColumns[6], GroupInvitesColumns[0]},
+			},
+		},
+	}
+	// GroupParticipantsColumns holds the columns for the "group_participants" table.
+	GroupParticipantsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt64, Increment: true},
+		{Name: "user_id", Type: field.TypeInt64},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"pending", "active", "rejected", "left", "removed"}, Default: "pending"},
+		{Name: "joined_at", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "left_at", Type: field.TypeTime, Nullable: true, SchemaType: map[string]string{"mysql": "datetime(6)"}},
+		{Name: "challenge_id", Type: field.TypeInt64, Unique: true},
+		{Name: "group_id", Type: field.TypeInt64},
+	}
+	// GroupParticipantsTable holds the schema information for the "group_participants" table.
+	GroupParticipantsTable = &schema.Table{
+		Name:       "group_participants",
+		Columns:    GroupParticipantsColumns,
+		PrimaryKey: []*schema.Column{GroupParticipantsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "group_participants_challenges_participant",
+				Columns:    []*schema.Column{GroupParticipantsColumns[5]},
+				RefColumns: []*schema.Column{ChallengesColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+			{
+				Symbol:     "group_participants_challenge_groups_participants",
+				Columns:    []*schema.Column{GroupParticipantsColumns[6]},
+				RefColumns: []*schema.Column{ChallengeGroupsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "groupparticipant_group_id_user_id",
+				Unique:  true,
+				Columns: []*schema.Column{GroupParticipantsColumns[6], GroupParticipantsColumns[1]},
+			},
+			{
+				Name:    "groupparticipant_user_id_status",
+				Unique:  false,
+				Columns: []*schema.Column{GroupParticipantsColumns[1], GroupParticipantsColumns[2]},
 			},
 		},
 	}
@@ -94,17 +211,18 @@ var (
 			},
 		},
 	}
-	// UserTimeZonesColumns holds the columns for the "user_time_zones" table.
-	UserTimeZonesColumns = []*schema.Column{
+	// UserProfilesColumns holds the columns for the "user_profiles" table.
+	UserProfilesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt64, Increment: true},
 		{Name: "time_zone", Type: field.TypeString, Size: 64},
+		{Name: "display_name", Type: field.TypeString, Size: 100, Default: ""},
 		{Name: "as_of", Type: field.TypeTime, SchemaType: map[string]string{"mysql": "datetime(6)"}},
 	}
-	// UserTimeZonesTable holds the schema information for the "user_time_zones" table.
-	UserTimeZonesTable = &schema.Table{
-		Name:       "user_time_zones",
-		Columns:    UserTimeZonesColumns,
-		PrimaryKey: []*schema.Column{UserTimeZonesColumns[0]},
+	// UserProfilesTable holds the schema information for the "user_profiles" table.
+	UserProfilesTable = &schema.Table{
+		Name:       "user_profiles",
+		Columns:    UserProfilesColumns,
+		PrimaryKey: []*schema.Column{UserProfilesColumns[0]},
 	}
 	// WorkoutLogsColumns holds the columns for the "workout_logs" table.
 	WorkoutLogsColumns = []*schema.Column{
@@ -147,14 +265,21 @@ var (
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
 		ChallengesTable,
+		ChallengeGroupsTable,
+		GroupInvitesTable,
+		GroupParticipantsTable,
 		InboxMessagesTable,
 		OutboxEventsTable,
-		UserTimeZonesTable,
+		UserProfilesTable,
 		WorkoutLogsTable,
 	}
 )
 
 func init() {
+	ChallengesTable.ForeignKeys[0].RefTable = ChallengeGroupsTable
+	GroupInvitesTable.ForeignKeys[0].RefTable = ChallengeGroupsTable
+	GroupParticipantsTable.ForeignKeys[0].RefTable = ChallengesTable
+	GroupParticipantsTable.ForeignKeys[1].RefTable = ChallengeGroupsTable
 	InboxMessagesTable.Annotation = &entsql.Annotation{
 		Table: "inbox_messages",
 	}

@@ -6,7 +6,9 @@ import (
 	"os"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"entgo.io/ent/dialect"
@@ -66,7 +68,8 @@ func TestMigrationsMatchSchema(t *testing.T) {
 func TestTablesAndIndexes(t *testing.T) {
 	db := migrated(t)
 
-	want := []string{"challenges", "inbox_messages", "outbox_events", dbmigrate.Table, "user_time_zones", "workout_logs"}
+	want := []string{"challenges", "challenge_groups", "group_invites", "group_participants", "inbox_messages",
+		"outbox_events", dbmigrate.Table, "user_profiles", "workout_logs"}
 	if got := migcheck.Tables(t, db); !slices.Equal(got, want) {
 		t.Fatalf("tables = %v, want %v", got, want)
 	}
@@ -76,9 +79,25 @@ func TestTablesAndIndexes(t *testing.T) {
 		"challenges": {
 			"PRIMARY":                     idx(true, "id"),
 			"challenge_user_id_status_id": idx(false, "user_id", "status", "id"),
+			"challenges_challenge_groups_participations": idx(false, "group_id"),
 		},
-		"user_time_zones": {
+		"user_profiles": {
 			"PRIMARY": idx(true, "id"),
+		},
+		"challenge_groups": {
+			"PRIMARY":                 idx(true, "id"),
+			"challengegroup_owner_id": idx(false, "owner_id"),
+		},
+		"group_participants": {
+			"PRIMARY":                           idx(true, "id"),
+			"challenge_id":                      idx(true, "challenge_id"),
+			"groupparticipant_group_id_user_id": idx(true, "group_id", "user_id"),
+			"groupparticipant_user_id_status":   idx(false, "user_id", "status"),
+		},
+		"group_invites": {
+			"PRIMARY":                 idx(true, "id"),
+			"code_hash":               idx(true, "code_hash"),
+			"groupinvite_group_id_id": idx(false, "group_id", "id"),
 		},
 		"workout_logs": {
 			"PRIMARY":                                 idx(true, "id"),
@@ -100,8 +119,18 @@ func TestTablesAndIndexes(t *testing.T) {
 			t.Errorf("indexes of %s:\n got %v\nwant %v", table, got, want)
 		}
 	}
-	if rule := migcheck.DeleteRule(t, db, "workout_logs", "challenge_id"); rule != "CASCADE" {
-		t.Errorf("workout_logs.challenge_id ON DELETE %s, want CASCADE", rule)
+	for _, fk := range []struct{ table, column, rule string }{
+		{"workout_logs", "challenge_id", "CASCADE"},
+		// Deleting a participation's challenge deletes its place (the
+		// service allows that only once it is off the board).
+		{"group_participants", "challenge_id", "CASCADE"},
+		{"group_participants", "group_id", "CASCADE"},
+		{"group_invites", "group_id", "CASCADE"},
+		{"challenges", "group_id", "SET NULL"},
+	} {
+		if rule := migcheck.DeleteRule(t, db, fk.table, fk.column); rule != fk.rule {
+			t.Errorf("%s.%s ON DELETE %s, want %s", fk.table, fk.column, rule, fk.rule)
+		}
 	}
 
 	for table, want := range map[string]map[string]string{
@@ -115,9 +144,29 @@ func TestTablesAndIndexes(t *testing.T) {
 			"progression":  "enum('fixed','linear','double') DEFAULT fixed",
 			"deload_after": "int DEFAULT 0", "deload_percent": "int DEFAULT 0",
 			"min_reps": "int DEFAULT 0", "max_reps": "int DEFAULT 0",
+			"group_id": "bigint NULL",
 		},
-		"user_time_zones": {
-			"id": "bigint", "time_zone": "varchar(64)", "as_of": "datetime(6)",
+		"user_profiles": {
+			"id": "bigint", "time_zone": "varchar(64)", "display_name": "varchar(100) DEFAULT ", "as_of": "datetime(6)",
+		},
+		"challenge_groups": {
+			"id": "bigint", "owner_id": "bigint", "title": "varchar(120)", "exercise": "varchar(80)",
+			"unit":        "enum('kg','lb','reps','seconds','meters')",
+			"start_value": "double", "increment": "double", "increment_every": "int",
+			"sessions_per_week": "int", "weeks": "int", "start_date": "date",
+			"progression":  "enum('fixed','linear','double') DEFAULT fixed",
+			"deload_after": "int DEFAULT 0", "deload_percent": "int DEFAULT 0",
+			"min_reps": "int DEFAULT 0", "max_reps": "int DEFAULT 0",
+			"joining_open": "tinyint DEFAULT 1", "created_at": "datetime(6)", "updated_at": "datetime(6)",
+		},
+		"group_participants": {
+			"id": "bigint", "group_id": "bigint", "user_id": "bigint", "challenge_id": "bigint",
+			"status":    "enum('pending','active','rejected','left','removed') DEFAULT pending",
+			"joined_at": "datetime(6)", "left_at": "datetime(6) NULL",
+		},
+		"group_invites": {
+			"id": "bigint", "group_id": "bigint", "code_hash": "varchar(64)", "expires_at": "datetime(6) NULL",
+			"max_participants": "int NULL", "revoked_at": "datetime(6) NULL", "created_at": "datetime(6)",
 		},
 		"workout_logs": {
 			"id": "bigint", "challenge_id": "bigint", "user_id": "bigint", "performed_at": "datetime(6)",
@@ -272,4 +321,75 @@ func TestClientRoundTrip(t *testing.T) {
 			t.Fatalf("logs left = %v, want only the other challenge's %v", left, want)
 		}
 	})
+}
+
+// TestTimeZonesBecomeProfiles applies the migrations before groups, stores
+// users' zones, then applies the rest: the rows are the profiles' now,
+// zone and as_of kept, the display name empty until an event brings one.
+func TestTimeZonesBecomeProfiles(t *testing.T) {
+	ctx := t.Context()
+	dsn := mysqltest.NewDatabase(t)
+	before, rest := migrationsBefore(t, "_groups.")
+	if _, err := dbmigrate.Up(ctx, dsn, before); err != nil {
+		t.Fatal(err)
+	}
+	db, err := mysqldb.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	asOf := time.Date(2026, 5, 6, 7, 8, 9, 123456000, time.UTC)
+	if _, err := db.ExecContext(ctx, "INSERT INTO user_time_zones (id, time_zone, as_of) VALUES (1, 'Europe/Berlin', ?), (2, 'UTC', ?)",
+		asOf, time.Unix(0, 0).UTC()); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := dbmigrate.Up(ctx, dsn, migrations.FS); err != nil || n != rest {
+		t.Fatalf("Up applied %d, err %v; want %d, nil", n, err, rest)
+	}
+	client := challenge.NewClient(challenge.Driver(entsql.OpenDB(dialect.MySQL, db)))
+	p, err := client.UserProfile.Get(ctx, 1)
+	if err != nil || p.TimeZone != "Europe/Berlin" || !p.AsOf.Equal(asOf) || p.DisplayName != "" {
+		t.Fatalf("profile 1 after migrating: %+v, %v", p, err)
+	}
+	if n, err := client.UserProfile.Query().Count(ctx); err != nil || n != 2 {
+		t.Fatalf("%d profiles, %v; want 2", n, err)
+	}
+	if got := migcheck.Tables(t, db); slices.Contains(got, "user_time_zones") {
+		t.Fatalf("user_time_zones is still there: %v", got)
+	}
+}
+
+// migrationsBefore is the database as it was before a migration: every
+// migration older than the one whose file name contains marker, and how many
+// up migrations (that one and any added after it) Up applies on top.
+func migrationsBefore(t *testing.T, marker string) (fstest.MapFS, int) {
+	t.Helper()
+	names, err := fs.Glob(migrations.FS, "*.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	version := ""
+	for _, name := range names {
+		if strings.Contains(name, marker) {
+			version = strings.SplitN(name, "_", 2)[0]
+			break
+		}
+	}
+	if version == "" {
+		t.Fatalf("no migration named like %q", marker)
+	}
+	before, rest := fstest.MapFS{}, 0
+	for _, name := range names {
+		switch {
+		case name < version:
+			b, err := fs.ReadFile(migrations.FS, name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			before[name] = &fstest.MapFile{Data: b}
+		case strings.HasSuffix(name, ".up.sql"):
+			rest++
+		}
+	}
+	return before, rest
 }

@@ -9,14 +9,23 @@ import (
 // Challenge is the predicate function for challenge builders.
 type Challenge func(*sql.Selector)
 
+// ChallengeGroup is the predicate function for challengegroup builders.
+type ChallengeGroup func(*sql.Selector)
+
+// GroupInvite is the predicate function for groupinvite builders.
+type GroupInvite func(*sql.Selector)
+
+// GroupParticipant is the predicate function for groupparticipant builders.
+type GroupParticipant func(*sql.Selector)
+
 // InboxMessage is the predicate function for inboxmessage builders.
 type InboxMessage func(*sql.Selector)
 
 // OutboxEvent is the predicate function for outboxevent builders.
 type OutboxEvent func(*sql.Selector)
 
-// UserTimeZone is the predicate function for usertimezone builders.
-type UserTimeZone func(*sql.Selector)
+// UserProfile is the predicate function for userprofile builders.
+type UserProfile func(*sql.Selector)
 
 // WorkoutLog is the predicate function for workoutlog builders.
 type WorkoutLog func(*sql.Selector)

@@ -47,12 +47,21 @@ func (Challenge) Fields() []ent.Field {
 		field.String("status_reason").MaxRuneLen(255).Optional(),
 		schemautil.CreatedAt(),
 		schemautil.UpdatedAt(),
+		// The group this challenge is a participation of; NULL for a
+		// challenge of one's own.
+		field.Int64("group_id").Optional().Nillable().Immutable(),
 	}
 }
 
 func (Challenge) Edges() []ent.Edge {
 	return []ent.Edge{
 		edge.To("workout_logs", WorkoutLog.Type).
+			Annotations(entsql.OnDelete(entsql.Cascade)),
+		edge.From("group", ChallengeGroup.Type).Ref("participations").
+			Field("group_id").Unique().Immutable(),
+		// Deleting a participation's challenge deletes its place in the
+		// group (the service refuses while it is on the board).
+		edge.To("participant", GroupParticipant.Type).Unique().
 			Annotations(entsql.OnDelete(entsql.Cascade)),
 	}
 }

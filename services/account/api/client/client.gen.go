@@ -134,7 +134,11 @@ func (e TokenPairTokenType) Valid() bool {
 	}
 }
 
-// DisplayName Example: Ada
+// DisplayName The name other people see: the challenge service shows it on the
+// leaderboards of the user's group challenges. A change is announced
+// to it (`user.updated`).
+//
+// Example: Ada
 type DisplayName = string
 
 // Email Example: ada@example.com
@@ -215,7 +219,12 @@ type SetStatusRequestStatus string
 
 // SignupRequest defines model for SignupRequest.
 type SignupRequest struct {
-	// DisplayName Example: Ada
+	// DisplayName The name other people see: the challenge service shows it on the
+	// leaderboards of the user's group challenges. A change is announced
+	// to it (`user.updated`).
+	//
+	//
+	// Example: Ada
 	DisplayName DisplayName `json:"displayName"`
 
 	// Email Example: ada@example.com
@@ -270,7 +279,12 @@ type UpdateMeRequest struct {
 	// CurrentPassword Required together with `password`.
 	CurrentPassword *string `json:"currentPassword,omitempty"`
 
-	// DisplayName Example: Ada
+	// DisplayName The name other people see: the challenge service shows it on the
+	// leaderboards of the user's group challenges. A change is announced
+	// to it (`user.updated`).
+	//
+	//
+	// Example: Ada
 	DisplayName *DisplayName `json:"displayName,omitempty"`
 
 	// Password Example: correct horse battery staple

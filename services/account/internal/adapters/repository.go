@@ -232,10 +232,12 @@ func eventData(e domain.Event) (any, error) {
 		ChallengeID int64  `json:"challengeId"`
 		UserID      int64  `json:"userId"`
 		TimeZone    string `json:"timeZone"`
+		DisplayName string `json:"displayName"`
 	}
 	type updatedData struct {
-		UserID   int64  `json:"userId"`
-		TimeZone string `json:"timeZone"`
+		UserID      int64  `json:"userId"`
+		TimeZone    string `json:"timeZone"`
+		DisplayName string `json:"displayName"`
 	}
 	type rejectedData struct {
 		ChallengeID int64  `json:"challengeId"`
@@ -248,9 +250,9 @@ func eventData(e domain.Event) (any, error) {
 	case domain.UserSuspended:
 		return userData{UserID: e.UserID}, nil
 	case domain.UserValidated:
-		return validatedData{ChallengeID: e.ChallengeID, UserID: e.UserID, TimeZone: e.TimeZone}, nil
+		return validatedData{ChallengeID: e.ChallengeID, UserID: e.UserID, TimeZone: e.TimeZone, DisplayName: e.DisplayName}, nil
 	case domain.UserUpdated:
-		return updatedData{UserID: e.UserID, TimeZone: e.TimeZone}, nil
+		return updatedData{UserID: e.UserID, TimeZone: e.TimeZone, DisplayName: e.DisplayName}, nil
 	case domain.UserRejected:
 		return rejectedData{ChallengeID: e.ChallengeID, UserID: e.UserID, Reason: e.Reason}, nil
 	}

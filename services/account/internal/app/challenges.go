@@ -45,7 +45,7 @@ func (s *Application) ValidateChallengeUser(ctx context.Context, tx ChallengeUse
 	case err != nil:
 		verdict = reject(domain.ReasonUserNotFound)
 	case u.Status() == domain.StatusActive:
-		verdict = domain.UserValidated{ChallengeID: in.ChallengeID, UserID: in.UserID, TimeZone: u.TimeZone()}
+		verdict = domain.UserValidated{ChallengeID: in.ChallengeID, UserID: in.UserID, TimeZone: u.TimeZone(), DisplayName: u.DisplayName()}
 	case u.Status() == domain.StatusSuspended:
 		verdict = reject(domain.ReasonUserSuspended)
 	case u.Status() == domain.StatusDeleted:

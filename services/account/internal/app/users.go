@@ -17,9 +17,9 @@ type UpdateMeInput struct {
 	ClientIP        string
 }
 
-// UpdateMe renames the caller, changes their time zone (announced as
-// user.updated in the same transaction, through the outbox) and/or changes
-// their password. A password
+// UpdateMe renames the caller and/or changes their time zone (either
+// announced as user.updated in the same transaction, through the outbox)
+// and/or changes their password. A password
 // change needs the current password (wrong ones count towards the sign-in
 // lockout) and revokes every refresh token of the account.
 func (s *Application) UpdateMe(ctx context.Context, actor domain.User, in UpdateMeInput) (domain.User, error) {
@@ -68,17 +68,25 @@ func (s *Application) UpdateMe(ctx context.Context, actor domain.User, in Update
 		return actor, nil
 	}
 	return s.users.Update(ctx, actor.ID(), func(ctx context.Context, u *domain.User, tx UserTx) error {
+		// A change of the name, the zone or both is one user.updated with
+		// the account as it ends up: the last event is the whole profile.
+		var updated []domain.Event
 		if in.DisplayName != nil {
-			if err := u.Rename(name); err != nil {
+			evts, err := u.Rename(name)
+			if err != nil {
 				return err
 			}
+			updated = append(updated, evts...)
 		}
 		if in.TimeZone != nil {
 			evts, err := u.SetTimeZone(tz)
 			if err != nil {
 				return err
 			}
-			if err := tx.Emit(ctx, evts...); err != nil {
+			updated = append(updated, evts...)
+		}
+		if len(updated) > 0 {
+			if err := tx.Emit(ctx, updated[len(updated)-1]); err != nil {
 				return err
 			}
 		}

@@ -13,18 +13,22 @@ type UserDeleted struct{ UserID int64 }
 type UserSuspended struct{ UserID int64 }
 
 // UserValidated: the user a new challenge belongs to exists and is active.
-// TimeZone is the user's zone at that moment, so the challenge service
-// knows it from the first challenge on.
+// TimeZone and DisplayName are the user's at that moment, so the challenge
+// service knows them from the first challenge on.
 type UserValidated struct {
 	ChallengeID, UserID int64
 	TimeZone            string
+	DisplayName         string
 }
 
 // UserUpdated: something of the account that other services keep a copy of
-// changed: today its time zone.
+// changed (its time zone, its display name). It always carries all of them,
+// as they are after the change, so a consumer that missed an earlier one
+// still ends with the whole current profile.
 type UserUpdated struct {
-	UserID   int64
-	TimeZone string
+	UserID      int64
+	TimeZone    string
+	DisplayName string
 }
 
 // UserRejected: the user a new challenge belongs to may not own it; Reason

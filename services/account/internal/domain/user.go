@@ -73,7 +73,12 @@ func (u *User) SetTimeZone(tz TimeZone) ([]Event, error) {
 	if u.id <= 0 {
 		return nil, nil
 	}
-	return []Event{UserUpdated{UserID: u.id, TimeZone: u.timeZone}}, nil
+	return []Event{u.updated()}, nil
+}
+
+// updated is the user.updated of the account as it is now.
+func (u *User) updated() UserUpdated {
+	return UserUpdated{UserID: u.id, TimeZone: u.timeZone, DisplayName: u.displayName}
 }
 
 // UnmarshalUserFromDatabase rebuilds an account from storage, where it was
@@ -108,12 +113,22 @@ func (u User) IsAdmin() bool { return u.role == RoleAdmin }
 func (u User) CanAccess(id int64) bool { return u.IsAdmin() || u.id == id }
 
 // Rename changes the display name.
-func (u *User) Rename(name DisplayName) error {
+//
+// A stored account announces a new name (user.updated): the challenge
+// service shows it on the group leaderboards. Keeping the name it has
+// changes nothing.
+func (u *User) Rename(name DisplayName) ([]Event, error) {
 	if u.status == StatusDeleted {
-		return ErrUserDeleted
+		return nil, ErrUserDeleted
+	}
+	if name.String() == u.displayName {
+		return nil, nil
 	}
 	u.displayName = name.String()
-	return nil
+	if u.id <= 0 {
+		return nil, nil
+	}
+	return []Event{u.updated()}, nil
 }
 
 // ChangePasswordHash stores a new password's hash.

@@ -72,7 +72,7 @@ func TestDelete(t *testing.T) {
 	if _, err := u.SetStatus(domain.StatusActive); !errors.Is(err, domain.ErrUserDeleted) {
 		t.Fatalf("reactivating a deleted account: %v", err)
 	}
-	if err := u.Rename(domain.DisplayName{}); !errors.Is(err, domain.ErrUserDeleted) {
+	if _, err := u.Rename(domain.DisplayName{}); !errors.Is(err, domain.ErrUserDeleted) {
 		t.Fatalf("renaming a deleted account: %v", err)
 	}
 }
@@ -167,7 +167,7 @@ func TestSetTimeZone(t *testing.T) {
 		t.Fatalf("stored zone %q", u.TimeZone())
 	}
 	evts, err := u.SetTimeZone(domain.MustTimeZone("Europe/Berlin"))
-	if err != nil || len(evts) != 1 || evts[0] != (domain.UserUpdated{UserID: 7, TimeZone: "Europe/Berlin"}) || u.TimeZone() != "Europe/Berlin" {
+	if err != nil || len(evts) != 1 || evts[0] != (domain.UserUpdated{UserID: 7, TimeZone: "Europe/Berlin", DisplayName: u.DisplayName()}) || u.TimeZone() != "Europe/Berlin" {
 		t.Fatalf("set: %v %v %q", evts, err, u.TimeZone())
 	}
 	if evts, err := u.SetTimeZone(domain.MustTimeZone("Europe/Berlin")); err != nil || evts != nil {
@@ -189,5 +189,30 @@ func TestSetTimeZone(t *testing.T) {
 	}
 	if _, err := u.SetTimeZone(domain.MustTimeZone("UTC")); !errors.Is(err, domain.ErrUserDeleted) {
 		t.Fatalf("deleted user: %v", err)
+	}
+}
+
+// A stored account announces a new display name with the whole profile; the
+// same name again, or an unsaved account, announces nothing.
+func TestRenameAnnounces(t *testing.T) {
+	u := stored(t, domain.RoleUser)
+	ada, err := domain.NewDisplayName("Ada L.")
+	if err != nil {
+		t.Fatal(err)
+	}
+	evts, err := u.Rename(ada)
+	if err != nil || len(evts) != 1 || evts[0] != (domain.UserUpdated{UserID: 7, TimeZone: u.TimeZone(), DisplayName: "Ada L."}) || u.DisplayName() != "Ada L." {
+		t.Fatalf("rename: %v %v %q", evts, err, u.DisplayName())
+	}
+	if evts, err := u.Rename(ada); err != nil || evts != nil {
+		t.Fatalf("same name again: %v %v", evts, err)
+	}
+	fresh, err := domain.NewUser(domain.MustEmail("b@example.com"), ada, "h", domain.RoleUser)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := domain.NewDisplayName("B")
+	if evts, err := fresh.Rename(b); err != nil || evts != nil || fresh.DisplayName() != "B" {
+		t.Fatalf("unsaved user: %v %v", evts, err)
 	}
 }

@@ -34,9 +34,9 @@ func tzClaim(t *testing.T, token string) string {
 }
 
 // A time zone chosen at signup is stored, shown, signed into tokens and
-// sent with user.validated; PATCH /users/me changes it and announces the
-// change as user.updated; a name the tz database does not know is a 422
-// naming timeZone.
+// sent with user.validated (with the display name); PATCH /users/me changes
+// it and announces the change as user.updated, which carries the whole
+// profile; a name the tz database does not know is a 422 naming timeZone.
 func TestTimeZone(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
@@ -61,7 +61,7 @@ func TestTimeZone(t *testing.T) {
 
 	h.publish(t, challengeCreated(t, map[string]any{"challengeId": 301, "userId": u.ID}))
 	if v := tap.next(t); v.typ != "user.validated" ||
-		v.data != `{"challengeId":301,"userId":`+strconv.FormatInt(u.ID, 10)+`,"timeZone":"America/Los_Angeles"}` {
+		v.data != `{"challengeId":301,"userId":`+strconv.FormatInt(u.ID, 10)+`,"timeZone":"America/Los_Angeles","displayName":"Tz"}` {
 		t.Fatalf("verdict %s %s", v.typ, v.data)
 	}
 
@@ -71,7 +71,7 @@ func TestTimeZone(t *testing.T) {
 		t.Fatalf("patched zone %q", got.TimeZone)
 	}
 	if v := tap.next(t); v.typ != "user.updated" ||
-		v.data != `{"userId":`+strconv.FormatInt(u.ID, 10)+`,"timeZone":"Europe/Berlin"}` {
+		v.data != `{"userId":`+strconv.FormatInt(u.ID, 10)+`,"timeZone":"Europe/Berlin","displayName":"Tz"}` {
 		t.Fatalf("update %s %s", v.typ, v.data)
 	}
 	if z := tzClaim(t, h.tokens(t, u).AccessToken); z != "Europe/Berlin" {
@@ -92,6 +92,41 @@ func TestTimeZone(t *testing.T) {
 			t.Errorf("signup %q: 422 names %v", bad, f)
 		}
 	}
+	if n := tap.drain(t); n != 0 {
+		t.Fatalf("%d events more than the changes", n)
+	}
+}
+
+// A new display name is announced as user.updated with the whole profile
+// (the challenge service shows it on group leaderboards); a PATCH of the
+// name and the zone together is one event with both; the same name again,
+// or a password change alone, announces nothing.
+func TestDisplayNameAnnounced(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	tap := h.tap(t, "user.updated")
+	u := user{Email: "dn-" + testkit.RandomHex(4) + "@example.com", Password: "password " + testkit.RandomHex(4)}
+	var got userJSON
+	h.Do(t, "POST", "/auth/signup", "", map[string]string{
+		"email": u.Email, "password": u.Password, "displayName": "Ada", "timeZone": "Europe/London",
+	}).Expect(t, http.StatusCreated).Decode(t, &got)
+	u.ID = got.Id
+	tok := h.tokens(t, u).AccessToken
+	id := strconv.FormatInt(u.ID, 10)
+
+	h.Do(t, "PATCH", "/users/me", tok, map[string]string{"displayName": "Ada L."}).Expect(t, http.StatusOK)
+	if v := tap.next(t); v.typ != "user.updated" ||
+		v.data != `{"userId":`+id+`,"timeZone":"Europe/London","displayName":"Ada L."}` {
+		t.Fatalf("rename %s %s", v.typ, v.data)
+	}
+	h.Do(t, "PATCH", "/users/me", tok, map[string]string{"displayName": "Ada Lovelace", "timeZone": "Europe/Paris"}).Expect(t, http.StatusOK)
+	if v := tap.next(t); v.typ != "user.updated" ||
+		v.data != `{"userId":`+id+`,"timeZone":"Europe/Paris","displayName":"Ada Lovelace"}` {
+		t.Fatalf("rename and move %s %s", v.typ, v.data)
+	}
+	h.Do(t, "PATCH", "/users/me", tok, map[string]string{"displayName": "Ada Lovelace"}).Expect(t, http.StatusOK)
+	h.Do(t, "PATCH", "/users/me", tok, map[string]string{"password": "another password 1", "currentPassword": u.Password}).
+		Expect(t, http.StatusOK)
 	if n := tap.drain(t); n != 0 {
 		t.Fatalf("%d events more than the changes", n)
 	}

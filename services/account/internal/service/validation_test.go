@@ -43,12 +43,12 @@ func TestChallengeUserValidation(t *testing.T) {
 		typ         string
 		data        string
 	}{
-		{101, active.ID, "user.validated", `{"challengeId":101,"userId":%d,"timeZone":"UTC"}`},
+		{101, active.ID, "user.validated", `{"challengeId":101,"userId":%d,"timeZone":"UTC","displayName":"active"}`},
 		{102, suspended.ID, "user.rejected", `{"challengeId":102,"userId":%d,"reason":"user suspended"}`},
 		{103, deleted.ID, "user.rejected", `{"challengeId":103,"userId":%d,"reason":"user deleted"}`},
 		{104, unknown, "user.rejected", `{"challengeId":104,"userId":%d,"reason":"user not found"}`},
 		// A decimal string names the same user.
-		{105, strconv.FormatInt(active.ID, 10), "user.validated", `{"challengeId":105,"userId":%d,"timeZone":"UTC"}`},
+		{105, strconv.FormatInt(active.ID, 10), "user.validated", `{"challengeId":105,"userId":%d,"timeZone":"UTC","displayName":"active"}`},
 	}
 	for _, c := range cases {
 		h.publish(t, challengeCreated(t, map[string]any{"challengeId": c.challengeID, "userId": c.userID}))
@@ -157,7 +157,7 @@ func TestServesWhileBrokerIsDown(t *testing.T) {
 	h.publish(t, challengeCreated(t, map[string]any{"challengeId": 11, "userId": u.ID}))
 	want := map[string]string{
 		"user.deleted":   `{"userId":` + strconv.FormatInt(leaving.ID, 10) + `}`,
-		"user.validated": `{"challengeId":11,"userId":` + strconv.FormatInt(u.ID, 10) + `,"timeZone":"UTC"}`,
+		"user.validated": `{"challengeId":11,"userId":` + strconv.FormatInt(u.ID, 10) + `,"timeZone":"UTC","displayName":"early"}`,
 	}
 	for len(want) > 0 {
 		v := tap.next(t)

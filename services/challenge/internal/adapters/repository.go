@@ -53,34 +53,8 @@ func (r *Repository) inTx(ctx context.Context, fn func(tx *ent.Tx) error) error 
 }
 
 func (r *Repository) CreateChallenge(ctx context.Context, c *domain.Challenge, announce func(*domain.Challenge) []domain.Event) error {
-	plan := c.Plan()
-	prog := plan.Spec().Progression
 	err := r.inTx(ctx, func(tx *ent.Tx) error {
-		row, err := tx.Challenge.Create().
-			SetUserID(c.UserID()).
-			SetTitle(c.Title()).
-			SetExercise(plan.Exercise()).
-			SetUnit(entchallenge.Unit(plan.Unit())).
-			SetStartValue(plan.StartValue()).
-			SetIncrement(plan.Increment()).
-			SetIncrementEvery(plan.IncrementEvery()).
-			SetSessionsPerWeek(plan.SessionsPerWeek()).
-			SetWeeks(plan.Weeks()).
-			SetProgression(entchallenge.Progression(prog.Type)).
-			SetDeloadAfter(prog.DeloadAfter).
-			SetDeloadPercent(prog.DeloadPercent).
-			SetMinReps(prog.MinReps).
-			SetMaxReps(prog.MaxReps).
-			SetStartDate(plan.StartDate().Time()).
-			SetStatus(entchallenge.Status(c.Status())).
-			SetStatusReason(c.StatusReason()).
-			SetCreatedAt(c.CreatedAt()).
-			SetUpdatedAt(c.UpdatedAt()).
-			Save(ctx)
-		if err != nil {
-			return fmt.Errorf("insert challenge: %w", err)
-		}
-		if err := c.AssignID(row.ID); err != nil {
+		if err := insertChallenge(ctx, tx, c); err != nil {
 			return err
 		}
 		if announce == nil {
@@ -93,6 +67,41 @@ func (r *Repository) CreateChallenge(ctx context.Context, c *domain.Challenge, a
 	}
 	r.notify()
 	return nil
+}
+
+// insertChallenge stores a new challenge (a participation too) and assigns
+// its id.
+func insertChallenge(ctx context.Context, tx *ent.Tx, c *domain.Challenge) error {
+	plan := c.Plan()
+	prog := plan.Spec().Progression
+	create := tx.Challenge.Create().
+		SetUserID(c.UserID()).
+		SetTitle(c.Title()).
+		SetExercise(plan.Exercise()).
+		SetUnit(entchallenge.Unit(plan.Unit())).
+		SetStartValue(plan.StartValue()).
+		SetIncrement(plan.Increment()).
+		SetIncrementEvery(plan.IncrementEvery()).
+		SetSessionsPerWeek(plan.SessionsPerWeek()).
+		SetWeeks(plan.Weeks()).
+		SetProgression(entchallenge.Progression(prog.Type)).
+		SetDeloadAfter(prog.DeloadAfter).
+		SetDeloadPercent(prog.DeloadPercent).
+		SetMinReps(prog.MinReps).
+		SetMaxReps(prog.MaxReps).
+		SetStartDate(plan.StartDate().Time()).
+		SetStatus(entchallenge.Status(c.Status())).
+		SetStatusReason(c.StatusReason()).
+		SetCreatedAt(c.CreatedAt()).
+		SetUpdatedAt(c.UpdatedAt())
+	if c.GroupID() > 0 {
+		create = create.SetGroupID(c.GroupID())
+	}
+	row, err := create.Save(ctx)
+	if err != nil {
+		return fmt.Errorf("insert challenge: %w", err)
+	}
+	return c.AssignID(row.ID)
 }
 
 func enqueue(ctx context.Context, tx *ent.Tx, evts []domain.Event) error {
@@ -458,7 +467,7 @@ func toChallenge(row *ent.Challenge) (*domain.Challenge, error) {
 		return nil, fmt.Errorf("stored challenge %d has an invalid plan: %v", row.ID, err)
 	}
 	return domain.UnmarshalChallengeFromDatabase(row.ID, row.UserID, row.Title, plan,
-		domain.Status(row.Status), row.StatusReason, row.CreatedAt, row.UpdatedAt)
+		domain.Status(row.Status), row.StatusReason, row.CreatedAt, row.UpdatedAt, or0(row.GroupID))
 }
 
 func toWorkoutLogs(unit domain.Unit, rows []*ent.WorkoutLog) ([]domain.WorkoutLog, error) {
@@ -491,4 +500,11 @@ func toLogView(row *ent.WorkoutLog) app.LogView {
 		Note:        row.Note,
 		CreatedAt:   row.CreatedAt.UTC(),
 	}
+}
+
+func or0(p *int64) int64 {
+	if p == nil {
+		return 0
+	}
+	return *p
 }

@@ -70,18 +70,25 @@ func (r *TxRepository) TransitionUserChallenges(ctx context.Context, userID int6
 	return res, nil
 }
 
-// SetUserTimeZone stores the user's zone as of asOf unless the stored one is
-// newer, in one statement; it reports whether the row now differs. The
-// assignments run left to right, so time_zone is decided against the old
-// as_of before as_of moves.
-func (r *TxRepository) SetUserTimeZone(ctx context.Context, userID int64, zone string, asOf time.Time) (bool, error) {
+// SetUserProfile stores what p carries as of asOf unless the stored
+// profile is newer, in one statement; it reports whether the row now
+// differs. The assignments run left to right, so each member is decided
+// against the old as_of before as_of moves; a member p does not carry keeps
+// its stored value (or the default of a new row: UTC, no name).
+func (r *TxRepository) SetUserProfile(ctx context.Context, userID int64, p app.ProfileUpdate, asOf time.Time) (bool, error) {
+	zone := p.TimeZone
+	if zone == "" {
+		zone = "UTC"
+	}
 	res, err := r.tx.ExecContext(ctx,
-		"INSERT INTO user_time_zones (id, time_zone, as_of) VALUES (?, ?, ?) "+
-			"ON DUPLICATE KEY UPDATE time_zone = IF(VALUES(as_of) >= as_of, VALUES(time_zone), time_zone), "+
+		"INSERT INTO user_profiles (id, time_zone, display_name, as_of) VALUES (?, ?, ?, ?) "+
+			"ON DUPLICATE KEY UPDATE "+
+			"time_zone = IF(? AND VALUES(as_of) >= as_of, VALUES(time_zone), time_zone), "+
+			"display_name = IF(? AND VALUES(as_of) >= as_of, VALUES(display_name), display_name), "+
 			"as_of = GREATEST(as_of, VALUES(as_of))",
-		userID, zone, asOf.UTC().Truncate(time.Microsecond))
+		userID, zone, p.DisplayName, asOf.UTC().Truncate(time.Microsecond), p.TimeZone != "", p.DisplayName != "")
 	if err != nil {
-		return false, fmt.Errorf("set time zone of user %d: %w", userID, err)
+		return false, fmt.Errorf("set profile of user %d: %w", userID, err)
 	}
 	// 1: inserted, 2: changed, 0: nothing changed (MySQL's upsert counts).
 	n, err := res.RowsAffected()

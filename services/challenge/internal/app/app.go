@@ -14,6 +14,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"strconv"
 	"time"
@@ -110,6 +111,8 @@ type Repository interface {
 	// SeedUserTimeZone records zone (a valid name) for a user that has none
 	// yet, below any event's: an event's zone always wins over a seed.
 	SeedUserTimeZone(ctx context.Context, userID int64, zone string) error
+
+	GroupRepository
 }
 
 // Cache stores encoded read results by key (cache-aside). Get returns the
@@ -128,8 +131,13 @@ type Application struct {
 	progress Cache // progress of a challenge, by challenge id
 	records  Cache // personal records, by user id
 	history  Cache // weekly history, by challenge or by user and exercise
+	boards   Leaderboards
+	random   randomSource
 	now      func() time.Time
 	log      *slog.Logger
+	// joins and departures count group events (metrics), when set.
+	joins      func(result string)
+	departures func(reason string)
 }
 
 // Options configure New.
@@ -143,14 +151,28 @@ type Options struct {
 	// HistoryCache caches GET /challenges/{id}/history and
 	// GET /challenges/history/{userId}: every week, each page a slice.
 	HistoryCache Cache
-	Now          func() time.Time // default time.Now
-	Logger       *slog.Logger     // default slog.Default()
+	// Leaderboards keeps the groups' boards (default ComputedBoards: every
+	// read from MySQL).
+	Leaderboards Leaderboards
+	// Random draws invite codes (default crypto/rand).
+	Random io.Reader
+	// CountJoin counts join attempts and their validation by result (the
+	// Join* constants); CountDeparture participants leaving a board, by
+	// reason (left, removed, deleted). Either may be nil.
+	CountJoin      func(result string)
+	CountDeparture func(reason string)
+	Now            func() time.Time // default time.Now
+	Logger         *slog.Logger     // default slog.Default()
 }
 
 // New returns the use cases over repo. A nil cache means no caching.
 func New(repo Repository, opts Options) *Application {
 	a := &Application{repo: repo, logs: opts.UserLogsCache, progress: opts.ProgressCache,
-		records: opts.RecordsCache, history: opts.HistoryCache, now: opts.Now, log: opts.Logger}
+		records: opts.RecordsCache, history: opts.HistoryCache, boards: opts.Leaderboards, random: opts.Random,
+		joins: opts.CountJoin, departures: opts.CountDeparture, now: opts.Now, log: opts.Logger}
+	if a.boards == nil {
+		a.boards = ComputedBoards{}
+	}
 	for _, c := range []*Cache{&a.logs, &a.progress, &a.records, &a.history} {
 		if *c == nil {
 			*c = NoCache{}
@@ -216,9 +238,13 @@ func (a *Application) invalidate(ctx context.Context, userID, challengeID int64)
 
 // invalidateLogs drops, after the commit, every cached read a change to the
 // logs of c made stale: what invalidate drops, and the owner's records and
-// the history of c's exercise. Every log change goes through here: a new
-// log, a correction, a deletion, a deleted challenge.
+// the history of c's exercise; and for a participation of a group, it
+// brings the owner's leaderboard entry in step. Every log change goes
+// through here: a new log, a correction, a deletion, a deleted challenge.
 func (a *Application) invalidateLogs(ctx context.Context, c *domain.Challenge) {
+	if c.GroupID() > 0 {
+		a.refreshBoard(ctx, c.GroupID(), c.UserID())
+	}
 	a.invalidate(ctx, c.UserID(), c.ID())
 	if err := a.records.Invalidate(ctx, recordsKey(c.UserID())); err != nil {
 		a.log.WarnContext(ctx, "invalidate records", "user_id", c.UserID(), "err", err)

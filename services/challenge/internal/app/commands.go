@@ -90,6 +90,17 @@ func (a *Application) DeleteChallenge(ctx context.Context, actor Actor, id int64
 		if !actor.CanAccess(c.UserID()) {
 			return ErrForbidden
 		}
+		if c.GroupID() > 0 {
+			// Its place would go with it (the foreign key cascades), but
+			// the board must lose it first: leaving does, after its commit.
+			p, err := a.repo.Participant(ctx, c.GroupID(), c.UserID())
+			if err != nil {
+				return err
+			}
+			if p != nil && p.Status().OnBoard() {
+				return ErrStillInGroup
+			}
+		}
 		return nil
 	})
 	if err != nil {

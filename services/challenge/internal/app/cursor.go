@@ -72,3 +72,41 @@ func DecodeWeekCursor(s string) (int64, error) {
 	}
 	return k[0], nil
 }
+
+// Groups ("g", key the group id), invites ("i", the invite id) and
+// leaderboard pages ("r", the offset of the page's first entry: a board is
+// ranked, not keyed, so its pages are positions).
+const (
+	groupCursorKind       = "g"
+	inviteCursorKind      = "i"
+	leaderboardCursorKind = "r"
+)
+
+func encodeIDCursor(kind string, id int64) string { return paging.EncodeCursor(kind, id) }
+
+// decodeIDCursor parses a cursor of kind with one positive key; "" is 0.
+func decodeIDCursor(kind, s string) (int64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	k, ok := paging.DecodeCursor(s, kind, 1)
+	if !ok {
+		return 0, errBadCursor
+	}
+	return k[0], nil
+}
+
+// EncodeLeaderboardCursor is the cursor of the page starting at offset (> 0).
+func EncodeLeaderboardCursor(offset int) string {
+	return paging.EncodeCursor(leaderboardCursorKind, int64(offset))
+}
+
+// DecodeLeaderboardCursor parses a cursor from EncodeLeaderboardCursor; ""
+// is the first page (0). An offset past any board's size is refused too.
+func DecodeLeaderboardCursor(s string) (int, error) {
+	off, err := decodeIDCursor(leaderboardCursorKind, s)
+	if err != nil || off > domain.MaxGroupParticipants {
+		return 0, errBadCursor
+	}
+	return int(off), nil
+}

@@ -96,6 +96,7 @@ type Challenge struct {
 	statusReason string
 	createdAt    time.Time
 	updatedAt    time.Time
+	groupID      int64 // 0: a challenge of one's own; else a participation of that group
 }
 
 // NewChallengeFromSpec starts a pending challenge; the id is assigned by
@@ -143,11 +144,16 @@ func stamp(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
 // checks the data: a row that breaks the rules is reported rather than
 // turned into an entity that would misbehave later. The error is never a
 // *ValidationError, since the fault is the store's, not the client's.
+// groupID is 0 for a challenge of one's own, the group's id for a
+// participation.
 func UnmarshalChallengeFromDatabase(
 	id, userID int64, title string, plan Plan,
-	status Status, statusReason string, createdAt, updatedAt time.Time,
+	status Status, statusReason string, createdAt, updatedAt time.Time, groupID int64,
 ) (*Challenge, error) {
 	var problems []string
+	if groupID < 0 {
+		problems = append(problems, "group id must not be negative")
+	}
 	if id <= 0 {
 		problems = append(problems, "id must be positive")
 	}
@@ -179,6 +185,7 @@ func UnmarshalChallengeFromDatabase(
 		statusReason: cleanReason(statusReason),
 		createdAt:    stamp(createdAt),
 		updatedAt:    stamp(updatedAt),
+		groupID:      groupID,
 	}, nil
 }
 
@@ -190,6 +197,10 @@ func (c *Challenge) UserID() int64 { return c.userID }
 
 // Title is the trimmed title.
 func (c *Challenge) Title() string { return c.title }
+
+// GroupID is the group the challenge is a participation of; 0 for a
+// challenge of one's own.
+func (c *Challenge) GroupID() int64 { return c.groupID }
 
 // Plan is the challenge's plan; plans do not change once created.
 func (c *Challenge) Plan() Plan { return c.plan }

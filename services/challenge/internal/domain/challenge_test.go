@@ -16,7 +16,7 @@ var created = time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
 // storedChallenge is a challenge as read back from storage in status s.
 func storedChallenge(t *testing.T, s domain.Status) *domain.Challenge {
 	t.Helper()
-	c, err := domain.UnmarshalChallengeFromDatabase(7, 42, "Squat to 117.5", mustPlan(t, squatSpec()), s, "", created, created)
+	c, err := domain.UnmarshalChallengeFromDatabase(7, 42, "Squat to 117.5", mustPlan(t, squatSpec()), s, "", created, created, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,7 +251,7 @@ func TestCheckLog(t *testing.T) {
 
 func TestUnmarshalChallengeFromDatabase(t *testing.T) {
 	plan := mustPlan(t, squatSpec())
-	c, err := domain.UnmarshalChallengeFromDatabase(7, 42, "T", plan, domain.StatusRejected, "no such user", created, created.Add(time.Hour))
+	c, err := domain.UnmarshalChallengeFromDatabase(7, 42, "T", plan, domain.StatusRejected, "no such user", created, created.Add(time.Hour), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,15 +263,15 @@ func TestUnmarshalChallengeFromDatabase(t *testing.T) {
 		do   func() error
 	}{
 		{"no id", func() error {
-			_, err := domain.UnmarshalChallengeFromDatabase(0, 42, "T", plan, domain.StatusActive, "", created, created)
+			_, err := domain.UnmarshalChallengeFromDatabase(0, 42, "T", plan, domain.StatusActive, "", created, created, 0)
 			return err
 		}},
 		{"unknown status", func() error {
-			_, err := domain.UnmarshalChallengeFromDatabase(7, 42, "T", plan, "deleted", "", created, created)
+			_, err := domain.UnmarshalChallengeFromDatabase(7, 42, "T", plan, "deleted", "", created, created, 0)
 			return err
 		}},
 		{"empty title, no plan, no user, no time", func() error {
-			_, err := domain.UnmarshalChallengeFromDatabase(7, 0, "", domain.Plan{}, domain.StatusActive, "", time.Time{}, created)
+			_, err := domain.UnmarshalChallengeFromDatabase(7, 0, "", domain.Plan{}, domain.StatusActive, "", time.Time{}, created, 0)
 			return err
 		}},
 	}

@@ -149,3 +149,74 @@ func FuzzHistoryParameters(f *testing.F) {
 		}
 	})
 }
+
+func FuzzJoinGroupBody(f *testing.F) {
+	for _, seed := range []string{
+		`{"code":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}`, `{"code":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB"}`,
+		`{"code":""}`, `{"code":null}`, `{"code":43}`, `{}`, `[]`, `null`, ``, `{"code":"` + "\x00" + `"}`,
+		`{"code":"AAAAAAAAAAAAAAAAAAAAA\nAAAAAAAAAAAAAAAAAAAAA"}`, `{"code":"a","code":"b"}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	h := newHarness(f)
+	tok := h.user(f, 506)
+	owner := h.user(f, 507)
+	g := h.createGroup(f, owner)
+	f.Add([]byte(`{"code":"` + h.invite(f, owner, g.Id, nil).Code + `"}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		r, err := h.Try("POST", "/challenges/groups/join", tok, body)
+		checkFuzzResponse(t, r, err)
+	})
+}
+
+func FuzzCreateInviteBody(f *testing.F) {
+	for _, seed := range []string{
+		`{}`, `{"maxParticipants":2}`, `{"expiresAt":"2999-01-01T00:00:00Z"}`, `{"expiresAt":"2020-01-01T00:00:00Z"}`,
+		`{"maxParticipants":1e400}`, `{"maxParticipants":-0}`, `{"maxParticipants":2.5}`, `{"expiresAt":"tomorrow"}`,
+		`{"expiresAt":null,"maxParticipants":null}`, `[]`, `null`, ``,
+	} {
+		f.Add([]byte(seed))
+	}
+	h := newHarness(f)
+	tok := h.user(f, 508)
+	g := h.createGroup(f, tok)
+	path := groupPath(g.Id, "/invites")
+	f.Fuzz(func(t *testing.T, body []byte) {
+		r, err := h.Try("POST", path, tok, body)
+		checkFuzzResponse(t, r, err)
+	})
+}
+
+func FuzzGroupParameters(f *testing.F) {
+	for _, seed := range [][3]string{
+		{"", "", "1"}, {"20", "cjE", "me"}, {"0", "x", "-1"}, {"101", "cjEwMDE", "99999999999999999999"},
+		{"ten", "%zz", "%00"}, {"1", "YzE", "{}"}, {"", "====", ""},
+	} {
+		f.Add(seed[0], seed[1], seed[2])
+	}
+	h := newHarness(f)
+	tok := h.user(f, 509)
+	g := h.createGroup(f, tok)
+	f.Fuzz(func(t *testing.T, limit, cursor, id string) {
+		q := url.Values{}
+		for k, v := range map[string]string{"limit": limit, "cursor": cursor} {
+			if v != "" {
+				q.Set(k, v)
+			}
+		}
+		for _, path := range []string{
+			groupPath(g.Id, "/leaderboard?"+q.Encode()),
+			groupPath(g.Id, "/invites?"+q.Encode()),
+			"/challenges/groups?" + q.Encode(),
+			"/challenges/groups/" + url.PathEscape(id) + "/leaderboard",
+			"/challenges/groups/" + url.PathEscape(id),
+		} {
+			r, err := h.Try("GET", path, tok, nil)
+			checkFuzzResponse(t, r, err)
+		}
+		r, err := h.Try("DELETE", groupPath(g.Id, "/participants/"+url.PathEscape(id)), tok, nil)
+		checkFuzzResponse(t, r, err)
+		r, err = h.Try("DELETE", groupPath(g.Id, "/invites/"+url.PathEscape(id)), tok, nil)
+		checkFuzzResponse(t, r, err)
+	})
+}

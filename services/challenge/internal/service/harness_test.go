@@ -313,6 +313,7 @@ type spyRepo struct {
 	app.Repository
 	userLogs      atomic.Int64
 	progressLoads atomic.Int64
+	boardLoads    atomic.Int64 // whole leaderboards read from MySQL
 	mu            sync.Mutex
 	pause         *pause
 }
@@ -343,6 +344,13 @@ func (s *spyRepo) UserLogs(ctx context.Context, userID int64, after *app.LogCurs
 		<-p.release
 	}
 	return rows, err
+}
+
+func (s *spyRepo) BoardMembers(ctx context.Context, groupID, userID int64) ([]app.BoardMember, error) {
+	if userID == 0 {
+		s.boardLoads.Add(1)
+	}
+	return s.Repository.BoardMembers(ctx, groupID, userID)
 }
 
 func (s *spyRepo) ChallengeWithLogs(ctx context.Context, id int64) (*domain.Challenge, []domain.WorkoutLog, error) {

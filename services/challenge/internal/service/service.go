@@ -66,7 +66,9 @@ type Service struct {
 	publisher *events.Publisher
 	relay     *events.Relay
 	consumer  *events.Consumer
-	closeOnce sync.Once
+	// closeBoards stops the leaderboards' background work.
+	closeBoards func()
+	closeOnce   sync.Once
 }
 
 // New connects to MySQL (which must answer and be migrated: the service is
@@ -138,13 +140,25 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *Service, err error) 
 	if opts.WrapRepository != nil {
 		repo = opts.WrapRepository(repo)
 	}
+	gm, err := newGroupMetrics(opts.Registry)
+	if err != nil {
+		return nil, err
+	}
+	boards, closeBoards, err := leaderboards(s.rdb, cfg, opts.Registry, opts.Logger)
+	if err != nil {
+		return nil, err
+	}
+	s.closeBoards = closeBoards
 	s.App = app.New(repo, app.Options{
-		UserLogsCache: adapters.NewCache(s.cache, adapters.CacheUserLogs),
-		ProgressCache: adapters.NewCache(s.cache, adapters.CacheProgress),
-		RecordsCache:  adapters.NewCache(s.cache, adapters.CacheRecords),
-		HistoryCache:  adapters.NewCache(s.cache, adapters.CacheHistory),
-		Now:           opts.Now,
-		Logger:        opts.Logger,
+		UserLogsCache:  adapters.NewCache(s.cache, adapters.CacheUserLogs),
+		ProgressCache:  adapters.NewCache(s.cache, adapters.CacheProgress),
+		RecordsCache:   adapters.NewCache(s.cache, adapters.CacheRecords),
+		HistoryCache:   adapters.NewCache(s.cache, adapters.CacheHistory),
+		Leaderboards:   boards,
+		CountJoin:      gm.join,
+		CountDeparture: gm.departure,
+		Now:            opts.Now,
+		Logger:         opts.Logger,
 	})
 
 	if opts.QueuePrefix == "" {
@@ -229,6 +243,9 @@ func (s *Service) Close() {
 		}
 		if s.cache != nil {
 			s.cache.Close()
+		}
+		if s.closeBoards != nil {
+			s.closeBoards()
 		}
 		if s.rdb != nil {
 			_ = s.rdb.Close()

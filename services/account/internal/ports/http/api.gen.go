@@ -91,7 +91,11 @@ func (e TokenPairTokenType) Valid() bool {
 	}
 }
 
-// DisplayName Example: Ada
+// DisplayName The name other people see: the challenge service shows it on the
+// leaderboards of the user's group challenges. A change is announced
+// to it (`user.updated`).
+//
+// Example: Ada
 type DisplayName = string
 
 // Email Example: ada@example.com
@@ -148,7 +152,12 @@ type SetStatusRequestStatus string
 
 // SignupRequest defines model for SignupRequest.
 type SignupRequest struct {
-	// DisplayName Example: Ada
+	// DisplayName The name other people see: the challenge service shows it on the
+	// leaderboards of the user's group challenges. A change is announced
+	// to it (`user.updated`).
+	//
+	//
+	// Example: Ada
 	DisplayName DisplayName `json:"displayName"`
 
 	// Email Example: ada@example.com
@@ -203,7 +212,12 @@ type UpdateMeRequest struct {
 	// CurrentPassword Required together with `password`.
 	CurrentPassword *string `json:"currentPassword,omitempty"`
 
-	// DisplayName Example: Ada
+	// DisplayName The name other people see: the challenge service shows it on the
+	// leaderboards of the user's group challenges. A change is announced
+	// to it (`user.updated`).
+	//
+	//
+	// Example: Ada
 	DisplayName *DisplayName `json:"displayName,omitempty"`
 
 	// Password Example: correct horse battery staple
@@ -1830,68 +1844,69 @@ func (sh *strictHandler) SetUserStatus(ctx *fiber.Ctx, id UserID) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"3Ft9c9s2k/8qO7ybqd1j5Jc4vcaemzk1TXrpNC9jO/PcXZQpIXIloiYBFgAtKxnP3Ie4T3if5GYXIEXK",
-	"lJQ0T/yk/cuWSACLxb789rfQhyjVZaUVKmej0w9RJYwo0aHhT28smuc/0n9SRadRJVwexZESJUankcyi",
-	"ODL4ey0NZtGpMzXGkU1zLAWNmGlTCkfvKffdSRRHpVSyrMvo9CiO3LJC/wjnaKLb21uaylZaWeSVfxDZ",
-	"Of5eo3X0KdXKoeJ/RVUVMhVOanVQGT0tsPyX36xW9Gy1+D8bnEWn0T8drHZ34J/ag9d+lF80Q5saWdF0",
-	"0Wl0mSNMdbYEaUFpBwJ+vnj1EvT0N0xdDNrQg1JaK9V8FN3G0ROtZoVM711I43UDaSFsjhYW0uXgcoS0",
-	"NgaVA+uEQxbxqTHa3Kd8Y7UE7XI0gLQ07J0cnkCtrpReKDC6dhjDydFDr2inNRTCzPm7R6x0UnkMj25u",
-	"9ln+Z9pMZZahutc91C5H5Wh+zGKY1s7bQ1HoBWYs13N1LQqZ3adUYUmYSSwyS+a4ctcYUKQ5kG9mIBUk",
-	"rHybsKwvtXuma3Wvwr7UYOs0B5GmulaO5bjU+oVQy+DZ9l69RmsohVrCTMgCMxDOYVk5ewYGnVmCmDk0",
-	"kJzThwdj+pCAxVSrzI6iOMpRZCEodl6hj5sj4PaAdxtHb5SoXa6NfI/3ejQvfASLQQaD0gbwpqJdQGow",
-	"I8sXheUje6PEtZCFmBZ430HOormWKVLMFQ5SUYlUuiUJKyDDClWGKl3CnnQWMuHEVFjcp7enRuKsWEKt",
-	"DDkFyX5G/ptLNYeFsJDmQs0xG8H55519X+YLPwSchoWQDqY40wa9fXHC+ATjuG3e5WV/lLYqxPIlJ94P",
-	"Ed6IsqLziMaZoMwqbn5BNXd5dHp0eMiZtv3czm6dkWrOGaEUsujPIzLx7+HTKNVlf87jRye9OR8OzPmM",
-	"QlKbaiqjKzRO+lzO4Yr+uTOqRGvFHAee3XahxdswxWrAu1YEn5tpsl/0XKoOaOgLgZ+56SFFVsLahTZZ",
-	"f9pUG4Opg1wbizClQGOWlJDp8dphHe9aZE0PfhedlTcoQtduoyYMzgza/FJf+Zza2/R3nyZPb64hWV7i",
-	"4vXnaun4+55Q3w+cRBNJ7vjk+bMn8Pjk0b9CiFCQoROyYL/uq8U/GDRTn0oZBjss7a6w1vGF21ZWYYxY",
-	"0meprBMqxcGVCLbVtvOojQlx5KQrhkf5L3b5ED9tpmmXGjq0c3+qX4cFnWu/a1QULd9GtUUTxZHIStkd",
-	"sNLGBboL3ttG+VdabiYVqZPXrJXacmLJBqZek3yLAi/kXNXVxvWzfjjfZkvdyE+W2ESxbWN8fF+LT9sG",
-	"dJ2UDa3E/9Zqp2yXzXs7o1Tc2/Kgxj7mSAgkFOgGDyeOLjtir1ck8Hz8cgy0MXivFTJMBj3jksm9b9ED",
-	"7CVPazqqgx/QFFIl8UQl4xKNTMXBL9r+OlZzLNAmMSRvLp8k+zHgjUhdsQRhebJ2JlthUViQbgSXOU4U",
-	"me03hFOWFvYW2lzp2oFFa6VWNgZBmKQoUM2R3sKZqAuu4oyjOXEfhMGJ4uEst7S8kxH8GN5lgUYwDuCG",
-	"UZNSulYpZgRJHEnRLtKCq72EJBvVFa2SJftnBNjREoq5QmVBWltjBjOjS5pCgVYTlQpjliAdFRouR2kg",
-	"ce8TqkZlOZqoKO5ClLvq68f373YnWo4Or4UcABde2jYUrUX/i+NH38HPf7uMwVJVLCwk4wC5Gbiewg8o",
-	"DBqY1IeHD1PeM/+LCWWIu5mAUbJ9rjajv1o5WbAtdBUZ8DXnnW3QL74TXPurvKrE7zXGQPi9QKgtngG7",
-	"B52GcHBAFcVBmGNwCyzOZcgYjbN5LeyOeV1td6fqaibeHdPfsLW9wI0RMtAYXeiwdrJBKHB6jkw2MAWS",
-	"NCGHj+/ToFb8GXH5PiPtXW1aHHCM1CB59Nj1yDjS+wNaNtq9/7vWX25CSLKP7k6O47v834Cph9S+beuc",
-	"/nvIaNvbIY2sqfZuaRmicT8rnDVcBYVy4UDhNRpIc20RKGkIgxTw3lw+GfUiXC9lDOk1BNePP4o1r2Om",
-	"tUmq3UPqbDNos1VU3DGArgTvNhjQ61CH9Y2oxbsfBXzZEAcgr8Ib96Q2Vg8UzeQOHJdTfiGBmTYcPWkQ",
-	"VGJOpXtdFKA51UAhrP+azoAeeGbCcy871Mh76IlzVxtkapjWRrrlBW3L62HK8ZFSx+rTs+Ygf/7bZVPa",
-	"00z+6epQc+cqT3FINdMD6CQYHQX1uXogFQiV9bPwaKIm6lsY9zIzmWOb4Czscfa1kNh6msC/sYmDzGJI",
-	"yDAIsUjLwEXUGeEagEQKR1/gTUVI5hqNnEnMYLoEsvxlixHEXFDVAsnBaIFF8YCp3IPfFld29JvVKhmR",
-	"cKFo6Eqne8nqQW2Rt2a0I2OkdZLXry4u+0mLZgN4bZAytlRzEGC6U3vfXAgLojAosiXtlCksg9f6CrPw",
-	"1/pN0GR+HMMm4VotM2/07UyUslh+u38KAqzTBS3Ar0sLC21czq7PojsotXUs3hj8OCjkNdrmESTnT5+d",
-	"P734j1+fjV88/+W/fn0x/s9fxz89TWCvQXSPDxkC7ntAJZ2l2YJEMeR6wTFHzxxJ4EiIsHnMzjz+ciF8",
-	"8ShLAYmPh8/gKR+bp90Z/8Hd+lendUlYaC/ZROAl+2ck1cnxMbQ9GY+YmWKWXRa6R0L3eGe2CV07JEiU",
-	"oYHkgMS2CSjEbDsO6xp/gGN0fEKRXCFIh8N0sigAb6R1lo2Lts2VAx9oUzqQmKF2aMZ/Y1vTsHTyFR33",
-	"FRlcjoZPW6sUPZoNpXf02ui5Icx+jfDqGk2hRQb/9z//28oUPCaKo2s01vv30ehwdEhhUFeoRCWj0+jh",
-	"6HD0kAskl3N8GXas6PTDbRx57yj0XDIerLQHTGtBBBZGqzlwlvABJHzTQBOYo2PjsXSSJ4dHIJRdoOGX",
-	"nbhCEFNdu4lq36HcMoJnQha1Qe/RvEvMoELTWYo+pYVkhJ1lpKAzz6lOlGtod4JnMoRwnXL1s5Aq0wuY",
-	"1YYBXMPIN3KdHD/mURPVZ2b3AjW7z09pojTHlE+OZm/2S6XQ6vzDAU1U2ykzcp67lXb8ohZODh/6M6c0",
-	"yLb5PItOPbkY+p1o3Q86W26hwz+NBu8Rl7f9rEV5bb03enx4+Hdbe1VZDZDwF3KuuJvEnYATv+zQbK14",
-	"B52+LQ852j2k1wXhQQ93D1p1BWnE8fHuEU2/jt9/vPv99V7VbRw9+hjJug0T1igH/t3jAmHYwR/R6dt3",
-	"cWTrshRmSTjzJpT2Hc9rzJdRE8cyCldibrlaI7zy7rYbQ3TtNgeR85A42T16OZfW8pigzaWUPUPiGsG4",
-	"WIilhePDE5ZETBTHM8K6nJBZhzGIwuqOqD6EU1xp2sM0NmT1kM1jsNrHJFRZpaVykAqltIMp+szvNDi0",
-	"Dha5TFv4wRkhDoHQoDMEbPz+J8rWaYqY2Q2OTjr6Yp7eYeY/ytVPBpgG75a6dn/YLz/RYf7Rhs+nGIxt",
-	"i30Hm91s4BeUDTbZt0FXG0KuoHDRJ2+8GdHXYRgltiskw1eN7cZNCzW+A0ibSZoMc+QNkww702gZYS64",
-	"zGywqbSgCwJNLhdqI6w8A9GsNVHNYlypkp/1YHCQgdThE2JD6PlU3zjyRF1y6bVY048vhQPHE/qlnQDw",
-	"jYVS3MiyLoEqswG3Ou9SQl/Guda6Fl9TIh2zSr0qKyHN/ebTP5ezn3N1uF71bfF6y82WzU5PFu0zprRA",
-	"QglDgJAc0GnDaWGB5kEqLNVYQjUYts1EBI4VSDVRBGQLdGT99HrHpR8zzb/Kx2VtHeTiGuF7SlBHx99D",
-	"mgsjUkfvC5VNmhy2yKVDW4kUQatiOeQ8vp30hdym36v6KK85+rst7hmj4esfIQq3l4f+kL98BNBr7/D9",
-	"+XzlCVN8bLNeUcNuwnU3rTdHXnYN8Ujr3vAbce/659u7VN2cMsV7pt74QujvNZrl6kZoIUvperdc2r0e",
-	"HzIdH/oe4ZLK5gsw8ZATJyviLmmad5XBa6lrG5hCMeU+T8MhzqTpsIVDInvWsX8z5xNaU7fvvmBKaWnZ",
-	"AQd5pTDs6+sts+7fOfpE7dt3t30YyUAoeErMAMu6YCN7fJ9gv+M/3mk6DnRQhmZCgW6grfBCmCvb9P2Y",
-	"DAqEUwxohEXLgCmUbiHD7PmaZYqpLtHCzCCS7U6UB5uMrupqP4ZA+nsWrlv4xWsw7w6snaiqnhaSbwn7",
-	"Vm8QK/EZq2XDBqmwHgvWDxs/8jQvuPOws2TxL2d/3Fq/NlvyG/JXrkVRcDfpbgxubCgejrw/oRvS3+G9",
-	"pNd1sf86Z3P5sYdSCZfmA1yqTyIlllMGawahwJmDWrX3Rp/QP+uMIxPbdqKSte51Ansnx8fkuzRCOljk",
-	"qJqfEVCdyETtWeBrtULreVYQdqLCdeVQaNk2tQUSdd8DWW4F6Nq1jRu+V3IKoijWSla/n5Zc6V/2aBBv",
-	"uPRhnViCJ/vbWw3LUAUOhYSmrf+FkOr6rYF7rvC2OVPor34+Xr2H+u7Pw35ud/MnngzlW1fd9BgcpHP5",
-	"bHNK/yCz243A+CdkXHwXFg9tZfXKQfjV1BfHhpuM8bMD+h+Ahj7pbx/R/grlL4AlCX83OG/PYjFj6no3",
-	"hiSDO1jdZdmQgS5834rSg+lw8iusZtaa7YQIG5g3UR7ntc2v5IyhZz/Ub+54wgU6F3LbRHlZ+XZZSA55",
-	"+wMK2/yoYgTj9fZq3Phhk4knniTtUiZDVIf3uYvmEstneN4XoErWbxZ/RRmoMUbub9JxcwHB0n7t3btP",
-	"jh1/PVZne7AJ4cC3FPh2Q5/12Va98jrmunGg2hTRaXTALhLeHWovPair/nWkOy0TvobcNmVGK0aFeadh",
-	"AqcF5XqhVnFi1VtstjNrYqm0zginje3M73c2vADHwBSucBl6i3ynabl2mWo1F70Y3b67/f8AAAD//w==",
+	"3Ft9c9s2k/8qO7ybqd1j5Jc4vcaemzk1TXrpNC9jO/PcXZQpIXIloiYBFgAtKxnP3Ie4T3if5GYXIEVK",
+	"lJU0T/yk/cuWSACLxe7+frsLfYhSXVZaoXI2Ov0QVcKIEh0a/vTGonn+I/0nVXQaVcLlURwpUWJ0Gsks",
+	"iiODv9fSYBadOlNjHNk0x1LQiJk2pXD0nnLfnURxVEoly7qMTo/iyC0r9I9wjia6vb2lqWyllUVe+QeR",
+	"nePvNVpHn1KtHCr+V1RVIVPhpFYHldHTAst/+c1qRc9Wi/+zwVl0Gv3TwWp3B/6pPXjtR/lFM7SpkRVN",
+	"F51GlznCVGdLkBaUdiDg54tXL0FPf8PUxaANPSiltVLNR9FtHD3RalbI9N6FNF43kBbC5mhhIV0OLkdI",
+	"a2NQObBOOGQRnxqjzX3KN1ZL0C5HA0hLw97J4QnU6krphQKja4cxnBw99Ip2WkMhzJy/e8RKJ5XH8Ojm",
+	"Zp/lf6bNVGYZqnvdQ+1yVI7mxyyGae28PRSFXmDGcj1X16KQ2X1KFZaEmcQis2SOK3eNAUWaA/lmBlJB",
+	"wsq3Ccv6Urtnulb3KuxLDbZOcxBpqmvlWI5LrV8ItQyebe/Va7SGUqglzIQsMAPhHJaVs2dg0JkliJlD",
+	"A8k5fXgwpg8JWEy1yuwoiqMcRRaCYucV+rg9At4d8G7j6I0Stcu1ke/xXo/mhY9gMchgUNoA3lS0C0gN",
+	"ZmT5orB8ZG+UuBayENMC7zvIWTTXMkWKucJBKiqRSrckYQVkWKHKUKVL2JPOQiacmAqL+/T21EicFUuo",
+	"lSGnINnPyH9zqeawEBbSXKg5ZiM4/7yz78t84YeA07AQ0sEUZ9qgty8GjE8wjtvmXV72R2mrQixfMvB+",
+	"GFAVuX0IuhXqqiDl4alHhFwUBar5Sp821wsL0oFW9MZEFbzBqRaGosqMh9UWzTcW5kbX1WoOO4Jx0B4f",
+	"i1K6VilmE+U0zbiX0LhRXWUUOJP90URFcYQ3oqzIfqJxJogJiJtfUM1dHp0eHR4yM2g/t9qwzkg1ZwQr",
+	"hSxo36t5RCb+PXwapbrsz3n86KQ358OBOZ9RCG2hsTK6QuOk5x4cXumfjVElWivmOPDstkuF3oYpVgPe",
+	"tSJ4LkGT/aLnUnVITl8I/MxNDymyEtYutMn606baGEwd5NpYhCkFRrMkAkGP1w7reNcia3rwu+isvEUR",
+	"unZbNWFwZtDml/rKc4Depr/7NHl6cw3J8hIXrz9XS8ff94T6fuAkmsi34cznz57A45NH/wohokKGTsiC",
+	"41BfLf7BoJl66Gfa7rC0u8JwxxduW1mFMWJJn6WyTqgUB1cimlnbzqM2hsWRk64YHuW/2OVD/LSZpl1q",
+	"6NDO/al+HRZ0rv2uUVF0fxtRQIziSGSl7A5YaeMC3QXvbav8Ky03k4rUyWvWSm0ZCLOBqdckv0OBF3Ku",
+	"6mrr+lkffu6ypS5SkSU2UeyuMT6+r8WnuwZ0nZQNrcT/1mqnbJfNezujVNzb8qDGPuZIiNQU6AYPJ44u",
+	"O2KvZ1DwfPxyDLQxeK9Vg+8emd37lu3AXvK0pqM6+AFNIVUST1QyLtHIVBz8ou2vYzXHAm0SQ/Lm8kmy",
+	"HwPeiNQVSxCWJ2tnshUWBbGCEVwSJwj4n4mlhb2FNle6dmDRWqmVjUGsOAG9hTNRF5x1Gkdz4j4IgxPF",
+	"w1luaXknI/gxvMsCbaETRKGYmWySl3WGcUYJBlpiXVeoLEhra8xgZnRJUyjQaqJSYcyS+IlkxiMNJO59",
+	"QtmzLDcoyqb6+vH9u91Ay9HhtZAD5MJL24aiteh/cfzoO/j5b5cxWMrihYVkHFIEJtqn8AMKgwYm9eHh",
+	"w5T3zP9iQgixiQTM6u1ztZ2t1srJgm2hq8iQDzDu3EVV443g2l/lVSV+rzEGyjcKZpVnwO5BpyEcHFAG",
+	"dBDmGNwCi3MZEKNxNq+F3TGvq+3uVF3NxLtj+hu2the4NUKGskuXOqydbBAKnJ4j83Qu2SRNyOHj+zSq",
+	"FX9GXL7PSLupTYsDjpEaJI8eu17xkPT+gJaNdu9/0/rLbQxJ9tndyXG8Wa8cMPUA7XdtneG/x4zuejvA",
+	"yJpqN/O7EI37qHDW1FYolAsHCq/RQJpri0CgIQxSwHtz+WTUi3A9yBjSawiuH38Ua17HleEGVLuH1Nlm",
+	"0GarqLhjAF0J3m0xoNchD+sbUct3P4r4siEOUF6FN+5JbaweSPLJHTgup/xCAjNtOHrSIKjEHM9A1UUR",
+	"kmsohPVf0xnQA19J8bWiHWrkPfTE2dQGmRqmtZFueUHb8nqYcnwk6Fh9etYc5M9/u2xKETSTf7o61Ny5",
+	"ypdkpJrpAXYSjI6C+lw9kAqEyvooPJqoifoWxj1kJnNsAc7CHqOvhcTW0wT+jU0cZBZDQoZBjEVaJi6i",
+	"zojXACRSOPoCbypiMtdo5ExiBtMlkOUvW44g5oKyFkgORgssigdcej74bXFlR79ZrZIRCReShq50ugdW",
+	"D2qLvDWjHRkjrZO8fnVx2Qctmg3gtUFCbKnmIMB0p/a+uRAWRGFQZEvaKZfcDF7rK8zCX+s3QZP5cUyb",
+	"hGu1zHWub2eilMXy2/1TEGCdLmgBfl1aWGjjcnZ9Ft1Bqa1j8cbgx0Ehr9E2jyA5f/rs/OnFf/z6bPzi",
+	"+S//9euL8X/+Ov7paQJ7DaN7fMgUcN8TKukszRYkiiHXC445euZIAkdChM1jdub5V1NM4lGWAhIfD5/B",
+	"Uz423yZg/geb+a9O65K40F6yreCY7J+RVCfHx9D2kDxj5pK47FbNe0XzXp2cbULXDokSZWggOSCxbQIK",
+	"Mbubh3WNP9AxOj6hSK4QpMNhOlkUgDfSOsvGRdvmzIEPtEkdSMyQOzTjv7GtaVg6+YqO+4oMLkfDp61V",
+	"ip7NhtQ7em303BBnv0Z4dY2m0CKD//uf/21lCh4TxdE1Guv9+2h0ODqkMKgrVKKS0Wn0cHQ4esgJkss5",
+	"vgw7VnT64TaOvHcUei6ZD1baE6a1IAILo9UcGCV8AAnfNNQE5ujYeCyd5MnhEQhlF2j4ZSeuEMRU126i",
+	"2ncIW0bwTMiiNug9mneJGVRoOkvRp7SQzLCzjBR05mvAE+WaNgHRMxlCuE45+1lIlekFzGrDBK7pIDRy",
+	"nRw/5lET1a8k74VS8j4/pYnSHFM+OZq92S+lQqvzDwc0UW1nz8h57lba8YtaODl86M+cYJBt83kWnfri",
+	"YujPonU/6Gx5R/n+08r2vcLlbR+1CNfWe7nHh4d/t7VXmdVA0+BCzhV3v7hzceKXHZqtFe+g02fmIUe7",
+	"h/S6Njzo4e5Bqy4mjTg+3j2i6S/y+493v7/eW7uNo0cfI1m3wcMa5cC/e1woGHb4R3T69l0c2boshVkS",
+	"z7wJqX3H8xrzZdbEsYzClZhbztaIr7y77cYQXbvtQeQ8ACe7Rw9zaS3PCVosJfQMwDWCcbEQSwvHhycs",
+	"iZgojmfEdRmQWYcxiMLqjqg+hFNcadrZNDagekDzGKz2MQlVVmmpHKRCKe1gih75nQaH1sEil2lLPxgR",
+	"4hAIDTpDxMbvf6JsnaaImd3i6KSjL+bpncr8R7n6yUClwbulrt0f9stPdJh/tOHzKQZju8O+g81uN/AL",
+	"QoNt9m3Q1YaYKyhc9Is33ozo6zCMgO0KyfBVY7tx0/KNNwhpM0mDMEfeMMmwM42WGeaC08yGm0oLuiDS",
+	"5HKhttLKMxDNWhPVLMaZKvlZjwYHGUgdHhCbgp6H+saRJ4q7n6uNhnE+FQ41ntDf7QSAbyyU4kaWdQmU",
+	"mQ241Xm3JPRlnGuta/E1AemYVepVWQlp7hdP/1zOfs7Z4XrWd4fXW262bHd6smiPmNICCSUMEUJyQKcN",
+	"w8ICzYNUWMqxhGo4bItERI4VSDVRRGQLdGT99HrHpR9zmX+Fx2VtHeTiGuF7Aqij4+8hzYURqaP3hcom",
+	"DYYtcunQViJF0KpYDjmPbyd9Ibfp96o+ymuO/m6L+4rR8HWVEIXby05/yF8+gui1dw7/fL7yhEt8bLNe",
+	"UcNuwnk3rTdHXnaN8Ujr3vAbce+66tvNUt2ckOI9l974AuvvNZrl6gZrIUvperdy2r0eH3I5PvQ9wiWV",
+	"7Rd24iEnTlaFu6Rp3lUGr6WubagUiin3eZoa4kyaTrVwSGRfdezfJPqE1tTtuy8IKW1ZdsBBXikM+/p6",
+	"06z7d45+ofbtu9s+jWQiFDwlZoJlXbCRPb5PsN/xH+80HQc6aC6LFegG2govhLmyTd+Pi0Gh4BQDGmHR",
+	"MmEKqVtAmD2fs0wx1SVamBlEst2J8mST2VVd7ccQiv6+CtdN/OI1mrdBayeqqqeF5FvNvtUbxEo8YrXV",
+	"sMFSWK8K1g8bP/I0L7jzsDNl8S9nf9xavzZb8hvyFwJFUXA3aTMGNzYUD0fen9AN6e/wXuB1Xey/ztlc",
+	"fuyhVMKl+UAt1YNIieWUyZpBKHDmoFbtPdcn9M96xZEL23aikrXudQJ7J8fH5Ls0QjpY5Kianz1QnsiF",
+	"2rNQr9UKra+zgrATFa5Xh0TLttAWiqj7nshyK0DXrm3c8L2SUxBFsZay+v20xZX+ZY+G8YZLH9aJJfhi",
+	"f3urYRmywKGQ0LT1vxBTXb81cM8Z3l3OFPqrn89X7yG/+/NUP+928ye+GMq3rrrwGBykc/lsO6R/kNnt",
+	"VmL8EzIv3qTFQ1tZvXIQfuX1xbnhNmP87ID+B6ihB/27R7S/mvkLcEni3w3P27NYzLh0vZtDksEdrO6y",
+	"bEGgC9+3IngwnZr8iquZtWY7McKG5k2U53lt8ys5Y+rZD/XbO55wgc4FbJsoLyvfLgvgkLc/+LDNj0BG",
+	"MF5vr8aNHzZIPPFF0m7JZKjU4X3uornE8hme9wVKJes3i78iBGqMkfubdNycQLC0X3v37pNjx1+vqnN3",
+	"sAnhwLcU+HZDv+pzV/bK65jrxoFqU0Sn0QG7SHh3qL30oK7615E2WiZ8DbltyoxWFRWuOw0XcFpSrhdq",
+	"FSdWvcVmO7MmlkrrjHDa2M78fmfDC3AMTOEKl6G3yHealmuXqVZz0YvR7bvb/w8AAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

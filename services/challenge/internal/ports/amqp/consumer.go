@@ -92,20 +92,23 @@ func classify(err error) error {
 }
 
 // validationAnswer is the data of user.validated and user.rejected.
-// TimeZone (user.validated) is absent from the account service's releases
-// before time zones: then the stored zone stays as it is (UTC for a user
-// no event named one).
+// TimeZone and DisplayName (user.validated) are absent from the account
+// service's releases before time zones and group challenges: then the
+// stored ones stay as they are (UTC and no name for a user no event named).
 type validationAnswer struct {
 	ChallengeID int64  `json:"challengeId"`
 	UserID      int64  `json:"userId"`
 	Reason      string `json:"reason"`
 	TimeZone    string `json:"timeZone"`
+	DisplayName string `json:"displayName"`
 }
 
-// userUpdated is the data of user.updated.
+// userUpdated is the data of user.updated: the whole profile the challenge
+// service keeps a copy of.
 type userUpdated struct {
-	UserID   int64  `json:"userId"`
-	TimeZone string `json:"timeZone"`
+	UserID      int64  `json:"userId"`
+	TimeZone    string `json:"timeZone"`
+	DisplayName string `json:"displayName"`
 }
 
 // userEvent is the data of user.deleted and user.suspended.
@@ -141,15 +144,21 @@ func applyUserValidated(ctx context.Context, a *app.Application, repo app.TxRepo
 		return app.Stale{}, err
 	}
 	stale, err := a.ActivateChallenge(ctx, repo, d.ChallengeID, d.UserID)
-	if err != nil || d.TimeZone == "" {
+	if err != nil || (d.TimeZone == "" && d.DisplayName == "") {
 		return stale, err
 	}
-	// The challenge's activation must not wait for a zone this build cannot
-	// resolve: the zone is skipped, the activation stands.
-	zoned, err := a.SetUserTimeZone(ctx, repo, d.UserID, d.TimeZone, evt.Time)
+	profile := app.ProfileUpdate{TimeZone: d.TimeZone, DisplayName: d.DisplayName}
+	zoned, err := a.SetUserProfile(ctx, repo, d.UserID, profile, evt.Time)
 	if errors.Is(err, app.ErrUnknownTimeZone) {
+		// The challenge's activation must not wait for a zone this build
+		// cannot resolve: the zone is skipped; the activation and the name
+		// stand.
 		slog.WarnContext(ctx, "user.validated names an unknown time zone", "user_id", d.UserID, "err", err)
-		return stale, nil
+		if profile.DisplayName == "" {
+			return stale, nil
+		}
+		profile.TimeZone = ""
+		zoned, err = a.SetUserProfile(ctx, repo, d.UserID, profile, evt.Time)
 	}
 	if err != nil {
 		return app.Stale{}, err
@@ -157,8 +166,10 @@ func applyUserValidated(ctx context.Context, a *app.Application, repo app.TxRepo
 	return stale.Merge(zoned), nil
 }
 
-// applyUserUpdated keeps the user's time zone. A payload without one (no
-// release sends that, but the contract allows it) means UTC.
+// applyUserUpdated keeps the user's profile. A payload without a zone (no
+// release sends that, but the contract allows it) means UTC; one without a
+// display name (the releases before group challenges) leaves the stored
+// name as it is.
 func applyUserUpdated(ctx context.Context, a *app.Application, repo app.TxRepository, evt events.Event) (app.Stale, error) {
 	var d userUpdated
 	if err := evt.DecodeData(&d); err != nil {
@@ -170,7 +181,7 @@ func applyUserUpdated(ctx context.Context, a *app.Application, repo app.TxReposi
 	if d.TimeZone == "" {
 		d.TimeZone = "UTC"
 	}
-	return a.SetUserTimeZone(ctx, repo, d.UserID, d.TimeZone, evt.Time)
+	return a.SetUserProfile(ctx, repo, d.UserID, app.ProfileUpdate{TimeZone: d.TimeZone, DisplayName: d.DisplayName}, evt.Time)
 }
 
 func applyUserRejected(ctx context.Context, a *app.Application, repo app.TxRepository, evt events.Event) (app.Stale, error) {

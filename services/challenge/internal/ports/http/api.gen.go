@@ -62,6 +62,33 @@ func (e E1RMRecordFormula) Valid() bool {
 	}
 }
 
+// Defines values for ParticipantStatus.
+const (
+	ParticipantStatusActive   ParticipantStatus = "active"
+	ParticipantStatusLeft     ParticipantStatus = "left"
+	ParticipantStatusPending  ParticipantStatus = "pending"
+	ParticipantStatusRejected ParticipantStatus = "rejected"
+	ParticipantStatusRemoved  ParticipantStatus = "removed"
+)
+
+// Valid indicates whether the value is a known member of the ParticipantStatus enum.
+func (e ParticipantStatus) Valid() bool {
+	switch e {
+	case ParticipantStatusActive:
+		return true
+	case ParticipantStatusLeft:
+		return true
+	case ParticipantStatusPending:
+		return true
+	case ParticipantStatusRejected:
+		return true
+	case ParticipantStatusRemoved:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ProgressReason.
 const (
 	DeloadAfterFailures     ProgressReason = "deload_after_failures"
@@ -224,6 +251,17 @@ type CreateChallengeRequest struct {
 	Weeks      int32   `json:"weeks"`
 }
 
+// CreateInviteRequest defines model for CreateInviteRequest.
+type CreateInviteRequest struct {
+	// ExpiresAt When the code stops admitting anyone (absent never); in the future, at most a year ahead.
+	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
+
+	// MaxParticipants The code admits nobody once the group has this many pending and
+	// active participants, the owner included (absent: the group's
+	// limit, 1,000).
+	MaxParticipants *int32 `json:"maxParticipants,omitempty"`
+}
+
 // CreateWorkoutLogRequest defines model for CreateWorkoutLogRequest.
 type CreateWorkoutLogRequest struct {
 	Note *string `json:"note,omitempty"`
@@ -278,6 +316,153 @@ type ExerciseRecords struct {
 type FieldError struct {
 	Field   string `json:"field"`
 	Message string `json:"message"`
+}
+
+// Group defines model for Group.
+type Group struct {
+	CreatedAt   time.Time `json:"createdAt"`
+	Id          int64     `json:"id"`
+	JoiningOpen bool      `json:"joiningOpen"`
+	OwnerId     int64     `json:"ownerId"`
+
+	// Participants Pending and active participants, the owner included.
+	Participants int `json:"participants"`
+
+	// Plan The plan every participant trains, from the same start date.
+	Plan      GroupPlan `json:"plan"`
+	Title     string    `json:"title"`
+	UpdatedAt time.Time `json:"updatedAt"`
+
+	// YourChallengeId The caller's participation (their challenge) while pending or active; null otherwise (an admin).
+	YourChallengeId *int64 `json:"yourChallengeId"`
+}
+
+// GroupList defines model for GroupList.
+type GroupList struct {
+	Items      []Group `json:"items"`
+	NextCursor *string `json:"nextCursor"`
+}
+
+// GroupPlan The plan every participant trains, from the same start date.
+type GroupPlan struct {
+	// EndDate Last day of the last week.
+	EndDate        openapi_types.Date `json:"endDate"`
+	Exercise       string             `json:"exercise"`
+	Increment      float64            `json:"increment"`
+	IncrementEvery int32              `json:"incrementEvery"`
+
+	// Progression A plan's progression. Absent on a create request: fixed. The other
+	// members are given only where they apply (a fixed plan has none;
+	// minReps and maxReps are double's) and omitted from responses where
+	// they do not.
+	Progression     Progression        `json:"progression"`
+	SessionsPerWeek int32              `json:"sessionsPerWeek"`
+	StartDate       openapi_types.Date `json:"startDate"`
+	StartValue      float64            `json:"startValue"`
+	Unit            Unit               `json:"unit"`
+	Weeks           int32              `json:"weeks"`
+}
+
+// Invite defines model for Invite.
+type Invite struct {
+	CreatedAt       time.Time  `json:"createdAt"`
+	ExpiresAt       *time.Time `json:"expiresAt"`
+	GroupId         int64      `json:"groupId"`
+	Id              int64      `json:"id"`
+	MaxParticipants *int32     `json:"maxParticipants"`
+	RevokedAt       *time.Time `json:"revokedAt"`
+
+	// Usable Neither revoked nor expired now (the cap and joining being open are checked at join).
+	Usable bool `json:"usable"`
+}
+
+// InviteList defines model for InviteList.
+type InviteList struct {
+	Items      []Invite `json:"items"`
+	NextCursor *string  `json:"nextCursor"`
+}
+
+// JoinGroupRequest defines model for JoinGroupRequest.
+type JoinGroupRequest struct {
+	// Code An invite's code, as its creation answered it (43 characters of base64url).
+	Code string `json:"code"`
+}
+
+// Leaderboard defines model for Leaderboard.
+type Leaderboard struct {
+	GroupId    int64              `json:"groupId"`
+	Items      []LeaderboardEntry `json:"items"`
+	NextCursor *string            `json:"nextCursor"`
+
+	// PlannedSoFar Sessions the group's plan expected by now (UTC days), the same for everyone.
+	PlannedSoFar int `json:"plannedSoFar"`
+
+	// Total Participants on the board.
+	Total int `json:"total"`
+
+	// You The caller's own entry, wherever it ranks; null when the caller is not on the board.
+	You *LeaderboardEntry `json:"you"`
+}
+
+// LeaderboardEntry defines model for LeaderboardEntry.
+type LeaderboardEntry struct {
+	// Adherence targetsMet / max(plannedSoFar, 1), three decimals; not capped,
+	// so one ahead of the calendar is above 1.
+	Adherence float64 `json:"adherence"`
+
+	// BestE1rmGain Best Epley estimate minus the first session's best; null for units that are not loads, or without logs.
+	BestE1rmGain *float64 `json:"bestE1rmGain"`
+
+	// DisplayName The account's display name as its events last said; `User <id>` until one arrived.
+	DisplayName string `json:"displayName"`
+
+	// Rank 1 for the first.
+	Rank int `json:"rank"`
+
+	// ReachedAt When the participant reached this score (their newest log; when they joined without one). Earlier ranks first on a tie.
+	ReachedAt time.Time `json:"reachedAt"`
+
+	// Sessions Sessions done (days with a log, in the participant's time zone).
+	Sessions   int   `json:"sessions"`
+	TargetsMet int   `json:"targetsMet"`
+	UserId     int64 `json:"userId"`
+
+	// Volume Σ sets × reps × value over every log, two decimals.
+	Volume float64 `json:"volume"`
+}
+
+// NewInvite An invite with its code, shown once.
+type NewInvite struct {
+	// Code 32 random bytes, base64url without padding; give it to the people who should join.
+	Code            string     `json:"code"`
+	CreatedAt       time.Time  `json:"createdAt"`
+	ExpiresAt       *time.Time `json:"expiresAt"`
+	GroupId         int64      `json:"groupId"`
+	Id              int64      `json:"id"`
+	MaxParticipants *int32     `json:"maxParticipants"`
+	RevokedAt       *time.Time `json:"revokedAt"`
+	Usable          bool       `json:"usable"`
+}
+
+// ParticipantStatus `pending` until the account service vouches for the joiner, then
+// `active`; `rejected` when it does not; `left` when the participant
+// left (or their account was deleted); `removed` by the owner or an
+// admin. Only pending and active participants are on the leaderboard.
+type ParticipantStatus string
+
+// Participation defines model for Participation.
+type Participation struct {
+	// ChallengeId The participant's own challenge on the group's plan (log to it as to any challenge).
+	ChallengeId int64     `json:"challengeId"`
+	GroupId     int64     `json:"groupId"`
+	JoinedAt    time.Time `json:"joinedAt"`
+
+	// Status `pending` until the account service vouches for the joiner, then
+	// `active`; `rejected` when it does not; `left` when the participant
+	// left (or their account was deleted); `removed` by the owner or an
+	// admin. Only pending and active participants are on the leaderboard.
+	Status ParticipantStatus `json:"status"`
+	UserId int64             `json:"userId"`
 }
 
 // PersonalRecords defines model for PersonalRecords.
@@ -443,6 +628,11 @@ type UpdateChallengeRequest struct {
 // UpdateChallengeRequestStatus Archive the challenge (final; archiving an archived one changes nothing).
 type UpdateChallengeRequestStatus string
 
+// UpdateGroupRequest defines model for UpdateGroupRequest.
+type UpdateGroupRequest struct {
+	JoiningOpen bool `json:"joiningOpen"`
+}
+
 // UpdateWorkoutLogRequest A correction; members left out keep their value.
 type UpdateWorkoutLogRequest struct {
 	// Note An empty note removes the note.
@@ -506,6 +696,9 @@ type ChallengeID = int64
 // Cursor defines model for Cursor.
 type Cursor = string
 
+// GroupID defines model for GroupID.
+type GroupID = int64
+
 // Limit defines model for Limit.
 type Limit = int32
 
@@ -543,6 +736,33 @@ type ListChallengesParams struct {
 	// UserId Only this user's challenges (a user may only name themselves).
 	UserId *int64 `form:"userId,omitempty" json:"userId,omitempty"`
 
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `nextCursor` of the previous page; absent for the first page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// ListGroupsParams defines parameters for ListGroups.
+type ListGroupsParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `nextCursor` of the previous page; absent for the first page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// ListInvitesParams defines parameters for ListInvites.
+type ListInvitesParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `nextCursor` of the previous page; absent for the first page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// GetLeaderboardParams defines parameters for GetLeaderboard.
+type GetLeaderboardParams struct {
 	// Limit Page size.
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 
@@ -593,6 +813,18 @@ type ListChallengeLogsParams struct {
 // CreateChallengeJSONRequestBody defines body for CreateChallenge for application/json ContentType.
 type CreateChallengeJSONRequestBody = CreateChallengeRequest
 
+// CreateGroupJSONRequestBody defines body for CreateGroup for application/json ContentType.
+type CreateGroupJSONRequestBody = CreateChallengeRequest
+
+// JoinGroupJSONRequestBody defines body for JoinGroup for application/json ContentType.
+type JoinGroupJSONRequestBody = JoinGroupRequest
+
+// UpdateGroupJSONRequestBody defines body for UpdateGroup for application/json ContentType.
+type UpdateGroupJSONRequestBody = UpdateGroupRequest
+
+// CreateInviteJSONRequestBody defines body for CreateInvite for application/json ContentType.
+type CreateInviteJSONRequestBody = CreateInviteRequest
+
 // UpdateChallengeJSONRequestBody defines body for UpdateChallenge for application/json ContentType.
 type UpdateChallengeJSONRequestBody = UpdateChallengeRequest
 
@@ -610,6 +842,36 @@ type ServerInterface interface {
 	// CreateChallenge Start a challenge
 	// (POST /challenges)
 	CreateChallenge(c *fiber.Ctx) error
+	// ListGroups The caller's groups, newest first
+	// (GET /challenges/groups)
+	ListGroups(c *fiber.Ctx, params ListGroupsParams) error
+	// CreateGroup Start a group challenge
+	// (POST /challenges/groups)
+	CreateGroup(c *fiber.Ctx) error
+	// JoinGroup Join a group with an invite code
+	// (POST /challenges/groups/join)
+	JoinGroup(c *fiber.Ctx) error
+	// GetGroup One group
+	// (GET /challenges/groups/{groupId})
+	GetGroup(c *fiber.Ctx, groupId GroupID) error
+	// UpdateGroup Open or close joining
+	// (PATCH /challenges/groups/{groupId})
+	UpdateGroup(c *fiber.Ctx, groupId GroupID) error
+	// ListInvites The group's invites, newest first, without their codes
+	// (GET /challenges/groups/{groupId}/invites)
+	ListInvites(c *fiber.Ctx, groupId GroupID, params ListInvitesParams) error
+	// CreateInvite Create an invite code
+	// (POST /challenges/groups/{groupId}/invites)
+	CreateInvite(c *fiber.Ctx, groupId GroupID) error
+	// RevokeInvite Revoke an invite
+	// (DELETE /challenges/groups/{groupId}/invites/{inviteId})
+	RevokeInvite(c *fiber.Ctx, groupId GroupID, inviteId int64) error
+	// GetLeaderboard The group's leaderboard
+	// (GET /challenges/groups/{groupId}/leaderboard)
+	GetLeaderboard(c *fiber.Ctx, groupId GroupID, params GetLeaderboardParams) error
+	// RemoveParticipant Leave a group, or remove a participant
+	// (DELETE /challenges/groups/{groupId}/participants/{userId})
+	RemoveParticipant(c *fiber.Ctx, groupId GroupID, userId int64) error
 	// GetExerciseHistory Weekly volume and best estimated 1RM of one exercise across a user's challenges
 	// (GET /challenges/history/{userId})
 	GetExerciseHistory(c *fiber.Ctx, userId int64, params GetExerciseHistoryParams) error
@@ -720,6 +982,351 @@ func (siw *ServerInterfaceWrapper) CreateChallenge(c *fiber.Ctx) error {
 
 	handler := func(c *fiber.Ctx) error {
 		return siw.Handler.CreateChallenge(c)
+	}
+
+	for i := len(siw.HandlerMiddlewares) - 1; i >= 0; i-- {
+		m := siw.HandlerMiddlewares[i]
+		next := handler
+		handler = func(c *fiber.Ctx) error {
+			return m(c, next)
+		}
+	}
+
+	return handler(c)
+}
+
+// ListGroups operation middleware
+func (siw *ServerInterfaceWrapper) ListGroups(c *fiber.Ctx) error {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListGroupsParams
+
+	var query url.Values
+	query, err = url.ParseQuery(string(c.Request().URI().QueryString()))
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for query string: %w", err).Error())
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", query, &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for parameter limit: %w", err).Error())
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", query, &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for parameter cursor: %w", err).Error())
+	}
+
+	handler := func(c *fiber.Ctx) error {
+		return siw.Handler.ListGroups(c, params)
+	}
+
+	for i := len(siw.HandlerMiddlewares) - 1; i >= 0; i-- {
+		m := siw.HandlerMiddlewares[i]
+		next := handler
+		handler = func(c *fiber.Ctx) error {
+			return m(c, next)
+		}
+	}
+
+	return handler(c)
+}
+
+// CreateGroup operation middleware
+func (siw *ServerInterfaceWrapper) CreateGroup(c *fiber.Ctx) error {
+
+	handler := func(c *fiber.Ctx) error {
+		return siw.Handler.CreateGroup(c)
+	}
+
+	for i := len(siw.HandlerMiddlewares) - 1; i >= 0; i-- {
+		m := siw.HandlerMiddlewares[i]
+		next := handler
+		handler = func(c *fiber.Ctx) error {
+			return m(c, next)
+		}
+	}
+
+	return handler(c)
+}
+
+// JoinGroup operation middleware
+func (siw *ServerInterfaceWrapper) JoinGroup(c *fiber.Ctx) error {
+
+	handler := func(c *fiber.Ctx) error {
+		return siw.Handler.JoinGroup(c)
+	}
+
+	for i := len(siw.HandlerMiddlewares) - 1; i >= 0; i-- {
+		m := siw.HandlerMiddlewares[i]
+		next := handler
+		handler = func(c *fiber.Ctx) error {
+			return m(c, next)
+		}
+	}
+
+	return handler(c)
+}
+
+// GetGroup operation middleware
+func (siw *ServerInterfaceWrapper) GetGroup(c *fiber.Ctx) error {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "groupId" -------------
+	var groupId GroupID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "groupId", c.Params("groupId"), &groupId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64"})
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for parameter groupId: %w", err).Error())
+	}
+
+	handler := func(c *fiber.Ctx) error {
+		return siw.Handler.GetGroup(c, groupId)
+	}
+
+	for i := len(siw.HandlerMiddlewares) - 1; i >= 0; i-- {
+		m := siw.HandlerMiddlewares[i]
+		next := handler
+		handler = func(c *fiber.Ctx) error {
+			return m(c, next)
+		}
+	}
+
+	return handler(c)
+}
+
+// UpdateGroup operation middleware
+func (siw *ServerInterfaceWrapper) UpdateGroup(c *fiber.Ctx) error {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "groupId" -------------
+	var groupId GroupID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "groupId", c.Params("groupId"), &groupId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64"})
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for parameter groupId: %w", err).Error())
+	}
+
+	handler := func(c *fiber.Ctx) error {
+		return siw.Handler.UpdateGroup(c, groupId)
+	}
+
+	for i := len(siw.HandlerMiddlewares) - 1; i >= 0; i-- {
+		m := siw.HandlerMiddlewares[i]
+		next := handler
+		handler = func(c *fiber.Ctx) error {
+			return m(c, next)
+		}
+	}
+
+	return handler(c)
+}
+
+// ListInvites operation middleware
+func (siw *ServerInterfaceWrapper) ListInvites(c *fiber.Ctx) error {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "groupId" -------------
+	var groupId GroupID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "groupId", c.Params("groupId"), &groupId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64"})
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for parameter groupId: %w", err).Error())
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListInvitesParams
+
+	var query url.Values
+	query, err = url.ParseQuery(string(c.Request().URI().QueryString()))
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for query string: %w", err).Error())
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", query, &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for parameter limit: %w", err).Error())
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", query, &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for parameter cursor: %w", err).Error())
+	}
+
+	handler := func(c *fiber.Ctx) error {
+		return siw.Handler.ListInvites(c, groupId, params)
+	}
+
+	for i := len(siw.HandlerMiddlewares) - 1; i >= 0; i-- {
+		m := siw.HandlerMiddlewares[i]
+		next := handler
+		handler = func(c *fiber.Ctx) error {
+			return m(c, next)
+		}
+	}
+
+	return handler(c)
+}
+
+// CreateInvite operation middleware
+func (siw *ServerInterfaceWrapper) CreateInvite(c *fiber.Ctx) error {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "groupId" -------------
+	var groupId GroupID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "groupId", c.Params("groupId"), &groupId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64"})
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for parameter groupId: %w", err).Error())
+	}
+
+	handler := func(c *fiber.Ctx) error {
+		return siw.Handler.CreateInvite(c, groupId)
+	}
+
+	for i := len(siw.HandlerMiddlewares) - 1; i >= 0; i-- {
+		m := siw.HandlerMiddlewares[i]
+		next := handler
+		handler = func(c *fiber.Ctx) error {
+			return m(c, next)
+		}
+	}
+
+	return handler(c)
+}
+
+// RevokeInvite operation middleware
+func (siw *ServerInterfaceWrapper) RevokeInvite(c *fiber.Ctx) error {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "groupId" -------------
+	var groupId GroupID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "groupId", c.Params("groupId"), &groupId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64"})
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for parameter groupId: %w", err).Error())
+	}
+
+	// ------------- Path parameter "inviteId" -------------
+	var inviteId int64
+
+	err = runtime.BindStyledParameterWithOptions("simple", "inviteId", c.Params("inviteId"), &inviteId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64"})
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for parameter inviteId: %w", err).Error())
+	}
+
+	handler := func(c *fiber.Ctx) error {
+		return siw.Handler.RevokeInvite(c, groupId, inviteId)
+	}
+
+	for i := len(siw.HandlerMiddlewares) - 1; i >= 0; i-- {
+		m := siw.HandlerMiddlewares[i]
+		next := handler
+		handler = func(c *fiber.Ctx) error {
+			return m(c, next)
+		}
+	}
+
+	return handler(c)
+}
+
+// GetLeaderboard operation middleware
+func (siw *ServerInterfaceWrapper) GetLeaderboard(c *fiber.Ctx) error {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "groupId" -------------
+	var groupId GroupID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "groupId", c.Params("groupId"), &groupId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64"})
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for parameter groupId: %w", err).Error())
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetLeaderboardParams
+
+	var query url.Values
+	query, err = url.ParseQuery(string(c.Request().URI().QueryString()))
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for query string: %w", err).Error())
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", query, &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for parameter limit: %w", err).Error())
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", query, &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for parameter cursor: %w", err).Error())
+	}
+
+	handler := func(c *fiber.Ctx) error {
+		return siw.Handler.GetLeaderboard(c, groupId, params)
+	}
+
+	for i := len(siw.HandlerMiddlewares) - 1; i >= 0; i-- {
+		m := siw.HandlerMiddlewares[i]
+		next := handler
+		handler = func(c *fiber.Ctx) error {
+			return m(c, next)
+		}
+	}
+
+	return handler(c)
+}
+
+// RemoveParticipant operation middleware
+func (siw *ServerInterfaceWrapper) RemoveParticipant(c *fiber.Ctx) error {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "groupId" -------------
+	var groupId GroupID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "groupId", c.Params("groupId"), &groupId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64"})
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for parameter groupId: %w", err).Error())
+	}
+
+	// ------------- Path parameter "userId" -------------
+	var userId int64
+
+	err = runtime.BindStyledParameterWithOptions("simple", "userId", c.Params("userId"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64"})
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, fmt.Errorf("Invalid format for parameter userId: %w", err).Error())
+	}
+
+	handler := func(c *fiber.Ctx) error {
+		return siw.Handler.RemoveParticipant(c, groupId, userId)
 	}
 
 	for i := len(siw.HandlerMiddlewares) - 1; i >= 0; i-- {
@@ -1236,6 +1843,26 @@ func RegisterHandlersWithOptions(router fiber.Router, si ServerInterface, option
 
 	router.Get(options.BaseURL+"/challenges/history/:userId", wrapper.GetExerciseHistory)
 
+	router.Get(options.BaseURL+"/challenges/groups", wrapper.ListGroups)
+
+	router.Post(options.BaseURL+"/challenges/groups", wrapper.CreateGroup)
+
+	router.Post(options.BaseURL+"/challenges/groups/join", wrapper.JoinGroup)
+
+	router.Get(options.BaseURL+"/challenges/groups/:groupId", wrapper.GetGroup)
+
+	router.Patch(options.BaseURL+"/challenges/groups/:groupId", wrapper.UpdateGroup)
+
+	router.Get(options.BaseURL+"/challenges/groups/:groupId/invites", wrapper.ListInvites)
+
+	router.Post(options.BaseURL+"/challenges/groups/:groupId/invites", wrapper.CreateInvite)
+
+	router.Delete(options.BaseURL+"/challenges/groups/:groupId/invites/:inviteId", wrapper.RevokeInvite)
+
+	router.Delete(options.BaseURL+"/challenges/groups/:groupId/participants/:userId", wrapper.RemoveParticipant)
+
+	router.Get(options.BaseURL+"/challenges/groups/:groupId/leaderboard", wrapper.GetLeaderboard)
+
 	router.Delete(options.BaseURL+"/challenges/:id", wrapper.DeleteChallenge)
 
 	router.Get(options.BaseURL+"/challenges/:id", wrapper.GetChallenge)
@@ -1419,6 +2046,813 @@ type CreateChallenge503ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response CreateChallenge503ApplicationProblemPlusJSONResponse) VisitCreateChallengeResponse(ctx *fiber.Ctx) error {
+	if response.Headers.RetryAfter != nil {
+		ctx.Response().Header.Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(503)
+
+	return ctx.JSON(&response.Body)
+}
+
+type ListGroupsRequestObject struct {
+	Params ListGroupsParams
+}
+
+type ListGroupsResponseObject interface {
+	VisitListGroupsResponse(ctx *fiber.Ctx) error
+}
+
+type ListGroups200JSONResponse GroupList
+
+func (response ListGroups200JSONResponse) VisitListGroupsResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/json")
+	ctx.Status(200)
+
+	return ctx.JSON(&response)
+}
+
+type ListGroups401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListGroups401ApplicationProblemPlusJSONResponse) VisitListGroupsResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(401)
+
+	return ctx.JSON(&response)
+}
+
+type ListGroups422ApplicationProblemPlusJSONResponse struct {
+	InvalidApplicationProblemPlusJSONResponse
+}
+
+func (response ListGroups422ApplicationProblemPlusJSONResponse) VisitListGroupsResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(422)
+
+	return ctx.JSON(&response)
+}
+
+type ListGroups503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListGroups503ApplicationProblemPlusJSONResponse) VisitListGroupsResponse(ctx *fiber.Ctx) error {
+	if response.Headers.RetryAfter != nil {
+		ctx.Response().Header.Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(503)
+
+	return ctx.JSON(&response.Body)
+}
+
+type CreateGroupRequestObject struct {
+	Body *CreateGroupJSONRequestBody
+}
+
+type CreateGroupResponseObject interface {
+	VisitCreateGroupResponse(ctx *fiber.Ctx) error
+}
+
+type CreateGroup201ResponseHeaders struct {
+	Location *string
+}
+
+type CreateGroup201JSONResponse struct {
+	Body    Group
+	Headers CreateGroup201ResponseHeaders
+}
+
+func (response CreateGroup201JSONResponse) VisitCreateGroupResponse(ctx *fiber.Ctx) error {
+	if response.Headers.Location != nil {
+		ctx.Response().Header.Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	ctx.Response().Header.Set("Content-Type", "application/json")
+	ctx.Status(201)
+
+	return ctx.JSON(&response.Body)
+}
+
+type CreateGroup400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateGroup400ApplicationProblemPlusJSONResponse) VisitCreateGroupResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(400)
+
+	return ctx.JSON(&response)
+}
+
+type CreateGroup401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateGroup401ApplicationProblemPlusJSONResponse) VisitCreateGroupResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(401)
+
+	return ctx.JSON(&response)
+}
+
+type CreateGroup413ApplicationProblemPlusJSONResponse struct {
+	TooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateGroup413ApplicationProblemPlusJSONResponse) VisitCreateGroupResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(413)
+
+	return ctx.JSON(&response)
+}
+
+type CreateGroup422ApplicationProblemPlusJSONResponse struct {
+	InvalidApplicationProblemPlusJSONResponse
+}
+
+func (response CreateGroup422ApplicationProblemPlusJSONResponse) VisitCreateGroupResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(422)
+
+	return ctx.JSON(&response)
+}
+
+type CreateGroup503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateGroup503ApplicationProblemPlusJSONResponse) VisitCreateGroupResponse(ctx *fiber.Ctx) error {
+	if response.Headers.RetryAfter != nil {
+		ctx.Response().Header.Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(503)
+
+	return ctx.JSON(&response.Body)
+}
+
+type JoinGroupRequestObject struct {
+	Body *JoinGroupJSONRequestBody
+}
+
+type JoinGroupResponseObject interface {
+	VisitJoinGroupResponse(ctx *fiber.Ctx) error
+}
+
+type JoinGroup202ResponseHeaders struct {
+	Location *string
+}
+
+type JoinGroup202JSONResponse struct {
+	Body    Participation
+	Headers JoinGroup202ResponseHeaders
+}
+
+func (response JoinGroup202JSONResponse) VisitJoinGroupResponse(ctx *fiber.Ctx) error {
+	if response.Headers.Location != nil {
+		ctx.Response().Header.Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	ctx.Response().Header.Set("Content-Type", "application/json")
+	ctx.Status(202)
+
+	return ctx.JSON(&response.Body)
+}
+
+type JoinGroup400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response JoinGroup400ApplicationProblemPlusJSONResponse) VisitJoinGroupResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(400)
+
+	return ctx.JSON(&response)
+}
+
+type JoinGroup401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response JoinGroup401ApplicationProblemPlusJSONResponse) VisitJoinGroupResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(401)
+
+	return ctx.JSON(&response)
+}
+
+type JoinGroup404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response JoinGroup404ApplicationProblemPlusJSONResponse) VisitJoinGroupResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(404)
+
+	return ctx.JSON(&response)
+}
+
+type JoinGroup409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response JoinGroup409ApplicationProblemPlusJSONResponse) VisitJoinGroupResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(409)
+
+	return ctx.JSON(&response)
+}
+
+type JoinGroup413ApplicationProblemPlusJSONResponse struct {
+	TooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response JoinGroup413ApplicationProblemPlusJSONResponse) VisitJoinGroupResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(413)
+
+	return ctx.JSON(&response)
+}
+
+type JoinGroup422ApplicationProblemPlusJSONResponse struct {
+	InvalidApplicationProblemPlusJSONResponse
+}
+
+func (response JoinGroup422ApplicationProblemPlusJSONResponse) VisitJoinGroupResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(422)
+
+	return ctx.JSON(&response)
+}
+
+type JoinGroup503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response JoinGroup503ApplicationProblemPlusJSONResponse) VisitJoinGroupResponse(ctx *fiber.Ctx) error {
+	if response.Headers.RetryAfter != nil {
+		ctx.Response().Header.Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(503)
+
+	return ctx.JSON(&response.Body)
+}
+
+type GetGroupRequestObject struct {
+	GroupId GroupID `json:"groupId"`
+}
+
+type GetGroupResponseObject interface {
+	VisitGetGroupResponse(ctx *fiber.Ctx) error
+}
+
+type GetGroup200JSONResponse Group
+
+func (response GetGroup200JSONResponse) VisitGetGroupResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/json")
+	ctx.Status(200)
+
+	return ctx.JSON(&response)
+}
+
+type GetGroup401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetGroup401ApplicationProblemPlusJSONResponse) VisitGetGroupResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(401)
+
+	return ctx.JSON(&response)
+}
+
+type GetGroup404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetGroup404ApplicationProblemPlusJSONResponse) VisitGetGroupResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(404)
+
+	return ctx.JSON(&response)
+}
+
+type GetGroup422ApplicationProblemPlusJSONResponse struct {
+	InvalidApplicationProblemPlusJSONResponse
+}
+
+func (response GetGroup422ApplicationProblemPlusJSONResponse) VisitGetGroupResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(422)
+
+	return ctx.JSON(&response)
+}
+
+type GetGroup503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetGroup503ApplicationProblemPlusJSONResponse) VisitGetGroupResponse(ctx *fiber.Ctx) error {
+	if response.Headers.RetryAfter != nil {
+		ctx.Response().Header.Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(503)
+
+	return ctx.JSON(&response.Body)
+}
+
+type UpdateGroupRequestObject struct {
+	GroupId GroupID `json:"groupId"`
+	Body    *UpdateGroupJSONRequestBody
+}
+
+type UpdateGroupResponseObject interface {
+	VisitUpdateGroupResponse(ctx *fiber.Ctx) error
+}
+
+type UpdateGroup200JSONResponse Group
+
+func (response UpdateGroup200JSONResponse) VisitUpdateGroupResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/json")
+	ctx.Status(200)
+
+	return ctx.JSON(&response)
+}
+
+type UpdateGroup400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateGroup400ApplicationProblemPlusJSONResponse) VisitUpdateGroupResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(400)
+
+	return ctx.JSON(&response)
+}
+
+type UpdateGroup401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateGroup401ApplicationProblemPlusJSONResponse) VisitUpdateGroupResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(401)
+
+	return ctx.JSON(&response)
+}
+
+type UpdateGroup403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateGroup403ApplicationProblemPlusJSONResponse) VisitUpdateGroupResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(403)
+
+	return ctx.JSON(&response)
+}
+
+type UpdateGroup404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateGroup404ApplicationProblemPlusJSONResponse) VisitUpdateGroupResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(404)
+
+	return ctx.JSON(&response)
+}
+
+type UpdateGroup413ApplicationProblemPlusJSONResponse struct {
+	TooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateGroup413ApplicationProblemPlusJSONResponse) VisitUpdateGroupResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(413)
+
+	return ctx.JSON(&response)
+}
+
+type UpdateGroup422ApplicationProblemPlusJSONResponse struct {
+	InvalidApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateGroup422ApplicationProblemPlusJSONResponse) VisitUpdateGroupResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(422)
+
+	return ctx.JSON(&response)
+}
+
+type UpdateGroup503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateGroup503ApplicationProblemPlusJSONResponse) VisitUpdateGroupResponse(ctx *fiber.Ctx) error {
+	if response.Headers.RetryAfter != nil {
+		ctx.Response().Header.Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(503)
+
+	return ctx.JSON(&response.Body)
+}
+
+type ListInvitesRequestObject struct {
+	GroupId GroupID `json:"groupId"`
+	Params  ListInvitesParams
+}
+
+type ListInvitesResponseObject interface {
+	VisitListInvitesResponse(ctx *fiber.Ctx) error
+}
+
+type ListInvites200JSONResponse InviteList
+
+func (response ListInvites200JSONResponse) VisitListInvitesResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/json")
+	ctx.Status(200)
+
+	return ctx.JSON(&response)
+}
+
+type ListInvites401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListInvites401ApplicationProblemPlusJSONResponse) VisitListInvitesResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(401)
+
+	return ctx.JSON(&response)
+}
+
+type ListInvites403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListInvites403ApplicationProblemPlusJSONResponse) VisitListInvitesResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(403)
+
+	return ctx.JSON(&response)
+}
+
+type ListInvites404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListInvites404ApplicationProblemPlusJSONResponse) VisitListInvitesResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(404)
+
+	return ctx.JSON(&response)
+}
+
+type ListInvites422ApplicationProblemPlusJSONResponse struct {
+	InvalidApplicationProblemPlusJSONResponse
+}
+
+func (response ListInvites422ApplicationProblemPlusJSONResponse) VisitListInvitesResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(422)
+
+	return ctx.JSON(&response)
+}
+
+type ListInvites503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListInvites503ApplicationProblemPlusJSONResponse) VisitListInvitesResponse(ctx *fiber.Ctx) error {
+	if response.Headers.RetryAfter != nil {
+		ctx.Response().Header.Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(503)
+
+	return ctx.JSON(&response.Body)
+}
+
+type CreateInviteRequestObject struct {
+	GroupId GroupID `json:"groupId"`
+	Body    *CreateInviteJSONRequestBody
+}
+
+type CreateInviteResponseObject interface {
+	VisitCreateInviteResponse(ctx *fiber.Ctx) error
+}
+
+type CreateInvite201JSONResponse NewInvite
+
+func (response CreateInvite201JSONResponse) VisitCreateInviteResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/json")
+	ctx.Status(201)
+
+	return ctx.JSON(&response)
+}
+
+type CreateInvite400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateInvite400ApplicationProblemPlusJSONResponse) VisitCreateInviteResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(400)
+
+	return ctx.JSON(&response)
+}
+
+type CreateInvite401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateInvite401ApplicationProblemPlusJSONResponse) VisitCreateInviteResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(401)
+
+	return ctx.JSON(&response)
+}
+
+type CreateInvite403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateInvite403ApplicationProblemPlusJSONResponse) VisitCreateInviteResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(403)
+
+	return ctx.JSON(&response)
+}
+
+type CreateInvite404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateInvite404ApplicationProblemPlusJSONResponse) VisitCreateInviteResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(404)
+
+	return ctx.JSON(&response)
+}
+
+type CreateInvite413ApplicationProblemPlusJSONResponse struct {
+	TooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateInvite413ApplicationProblemPlusJSONResponse) VisitCreateInviteResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(413)
+
+	return ctx.JSON(&response)
+}
+
+type CreateInvite422ApplicationProblemPlusJSONResponse struct {
+	InvalidApplicationProblemPlusJSONResponse
+}
+
+func (response CreateInvite422ApplicationProblemPlusJSONResponse) VisitCreateInviteResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(422)
+
+	return ctx.JSON(&response)
+}
+
+type CreateInvite503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateInvite503ApplicationProblemPlusJSONResponse) VisitCreateInviteResponse(ctx *fiber.Ctx) error {
+	if response.Headers.RetryAfter != nil {
+		ctx.Response().Header.Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(503)
+
+	return ctx.JSON(&response.Body)
+}
+
+type RevokeInviteRequestObject struct {
+	GroupId  GroupID `json:"groupId"`
+	InviteId int64   `json:"inviteId"`
+}
+
+type RevokeInviteResponseObject interface {
+	VisitRevokeInviteResponse(ctx *fiber.Ctx) error
+}
+
+type RevokeInvite204Response struct {
+}
+
+func (response RevokeInvite204Response) VisitRevokeInviteResponse(ctx *fiber.Ctx) error {
+	ctx.Status(204)
+	return nil
+}
+
+type RevokeInvite401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeInvite401ApplicationProblemPlusJSONResponse) VisitRevokeInviteResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(401)
+
+	return ctx.JSON(&response)
+}
+
+type RevokeInvite403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeInvite403ApplicationProblemPlusJSONResponse) VisitRevokeInviteResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(403)
+
+	return ctx.JSON(&response)
+}
+
+type RevokeInvite404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeInvite404ApplicationProblemPlusJSONResponse) VisitRevokeInviteResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(404)
+
+	return ctx.JSON(&response)
+}
+
+type RevokeInvite422ApplicationProblemPlusJSONResponse struct {
+	InvalidApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeInvite422ApplicationProblemPlusJSONResponse) VisitRevokeInviteResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(422)
+
+	return ctx.JSON(&response)
+}
+
+type RevokeInvite503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeInvite503ApplicationProblemPlusJSONResponse) VisitRevokeInviteResponse(ctx *fiber.Ctx) error {
+	if response.Headers.RetryAfter != nil {
+		ctx.Response().Header.Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(503)
+
+	return ctx.JSON(&response.Body)
+}
+
+type GetLeaderboardRequestObject struct {
+	GroupId GroupID `json:"groupId"`
+	Params  GetLeaderboardParams
+}
+
+type GetLeaderboardResponseObject interface {
+	VisitGetLeaderboardResponse(ctx *fiber.Ctx) error
+}
+
+type GetLeaderboard200JSONResponse Leaderboard
+
+func (response GetLeaderboard200JSONResponse) VisitGetLeaderboardResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/json")
+	ctx.Status(200)
+
+	return ctx.JSON(&response)
+}
+
+type GetLeaderboard401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetLeaderboard401ApplicationProblemPlusJSONResponse) VisitGetLeaderboardResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(401)
+
+	return ctx.JSON(&response)
+}
+
+type GetLeaderboard404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetLeaderboard404ApplicationProblemPlusJSONResponse) VisitGetLeaderboardResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(404)
+
+	return ctx.JSON(&response)
+}
+
+type GetLeaderboard422ApplicationProblemPlusJSONResponse struct {
+	InvalidApplicationProblemPlusJSONResponse
+}
+
+func (response GetLeaderboard422ApplicationProblemPlusJSONResponse) VisitGetLeaderboardResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(422)
+
+	return ctx.JSON(&response)
+}
+
+type GetLeaderboard503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetLeaderboard503ApplicationProblemPlusJSONResponse) VisitGetLeaderboardResponse(ctx *fiber.Ctx) error {
+	if response.Headers.RetryAfter != nil {
+		ctx.Response().Header.Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(503)
+
+	return ctx.JSON(&response.Body)
+}
+
+type RemoveParticipantRequestObject struct {
+	GroupId GroupID `json:"groupId"`
+	UserId  int64   `json:"userId"`
+}
+
+type RemoveParticipantResponseObject interface {
+	VisitRemoveParticipantResponse(ctx *fiber.Ctx) error
+}
+
+type RemoveParticipant204Response struct {
+}
+
+func (response RemoveParticipant204Response) VisitRemoveParticipantResponse(ctx *fiber.Ctx) error {
+	ctx.Status(204)
+	return nil
+}
+
+type RemoveParticipant401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveParticipant401ApplicationProblemPlusJSONResponse) VisitRemoveParticipantResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(401)
+
+	return ctx.JSON(&response)
+}
+
+type RemoveParticipant403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveParticipant403ApplicationProblemPlusJSONResponse) VisitRemoveParticipantResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(403)
+
+	return ctx.JSON(&response)
+}
+
+type RemoveParticipant404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveParticipant404ApplicationProblemPlusJSONResponse) VisitRemoveParticipantResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(404)
+
+	return ctx.JSON(&response)
+}
+
+type RemoveParticipant409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveParticipant409ApplicationProblemPlusJSONResponse) VisitRemoveParticipantResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(409)
+
+	return ctx.JSON(&response)
+}
+
+type RemoveParticipant422ApplicationProblemPlusJSONResponse struct {
+	InvalidApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveParticipant422ApplicationProblemPlusJSONResponse) VisitRemoveParticipantResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(422)
+
+	return ctx.JSON(&response)
+}
+
+type RemoveParticipant503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveParticipant503ApplicationProblemPlusJSONResponse) VisitRemoveParticipantResponse(ctx *fiber.Ctx) error {
 	if response.Headers.RetryAfter != nil {
 		ctx.Response().Header.Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
 	}
@@ -1667,6 +3101,17 @@ type DeleteChallenge404ApplicationProblemPlusJSONResponse struct {
 func (response DeleteChallenge404ApplicationProblemPlusJSONResponse) VisitDeleteChallengeResponse(ctx *fiber.Ctx) error {
 	ctx.Response().Header.Set("Content-Type", "application/problem+json")
 	ctx.Status(404)
+
+	return ctx.JSON(&response)
+}
+
+type DeleteChallenge409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteChallenge409ApplicationProblemPlusJSONResponse) VisitDeleteChallengeResponse(ctx *fiber.Ctx) error {
+	ctx.Response().Header.Set("Content-Type", "application/problem+json")
+	ctx.Status(409)
 
 	return ctx.JSON(&response)
 }
@@ -2420,6 +3865,36 @@ type StrictServerInterface interface {
 	// CreateChallenge Start a challenge
 	// (POST /challenges)
 	CreateChallenge(ctx context.Context, request CreateChallengeRequestObject) (CreateChallengeResponseObject, error)
+	// ListGroups The caller's groups, newest first
+	// (GET /challenges/groups)
+	ListGroups(ctx context.Context, request ListGroupsRequestObject) (ListGroupsResponseObject, error)
+	// CreateGroup Start a group challenge
+	// (POST /challenges/groups)
+	CreateGroup(ctx context.Context, request CreateGroupRequestObject) (CreateGroupResponseObject, error)
+	// JoinGroup Join a group with an invite code
+	// (POST /challenges/groups/join)
+	JoinGroup(ctx context.Context, request JoinGroupRequestObject) (JoinGroupResponseObject, error)
+	// GetGroup One group
+	// (GET /challenges/groups/{groupId})
+	GetGroup(ctx context.Context, request GetGroupRequestObject) (GetGroupResponseObject, error)
+	// UpdateGroup Open or close joining
+	// (PATCH /challenges/groups/{groupId})
+	UpdateGroup(ctx context.Context, request UpdateGroupRequestObject) (UpdateGroupResponseObject, error)
+	// ListInvites The group's invites, newest first, without their codes
+	// (GET /challenges/groups/{groupId}/invites)
+	ListInvites(ctx context.Context, request ListInvitesRequestObject) (ListInvitesResponseObject, error)
+	// CreateInvite Create an invite code
+	// (POST /challenges/groups/{groupId}/invites)
+	CreateInvite(ctx context.Context, request CreateInviteRequestObject) (CreateInviteResponseObject, error)
+	// RevokeInvite Revoke an invite
+	// (DELETE /challenges/groups/{groupId}/invites/{inviteId})
+	RevokeInvite(ctx context.Context, request RevokeInviteRequestObject) (RevokeInviteResponseObject, error)
+	// GetLeaderboard The group's leaderboard
+	// (GET /challenges/groups/{groupId}/leaderboard)
+	GetLeaderboard(ctx context.Context, request GetLeaderboardRequestObject) (GetLeaderboardResponseObject, error)
+	// RemoveParticipant Leave a group, or remove a participant
+	// (DELETE /challenges/groups/{groupId}/participants/{userId})
+	RemoveParticipant(ctx context.Context, request RemoveParticipantRequestObject) (RemoveParticipantResponseObject, error)
 	// GetExerciseHistory Weekly volume and best estimated 1RM of one exercise across a user's challenges
 	// (GET /challenges/history/{userId})
 	GetExerciseHistory(ctx context.Context, request GetExerciseHistoryRequestObject) (GetExerciseHistoryResponseObject, error)
@@ -2534,6 +4009,332 @@ func (sh *strictHandler) CreateChallenge(ctx *fiber.Ctx) error {
 		return err
 	} else if validResponse, ok := response.(CreateChallengeResponseObject); ok {
 		if err := validResponse.VisitCreateChallengeResponse(ctx); err != nil {
+			return err
+		}
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListGroups operation middleware
+func (sh *strictHandler) ListGroups(ctx *fiber.Ctx, params ListGroupsParams) error {
+	var request ListGroupsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx *fiber.Ctx, request interface{}) (interface{}, error) {
+		return sh.ssi.ListGroups(ctx.UserContext(), request.(ListGroupsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListGroups")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListGroupsResponseObject); ok {
+		if err := validResponse.VisitListGroupsResponse(ctx); err != nil {
+			return err
+		}
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateGroup operation middleware
+func (sh *strictHandler) CreateGroup(ctx *fiber.Ctx) error {
+	var request CreateGroupRequestObject
+
+	var body CreateGroupJSONRequestBody
+	var err error
+	// The validation middleware stores the value a kin-openapi validator
+	// validated in the Fiber context. Bind that value, matching member
+	// names exactly, so the handler receives what was validated instead
+	// of a second, case-insensitive decode.
+	if v := ctx.Locals(validatedBodyLocalsKey); v == nil || runtime.BindJSONValue(v, &body) != nil {
+		err = ctx.BodyParser(&body)
+	}
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, err.Error())
+	}
+	request.Body = &body
+
+	handler := func(ctx *fiber.Ctx, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateGroup(ctx.UserContext(), request.(CreateGroupRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateGroup")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateGroupResponseObject); ok {
+		if err := validResponse.VisitCreateGroupResponse(ctx); err != nil {
+			return err
+		}
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// JoinGroup operation middleware
+func (sh *strictHandler) JoinGroup(ctx *fiber.Ctx) error {
+	var request JoinGroupRequestObject
+
+	var body JoinGroupJSONRequestBody
+	var err error
+	// The validation middleware stores the value a kin-openapi validator
+	// validated in the Fiber context. Bind that value, matching member
+	// names exactly, so the handler receives what was validated instead
+	// of a second, case-insensitive decode.
+	if v := ctx.Locals(validatedBodyLocalsKey); v == nil || runtime.BindJSONValue(v, &body) != nil {
+		err = ctx.BodyParser(&body)
+	}
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, err.Error())
+	}
+	request.Body = &body
+
+	handler := func(ctx *fiber.Ctx, request interface{}) (interface{}, error) {
+		return sh.ssi.JoinGroup(ctx.UserContext(), request.(JoinGroupRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "JoinGroup")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(JoinGroupResponseObject); ok {
+		if err := validResponse.VisitJoinGroupResponse(ctx); err != nil {
+			return err
+		}
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetGroup operation middleware
+func (sh *strictHandler) GetGroup(ctx *fiber.Ctx, groupId GroupID) error {
+	var request GetGroupRequestObject
+
+	request.GroupId = groupId
+
+	handler := func(ctx *fiber.Ctx, request interface{}) (interface{}, error) {
+		return sh.ssi.GetGroup(ctx.UserContext(), request.(GetGroupRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetGroup")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetGroupResponseObject); ok {
+		if err := validResponse.VisitGetGroupResponse(ctx); err != nil {
+			return err
+		}
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateGroup operation middleware
+func (sh *strictHandler) UpdateGroup(ctx *fiber.Ctx, groupId GroupID) error {
+	var request UpdateGroupRequestObject
+
+	request.GroupId = groupId
+
+	var body UpdateGroupJSONRequestBody
+	var err error
+	// The validation middleware stores the value a kin-openapi validator
+	// validated in the Fiber context. Bind that value, matching member
+	// names exactly, so the handler receives what was validated instead
+	// of a second, case-insensitive decode.
+	if v := ctx.Locals(validatedBodyLocalsKey); v == nil || runtime.BindJSONValue(v, &body) != nil {
+		err = ctx.BodyParser(&body)
+	}
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, err.Error())
+	}
+	request.Body = &body
+
+	handler := func(ctx *fiber.Ctx, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateGroup(ctx.UserContext(), request.(UpdateGroupRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateGroup")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateGroupResponseObject); ok {
+		if err := validResponse.VisitUpdateGroupResponse(ctx); err != nil {
+			return err
+		}
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListInvites operation middleware
+func (sh *strictHandler) ListInvites(ctx *fiber.Ctx, groupId GroupID, params ListInvitesParams) error {
+	var request ListInvitesRequestObject
+
+	request.GroupId = groupId
+	request.Params = params
+
+	handler := func(ctx *fiber.Ctx, request interface{}) (interface{}, error) {
+		return sh.ssi.ListInvites(ctx.UserContext(), request.(ListInvitesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListInvites")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListInvitesResponseObject); ok {
+		if err := validResponse.VisitListInvitesResponse(ctx); err != nil {
+			return err
+		}
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateInvite operation middleware
+func (sh *strictHandler) CreateInvite(ctx *fiber.Ctx, groupId GroupID) error {
+	var request CreateInviteRequestObject
+
+	request.GroupId = groupId
+
+	var body CreateInviteJSONRequestBody
+	var err error
+	// The validation middleware stores the value a kin-openapi validator
+	// validated in the Fiber context. Bind that value, matching member
+	// names exactly, so the handler receives what was validated instead
+	// of a second, case-insensitive decode.
+	if v := ctx.Locals(validatedBodyLocalsKey); v == nil || runtime.BindJSONValue(v, &body) != nil {
+		err = ctx.BodyParser(&body)
+	}
+	if err != nil {
+		return fiber.NewError(fiber.StatusBadRequest, err.Error())
+	}
+	request.Body = &body
+
+	handler := func(ctx *fiber.Ctx, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateInvite(ctx.UserContext(), request.(CreateInviteRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateInvite")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateInviteResponseObject); ok {
+		if err := validResponse.VisitCreateInviteResponse(ctx); err != nil {
+			return err
+		}
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RevokeInvite operation middleware
+func (sh *strictHandler) RevokeInvite(ctx *fiber.Ctx, groupId GroupID, inviteId int64) error {
+	var request RevokeInviteRequestObject
+
+	request.GroupId = groupId
+	request.InviteId = inviteId
+
+	handler := func(ctx *fiber.Ctx, request interface{}) (interface{}, error) {
+		return sh.ssi.RevokeInvite(ctx.UserContext(), request.(RevokeInviteRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RevokeInvite")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RevokeInviteResponseObject); ok {
+		if err := validResponse.VisitRevokeInviteResponse(ctx); err != nil {
+			return err
+		}
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetLeaderboard operation middleware
+func (sh *strictHandler) GetLeaderboard(ctx *fiber.Ctx, groupId GroupID, params GetLeaderboardParams) error {
+	var request GetLeaderboardRequestObject
+
+	request.GroupId = groupId
+	request.Params = params
+
+	handler := func(ctx *fiber.Ctx, request interface{}) (interface{}, error) {
+		return sh.ssi.GetLeaderboard(ctx.UserContext(), request.(GetLeaderboardRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetLeaderboard")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetLeaderboardResponseObject); ok {
+		if err := validResponse.VisitGetLeaderboardResponse(ctx); err != nil {
+			return err
+		}
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RemoveParticipant operation middleware
+func (sh *strictHandler) RemoveParticipant(ctx *fiber.Ctx, groupId GroupID, userId int64) error {
+	var request RemoveParticipantRequestObject
+
+	request.GroupId = groupId
+	request.UserId = userId
+
+	handler := func(ctx *fiber.Ctx, request interface{}) (interface{}, error) {
+		return sh.ssi.RemoveParticipant(ctx.UserContext(), request.(RemoveParticipantRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RemoveParticipant")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RemoveParticipantResponseObject); ok {
+		if err := validResponse.VisitRemoveParticipantResponse(ctx); err != nil {
 			return err
 		}
 	} else if response != nil {
@@ -2919,104 +4720,147 @@ func (sh *strictHandler) GetProgress(ctx *fiber.Ctx, id ChallengeID) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3dcts4lv+roPT/V8WuYWQ5cc9urCtPununZ51Oyk62L1qpCCKPJIwpgAOAVjQpV+1DbNU8wD7K3O9D",
-	"7JNsnQOQBEnIkvLh6e7JnSWRwMHB+fidD8AfBqlaFUqCtGZw/mFQcM1XYEHTp+dLnucgF/DDt/hRyMH5",
-	"oOB2OUgGkq9gcD4Q2SAZaPhLKTRkg3OrS0gGJl3CiuMbc6VX3OJz0v7+bJAM7KYA9xEWoAd3d8ngeamN",
-	"0vh0BibVorBC4USvl8CmEt5b98CUqTmzS2CFhluhSsMKvoAx4zMD0rK50vTrXGhj6afhIHEU/6UEvWlI",
-	"Tt18IZkr/v4S5MIuB+e/P0sGKyGrj6c1ycZqIRdE8aVYCdsn+BVfADPir1tnzum9cOIM5rzM7eD8yShp",
-	"Mevpk0GCZIlVuRqcn45GRJX/FGXjTwA3n8RK/HINcGP+ATy9QyEyhZIGSPD+wLMr+EsJhticKmlB0p+8",
-	"KHKRclzXSaHVLIfV7/5scJEfgrn/v4b54Hzw/04a4T5xv5qTV+4tN2mfTTOVbZgwTCrLOPvT9csfmZr9",
-	"GVKbMKXxh5UwRsjFcICiq+Q8F+mDE5lWevnIMGO5BZYp8DTnuVozuxQGCfxe6ZnIMpAPTaEGo0qdAptB",
-	"ruTCMKsYl8ouQbPSoMgmgx/kLc9F9pCk+SnZXECemYQBT5cMZThjQrIpaK20mSJxPyr7vSrlg1L3o2Km",
-	"TJfN9iIhr5W65HoBD7+DpH+1QuRIBNoDLskoGNC3oBlPUygsCdsbyUu7VFr8FR6UbS+cRpJ++v2dAddI",
-	"rLoB6Um75SLns/zB+Yh8EikgC7llKS94KuwGieUsgwJkBjLdsCNhDcu45TNu4BifnmkB83zDSqlRTJH2",
-	"Mar4Ete65gbFRC4gG7IrsHrD+NyCZlP68PgCP0yZgVTJzKDZXgLPvFsPHun7imv3CirsmgvLZjBXGsXB",
-	"6g3ZvZaRv88nEUM8l1pogoCGVgVoK5y9TzVwC9mFbYGGjFt4bMUKBj2PkQzgPehUGBqs96OzKjvRBzqz",
-	"VMPKy0IzsSpRUuoXZLmadZ7/7hYdYGcS8tr9SQqtFhqMEU6sdghT/Shyz/1pXoFG/77nfMZybb/lFnrc",
-	"jDGSnv4PnpewJw/Q45Rm10rq3b52j9cvXgH3+tUjxQqbxze0lA5x3TfjG3wGny2yQ4UJXdIP+8oMgaS9",
-	"tuIuxMY/O7Dsp6oWGwiyX2VrR0IJ7UlfXz4q4toyF0pEvX1JoHQhz97Wy3C4h3BOtZeXwiGytvYKC6v2",
-	"H3sJBu24m4przTf4uQGpOIwsc2+zXWDRh+It9tLsrTHuXcx1Lccg0Yb9PEBrjCMnA55acQsU2+B7gBuG",
-	"a8nB/c11uhS3kAUzNNL0nBhbzxMg2TbfQhMWwOV/He2Ayx2z1bbfF1kGGQMUEDZtCwz6AycvY2b4ivB/",
-	"KvALxglIeqlDG9+3A2E00opHRnvZyTaV34v3kJ3X9LAZ2DWAZHatWP2uGbJLIYFrxmXGHCHnbAV2IusX",
-	"hWScabWu/BRCExQAZiwUw4kc3BtXnX3z+/sDqy9tvANSdhHSsupdbmKAlvFNHdjlXLIjH13SN2h2HqFX",
-	"z/gmQa7hl2gO2V+VhIm0SxAOzRnjcBNLudYCTMLevH7O1sIuVWmZknCcsCej0ejx6PTx6BRxwpNnz549",
-	"Pn3y+Olph+H7uZwu/iCusVOkFjGnHSNwWilj2ROWQSpWPDfsaL1UOTAncYZCVQ2FOR6SRU3z0ohbeFEx",
-	"1JmPXTK9S6hr9xQo6+mT3dp6iPPa7lwCWs92ZgNCu/glHU3UwJL5+0npG1XaS7XYav+ksl12fjMaRRhY",
-	"gEZ2VD69LTA/LaGKSJzkIDbOlIRGAaRaHxN2Dq0E6sgjb/YQeXfM3n1wASWtT8gVFGCFJbNUgGYGXArl",
-	"ZkH2K5+N2arEiArYaS2wSYXR6RmXehsOdiSDRjttBdidQrRzkNu4gmJQkyuesaObRcLy2TFlRpCjK+Cm",
-	"1JCxVJXSJs68KM0yYSyXKWWYOLJlIo9aa0/8wo8PU3UyNl9G2TsqRPz0+14xJib6351evbiCVOks4u2N",
-	"FaseKN+KsvGRMud9/n9X5LBJ2Jr9/W/s6JT9jphx8nR0nKAtRgdacW6M3BZykYPbEYNufk0W0gMewLGi",
-	"GMbATpPlFnoNtseueqnNMtyIUZ55s+SGi+jVdAbGTjEkRiFbAr8VYKyTwZZ+JU4KUXzaqqX0RDoJc3gB",
-	"NZNyUWthYMxwh9hCIftWLtbFl21lV4DrXDh9Hk4kUfPdqV7VFOEXrFpyhh7ysYaCrfj7hCGCJSLR4uLj",
-	"3DKuYSLRGOEKjJPitqjMvLnck/vJoKKJMhp5/nI+OP/5/tcDSb17m2xD2s0uhVi1AzgNMwXkucuhBTuQ",
-	"gsQ1Lh6ZJqM1jJnTXC0i236pFsbhGWFYNb2bQhji5zAanuHuXdhLxbMIUFLa5fxIeHIxxw1r7JjzIpbA",
-	"TluW0C4JmzTSRznxMYNVYTe0wT63idtMWfJ9QqHWHnZDof1RQ1f7en6eGOykZBAIS4tXMdX8XkCefae1",
-	"i8baMkop1GisvgJj+CIWx3cIdUM0L8RIeAXaKMnzwDrEg6j9A9CuwYnxfv98QGdNdXjf0BVdlk8a9paT",
-	"geUij/LVZaf3XmaweZEVCul8cnSmJsPTV6/tORr3xa5Np1+b7IefaguPKJyKQxAKcfiC40JIV1HIh+yi",
-	"hoHCMM5SnoPMuA6DIxcKTWQd/Th955blwA2FODjYmKHFJl9fWfqMbx4Zsvc40Rxj2IkkQpYqz9wzN4/t",
-	"sqaBYCh65eoHfFhCVkc2eR3fTqTDAvSIoQGdqarG8sO4N0PAaypUK+wER8PxjwwAC+LR15sC4zb0k7we",
-	"cQVgDROWrdHVIalqjoueSOQlo7QzmHBWh/u4zBKyeY7iJHyiQmaePW6bhGFV8sTN5dITFTN6wB3JpKh0",
-	"rtXKba7bGMSJDrwDv0F44/lX0+Lmozlw9/wMQb6Aa6A5Ym6XZ0vQIFN4BTqNJleqYb5FKk/qDXjlpnmt",
-	"MDxPWMqLAjIUKETZxFgPyXZnVnaEoNygb983rYmSeu2A3H6o4BrsIaCgdut7504rMQjsxEypHDhlTNJS",
-	"a5D22mrgN3G1l7BG91vvJyEqLxVCeylM2IynN5XGuPI1PZiJDMPAOHAAmcXTK5e8nV0hYcT4d7hPsqNG",
-	"hi8lXEHxgr/vz/AHXBMB+xpIRgD+eBucZA2ajArYlo1sxOreYspKGAPmB3lxpdaHbAq+lu23L7iBwmKk",
-	"hwtiGZChcUHLcXy3JLy3TSlhP/GuDKJ/D2W8m0vYUPbwtTNmwjCiSOCfnvsKA9lKjIfbmdvwz1FamG28",
-	"e19z7hEa3aIypUeVSWvMeCUCdfByDwEdXl03OcxO1ZmkoJLtwNtkiog7cN2daR0n91p66GOUdp532+Qf",
-	"IePoMu6jhrS645KCHCRqXd7NRidMzL0z6zrV6s04tX3qPirNjG49TDWjX4rDto6r2ush58+2pmgdMqgR",
-	"FrwvqFLCZhsm1Xr4qypNur0yL5xw9Ok+qP740cFD6E+DSmFdsetHdtvLfJU362R5Ay3oiE1fRrYJRNJH",
-	"Si0Odh15x4U0uCTqHNvmqmVFAlvacgABrvAQ6b54ovEafeNfl49sxAOcsynxclq3YRBa3aB5mKIUZGUO",
-	"2XQieQB+HxlW/TT2BTlu4B11a7xbgX3nZpo2yMIznVJWgSEZs6mGAriNvCsI2iRsVtpe0W8iublxaVPK",
-	"buGovfJZb3By3sH4E+m+GrOp887+wTkXeanBTKvv686TboHOvz+ROJN5VxbvhDQig3eaywVMa4uKLKX8",
-	"mdLIMZqrLN7RSxoM2GkVKvnAQxWV86KRKIxYUa4uyHTSxvneFdqmqsoR2wyXGYmxuvdLyKcBwokIb3yi",
-	"pbtkSsx0FxdNxr5qO4dO/q0Ss8AWDNmFa+FUyH1X6K86us6dcA4ZOj0CEihpLreOWHIhbikazDcYR7li",
-	"yYbxosg37CiUbLbkhkklYYzCIa8oTSYztuLv3d8UauFGPTLHLqZbCYsegsK6uuHTTUMlyA2BDmVj0Vkg",
-	"Xn0mvHBgc2tZuMKUYzai1ivHHYmu2/8SKzYPD6kej2L+zo29NZ70PzDLb5Dn83kYSs82AdluV+A9T63b",
-	"GMkChlCyY6ZugY3up/nZzqqP370+rd86NIqCkbDKayG9GpImeeIF4dNLWH6gg+gYB3FFDFJ/OlVVjusg",
-	"fBbLgN3noKoXe0v/I7X21gKyUrdgnDKh0ewkitCNDSdySgo7PQ/8wnRXewj5NSrKobI4fZw68NsZyDcd",
-	"bh2o1sMqzKs6DerSfh0n1g7XGVjIcFKnh9NzHMX7BHZEK556AZnieqdeaqfHjqKJ7JEUdXs+I2ajjiQc",
-	"ZOqmptgEX6ni2JqKXSvp2ZYqyD2atmzEFK1AwrQqZQb47Jo2lE/kqsytKHJK0gWEHVd70HK/qy32sO0U",
-	"STTQDRFx6L4cso75oKZWsaUivFjQhJa2Cp8lR1yVU4Y9e3548ihXi72f7bQMHFbX315Qv6dKvjM86ZgB",
-	"t5qkA/pDupO9685N3q5XUPjMjPjo5d76AMSvJSQrtqI3PuCqRPVmgXI6awbwtV0qH9F5pZjQvqG2xt2d",
-	"eE3c2MFWrs3PBbrVKOxoLiTPx8w1AWIcwCWrOgLJFLvWbFPFCcdhzf3e1sGPazG6izGQlh7twunix1Rp",
-	"DSl+HLMKCeYwt0yVlt0Auk+y2bdVc2C8jaczrPTFUfyZaXDOihyTcjmcT2v7+XFHN09CSVFfkZ6XttRf",
-	"G3z2a/C5+CV028VE+ieAm2vLbaQKHDZA9J3TGuDGF+46WfYvl1KvmhoO8iUqL1eRHfmf/0ZZM+zvf3PN",
-	"CH//m9PFpNXuw44cipGSL6AtmMd7ZiHXjsPa3svHF0pmfMOO3rx+frxHCaTjCJo56sYE7+b88oMOhbdb",
-	"pCDf/FEYq1xn8fam6n7f9EGd6o28fWqn+mft5tizz70x/ZHzNocX7g4/obP3IZzKgexyAIfZ7n0Oymyz",
-	"opEE8CEnRD4aJIk+IKyzwLuRYbhL90vE5zjHEcjXP+IgB21fWmphN9dIUeUHuAZ9USKoqD59X23Cn356",
-	"XZ1eo8Iz/drsydLawp3iE3KuIsmaKjy/hcfqFrSrUVabZRK2dhyhThQyvFVGbjiRE0lxKEN+02lDJgEQ",
-	"FLTOKjJhTOlKKGjLeUol0PoM4dEtaDEXkE2kms8xaqs7YNB3/emnf78+HrIL6nBhBsBRUYFRSuk5JIdR",
-	"ZUP5RJKXUAszJiSbrYTsv87z3IfHK1oPypBL8t3AxoB9XPCFkCh+56zgxlAc6FJ8j0z7+Dk3bJr6v61i",
-	"C58WcJl3d6y/9bwwVRmwyZLTcXTiK7VFESFX3z9nz86++Rc23Xasc8oylZZ0uOScnY1GyH+VbcjtT2T8",
-	"3PfZ6LQ69R2eMaUNw1+f0ksbVWqDH8/w40TOMYLHz89Y6o+JN32FvQPcCTt78qQe2h1PprbV5kIGdhQ/",
-	"rez7oH3kEEope1lJ6f/+538F8YsXJ7QboF1SeXA6HA1HqLiqAMkLMTgfPB2Ohk/R8HC7JOU6aUQGP0Yr",
-	"qV74FkBYystaIFb0A6WflIRHhnrHMWLy51OIQ1Nn86aILWp9QeM7QJl73hCRtO6r+PlD9G6Cunq233He",
-	"XnHwLumu8aVTJGEqqhu+sCPuGLDiG6dwSAUpjYH8FhxkjpHZVPsOuT0jvpaGKyfuroo9HvSG9u5t5yqG",
-	"J6PRPUemDzsq3T5HGDkwfVHfRBGI2l0yOBudbhu7Jvakdf6cXnq6+6XmhgR848mT3W9U1xbcJYNv9pkh",
-	"PHtOXqtcrTgiV5LmlgPxfTSUwKaSKoYQQVnYDN4iKlKxMP7aKu0D7EbT0dD6Q41Tl+qUUpUyBWr7O5o2",
-	"fdkeOUyPx84Ud1zPI/QFZo2CTXG8sJT9dMckp6jE0+qk5HTIXrkpnV9xz4Q6MlN26S8OcF2bZMDamt45",
-	"Q+lvmQFj/6CyzecTyPhJzbs2IkHMctdTi9PPrxYxlXAkZu0T/JfKTdSeo3erCinBaLeIBtetfLSyne6h",
-	"CvVdFg+vaxRxMh7crbFFv+6S0M+dLF2cefLB2ee7rY7vR6e7GN06BU7cbTr1yUlChVVaLemBpuFEPufp",
-	"EjJ2dAWZ8BXTTCvqJVVVz6xDY1WNx/ufvD4qARNZBYxD9nItgXpjyfUmDHIDiFdi+vZvYKu++Cq0jnvX",
-	"9v1Ptdf6pDugYrmGahmPDLnQhNq/uIasZmjKzdYLiYKoeTtlh5y5RiKjbtvF5Nsn2Sfg/3xePLgF6ot6",
-	"8nYS5l5P7g6K/maduOMEc7krVxtsnwc7vXqBbECQW59i4qlWFCH1AGRglrQ/n9KzSajuuw0SKtFSWaaB",
-	"+2aP5h6vquRZHZClm8kwzKJbfXyDBlmTFG1SbZKo76BQxohZfqCBQbDzxoC+dCm/hzMtvyaA3MnQ3KtX",
-	"lDv9zarVhcs2hKFhK7viFGgP8Exs6qmQ163dWvRcrYrSBirh5idFQM1yKZKW4x73XDWnEzXh+SOMEyWs",
-	"cbAEUUldgUtczw+0/oZsImvijwkUVM23NLGD5gkzqjWWa0GY564tl9uJVDKFIbuQwXlK16tMUWrUw9Jl",
-	"EbQNUtjhRB4IKrrn9x5M87+kmnYXtfUKNfo5YbNNzfDfrsa+bFS18PypOEDV0ooDSe398tyniA5zfx+E",
-	"01enGvhXW+q+pe/boWNLEM4iTWVOzR5ydxwZ979R30L48NvpOBJGTGTq0Fj4qt2W9IQ3oz1LcM+GjB4m",
-	"lG5dnfl1q1uauzMu7hnuXXApuDsYjXHBbbqMXO5Aeesp04DGH53RmLrsbWnO656aafWXS1s1fTfCMOrF",
-	"OZ/IsAUnEFl3PSWTqmrgW5jjIbuIde4EPrbbwDN29NELrEp0kRMMun4SStgHTUHBk/irO5Bc1QKOzkbP",
-	"jmNOs9Oz9IUyX1s6o/bKfD2guvp76bpq+0A5rQfQ9NGz3S/U1wz/CvJsV6THgWp8RM4NHXyVePtl5dvC",
-	"ut22zHXo6ram0r7me/5pvOshCaKYpjQ4+NNccEzJqia1KGZrFVvjaZuvuZV/ChG+aBm+MBGzK+3yyagx",
-	"Wus8Gz1zGZh2tZPSHQ5xJQEy0/XJ8Wy4pc4Y9DJ9yUJjvxv7gSuNYc9WX/4v6QzHV4T1y0ZYlwpDi0oJ",
-	"q0NfdLVizH3E85+19T/5QOdQOgmV3g1vYVrxvO5rS+oED7o1j9ioEwu/94lT6gGYyGmthNNAZemwFay4",
-	"kBgxEWSTiuVKLqBRW7ZQYOjI1UQGXQdDttsOhDHamJqz8PmJFNafXnX/cSFXi241IwbtXE6kYyx+C6ml",
-	"g3XkH5SLClzPZ/Y1STQTXZ3R+sRE9Jbcxwt/1qbQQMeRNRQ5T6GqMjzyt4+ZsVcTU+ZUpCO2EnTkBlXL",
-	"FxKYMMP6zq+9VDMo8znthsx7dXwp1qhYGjZXea7WVH9YnVP+hNQxzJ7Qm00ZotJjw2Y4NxgWGIMkZiAQ",
-	"CwsbMQWmsQWsawomcn9bwI7sUhnwJ8BdkHdMBiI6ykfYiu75qy+ax/lIYDF6IGDxupEHJ2FfMcYvG2M8",
-	"d5u1y+LGQEUR3NoYTdxct1sM2H0dBtGKYjXBlyzwVXNEhLn57Wt86MWldx8n3ZmzRu+U2pLn+YZuFPgy",
-	"pYXwJAi9HZ4B+fkt+l/3v6rc2KXOB+eDE4ouPTW9mn/Tqur9oNA15m3dOYqLHgb/Bi9sWu5dLxT2L7Th",
-	"OjXBz3070LAFP2IjveqWV5HKtUszeU+fsAy0uO32LQRjV2mlu7d3/xcAAP//",
+	"7H3dcttG9uerdHG3ymT9YZqynew/4pXGcWaSlWOv5WwuQlfYBJpkj8BuTHdTNMflqn2IrZoH2EeZ+32I",
+	"fZKtc04DaADNL1nSJBlfSSQB9Nf5+J1PfOylelVoJZSzvfOPvYIbvhJOGPz0YsnzXKiF+P5b+ChV77xX",
+	"cLfsJT3FV6J33pNZL+kZ8be1NCLrnTuzFknPpkux4nDHXJsVd3Cdcl8/7yU9ty0EfRQLYXqfPiW9F2tj",
+	"tYGrM2FTIwsnNQz0binYVIkPji6YMj1nbilYYcSN1GvLCr4QY8ZnVijH5trgr3NprMOfhr2EZvy3tTDb",
+	"esopjRdOc8U/XAq1cMve+dfPk95KqvLjWTVl64xUC5zxn41eFzu3ZIG/fv6+XMqVdN1tecMXgln5953r",
+	"y/G+cLRMzPk6d73zp6OkMfSzp70EFi9X61Xv/Gw0wrX7T9FJ/SzE9WcdGHy5EeLa/gtO7hMciS20sgLJ",
+	"+088eyv+thYWtznVygmF//KiyGXKYV1PCqNnuVj9x18tLPJjMPZ/NWLeO+/9lyc1Cz2hX+2TN3QXDdrd",
+	"ppnOtkxaprRjnP1w9fpHpmd/FalLmDbww0paK9Vi2AMG0Wqey/TBJ2kdd6I8xLQUBTBBJHGWaeFXkOd6",
+	"w9xSWpjud9rMZJYJ9dDzNcLqtUkFm4lcq4VlTjOutFsKw9YWCDjpfa9ueC6zh5yaH5LNpcgzmzDB0yUD",
+	"is6YVGwqjNHGTmFyP2r3nV6rB53dj5rZdbqszzeh002YVDfS4XEX3DiZyoIrx/raMK0E0QTcYtiKb5EM",
+	"rBADWMY7rS+5WYiHP3/k5Yq5cpgEyBaucLpWmBthGE9TUTgk1Z8UX7ulNvLv4kE3/RVxN/K6p46Z4AYm",
+	"q6+F8lO74TLns/zB9xH2SaYCtpA7lvKCp9JtYbKcZaIQKhMq3bK+dJZl3PEZt2IAV8+MFPN8y9bKAJHD",
+	"3MdAGUtY64ZbIDK1ENmQvRXObBmfO2HYFD88voAPU2ZFqlVmQQUsBc88EAku6eqdK7oF2H3DpWMzMdcG",
+	"yMGZLcrQhsLYp99wQ/wuNfAPQiOjC2GcJN2RGsGdyC5cQ51n3InHTq5Er6N9kp74IEwqLT6s8yPJpIO4",
+	"ABRjasTK00I9sF4DpVQ3qPVq1rr+5Q0o09YgiAC6gxRGL4ywVhJZHSCm6lLYPfrXvhEGsMKR41nHjfuW",
+	"O9HZzdhG4tX/k+drceQegCZb20MrqU77ii6vbnwruOevzlScdHn8QNeK0Nu+EX+Ca+DaIjuVmEChfX8s",
+	"zSDgOuooPoWo9ReC936ocrEBIftVNk4kpNAO9XXpo5xck+ZCiqiOLwmYLtyz99UyCEMhZirP8lISumty",
+	"r3Ri1fznKMLAE6ehuDF8C59rwAuPUevcy2yC/F3jobG9OHrjGXsXc1XRsVAgw37pgTSGJyc9njp5I9Dq",
+	"gPsEHBisJRf0PzfpUt6ILBihpqYXuLHVOAEqbu5bKMIC6P2fowPQuyW2mvL7IstExgQQCJs2CQb0AdHL",
+	"mFm+QlsilfAF45bVVAcyvisHQsumYduMjpKTzVl+Jz+I7LyaD5sJtxFCMbfRrLrXDtmlVIIbxlXGaCLn",
+	"bCXcRFU3SsU4M3pT6imAJkAAzDpRDCeqt9dGe/7V1/uNtPsW3sFUDk2kIdXbuwnGXsa3lZGYc8X63lLF",
+	"b0DsPAKtnvEtoFH8EsQh+7tWYqLcUkhCc9YSbmIpN0YKm7Cf3r1gG+mWeu0ArQ4S9nQ0Gj0enT0enQFO",
+	"ePrNN988Pnv6+NlZa8OPUzlt/IG7xs5gtoA53RiA00pbx56yTKRyxXPL+pulzgUjirNo9hpR2MEQJWqa",
+	"r628Ea/KDSXxcYimDxF1pZ4CZj17ephbT1Feu5VLMNfnBz0LoVy8T0UTFbAo/r5Hg2eP7CukEfYiIsF+",
+	"Xgoiz1RnYDfrwjKeraRzgHy52oLF1Pf+DgWSbjAuKXq+dmsjkopiONui/AD0O2yT5k44sOIf3tRWmo07",
+	"Z3B2OC+w29FM0iolCUQm/ZJbtOPZiqst88oFZNlEkX4JbUGb4J16owTYMWm+Bjnul3leP/WRnSh0SiXs",
+	"LBmNRoODQq5J2E+j9LLjEH/W5lqv3aVe7DxIpV2bJ74ajSKbWggDkyyB2Y4z94SGBk6GB11KMaU3AzSA",
+	"QlEPgu6R111gPonjDxnERXcib0UhnHSoWwphmBXkU7vGg2P5bMxWazCLBTurpE5SGlp4DXl8h6ccSlzg",
+	"C3dQEhx8yE1cygIB55pnrH+9SFg+G6CrDHZ0JbhdG5GxVK+VS0hHaMMyaR0H+tZzxmFbJqrfWHviFz44",
+	"TV4j9d6PxG7JQdxPf+7lxsTk18uzt6/eilSbLCK2rJOrjmW101SCS9Y57+7/yyIX24Rt2D//wfpn7D9w",
+	"M548Gw0SUKiAgsqdG8NuS7XIBZ2IBay2QTXnUauAZ0WBqBUH9Q4t9Eq4znZVS62XQU+M7pnXLfS4CF9N",
+	"Z8K6KZMWiWwp+I0U1hENNviLxCCST5O1tJkoojACfcCZ6I7cSCvGDE6ILTRs34ocFgWJVJIrgptcEj8P",
+	"Jwpn8/LMrKoZwResXHIGMOexEQVb8Q8JAzMEJwlqEy7njnEjJgqEEazAEhU3SWXmxeWRu5/0yjmhWyrP",
+	"X89757/svz2g1E/vk13mUn1KocHRshoss4XIc3KjBieQgpLN9eKRrZ2aw5g4zfUicuyXemEJlErLyuFp",
+	"CGlxP4dRGxtO78Jdap5F0K425PZF4snlHA6slmOkRRwi1iYtgVwCvVlRHwZJxkysCrfFA/bubThmDJsc",
+	"Y882zrBtzx4P/drc1wFruMFEJb2AWBp7FWPN76TIs5fGkEndpFH0okcdLithLV/EnDGtidIj6htiU8AQ",
+	"3514/Y527P1VSyXV4nUhQlfTTOtccLTOEGgd7fMp9sLBNzW0Y0ciuzjZA5w5RC64mW9yWsUej9npXrCt",
+	"Xps6SJ3tgL0Ypnhk6xXCj6xPBmQlIwZss5S5qFCvNn5nxiROK8nN+lwhjFaDNmTCs9gh1Pb62MqzrZ1s",
+	"uLFNqmgdanf5p3jI8FDuwjtGrPKv8YzVlBU9eXQqkGMpjGE5w6WyCZsbvSLhy1eihchbIEplcT/GJW+6",
+	"MXL4DIbm8Bivwv6IwBdH/8mO/rvxWxxg2Id2f5fEF2MA8lncUXgq8G9EbznAwkmV+nJkJOvYCyPOjc6Z",
+	"HRK6cIQ3+nrvlhxc39qW8dhWEF1IhGF+CKYA7+F2wv8bVDUs5QWqWy/R2UyglimEAmjO0qVI4V7u8IpB",
+	"oG4rDBDTHHW6UX2A3S0Ll9/SErSm3cR1FzrCk+m/Rkn8oKVCRbHTI5TqLGZhKJ8DAZaEzkQCdiyYU7h9",
+	"GINQdiPgkKVj/efPAEsYnqLBp+dsxq34+vna5HiWDQ/sfx5OMgsXivOLLe0SQ+QzzWOW/4nceNKBBgO/",
+	"VM5sP/toCfAokV3p77jZ6WS3oVvR6/cPBca72GxLzPbTuxegkm1pWYFyB1MJgYBWIg5knXY8j6Xb1VzE",
+	"NBmauOz4U7Z6fbwx3N3E98k+/Ko3igm4MGGbpTCwHqA8w9W19SB1U3miKTfH55i1J37A7m6RXy1iGmdU",
+	"7llSMSKs/iA7dlbdIVyewepUGuFJiq/YV8KxJ2zFP/TDGSXsDM/cCBE4o2D9KS8KkSUTZTVmL6F3vUpt",
+	"47lQGcfN4jN9I1gnKlT58vYFW0oD989cRvDon8B8Ryda5bRhK6nWNkh+9OjgkUXnzniXG4dVXhz0gZaB",
+	"LjC344HQHcddTz2Ttsj59kfMs4whaZ6iK++RZf5SzGArBaK4Abom8Gu5zMZs+pMVhk3Wo9GzVGb4V0zZ",
+	"WjmZ0wEYI28aNmXg5ubqujuLs2ai6C4nDE+XB/z1oSXgryffjk21EaVZqMSGvH2LccVUW9TMImuEFofs",
+	"pXfUIR/6kwTlwJw8wblfIsM9os9HF/jWkquIw/Sq0Giwrke2DpQOdoi7ipEC4yP4/aT8khudr2OU83//",
+	"D7PCWfbPf5A365//YOjEZhpEFxlmuITQfRwn4f2OciSZIFMlpOckkCfBNje2oFpCi4tDiorJsh/Fpkbg",
+	"O9ADnRXiBgQRdglyXKs0YmfGgcizp0BbmV6x2dYJm9TIoqLEgmeZVIsxW8gbAUrBaSIKoYtcsM1Sw7jr",
+	"nOBnlO2+mAz3azI8IJhPdiPG4EF1NlEr8OE9YKW8drX8r3JDb/Q6XQpbyWQUjIaiFxM1JcfZdMymZTbS",
+	"lKSodFXa+JhNczF30xqzBBJsouA3zDau8jxwAhhlFZjUNMDHr/QNPH22DVyW2jCuJgp9dEP2WuWNWHbM",
+	"4Ylq1aOkvAYoPtZ3VLIVTBi/wRlFo1tvQgdkxAw55MlsingQI0FavupC436uFyAJpANNjenw28DhGfVe",
+	"drngNBYlFXmKFDkuO7NLuKdpqZ2YtlIaacOTWiUdVguKspMwViueB1HEeMbc8aZVOzAZi9HcetnVYut5",
+	"RZflM8Q7y8mE4zKP+iupkOHoZQZBnsgKpaLYfXSkmmAiuGZneIG+OBQcwl9rL7wfasceocNuj+uZLzgs",
+	"hKQKoHN2UaWLgLFRmx6BC5ny3iaqQnAe7DkQTAgtBcFSgBQEp3xEOONbbzrAQHP5QWQThRNZ6jyja64f",
+	"u2U1BwSUHingD96aqtLY8iqZcaIIiuElFh9IIc3yWf4xdGeYGGPL7BfpJvA0eH7fCsECh/K7bSEGCQnn",
+	"6okrAdhROlIQMFU9h0VPFOylx+42HJXyQ7jKElRMNOMkvKLM4PDbQ8ckAZpRpiyN5UMGfjM6CT4wTUxB",
+	"rAIIOR0MW/mlF4JfjwGf0/5Vc6HxvCa05QhBciioIRgjFp6vYOwbYdJoJm35mG9hlk+qA3hDw7zT33In",
+	"Em8MA0GdjUYJbqzH3ofTaA+YwNy+nh8v+IFSr8gAOc5hciXcKckDLX16hPIqySAegE3XxghQP0bw6zjb",
+	"e7PR1t4q7kqqkMZTIQD49LrkGDIY8cJMZoCM4hbbfcWgygyS10q8FcUr/uE430U3EegIf8Ut3RN742Qr",
+	"aa2w36uLt3pzyqHAbdlx5wIHKB3rb3BBgD9B0FBy0w77WokPrq4bOY68S4Ho7+t6A39ebjFV/B0JM2kZ",
+	"zkjCv2WUWqWikmbDYywUmmlhd+3dh9AvZURRitJ+KdJqMT5oh8qHR5lZMMZVHYRsxVaQCkraDrRNpnFy",
+	"J667NSzt5FFLD3WMNqR5dw1+CxoHlbFvNsjVLZUUJJwD1+Xt0oOEyblXZm2lWt55lLfltnFiUOuhbwv0",
+	"Uhy2tVTVUReRPjsQKqgQVitMMPxd1aEd9NadUmx2a+OhaSBVpkRlKXUD44eD2q3gecAFLbLp0sgugki6",
+	"SKnl7Gsq8pYKqXFJVDk2xVVDigSytKEAAlzhIdI+e6LWGl3hX9UKuYgGOGdT3MtpVXOLaHUL4mEKVJCt",
+	"c5FNJ4oH4PeRZeVPY199xa34FUtzf10J9yuNNK2Rhd90TG0NBAk6YwrBXeReidAmYbO161R4TRS31+RI",
+	"wixYeGqnVqrzcFTewfMnir4asylpZ3/hnMt8bYSdlt9XZcbtaix//0TBSPbXdfGrVFZm4lfD1UJMK4kK",
+	"W4p5ttrAjuFY6+JXvMkIK9y0NJW84aGLUnnhk9CMWGFOb+BawoPzhcp4TGXySOwwKIMyttWdX8J96gGc",
+	"iOyNT8hsLxkTONuLi7u1msqh5QcvySyQBUN2QbUwGCYhB2ZZvn9OxDlkoPQQSAClUQ4+YMmFvEFrMN9S",
+	"EJQCM7wo8i3rh5SNxSxKKzEG4lBvMZ1WZWzFP9D/aGrBQT2yA7LpVtKBhkCzruoUQsNgvdkWQYd2Mess",
+	"IK/uJrwisLmzBrDElGM2QudlUCnkf4lVFg5PKRUcxfQdPXunPel/YI5fw57P56EpPdsG06ZTER946uhg",
+	"FAs2pI6sjvbP+ZuD1SH+9Lpz/ZbQKBBGwkqtBfP1xVXkPPGE8PmlLv5BJ81jHA311pD682dV+rhOwmcx",
+	"D9g+BVXe2Fn6X7ALTEUgK30jLDETCM2WowjU2HCipsiw0/NAL0wP1QKjXsPiHWAW4scpgd/Wg3yHiZ0P",
+	"qviwNPPKstKqjrOyEyuFSwJWZDAo8eH0HJ7idQLr44qnnkCmsN6pp9rpgGY0UZ0pRdWe94i5qCIJHzKl",
+	"odE2gVtKO7aaxaGVdGRLaeT2pw0ZMQUpkDCj1yoTcO0GD5RP1GqdO1nk6KQLJjYoz6Chflc75GFTKSJp",
+	"gBrCyYH6ImQd00F1TcOOyrHFAgd0eFRwLSrisuwiEoo92XmU68Xx2fnN0sLT6v92F97tqaY7NaROq2lH",
+	"RcJ5J0fXp9V+u05A4Y434tbLvfEGiF9LOK3Yin7yBldJqtcLoNNZ/QBfA4ZlJthOL0a0P2GG/uG2C3ZH",
+	"pPaCejq0GnT151LxfMyo4wMFPVnZ/gFFMfXhsaWdMAhr8/b2ibhdPXmsWpeWvj8t80BFTOsEw6vf7xwx",
+	"Wh/cRqypNkak8HHMSuyJ8Wi9duxagMJGLXFT9p6IFxh3EkKobAt+ZhQmJh8FfNFKEb1FQfKPB+qME3TD",
+	"NqrOv5QeH1V6fPFbaOYQY6Kfhbi+ctxF4s5haWZXHW6EuPahwpZf//6c+GW55Una68TEsmYmGeXdO60U",
+	"X4gmYQ6O9HtuaIeN27uPr7TK+BYzjwdHBF1agqseoyqZ9Iq1k5QWFWxABfn2L9I6Hcum3V9kdFLWd01v",
+	"n5/ufYd1pkfWAdSi/2DqzTGhwnssBS0VyCEFcJrsPqY8a5cU/dwE0dvCMtmFoJXf+TAWDU9pP0XcRZFL",
+	"QF//ikIXPL50baTbXsGMSj3AjTAXawAV5afvykP44ed3ZXNERFb4a30mS+cKahIp1VxH3EOlQ+BGPNY3",
+	"wlBUtDwsm7AN7QjmvqDgLX2Aw4maKLR8Gew3VdMoIQAUNFphMmntmoI2sTTE/o0wci5FNlF6Pgc7scq5",
+	"Ad31w8///WowZBeYU8OsEDSLEv6iE5GQXCOXzk4Uagm9sGNW1vp2b+d57g3yFXkrGwmF2HQEs8wmqsbm",
+	"VghKm0HPZiudvrlHzC2NXi+WPuWlTkr0viXyDjYeFu497jm5RwTtN9A4uT2vxdYK97jgC6mAPc5Zwa1F",
+	"y5icno9ss5Mzt2ya+v+dZgvvKKFYBPXhblwvbRkYreMG2NkZzx0TxXAib797wb55/tV/Y9NdXU2nLNPp",
+	"GnurnbPnoxHQh862CEsmKt5C+fnorGygHLZYRYKCX5/hTVu9NhY+PoePEzXXa5XB529Y6jsu1x0Zqp0l",
+	"SA1o+vnTp9WjqbcvNvyoO6izfrzVr+8g422pkIvY65KL/t//+t8spBokd5BrwlhfDzEcDUfYFqAQihey",
+	"d957NhwNn2GVuFsi8z+pCQILwkTU2kHmWAjEep4XArLHH8rSqUdUcQI2pG/Phjs0JZk8BexT8TMohx7Q",
+	"3It6EkmjwfwvH6Ntvqt44nHdbDvh0k9Je42vidGlLWdd7wvrc9qAFd+SQMDCFmBqK/IbQZA+Ns06/nlK",
+	"W/f4WupdeUJt34+40CuCT+9bXc2fjkZ7Ogaf1im42UYz0i/4omrqHpDap6T3fHS269nVZJ802i/jTc8O",
+	"31S3F4c7nj49fEfZ8/tT0vvqmBHC1suoVderFQdkjdTcELI+swhd+hhkBhMnCJTb3ntAbTrmZrhy2ngH",
+	"QM3pIGir9Ht0/iql1yoVmAjZn9YdbTyymQ7GJIpbqvGR9dWp3g1PJSFlYj4wcZ2aP2S+HQjpPZ8eH/DI",
+	"TLul75tNeawowJqc3moh6l9/IKz7k862d0eQ8Ualn5qICTDVpw5bnN09W8RYgqaYNRtYX+q0Svqvx+i8",
+	"oACZYHSYRIM3F9ya2c6OYIWqlfvD8xpaxIzXZLiLvz4loZ57gpBrt7pDj6MNS2T1RiFQcvxaUI8YUNb9",
+	"ThuYQVy70QO7mu33JObrXjB7Rbzf2ltT3MMSUKN0mqa+U2D7le0W1uFLOzg8JUSEQ0Y8HxSnl8iRU87e",
+	"RPVrR2zVUel8Z2+aunAd24MMKAO/KnDyxT+NfkZJyCs0ssT6AIldgFgurwXI961vGdav9IzvOVfqhsGQ",
+	"/eBbVEhL/SnqOjAcfqLSXFtUKrs1AbUF+iNrAd/46IsGuGcNQAwV0wMV20Z1wJO/airEj7N0yLPxFmHn",
+	"jAdoLCi1m5OlNFFUydspvEvYZinTZbxy0nOkpeL5icJ6yJZMYf2SG5MmVEMvNmd2bfE9HBmanL4eshxq",
+	"MGQXwLPXML2kakoT9KTBRsDSgu2LzD9RKGs8YJz7boXjqlUNsntG+WxVS5RQaqW8mChfClpuBLb8LSvs",
+	"q2atXuny3AgO4jTYvInqYxgF6ycpb0S6Ac3zm5igqRq73JOY6TSOOUrAPL2z8ZvlohFB8wOWJiZVcaun",
+	"LUpM/W3LntHzwzdV70PCG745fEP1pqzfgXSDs6uEG1X4VR0DsHr7aDH30deyftoJer93tumcjKBbsjaz",
+	"lVR2jE4xlDTUulzkVMrRZL8/C1dz330i010vKlqUnQcfiAQflkBeq3KFcZx6krlRvrIQzIiCu3QZh7hB",
+	"+TzRwrh6g1oo7tEn+Hz0LAkJBIimSyRBnsc9SelIJslRcvqBiNR34QyJ9aFE7MnetJM54jcuY1+D8aIN",
+	"4ZcSzdxCsD4hubzbq1DzTj9gnsEYgw0kSDtclBwnZcEs/94P/7t2MgTdBPd6Gcq9/i3T/cN7MkpU7Xen",
+	"6clIqj5AvqexzoS9c7Wx0zESoXwKiHqDwr+Wp3pDStkDCSMyWqXifKIw9CKdZVd/uXj89KuvAfZbp43I",
+	"hkcxEbo2Ki7a6ZXw3Zru0y3RfI3MA/sk6oZUe/wSX5TQQ3Iv7frno/tSCT35SP94wE/G/wmM+b3vRNZ6",
+	"E1DZy0IxrcbkNKCIUOVAKKffTB4eIgdWPZzq9wgp/2ZZui3Gkm/xwQFLNpjieSzfFGfyRTVUxEU7UhPX",
+	"nQr9JP7Kd099n/mC8/eHyD1v9raN4q4DrzHAlow+e4jqf7HOpo8ur6pI+JFlar0CwtSGuupkQumVVPBF",
+	"0mxlU2ZWT1SrnjwBhVWnSQwSer3LzGAWE0xAO54zyugs+6TNttiZb6EdFYj51pbsSpjKBfZWZNImzIjZ",
+	"WuaOvnu1vfofl8hzE5VruOMlT5fUGxZ1q2W81agzSCwqU4cwMwgdiGLFZW6H7M3tfQQTtUvx/lm4sE3x",
+	"7xrDhgvZC2JbfeT+sE6KEJrmjVO+Q+x5SFKELP/kI+XlHNSNja7KMoPZ34QRvHHQT7ChQcvSjYmyeiUq",
+	"yMleUg/4Dd82mxlibmPw9GCbKN8CW4PWGSA+85BZ136Sco+sr4vGaaVcYeYaPjxIZCQd3H8++mZwTuXR",
+	"DQOYSWWd4CGwxrS1oCvuSmPdULjAgOH9AJ020xMlVULvCceUKpBtPkOvj5mILNdqIcyASbUjdvgW9zaQ",
+	"Q0fhgkuszaliB79pfHCyH/uBU5yQlvwRJ/WmMh7S4QPAjCq97i5BxpKKJBpCIgosfiTreiPEdWViC3Ft",
+	"G822q5qwpJNRO5yoF9Rauo8KnFRnZjS2XtNliznC0mVJtE9OzKs3kIFW9dUOQ/a68s2CGEpKn+uzHTq3",
+	"bCNZ1oXEUy/vYc+TmLQtlwFYiwMAAprgJuilnXLyfsVSLYOSj90zO+V91BXNtXM6qaBk9yDHVKvcHaT5",
+	"WYjrh4A1zQqivcCGXlfzh83wpJ3wMJ1K6ZuvWTx7+wq2AbVi+XJAnhqN6fOd7OJAThrfzrVj5wO7HxZI",
+	"wERLjfF03xuF+kjgufgOAeV7ZynyLi3mHJR2BEqTFGRSJZLQaC+0tXKWnyhgLqV1P1lhLqle7eFEy+/J",
+	"WmiVF+3lKyz8+8Oy1QWVyoR1A43SIGKgIzKrcZs6LOR56zAXvdCrYu0ClqDxkRGAs6i+p6G4xx1VzbEB",
+	"bdiul/UpfwffZcCD8vGEWuSIxv8iCyqCBggKyiwkHJi85gmzuvEs6tgxz8nrwN1E4TsE2IUKXlNKrf3Q",
+	"5I9qWHxbBB6DQgB+Iqhot7t+MM6/TzZtL2pHINcTWcJm22rD/7gc+7pm1cLvT7kDWOpf7kBSab88Z603",
+	"ah6l/j7K/bb6RcuSruvqAqNZVi8FoBoebMgJnABLwDKxsnlV6aygSro+IPikyjlDa4cy7QbnWAlGDRVi",
+	"3PAtjtesdzhkp9I9X+zTz6BL2sJGrnPpQ/G18zuKcLw+6Ii0PSc4epiCkXdhBdCX2EZDBB2s/jjV61C/",
+	"LndvMtQUqzOnzAgqzJXYQxMLDM+rXjrT8j8qzqr77UjLsAfP+USFrXcCksVaKoyR+cZdCzsYsotYx56w",
+	"fLgVexvT/PCGSnKhNg+6/STo4g+aAQVXwq/0IoKy4hW9hjF51+pVdK/JXLfL7H9Adi2Tulps+8eJqf/R",
+	"sm3fIh8HrHGLyjJAKqUH8bflOAyr03fVZ4aqbqdP8Ivj6t9Gu57i6YpxSg3oP08Fx5isbBUVxWyNlgJx",
+	"/9MXJ9G/BQlfNARf6FE65D/6bNQYzYUEg7F+AW9onJaIKwmQmaneGJENd2QrBh2F7jNjsdsT8YGzFsPO",
+	"SV36v8TerV8Q1m8bYV1qMC1KJiybPaO3JqY+4o7cSvo/+Yj9Z/d7hmzDP3oeJDiVnipQax6xYb8h+N57",
+	"gDGVaaKmFRNOG+XT2KGTU74EQrYqe6F+V9hCC4utlicq6K0xZIflQGijjasEyomSrpE6metFOyyz2xXV",
+	"EhZffFEP54sKVM8d65p4bkTZm/kzPeo7fB+vfMfbwgh8DYERRc5TUYZLHvm3DtqxZxO7zlu9BrgF1vIR",
+	"ESbtsHrX31GsGcQribtF5rU63BRrx7W2bK7zXG8wkLI6R/8JsmPoPaH6gyqeUvKxZTMYW1gWCIMkJiAA",
+	"C0sXEQW2lgWsLQom6nhZwPpuqa3wCZpk5GEV0fPoU24hK9pdkO/Vj3NLYDF6IGDxrqYHorAvGOM3XkpB",
+	"h3VI4sZARRG8rTXquLlq5kqwfakS0dBoOcB9RirLMSLEXP/2xT4MkpMb7+HFd2VtQDulbs3zfItvErmf",
+	"0ELYjxXvDjux/vIe9C+m5/hnr03eO+89QevSz6aTvFA3ZPN6UJq6W2j4rmFY9LCGC43WfJ3XioWJGE24",
+	"jq0e5z6vadiAH7EnvWnHiWGWG3IzeU2fsEwYedNOwAiebaq3Xu9Z/ky4jQCGFLrIxZBdBGVHoKNh/WNq",
+	"jdp4p7xvriQdvXCk29EF06f79b+dxrWDxPfIC9O4scyEkAe+FaksLCH96xdWNs96/+n/BwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -35,11 +35,23 @@ func toProblem(err error) error {
 		return problem.Validation(fields...)
 	case errors.Is(err, app.ErrLogNotFound):
 		return problem.NotFound("no such workout log in this challenge")
+	case errors.Is(err, app.ErrGroupNotFound):
+		return problem.NotFound("no such group")
+	case errors.Is(err, app.ErrInviteNotFound):
+		return problem.NotFound("no such invite in this group")
+	case errors.Is(err, app.ErrUnknownCode):
+		// One answer for a code that never existed, was revoked or expired.
+		return problem.NotFound("no such invite code")
+	case errors.Is(err, app.ErrParticipantNotFound):
+		return problem.NotFound("no such participant in this group")
+	case errors.Is(err, app.ErrLeaderboardOverloaded):
+		return problem.Unavailable("the leaderboard is busy; retry shortly", 1)
 	case errors.Is(err, app.ErrNotFound):
 		return problem.NotFound("no such challenge")
 	case errors.Is(err, app.ErrForbidden):
 		return problem.Forbidden("this belongs to another user")
-	case errors.Is(err, domain.ErrChallengeClosed), errors.Is(err, domain.ErrInvalidTransition):
+	case errors.Is(err, domain.ErrChallengeClosed), errors.Is(err, domain.ErrInvalidTransition),
+		errors.Is(err, domain.ErrGroupConflict):
 		return problem.Conflict(err.Error())
 	}
 	return err

@@ -64,32 +64,7 @@ func (h *Handlers) CreateChallenge(ctx context.Context, req CreateChallengeReque
 	}
 	// kit/openapi checked the body against the contract: the required
 	// members are present and of their types.
-	b := req.Body
-	cmd := app.CreateChallenge{
-		Title: b.Title,
-		Plan: domain.PlanSpec{
-			Exercise:        b.Exercise,
-			Unit:            domain.Unit(b.Unit),
-			StartValue:      b.StartValue,
-			Increment:       b.Increment,
-			IncrementEvery:  int(b.IncrementEvery),
-			SessionsPerWeek: int(b.SessionsPerWeek),
-			Weeks:           int(b.Weeks),
-		},
-	}
-	if pr := b.Progression; pr != nil {
-		// Absent members are 0, which the domain reads as "does not apply".
-		cmd.Plan.Progression = domain.ProgressionSpec{
-			Type:          domain.ProgressionType(pr.Type),
-			DeloadAfter:   int(or(pr.DeloadAfter)),
-			DeloadPercent: int(or(pr.DeloadPercent)),
-			MinReps:       int(or(pr.MinReps)),
-			MaxReps:       int(or(pr.MaxReps)),
-		}
-	}
-	if b.StartDate != nil {
-		cmd.Plan.StartDate = domain.DateOf(b.StartDate.Time)
-	}
+	cmd := createCommand(req.Body)
 	c, err := h.app.CreateChallenge(ctx, a, cmd)
 	if err != nil {
 		return nil, err

@@ -12,69 +12,93 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
+	"github.com/progressive-overload/po/ent/challenge/challengegroup"
+	"github.com/progressive-overload/po/ent/challenge/groupinvite"
 	"github.com/progressive-overload/po/ent/challenge/predicate"
-	"github.com/progressive-overload/po/ent/challenge/usertimezone"
 )
 
-// UserTimeZoneQuery is the builder for querying UserTimeZone entities.
-type UserTimeZoneQuery struct {
+// GroupInviteQuery is the builder for querying GroupInvite entities.
+type GroupInviteQuery struct {
 	config
 	ctx        *QueryContext
-	order      []usertimezone.OrderOption
+	order      []groupinvite.OrderOption
 	inters     []Interceptor
-	predicates []predicate.UserTimeZone
+	predicates []predicate.GroupInvite
+	withGroup  *ChallengeGroupQuery
 	modifiers  []func(*sql.Selector)
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
 }
 
-// Where adds a new predicate for the UserTimeZoneQuery builder.
-func (_q *UserTimeZoneQuery) Where(ps ...predicate.UserTimeZone) *UserTimeZoneQuery {
+// Where adds a new predicate for the GroupInviteQuery builder.
+func (_q *GroupInviteQuery) Where(ps ...predicate.GroupInvite) *GroupInviteQuery {
 	_q.predicates = append(_q.predicates, ps...)
 	return _q
 }
 
 // Limit the number of records to be returned by this query.
-func (_q *UserTimeZoneQuery) Limit(limit int) *UserTimeZoneQuery {
+func (_q *GroupInviteQuery) Limit(limit int) *GroupInviteQuery {
 	_q.ctx.Limit = &limit
 	return _q
 }
 
 // Offset to start from.
-func (_q *UserTimeZoneQuery) Offset(offset int) *UserTimeZoneQuery {
+func (_q *GroupInviteQuery) Offset(offset int) *GroupInviteQuery {
 	_q.ctx.Offset = &offset
 	return _q
 }
 
 // Unique configures the query builder to filter duplicate records on query.
 // By default, unique is set to true, and can be disabled using this method.
-func (_q *UserTimeZoneQuery) Unique(unique bool) *UserTimeZoneQuery {
+func (_q *GroupInviteQuery) Unique(unique bool) *GroupInviteQuery {
 	_q.ctx.Unique = &unique
 	return _q
 }
 
 // Order specifies how the records should be ordered.
-func (_q *UserTimeZoneQuery) Order(o ...usertimezone.OrderOption) *UserTimeZoneQuery {
+func (_q *GroupInviteQuery) Order(o ...groupinvite.OrderOption) *GroupInviteQuery {
 	_q.order = append(_q.order, o...)
 	return _q
 }
 
-// First returns the first UserTimeZone entity from the query.
-// Returns a *NotFoundError when no UserTimeZone was found.
-func (_q *UserTimeZoneQuery) First(ctx context.Context) (*UserTimeZone, error) {
+// QueryGroup chains the current query on the "group" edge.
+func (_q *GroupInviteQuery) QueryGroup() *ChallengeGroupQuery {
+	query := (&ChallengeGroupClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(groupinvite.Table, groupinvite.FieldID, selector),
+			sqlgraph.To(challengegroup.Table, challengegroup.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, groupinvite.GroupTable, groupinvite.GroupColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// First returns the first GroupInvite entity from the query.
+// Returns a *NotFoundError when no GroupInvite was found.
+func (_q *GroupInviteQuery) First(ctx context.Context) (*GroupInvite, error) {
 	nodes, err := _q.Limit(1).All(setContextOp(ctx, _q.ctx, ent.OpQueryFirst))
 	if err != nil {
 		return nil, err
 	}
 	if len(nodes) == 0 {
-		return nil, &NotFoundError{usertimezone.Label}
+		return nil, &NotFoundError{groupinvite.Label}
 	}
 	return nodes[0], nil
 }
 
 // FirstX is like First, but panics if an error occurs.
-func (_q *UserTimeZoneQuery) FirstX(ctx context.Context) *UserTimeZone {
+func (_q *GroupInviteQuery) FirstX(ctx context.Context) *GroupInvite {
 	node, err := _q.First(ctx)
 	if err != nil && !IsNotFound(err) {
 		panic(err)
@@ -82,22 +106,22 @@ func (_q *UserTimeZoneQuery) FirstX(ctx context.Context) *UserTimeZone {
 	return node
 }
 
-// FirstID returns the first UserTimeZone ID from the query.
-// Returns a *NotFoundError when no UserTimeZone ID was found.
-func (_q *UserTimeZoneQuery) FirstID(ctx context.Context) (id int64, err error) {
+// FirstID returns the first GroupInvite ID from the query.
+// Returns a *NotFoundError when no GroupInvite ID was found.
+func (_q *GroupInviteQuery) FirstID(ctx context.Context) (id int64, err error) {
 	var ids []int64
 	if ids, err = _q.Limit(1).IDs(setContextOp(ctx, _q.ctx, ent.OpQueryFirstID)); err != nil {
 		return
 	}
 	if len(ids) == 0 {
-		err = &NotFoundError{usertimezone.Label}
+		err = &NotFoundError{groupinvite.Label}
 		return
 	}
 	return ids[0], nil
 }
 
 // FirstIDX is like FirstID, but panics if an error occurs.
-func (_q *UserTimeZoneQuery) FirstIDX(ctx context.Context) int64 {
+func (_q *GroupInviteQuery) FirstIDX(ctx context.Context) int64 {
 	id, err := _q.FirstID(ctx)
 	if err != nil && !IsNotFound(err) {
 		panic(err)
@@ -105,10 +129,10 @@ func (_q *UserTimeZoneQuery) FirstIDX(ctx context.Context) int64 {
 	return id
 }
 
-// Only returns a single UserTimeZone entity found by the query, ensuring it only returns one.
-// Returns a *NotSingularError when more than one UserTimeZone entity is found.
-// Returns a *NotFoundError when no UserTimeZone entities are found.
-func (_q *UserTimeZoneQuery) Only(ctx context.Context) (*UserTimeZone, error) {
+// Only returns a single GroupInvite entity found by the query, ensuring it only returns one.
+// Returns a *NotSingularError when more than one GroupInvite entity is found.
+// Returns a *NotFoundError when no GroupInvite entities are found.
+func (_q *GroupInviteQuery) Only(ctx context.Context) (*GroupInvite, error) {
 	nodes, err := _q.Limit(2).All(setContextOp(ctx, _q.ctx, ent.OpQueryOnly))
 	if err != nil {
 		return nil, err
@@ -117,14 +141,14 @@ func (_q *UserTimeZoneQuery) Only(ctx context.Context) (*UserTimeZone, error) {
 	case 1:
 		return nodes[0], nil
 	case 0:
-		return nil, &NotFoundError{usertimezone.Label}
+		return nil, &NotFoundError{groupinvite.Label}
 	default:
-		return nil, &NotSingularError{usertimezone.Label}
+		return nil, &NotSingularError{groupinvite.Label}
 	}
 }
 
 // OnlyX is like Only, but panics if an error occurs.
-func (_q *UserTimeZoneQuery) OnlyX(ctx context.Context) *UserTimeZone {
+func (_q *GroupInviteQuery) OnlyX(ctx context.Context) *GroupInvite {
 	node, err := _q.Only(ctx)
 	if err != nil {
 		panic(err)
@@ -132,10 +156,10 @@ func (_q *UserTimeZoneQuery) OnlyX(ctx context.Context) *UserTimeZone {
 	return node
 }
 
-// OnlyID is like Only, but returns the only UserTimeZone ID in the query.
-// Returns a *NotSingularError when more than one UserTimeZone ID is found.
+// OnlyID is like Only, but returns the only GroupInvite ID in the query.
+// Returns a *NotSingularError when more than one GroupInvite ID is found.
 // Returns a *NotFoundError when no entities are found.
-func (_q *UserTimeZoneQuery) OnlyID(ctx context.Context) (id int64, err error) {
+func (_q *GroupInviteQuery) OnlyID(ctx context.Context) (id int64, err error) {
 	var ids []int64
 	if ids, err = _q.Limit(2).IDs(setContextOp(ctx, _q.ctx, ent.OpQueryOnlyID)); err != nil {
 		return
@@ -144,15 +168,15 @@ func (_q *UserTimeZoneQuery) OnlyID(ctx context.Context) (id int64, err error) {
 	case 1:
 		id = ids[0]
 	case 0:
-		err = &NotFoundError{usertimezone.Label}
+		err = &NotFoundError{groupinvite.Label}
 	default:
-		err = &NotSingularError{usertimezone.Label}
+		err = &NotSingularError{groupinvite.Label}
 	}
 	return
 }
 
 // OnlyIDX is like OnlyID, but panics if an error occurs.
-func (_q *UserTimeZoneQuery) OnlyIDX(ctx context.Context) int64 {
+func (_q *GroupInviteQuery) OnlyIDX(ctx context.Context) int64 {
 	id, err := _q.OnlyID(ctx)
 	if err != nil {
 		panic(err)
@@ -160,18 +184,18 @@ func (_q *UserTimeZoneQuery) OnlyIDX(ctx context.Context) int64 {
 	return id
 }
 
-// All executes the query and returns a list of UserTimeZones.
-func (_q *UserTimeZoneQuery) All(ctx context.Context) ([]*UserTimeZone, error) {
+// All executes the query and returns a list of GroupInvites.
+func (_q *GroupInviteQuery) All(ctx context.Context) ([]*GroupInvite, error) {
 	ctx = setContextOp(ctx, _q.ctx, ent.OpQueryAll)
 	if err := _q.prepareQuery(ctx); err != nil {
 		return nil, err
 	}
-	qr := querierAll[[]*UserTimeZone, *UserTimeZoneQuery]()
-	return withInterceptors[[]*UserTimeZone](ctx, _q, qr, _q.inters)
+	qr := querierAll[[]*GroupInvite, *GroupInviteQuery]()
+	return withInterceptors[[]*GroupInvite](ctx, _q, qr, _q.inters)
 }
 
 // AllX is like All, but panics if an error occurs.
-func (_q *UserTimeZoneQuery) AllX(ctx context.Context) []*UserTimeZone {
+func (_q *GroupInviteQuery) AllX(ctx context.Context) []*GroupInvite {
 	nodes, err := _q.All(ctx)
 	if err != nil {
 		panic(err)
@@ -179,20 +203,20 @@ func (_q *UserTimeZoneQuery) AllX(ctx context.Context) []*UserTimeZone {
 	return nodes
 }
 
-// IDs executes the query and returns a list of UserTimeZone IDs.
-func (_q *UserTimeZoneQuery) IDs(ctx context.Context) (ids []int64, err error) {
+// IDs executes the query and returns a list of GroupInvite IDs.
+func (_q *GroupInviteQuery) IDs(ctx context.Context) (ids []int64, err error) {
 	if _q.ctx.Unique == nil && _q.path != nil {
 		_q.Unique(true)
 	}
 	ctx = setContextOp(ctx, _q.ctx, ent.OpQueryIDs)
-	if err = _q.Select(usertimezone.FieldID).Scan(ctx, &ids); err != nil {
+	if err = _q.Select(groupinvite.FieldID).Scan(ctx, &ids); err != nil {
 		return nil, err
 	}
 	return ids, nil
 }
 
 // IDsX is like IDs, but panics if an error occurs.
-func (_q *UserTimeZoneQuery) IDsX(ctx context.Context) []int64 {
+func (_q *GroupInviteQuery) IDsX(ctx context.Context) []int64 {
 	ids, err := _q.IDs(ctx)
 	if err != nil {
 		panic(err)
@@ -201,16 +225,16 @@ func (_q *UserTimeZoneQuery) IDsX(ctx context.Context) []int64 {
 }
 
 // Count returns the count of the given query.
-func (_q *UserTimeZoneQuery) Count(ctx context.Context) (int, error) {
+func (_q *GroupInviteQuery) Count(ctx context.Context) (int, error) {
 	ctx = setContextOp(ctx, _q.ctx, ent.OpQueryCount)
 	if err := _q.prepareQuery(ctx); err != nil {
 		return 0, err
 	}
-	return withInterceptors[int](ctx, _q, querierCount[*UserTimeZoneQuery](), _q.inters)
+	return withInterceptors[int](ctx, _q, querierCount[*GroupInviteQuery](), _q.inters)
 }
 
 // CountX is like Count, but panics if an error occurs.
-func (_q *UserTimeZoneQuery) CountX(ctx context.Context) int {
+func (_q *GroupInviteQuery) CountX(ctx context.Context) int {
 	count, err := _q.Count(ctx)
 	if err != nil {
 		panic(err)
@@ -219,7 +243,7 @@ func (_q *UserTimeZoneQuery) CountX(ctx context.Context) int {
 }
 
 // Exist returns true if the query has elements in the graph.
-func (_q *UserTimeZoneQuery) Exist(ctx context.Context) (bool, error) {
+func (_q *GroupInviteQuery) Exist(ctx context.Context) (bool, error) {
 	ctx = setContextOp(ctx, _q.ctx, ent.OpQueryExist)
 	switch _, err := _q.FirstID(ctx); {
 	case IsNotFound(err):
@@ -232,7 +256,7 @@ func (_q *UserTimeZoneQuery) Exist(ctx context.Context) (bool, error) {
 }
 
 // ExistX is like Exist, but panics if an error occurs.
-func (_q *UserTimeZoneQuery) ExistX(ctx context.Context) bool {
+func (_q *GroupInviteQuery) ExistX(ctx context.Context) bool {
 	exist, err := _q.Exist(ctx)
 	if err != nil {
 		panic(err)
@@ -240,23 +264,35 @@ func (_q *UserTimeZoneQuery) ExistX(ctx context.Context) bool {
 	return exist
 }
 
-// Clone returns a duplicate of the UserTimeZoneQuery builder, including all associated steps. It can be
+// Clone returns a duplicate of the GroupInviteQuery builder, including all associated steps. It can be
 // used to prepare common query builders and use them differently after the clone is made.
-func (_q *UserTimeZoneQuery) Clone() *UserTimeZoneQuery {
+func (_q *GroupInviteQuery) Clone() *GroupInviteQuery {
 	if _q == nil {
 		return nil
 	}
-	return &UserTimeZoneQuery{
+	return &GroupInviteQuery{
 		config:     _q.config,
 		ctx:        _q.ctx.Clone(),
-		order:      append([]usertimezone.OrderOption{}, _q.order...),
+		order:      append([]groupinvite.OrderOption{}, _q.order...),
 		inters:     append([]Interceptor{}, _q.inters...),
-		predicates: append([]predicate.UserTimeZone{}, _q.predicates...),
+		predicates: append([]predicate.GroupInvite{}, _q.predicates...),
+		withGroup:  _q.withGroup.Clone(),
 		// clone intermediate query.
 		sql:       _q.sql.Clone(),
 		path:      _q.path,
 		modifiers: append([]func(*sql.Selector){}, _q.modifiers...),
 	}
+}
+
+// WithGroup tells the query-builder to eager-load the nodes that are connected to
+// the "group" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *GroupInviteQuery) WithGroup(opts ...func(*ChallengeGroupQuery)) *GroupInviteQuery {
+	query := (&ChallengeGroupClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withGroup = query
+	return _q
 }
 
 // GroupBy is used to group vertices by one or more fields/columns.
@@ -265,19 +301,19 @@ func (_q *UserTimeZoneQuery) Clone() *UserTimeZoneQuery {
 // Example:
 //
 //	var v []struct {
-//		TimeZone string `json:"time_zone,omitempty"`
+//		GroupID int64 `json:"group_id,omitempty"`
 //		Count int `json:"count,omitempty"`
 //	}
 //
-//	client.UserTimeZone.Query().
-//		GroupBy(usertimezone.FieldTimeZone).
+//	client.GroupInvite.Query().
+//		GroupBy(groupinvite.FieldGroupID).
 //		Aggregate(challenge.Count()).
 //		Scan(ctx, &v)
-func (_q *UserTimeZoneQuery) GroupBy(field string, fields ...string) *UserTimeZoneGroupBy {
+func (_q *GroupInviteQuery) GroupBy(field string, fields ...string) *GroupInviteGroupBy {
 	_q.ctx.Fields = append([]string{field}, fields...)
-	grbuild := &UserTimeZoneGroupBy{build: _q}
+	grbuild := &GroupInviteGroupBy{build: _q}
 	grbuild.flds = &_q.ctx.Fields
-	grbuild.label = usertimezone.Label
+	grbuild.label = groupinvite.Label
 	grbuild.scan = grbuild.Scan
 	return grbuild
 }
@@ -288,26 +324,26 @@ func (_q *UserTimeZoneQuery) GroupBy(field string, fields ...string) *UserTimeZo
 // Example:
 //
 //	var v []struct {
-//		TimeZone string `json:"time_zone,omitempty"`
+//		GroupID int64 `json:"group_id,omitempty"`
 //	}
 //
-//	client.UserTimeZone.Query().
-//		Select(usertimezone.FieldTimeZone).
+//	client.GroupInvite.Query().
+//		Select(groupinvite.FieldGroupID).
 //		Scan(ctx, &v)
-func (_q *UserTimeZoneQuery) Select(fields ...string) *UserTimeZoneSelect {
+func (_q *GroupInviteQuery) Select(fields ...string) *GroupInviteSelect {
 	_q.ctx.Fields = append(_q.ctx.Fields, fields...)
-	sbuild := &UserTimeZoneSelect{UserTimeZoneQuery: _q}
-	sbuild.label = usertimezone.Label
+	sbuild := &GroupInviteSelect{GroupInviteQuery: _q}
+	sbuild.label = groupinvite.Label
 	sbuild.flds, sbuild.scan = &_q.ctx.Fields, sbuild.Scan
 	return sbuild
 }
 
-// Aggregate returns a UserTimeZoneSelect configured with the given aggregations.
-func (_q *UserTimeZoneQuery) Aggregate(fns ...AggregateFunc) *UserTimeZoneSelect {
+// Aggregate returns a GroupInviteSelect configured with the given aggregations.
+func (_q *GroupInviteQuery) Aggregate(fns ...AggregateFunc) *GroupInviteSelect {
 	return _q.Select().Aggregate(fns...)
 }
 
-func (_q *UserTimeZoneQuery) prepareQuery(ctx context.Context) error {
+func (_q *GroupInviteQuery) prepareQuery(ctx context.Context) error {
 	for _, inter := range _q.inters {
 		if inter == nil {
 			return fmt.Errorf("challenge: uninitialized interceptor (forgotten import challenge/runtime?)")
@@ -319,7 +355,7 @@ func (_q *UserTimeZoneQuery) prepareQuery(ctx context.Context) error {
 		}
 	}
 	for _, f := range _q.ctx.Fields {
-		if !usertimezone.ValidColumn(f) {
+		if !groupinvite.ValidColumn(f) {
 			return &ValidationError{Name: f, err: fmt.Errorf("challenge: invalid field %q for query", f)}
 		}
 	}
@@ -333,17 +369,21 @@ func (_q *UserTimeZoneQuery) prepareQuery(ctx context.Context) error {
 	return nil
 }
 
-func (_q *UserTimeZoneQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*UserTimeZone, error) {
+func (_q *GroupInviteQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*GroupInvite, error) {
 	var (
-		nodes = []*UserTimeZone{}
-		_spec = _q.querySpec()
+		nodes       = []*GroupInvite{}
+		_spec       = _q.querySpec()
+		loadedTypes = [1]bool{
+			_q.withGroup != nil,
+		}
 	)
 	_spec.ScanValues = func(columns []string) ([]any, error) {
-		return (*UserTimeZone).scanValues(nil, columns)
+		return (*GroupInvite).scanValues(nil, columns)
 	}
 	_spec.Assign = func(columns []string, values []any) error {
-		node := &UserTimeZone{config: _q.config}
+		node := &GroupInvite{config: _q.config}
 		nodes = append(nodes, node)
+		node.Edges.loadedTypes = loadedTypes
 		return node.assignValues(columns, values)
 	}
 	if len(_q.modifiers) > 0 {
@@ -358,10 +398,46 @@ func (_q *UserTimeZoneQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]
 	if len(nodes) == 0 {
 		return nodes, nil
 	}
+	if query := _q.withGroup; query != nil {
+		if err := _q.loadGroup(ctx, query, nodes, nil,
+			func(n *GroupInvite, e *ChallengeGroup) { n.Edges.Group = e }); err != nil {
+			return nil, err
+		}
+	}
 	return nodes, nil
 }
 
-func (_q *UserTimeZoneQuery) sqlCount(ctx context.Context) (int, error) {
+func (_q *GroupInviteQuery) loadGroup(ctx context.Context, query *ChallengeGroupQuery, nodes []*GroupInvite, init func(*GroupInvite), assign func(*GroupInvite, *ChallengeGroup)) error {
+	ids := make([]int64, 0, len(nodes))
+	nodeids := make(map[int64][]*GroupInvite)
+	for i := range nodes {
+		fk := nodes[i].GroupID
+		if _, ok := nodeids[fk]; !ok {
+			ids = append(ids, fk)
+		}
+		nodeids[fk] = append(nodeids[fk], nodes[i])
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	query.Where(challengegroup.IDIn(ids...))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		nodes, ok := nodeids[n.ID]
+		if !ok {
+			return fmt.Errorf(`unexpected foreign-key "group_id" returned %v`, n.ID)
+		}
+		for i := range nodes {
+			assign(nodes[i], n)
+		}
+	}
+	return nil
+}
+
+func (_q *GroupInviteQuery) sqlCount(ctx context.Context) (int, error) {
 	_spec := _q.querySpec()
 	if len(_q.modifiers) > 0 {
 		_spec.Modifiers = _q.modifiers
@@ -373,8 +449,8 @@ func (_q *UserTimeZoneQuery) sqlCount(ctx context.Context) (int, error) {
 	return sqlgraph.CountNodes(ctx, _q.driver, _spec)
 }
 
-func (_q *UserTimeZoneQuery) querySpec() *sqlgraph.QuerySpec {
-	_spec := sqlgraph.NewQuerySpec(usertimezone.Table, usertimezone.Columns, sqlgraph.NewFieldSpec(usertimezone.FieldID, field.TypeInt64))
+func (_q *GroupInviteQuery) querySpec() *sqlgraph.QuerySpec {
+	_spec := sqlgraph.NewQuerySpec(groupinvite.Table, groupinvite.Columns, sqlgraph.NewFieldSpec(groupinvite.FieldID, field.TypeInt64))
 	_spec.From = _q.sql
 	if unique := _q.ctx.Unique; unique != nil {
 		_spec.Unique = *unique
@@ -383,11 +459,14 @@ func (_q *UserTimeZoneQuery) querySpec() *sqlgraph.QuerySpec {
 	}
 	if fields := _q.ctx.Fields; len(fields) > 0 {
 		_spec.Node.Columns = make([]string, 0, len(fields))
-		_spec.Node.Columns = append(_spec.Node.Columns, usertimezone.FieldID)
+		_spec.Node.Columns = append(_spec.Node.Columns, groupinvite.FieldID)
 		for i := range fields {
-			if fields[i] != usertimezone.FieldID {
+			if fields[i] != groupinvite.FieldID {
 				_spec.Node.Columns = append(_spec.Node.Columns, fields[i])
 			}
+		}
+		if _q.withGroup != nil {
+			_spec.Node.AddColumnOnce(groupinvite.FieldGroupID)
 		}
 	}
 	if ps := _q.predicates; len(ps) > 0 {
@@ -413,12 +492,12 @@ func (_q *UserTimeZoneQuery) querySpec() *sqlgraph.QuerySpec {
 	return _spec
 }
 
-func (_q *UserTimeZoneQuery) sqlQuery(ctx context.Context) *sql.Selector {
+func (_q *GroupInviteQuery) sqlQuery(ctx context.Context) *sql.Selector {
 	builder := sql.Dialect(_q.driver.Dialect())
-	t1 := builder.Table(usertimezone.Table)
+	t1 := builder.Table(groupinvite.Table)
 	columns := _q.ctx.Fields
 	if len(columns) == 0 {
-		columns = usertimezone.Columns
+		columns = groupinvite.Columns
 	}
 	selector := builder.Select(t1.Columns(columns...)...).From(t1)
 	if _q.sql != nil {
@@ -451,7 +530,7 @@ func (_q *UserTimeZoneQuery) sqlQuery(ctx context.Context) *sql.Selector {
 // ForUpdate locks the selected rows against concurrent updates, and prevent them from being
 // updated, deleted or "selected ... for update" by other sessions, until the transaction is
 // either committed or rolled-back.
-func (_q *UserTimeZoneQuery) ForUpdate(opts ...sql.LockOption) *UserTimeZoneQuery {
+func (_q *GroupInviteQuery) ForUpdate(opts ...sql.LockOption) *GroupInviteQuery {
 	if _q.driver.Dialect() == dialect.Postgres {
 		_q.Unique(false)
 	}
@@ -464,7 +543,7 @@ func (_q *UserTimeZoneQuery) ForUpdate(opts ...sql.LockOption) *UserTimeZoneQuer
 // ForShare behaves similarly to ForUpdate, except that it acquires a shared mode lock
 // on any rows that are read. Other sessions can read the rows, but cannot modify them
 // until your transaction commits.
-func (_q *UserTimeZoneQuery) ForShare(opts ...sql.LockOption) *UserTimeZoneQuery {
+func (_q *GroupInviteQuery) ForShare(opts ...sql.LockOption) *GroupInviteQuery {
 	if _q.driver.Dialect() == dialect.Postgres {
 		_q.Unique(false)
 	}
@@ -475,33 +554,33 @@ func (_q *UserTimeZoneQuery) ForShare(opts ...sql.LockOption) *UserTimeZoneQuery
 }
 
 // Modify adds a query modifier for attaching custom logic to queries.
-func (_q *UserTimeZoneQuery) Modify(modifiers ...func(s *sql.Selector)) *UserTimeZoneSelect {
+func (_q *GroupInviteQuery) Modify(modifiers ...func(s *sql.Selector)) *GroupInviteSelect {
 	_q.modifiers = append(_q.modifiers, modifiers...)
 	return _q.Select()
 }
 
-// UserTimeZoneGroupBy is the group-by builder for UserTimeZone entities.
-type UserTimeZoneGroupBy struct {
+// GroupInviteGroupBy is the group-by builder for GroupInvite entities.
+type GroupInviteGroupBy struct {
 	selector
-	build *UserTimeZoneQuery
+	build *GroupInviteQuery
 }
 
 // Aggregate adds the given aggregation functions to the group-by query.
-func (_g *UserTimeZoneGroupBy) Aggregate(fns ...AggregateFunc) *UserTimeZoneGroupBy {
+func (_g *GroupInviteGroupBy) Aggregate(fns ...AggregateFunc) *GroupInviteGroupBy {
 	_g.fns = append(_g.fns, fns...)
 	return _g
 }
 
 // Scan applies the selector query and scans the result into the given value.
-func (_g *UserTimeZoneGroupBy) Scan(ctx context.Context, v any) error {
+func (_g *GroupInviteGroupBy) Scan(ctx context.Context, v any) error {
 	ctx = setContextOp(ctx, _g.build.ctx, ent.OpQueryGroupBy)
 	if err := _g.build.prepareQuery(ctx); err != nil {
 		return err
 	}
-	return scanWithInterceptors[*UserTimeZoneQuery, *UserTimeZoneGroupBy](ctx, _g.build, _g, _g.build.inters, v)
+	return scanWithInterceptors[*GroupInviteQuery, *GroupInviteGroupBy](ctx, _g.build, _g, _g.build.inters, v)
 }
 
-func (_g *UserTimeZoneGroupBy) sqlScan(ctx context.Context, root *UserTimeZoneQuery, v any) error {
+func (_g *GroupInviteGroupBy) sqlScan(ctx context.Context, root *GroupInviteQuery, v any) error {
 	selector := root.sqlQuery(ctx).Select()
 	aggregation := make([]string, 0, len(_g.fns))
 	for _, fn := range _g.fns {
@@ -528,28 +607,28 @@ func (_g *UserTimeZoneGroupBy) sqlScan(ctx context.Context, root *UserTimeZoneQu
 	return sql.ScanSlice(rows, v)
 }
 
-// UserTimeZoneSelect is the builder for selecting fields of UserTimeZone entities.
-type UserTimeZoneSelect struct {
-	*UserTimeZoneQuery
+// GroupInviteSelect is the builder for selecting fields of GroupInvite entities.
+type GroupInviteSelect struct {
+	*GroupInviteQuery
 	selector
 }
 
 // Aggregate adds the given aggregation functions to the selector query.
-func (_s *UserTimeZoneSelect) Aggregate(fns ...AggregateFunc) *UserTimeZoneSelect {
+func (_s *GroupInviteSelect) Aggregate(fns ...AggregateFunc) *GroupInviteSelect {
 	_s.fns = append(_s.fns, fns...)
 	return _s
 }
 
 // Scan applies the selector query and scans the result into the given value.
-func (_s *UserTimeZoneSelect) Scan(ctx context.Context, v any) error {
+func (_s *GroupInviteSelect) Scan(ctx context.Context, v any) error {
 	ctx = setContextOp(ctx, _s.ctx, ent.OpQuerySelect)
 	if err := _s.prepareQuery(ctx); err != nil {
 		return err
 	}
-	return scanWithInterceptors[*UserTimeZoneQuery, *UserTimeZoneSelect](ctx, _s.UserTimeZoneQuery, _s, _s.inters, v)
+	return scanWithInterceptors[*GroupInviteQuery, *GroupInviteSelect](ctx, _s.GroupInviteQuery, _s, _s.inters, v)
 }
 
-func (_s *UserTimeZoneSelect) sqlScan(ctx context.Context, root *UserTimeZoneQuery, v any) error {
+func (_s *GroupInviteSelect) sqlScan(ctx context.Context, root *GroupInviteQuery, v any) error {
 	selector := root.sqlQuery(ctx)
 	aggregation := make([]string, 0, len(_s.fns))
 	for _, fn := range _s.fns {
@@ -571,7 +650,7 @@ func (_s *UserTimeZoneSelect) sqlScan(ctx context.Context, root *UserTimeZoneQue
 }
 
 // Modify adds a query modifier for attaching custom logic to queries.
-func (_s *UserTimeZoneSelect) Modify(modifiers ...func(s *sql.Selector)) *UserTimeZoneSelect {
+func (_s *GroupInviteSelect) Modify(modifiers ...func(s *sql.Selector)) *GroupInviteSelect {
 	_s.modifiers = append(_s.modifiers, modifiers...)
 	return _s
 }

@@ -9,29 +9,29 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
 	"github.com/progressive-overload/po/ent/challenge/predicate"
-	"github.com/progressive-overload/po/ent/challenge/usertimezone"
+	"github.com/progressive-overload/po/ent/challenge/userprofile"
 )
 
-// UserTimeZoneDelete is the builder for deleting a UserTimeZone entity.
-type UserTimeZoneDelete struct {
+// UserProfileDelete is the builder for deleting a UserProfile entity.
+type UserProfileDelete struct {
 	config
 	hooks    []Hook
-	mutation *UserTimeZoneMutation
+	mutation *UserProfileMutation
 }
 
-// Where appends a list predicates to the UserTimeZoneDelete builder.
-func (_d *UserTimeZoneDelete) Where(ps ...predicate.UserTimeZone) *UserTimeZoneDelete {
+// Where appends a list predicates to the UserProfileDelete builder.
+func (_d *UserProfileDelete) Where(ps ...predicate.UserProfile) *UserProfileDelete {
 	_d.mutation.Where(ps...)
 	return _d
 }
 
 // Exec executes the deletion query and returns how many vertices were deleted.
-func (_d *UserTimeZoneDelete) Exec(ctx context.Context) (int, error) {
+func (_d *UserProfileDelete) Exec(ctx context.Context) (int, error) {
 	return withHooks(ctx, _d.sqlExec, _d.mutation, _d.hooks)
 }
 
 // ExecX is like Exec, but panics if an error occurs.
-func (_d *UserTimeZoneDelete) ExecX(ctx context.Context) int {
+func (_d *UserProfileDelete) ExecX(ctx context.Context) int {
 	n, err := _d.Exec(ctx)
 	if err != nil {
 		panic(err)
@@ -39,8 +39,8 @@ func (_d *UserTimeZoneDelete) ExecX(ctx context.Context) int {
 	return n
 }
 
-func (_d *UserTimeZoneDelete) sqlExec(ctx context.Context) (int, error) {
-	_spec := sqlgraph.NewDeleteSpec(usertimezone.Table, sqlgraph.NewFieldSpec(usertimezone.FieldID, field.TypeInt64))
+func (_d *UserProfileDelete) sqlExec(ctx context.Context) (int, error) {
+	_spec := sqlgraph.NewDeleteSpec(userprofile.Table, sqlgraph.NewFieldSpec(userprofile.FieldID, field.TypeInt64))
 	if ps := _d.mutation.predicates; len(ps) > 0 {
 		_spec.Predicate = func(selector *sql.Selector) {
 			for i := range ps {
@@ -56,32 +56,32 @@ func (_d *UserTimeZoneDelete) sqlExec(ctx context.Context) (int, error) {
 	return affected, err
 }
 
-// UserTimeZoneDeleteOne is the builder for deleting a single UserTimeZone entity.
-type UserTimeZoneDeleteOne struct {
-	_d *UserTimeZoneDelete
+// UserProfileDeleteOne is the builder for deleting a single UserProfile entity.
+type UserProfileDeleteOne struct {
+	_d *UserProfileDelete
 }
 
-// Where appends a list predicates to the UserTimeZoneDelete builder.
-func (_d *UserTimeZoneDeleteOne) Where(ps ...predicate.UserTimeZone) *UserTimeZoneDeleteOne {
+// Where appends a list predicates to the UserProfileDelete builder.
+func (_d *UserProfileDeleteOne) Where(ps ...predicate.UserProfile) *UserProfileDeleteOne {
 	_d._d.mutation.Where(ps...)
 	return _d
 }
 
 // Exec executes the deletion query.
-func (_d *UserTimeZoneDeleteOne) Exec(ctx context.Context) error {
+func (_d *UserProfileDeleteOne) Exec(ctx context.Context) error {
 	n, err := _d._d.Exec(ctx)
 	switch {
 	case err != nil:
 		return err
 	case n == 0:
-		return &NotFoundError{usertimezone.Label}
+		return &NotFoundError{userprofile.Label}
 	default:
 		return nil
 	}
 }
 
 // ExecX is like Exec, but panics if an error occurs.
-func (_d *UserTimeZoneDeleteOne) ExecX(ctx context.Context) {
+func (_d *UserProfileDeleteOne) ExecX(ctx context.Context) {
 	if err := _d.Exec(ctx); err != nil {
 		panic(err)
 	}

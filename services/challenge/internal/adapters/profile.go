@@ -10,10 +10,10 @@ import (
 )
 
 // UserTimeZone is the zone the user's sessions are grouped in: the copy the
-// account service's events keep, UTC for a user none has named (accounts
+// account service's events keep in user_profiles, UTC for a user none has named (accounts
 // from before time zones, whose days were always UTC days).
 func (r *Repository) UserTimeZone(ctx context.Context, userID int64) (*time.Location, error) {
-	row, err := r.client.UserTimeZone.Get(ctx, userID)
+	row, err := r.client.UserProfile.Get(ctx, userID)
 	switch {
 	case ent.IsNotFound(err):
 		return time.UTC, nil
@@ -34,7 +34,7 @@ func (r *Repository) UserTimeZone(ctx context.Context, userID int64) (*time.Loca
 // the zero as_of so that any event overrides it. An existing row wins.
 func (r *Repository) SeedUserTimeZone(ctx context.Context, userID int64, zone string) error {
 	_, err := r.client.ExecContext(ctx,
-		"INSERT IGNORE INTO user_time_zones (id, time_zone, as_of) VALUES (?, ?, ?)",
+		"INSERT IGNORE INTO user_profiles (id, time_zone, as_of) VALUES (?, ?, ?)",
 		userID, zone, time.Unix(0, 0).UTC())
 	if err != nil {
 		return fmt.Errorf("seed time zone of user %d: %w", userID, err)

@@ -9,31 +9,33 @@ import (
 
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
-	"github.com/progressive-overload/po/ent/challenge/usertimezone"
+	"github.com/progressive-overload/po/ent/challenge/userprofile"
 )
 
-// UserTimeZone is the model entity for the UserTimeZone schema.
-type UserTimeZone struct {
+// UserProfile is the model entity for the UserProfile schema.
+type UserProfile struct {
 	config `json:"-"`
 	// ID of the ent.
 	ID int64 `json:"id,omitempty"`
 	// TimeZone holds the value of the "time_zone" field.
 	TimeZone string `json:"time_zone,omitempty"`
+	// DisplayName holds the value of the "display_name" field.
+	DisplayName string `json:"display_name,omitempty"`
 	// AsOf holds the value of the "as_of" field.
 	AsOf         time.Time `json:"as_of,omitempty"`
 	selectValues sql.SelectValues
 }
 
 // scanValues returns the types for scanning values from sql.Rows.
-func (*UserTimeZone) scanValues(columns []string) ([]any, error) {
+func (*UserProfile) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case usertimezone.FieldID:
+		case userprofile.FieldID:
 			values[i] = new(sql.NullInt64)
-		case usertimezone.FieldTimeZone:
+		case userprofile.FieldTimeZone, userprofile.FieldDisplayName:
 			values[i] = new(sql.NullString)
-		case usertimezone.FieldAsOf:
+		case userprofile.FieldAsOf:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -43,26 +45,32 @@ func (*UserTimeZone) scanValues(columns []string) ([]any, error) {
 }
 
 // assignValues assigns the values that were returned from sql.Rows (after scanning)
-// to the UserTimeZone fields.
-func (_m *UserTimeZone) assignValues(columns []string, values []any) error {
+// to the UserProfile fields.
+func (_m *UserProfile) assignValues(columns []string, values []any) error {
 	if m, n := len(values), len(columns); m < n {
 		return fmt.Errorf("mismatch number of scan values: %d != %d", m, n)
 	}
 	for i := range columns {
 		switch columns[i] {
-		case usertimezone.FieldID:
+		case userprofile.FieldID:
 			value, ok := values[i].(*sql.NullInt64)
 			if !ok {
 				return fmt.Errorf("unexpected type %T for field id", value)
 			}
 			_m.ID = int64(value.Int64)
-		case usertimezone.FieldTimeZone:
+		case userprofile.FieldTimeZone:
 			if value, ok := values[i].(*sql.NullString); !ok {
 				return fmt.Errorf("unexpected type %T for field time_zone", values[i])
 			} else if value.Valid {
 				_m.TimeZone = value.String
 			}
-		case usertimezone.FieldAsOf:
+		case userprofile.FieldDisplayName:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field display_name", values[i])
+			} else if value.Valid {
+				_m.DisplayName = value.String
+			}
+		case userprofile.FieldAsOf:
 			if value, ok := values[i].(*sql.NullTime); !ok {
 				return fmt.Errorf("unexpected type %T for field as_of", values[i])
 			} else if value.Valid {
@@ -75,37 +83,40 @@ func (_m *UserTimeZone) assignValues(columns []string, values []any) error {
 	return nil
 }
 
-// Value returns the ent.Value that was dynamically selected and assigned to the UserTimeZone.
+// Value returns the ent.Value that was dynamically selected and assigned to the UserProfile.
 // This includes values selected through modifiers, order, etc.
-func (_m *UserTimeZone) Value(name string) (ent.Value, error) {
+func (_m *UserProfile) Value(name string) (ent.Value, error) {
 	return _m.selectValues.Get(name)
 }
 
-// Update returns a builder for updating this UserTimeZone.
-// Note that you need to call UserTimeZone.Unwrap() before calling this method if this UserTimeZone
+// Update returns a builder for updating this UserProfile.
+// Note that you need to call UserProfile.Unwrap() before calling this method if this UserProfile
 // was returned from a transaction, and the transaction was committed or rolled back.
-func (_m *UserTimeZone) Update() *UserTimeZoneUpdateOne {
-	return NewUserTimeZoneClient(_m.config).UpdateOne(_m)
+func (_m *UserProfile) Update() *UserProfileUpdateOne {
+	return NewUserProfileClient(_m.config).UpdateOne(_m)
 }
 
-// Unwrap unwraps the UserTimeZone entity that was returned from a transaction after it was closed,
+// Unwrap unwraps the UserProfile entity that was returned from a transaction after it was closed,
 // so that all future queries will be executed through the driver which created the transaction.
-func (_m *UserTimeZone) Unwrap() *UserTimeZone {
+func (_m *UserProfile) Unwrap() *UserProfile {
 	_tx, ok := _m.config.driver.(*txDriver)
 	if !ok {
-		panic("challenge: UserTimeZone is not a transactional entity")
+		panic("challenge: UserProfile is not a transactional entity")
 	}
 	_m.config.driver = _tx.drv
 	return _m
 }
 
 // String implements the fmt.Stringer.
-func (_m *UserTimeZone) String() string {
+func (_m *UserProfile) String() string {
 	var builder strings.Builder
-	builder.WriteString("UserTimeZone(")
+	builder.WriteString("UserProfile(")
 	builder.WriteString(fmt.Sprintf("id=%v, ", _m.ID))
 	builder.WriteString("time_zone=")
 	builder.WriteString(_m.TimeZone)
+	builder.WriteString(", ")
+	builder.WriteString("display_name=")
+	builder.WriteString(_m.DisplayName)
 	builder.WriteString(", ")
 	builder.WriteString("as_of=")
 	builder.WriteString(_m.AsOf.Format(time.ANSIC))
@@ -113,5 +124,5 @@ func (_m *UserTimeZone) String() string {
 	return builder.String()
 }
 
-// UserTimeZones is a parsable slice of UserTimeZone.
-type UserTimeZones []*UserTimeZone
+// UserProfiles is a parsable slice of UserProfile.
+type UserProfiles []*UserProfile

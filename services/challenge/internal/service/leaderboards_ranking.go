@@ -1,0 +1,32 @@
+//go:build ranking
+
+package service
+
+import (
+	"log/slog"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/progressive-overload/po/services/challenge/internal/adapters"
+	"github.com/progressive-overload/po/services/challenge/internal/app"
+	"github.com/progressive-overload/po/services/kit/ranking"
+)
+
+func init() {
+	newLeaderboards = func(rdb redis.UniversalClient, cfg Config, reg prometheus.Registerer, log *slog.Logger) (app.Leaderboards, func(), error) {
+		// The cache's prefix and timeout: a leaderboard read falls back to
+		// MySQL within CACHE_TIMEOUT, as a cached read does.
+		s, err := ranking.New(rdb, ranking.Options{
+			Prefix:   cfg.CacheKeyPrefix,
+			Name:     adapters.LeaderboardName,
+			Timeout:  cfg.CacheTimeout,
+			Registry: reg,
+			Logger:   log,
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+		return adapters.NewLeaderboards(s), func() { _ = s.Close() }, nil
+	}
+}
