@@ -8,7 +8,7 @@
 // Invalidate, called after the database commit, bumps the version and deletes the
 // value; with Redis healthy, every read that starts after it returns sees the write.
 // With Redis failing, reads go to the loader and still see it: they share only
-// loads that began after they arrived (blindGroup).
+// loads that began after they arrived (aside.BlindGroup).
 //
 // Redis is never allowed to fail a read: an error, or a call slower than
 // Options.Timeout, is counted as result="error" and the read goes to the loader. After
@@ -38,6 +38,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/sync/singleflight"
+
+	"github.com/progressive-overload/po/services/kit/internal/aside"
 )
 
 // ErrNotFound is what a loader returns (possibly wrapped) when the thing does not
@@ -104,9 +106,9 @@ type Cache struct {
 	log      *slog.Logger
 	requests *prometheus.CounterVec
 	group    singleflight.Group
-	blind    blindGroup
-	brk      breaker
-	retry    retrier
+	blind    aside.BlindGroup[[]byte]
+	brk      aside.Breaker
+	retry    *aside.Retrier
 	onJoin   func() // test hook: a reader has joined (or started) the load of its key
 	// Test hooks of the near tier's races: a writer has invalidated its own
 	// near tier and is about to invalidate Redis; a reader has read Redis.
@@ -163,8 +165,10 @@ func New(rdb redis.UniversalClient, opts Options) *Cache {
 		requests:   registerRequests(opts.Registerer),
 		versionTTL: max(time.Hour, 4*maxTTL(opts)),
 	}
-	c.brk.init(breakerThreshold, breakerCooldown)
-	c.retry.init(c)
+	c.brk.Init(aside.BreakerThreshold, aside.BreakerCooldown)
+	c.retry = aside.NewRetrier("cache invalidation", c.log, func(ctx context.Context, keys []string) error {
+		return c.invalidate(ctx, keysOf(keys))
+	})
 	// Announced whether or not this replica keeps a near tier: others may.
 	c.nearChannel = nearChannel(opts.KeyPrefix)
 	c.origin = strconv.FormatUint(rand.Uint64(), 36)
@@ -175,7 +179,7 @@ func New(rdb redis.UniversalClient, opts Options) *Cache {
 		c.nearStop, c.nearDone = stop, make(chan struct{})
 		go c.syncNear(ctx)
 	}
-	if opts.Enabled && !contextTimeoutEnabled(rdb) {
+	if opts.Enabled && !aside.ContextTimeoutEnabled(rdb) {
 		c.log.Warn("redis client has ContextTimeoutEnabled=false: cache timeout cannot bound calls to a Redis that does not answer",
 			"timeout", opts.Timeout)
 	}
@@ -186,23 +190,11 @@ func New(rdb redis.UniversalClient, opts Options) *Cache {
 // tier's subscription, and waits for their goroutines to end. It does not close
 // the Redis client.
 func (c *Cache) Close() {
-	c.retry.close()
+	c.retry.Close()
 	if c.near != nil {
 		c.nearStop()
 		<-c.nearDone
 	}
-}
-
-func contextTimeoutEnabled(rdb redis.UniversalClient) bool {
-	switch r := rdb.(type) {
-	case *redis.Client:
-		return r.Options().ContextTimeoutEnabled
-	case *redis.ClusterClient:
-		return r.Options().ContextTimeoutEnabled
-	case *redis.Ring:
-		return r.Options().ContextTimeoutEnabled
-	}
-	return true // unknown implementation: nothing to check
 }
 
 func maxTTL(o Options) time.Duration {

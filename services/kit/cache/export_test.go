@@ -5,7 +5,7 @@ package cache
 func SetOnJoin(c *Cache, f func()) { c.onJoin = f }
 
 // PendingInvalidations is how many keys wait for an invalidation retry.
-func PendingInvalidations(c *Cache) int { return c.retry.pendingLen() }
+func PendingInvalidations(c *Cache) int { return c.retry.Len() }
 
 // NearTrusted reports whether the near tier is subscribed and served from.
 func NearTrusted(c *Cache) bool { return c.near != nil && c.near.healthy.Load() }

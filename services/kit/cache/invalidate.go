@@ -3,13 +3,9 @@ package cache
 import (
 	"context"
 	"fmt"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
-
-	"github.com/progressive-overload/po/services/kit/backoff"
 )
 
 // Key is one entry of a Named view, from Named.Key.
@@ -29,12 +25,6 @@ redis.call('DEL', KEYS[1])
 redis.call('PUBLISH', ARGV[2], ARGV[3])
 return 1
 `)
-
-const (
-	retryFirst      = 50 * time.Millisecond
-	retryMax        = 2 * time.Second
-	retryMaxPending = 10000
-)
 
 // Invalidate removes keys so the next read loads them again. Call it after the
 // transaction that changed their source has committed; reads that started earlier
@@ -75,7 +65,7 @@ func (c *Cache) Invalidate(ctx context.Context, keys ...Key) error {
 	// Queued before the near tier is cleared again: a read that takes its
 	// near epoch after that clear also sees the keys pending (Get), so it
 	// neither serves nor keeps the value Redis may still hold.
-	queued := c.retry.add(keys, time.Now().Add(2*maxTTL(c.opts)))
+	queued := c.retry.Add(valuesOf(keys), time.Now().Add(2*maxTTL(c.opts)))
 	c.invalidateNear(keys)
 	c.log.WarnContext(ctx, "cache invalidation failed; retrying in the background until TTL makes it moot",
 		"keys", len(keys), "first", keys[0].value, "queued", queued, "err", err)
@@ -108,149 +98,19 @@ func (c *Cache) invalidate(ctx context.Context, keys []Key) error {
 	return err
 }
 
-// retrier re-sends failed invalidations. Its goroutine exists only while something
-// is pending, so a healthy process has none.
-//
-// While a key is pending, Redis may still hold the value from before the
-// write, so this process's reads of it skip the cache (Named.Get asks
-// has): the writer reads its own write even when its invalidation failed.
-// Other replicas are bounded by the retry or the TTL, as documented on
-// Invalidate. count lets the read path skip the lock while nothing is
-// pending, which is nearly always.
-type retrier struct {
-	c       *Cache
-	mu      sync.Mutex
-	count   atomic.Int64 // len(pending)
-	pending map[string]pendingKey
-	seq     uint64
-	running bool
-	closed  bool
-	stop    chan struct{}
-	wg      sync.WaitGroup
+// keysOf and valuesOf convert between Keys and the strings the retrier queues.
+func keysOf(values []string) []Key {
+	keys := make([]Key, len(values))
+	for i, v := range values {
+		keys[i] = Key{value: v}
+	}
+	return keys
 }
 
-type pendingKey struct {
-	giveUp time.Time
-	seq    uint64 // which add queued it last, so a success only clears what it covered
-}
-
-func (r *retrier) init(c *Cache) {
-	r.c = c
-	r.pending = make(map[string]pendingKey)
-	r.stop = make(chan struct{})
-}
-
-// add queues keys and reports whether all of them fit.
-func (r *retrier) add(keys []Key, giveUp time.Time) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.closed {
-		return false
-	}
-	r.seq++
-	all := true
-	for _, k := range keys {
-		if _, ok := r.pending[k.value]; !ok && len(r.pending) >= retryMaxPending {
-			all = false
-			continue
-		}
-		r.pending[k.value] = pendingKey{giveUp: giveUp, seq: r.seq}
-	}
-	r.count.Store(int64(len(r.pending)))
-	if !r.running {
-		r.running = true
-		r.wg.Add(1)
-		go r.run()
-	}
-	return all
-}
-
-func (r *retrier) run() {
-	defer r.wg.Done()
-	t := time.NewTimer(retryFirst)
-	defer t.Stop()
-	delays := backoff.Backoff{Min: retryFirst, Max: retryMax}
-	failures := 0
-	for {
-		select {
-		case <-r.stop:
-			return
-		case <-t.C:
-		}
-		keys, seqs := r.snapshot(time.Now())
-		if keys == nil {
-			return
-		}
-		if err := r.c.invalidate(context.Background(), keys); err != nil {
-			failures++
-			r.c.log.Debug("cache invalidation retry failed", "keys", len(keys), "err", err)
-		} else {
-			r.clear(keys, seqs)
-			failures = 0
-			r.c.log.Info("cache invalidation retry succeeded", "keys", len(keys))
-		}
-		t.Reset(delays.Delay(failures))
-	}
-}
-
-// snapshot drops keys past their give-up time and returns the rest; nil means
-// nothing is left and the goroutine has been marked as gone.
-func (r *retrier) snapshot(now time.Time) ([]Key, []uint64) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	keys := make([]Key, 0, len(r.pending))
-	seqs := make([]uint64, 0, len(r.pending))
-	for k, p := range r.pending {
-		if now.After(p.giveUp) {
-			delete(r.pending, k)
-			continue
-		}
-		keys = append(keys, Key{value: k})
-		seqs = append(seqs, p.seq)
-	}
-	r.count.Store(int64(len(r.pending)))
-	if len(keys) == 0 {
-		r.running = false
-		return nil, nil
-	}
-	return keys, seqs
-}
-
-func (r *retrier) clear(keys []Key, seqs []uint64) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
+func valuesOf(keys []Key) []string {
+	values := make([]string, len(keys))
 	for i, k := range keys {
-		if p, ok := r.pending[k.value]; ok && p.seq == seqs[i] {
-			delete(r.pending, k.value)
-		}
+		values[i] = k.value
 	}
-	r.count.Store(int64(len(r.pending)))
-}
-
-// has reports whether key's invalidation is still to be retried.
-func (r *retrier) has(key string) bool {
-	if r.count.Load() == 0 {
-		return false
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	_, ok := r.pending[key]
-	return ok
-}
-
-// pendingLen is for tests.
-func (r *retrier) pendingLen() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.pending)
-}
-
-func (r *retrier) close() {
-	r.mu.Lock()
-	if !r.closed {
-		r.closed = true
-		close(r.stop)
-	}
-	r.mu.Unlock()
-	r.wg.Wait()
+	return values
 }

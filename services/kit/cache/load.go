@@ -30,7 +30,7 @@ const noVersion = "\x00none"
 // get the old value even though its own request came after the change.
 //
 // Without a version (Redis failed) there is nothing to key on, so such loads go
-// through blindGroup, which only lets a reader share a load that starts after it
+// through aside.BlindGroup, which only lets a reader share a load that starts after it
 // arrived.
 func (c *Cache) load(ctx context.Context, vk, version string, load Loader) ([]byte, error) {
 	var (
@@ -39,9 +39,9 @@ func (c *Cache) load(ctx context.Context, vk, version string, load Loader) ([]by
 		shared bool
 	)
 	if version == noVersion {
-		call := c.blind.do(vk, func() ([]byte, error) { return c.flight(ctx, vk, version, load) })
+		call := c.blind.Do(vk, nil, func() ([]byte, error) { return c.flight(ctx, vk, version, load) })
 		c.joined()
-		b, err, shared = call.wait(ctx)
+		b, err, shared = call.Wait(ctx)
 	} else {
 		ch := c.group.DoChan(vk+"\x00"+version, func() (any, error) { return c.flight(ctx, vk, version, load) })
 		c.joined()
@@ -103,7 +103,7 @@ func (c *Cache) flight(ctx context.Context, vk, version string, load Loader) (b 
 
 // version reads the key's version, before loading; an absent version reads as "".
 func (c *Cache) version(ctx context.Context, vk string) string {
-	if !c.brk.allow() {
+	if !c.brk.Allow() {
 		return noVersion
 	}
 	v, err := c.get(ctx, vk+versionSuf)

@@ -99,7 +99,7 @@ func (n *Named) Get(ctx context.Context, key string, load Loader) ([]byte, error
 		}
 		epoch = e
 	}
-	if !c.brk.allow() || c.retry.has(vk) {
+	if !c.brk.Allow() || c.retry.Pending(vk) {
 		// Redis is failing, or this key's invalidation has not reached it
 		// yet (its old value may still be there): the source, unfilled.
 		n.errs.Inc()
@@ -198,8 +198,8 @@ func (c *Cache) get(ctx context.Context, key string) (string, error) {
 func (c *Cache) report(ctx context.Context, err error) {
 	switch {
 	case err == nil || errors.Is(err, redis.Nil):
-		c.brk.success()
+		c.brk.Success()
 	case ctx.Err() == nil:
-		c.brk.failure()
+		c.brk.Failure()
 	}
 }

@@ -1,4 +1,4 @@
-package cache
+package aside
 
 import (
 	"sync/atomic"
@@ -8,16 +8,16 @@ import (
 const (
 	// Connection refused costs little, but a Redis that accepts and never answers
 	// costs every read a full Timeout: after this many failures in a row, stop asking.
-	breakerThreshold = 5
-	breakerCooldown  = time.Second
+	BreakerThreshold = 5
+	BreakerCooldown  = time.Second
 )
 
-// breaker skips Redis after a run of consecutive failures. It never stays open: once
+// Breaker skips Redis after a run of consecutive failures. It never stays open: once
 // the cooldown has passed one caller is let through as a probe (the others keep
 // skipping), its success closes the breaker and its failure starts a new cooldown.
 // A probe whose outcome is never reported (its caller went away) is replaced by
 // another after the next cooldown.
-type breaker struct {
+type Breaker struct {
 	threshold int32
 	cooldown  int64 // nanoseconds
 	now       func() int64
@@ -25,7 +25,8 @@ type breaker struct {
 	openUntil atomic.Int64 // unix nanoseconds; 0 when closed
 }
 
-func (b *breaker) init(threshold int32, cooldown time.Duration) {
+// Init sets the breaker's threshold and cooldown; call it before any other method.
+func (b *Breaker) Init(threshold int32, cooldown time.Duration) {
 	b.threshold = threshold
 	b.cooldown = int64(cooldown)
 	if b.now == nil {
@@ -33,8 +34,8 @@ func (b *breaker) init(threshold int32, cooldown time.Duration) {
 	}
 }
 
-// allow reports whether the caller may use Redis now.
-func (b *breaker) allow() bool {
+// Allow reports whether the caller may use Redis now.
+func (b *Breaker) Allow() bool {
 	until := b.openUntil.Load()
 	if until == 0 {
 		return true
@@ -46,9 +47,11 @@ func (b *breaker) allow() bool {
 	return b.openUntil.CompareAndSwap(until, now+b.cooldown)
 }
 
+// Success reports a call that Redis answered.
+//
 // The loads before the stores keep the healthy path free of writes to shared
 // cache lines, which every core would otherwise contend on.
-func (b *breaker) success() {
+func (b *Breaker) Success() {
 	if b.fails.Load() != 0 {
 		b.fails.Store(0)
 	}
@@ -57,7 +60,8 @@ func (b *breaker) success() {
 	}
 }
 
-func (b *breaker) failure() {
+// Failure reports a call that failed or timed out.
+func (b *Breaker) Failure() {
 	if b.fails.Add(1) >= b.threshold {
 		b.openUntil.Store(b.now() + b.cooldown)
 	}

@@ -1,0 +1,8 @@
+package ranking
+
+// SetOnJoin lets a test know when a reader has joined (or started) the shared
+// load of its board, which is what makes the singleflight tests deterministic.
+func SetOnJoin(s *Store, f func()) { s.onJoin = f }
+
+// PendingDrops is how many boards wait for their background drop.
+func PendingDrops(s *Store) int { return s.retry.Len() }
