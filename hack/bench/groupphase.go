@@ -289,13 +289,15 @@ func (r *Runner) groupsPhase(ctx context.Context, variant string) error {
 	}
 	set := r.groupSet
 	m0 := set.Members[0]
+	// The ranking counters from before the settling reads: the rebuilds
+	// are every board's first, the one settle reads included.
+	before, berr := r.metricsOf(ctx, base)
 	r.settle(ctx, base+LeaderboardPath(m0.Group), m0.Token, cfg.Bound/2)
 	lo, hi := math.MaxInt, 0
 	for _, n := range set.Sizes {
 		lo, hi = min(lo, n), max(hi, n)
 	}
 	chk := NewGroupChecker(set, SizeBuckets(lo, hi))
-	before, berr := r.metricsOf(ctx, base)
 	name := "groups (" + variant + ")"
 	r.logf("\n[%s] %s/s for %s: leaderboard reads of %d groups by their participants, %.0f%% log writes, checking reads after writes",
 		name, FormatInt(int64(cfg.Rate)), cfg.Duration, len(set.Sizes), 100*cfg.WriteFrac)
