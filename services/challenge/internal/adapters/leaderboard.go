@@ -1,5 +1,3 @@
-//go:build ranking
-
 package adapters
 
 import (

@@ -6,19 +6,29 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/progressive-overload/po/services/challenge/internal/adapters"
 	"github.com/progressive-overload/po/services/challenge/internal/app"
+	"github.com/progressive-overload/po/services/kit/ranking"
 )
 
-// newLeaderboards builds the groups' leaderboards on Redis (kit/ranking,
-// leaderboards_ranking.go); while it is nil, or with the cache off, every
-// leaderboard read is computed from MySQL (app.ComputedBoards).
-var newLeaderboards func(rdb redis.UniversalClient, cfg Config, reg prometheus.Registerer, log *slog.Logger) (app.Leaderboards, func(), error)
-
 // leaderboards is the Leaderboards the configuration asks for, and what
-// releases it.
+// releases it: the groups' boards on Redis (kit/ranking), or, with the cache
+// off, every leaderboard read computed from MySQL (app.ComputedBoards).
 func leaderboards(rdb redis.UniversalClient, cfg Config, reg prometheus.Registerer, log *slog.Logger) (app.Leaderboards, func(), error) {
-	if newLeaderboards == nil || !cfg.CacheEnabled {
+	if !cfg.CacheEnabled {
 		return app.ComputedBoards{}, func() {}, nil
 	}
-	return newLeaderboards(rdb, cfg, reg, log)
+	// The cache's prefix and timeout: a leaderboard read falls back to
+	// MySQL within CACHE_TIMEOUT, as a cached read does.
+	s, err := ranking.New(rdb, ranking.Options{
+		Prefix:   cfg.CacheKeyPrefix,
+		Name:     adapters.LeaderboardName,
+		Timeout:  cfg.CacheTimeout,
+		Registry: reg,
+		Logger:   log,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return adapters.NewLeaderboards(s), func() { _ = s.Close() }, nil
 }
