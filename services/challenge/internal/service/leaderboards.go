@@ -8,6 +8,7 @@ import (
 
 	"github.com/progressive-overload/po/services/challenge/internal/adapters"
 	"github.com/progressive-overload/po/services/challenge/internal/app"
+	"github.com/progressive-overload/po/services/kit/mysqldb"
 	"github.com/progressive-overload/po/services/kit/ranking"
 )
 
@@ -21,11 +22,16 @@ func leaderboards(rdb redis.UniversalClient, cfg Config, reg prometheus.Register
 	// The cache's prefix and timeout: a leaderboard read falls back to
 	// MySQL within CACHE_TIMEOUT, as a cached read does.
 	s, err := ranking.New(rdb, ranking.Options{
-		Prefix:   cfg.CacheKeyPrefix,
-		Name:     adapters.LeaderboardName,
-		Timeout:  cfg.CacheTimeout,
-		Registry: reg,
-		Logger:   log,
+		Prefix:  cfg.CacheKeyPrefix,
+		Name:    adapters.LeaderboardName,
+		Timeout: cfg.CacheTimeout,
+		// With Redis slow or down every board read is computed from MySQL:
+		// half the pool, so those computations cannot starve the writes. A
+		// smaller bound refused reads (503) in the bench as soon as Redis
+		// stalled past CACHE_TIMEOUT for a moment, with only ten boards.
+		MaxFallbacks: mysqldb.MaxOpenConns / 2,
+		Registry:     reg,
+		Logger:       log,
 	})
 	if err != nil {
 		return nil, nil, err
