@@ -13,7 +13,16 @@ import (
 // account service's events keep in user_profiles, UTC for a user none has named (accounts
 // from before time zones, whose days were always UTC days).
 func (r *Repository) UserTimeZone(ctx context.Context, userID int64) (*time.Location, error) {
-	row, err := r.client.UserProfile.Get(ctx, userID)
+	return userTimeZone(ctx, r.client.UserProfile, userID)
+}
+
+// userTimeZone is UserTimeZone through profiles, which a transaction may be
+// bound to: a transaction that holds a challenge's lock must read the zone
+// on its own connection. Asking the pool for a second one while holding the
+// lock deadlocked the pool under a hot challenge: every connection held by a
+// writer waiting for the lock, the lock's holder waiting for a connection.
+func userTimeZone(ctx context.Context, profiles *ent.UserProfileClient, userID int64) (*time.Location, error) {
+	row, err := profiles.Get(ctx, userID)
 	switch {
 	case ent.IsNotFound(err):
 		return time.UTC, nil

@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
+	"time"
 
 	entsql "entgo.io/ent/dialect/sql"
 
@@ -213,7 +214,7 @@ func (r *Repository) DeleteChallenge(ctx context.Context, id int64, check func(c
 }
 
 func (r *Repository) AddLog(ctx context.Context, challengeID int64,
-	fn func(c *domain.Challenge, history func() ([]domain.WorkoutLog, error)) (domain.WorkoutLog, error),
+	fn func(c *domain.Challenge, zone *time.Location, history func() ([]domain.WorkoutLog, error)) (domain.WorkoutLog, error),
 ) (app.LogView, *domain.Challenge, error) {
 	var (
 		view app.LogView
@@ -234,7 +235,11 @@ func (r *Repository) AddLog(ctx context.Context, challengeID int64,
 			}
 			return toWorkoutLogs(c.Plan().Unit(), rows)
 		}
-		log, err := fn(c, history)
+		zone, err := userTimeZone(ctx, tx.UserProfile, c.UserID())
+		if err != nil {
+			return err
+		}
+		log, err := fn(c, zone, history)
 		if err != nil {
 			return err
 		}
@@ -257,7 +262,7 @@ func (r *Repository) AddLog(ctx context.Context, challengeID int64,
 }
 
 func (r *Repository) ChangeLog(ctx context.Context, challengeID, logID int64,
-	fn func(c *domain.Challenge, logs []domain.WorkoutLog, i int) (domain.WorkoutLog, bool, error),
+	fn func(c *domain.Challenge, zone *time.Location, logs []domain.WorkoutLog, i int) (domain.WorkoutLog, bool, error),
 ) (app.LogView, *domain.Challenge, error) {
 	var (
 		view app.LogView
@@ -283,7 +288,11 @@ func (r *Repository) ChangeLog(ctx context.Context, challengeID, logID int64,
 			return err
 		}
 		i := slices.IndexFunc(rows, func(l *ent.WorkoutLog) bool { return l.ID == logID })
-		fixed, keep, err := fn(c, logs, i)
+		zone, err := userTimeZone(ctx, tx.UserProfile, c.UserID())
+		if err != nil {
+			return err
+		}
+		fixed, keep, err := fn(c, zone, logs, i)
 		if err != nil {
 			return err
 		}

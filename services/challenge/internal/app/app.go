@@ -77,20 +77,24 @@ type Repository interface {
 	// DeleteChallenge locks the challenge, asks check, and deletes it with its
 	// logs; it returns the deleted challenge.
 	DeleteChallenge(ctx context.Context, id int64, check func(c *domain.Challenge) error) (*domain.Challenge, error)
-	// AddLog locks the challenge, lets fn build the log (fn may read the
-	// challenge's earlier logs, chronologically, and change the challenge's
-	// status), then stores the log and the challenge in one transaction.
+	// AddLog locks the challenge, lets fn build the log (fn gets the owner's
+	// time zone, as UserTimeZone, read in the same transaction, and may read
+	// the challenge's earlier logs, chronologically, and change the
+	// challenge's status), then stores the log and the challenge in one
+	// transaction. fn must not use the repository: the transaction holds a
+	// connection and the challenge's lock.
 	AddLog(ctx context.Context, challengeID int64,
-		fn func(c *domain.Challenge, history func() ([]domain.WorkoutLog, error)) (domain.WorkoutLog, error),
+		fn func(c *domain.Challenge, zone *time.Location, history func() ([]domain.WorkoutLog, error)) (domain.WorkoutLog, error),
 	) (LogView, *domain.Challenge, error)
 	// ChangeLog locks the challenge, reads all its logs chronologically and
 	// lets fn correct or delete the one with id logID: fn gets its index in
 	// logs (-1 when the challenge has no such log; fn decides the answer)
 	// and returns the corrected log, or keep false to delete it, and may
 	// change the challenge's status. The log and the challenge are stored in
-	// one transaction; the view is the stored log (zero when deleted).
+	// one transaction; the view is the stored log (zero when deleted). fn
+	// gets the owner's zone as AddLog's does, and the same rule holds.
 	ChangeLog(ctx context.Context, challengeID, logID int64,
-		fn func(c *domain.Challenge, logs []domain.WorkoutLog, i int) (corrected domain.WorkoutLog, keep bool, err error),
+		fn func(c *domain.Challenge, zone *time.Location, logs []domain.WorkoutLog, i int) (corrected domain.WorkoutLog, keep bool, err error),
 	) (LogView, *domain.Challenge, error)
 	ListChallenges(ctx context.Context, f ChallengeFilter) ([]*domain.Challenge, error)
 

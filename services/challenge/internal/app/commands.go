@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/progressive-overload/po/services/challenge/internal/domain"
 )
@@ -119,7 +120,7 @@ func (a *Application) LogWorkout(ctx context.Context, actor Actor, challengeID i
 		spec.PerformedAt = now
 	}
 	view, c, err := a.repo.AddLog(ctx, challengeID,
-		func(c *domain.Challenge, history func() ([]domain.WorkoutLog, error)) (domain.WorkoutLog, error) {
+		func(c *domain.Challenge, zone *time.Location, history func() ([]domain.WorkoutLog, error)) (domain.WorkoutLog, error) {
 			if !actor.CanAccess(c.UserID()) {
 				return domain.WorkoutLog{}, ErrForbidden
 			}
@@ -128,10 +129,6 @@ func (a *Application) LogWorkout(ctx context.Context, actor Actor, challengeID i
 				return domain.WorkoutLog{}, fmt.Errorf("%w: it is %s", domain.ErrChallengeClosed, c.Status())
 			}
 			log, err := domain.NewWorkoutLog(c.Plan().Unit(), spec, now)
-			if err != nil {
-				return domain.WorkoutLog{}, err
-			}
-			zone, err := a.repo.UserTimeZone(ctx, c.UserID())
 			if err != nil {
 				return domain.WorkoutLog{}, err
 			}
@@ -165,15 +162,11 @@ func (a *Application) LogWorkout(ctx context.Context, actor Actor, challengeID i
 func (a *Application) CorrectLog(ctx context.Context, actor Actor, challengeID, logID int64, patch domain.WorkoutLogPatch) (LogView, error) {
 	now := a.now()
 	view, c, err := a.repo.ChangeLog(ctx, challengeID, logID,
-		func(c *domain.Challenge, logs []domain.WorkoutLog, i int) (domain.WorkoutLog, bool, error) {
+		func(c *domain.Challenge, zone *time.Location, logs []domain.WorkoutLog, i int) (domain.WorkoutLog, bool, error) {
 			if err := checkLogChange(actor, c, i); err != nil {
 				return domain.WorkoutLog{}, false, err
 			}
 			fixed, err := logs[i].Corrected(c.Plan().Unit(), patch, now)
-			if err != nil {
-				return domain.WorkoutLog{}, false, err
-			}
-			zone, err := a.repo.UserTimeZone(ctx, c.UserID())
 			if err != nil {
 				return domain.WorkoutLog{}, false, err
 			}
@@ -195,12 +188,8 @@ func (a *Application) CorrectLog(ctx context.Context, actor Actor, challengeID, 
 func (a *Application) DeleteLog(ctx context.Context, actor Actor, challengeID, logID int64) error {
 	now := a.now()
 	_, c, err := a.repo.ChangeLog(ctx, challengeID, logID,
-		func(c *domain.Challenge, logs []domain.WorkoutLog, i int) (domain.WorkoutLog, bool, error) {
+		func(c *domain.Challenge, zone *time.Location, logs []domain.WorkoutLog, i int) (domain.WorkoutLog, bool, error) {
 			if err := checkLogChange(actor, c, i); err != nil {
-				return domain.WorkoutLog{}, false, err
-			}
-			zone, err := a.repo.UserTimeZone(ctx, c.UserID())
-			if err != nil {
 				return domain.WorkoutLog{}, false, err
 			}
 			return domain.WorkoutLog{}, false, c.Resettle(slices.Delete(logs, i, i+1), zone, now)
