@@ -136,7 +136,6 @@ type Application struct {
 	records  Cache // personal records, by user id
 	history  Cache // weekly history, by challenge or by user and exercise
 	boards   Leaderboards
-	groups   groupCache // what leaderboard reads need of a group (groupcache.go)
 	random   randomSource
 	now      func() time.Time
 	log      *slog.Logger

@@ -271,32 +271,12 @@ func (a *Application) Leaderboard(ctx context.Context, actor Actor, groupID int6
 	if len(invalid) > 0 {
 		return LeaderboardView{}, &domain.ValidationError{Fields: invalid}
 	}
-	g, err := a.boardGroup(ctx, groupID)
+	g, p, _, err := a.access(ctx, actor, groupID)
 	if err != nil {
 		return LeaderboardView{}, err
 	}
 	load := a.boardLoader(g)
 	board := groupKey(g.ID())
-	// The board holds exactly the pending and active participants, kept in
-	// step after every commit, so the caller's own entry is both their
-	// "you" and their right to read it: no query on the common path. Only
-	// a caller not on it (an admin, an owner whose participation was
-	// rejected, or a stranger) is checked against MySQL.
-	var you *RankedEntry
-	if actor.UserID > 0 {
-		e, ok, err := a.boards.Rank(ctx, board, memberOf(actor.UserID), load)
-		if err != nil {
-			return LeaderboardView{}, err
-		}
-		if ok {
-			you = &e
-		}
-	}
-	if you == nil {
-		if _, _, _, err := a.access(ctx, actor, groupID); err != nil {
-			return LeaderboardView{}, err
-		}
-	}
 	page, err := a.boards.Page(ctx, board, offset, n, load)
 	if err != nil {
 		return LeaderboardView{}, err
@@ -314,12 +294,27 @@ func (a *Application) Leaderboard(ctx context.Context, actor Actor, groupID int6
 	if end := offset + len(page.Entries); len(page.Entries) == n && end < page.Total {
 		v.NextCursor = EncodeLeaderboardCursor(end)
 	}
-	if you != nil {
-		ev, err := rankedView(*you, planned)
-		if err != nil {
-			return LeaderboardView{}, err
+	if p != nil && p.Status().OnBoard() {
+		me := memberOf(p.UserID())
+		for _, e := range v.Items {
+			if e.UserID == p.UserID() {
+				v.You = &e
+				break
+			}
 		}
-		v.You = &ev
+		if v.You == nil {
+			e, ok, err := a.boards.Rank(ctx, board, me, load)
+			if err != nil {
+				return LeaderboardView{}, err
+			}
+			if ok {
+				ev, err := rankedView(e, planned)
+				if err != nil {
+					return LeaderboardView{}, err
+				}
+				v.You = &ev
+			}
+		}
 	}
 	return v, nil
 }
