@@ -6,10 +6,10 @@ package cache
 import (
 	"context"
 	"errors"
-	"fmt"
-	"runtime/debug"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/progressive-overload/po/services/kit/internal/aside"
 )
 
 // The version is read as a string and compared as one: an absent version reads as
@@ -56,13 +56,13 @@ func (c *Cache) load(ctx context.Context, vk, version string, load Loader) ([]by
 	if err == nil {
 		return b, nil
 	}
-	var p *panicError
+	var p *aside.PanicError
 	if errors.As(err, &p) {
 		panic(p)
 	}
 	// The shared call ran on the context of whichever reader started it; if that
 	// one went away, the others still deserve an answer within their own time.
-	if shared && ctx.Err() == nil && isContextErr(err) {
+	if shared && ctx.Err() == nil && aside.IsContextErr(err) {
 		b, err := load(ctx)
 		return result(b, err)
 	}
@@ -75,16 +75,12 @@ func (c *Cache) joined() {
 	}
 }
 
-func isContextErr(err error) bool {
-	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
-}
-
 // flight is the body of one singleflight call. It runs on a goroutine of its own,
 // where a panic would kill the process, so it hands panics back to the readers.
 func (c *Cache) flight(ctx context.Context, vk, version string, load Loader) (b []byte, err error) {
 	defer func() {
 		if v := recover(); v != nil {
-			b, err = nil, &panicError{value: v, stack: debug.Stack()}
+			b, err = nil, aside.Recovered("cache loader", v)
 		}
 	}()
 	b, err = load(ctx)
@@ -130,20 +126,4 @@ func (c *Cache) fill(ctx context.Context, vk, version string, b []byte, notFound
 	if err != nil {
 		c.log.DebugContext(ctx, "cache fill failed", "key", vk, "err", err)
 	}
-}
-
-// panicError carries a loader's panic out of the singleflight goroutine so that each
-// reader re-panics on its own goroutine, where the HTTP recover middleware sees it.
-type panicError struct {
-	value any
-	stack []byte
-}
-
-func (p *panicError) Error() string {
-	return fmt.Sprintf("cache loader panic: %v\n\n%s", p.value, p.stack)
-}
-
-func (p *panicError) Unwrap() error {
-	err, _ := p.value.(error)
-	return err
 }

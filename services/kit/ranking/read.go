@@ -8,10 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/progressive-overload/po/services/kit/internal/aside"
 )
 
 // Page returns the entries at positions offset to offset+limit-1 (from 0) of
@@ -237,13 +238,13 @@ func (s *Store) rebuild(ctx context.Context, name, version string, load LoadFunc
 	if err == nil {
 		return b, nil
 	}
-	var p *panicError
+	var p *aside.PanicError
 	if errors.As(err, &p) {
 		panic(p)
 	}
 	// The shared load ran on the context of whichever reader started it; if that
 	// one went away, the others still deserve an answer within their own time.
-	if shared && ctx.Err() == nil && isContextErr(err) {
+	if shared && ctx.Err() == nil && aside.IsContextErr(err) {
 		return s.compute(ctx, name, load)
 	}
 	return nil, err
@@ -258,7 +259,7 @@ func (s *Store) rebuild(ctx context.Context, name, version string, load LoadFunc
 func (s *Store) flight(ctx context.Context, name, version string, load LoadFunc) (b *memBoard, err error) {
 	defer func() {
 		if v := recover(); v != nil {
-			b, err = nil, &panicError{value: v, stack: debug.Stack()}
+			b, err = nil, aside.Recovered("ranking load", v)
 		}
 	}()
 	keys := s.keys(name)
@@ -339,7 +340,7 @@ func (s *Store) fallback(ctx context.Context, name string, load LoadFunc) (*memB
 		defer s.release()
 		defer func() {
 			if v := recover(); v != nil {
-				b, err = nil, &panicError{value: v, stack: debug.Stack()}
+				b, err = nil, aside.Recovered("ranking load", v)
 			}
 		}()
 		return s.compute(ctx, name, load)
@@ -352,11 +353,11 @@ func (s *Store) fallback(ctx context.Context, name string, load LoadFunc) (*memB
 	if err == nil {
 		return b, nil
 	}
-	var p *panicError
+	var p *aside.PanicError
 	if errors.As(err, &p) {
 		panic(p)
 	}
-	if shared && ctx.Err() == nil && isContextErr(err) {
+	if shared && ctx.Err() == nil && aside.IsContextErr(err) {
 		if !s.admit() {
 			return nil, ErrOverloaded
 		}
@@ -380,25 +381,4 @@ func (s *Store) admit() bool {
 func (s *Store) release() {
 	<-s.slots
 	s.m.fallbacksInFlight.Dec()
-}
-
-func isContextErr(err error) bool {
-	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
-}
-
-// panicError carries a LoadFunc's panic out of the goroutine of a shared load
-// so that each reader re-panics on its own goroutine, where the HTTP recover
-// middleware sees it.
-type panicError struct {
-	value any
-	stack []byte
-}
-
-func (p *panicError) Error() string {
-	return fmt.Sprintf("ranking load panic: %v\n\n%s", p.value, p.stack)
-}
-
-func (p *panicError) Unwrap() error {
-	err, _ := p.value.(error)
-	return err
 }
