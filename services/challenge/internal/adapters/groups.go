@@ -145,7 +145,12 @@ func lockGroup(ctx context.Context, groups *ent.ChallengeGroupClient, id int64) 
 }
 
 func (r *Repository) Participant(ctx context.Context, groupID, userID int64) (*domain.Participant, error) {
-	row, err := r.client.GroupParticipant.Query().
+	return participant(ctx, r.client.GroupParticipant, groupID, userID)
+}
+
+// participant is nil, nil when the user never joined the group.
+func participant(ctx context.Context, participants *ent.GroupParticipantClient, groupID, userID int64) (*domain.Participant, error) {
+	row, err := participants.Query().
 		Where(groupparticipant.GroupID(groupID), groupparticipant.UserID(userID)).
 		Only(ctx)
 	if ent.IsNotFound(err) {

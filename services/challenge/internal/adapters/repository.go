@@ -6,6 +6,7 @@ package adapters
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/progressive-overload/po/services/challenge/internal/domain"
 	"github.com/progressive-overload/po/services/kit/events"
 	"github.com/progressive-overload/po/services/kit/mysqldb"
+	"github.com/progressive-overload/po/services/kit/writequeue"
 )
 
 // EventSource is the envelope's source of every event this service emits.
@@ -30,6 +32,9 @@ const EventSource = "challenge"
 type Repository struct {
 	client *ent.Client
 	notify func()
+	// writes lines up this process's transactions that lock one challenge,
+	// so that its waiting writers hold no pool connection.
+	writes *writequeue.Queue[int64]
 }
 
 var _ app.Repository = (*Repository)(nil)
@@ -40,7 +45,7 @@ func NewRepository(db *sql.DB, notify func()) *Repository {
 	if notify == nil {
 		notify = func() {}
 	}
-	return &Repository{client: ent.NewClient(ent.Driver(drv)), notify: notify}
+	return &Repository{client: ent.NewClient(ent.Driver(drv)), notify: notify, writes: writequeue.New[int64](0)}
 }
 
 // Client is the ent client, for tests and hooks.
@@ -51,6 +56,18 @@ func (r *Repository) Client() *ent.Client { return r.client }
 // must not keep state across calls.
 func (r *Repository) inTx(ctx context.Context, fn func(tx *ent.Tx) error) error {
 	return mysqldb.InTx(ctx, r.client.Tx, fn)
+}
+
+// inChallengeTx is inTx for a transaction that locks challenge id: it waits
+// for its turn among this process's writes of the challenge before it takes
+// a connection (kit/writequeue), and answers app.ErrBusy when too many
+// already wait.
+func (r *Repository) inChallengeTx(ctx context.Context, id int64, fn func(tx *ent.Tx) error) error {
+	err := r.writes.Do(ctx, id, func() error { return r.inTx(ctx, fn) })
+	if errors.Is(err, writequeue.ErrBusy) {
+		return fmt.Errorf("challenge %d: %w", id, app.ErrBusy)
+	}
+	return err
 }
 
 func (r *Repository) CreateChallenge(ctx context.Context, c *domain.Challenge, announce func(*domain.Challenge) []domain.Event) error {
@@ -174,7 +191,7 @@ func save(ctx context.Context, challenges *ent.ChallengeClient, row *ent.Challen
 
 func (r *Repository) UpdateChallenge(ctx context.Context, id int64, fn func(c *domain.Challenge) error) (*domain.Challenge, error) {
 	var out *domain.Challenge
-	err := r.inTx(ctx, func(tx *ent.Tx) (err error) {
+	err := r.inChallengeTx(ctx, id, func(tx *ent.Tx) (err error) {
 		out, err = updateChallenge(ctx, tx.Challenge, id, fn)
 		return err
 	})
@@ -193,14 +210,23 @@ func updateChallenge(ctx context.Context, challenges *ent.ChallengeClient, id in
 	return c, save(ctx, challenges, row, c)
 }
 
-func (r *Repository) DeleteChallenge(ctx context.Context, id int64, check func(c *domain.Challenge) error) (*domain.Challenge, error) {
+func (r *Repository) DeleteChallenge(ctx context.Context, id int64, check func(c *domain.Challenge, p *domain.Participant) error) (*domain.Challenge, error) {
 	var out *domain.Challenge
-	err := r.inTx(ctx, func(tx *ent.Tx) error {
+	err := r.inChallengeTx(ctx, id, func(tx *ent.Tx) error {
 		_, c, err := lock(ctx, tx.Challenge, id)
 		if err != nil {
 			return err
 		}
-		if err := check(c); err != nil {
+		// Read here, on the transaction's connection: asking the pool for a
+		// second one while holding the challenge's lock can deadlock a busy
+		// pool (see AddLog's zone).
+		var p *domain.Participant
+		if c.GroupID() > 0 {
+			if p, err = participant(ctx, tx.GroupParticipant, c.GroupID(), c.UserID()); err != nil {
+				return err
+			}
+		}
+		if err := check(c, p); err != nil {
 			return err
 		}
 		// The foreign key cascades to workout_logs.
@@ -220,7 +246,7 @@ func (r *Repository) AddLog(ctx context.Context, challengeID int64,
 		view app.LogView
 		out  *domain.Challenge
 	)
-	err := r.inTx(ctx, func(tx *ent.Tx) error {
+	err := r.inChallengeTx(ctx, challengeID, func(tx *ent.Tx) error {
 		row, c, err := lock(ctx, tx.Challenge, challengeID)
 		if err != nil {
 			return err
@@ -268,7 +294,7 @@ func (r *Repository) ChangeLog(ctx context.Context, challengeID, logID int64,
 		view app.LogView
 		out  *domain.Challenge
 	)
-	err := r.inTx(ctx, func(tx *ent.Tx) error {
+	err := r.inChallengeTx(ctx, challengeID, func(tx *ent.Tx) error {
 		// The challenge's lock is the one AddLog takes: a correction and a
 		// new log of one challenge are serialized, so each sees the other's
 		// result when it settles the status.

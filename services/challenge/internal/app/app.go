@@ -33,6 +33,9 @@ var (
 	ErrForbidden = errors.New("forbidden")
 	// ErrLogNotFound: the challenge has no such log. It matches ErrNotFound.
 	ErrLogNotFound = fmt.Errorf("%w: no such workout log", ErrNotFound)
+	// ErrBusy: too many writes of the same challenge are already waiting
+	// in this process; the ports answer 503 with Retry-After.
+	ErrBusy = errors.New("too many writes of this challenge at once")
 )
 
 // Actor is the authenticated caller.
@@ -75,8 +78,10 @@ type Repository interface {
 	// result in one transaction; an error from fn rolls back and is returned.
 	UpdateChallenge(ctx context.Context, id int64, fn func(c *domain.Challenge) error) (*domain.Challenge, error)
 	// DeleteChallenge locks the challenge, asks check, and deletes it with its
-	// logs; it returns the deleted challenge.
-	DeleteChallenge(ctx context.Context, id int64, check func(c *domain.Challenge) error) (*domain.Challenge, error)
+	// logs; it returns the deleted challenge. check gets the owner's place in
+	// the challenge's group (nil when it has none), read in the same
+	// transaction; check must not use the repository.
+	DeleteChallenge(ctx context.Context, id int64, check func(c *domain.Challenge, p *domain.Participant) error) (*domain.Challenge, error)
 	// AddLog locks the challenge, lets fn build the log (fn gets the owner's
 	// time zone, as UserTimeZone, read in the same transaction, and may read
 	// the challenge's earlier logs, chronologically, and change the

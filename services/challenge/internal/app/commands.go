@@ -87,20 +87,15 @@ func (a *Application) UpdateChallenge(ctx context.Context, actor Actor, id int64
 
 // DeleteChallenge deletes a challenge and its logs.
 func (a *Application) DeleteChallenge(ctx context.Context, actor Actor, id int64) error {
-	c, err := a.repo.DeleteChallenge(ctx, id, func(c *domain.Challenge) error {
+	c, err := a.repo.DeleteChallenge(ctx, id, func(c *domain.Challenge, p *domain.Participant) error {
 		if !actor.CanAccess(c.UserID()) {
 			return ErrForbidden
 		}
-		if c.GroupID() > 0 {
-			// Its place would go with it (the foreign key cascades), but
-			// the board must lose it first: leaving does, after its commit.
-			p, err := a.repo.Participant(ctx, c.GroupID(), c.UserID())
-			if err != nil {
-				return err
-			}
-			if p != nil && p.Status().OnBoard() {
-				return ErrStillInGroup
-			}
+		// A participation's place would go with it (the foreign key
+		// cascades), but the board must lose it first: leaving does, after
+		// its commit.
+		if p != nil && p.Status().OnBoard() {
+			return ErrStillInGroup
 		}
 		return nil
 	})
@@ -135,7 +130,10 @@ func (a *Application) LogWorkout(ctx context.Context, actor Actor, challengeID i
 			if err := c.CheckLog(log, zone); err != nil {
 				return domain.WorkoutLog{}, err
 			}
-			if c.Status().CanBecome(domain.StatusCompleted) {
+			// Reading every log of the challenge under its lock is what a
+			// busy challenge's writes wait on; most logs come before the
+			// plan could be complete, and need not.
+			if c.Status().CanBecome(domain.StatusCompleted) && c.MayComplete(zone, now) {
 				logs, err := history()
 				if err != nil {
 					return domain.WorkoutLog{}, err

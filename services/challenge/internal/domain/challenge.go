@@ -269,6 +269,20 @@ func (c *Challenge) Complete(logs []WorkoutLog, zone *time.Location, now time.Ti
 	return c.moveTo(StatusCompleted, "", now)
 }
 
+// MayComplete reports whether any logs could complete c's plan by now, so
+// that a new log need not read the others when none could. A session is a
+// day (in zone) with a log; a log is never dated before the plan's start
+// day in the zone it was logged in, nor later than MaxClockSkew after it
+// was logged. So by now there are at most as many sessions as days from
+// the start to the day of now+MaxClockSkew; two days more allow for a later
+// change of the user's zone (UTC-12 to UTC+14 moves a log's day by up to
+// two) and for pods whose clocks disagree by minutes. A plan with more
+// sessions than that cannot be complete yet, whatever its logs.
+func (c *Challenge) MayComplete(zone *time.Location, now time.Time) bool {
+	days := localDay(now.Add(MaxClockSkew), zone) - c.plan.StartDate().dayNumber() + 1
+	return int64(c.plan.TotalSessions()) <= days+2
+}
+
 // Reopen: completed → active, only when the logs no longer complete the plan
 // (a log that completed it was corrected or deleted). Like Complete it
 // computes progress itself, sessions grouped by day in zone. Rejected and

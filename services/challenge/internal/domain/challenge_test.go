@@ -283,3 +283,50 @@ func TestUnmarshalChallengeFromDatabase(t *testing.T) {
 		}
 	}
 }
+
+// MayComplete may skip reading the logs only where no logs a user could
+// have made by now complete the plan. The strongest such logs are one per
+// day from the start day on (in the zone they were logged in) up to
+// MaxClockSkew after now, each meeting any target; the progress is taken in
+// another zone, as after the user moved from one end of the offsets to the
+// other.
+func TestMayCompleteNeverSkipsACompletion(t *testing.T) {
+	c := storedChallenge(t, domain.StatusActive)
+	total := c.Plan().TotalSessions()
+	east, west := time.FixedZone("UTC+14", 14*3600), time.FixedZone("UTC-12", -12*3600)
+	pairs := [][2]*time.Location{{time.UTC, time.UTC}, {east, west}, {west, east}, {east, east}}
+	completed := 0
+	for _, zones := range pairs {
+		logged, judged := zones[0], zones[1]
+		start := time.Date(monday.Time().Year(), monday.Time().Month(), monday.Time().Day(), 0, 0, 0, 0, logged)
+		for hours := -72; hours <= 24*(total+4); hours += 5 {
+			now := start.Add(time.Duration(hours) * time.Hour)
+			var logs []domain.WorkoutLog
+			for d := start; !d.After(now.Add(domain.MaxClockSkew)); d = d.AddDate(0, 0, 1) {
+				performed := d
+				if h := d.Add(23*time.Hour + 59*time.Minute); !h.After(now.Add(domain.MaxClockSkew)) {
+					performed = h // late in the day: the far side of a zone change
+				}
+				l, err := domain.NewWorkoutLog(domain.UnitKg, domain.WorkoutLogSpec{PerformedAt: performed, Sets: 1, Reps: 5, Value: domain.MaxValue}, now)
+				if err != nil {
+					t.Fatalf("log at %v, now %v: %v", performed, now, err)
+				}
+				logs = append(logs, l)
+			}
+			complete := c.Progress(logs, judged, now).Complete
+			if complete {
+				completed++
+			}
+			if complete && !c.MayComplete(judged, now) {
+				t.Fatalf("logged in %s, judged in %s at %v: %d logs complete the plan, MayComplete says they cannot", logged, judged, now, len(logs))
+			}
+		}
+	}
+	if completed == 0 {
+		t.Fatal("no case completed the plan: the test checks nothing")
+	}
+	// And it does skip: the day the plan starts, no logs complete it.
+	if c.MayComplete(time.UTC, at(1, 12)) {
+		t.Errorf("MayComplete on the first day of a %d-session plan", total)
+	}
+}

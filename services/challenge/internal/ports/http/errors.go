@@ -46,6 +46,8 @@ func toProblem(err error) error {
 		return problem.NotFound("no such participant in this group")
 	case errors.Is(err, app.ErrLeaderboardOverloaded):
 		return problem.Unavailable("the leaderboard is busy; retry shortly", 1)
+	case errors.Is(err, app.ErrBusy):
+		return problem.Unavailable("too many writes of this challenge at once; retry shortly", 1)
 	case errors.Is(err, app.ErrNotFound):
 		return problem.NotFound("no such challenge")
 	case errors.Is(err, app.ErrForbidden):

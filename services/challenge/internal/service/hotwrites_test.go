@@ -1,0 +1,96 @@
+package service_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Many writes of one challenge at once, more than the database pool has
+// connections: each is stored and answered 201, or refused whole with 503
+// and Retry-After (too many waiting), never a 500 or a lost or doubled log;
+// and the rest of the service still answers meanwhile.
+func TestBurstOfWritesToOneChallenge(t *testing.T) {
+	h := newHarness(t)
+	owner, other := h.user(t, 7101), h.user(t, 7102)
+	c := h.createChallenge(t, owner)
+	path := "/challenges/" + strconv.FormatInt(c.Id, 10) + "/logs"
+
+	const writers = 160 // the pool has 64 connections
+	var (
+		mu      sync.Mutex
+		created = map[int64]bool{}
+		refused int
+		wg      sync.WaitGroup
+	)
+	start := make(chan struct{})
+	for range writers {
+		performedAt := nextPerformedAt().Format(time.RFC3339Nano)
+		wg.Go(func() {
+			<-start
+			r, err := h.Try("POST", path, owner, map[string]any{"performedAt": performedAt, "sets": 1, "reps": 5, "value": 60})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			switch r.Status {
+			case http.StatusCreated:
+				var l logJSON
+				if err := json.Unmarshal(r.Body, &l); err != nil {
+					t.Error(err)
+					return
+				}
+				created[l.Id] = true
+			case http.StatusServiceUnavailable:
+				refused++
+			default:
+				t.Errorf("write: %d %s", r.Status, r.Body)
+			}
+		})
+	}
+	close(start)
+	// Another user's read during the burst.
+	if r := h.Do(t, "GET", "/challenges", other, nil); r.Status != http.StatusOK {
+		t.Errorf("another user's read during the burst: %d %s", r.Status, r.Body)
+	}
+	wg.Wait()
+	if len(created)+refused != writers || len(created) == 0 {
+		t.Fatalf("%d created, %d refused of %d writes", len(created), refused, writers)
+	}
+
+	stored := map[int64]bool{}
+	for cursor := ""; ; {
+		q := url.Values{"limit": {"100"}}
+		if cursor != "" {
+			q.Set("cursor", cursor)
+		}
+		r := h.Do(t, "GET", path+"?"+q.Encode(), owner, nil)
+		if r.Status != http.StatusOK {
+			t.Fatalf("read logs: %d %s", r.Status, r.Body)
+		}
+		var page logList
+		r.Decode(t, &page)
+		for _, l := range page.Items {
+			stored[l.Id] = true
+		}
+		if page.NextCursor == nil {
+			break
+		}
+		cursor = *page.NextCursor
+	}
+	if len(stored) != len(created) {
+		t.Errorf("%d logs stored, %d answered 201", len(stored), len(created))
+	}
+	for id := range created {
+		if !stored[id] {
+			t.Errorf("log %d answered 201 but is not stored", id)
+		}
+	}
+	t.Logf("%d created, %d refused as busy", len(created), refused)
+}
