@@ -19,12 +19,15 @@ const (
 // Cache is app.Cache on one view of kit/cache (Redis cache-aside with
 // singleflight, versioned fills and a fallback to the loader when Redis
 // fails).
-type Cache struct{ n *cache.Named }
+type Cache struct {
+	c *cache.Cache
+	n *cache.Named
+}
 
 var _ app.Cache = Cache{}
 
 // NewCache wraps a view of c.
-func NewCache(c *cache.Cache, name string) Cache { return Cache{n: c.Named(name)} }
+func NewCache(c *cache.Cache, name string) Cache { return Cache{c: c, n: c.Named(name)} }
 
 // Get maps app.ErrNotFound to the cache's negative entries and back.
 func (c Cache) Get(ctx context.Context, key string, load func(ctx context.Context) ([]byte, error)) ([]byte, error) {
@@ -44,4 +47,29 @@ func (c Cache) Get(ctx context.Context, key string, load func(ctx context.Contex
 // Invalidate drops keys; call it after the commit.
 func (c Cache) Invalidate(ctx context.Context, keys ...string) error {
 	return c.n.Invalidate(ctx, keys...)
+}
+
+// Invalidator is app.Invalidator on kit/cache: the stale keys of every view
+// of one Cache in one pipeline (kit/cache.Cache.Invalidate).
+type Invalidator struct{ c *cache.Cache }
+
+var _ app.Invalidator = Invalidator{}
+
+// NewInvalidator drops keys of views made by NewCache over c.
+func NewInvalidator(c *cache.Cache) Invalidator { return Invalidator{c: c} }
+
+// Invalidate sends the keys of this package's views together; a view of
+// another kind (app.NoCache) is asked itself.
+func (i Invalidator) Invalidate(ctx context.Context, keys ...app.StaleKey) error {
+	ks := make([]cache.Key, 0, len(keys))
+	var errs []error
+	for _, k := range keys {
+		if v, ok := k.View.(Cache); ok && v.c == i.c {
+			ks = append(ks, v.n.Key(k.Key))
+			continue
+		}
+		errs = append(errs, k.View.Invalidate(ctx, k.Key))
+	}
+	errs = append(errs, i.c.Invalidate(ctx, ks...))
+	return errors.Join(errs...)
 }

@@ -140,6 +140,7 @@ type Application struct {
 	progress Cache // progress of a challenge, by challenge id
 	records  Cache // personal records, by user id
 	history  Cache // weekly history, by challenge or by user and exercise
+	stale    Invalidator
 	boards   Leaderboards
 	random   randomSource
 	now      func() time.Time
@@ -160,6 +161,9 @@ type Options struct {
 	// HistoryCache caches GET /challenges/{id}/history and
 	// GET /challenges/history/{userId}: every week, each page a slice.
 	HistoryCache Cache
+	// Invalidator drops stale keys of the caches above at once (default
+	// EachView: one call per view).
+	Invalidator Invalidator
 	// Leaderboards keeps the groups' boards (default ComputedBoards: every
 	// read from MySQL).
 	Leaderboards Leaderboards
@@ -177,10 +181,13 @@ type Options struct {
 // New returns the use cases over repo. A nil cache means no caching.
 func New(repo Repository, opts Options) *Application {
 	a := &Application{repo: repo, logs: opts.UserLogsCache, progress: opts.ProgressCache,
-		records: opts.RecordsCache, history: opts.HistoryCache, boards: opts.Leaderboards, random: opts.Random,
+		records: opts.RecordsCache, history: opts.HistoryCache, stale: opts.Invalidator, boards: opts.Leaderboards, random: opts.Random,
 		joins: opts.CountJoin, departures: opts.CountDeparture, now: opts.Now, log: opts.Logger}
 	if a.boards == nil {
 		a.boards = ComputedBoards{}
+	}
+	if a.stale == nil {
+		a.stale = EachView{}
 	}
 	for _, c := range []*Cache{&a.logs, &a.progress, &a.records, &a.history} {
 		if *c == nil {
@@ -224,44 +231,79 @@ func exerciseHistoryKey(userID int64, unit domain.Unit, exercise string) string 
 	return "e." + strconv.FormatInt(userID, 10) + "." + string(unit) + "." + hex.EncodeToString(sum[:12])
 }
 
-// invalidate drops what a committed change to a challenge of userID made
-// stale. A failure is logged, not returned: the write has committed, and the
-// cache retries and bounds staleness by its TTL.
-func (a *Application) invalidate(ctx context.Context, userID, challengeID int64) {
-	if userID > 0 {
-		if err := a.logs.Invalidate(ctx, userLogsKey(userID)); err != nil {
-			a.log.WarnContext(ctx, "invalidate user logs", "user_id", userID, "err", err)
-		}
+// StaleKey is one cached read that a committed change made stale: key of
+// one view.
+type StaleKey struct {
+	View Cache
+	Key  string
+}
+
+// Invalidator drops stale keys of several views at once, so that a write
+// pays one cache round trip however many reads it made stale. Like
+// Cache.Invalidate it is called after the commit.
+type Invalidator interface {
+	Invalidate(ctx context.Context, keys ...StaleKey) error
+}
+
+// EachView is the Invalidator of views that share no cache: each view's
+// keys through its own Invalidate.
+type EachView struct{}
+
+func (EachView) Invalidate(ctx context.Context, keys ...StaleKey) error {
+	var errs []error
+	for _, k := range keys {
+		errs = append(errs, k.View.Invalidate(ctx, k.Key))
 	}
-	if challengeID > 0 {
-		if err := a.progress.Invalidate(ctx, progressKey(challengeID)); err != nil {
-			a.log.WarnContext(ctx, "invalidate progress", "challenge_id", challengeID, "err", err)
-		}
-		// A read of a challenge's history, like its progress, may have
-		// cached "not found" before the challenge existed.
-		if err := a.history.Invalidate(ctx, challengeHistoryKey(challengeID)); err != nil {
-			a.log.WarnContext(ctx, "invalidate history", "challenge_id", challengeID, "err", err)
-		}
+	return errors.Join(errs...)
+}
+
+// drop invalidates keys after a commit. A failure is logged, not returned:
+// the write has committed, and the cache retries and bounds staleness by
+// its TTL.
+func (a *Application) drop(ctx context.Context, keys ...StaleKey) {
+	if len(keys) == 0 {
+		return
+	}
+	if err := a.stale.Invalidate(ctx, keys...); err != nil {
+		a.log.WarnContext(ctx, "invalidate cached reads", "keys", len(keys), "first", keys[0].Key, "err", err)
 	}
 }
 
+// challengeKeys are the cached reads of a change to a challenge of userID
+// (0: none of the user's): its logs' first page, its progress and history.
+// A read of a challenge's progress or history may have cached "not found"
+// before the challenge existed.
+func (a *Application) challengeKeys(userID, challengeID int64) []StaleKey {
+	keys := make([]StaleKey, 0, 5)
+	if userID > 0 {
+		keys = append(keys, StaleKey{a.logs, userLogsKey(userID)})
+	}
+	if challengeID > 0 {
+		keys = append(keys, StaleKey{a.progress, progressKey(challengeID)}, StaleKey{a.history, challengeHistoryKey(challengeID)})
+	}
+	return keys
+}
+
+// invalidate drops what a committed change to a challenge of userID made
+// stale.
+func (a *Application) invalidate(ctx context.Context, userID, challengeID int64) {
+	a.drop(ctx, a.challengeKeys(userID, challengeID)...)
+}
+
 // invalidateLogs drops, after the commit, every cached read a change to the
-// logs of c made stale: what invalidate drops, and the owner's records and
-// the history of c's exercise; and for a participation of a group, it
-// brings the owner's leaderboard entry in step. Every log change goes
-// through here: a new log, a correction, a deletion, a deleted challenge.
+// logs of c made stale, in one round trip: what invalidate drops, and the
+// owner's records and the history of c's exercise; and for a participation
+// of a group, it brings the owner's leaderboard entry in step. Every log
+// change goes through here: a new log, a correction, a deletion, a deleted
+// challenge.
 func (a *Application) invalidateLogs(ctx context.Context, c *domain.Challenge) {
 	if c.GroupID() > 0 {
 		a.refreshBoard(ctx, c.GroupID(), c.UserID())
 	}
-	a.invalidate(ctx, c.UserID(), c.ID())
-	if err := a.records.Invalidate(ctx, recordsKey(c.UserID())); err != nil {
-		a.log.WarnContext(ctx, "invalidate records", "user_id", c.UserID(), "err", err)
-	}
 	plan := c.Plan()
-	if err := a.history.Invalidate(ctx, exerciseHistoryKey(c.UserID(), plan.Unit(), plan.Exercise())); err != nil {
-		a.log.WarnContext(ctx, "invalidate history", "user_id", c.UserID(), "err", err)
-	}
+	a.drop(ctx, append(a.challengeKeys(c.UserID(), c.ID()),
+		StaleKey{a.records, recordsKey(c.UserID())},
+		StaleKey{a.history, exerciseHistoryKey(c.UserID(), plan.Unit(), plan.Exercise())})...)
 }
 
 // pageSize applies the default and checks the bounds (kit/paging).

@@ -97,16 +97,14 @@ func (s Stale) Empty() bool {
 // stale has committed. Failures are logged: the write stands, and the cache
 // retries and bounds staleness by its TTL.
 func (a *Application) DropStale(ctx context.Context, s Stale) {
-	if len(s.UserLogs) > 0 {
-		if err := a.logs.Invalidate(ctx, keys(s.UserLogs, userLogsKey)...); err != nil {
-			a.log.WarnContext(ctx, "invalidate user logs", "user_ids", s.UserLogs, "err", err)
-		}
+	keys := make([]StaleKey, 0, len(s.UserLogs)+len(s.Progress))
+	for _, id := range s.UserLogs {
+		keys = append(keys, StaleKey{a.logs, userLogsKey(id)})
 	}
-	if len(s.Progress) > 0 {
-		if err := a.progress.Invalidate(ctx, keys(s.Progress, progressKey)...); err != nil {
-			a.log.WarnContext(ctx, "invalidate progress", "challenge_ids", s.Progress, "err", err)
-		}
+	for _, id := range s.Progress {
+		keys = append(keys, StaleKey{a.progress, progressKey(id)})
 	}
+	a.drop(ctx, keys...)
 	for _, b := range s.Boards {
 		a.refreshBoard(ctx, b.GroupID, b.UserID)
 	}

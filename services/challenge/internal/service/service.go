@@ -154,6 +154,7 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *Service, err error) 
 		ProgressCache:  adapters.NewCache(s.cache, adapters.CacheProgress),
 		RecordsCache:   adapters.NewCache(s.cache, adapters.CacheRecords),
 		HistoryCache:   adapters.NewCache(s.cache, adapters.CacheHistory),
+		Invalidator:    adapters.NewInvalidator(s.cache),
 		Leaderboards:   boards,
 		CountJoin:      gm.join,
 		CountDeparture: gm.departure,
