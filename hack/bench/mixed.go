@@ -117,12 +117,23 @@ type CorrectionRec struct {
 // ReadRec is a read: when it was sent, the log ids on the page and their
 // values, the page's last (oldest) entry and whether the page was full.
 type ReadRec struct {
-	User   int64
-	Start  time.Time
+	User  int64
+	Start time.Time
+	// End is when its answer had arrived (zero: Start). A write deleted by
+	// a DELETE sent before then may or may not be on the page: the read
+	// and the deletion overlapped, and either may have come first.
+	End    time.Time
 	IDs    []int64
 	Values []float64
 	Last   LogKey
 	Full   bool
+}
+
+func (r ReadRec) answered() time.Time {
+	if r.End.IsZero() {
+		return r.Start
+	}
+	return r.End
 }
 
 // LogPool holds the logs the mixed phase wrote, by user, until a
@@ -255,7 +266,7 @@ func (c *RAWChecker) OnResult(res *vegeta.Result) {
 	if json.Unmarshal(res.Body, &page) != nil {
 		return
 	}
-	r := ReadRec{User: user, Start: res.Timestamp, IDs: make([]int64, len(page.Items)), Values: make([]float64, len(page.Items)),
+	r := ReadRec{User: user, Start: res.Timestamp, End: res.End(), IDs: make([]int64, len(page.Items)), Values: make([]float64, len(page.Items)),
 		Full: len(page.Items) >= c.pageSize}
 	for i, it := range page.Items {
 		r.IDs[i], r.Values[i] = it.Id, it.Value
@@ -323,7 +334,7 @@ func checkRAW(writes map[int64][]WriteRec, reads []ReadRec, missing func(ReadRec
 			if r.Full && w.Key.Less(r.Last) {
 				continue
 			}
-			if !w.DeleteSent.IsZero() && w.DeleteSent.Before(r.Start) {
+			if !w.DeleteSent.IsZero() && w.DeleteSent.Before(r.answered()) {
 				continue // deleted, or being deleted: CheckCorrections' business
 			}
 			*checks++

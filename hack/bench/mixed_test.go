@@ -123,12 +123,19 @@ func TestCheckCorrections(t *testing.T) {
 	}
 }
 
-// A write whose DELETE was sent before a read need not be on its page.
+// A write whose DELETE was sent before a read was answered need not be on
+// its page: the deletion may have come first.
 func TestDeletedWriteNotRequired(t *testing.T) {
 	t0 := time.Unix(1000, 0)
-	writes := map[int64][]WriteRec{1: {{Key: LogKey{t0, 11}, End: t0, DeleteSent: t0.Add(time.Millisecond)}}}
-	reads := []ReadRec{{User: 1, Start: t0.Add(time.Microsecond)}, {User: 1, Start: t0.Add(2 * time.Millisecond)}}
-	if checks, viol, _ := CheckReadAfterWrite(writes, reads); checks != 1 || viol != 1 {
+	ms := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Millisecond) }
+	writes := map[int64][]WriteRec{1: {{Key: LogKey{t0, 11}, End: t0, DeleteSent: ms(10)}}}
+	reads := []ReadRec{
+		{User: 1, Start: ms(1), End: ms(2)},   // answered before the DELETE was sent: checked, stale
+		{User: 1, Start: ms(3), End: ms(12)},  // answered after: overlaps the DELETE
+		{User: 1, Start: ms(20), End: ms(21)}, // sent after
+		{User: 1, Start: ms(4)},               // no End: as if answered when sent, checked
+	}
+	if checks, viol, _ := CheckReadAfterWrite(writes, reads); checks != 2 || viol != 2 {
 		t.Fatalf("checks %d violations %d", checks, viol)
 	}
 }
