@@ -213,11 +213,24 @@ func (NoCache) Get(ctx context.Context, _ string, load func(ctx context.Context)
 func (NoCache) Invalidate(context.Context, ...string) error { return nil }
 
 // Cache keys; the cache adds its prefix and the view's name.
-// userLogsKey names a user's cached first page. The "p." marks the sliceable
-// format of firstpage.go: replicas of a release that cached the bare default
-// page under the bare id neither read nor overwrite these entries during a
-// rolling upgrade.
-func userLogsKey(userID int64) string      { return "p." + strconv.FormatInt(userID, 10) }
+// userLogsKey names the user's cached first page of size rows (firstpage.go):
+// "s.<id>" holds the default page, "p.<id>" the largest. Both mark the
+// sliceable format: replicas of a release that cached the bare default page
+// under the bare id neither read nor overwrite these entries during a
+// rolling upgrade. ("p." entries of the release before this one held the
+// largest page too, so those replicas read them correctly.)
+func userLogsKey(userID int64, size int) string {
+	if size == smallFirstPage {
+		return "s." + strconv.FormatInt(userID, 10)
+	}
+	return "p." + strconv.FormatInt(userID, 10)
+}
+
+// userLogsKeys are both of the user's cached first pages, which every change
+// to the user's logs makes stale.
+func (a *Application) userLogsKeys(userID int64) [2]StaleKey {
+	return [2]StaleKey{{a.logs, userLogsKey(userID, smallFirstPage)}, {a.logs, userLogsKey(userID, fullFirstPage)}}
+}
 func progressKey(challengeID int64) string { return strconv.FormatInt(challengeID, 10) }
 func recordsKey(userID int64) string       { return strconv.FormatInt(userID, 10) }
 
@@ -274,9 +287,10 @@ func (a *Application) drop(ctx context.Context, keys ...StaleKey) {
 // A read of a challenge's progress or history may have cached "not found"
 // before the challenge existed.
 func (a *Application) challengeKeys(userID, challengeID int64) []StaleKey {
-	keys := make([]StaleKey, 0, 5)
+	keys := make([]StaleKey, 0, 6)
 	if userID > 0 {
-		keys = append(keys, StaleKey{a.logs, userLogsKey(userID)})
+		pages := a.userLogsKeys(userID)
+		keys = append(keys, pages[:]...)
 	}
 	if challengeID > 0 {
 		keys = append(keys, StaleKey{a.progress, progressKey(challengeID)}, StaleKey{a.history, challengeHistoryKey(challengeID)})

@@ -97,9 +97,10 @@ func (s Stale) Empty() bool {
 // stale has committed. Failures are logged: the write stands, and the cache
 // retries and bounds staleness by its TTL.
 func (a *Application) DropStale(ctx context.Context, s Stale) {
-	keys := make([]StaleKey, 0, len(s.UserLogs)+len(s.Progress))
+	keys := make([]StaleKey, 0, 2*len(s.UserLogs)+len(s.Progress))
 	for _, id := range s.UserLogs {
-		keys = append(keys, StaleKey{a.logs, userLogsKey(id)})
+		pages := a.userLogsKeys(id)
+		keys = append(keys, pages[:]...)
 	}
 	for _, id := range s.Progress {
 		keys = append(keys, StaleKey{a.progress, progressKey(id)})

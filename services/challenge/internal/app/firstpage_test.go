@@ -31,19 +31,24 @@ func firstPageRowsFor(n int, r *rand.Rand) []LogView {
 // byte for byte, and names the same next cursor.
 func TestFirstPageSliceMatchesUncachedPage(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
-	for _, total := range []int{0, 1, 2, 19, 20, 21, 57, 99, 100, 101, 150} {
+	for _, total := range []int{0, 1, 2, 19, 20, 21, 22, 57, 99, 100, 101, 150} {
 		all := firstPageRowsFor(total, r)
-		fetched := all[:min(total, firstPageRows)] // what the loader's query returns
-		entry, err := encodeFirstPage(fetched)
-		if err != nil {
-			t.Fatal(err)
+		entries := map[int][]byte{}
+		for _, size := range []int{smallFirstPage, fullFirstPage} {
+			fetched := all[:min(total, size+1)] // what the loader's query returns
+			entry, err := encodeFirstPage(fetched, size)
+			if err != nil {
+				t.Fatal(err)
+			}
+			entries[size] = entry
 		}
 		for limit := 1; limit <= paging.MaxLimit; limit++ {
 			want, err := encodeLogPage(logPage(all[:min(total, limit+1)], limit))
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := sliceFirstPage(entry, limit)
+			size := firstPageSize(limit)
+			got, err := sliceFirstPage(entries[size], limit, size)
 			if err != nil {
 				t.Fatalf("%d rows, limit %d: %v", total, limit, err)
 			}
@@ -55,7 +60,11 @@ func TestFirstPageSliceMatchesUncachedPage(t *testing.T) {
 }
 
 func TestFirstPageRefusesWhatItDidNotWrite(t *testing.T) {
-	good, err := encodeFirstPage(firstPageRowsFor(3, rand.New(rand.NewPCG(3, 4))))
+	good, err := encodeFirstPage(firstPageRowsFor(3, rand.New(rand.NewPCG(3, 4))), smallFirstPage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, err := encodeFirstPage(firstPageRowsFor(21, rand.New(rand.NewPCG(3, 4))), smallFirstPage)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,10 +75,17 @@ func TestFirstPageRefusesWhatItDidNotWrite(t *testing.T) {
 		"truncated body":            good[:len(good)-1],
 		"more flag not a bool":      append([]byte{firstPageMagic, 0, 0, 2}, good[4:]...),
 		"more with a short page":    append([]byte{firstPageMagic, 0, 3, 1}, good[4:]...),
-		"count over the max":        append([]byte{firstPageMagic, 0, 101, 0}, good[4:]...),
+		"count over the size":       append([]byte{firstPageMagic, 0, 21, 0}, good[4:]...),
 	} {
-		if b, err := sliceFirstPage(entry, 20); err == nil {
+		if b, err := sliceFirstPage(entry, 20, smallFirstPage); err == nil {
 			t.Errorf("%s: sliced to %q, want an error", name, b)
+		}
+	}
+	// A default page's entry cannot serve a larger page, even one it holds
+	// all the rows of.
+	for _, entry := range [][]byte{good, full} {
+		if b, err := sliceFirstPage(entry, 21, smallFirstPage); err == nil {
+			t.Errorf("limit 21 of a default page's entry: sliced to %q, want an error", b)
 		}
 	}
 }
@@ -77,14 +93,18 @@ func TestFirstPageRefusesWhatItDidNotWrite(t *testing.T) {
 // FuzzSliceFirstPage: whatever Redis hands back, slicing returns an error
 // or a page, never a panic.
 func FuzzSliceFirstPage(f *testing.F) {
-	good, err := encodeFirstPage(firstPageRowsFor(5, rand.New(rand.NewPCG(5, 6))))
+	good, err := encodeFirstPage(firstPageRowsFor(5, rand.New(rand.NewPCG(5, 6))), smallFirstPage)
 	if err != nil {
 		f.Fatal(err)
 	}
-	f.Add(good, 3)
-	f.Add(good[:30], 5)
-	f.Add([]byte{firstPageMagic, 0, 1, 0, 255, 255, 255, 255}, 1)
-	f.Fuzz(func(t *testing.T, entry []byte, limit int) {
-		_, _ = sliceFirstPage(entry, limit)
+	f.Add(good, 3, true)
+	f.Add(good[:30], 5, false)
+	f.Add([]byte{firstPageMagic, 0, 1, 0, 255, 255, 255, 255}, 1, true)
+	f.Fuzz(func(t *testing.T, entry []byte, limit int, small bool) {
+		size := fullFirstPage
+		if small {
+			size = smallFirstPage
+		}
+		_, _ = sliceFirstPage(entry, limit, size)
 	})
 }

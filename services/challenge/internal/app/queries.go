@@ -83,8 +83,8 @@ func appendFieldErrors(to []domain.FieldError, err error) []domain.FieldError {
 
 // UserLogs is the hot read: one user's logs across challenges, newest first,
 // as the JSON of a WorkoutLogList. The first page, whatever its size, is a
-// slice of the cached largest first page (firstpage.go); later pages come
-// from the database.
+// slice of one of the user's two cached first pages (firstpage.go); later
+// pages come from the database.
 func (a *Application) UserLogs(ctx context.Context, actor Actor, userID int64, limit *int, cursor string) ([]byte, error) {
 	if !actor.CanAccess(userID) {
 		return nil, ErrForbidden
@@ -98,17 +98,18 @@ func (a *Application) UserLogs(ctx context.Context, actor Actor, userID int64, l
 		return nil, err
 	}
 	if after == nil {
-		entry, err := a.logs.Get(ctx, userLogsKey(userID), func(ctx context.Context) ([]byte, error) {
-			rows, err := a.repo.UserLogs(ctx, userID, nil, firstPageRows)
+		size := firstPageSize(n)
+		entry, err := a.logs.Get(ctx, userLogsKey(userID, size), func(ctx context.Context) ([]byte, error) {
+			rows, err := a.repo.UserLogs(ctx, userID, nil, size+1)
 			if err != nil {
 				return nil, err
 			}
-			return encodeFirstPage(rows)
+			return encodeFirstPage(rows, size)
 		})
 		if err != nil {
 			return nil, err
 		}
-		return sliceFirstPage(entry, n)
+		return sliceFirstPage(entry, n, size)
 	}
 	rows, err := a.repo.UserLogs(ctx, userID, after, n+1)
 	if err != nil {

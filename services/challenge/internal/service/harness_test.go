@@ -288,7 +288,7 @@ func (h *harness) cacheCount(t testing.TB, cache, result string) float64 {
 // --- Redis ----------------------------------------------------------------
 
 func (h *harness) userLogsKey(userID int64) string {
-	return fmt.Sprintf("%suser-logs:{p.%d}", h.cfg.CacheKeyPrefix, userID)
+	return fmt.Sprintf("%suser-logs:{s.%d}", h.cfg.CacheKeyPrefix, userID)
 }
 
 func (h *harness) progressKey(challengeID int64) string {

@@ -10,8 +10,10 @@ import (
 	"github.com/progressive-overload/po/services/kit/testkit/netproxy"
 )
 
-// Every page size's first page is served from the one cached entry, and a
-// page that follows a sliced page's cursor continues exactly after it.
+// Every page size's first page is served from a cached entry: pages up to
+// the default size from the default page's, larger ones from the largest
+// page's. A page that follows a sliced page's cursor continues exactly
+// after it, and a write is seen through both entries.
 func TestEveryFirstPageIsCached(t *testing.T) {
 	h := newHarness(t)
 	const uid = 301
@@ -23,11 +25,18 @@ func TestEveryFirstPageIsCached(t *testing.T) {
 	var ten, full logList
 	h.Do(t, "GET", userLogsPath(uid)+"?limit=10", tok, nil).Expect(t, http.StatusOK).Decode(t, &ten)
 	misses := h.cacheCount(t, "user-logs", "miss")
-	for _, q := range []string{"?limit=10", "", "?limit=1", "?limit=100"} {
+	for _, q := range []string{"?limit=10", "", "?limit=1", "?limit=20"} {
 		h.Do(t, "GET", userLogsPath(uid)+q, tok, nil).Expect(t, http.StatusOK)
 	}
 	if got := h.cacheCount(t, "user-logs", "miss"); got != misses {
-		t.Fatalf("misses %v → %v over four page sizes: want them all answered by the cached entry", misses, got)
+		t.Fatalf("misses %v → %v over four page sizes up to the default: want them all answered by the cached default page", misses, got)
+	}
+	h.Do(t, "GET", userLogsPath(uid)+"?limit=21", tok, nil).Expect(t, http.StatusOK)
+	for _, q := range []string{"?limit=50", "?limit=100", "?limit=21"} {
+		h.Do(t, "GET", userLogsPath(uid)+q, tok, nil).Expect(t, http.StatusOK)
+	}
+	if got := h.cacheCount(t, "user-logs", "miss"); got != misses+1 {
+		t.Fatalf("misses %v → %v over larger pages: want one, the largest page's first read", misses, got)
 	}
 	h.Do(t, "GET", userLogsPath(uid)+"?limit=100", tok, nil).Decode(t, &full)
 	if len(ten.Items) != 10 || ten.NextCursor == nil || len(full.Items) != 25 || full.NextCursor != nil {
@@ -49,6 +58,10 @@ func TestEveryFirstPageIsCached(t *testing.T) {
 	h.Do(t, "GET", userLogsPath(uid)+"?limit=10", tok, nil).Decode(t, &after)
 	if len(after.Items) != 10 || after.Items[0].Id != fresh.Id {
 		t.Fatalf("the writer's next ?limit=10 read misses its write: %+v", after.Items[0])
+	}
+	h.Do(t, "GET", userLogsPath(uid)+"?limit=100", tok, nil).Decode(t, &after)
+	if len(after.Items) != 26 || after.Items[0].Id != fresh.Id {
+		t.Fatalf("the writer's next ?limit=100 read misses its write: %d items, first %+v", len(after.Items), after.Items[0])
 	}
 }
 
