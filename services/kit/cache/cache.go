@@ -33,6 +33,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -73,6 +74,12 @@ type Options struct {
 	Jitter float64
 	// NegativeTTL of a "not found" placeholder (default the smaller of 5s and TTL).
 	NegativeTTL time.Duration
+	// RefreshAhead is the last part of a value's life, as a fraction of its
+	// TTL, in which a hit also reloads it in the background (refresh.go), so
+	// that a key read often never expires into a miss: its readers keep
+	// being answered from the cache while one load renews it. Default 0.5;
+	// negative means never (values then expire into misses).
+	RefreshAhead float64
 	// Timeout of one Redis call on the read path (default 50ms); a slower call counts
 	// as an error and the read goes to the loader.
 	Timeout time.Duration
@@ -93,9 +100,12 @@ type Options struct {
 }
 
 const (
-	tagValue    = 'v'
-	tagNotFound = 'n'
-	versionSuf  = ":v"
+	tagValue = 'v'
+	// tagRenewable is a value followed by when it becomes due for a refresh
+	// (refresh.go): 'w', 8 bytes of Unix milliseconds, then the value.
+	tagRenewable = 'w'
+	tagNotFound  = 'n'
+	versionSuf   = ":v"
 )
 
 // Cache is safe for concurrent use. Create it once per process and derive a Named
@@ -124,6 +134,11 @@ type Cache struct {
 	nearDelay   prometheus.Observer
 	nearStop    context.CancelFunc
 	nearDone    chan struct{}
+
+	// Refreshes in flight, one per key (refresh.go).
+	refreshing sync.Map
+	refreshWG  sync.WaitGroup
+	refreshes  *prometheus.CounterVec
 }
 
 // New returns a Cache over rdb. It does not contact Redis: a Redis that is down at
@@ -152,6 +167,14 @@ func New(rdb redis.UniversalClient, opts Options) *Cache {
 	if opts.NearTTL <= 0 {
 		opts.NearTTL = DefaultNearTTL
 	}
+	switch {
+	case opts.RefreshAhead == 0:
+		opts.RefreshAhead = 0.5
+	case opts.RefreshAhead < 0:
+		opts.RefreshAhead = 0
+	case opts.RefreshAhead > 1:
+		opts.RefreshAhead = 1
+	}
 	if opts.Registerer == nil {
 		opts.Registerer = prometheus.DefaultRegisterer
 	}
@@ -163,6 +186,7 @@ func New(rdb redis.UniversalClient, opts Options) *Cache {
 		opts:       opts,
 		log:        opts.Logger.With("component", "cache"),
 		requests:   registerRequests(opts.Registerer),
+		refreshes:  registerRefreshes(opts.Registerer),
 		versionTTL: max(time.Hour, 4*maxTTL(opts)),
 	}
 	c.brk.Init(aside.BreakerThreshold, aside.BreakerCooldown)
@@ -187,10 +211,12 @@ func New(rdb redis.UniversalClient, opts Options) *Cache {
 }
 
 // Close stops retrying invalidations that failed (see Invalidate) and the near
-// tier's subscription, and waits for their goroutines to end. It does not close
+// tier's subscription, and waits for their goroutines, and refreshes under
+// way, to end. It does not close
 // the Redis client.
 func (c *Cache) Close() {
 	c.retry.Close()
+	c.refreshWG.Wait()
 	if c.near != nil {
 		c.nearStop()
 		<-c.nearDone

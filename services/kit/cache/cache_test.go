@@ -48,7 +48,7 @@ func TestMissThenHit(t *testing.T) {
 		if err != nil {
 			t.Fatalf("value not in Redis under %s: %v", key, err)
 		}
-		if raw != "v"+string(l.body) {
+		if stored(raw) != string(l.body) {
 			t.Fatalf("stored %q", raw)
 		}
 		pttl, err := f.rdb.PTTL(ctx, key).Result()
@@ -266,7 +266,7 @@ func TestReadAfterInvalidateDoesNotJoinOlderLoad(t *testing.T) {
 		if b := <-firstDone; string(b) != "old" {
 			t.Fatalf("read before the write got %q, want \"old\"", b)
 		}
-		if raw, err := f.rdb.Get(ctx, f.valueKey("c", "k")).Result(); err != nil || raw != "vnew" {
+		if raw, err := f.rdb.Get(ctx, f.valueKey("c", "k")).Result(); err != nil || stored(raw) != "new" {
 			t.Fatalf("cached %q, %v; want the new value", raw, err)
 		}
 	})
@@ -587,7 +587,7 @@ func TestInvalidationRetriedAfterOutage(t *testing.T) {
 	if err := n.Invalidate(ctx, "1"); err == nil {
 		t.Fatal("Invalidate reported success through a closed proxy")
 	}
-	if raw, err := f.rdb.Get(ctx, f.valueKey("c", "1")).Result(); err != nil || raw != "vold" {
+	if raw, err := f.rdb.Get(ctx, f.valueKey("c", "1")).Result(); err != nil || stored(raw) != "old" {
 		t.Fatalf("precondition: old value should still be in Redis: %q, %v", raw, err)
 	}
 
@@ -782,7 +782,7 @@ func TestReadsOfAKeyWhoseInvalidationFailedSkipTheCache(t *testing.T) {
 			if err := n.Invalidate(ctx, "1"); err == nil {
 				t.Fatal("Invalidate reported success within a nanosecond")
 			}
-			if raw, err := f.rdb.Get(ctx, f.valueKey("c", "1")).Result(); err != nil || raw != "vold" {
+			if raw, err := f.rdb.Get(ctx, f.valueKey("c", "1")).Result(); err != nil || stored(raw) != "old" {
 				t.Fatalf("precondition: the old value should still be in Redis: %q, %v", raw, err)
 			}
 			if cache.PendingInvalidations(f.cache) != 1 {

@@ -23,3 +23,6 @@ func NearEntries(c *Cache) int {
 func SetNearRaceHooks(c *Cache, onInvalidating, onRedisRead func()) {
 	c.onInvalidating, c.onRedisRead = onInvalidating, onRedisRead
 }
+
+// WaitRefreshes waits for the background refreshes under way.
+func WaitRefreshes(c *Cache) { c.refreshWG.Wait() }

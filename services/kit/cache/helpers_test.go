@@ -276,3 +276,15 @@ func blackhole(t testing.TB) string {
 }
 
 var errBoom = errors.New("boom")
+
+// stored is the value in a raw Redis entry of a value: without its tag, and
+// without the refresh time of a renewable one; "" for anything else.
+func stored(raw string) string {
+	switch {
+	case strings.HasPrefix(raw, "v"):
+		return raw[1:]
+	case strings.HasPrefix(raw, "w") && len(raw) >= 9:
+		return raw[9:]
+	}
+	return ""
+}

@@ -6,6 +6,7 @@ package cache
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -113,15 +114,21 @@ func (c *Cache) version(ctx context.Context, vk string) string {
 }
 
 func (c *Cache) fill(ctx context.Context, vk, version string, b []byte, notFound bool) {
-	tag, ttl := "v", c.opts.TTL
-	if notFound {
-		tag, ttl, b = "n", c.opts.NegativeTTL, nil
+	ttl := c.jittered(c.opts.TTL)
+	var tag []byte
+	switch {
+	case notFound:
+		tag, ttl, b = []byte{tagNotFound}, c.jittered(c.opts.NegativeTTL), nil
+	case c.opts.RefreshAhead > 0:
+		tag = c.renewable(ttl, time.Now())
+	default:
+		tag = []byte{tagValue}
 	}
 	// The value is already paid for: store it even if the reader has gone.
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.opts.Timeout)
 	defer cancel()
 	err := fillScript.Run(fctx, c.rdb, []string{vk, vk + versionSuf},
-		version, tag, b, c.jittered(ttl).Milliseconds()).Err()
+		version, tag, b, ttl.Milliseconds()).Err()
 	c.report(fctx, err)
 	if err != nil {
 		c.log.DebugContext(ctx, "cache fill failed", "key", vk, "err", err)

@@ -6,6 +6,7 @@ package cache
 import (
 	"context"
 	"errors"
+	"time"
 	"unsafe"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -27,6 +28,7 @@ type Named struct {
 	errs   prometheus.Counter
 
 	nearHit, nearMiss, nearBypass prometheus.Counter
+	refreshed                     prometheus.Counter
 
 	traceKey attribute.Key // cache.<name>.result, on the reader's span
 }
@@ -40,6 +42,8 @@ func (c *Cache) Named(name string) *Named {
 		hit:    c.requests.WithLabelValues(c.opts.Service, name, "hit"),
 		miss:   c.requests.WithLabelValues(c.opts.Service, name, "miss"),
 		errs:   c.requests.WithLabelValues(c.opts.Service, name, "error"),
+
+		refreshed: c.refreshes.WithLabelValues(c.opts.Service, name),
 
 		traceKey: attribute.Key("cache." + name + ".result"),
 	}
@@ -118,6 +122,19 @@ func (n *Named) Get(ctx context.Context, key string, load Loader) ([]byte, error
 				n.hit.Inc()
 				n.mark(ctx, "hit")
 				b := bytesOf(s[1:])
+				c.keepNear(vk, b, false, epoch)
+				return b, nil
+			case tagRenewable:
+				v, due, ok := splitRenewable(s[1:])
+				if !ok {
+					break // cut short: not ours, overwrite it
+				}
+				n.hit.Inc()
+				n.mark(ctx, "hit")
+				if c.opts.RefreshAhead > 0 && time.Now().UnixMilli() >= due {
+					n.refresh(ctx, vk, load)
+				}
+				b := bytesOf(v)
 				c.keepNear(vk, b, false, epoch)
 				return b, nil
 			case tagNotFound:

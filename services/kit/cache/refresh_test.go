@@ -1,0 +1,116 @@
+package cache_test
+
+import (
+	"context"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/progressive-overload/po/services/kit/cache"
+)
+
+// A hit on a value due for a refresh answers from the cache at once and
+// reloads the value in the background, renewing it in Redis. RefreshAhead 1
+// makes every value due as soon as it is stored.
+func TestHitDueForRefreshReloadsInBackground(t *testing.T) {
+	onEachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		f := b.fixture(t, cache.Options{Enabled: true, TTL: time.Hour, RefreshAhead: 1})
+		n := f.cache.Named("c")
+		var source atomic.Value
+		source.Store("old")
+		var loads atomic.Int32
+		load := func(context.Context) ([]byte, error) { loads.Add(1); return []byte(source.Load().(string)), nil }
+
+		if v, err := n.Get(ctx, "1", load); err != nil || string(v) != "old" {
+			t.Fatalf("first read: %q %v", v, err)
+		}
+		source.Store("new") // changed behind the cache's back, as a lost invalidation would leave it
+		if v, err := n.Get(ctx, "1", load); err != nil || string(v) != "old" {
+			t.Fatalf("hit due for a refresh: %q %v, want the cached value at once", v, err)
+		}
+		cache.WaitRefreshes(f.cache)
+		if got := loads.Load(); got != 2 {
+			t.Fatalf("%d loads, want the miss's and the refresh's", got)
+		}
+		raw, err := f.rdb.Get(ctx, f.valueKey("c", "1")).Result()
+		if err != nil || stored(raw) != "new" {
+			t.Fatalf("after the refresh Redis holds %q, %v", raw, err)
+		}
+		f.assertCounts(t, "c", 1, 1, 0)
+		want := `
+# HELP cache_refreshes_total Values reloaded in the background because a hit found them near the end of their TTL (refresh ahead).
+# TYPE cache_refreshes_total counter
+cache_refreshes_total{cache="c",service="svc"} 1
+`
+		if err := testutil.GatherAndCompare(f.reg, strings.NewReader(want), "cache_refreshes_total"); err != nil {
+			t.Error(err)
+		}
+	})
+}
+
+// A refresh is a versioned load: one that read the source before a write
+// and finishes after the write's invalidation stores nothing, so the next
+// read loads the write.
+func TestRefreshNeverPutsBackAnOlderValue(t *testing.T) {
+	onEachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		f := b.fixture(t, cache.Options{Enabled: true, TTL: time.Hour, RefreshAhead: 1})
+		n := f.cache.Named("c")
+		if _, err := n.Get(ctx, "1", func(context.Context) ([]byte, error) { return []byte("old"), nil }); err != nil {
+			t.Fatal(err)
+		}
+		started, release := make(chan struct{}), make(chan struct{})
+		slowOld := func(context.Context) ([]byte, error) { close(started); <-release; return []byte("old"), nil }
+		if v, err := n.Get(ctx, "1", slowOld); err != nil || string(v) != "old" {
+			t.Fatalf("hit: %q %v", v, err)
+		}
+		<-started // the refresh has read its version and is loading
+		if err := n.Invalidate(ctx, "1"); err != nil {
+			t.Fatal(err)
+		}
+		close(release)
+		cache.WaitRefreshes(f.cache)
+		if v, err := n.Get(ctx, "1", func(context.Context) ([]byte, error) { return []byte("new"), nil }); err != nil || string(v) != "new" {
+			t.Fatalf("read after the write: %q %v; the refresh put back what it read before", v, err)
+		}
+	})
+}
+
+// A loader that panics in a refresh is logged; the process goes on.
+func TestRefreshSurvivesAPanickingLoader(t *testing.T) {
+	f := newFixture(t, redisAddr, cache.Options{Enabled: true, TTL: time.Hour, RefreshAhead: 1})
+	n := f.cache.Named("c")
+	ctx := context.Background()
+	if _, err := n.Get(ctx, "1", func(context.Context) ([]byte, error) { return []byte("v"), nil }); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := n.Get(ctx, "1", func(context.Context) ([]byte, error) { panic("boom") }); err != nil || string(v) != "v" {
+		t.Fatalf("hit: %q %v", v, err)
+	}
+	cache.WaitRefreshes(f.cache)
+}
+
+// Off (negative), values are stored bare and a hit never reloads.
+func TestRefreshAheadOff(t *testing.T) {
+	f := newFixture(t, redisAddr, cache.Options{Enabled: true, TTL: time.Hour, RefreshAhead: -1})
+	n := f.cache.Named("c")
+	ctx := context.Background()
+	l := &countingLoader{body: []byte("v")}
+	for range 3 {
+		if _, err := n.Get(ctx, "1", l.load); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cache.WaitRefreshes(f.cache)
+	if l.n() != 1 {
+		t.Fatalf("%d loads, want 1", l.n())
+	}
+	if raw, _ := f.rdb.Get(ctx, f.valueKey("c", "1")).Result(); raw != "vv" {
+		t.Fatalf("stored %q, want the bare value", raw)
+	}
+}
+
