@@ -75,9 +75,10 @@ type Options struct {
 	// NegativeTTL of a "not found" placeholder (default the smaller of 5s and TTL).
 	NegativeTTL time.Duration
 	// RefreshAhead is the last part of a value's life, as a fraction of its
-	// TTL, in which a hit also reloads it in the background (refresh.go), so
-	// that a key read often never expires into a miss: its readers keep
-	// being answered from the cache while one load renews it. Default 0.5;
+	// TTL, in which a hit may also reload it in the background (refresh.go),
+	// so that a key read often never expires into a miss: its readers keep
+	// being answered from the cache while one load renews it. Each value
+	// becomes due at a random point of that window's first 70%. Default 0.5;
 	// negative means never (values then expire into misses).
 	RefreshAhead float64
 	// Timeout of one Redis call on the read path (default 50ms); a slower call counts
@@ -136,6 +137,7 @@ type Cache struct {
 	nearDone    chan struct{}
 
 	// Refreshes in flight, one per key (refresh.go).
+	now        func() time.Time // time.Now; tests move it
 	refreshing sync.Map
 	refreshWG  sync.WaitGroup
 	refreshes  *prometheus.CounterVec
@@ -187,6 +189,7 @@ func New(rdb redis.UniversalClient, opts Options) *Cache {
 		log:        opts.Logger.With("component", "cache"),
 		requests:   registerRequests(opts.Registerer),
 		refreshes:  registerRefreshes(opts.Registerer),
+		now:        time.Now,
 		versionTTL: max(time.Hour, 4*maxTTL(opts)),
 	}
 	c.brk.Init(aside.BreakerThreshold, aside.BreakerCooldown)

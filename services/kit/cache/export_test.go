@@ -1,5 +1,7 @@
 package cache
 
+import "time"
+
 // SetOnJoin lets a test know when a reader has joined the shared load of its key,
 // which is what makes the singleflight test deterministic.
 func SetOnJoin(c *Cache, f func()) { c.onJoin = f }
@@ -26,3 +28,7 @@ func SetNearRaceHooks(c *Cache, onInvalidating, onRedisRead func()) {
 
 // WaitRefreshes waits for the background refreshes under way.
 func WaitRefreshes(c *Cache) { c.refreshWG.Wait() }
+
+// SetClock replaces the clock that dates values for refresh ahead and finds
+// them due.
+func SetClock(c *Cache, now func() time.Time) { c.now = now }

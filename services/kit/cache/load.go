@@ -6,7 +6,6 @@ package cache
 import (
 	"context"
 	"errors"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -120,7 +119,7 @@ func (c *Cache) fill(ctx context.Context, vk, version string, b []byte, notFound
 	case notFound:
 		tag, ttl, b = []byte{tagNotFound}, c.jittered(c.opts.NegativeTTL), nil
 	case c.opts.RefreshAhead > 0:
-		tag = c.renewable(ttl, time.Now())
+		tag = c.renewable(ttl, c.now())
 	default:
 		tag = []byte{tagValue}
 	}

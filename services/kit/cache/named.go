@@ -6,7 +6,6 @@ package cache
 import (
 	"context"
 	"errors"
-	"time"
 	"unsafe"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -131,7 +130,7 @@ func (n *Named) Get(ctx context.Context, key string, load Loader) ([]byte, error
 				}
 				n.hit.Inc()
 				n.mark(ctx, "hit")
-				if c.opts.RefreshAhead > 0 && time.Now().UnixMilli() >= due {
+				if c.opts.RefreshAhead > 0 && c.now().UnixMilli() >= due {
 					n.refresh(ctx, vk, load)
 				}
 				b := bytesOf(v)

@@ -15,6 +15,7 @@ package cache
 import (
 	"context"
 	"encoding/binary"
+	"math/rand/v2"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -29,9 +30,15 @@ const refreshTimeout = 10 * time.Second
 const renewableHeader = 1 + 8
 
 // renewable is the stored form of a value filled now for ttl: due for a refresh
-// once RefreshAhead of its life is left.
+// at a random point between RefreshAhead and 0.3×RefreshAhead of its life
+// before it expires. Keys filled together (a cold start fills every hot key in
+// seconds) would otherwise all be refreshed together, one load each, in a burst
+// that the readers of that moment wait behind; and the later half of the window
+// makes a key's refreshes rarer (about one per 0.68 TTL at the default) than a
+// fixed point at its start would.
 func (c *Cache) renewable(ttl time.Duration, now time.Time) []byte {
-	due := now.Add(time.Duration(float64(ttl) * (1 - c.opts.RefreshAhead)))
+	ahead := c.opts.RefreshAhead * (1 - 0.7*rand.Float64())
+	due := now.Add(time.Duration(float64(ttl) * (1 - ahead)))
 	var h [renewableHeader]byte
 	h[0] = tagRenewable
 	binary.BigEndian.PutUint64(h[1:], uint64(due.UnixMilli()))

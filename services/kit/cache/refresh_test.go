@@ -12,13 +12,25 @@ import (
 	"github.com/progressive-overload/po/services/kit/cache"
 )
 
+// clock is a movable time for refresh ahead.
+type clock struct{ at atomic.Int64 }
+
+func newClock(f *fixture) *clock {
+	c := &clock{}
+	c.at.Store(time.Now().UnixNano())
+	cache.SetClock(f.cache, func() time.Time { return time.Unix(0, c.at.Load()) })
+	return c
+}
+
+func (c *clock) advance(d time.Duration) { c.at.Add(int64(d)) }
+
 // A hit on a value due for a refresh answers from the cache at once and
-// reloads the value in the background, renewing it in Redis. RefreshAhead 1
-// makes every value due as soon as it is stored.
+// reloads the value in the background, renewing it in Redis.
 func TestHitDueForRefreshReloadsInBackground(t *testing.T) {
 	onEachBackend(t, func(t *testing.T, b backend) {
 		ctx := context.Background()
-		f := b.fixture(t, cache.Options{Enabled: true, TTL: time.Hour, RefreshAhead: 1})
+		f := b.fixture(t, cache.Options{Enabled: true, TTL: time.Hour, Jitter: -1, RefreshAhead: 0.5})
+		clk := newClock(f)
 		n := f.cache.Named("c")
 		var source atomic.Value
 		source.Store("old")
@@ -29,6 +41,15 @@ func TestHitDueForRefreshReloadsInBackground(t *testing.T) {
 			t.Fatalf("first read: %q %v", v, err)
 		}
 		source.Store("new") // changed behind the cache's back, as a lost invalidation would leave it
+		clk.advance(20 * time.Minute) // before the window, which opens at 30 min
+		if v, err := n.Get(ctx, "1", load); err != nil || string(v) != "old" {
+			t.Fatalf("hit before the refresh window: %q %v", v, err)
+		}
+		cache.WaitRefreshes(f.cache)
+		if got := loads.Load(); got != 1 {
+			t.Fatalf("%d loads before the value was due, want 1", got)
+		}
+		clk.advance(33 * time.Minute) // 53 min: past 0.85 of the hour, due; not expired
 		if v, err := n.Get(ctx, "1", load); err != nil || string(v) != "old" {
 			t.Fatalf("hit due for a refresh: %q %v, want the cached value at once", v, err)
 		}
@@ -40,7 +61,7 @@ func TestHitDueForRefreshReloadsInBackground(t *testing.T) {
 		if err != nil || stored(raw) != "new" {
 			t.Fatalf("after the refresh Redis holds %q, %v", raw, err)
 		}
-		f.assertCounts(t, "c", 1, 1, 0)
+		f.assertCounts(t, "c", 2, 1, 0)
 		want := `
 # HELP cache_refreshes_total Values reloaded in the background because a hit found them near the end of their TTL (refresh ahead).
 # TYPE cache_refreshes_total counter
@@ -58,11 +79,13 @@ cache_refreshes_total{cache="c",service="svc"} 1
 func TestRefreshNeverPutsBackAnOlderValue(t *testing.T) {
 	onEachBackend(t, func(t *testing.T, b backend) {
 		ctx := context.Background()
-		f := b.fixture(t, cache.Options{Enabled: true, TTL: time.Hour, RefreshAhead: 1})
+		f := b.fixture(t, cache.Options{Enabled: true, TTL: time.Hour, Jitter: -1, RefreshAhead: 0.5})
+		clk := newClock(f)
 		n := f.cache.Named("c")
 		if _, err := n.Get(ctx, "1", func(context.Context) ([]byte, error) { return []byte("old"), nil }); err != nil {
 			t.Fatal(err)
 		}
+		clk.advance(52 * time.Minute)
 		started, release := make(chan struct{}), make(chan struct{})
 		slowOld := func(context.Context) ([]byte, error) { close(started); <-release; return []byte("old"), nil }
 		if v, err := n.Get(ctx, "1", slowOld); err != nil || string(v) != "old" {
@@ -82,16 +105,31 @@ func TestRefreshNeverPutsBackAnOlderValue(t *testing.T) {
 
 // A loader that panics in a refresh is logged; the process goes on.
 func TestRefreshSurvivesAPanickingLoader(t *testing.T) {
-	f := newFixture(t, redisAddr, cache.Options{Enabled: true, TTL: time.Hour, RefreshAhead: 1})
+	f := newFixture(t, redisAddr, cache.Options{Enabled: true, TTL: time.Hour, Jitter: -1, RefreshAhead: 0.5})
+	clk := newClock(f)
 	n := f.cache.Named("c")
 	ctx := context.Background()
 	if _, err := n.Get(ctx, "1", func(context.Context) ([]byte, error) { return []byte("v"), nil }); err != nil {
 		t.Fatal(err)
 	}
-	if v, err := n.Get(ctx, "1", func(context.Context) ([]byte, error) { panic("boom") }); err != nil || string(v) != "v" {
+	clk.advance(52 * time.Minute)
+	var ran atomic.Bool
+	if v, err := n.Get(ctx, "1", func(context.Context) ([]byte, error) { ran.Store(true); panic("boom") }); err != nil || string(v) != "v" {
 		t.Fatalf("hit: %q %v", v, err)
 	}
 	cache.WaitRefreshes(f.cache)
+	if !ran.Load() {
+		t.Fatal("no refresh ran the loader")
+	}
+	// And the next refresh of the key still runs.
+	l := &countingLoader{body: []byte("v2")}
+	if _, err := n.Get(ctx, "1", l.load); err != nil {
+		t.Fatal(err)
+	}
+	cache.WaitRefreshes(f.cache)
+	if l.n() != 1 {
+		t.Fatalf("after a panicking refresh, the next one loaded %d times", l.n())
+	}
 }
 
 // Off (negative), values are stored bare and a hit never reloads.
