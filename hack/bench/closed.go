@@ -181,11 +181,18 @@ func (r *Runner) profileHotRead(ctx context.Context, variant string) {
 		r.logf("  profile: %v", err)
 		return
 	}
-	r.report.Profile = &ProfileTop{Variant: variant, Span: cfg.ProfileFor, Conns: cfg.WrkConns, Throughput: s.Throughput(), File: file, Rows: top}
+	stages, err := PprofStages(ctx, filepath.Join(cfg.BinDir, "challenge"), file)
+	if err != nil {
+		r.logf("  profile: %v", err)
+	}
+	r.report.Profile = &ProfileTop{Variant: variant, Span: cfg.ProfileFor, Conns: cfg.WrkConns, Throughput: s.Throughput(), File: file, Rows: top, Stages: stages}
 	if cfg.ProfileDir == "" {
 		r.report.Profile.File = "" // in the run's temporary directory, gone with it
 	}
 	for _, row := range top {
 		r.logf("  %6s flat %6s cum  %s", row.Flat, row.Cum, row.Func)
+	}
+	for _, st := range stages {
+		r.logf("  %6s cum %6s  %s", st.Cum, st.CumPct, st.Stage)
 	}
 }

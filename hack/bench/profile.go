@@ -86,6 +86,51 @@ type ProfileTop struct {
 	Throughput float64 // of the profiled run
 	File       string  // kept with -profile; "" otherwise
 	Rows       []TopRow
+	Stages     []StageRow // the request's parts, by cumulative time
+}
+
+// StageRow is the time spent in and under one function that stands for a part
+// of the hot read.
+type StageRow struct{ Stage, Func, Cum, CumPct string }
+
+// Stages are the parts of the hot read that a profile is read for, each named
+// by the function it all happens under (matched as a suffix of pprof's name).
+// They are not exclusive: allocation happens inside the others, for one.
+var Stages = []struct{ Stage, Func string }{
+	{"writing the answer (write syscall)", "syscall.write"},
+	{"reading the request (read syscall)", "syscall.read"},
+	{"the access log (log/slog)", "log/slog.(*Logger).LogAttrs"},
+	{"the token check (kit/auth, cached verification)", "auth.(*RemoteVerifier).Verify"},
+	{"the cache lookup (kit/cache: near tier, Redis)", "cache.(*Named).Get"},
+	{"slicing the cached first page", "app.sliceFirstPage"},
+	{"memory allocation (all of it)", "runtime.mallocgc"},
+	{"garbage collection (background marking)", "runtime.gcBgMarkWorker"},
+	{"goroutine scheduling", "runtime.schedule"},
+}
+
+// PprofStages picks Stages out of `go tool pprof -top -cum` of a profile.
+func PprofStages(ctx context.Context, bin, profile string) ([]StageRow, error) {
+	cmd := exec.CommandContext(ctx, "go", "tool", "pprof", "-top", "-cum", "-nodecount=2000", bin, profile)
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("go tool pprof -top -cum: %w", err)
+	}
+	return PickStages(ParsePprofTop(string(out))), nil
+}
+
+// PickStages finds each stage's function among rows; a stage whose function
+// is not there (it took no sampled time) is left out.
+func PickStages(rows []TopRow) []StageRow {
+	var out []StageRow
+	for _, st := range Stages {
+		for _, r := range rows {
+			if strings.HasSuffix(r.Func, st.Func) {
+				out = append(out, StageRow{Stage: st.Stage, Func: r.Func, Cum: r.Cum, CumPct: r.CumPct})
+				break
+			}
+		}
+	}
+	return out
 }
 
 // TopRow is one line of `go tool pprof -top`.

@@ -595,6 +595,15 @@ func TopTable(p *ProfileTop) Table {
 	return t
 }
 
+// StageTable is the profile's time by part of the request.
+func StageTable(p *ProfileTop) Table {
+	t := Table{Header: []string{"part of the hot read", "under", "cum", "cum %"}}
+	for _, r := range p.Stages {
+		t.Rows = append(t.Rows, []string{r.Stage, "`" + r.Func + "`", r.Cum, r.CumPct})
+	}
+	return t
+}
+
 func (r Report) unmet() bool {
 	for _, c := range r.Checks {
 		if c.Known && !c.Met {
@@ -701,6 +710,9 @@ func (r Report) Text() string {
 	}
 	if r.Profile != nil {
 		fmt.Fprintf(&b, "\n== Where the time goes ==\n%s\n%s\n", r.Profile.about(), TopTable(r.Profile).Text())
+		if len(r.Profile.Stages) > 0 {
+			fmt.Fprintf(&b, "\n%s\n", StageTable(r.Profile).Text())
+		}
 	}
 	for _, n := range r.Notes {
 		fmt.Fprintf(&b, "note: %s\n", n)
@@ -755,6 +767,9 @@ func (r Report) Markdown() string {
 	}
 	if r.Profile != nil && r.unmet() {
 		b.WriteString("### Where the time goes\n\nAn aim is not met: " + r.Profile.about() + " the heaviest functions by their own time.\n\n" + TopTable(r.Profile).Markdown() + "\n")
+		if len(r.Profile.Stages) > 0 {
+			b.WriteString("The same profile by part of the request: the time spent in and under the function each part happens in. The parts may nest (allocation happens inside the others); what the server does per request beyond them is Fiber's and fasthttp's routing, the admission handoff and the metrics.\n\n" + StageTable(r.Profile).Markdown() + "\n")
+		}
 	}
 	if len(r.Pairs) > 0 {
 		b.WriteString("### Interleaved pairs (wrk, closed loop)\n\nEach round runs A, then B, back to back with the same generator and connections; noise that outlasts a round weighs on both sides of its ratio, and the median ignores a noisy round. The CPU columns are the generator's (wrk) and the server's during each run.\n\n" + PairTable(r.Pairs).Markdown() + "\n")

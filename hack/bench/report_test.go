@@ -3,6 +3,7 @@ package bench
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -394,5 +395,34 @@ func TestUserSetCountsDistinctUsers(t *testing.T) {
 	}
 	if s.Count() != 2 {
 		t.Fatalf("count %d, want 2", s.Count())
+	}
+}
+
+// The profile's parts of the request are read off `pprof -top -cum` by
+// their functions' names, in Stages' order; a part without samples is left
+// out.
+func TestPickStages(t *testing.T) {
+	out := `File: challenge
+Showing nodes accounting for 2.87s, 51.53% of 5.57s total
+      flat  flat%   sum%        cum   cum%
+     0.08s  1.44%  1.44%      5.03s 90.31%  github.com/valyala/fasthttp.(*Server).serveConn
+     0.01s  0.18%  1.62%      1.71s 30.70%  syscall.write
+     0.02s  0.36%  1.98%      0.51s  9.16%  log/slog.(*Logger).LogAttrs
+     0.01s  0.18%  2.16%      0.47s  8.44%  syscall.read
+     0.01s  0.18%  2.34%      0.33s  5.92%  github.com/progressive-overload/po/services/challenge/internal/app.sliceFirstPage
+`
+	got := PickStages(ParsePprofTop(out))
+	want := []StageRow{
+		{Stage: Stages[0].Stage, Func: "syscall.write", Cum: "1.71s", CumPct: "30.70%"},
+		{Stage: Stages[1].Stage, Func: "syscall.read", Cum: "0.47s", CumPct: "8.44%"},
+		{Stage: Stages[2].Stage, Func: "log/slog.(*Logger).LogAttrs", Cum: "0.51s", CumPct: "9.16%"},
+		{Stage: Stages[5].Stage, Func: "github.com/progressive-overload/po/services/challenge/internal/app.sliceFirstPage", Cum: "0.33s", CumPct: "5.92%"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %+v\nwant %+v", got, want)
+	}
+	md := StageTable(&ProfileTop{Stages: got}).Markdown()
+	if !strings.Contains(md, "| writing the answer (write syscall) | `syscall.write` | 1.71s | 30.70% |") {
+		t.Errorf("table:\n%s", md)
 	}
 }
