@@ -99,7 +99,7 @@ type StageRow struct{ Stage, Func, Cum, CumPct string }
 var Stages = []struct{ Stage, Func string }{
 	{"writing the answer (write syscall)", "syscall.write"},
 	{"reading the request (read syscall)", "syscall.read"},
-	{"the access log (log/slog)", "log/slog.(*Logger).LogAttrs"},
+	{"the access log (log/slog)", "log/slog.(*Logger).logAttrs"},
 	{"the token check (kit/auth, cached verification)", "auth.(*RemoteVerifier).Verify"},
 	{"the cache lookup (kit/cache: near tier, Redis)", "cache.(*Named).Get"},
 	{"slicing the cached first page", "app.sliceFirstPage"},
@@ -118,13 +118,14 @@ func PprofStages(ctx context.Context, bin, profile string) ([]StageRow, error) {
 	return PickStages(ParsePprofTop(string(out))), nil
 }
 
-// PickStages finds each stage's function among rows; a stage whose function
-// is not there (it took no sampled time) is left out.
+// PickStages finds each stage's function among rows (pprof's " (inline)"
+// mark aside); a stage whose function is not there (it took no sampled time)
+// is left out.
 func PickStages(rows []TopRow) []StageRow {
 	var out []StageRow
 	for _, st := range Stages {
 		for _, r := range rows {
-			if strings.HasSuffix(r.Func, st.Func) {
+			if strings.HasSuffix(strings.TrimSuffix(r.Func, " (inline)"), st.Func) {
 				out = append(out, StageRow{Stage: st.Stage, Func: r.Func, Cum: r.Cum, CumPct: r.CumPct})
 				break
 			}

@@ -407,7 +407,7 @@ Showing nodes accounting for 2.87s, 51.53% of 5.57s total
       flat  flat%   sum%        cum   cum%
      0.08s  1.44%  1.44%      5.03s 90.31%  github.com/valyala/fasthttp.(*Server).serveConn
      0.01s  0.18%  1.62%      1.71s 30.70%  syscall.write
-     0.02s  0.36%  1.98%      0.51s  9.16%  log/slog.(*Logger).LogAttrs
+     0.02s  0.36%  1.98%      0.51s  9.16%  log/slog.(*Logger).logAttrs (inline)
      0.01s  0.18%  2.16%      0.47s  8.44%  syscall.read
      0.01s  0.18%  2.34%      0.33s  5.92%  github.com/progressive-overload/po/services/challenge/internal/app.sliceFirstPage
 `
@@ -415,7 +415,7 @@ Showing nodes accounting for 2.87s, 51.53% of 5.57s total
 	want := []StageRow{
 		{Stage: Stages[0].Stage, Func: "syscall.write", Cum: "1.71s", CumPct: "30.70%"},
 		{Stage: Stages[1].Stage, Func: "syscall.read", Cum: "0.47s", CumPct: "8.44%"},
-		{Stage: Stages[2].Stage, Func: "log/slog.(*Logger).LogAttrs", Cum: "0.51s", CumPct: "9.16%"},
+		{Stage: Stages[2].Stage, Func: "log/slog.(*Logger).logAttrs (inline)", Cum: "0.51s", CumPct: "9.16%"},
 		{Stage: Stages[5].Stage, Func: "github.com/progressive-overload/po/services/challenge/internal/app.sliceFirstPage", Cum: "0.33s", CumPct: "5.92%"},
 	}
 	if !reflect.DeepEqual(got, want) {
