@@ -149,14 +149,7 @@ func New(rdb redis.UniversalClient, opts Options) *Cache {
 	if opts.TTL <= 0 {
 		opts.TTL = 30 * time.Second
 	}
-	switch {
-	case opts.Jitter == 0:
-		opts.Jitter = 0.1
-	case opts.Jitter < 0:
-		opts.Jitter = 0
-	case opts.Jitter > 1:
-		opts.Jitter = 1
-	}
+	opts.Jitter = fraction(opts.Jitter, 0.1)
 	if opts.NegativeTTL <= 0 {
 		opts.NegativeTTL = min(5*time.Second, opts.TTL)
 	}
@@ -169,14 +162,7 @@ func New(rdb redis.UniversalClient, opts Options) *Cache {
 	if opts.NearTTL <= 0 {
 		opts.NearTTL = DefaultNearTTL
 	}
-	switch {
-	case opts.RefreshAhead == 0:
-		opts.RefreshAhead = 0.5
-	case opts.RefreshAhead < 0:
-		opts.RefreshAhead = 0
-	case opts.RefreshAhead > 1:
-		opts.RefreshAhead = 1
-	}
+	opts.RefreshAhead = fraction(opts.RefreshAhead, 0.5)
 	if opts.Registerer == nil {
 		opts.Registerer = prometheus.DefaultRegisterer
 	}
@@ -224,6 +210,17 @@ func (c *Cache) Close() {
 		c.nearStop()
 		<-c.nearDone
 	}
+}
+
+// fraction is an option in [0, 1]: def when unset (0), 0 when negative (off).
+func fraction(v, def float64) float64 {
+	switch {
+	case v == 0:
+		return def
+	case v < 0:
+		return 0
+	}
+	return min(v, 1)
 }
 
 func maxTTL(o Options) time.Duration {
