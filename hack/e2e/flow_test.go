@@ -80,7 +80,9 @@ func TestWholeFlow(t *testing.T) {
 		s.challenge.api.Do(t, http.MethodPost, fmt.Sprintf("/challenges/%d/logs", c.Id), cara.Token,
 			map[string]any{"sets": 5, "reps": 5, "value": 60}).Expect(t, http.StatusCreated)
 
-		logsKey := s.cachePrefix + "user-logs:{p." + strconv.FormatInt(cara.ID, 10) + "}"
+		// The default page's entry (the service also keeps a largest page's,
+		// "p.", for reads of more than 20).
+		logsKey := s.cachePrefix + "user-logs:{s." + strconv.FormatInt(cara.ID, 10) + "}"
 		progressKey := s.cachePrefix + "progress:{" + strconv.FormatInt(c.Id, 10) + "}"
 		poll(t, "the user's reads to be cached", func() bool {
 			s.challenge.api.Do(t, http.MethodGet, fmt.Sprintf("/challenges/logs/%d", cara.ID), cara.Token, nil).Expect(t, http.StatusOK)
@@ -109,7 +111,7 @@ func TestWholeFlow(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		for _, pattern := range []string{
-			"challenge:user-logs:{p." + strconv.FormatInt(cara.ID, 10) + "}*",
+			"challenge:user-logs:{[sp]." + strconv.FormatInt(cara.ID, 10) + "}*",
 			"challenge:progress:{" + strconv.FormatInt(c.Id, 10) + "}*",
 		} {
 			keys, err := s.redisKeys(ctx, pattern)
