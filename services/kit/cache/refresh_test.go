@@ -40,7 +40,7 @@ func TestHitDueForRefreshReloadsInBackground(t *testing.T) {
 		if v, err := n.Get(ctx, "1", load); err != nil || string(v) != "old" {
 			t.Fatalf("first read: %q %v", v, err)
 		}
-		source.Store("new") // changed behind the cache's back, as a lost invalidation would leave it
+		source.Store("new")           // changed behind the cache's back, as a lost invalidation would leave it
 		clk.advance(20 * time.Minute) // before the window, which opens at 30 min
 		if v, err := n.Get(ctx, "1", load); err != nil || string(v) != "old" {
 			t.Fatalf("hit before the refresh window: %q %v", v, err)
@@ -151,4 +151,3 @@ func TestRefreshAheadOff(t *testing.T) {
 		t.Fatalf("stored %q, want the bare value", raw)
 	}
 }
-
