@@ -111,14 +111,6 @@ func (a *Application) DropStale(ctx context.Context, s Stale) {
 	}
 }
 
-func keys(ids []int64, key func(int64) string) []string {
-	out := make([]string, len(ids))
-	for i, id := range ids {
-		out[i] = key(id)
-	}
-	return out
-}
-
 // ActivateChallenge applies user.validated: the account service vouched for
 // the owner, so the pending challenge becomes active.
 func (a *Application) ActivateChallenge(ctx context.Context, repo TxRepository, challengeID, userID int64) (Stale, error) {
