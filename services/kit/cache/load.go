@@ -6,6 +6,7 @@ package cache
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -113,15 +114,18 @@ func (c *Cache) version(ctx context.Context, vk string) string {
 }
 
 func (c *Cache) fill(ctx context.Context, vk, version string, b []byte, notFound bool) {
-	ttl := c.jittered(c.opts.TTL)
-	var tag []byte
+	var (
+		tag []byte
+		ttl time.Duration
+	)
 	switch {
 	case notFound:
 		tag, ttl, b = []byte{tagNotFound}, c.jittered(c.opts.NegativeTTL), nil
 	case c.opts.RefreshAhead > 0:
+		ttl = c.jittered(c.opts.TTL)
 		tag = c.renewable(ttl, c.now())
 	default:
-		tag = []byte{tagValue}
+		tag, ttl = []byte{tagValue}, c.jittered(c.opts.TTL)
 	}
 	// The value is already paid for: store it even if the reader has gone.
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.opts.Timeout)

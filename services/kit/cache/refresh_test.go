@@ -24,14 +24,21 @@ func newClock(f *fixture) *clock {
 
 func (c *clock) advance(d time.Duration) { c.at.Add(int64(d)) }
 
+// refreshFixture is a cache whose values live exactly an hour (no jitter)
+// and are due for a refresh between 30 and about 51 minutes, on a movable
+// clock, and its view "c".
+func refreshFixture(t testing.TB, build func(testing.TB, cache.Options) *fixture) (*fixture, *clock, *cache.Named) {
+	t.Helper()
+	f := build(t, cache.Options{Enabled: true, TTL: time.Hour, Jitter: -1, RefreshAhead: 0.5})
+	return f, newClock(f), f.cache.Named("c")
+}
+
 // A hit on a value due for a refresh answers from the cache at once and
 // reloads the value in the background, renewing it in Redis.
 func TestHitDueForRefreshReloadsInBackground(t *testing.T) {
 	onEachBackend(t, func(t *testing.T, b backend) {
 		ctx := context.Background()
-		f := b.fixture(t, cache.Options{Enabled: true, TTL: time.Hour, Jitter: -1, RefreshAhead: 0.5})
-		clk := newClock(f)
-		n := f.cache.Named("c")
+		f, clk, n := refreshFixture(t, b.fixture)
 		var source atomic.Value
 		source.Store("old")
 		var loads atomic.Int32
@@ -79,9 +86,7 @@ cache_refreshes_total{cache="c",service="svc"} 1
 func TestRefreshNeverPutsBackAnOlderValue(t *testing.T) {
 	onEachBackend(t, func(t *testing.T, b backend) {
 		ctx := context.Background()
-		f := b.fixture(t, cache.Options{Enabled: true, TTL: time.Hour, Jitter: -1, RefreshAhead: 0.5})
-		clk := newClock(f)
-		n := f.cache.Named("c")
+		f, clk, n := refreshFixture(t, b.fixture)
 		if _, err := n.Get(ctx, "1", func(context.Context) ([]byte, error) { return []byte("old"), nil }); err != nil {
 			t.Fatal(err)
 		}
@@ -105,9 +110,7 @@ func TestRefreshNeverPutsBackAnOlderValue(t *testing.T) {
 
 // A loader that panics in a refresh is logged; the process goes on.
 func TestRefreshSurvivesAPanickingLoader(t *testing.T) {
-	f := newFixture(t, redisAddr, cache.Options{Enabled: true, TTL: time.Hour, Jitter: -1, RefreshAhead: 0.5})
-	clk := newClock(f)
-	n := f.cache.Named("c")
+	f, clk, n := refreshFixture(t, func(t testing.TB, o cache.Options) *fixture { return newFixture(t, redisAddr, o) })
 	ctx := context.Background()
 	if _, err := n.Get(ctx, "1", func(context.Context) ([]byte, error) { return []byte("v"), nil }); err != nil {
 		t.Fatal(err)

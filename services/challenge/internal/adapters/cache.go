@@ -58,18 +58,17 @@ var _ app.Invalidator = Invalidator{}
 // NewInvalidator drops keys of views made by NewCache over c.
 func NewInvalidator(c *cache.Cache) Invalidator { return Invalidator{c: c} }
 
-// Invalidate sends the keys of this package's views together; a view of
-// another kind (app.NoCache) is asked itself.
+// Invalidate sends the keys of this package's views over its Cache together;
+// keys of any other view (app.NoCache) go as app.EachView sends them.
 func (i Invalidator) Invalidate(ctx context.Context, keys ...app.StaleKey) error {
 	ks := make([]cache.Key, 0, len(keys))
-	var errs []error
+	var others []app.StaleKey
 	for _, k := range keys {
 		if v, ok := k.View.(Cache); ok && v.c == i.c {
 			ks = append(ks, v.n.Key(k.Key))
-			continue
+		} else {
+			others = append(others, k)
 		}
-		errs = append(errs, k.View.Invalidate(ctx, k.Key))
 	}
-	errs = append(errs, i.c.Invalidate(ctx, ks...))
-	return errors.Join(errs...)
+	return errors.Join(i.c.Invalidate(ctx, ks...), app.EachView{}.Invalidate(ctx, others...))
 }
