@@ -169,7 +169,8 @@ type Store struct {
 	slots chan struct{} // MaxFallbacks computations from the source
 	m     metrics
 
-	onJoin func() // test hook: a reader has joined (or started) the load of its board
+	onJoin     func() // test hook: a reader has joined (or started) the load of its board
+	beforeJoin func() // test hook: a reader has found its board missing and is about to load it
 }
 
 // New returns a Store over rdb. It does not contact Redis: a Redis that is

@@ -385,6 +385,48 @@ func TestRebuildAfterFlushAndDropIsShared(t *testing.T) {
 	})
 }
 
+// A reader that found the board missing but reaches the shared load only
+// after that load has written the board and finished reads the board from
+// Redis; it does not load it a second time. (Readers of a flushed board
+// under CPU contention hit this window: one service test saw two loads.)
+func TestLateReaderOfRebuiltBoardReadsRedis(t *testing.T) {
+	onEachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		f := b.fixture(t, ranking.Options{})
+		src := newSource()
+		src.put("b", entry("a", 2, ""), entry("z", 1, ""))
+		var held atomic.Bool
+		missed, release := make(chan struct{}), make(chan struct{})
+		ranking.SetBeforeJoin(f.store, func() {
+			if held.CompareAndSwap(false, true) {
+				close(missed)
+				<-release
+			}
+		})
+		late := make(chan ranking.Page, 1)
+		lateErr := make(chan error, 1)
+		go func() {
+			p, err := f.store.Page(ctx, "b", 0, 2, src.load)
+			late <- p
+			lateErr <- err
+		}()
+		<-missed
+		first, err := f.store.Page(ctx, "b", 0, 2, src.load)
+		if err != nil || first.Source != ranking.SourceRebuild {
+			t.Fatalf("first reader %+v, %v; want a rebuild", first, err)
+		}
+		close(release)
+		p := <-late
+		if err := <-lateErr; err != nil {
+			t.Fatal(err)
+		}
+		checkPage(t, p, 0, 2, ranking.SourceRedis, entry("a", 2, ""), entry("z", 1, ""))
+		if got := src.n(); got != 1 {
+			t.Fatalf("%d loads, want 1", got)
+		}
+	})
+}
+
 // A rebuild loads; a writer commits and upserts a member before the rebuild
 // writes. The rebuild must not write its board (which misses the member): it
 // loads again and writes that. Every read that starts after the upsert

@@ -97,7 +97,9 @@ func (s *Store) readFrom(ctx context.Context, name string, load LoadFunc,
 	fromBoard func(*memBoard),
 ) (Source, error) {
 	// A board whose update failed is not trusted until the retrier drops it.
-	if !s.retry.Pending(name) && s.brk.Allow() {
+	// The second pass is for a board that was written back while this
+	// reader was on its way to load it.
+	for pass := 0; pass < 2 && !s.retry.Pending(name) && s.brk.Allow(); pass++ {
 		keys := s.keys(name)
 		tctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
 		version, ok, err := fromRedis(tctx, keys)
@@ -118,13 +120,20 @@ func (s *Store) readFrom(ctx context.Context, name string, load LoadFunc,
 			return SourceRedis, nil
 		default:
 			s.brk.Success()
+			if s.beforeJoin != nil {
+				s.beforeJoin()
+			}
 			b, err := s.rebuild(ctx, name, version, load)
 			if err != nil {
 				return SourceRebuild, err
 			}
-			fromBoard(b)
-			return SourceRebuild, nil
+			if b != nil {
+				fromBoard(b)
+				return SourceRebuild, nil
+			}
+			continue // written back since this reader missed it: read it there
 		}
+		break
 	}
 	b, err := s.fallback(ctx, name, load)
 	if err != nil {
@@ -263,6 +272,9 @@ func (s *Store) flight(ctx context.Context, name, version string, load LoadFunc)
 		}
 	}()
 	keys := s.keys(name)
+	if s.written(ctx, keys) {
+		return nil, nil
+	}
 	for attempt := 1; ; attempt++ {
 		b, err = s.compute(ctx, name, load)
 		if err != nil {
@@ -285,6 +297,17 @@ func (s *Store) flight(ctx context.Context, name, version string, load LoadFunc)
 		}
 		version = current
 	}
+}
+
+// written reports whether the board is in Redis after all. A reader can see
+// it missing, then reach the shared load only after the load of that version
+// has written the board and finished; one EXISTS per rebuild spares such a
+// reader a second load from the source. An error reports false: load.
+func (s *Store) written(ctx context.Context, keys []string) bool {
+	tctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
+	defer cancel()
+	n, err := s.rdb.Exists(tctx, keys[1]).Result()
+	return err == nil && n == 1
 }
 
 // compute loads the board and sorts it.
