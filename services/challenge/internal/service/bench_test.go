@@ -36,7 +36,8 @@ func benchHarness(b *testing.B, opts ...harnessOption) (*harness, string, string
 // BenchmarkUserLogs measures GET /challenges/logs/{userId} through the whole
 // server stack (request id, metrics, access log, JWT auth, routing, strict
 // handler, cache, response) in process, without a socket, so allocs/op are
-// the server's alone. "hit" is served from Redis; "nocache" is the
+// the server's alone. "hit" is served from Redis, "hit-near" from the
+// in-process tier in front of it (as make bench runs); "nocache" is the
 // CACHE_ENABLED=false baseline that reads MySQL every time. Both run with
 // tracing off, as a service without OTEL_EXPORTER_OTLP_ENDPOINT does;
 // "hit-traced" and "nocache-traced" with tracing on, every request sampled
@@ -49,6 +50,7 @@ func BenchmarkUserLogs(b *testing.B) {
 		traced bool
 	}{
 		{"hit", nil, false},
+		{"hit-near", []harnessOption{withNearCache(16 << 20)}, false},
 		{"nocache", []harnessOption{withCacheDisabled()}, false},
 		{"hit-traced", nil, true},
 		{"nocache-traced", []harnessOption{withCacheDisabled()}, true},
