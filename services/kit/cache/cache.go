@@ -140,6 +140,8 @@ type Cache struct {
 	now        func() time.Time // time.Now; tests move it
 	refreshing sync.Map
 	refreshWG  sync.WaitGroup
+	refreshMu  sync.Mutex // orders refreshWG.Add against Close
+	closed     bool       // guarded by refreshMu: no refresh starts once set
 	refreshes  *prometheus.CounterVec
 }
 
@@ -201,10 +203,14 @@ func New(rdb redis.UniversalClient, opts Options) *Cache {
 
 // Close stops retrying invalidations that failed (see Invalidate) and the near
 // tier's subscription, and waits for their goroutines, and refreshes under
-// way, to end. It does not close
-// the Redis client.
+// way, to end. Reads still work after it (a server whose drain timed out may
+// still be answering) but start no refresh: their values expire instead. It
+// does not close the Redis client.
 func (c *Cache) Close() {
 	c.retry.Close()
+	c.refreshMu.Lock()
+	c.closed = true
+	c.refreshMu.Unlock()
 	c.refreshWG.Wait()
 	if c.near != nil {
 		c.nearStop()

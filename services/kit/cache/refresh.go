@@ -62,8 +62,18 @@ func (n *Named) refresh(ctx context.Context, vk string, load Loader) {
 	if _, busy := c.refreshing.LoadOrStore(vk, struct{}{}); busy {
 		return
 	}
-	n.refreshed.Inc()
+	// Close waits for the refreshes under way; one started after that wait
+	// began would run on a Redis client and a database being closed. (And a
+	// WaitGroup may not grow from zero while it is waited for.)
+	c.refreshMu.Lock()
+	if c.closed {
+		c.refreshMu.Unlock()
+		c.refreshing.Delete(vk)
+		return
+	}
 	c.refreshWG.Add(1)
+	c.refreshMu.Unlock()
+	n.refreshed.Inc()
 	go func() {
 		defer c.refreshWG.Done()
 		defer c.refreshing.Delete(vk)

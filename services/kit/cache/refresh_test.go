@@ -2,7 +2,9 @@ package cache_test
 
 import (
 	"context"
+	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -152,5 +154,57 @@ func TestRefreshAheadOff(t *testing.T) {
 	}
 	if raw, _ := f.rdb.Get(ctx, f.valueKey("c", "1")).Result(); raw != "vv" {
 		t.Fatalf("stored %q, want the bare value", raw)
+	}
+}
+
+// Close may run while reads still arrive (a server whose drain timed out):
+// it waits for the refreshes under way, and no read starts one after it, as
+// the Redis client and the database are closed next. Under -race, a refresh
+// counted in while Close waits is reported; after Close, due values are
+// answered as they are, with no reload.
+func TestCloseWhileReadsFindValuesDue(t *testing.T) {
+	ctx := context.Background()
+	f, clk, n := refreshFixture(t, func(t testing.TB, o cache.Options) *fixture { return newFixture(t, redisAddr, o) })
+	var loads atomic.Int32
+	load := func(context.Context) ([]byte, error) {
+		loads.Add(1)
+		time.Sleep(time.Millisecond)
+		return []byte("v"), nil
+	}
+	const keys = 400
+	for i := range keys {
+		if _, err := n.Get(ctx, strconv.Itoa(i), load); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clk.advance(55 * time.Minute) // every value due, none expired
+	var readers sync.WaitGroup
+	stop := make(chan struct{})
+	for r := range 4 {
+		readers.Go(func() {
+			for i := r; ; i = (i + 4) % keys {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if v, err := n.Get(ctx, strconv.Itoa(i), load); err != nil || string(v) != "v" {
+					t.Errorf("read during Close: %q %v", v, err)
+					return
+				}
+			}
+		})
+	}
+	time.Sleep(10 * time.Millisecond)
+	f.cache.Close()
+	after := loads.Load()
+	time.Sleep(10 * time.Millisecond) // the readers go on, past Close
+	close(stop)
+	readers.Wait()
+	if got := loads.Load(); got != after {
+		t.Fatalf("%d loads after Close returned, want none", got-after)
+	}
+	if after <= keys {
+		t.Fatalf("no refresh ran before Close (%d loads for %d keys): the test did not test", after, keys)
 	}
 }
