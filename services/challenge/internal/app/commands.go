@@ -61,6 +61,9 @@ type UpdateChallenge struct {
 // UpdateChallenge renames and/or archives a challenge. Archiving an archived
 // challenge is a no-op; other refused transitions are conflicts.
 func (a *Application) UpdateChallenge(ctx context.Context, actor Actor, id int64, cmd UpdateChallenge) (*domain.Challenge, error) {
+	if err := a.mayChange(ctx, actor, id); err != nil {
+		return nil, err
+	}
 	c, err := a.repo.UpdateChallenge(ctx, id, func(c *domain.Challenge) error {
 		if !actor.CanAccess(c.UserID()) {
 			return ErrForbidden
@@ -87,6 +90,9 @@ func (a *Application) UpdateChallenge(ctx context.Context, actor Actor, id int64
 
 // DeleteChallenge deletes a challenge and its logs.
 func (a *Application) DeleteChallenge(ctx context.Context, actor Actor, id int64) error {
+	if err := a.mayChange(ctx, actor, id); err != nil {
+		return err
+	}
 	c, err := a.repo.DeleteChallenge(ctx, id, func(c *domain.Challenge, p *domain.Participant) error {
 		if !actor.CanAccess(c.UserID()) {
 			return ErrForbidden
@@ -113,6 +119,9 @@ func (a *Application) LogWorkout(ctx context.Context, actor Actor, challengeID i
 	now := a.now()
 	if spec.PerformedAt.IsZero() {
 		spec.PerformedAt = now
+	}
+	if err := a.mayChange(ctx, actor, challengeID); err != nil {
+		return LogView{}, err
 	}
 	view, c, err := a.repo.AddLog(ctx, challengeID,
 		func(c *domain.Challenge, zone *time.Location, history func() ([]domain.WorkoutLog, error)) (domain.WorkoutLog, error) {
@@ -158,6 +167,9 @@ func (a *Application) LogWorkout(ctx context.Context, actor Actor, challengeID i
 // same locked transaction: a challenge completed only because of the log
 // reopens, and one the correction completes is completed.
 func (a *Application) CorrectLog(ctx context.Context, actor Actor, challengeID, logID int64, patch domain.WorkoutLogPatch) (LogView, error) {
+	if err := a.mayChange(ctx, actor, challengeID); err != nil {
+		return LogView{}, err
+	}
 	now := a.now()
 	view, c, err := a.repo.ChangeLog(ctx, challengeID, logID,
 		func(c *domain.Challenge, zone *time.Location, logs []domain.WorkoutLog, i int) (domain.WorkoutLog, bool, error) {
@@ -184,6 +196,9 @@ func (a *Application) CorrectLog(ctx context.Context, actor Actor, challengeID, 
 // DeleteLog deletes a log of a challenge that is not rejected or archived,
 // settling the challenge's status again over the remaining logs.
 func (a *Application) DeleteLog(ctx context.Context, actor Actor, challengeID, logID int64) error {
+	if err := a.mayChange(ctx, actor, challengeID); err != nil {
+		return err
+	}
 	now := a.now()
 	_, c, err := a.repo.ChangeLog(ctx, challengeID, logID,
 		func(c *domain.Challenge, zone *time.Location, logs []domain.WorkoutLog, i int) (domain.WorkoutLog, bool, error) {
@@ -196,6 +211,28 @@ func (a *Application) DeleteLog(ctx context.Context, actor Actor, challengeID, l
 		return err
 	}
 	a.invalidateLogs(ctx, c)
+	return nil
+}
+
+// mayChange refuses, before it queues for the challenge's lock, a write by
+// someone who may not change the challenge. Writes of one challenge wait
+// their turn in the repository (kit/writequeue) and beyond 64 waiting are
+// answered 503: without this, another user's stream of requests, each
+// refused only once it holds the lock, would take the owner's places. It
+// reads without a lock, which is enough because a challenge's owner never
+// changes; the check under the lock stays the one that counts (the
+// challenge may be gone by then). Admins skip the read.
+func (a *Application) mayChange(ctx context.Context, actor Actor, challengeID int64) error {
+	if actor.Admin {
+		return nil
+	}
+	c, err := a.repo.GetChallenge(ctx, challengeID)
+	if err != nil {
+		return err
+	}
+	if !actor.CanAccess(c.UserID()) {
+		return ErrForbidden
+	}
 	return nil
 }
 

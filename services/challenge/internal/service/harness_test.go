@@ -314,6 +314,7 @@ type spyRepo struct {
 	userLogs      atomic.Int64
 	progressLoads atomic.Int64
 	boardLoads    atomic.Int64 // whole leaderboards read from MySQL
+	lockedWrites  atomic.Int64 // writes that queued for a challenge's lock
 	mu            sync.Mutex
 	pause         *pause
 }
@@ -351,6 +352,30 @@ func (s *spyRepo) BoardMembers(ctx context.Context, groupID, userID int64) ([]ap
 		s.boardLoads.Add(1)
 	}
 	return s.Repository.BoardMembers(ctx, groupID, userID)
+}
+
+func (s *spyRepo) AddLog(ctx context.Context, challengeID int64,
+	fn func(c *domain.Challenge, zone *time.Location, history func() ([]domain.WorkoutLog, error)) (domain.WorkoutLog, error),
+) (app.LogView, *domain.Challenge, error) {
+	s.lockedWrites.Add(1)
+	return s.Repository.AddLog(ctx, challengeID, fn)
+}
+
+func (s *spyRepo) ChangeLog(ctx context.Context, challengeID, logID int64,
+	fn func(c *domain.Challenge, zone *time.Location, logs []domain.WorkoutLog, i int) (domain.WorkoutLog, bool, error),
+) (app.LogView, *domain.Challenge, error) {
+	s.lockedWrites.Add(1)
+	return s.Repository.ChangeLog(ctx, challengeID, logID, fn)
+}
+
+func (s *spyRepo) UpdateChallenge(ctx context.Context, id int64, fn func(c *domain.Challenge) error) (*domain.Challenge, error) {
+	s.lockedWrites.Add(1)
+	return s.Repository.UpdateChallenge(ctx, id, fn)
+}
+
+func (s *spyRepo) DeleteChallenge(ctx context.Context, id int64, check func(c *domain.Challenge, p *domain.Participant) error) (*domain.Challenge, error) {
+	s.lockedWrites.Add(1)
+	return s.Repository.DeleteChallenge(ctx, id, check)
 }
 
 func (s *spyRepo) ChallengeWithLogs(ctx context.Context, id int64) (*domain.Challenge, []domain.WorkoutLog, error) {

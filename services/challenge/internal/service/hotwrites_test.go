@@ -94,3 +94,37 @@ func TestBurstOfWritesToOneChallenge(t *testing.T) {
 	}
 	t.Logf("%d created, %d refused as busy", len(created), refused)
 }
+
+// Another user's writes of a challenge are refused before they queue for
+// its lock, so a stream of them cannot take the places of the owner's
+// writes (beyond 64 waiting, a write is answered 503). An admin's still
+// queue, as the owner's do.
+func TestForeignWritesDoNotQueueForTheLock(t *testing.T) {
+	h := newHarness(t)
+	owner, stranger := h.user(t, 7111), h.user(t, 7112)
+	c := h.createChallenge(t, owner)
+	base := "/challenges/" + strconv.FormatInt(c.Id, 10)
+	log := h.logWorkout(t, owner, c.Id, 60)
+	logPath := base + "/logs/" + strconv.FormatInt(log.Id, 10)
+	before := h.repo.lockedWrites.Load()
+	for _, w := range []struct {
+		method, path string
+		body         any
+	}{
+		{"POST", base + "/logs", map[string]any{"sets": 1, "reps": 5, "value": 60}},
+		{"PATCH", logPath, map[string]any{"value": 62.5}},
+		{"DELETE", logPath, nil},
+		{"PATCH", base, map[string]any{"title": "mine now"}},
+		{"DELETE", base, nil},
+	} {
+		h.Do(t, w.method, w.path, stranger, w.body).Expect(t, http.StatusForbidden)
+	}
+	if n := h.repo.lockedWrites.Load() - before; n != 0 {
+		t.Fatalf("%d refused writes queued for the challenge's lock, want none", n)
+	}
+	h.Do(t, "PATCH", logPath, h.admin(t, 7119), map[string]any{"value": 62.5}).Expect(t, http.StatusOK)
+	h.logWorkout(t, owner, c.Id, 65)
+	if n := h.repo.lockedWrites.Load() - before; n != 2 {
+		t.Fatalf("%d writes by the admin and the owner went through the lock, want 2", n)
+	}
+}
