@@ -142,6 +142,7 @@ type Application struct {
 	history  Cache // weekly history, by challenge or by user and exercise
 	stale    Invalidator
 	boards   Leaderboards
+	groups   *boardGroups // the groups whose leaderboards are read, by id
 	random   randomSource
 	now      func() time.Time
 	log      *slog.Logger
@@ -182,7 +183,8 @@ type Options struct {
 func New(repo Repository, opts Options) *Application {
 	a := &Application{repo: repo, logs: opts.UserLogsCache, progress: opts.ProgressCache,
 		records: opts.RecordsCache, history: opts.HistoryCache, stale: opts.Invalidator, boards: opts.Leaderboards, random: opts.Random,
-		joins: opts.CountJoin, departures: opts.CountDeparture, now: opts.Now, log: opts.Logger}
+		joins: opts.CountJoin, departures: opts.CountDeparture, now: opts.Now, log: opts.Logger,
+		groups: newBoardGroups(boardGroupsMax)}
 	if a.boards == nil {
 		a.boards = ComputedBoards{}
 	}

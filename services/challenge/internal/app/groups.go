@@ -150,10 +150,17 @@ const (
 
 // access reads the group and the caller's place in it.
 func (a *Application) access(ctx context.Context, actor Actor, groupID int64) (*domain.Group, *domain.Participant, groupAccess, error) {
+	return a.accessVia(ctx, actor, groupID, a.repo.GetGroup)
+}
+
+// accessVia is access with the group read by group.
+func (a *Application) accessVia(ctx context.Context, actor Actor, groupID int64,
+	group func(context.Context, int64) (*domain.Group, error),
+) (*domain.Group, *domain.Participant, groupAccess, error) {
 	if groupID <= 0 {
 		return nil, nil, accessNone, ErrGroupNotFound
 	}
-	g, err := a.repo.GetGroup(ctx, groupID)
+	g, err := group(ctx, groupID)
 	if err != nil {
 		return nil, nil, accessNone, err
 	}

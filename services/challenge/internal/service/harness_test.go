@@ -315,6 +315,7 @@ type spyRepo struct {
 	progressLoads atomic.Int64
 	boardLoads    atomic.Int64 // whole leaderboards read from MySQL
 	lockedWrites  atomic.Int64 // writes that queued for a challenge's lock
+	groupReads    atomic.Int64 // groups read from MySQL (GetGroup)
 	mu            sync.Mutex
 	pause         *pause
 }
@@ -352,6 +353,11 @@ func (s *spyRepo) BoardMembers(ctx context.Context, groupID, userID int64) ([]ap
 		s.boardLoads.Add(1)
 	}
 	return s.Repository.BoardMembers(ctx, groupID, userID)
+}
+
+func (s *spyRepo) GetGroup(ctx context.Context, id int64) (*domain.Group, error) {
+	s.groupReads.Add(1)
+	return s.Repository.GetGroup(ctx, id)
 }
 
 func (s *spyRepo) AddLog(ctx context.Context, challengeID int64,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strconv"
 	"sync"
 	"testing"
 
@@ -172,5 +173,40 @@ func TestLeaderboardOnRedisCluster(t *testing.T) {
 	}
 	if f := h.boardReads(t, "fallback"); f != 0 {
 		t.Fatalf("%v fallback reads on a healthy cluster", f)
+	}
+}
+
+// A leaderboard read takes the group from MySQL once: what it uses of a
+// group (id, owner, plan) never changes. The caller's place is read every
+// time, so one who leaves is refused at once, and the group itself, read
+// through the group's own routes, is current (joining closed).
+func TestLeaderboardReadsItsGroupOnce(t *testing.T) {
+	h := newHarness(t)
+	const owner, joiner = 721, 722
+	g, _ := h.twoOnABoard(t, owner, joiner)
+	ownerTok, joinerTok := h.user(t, owner), h.user(t, joiner)
+
+	before := h.repo.groupReads.Load()
+	h.leaderboard(t, ownerTok, g.Id, "")
+	h.leaderboard(t, joinerTok, g.Id, "")
+	h.leaderboard(t, ownerTok, g.Id, "")
+	if n := h.repo.groupReads.Load() - before; n != 1 {
+		t.Fatalf("three leaderboard reads read the group %d times, want once", n)
+	}
+
+	var closed groupJSON
+	h.Do(t, "PATCH", groupPath(g.Id, ""), ownerTok, map[string]any{"joiningOpen": false}).Expect(t, http.StatusOK).Decode(t, &closed)
+	var got groupJSON
+	h.Do(t, "GET", groupPath(g.Id, ""), joinerTok, nil).Expect(t, http.StatusOK).Decode(t, &got)
+	if got.JoiningOpen {
+		t.Fatal("the group read after closing it still says joining is open")
+	}
+	if lb := h.leaderboard(t, joinerTok, g.Id, ""); lb.Total != 2 {
+		t.Fatalf("board after closing joining: %+v", lb)
+	}
+	h.Do(t, "DELETE", groupPath(g.Id, "/participants/"+strconv.Itoa(joiner)), joinerTok, nil).Expect(t, http.StatusNoContent)
+	h.Do(t, "GET", groupPath(g.Id, "/leaderboard"), joinerTok, nil).Expect(t, http.StatusNotFound)
+	if lb := h.leaderboard(t, ownerTok, g.Id, ""); lb.Total != 1 {
+		t.Fatalf("board after the joiner left: %+v", lb)
 	}
 }
