@@ -142,7 +142,8 @@ type Application struct {
 	history  Cache // weekly history, by challenge or by user and exercise
 	stale    Invalidator
 	boards   Leaderboards
-	groups   *boardGroups // the groups whose leaderboards are read, by id
+	groups   *memo[int64, *domain.Group] // the groups whose leaderboards are read (boardGroup)
+	payloads *memo[string, EntryView]    // leaderboard entries' payloads, decoded (entryView)
 	random   randomSource
 	now      func() time.Time
 	log      *slog.Logger
@@ -184,7 +185,7 @@ func New(repo Repository, opts Options) *Application {
 	a := &Application{repo: repo, logs: opts.UserLogsCache, progress: opts.ProgressCache,
 		records: opts.RecordsCache, history: opts.HistoryCache, stale: opts.Invalidator, boards: opts.Leaderboards, random: opts.Random,
 		joins: opts.CountJoin, departures: opts.CountDeparture, now: opts.Now, log: opts.Logger,
-		groups: newBoardGroups(boardGroupsMax)}
+		groups: newMemo[int64, *domain.Group](boardGroupsMax), payloads: newMemo[string, EntryView](entryViewsMax)}
 	if a.boards == nil {
 		a.boards = ComputedBoards{}
 	}

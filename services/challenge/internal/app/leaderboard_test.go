@@ -148,3 +148,43 @@ func TestComputedBoards(t *testing.T) {
 		t.Fatal("a member not on the board ranked")
 	}
 }
+
+// entryView answers what DecodeEntryPayload does, from memory the second
+// time, errors included (never remembered); the memo stays within its
+// bound.
+func TestEntryViewRemembersDecodedPayloads(t *testing.T) {
+	a := New(nil, Options{})
+	a.payloads = newMemo[string, EntryView](3)
+	payload := func(uid int64) []byte {
+		b, err := EncodeEntryPayload(EntryView{UserID: uid, DisplayName: "U", Sessions: 1, TargetsMet: 1, Volume: 10,
+			ReachedAt: time.Date(2026, 1, 7, 0, 0, 0, 0, time.UTC)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	for round := range 2 {
+		for uid := int64(1); uid <= 3; uid++ {
+			p := payload(uid)
+			want, _ := DecodeEntryPayload(p)
+			got, err := a.entryView(p)
+			if err != nil || !reflect.DeepEqual(got, want) {
+				t.Fatalf("round %d, user %d: %+v %v, want %+v", round, uid, got, err, want)
+			}
+		}
+	}
+	if n := len(a.payloads.m); n != 3 {
+		t.Fatalf("%d payloads remembered, want 3", n)
+	}
+	a.entryView(payload(4))
+	if n := len(a.payloads.m); n != 1 {
+		t.Fatalf("%d payloads remembered past the bound of 3, want 1 (started over)", n)
+	}
+	bad := []byte(`{"userId":0}`)
+	if _, err := a.entryView(bad); err == nil {
+		t.Fatal("a bad payload decoded")
+	}
+	if _, err := a.entryView(bad); err == nil {
+		t.Fatal("a bad payload decoded the second time")
+	}
+}
