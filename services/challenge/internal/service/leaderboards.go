@@ -28,7 +28,7 @@ func leaderboards(rdb redis.UniversalClient, cfg Config, reg prometheus.Register
 	// times CACHE_TIMEOUT. With CACHE_TIMEOUT's 50 ms, the bench's groups
 	// phase at 3,000/s saturated both cores, Redis calls overran it while
 	// their goroutines waited for a CPU, the breaker opened, and reads
-	// computed boards from MySQL: 9,249 such reads, 15.7% answered. With
+	// computed boards from MySQL: 8,522 such reads, 15.7% answered. With
 	// 500 ms: none, 46.7% answered (docs/benchmarks.md).
 	s, err := ranking.New(rdb, ranking.Options{
 		Prefix:  cfg.CacheKeyPrefix,
