@@ -144,6 +144,7 @@ type Application struct {
 	boards   Leaderboards
 	groups   *memo[int64, *domain.Group] // the groups whose leaderboards are read (boardGroup)
 	payloads *memo[string, EntryView]    // leaderboard entries' payloads, decoded (entryView)
+	owners   *memo[int64, int64]         // challenges' owners, by challenge id (mayChange)
 	random   randomSource
 	now      func() time.Time
 	log      *slog.Logger
@@ -185,7 +186,8 @@ func New(repo Repository, opts Options) *Application {
 	a := &Application{repo: repo, logs: opts.UserLogsCache, progress: opts.ProgressCache,
 		records: opts.RecordsCache, history: opts.HistoryCache, stale: opts.Invalidator, boards: opts.Leaderboards, random: opts.Random,
 		joins: opts.CountJoin, departures: opts.CountDeparture, now: opts.Now, log: opts.Logger,
-		groups: newMemo[int64, *domain.Group](boardGroupsMax), payloads: newMemo[string, EntryView](entryViewsMax)}
+		groups: newMemo[int64, *domain.Group](boardGroupsMax), payloads: newMemo[string, EntryView](entryViewsMax),
+		owners: newMemo[int64, int64](ownersMax)}
 	if a.boards == nil {
 		a.boards = ComputedBoards{}
 	}

@@ -218,19 +218,24 @@ func (a *Application) DeleteLog(ctx context.Context, actor Actor, challengeID, l
 // someone who may not change the challenge. Writes of one challenge wait
 // their turn in the repository (kit/writequeue) and beyond 64 waiting are
 // answered 503: without this, another user's stream of requests, each
-// refused only once it holds the lock, would take the owner's places. It
-// reads without a lock, which is enough because a challenge's owner never
-// changes; the check under the lock stays the one that counts (the
-// challenge may be gone by then). Admins skip the read.
+// refused only once it holds the lock, would take the owner's places. A
+// challenge's owner never changes, so it is read once, without a lock, and
+// remembered; the check under the lock stays the one that counts (the
+// challenge may be gone by then). Admins skip it.
 func (a *Application) mayChange(ctx context.Context, actor Actor, challengeID int64) error {
 	if actor.Admin {
 		return nil
 	}
-	c, err := a.repo.GetChallenge(ctx, challengeID)
-	if err != nil {
-		return err
+	owner, ok := a.owners.get(challengeID)
+	if !ok {
+		c, err := a.repo.GetChallenge(ctx, challengeID)
+		if err != nil {
+			return err
+		}
+		owner = c.UserID()
+		a.owners.put(challengeID, owner)
 	}
-	if !actor.CanAccess(c.UserID()) {
+	if !actor.CanAccess(owner) {
 		return ErrForbidden
 	}
 	return nil

@@ -355,12 +355,7 @@ func (a *Application) boardGroup(ctx context.Context, id int64) (*domain.Group, 
 // so what it remembers cannot go stale. In the bench's groups phase the
 // decoding was 10% of the service's CPU.
 func (a *Application) entryView(payload []byte) (EntryView, error) {
-	// Indexed here rather than through get, so that string(payload) is
-	// not copied for the lookup.
-	a.payloads.mu.RLock()
-	v, ok := a.payloads.m[string(payload)]
-	a.payloads.mu.RUnlock()
-	if ok {
+	if v, ok := getBytes(a.payloads, payload); ok {
 		return v, nil
 	}
 	v, err := DecodeEntryPayload(payload)
@@ -369,42 +364,6 @@ func (a *Application) entryView(payload []byte) (EntryView, error) {
 	}
 	a.payloads.put(string(payload), v)
 	return v, nil
-}
-
-// Bounds of the leaderboards' memos, a few MiB each: a group is a few hundred
-// bytes, and so is a payload with its view (a display name is at most 100
-// characters).
-const (
-	boardGroupsMax = 10_000
-	entryViewsMax  = 10_000
-)
-
-// memo is a bounded map shared by concurrent readers. Full, it starts
-// over: what is read since then comes back with one load each.
-type memo[K comparable, V any] struct {
-	mu  sync.RWMutex
-	max int
-	m   map[K]V
-}
-
-func newMemo[K comparable, V any](max int) *memo[K, V] {
-	return &memo[K, V]{max: max, m: make(map[K]V)}
-}
-
-func (m *memo[K, V]) get(k K) (V, bool) {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	v, ok := m.m[k]
-	return v, ok
-}
-
-func (m *memo[K, V]) put(k K, v V) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if len(m.m) >= m.max {
-		clear(m.m)
-	}
-	m.m[k] = v
 }
 
 // refreshLocks serialize the refreshes of one entry (striped: entries that

@@ -316,6 +316,7 @@ type spyRepo struct {
 	boardLoads    atomic.Int64 // whole leaderboards read from MySQL
 	lockedWrites  atomic.Int64 // writes that queued for a challenge's lock
 	groupReads    atomic.Int64 // groups read from MySQL (GetGroup)
+	challengeRead atomic.Int64 // challenges read from MySQL without a lock (GetChallenge)
 	mu            sync.Mutex
 	pause         *pause
 }
@@ -353,6 +354,11 @@ func (s *spyRepo) BoardMembers(ctx context.Context, groupID, userID int64) ([]ap
 		s.boardLoads.Add(1)
 	}
 	return s.Repository.BoardMembers(ctx, groupID, userID)
+}
+
+func (s *spyRepo) GetChallenge(ctx context.Context, id int64) (*domain.Challenge, error) {
+	s.challengeRead.Add(1)
+	return s.Repository.GetChallenge(ctx, id)
 }
 
 func (s *spyRepo) GetGroup(ctx context.Context, id int64) (*domain.Group, error) {

@@ -98,7 +98,8 @@ func TestBurstOfWritesToOneChallenge(t *testing.T) {
 // Another user's writes of a challenge are refused before they queue for
 // its lock, so a stream of them cannot take the places of the owner's
 // writes (beyond 64 waiting, a write is answered 503). An admin's still
-// queue, as the owner's do.
+// queue, as the owner's do. The owner, who never changes, is read from
+// MySQL once (by the owner's first write), not once a write.
 func TestForeignWritesDoNotQueueForTheLock(t *testing.T) {
 	h := newHarness(t)
 	owner, stranger := h.user(t, 7111), h.user(t, 7112)
@@ -106,7 +107,7 @@ func TestForeignWritesDoNotQueueForTheLock(t *testing.T) {
 	base := "/challenges/" + strconv.FormatInt(c.Id, 10)
 	log := h.logWorkout(t, owner, c.Id, 60)
 	logPath := base + "/logs/" + strconv.FormatInt(log.Id, 10)
-	before := h.repo.lockedWrites.Load()
+	before, reads := h.repo.lockedWrites.Load(), h.repo.challengeRead.Load()
 	for _, w := range []struct {
 		method, path string
 		body         any
@@ -126,5 +127,8 @@ func TestForeignWritesDoNotQueueForTheLock(t *testing.T) {
 	h.logWorkout(t, owner, c.Id, 65)
 	if n := h.repo.lockedWrites.Load() - before; n != 2 {
 		t.Fatalf("%d writes by the admin and the owner went through the lock, want 2", n)
+	}
+	if n := h.repo.challengeRead.Load() - reads; n != 0 {
+		t.Fatalf("seven writes read the challenge's owner %d times again, want none", n)
 	}
 }
